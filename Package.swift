@@ -1,0 +1,57 @@
+// swift-tools-version:6.1
+// Tollgate: a minimal gateway core, its CLI, the plugin ABI and kit, and every plugin as its own .so.
+import PackageDescription
+
+let package = Package(
+    name: "Tollgate",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "tollgate", targets: ["tollgate"]),
+        .library(name: "TollgateCore", targets: ["TollgateCore"]),
+        .library(name: "TollgatePluginKit", targets: ["TollgatePluginKit"]),
+        // Plugins: each its own shared object, found by the core at run time with dlopen.
+        .library(name: "tollgate-ollama-native", type: .dynamic, targets: ["OllamaNativePlugin"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+        .package(url: "https://github.com/vapor/sqlite-nio", from: "1.13.2"),
+    ],
+    targets: [
+        // The whole core<->plugin contract: one C header.
+        .target(name: "TollgatePluginABI", path: "Sources/TollgatePluginABI"),
+        .systemLibrary(name: "CJansson", path: "Sources/CJansson", pkgConfig: "jansson",
+                       providers: [.apt(["libjansson-dev"])]),
+        .systemLibrary(name: "CLibCrypto", path: "Sources/CLibCrypto", pkgConfig: "libcrypto",
+                       providers: [.apt(["libssl-dev"])]),
+        .target(name: "TollgatePluginKit", dependencies: ["TollgatePluginABI"]),
+        .target(
+            name: "TollgateCore",
+            dependencies: [
+                "TollgatePluginABI", "CLibCrypto",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Yams", package: "Yams"),
+                .product(name: "SQLiteNIO", package: "sqlite-nio"),
+            ]),
+        .executableTarget(
+            name: "tollgate",
+            dependencies: ["TollgateCore", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
+        // A plugin written in C with jansson: proves the ABI is language-neutral.
+        .target(name: "OllamaNativePlugin", dependencies: ["TollgatePluginABI", "CJansson"],
+                path: "Plugins/OllamaNative"),
+        .testTarget(
+            name: "TollgateCoreTests",
+            dependencies: ["TollgateCore", "TollgatePluginKit",
+                           .product(name: "NIOCore", package: "swift-nio"),
+                           .product(name: "NIOPosix", package: "swift-nio"),
+                           .product(name: "NIOHTTP1", package: "swift-nio")],
+            resources: [.copy("Fixtures")]),
+    ]
+)

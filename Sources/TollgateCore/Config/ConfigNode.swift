@@ -1,0 +1,132 @@
+import Yams
+
+/// A YAML node with its key path and source position, so every accessor can fail with an error
+/// that names the file, line and key.
+struct ConfigNode {
+    let node: Node
+    let path: String
+    let file: String
+    let environment: [String: String]
+
+    func error(_ message: String) -> ConfigError {
+        ConfigError(file: file, line: node.mark?.line, column: node.mark?.column, key: path, message: message)
+    }
+
+    func child(_ key: String, _ node: Node) -> ConfigNode {
+        ConfigNode(node: node, path: path.isEmpty ? key : "\(path).\(key)", file: file, environment: environment)
+    }
+
+    /// Members of a mapping, refusing keys outside `allowed`.
+    func mapping(allowed: Set<String>) throws -> [String: ConfigNode] {
+        guard case .mapping(let mapping) = node else { throw error("must be a mapping") }
+        var members: [String: ConfigNode] = [:]
+        for (keyNode, valueNode) in mapping {
+            guard let key = keyNode.string else { throw error("keys must be strings") }
+            let member = child(key, valueNode)
+            guard allowed.contains(key) else {
+                let known = allowed.sorted().joined(separator: ", ")
+                throw ConfigError(file: file, line: keyNode.mark?.line, column: keyNode.mark?.column,
+                                  key: member.path, message: "unknown key (expected one of: \(known))")
+            }
+            members[key] = member
+        }
+        return members
+    }
+
+    func sequence() throws -> [ConfigNode] {
+        guard case .sequence(let items) = node else { throw error("must be a list") }
+        return items.enumerated().map { index, item in
+            ConfigNode(node: item, path: "\(path)[\(index)]", file: file, environment: environment)
+        }
+    }
+
+    /// A scalar with `${NAME}` and `${NAME:-default}` replaced from the environment.
+    func string() throws -> String {
+        guard case .scalar(let scalar) = node else { throw error("must be a single value") }
+        return try substitute(scalar.string)
+    }
+
+    func int(in range: ClosedRange<Int>) throws -> Int {
+        guard let value = Int(try string().trimmingSpaces) else { throw error("must be an integer") }
+        guard range.contains(value) else {
+            throw error("must be between \(range.lowerBound) and \(range.upperBound)")
+        }
+        return value
+    }
+
+    func bool() throws -> Bool {
+        switch try string().lowercased() {
+        case "true", "yes", "on": return true
+        case "false", "no", "off": return false
+        default: throw error("must be true or false")
+        }
+    }
+
+    func strings() throws -> [String] {
+        if case .scalar = node { return [try string()] }
+        return try sequence().map { try $0.string() }
+    }
+
+    func stringMap() throws -> [String: String] {
+        guard case .mapping(let mapping) = node else { throw error("must be a mapping") }
+        var result: [String: String] = [:]
+        for (keyNode, valueNode) in mapping {
+            guard let key = keyNode.string else { throw error("keys must be strings") }
+            result[key] = try child(key, valueNode).string()
+        }
+        return result
+    }
+
+    /// A duration such as `500ms`, `10s`, `5m`, `1h`, or a number of seconds.
+    func duration() throws -> Duration {
+        let text = try string().trimmingSpaces
+        guard let parsed = Self.parseDuration(text) else {
+            throw error("must be a duration such as 500ms, 30s, 5m or 1h")
+        }
+        return parsed
+    }
+
+    static func parseDuration(_ text: String) -> Duration? {
+        let units: [(String, Int64)] = [("ms", 1), ("s", 1000), ("m", 60_000), ("h", 3_600_000)]
+        for (suffix, millis) in units where text.hasSuffix(suffix) {
+            guard let n = Int64(text.dropLast(suffix.count)), n >= 0 else { return nil }
+            return .milliseconds(n * millis)
+        }
+        guard let seconds = Int64(text), seconds >= 0 else { return nil }
+        return .seconds(seconds)
+    }
+
+    private func substitute(_ text: String) throws -> String {
+        guard text.contains("${") else { return text }
+        var result = ""
+        var rest = Substring(text)
+        while let open = rest.range(of: "${") {
+            result += rest[..<open.lowerBound]
+            guard let close = rest[open.upperBound...].firstIndex(of: "}") else {
+                throw error("unclosed ${ in value")
+            }
+            let expression = rest[open.upperBound..<close]
+            var name = expression
+            var fallback: Substring?
+            if let dash = expression.range(of: ":-") {
+                name = expression[..<dash.lowerBound]
+                fallback = expression[dash.upperBound...]
+            }
+            if let value = environment[String(name)] {
+                result += value
+            } else if let fallback {
+                result += fallback
+            } else {
+                throw error("environment variable \(name) is not set (write ${\(name):-default} for a default)")
+            }
+            rest = rest[rest.index(after: close)...]
+        }
+        return result + rest
+    }
+}
+
+extension String {
+    var trimmingSpaces: String {
+        String(drop { $0 == " " }.reversed().drop { $0 == " " }.reversed())
+    }
+}

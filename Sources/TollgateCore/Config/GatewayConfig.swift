@@ -1,0 +1,86 @@
+/// The gateway's whole configuration, as read from YAML (or built for the embedded default).
+public struct GatewayConfig: Sendable {
+    public var listen = ListenAddress(host: "127.0.0.1", port: 8080)
+    /// Where the SQLite file, the demo key and other local state live.
+    public var dataDirectory = "./data"
+    /// `sqlite:///path/to/file.db` (default: `<data_dir>/tollgate.db`).
+    public var storage: String?
+    public var adminKey: String?
+    /// Where plugin `*.so` files are found; nil = beside the executable (where `swift build` puts them).
+    public var pluginsDirectory: String?
+    public var templatesDirectory: String?
+    public var limits = RequestLimits()
+    public var upstream = UpstreamSettings()
+    public var keys: [KeyConfig] = []
+    public var channels: [ChannelConfig] = []
+    /// Create and print a demo key (the embedded default does).
+    public var demoKey = false
+
+    public init() {}
+}
+
+public struct ListenAddress: Sendable, Equatable, CustomStringConvertible {
+    public var host: String
+    public var port: Int
+    public var description: String { "\(host):\(port)" }
+}
+
+public struct RequestLimits: Sendable {
+    /// Largest client request body accepted; larger gets 413.
+    public var maxBodyBytes = 32 << 20
+    /// Largest complete (non-streamed) upstream answer the gateway reads to meter it.
+    public var maxResponseBytes = 64 << 20
+}
+
+public struct UpstreamSettings: Sendable {
+    public var connectTimeout: Duration = .seconds(10)
+    /// Time allowed until the upstream's response head arrives.
+    public var responseTimeout: Duration = .seconds(600)
+    /// Longest silence allowed between two chunks of a response.
+    public var readTimeout: Duration = .seconds(300)
+    /// Pooled idle connections are closed after this long.
+    public var idleTimeout: Duration = .seconds(60)
+}
+
+public struct KeyConfig: Sendable {
+    public var name: String
+    public var key: String
+    /// Model patterns this key may use (`*` wildcards); empty = all.
+    public var models: [String] = []
+    public var rpm: Int?
+    public var tpm: Int?
+    public var concurrency: Int?
+}
+
+/// Where a configured value came from, for errors raised after parsing.
+public struct SourcePosition: Sendable, Equatable {
+    public var file: String
+    public var line: Int?
+    public var column: Int?
+}
+
+public struct ChannelConfig: Sendable {
+    public var name: String
+    /// `openai`, `mock`, or a plugin's or template's provider id.
+    public var provider: String
+    public var baseURL: String?
+    public var apiVersion: String?
+    public var credentials: [String: String] = [:]
+    /// Model patterns served (`*` wildcards).
+    public var models: [String] = []
+    /// Client-facing name -> upstream name.
+    public var modelMap: [String: String] = [:]
+    public var weight = 1
+    public var priority = 0
+    public var region: String?
+    /// Provider-specific settings handed to the adaptor as they are.
+    public var options: [String: String] = [:]
+    public var source: SourcePosition?
+
+    public init(name: String, provider: String, baseURL: String? = nil, models: [String] = []) {
+        self.name = name
+        self.provider = provider
+        self.baseURL = baseURL
+        self.models = models
+    }
+}

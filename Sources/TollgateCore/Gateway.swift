@@ -1,0 +1,183 @@
+import Foundation
+import Logging
+import NIOCore
+import NIOHTTP1
+import NIOPosix
+import Synchronization
+
+/// The assembled gateway: plugins loaded, storage open, keys and channels ready, server bound.
+public final class Gateway: Sendable {
+    public let config: GatewayConfig
+    public let registry: PluginRegistry
+    public let factory: AdaptorFactory
+    public let runtime: GatewayRuntime
+    public let storage: any Storage
+    /// The demo key in clear, when the configuration asks for one (the embedded default does).
+    public let demoKey: String?
+    let group: MultiThreadedEventLoopGroup
+    let blockingPool: NIOThreadPool
+    private let server = Mutex<Channel?>(nil)
+
+    private init(config: GatewayConfig, registry: PluginRegistry, factory: AdaptorFactory, runtime: GatewayRuntime,
+                 storage: any Storage, demoKey: String?, group: MultiThreadedEventLoopGroup, blockingPool: NIOThreadPool) {
+        self.config = config
+        self.registry = registry
+        self.factory = factory
+        self.runtime = runtime
+        self.storage = storage
+        self.demoKey = demoKey
+        self.group = group
+        self.blockingPool = blockingPool
+    }
+
+    /// Loads plugins, opens storage and prepares keys and channels. Throws `ConfigError` for a
+    /// channel that cannot be served (e.g. its provider's plugin is missing).
+    public static func make(config: GatewayConfig, logger: Logger, recorder: RequestRecorder? = nil) async throws -> Gateway {
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: System.coreCount)
+        let blockingPool = NIOThreadPool(numberOfThreads: 4)
+        blockingPool.start()
+        do {
+            let registry = PluginRegistry()
+            var loader = PluginLoader(logger: logger)
+            loader.sideClient = try SideClient(group: group)
+            loader.loadDirectory(config.pluginsDirectory ?? PluginLoader.defaultDirectory, into: registry)
+            let factory = AdaptorFactory(registry: registry)
+            let channels = try makeChannels(config, registry: registry, factory: factory, logger: logger)
+
+            let storageURL = config.storage ?? "sqlite://" + (config.dataDirectory as NSString).appendingPathComponent("tollgate.db")
+            let storage = try await SQLiteStorage.open(url: storageURL, logger: logger)
+            let demoKey = config.demoKey ? try await DemoKey.ensure(dataDirectory: config.dataDirectory, storage: storage) : nil
+            let keys = try await loadKeys(config, storage: storage, logger: logger)
+
+            let runtime = try GatewayRuntime(limits: config.limits, upstream: config.upstream,
+                                             snapshot: .init(keys: keys, router: ModelRouter(channels: channels)),
+                                             group: group, blockingPool: blockingPool, recorder: recorder ?? LogRecorder(logger: logger),
+                                             logger: logger)
+            return Gateway(config: config, registry: registry, factory: factory, runtime: runtime, storage: storage,
+                           demoKey: demoKey, group: group, blockingPool: blockingPool)
+        } catch {
+            try? await group.shutdownGracefully()
+            try? await blockingPool.shutdownGracefully()
+            throw error
+        }
+    }
+
+    /// Every channel's provider must be built in or served by a loaded plugin. Channels the
+    /// embedded default added from the environment are skipped (with a warning) instead.
+    static func makeChannels(_ config: GatewayConfig, registry: PluginRegistry, factory: AdaptorFactory,
+                             logger: Logger) throws -> [RuntimeChannel] {
+        var channels: [RuntimeChannel] = []
+        for channel in config.channels {
+            if let problem = providerProblem(channel, registry: registry, pluginsDirectory: config.pluginsDirectory) {
+                if config.demoKey && channel.source == nil {
+                    logger.warning("channel skipped", metadata: ["channel": .string(channel.name), "reason": .string(problem)])
+                    continue
+                }
+                throw channel.error(problem)
+            }
+            channels.append(try RuntimeChannel.make(channel, factory: factory))
+        }
+        return channels
+    }
+
+    /// Why a channel's provider cannot be served, or nil.
+    public static func providerProblem(_ channel: ChannelConfig, registry: PluginRegistry, pluginsDirectory: String?) -> String? {
+        let provider = channel.provider
+        if PluginLoader.builtInProviders.contains(provider) || registry.adaptor(for: provider) != nil { return nil }
+        let directory = pluginsDirectory ?? PluginLoader.defaultDirectory
+        return "provider '\(provider)' is not available: no loaded plugin serves it (expected a plugin such as "
+            + "libtollgate-\(provider).so in \(directory); `tollgate plugins` lists what was found)"
+    }
+
+    static func loadKeys(_ config: GatewayConfig, storage: any Storage, logger: Logger) async throws -> KeyStore {
+        var keys = config.keys.map { ClientKey(name: $0.name, digest: KeyDigest(of: $0.key), models: $0.models) }
+        for stored in try await storage.keys() {
+            guard let key = stored.clientKey else {
+                logger.error("stored key has a malformed digest; skipped", metadata: ["key": .string(stored.name)])
+                continue
+            }
+            keys.append(key)
+        }
+        for key in config.keys where key.rpm != nil || key.tpm != nil || key.concurrency != nil {
+            logger.warning("per-key rpm/tpm/concurrency limits are not enforced yet", metadata: ["key": .string(key.name)])
+        }
+        return KeyStore(keys)
+    }
+
+    // MARK: Serving
+
+    /// Binds the listener; returns the bound port (useful with port 0).
+    @discardableResult
+    public func start() async throws -> Int {
+        let runtime = self.runtime
+        let channel = try await ServerBootstrap(group: group)
+            .serverChannelOption(.backlog, value: 1024)
+            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
+            .childChannelOption(.maxMessagesPerRead, value: 16)
+            .childChannelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    let sync = channel.pipeline.syncOperations
+                    try sync.configureHTTPServerPipeline(withPipeliningAssistance: true, withErrorHandling: true)
+                    try sync.addHandler(RequestHandler(runtime: runtime))
+                }
+            }
+            .bind(host: config.listen.host, port: config.listen.port)
+            .get()
+        server.withLock { $0 = channel }
+        return channel.localAddress?.port ?? config.listen.port
+    }
+
+    /// Stops accepting, closes connections, and releases threads and storage.
+    public func stop() async {
+        if let channel = server.withLock({ $0 }) { try? await channel.close() }
+        try? await storage.close()
+        try? await group.shutdownGracefully()
+        try? await blockingPool.shutdownGracefully()
+    }
+
+    /// Blocks until the listener closes.
+    public func wait() async throws {
+        if let channel = server.withLock({ $0 }) { try await channel.closeFuture.get() }
+    }
+}
+
+/// Logs one line per finished request at debug level (the usage ledger replaces it).
+struct LogRecorder: RequestRecorder {
+    let logger: Logger
+
+    func record(_ record: RequestRecord) {
+        guard logger.logLevel <= .debug else { return }
+        logger.debug("request", metadata: [
+            "request_id": .string(record.requestID), "route": .string(record.route), "status": .stringConvertible(record.status),
+            "model": .string(record.model ?? ""), "channel": .string(record.channel ?? ""), "key": .string(record.keyName ?? ""),
+            "prompt_tokens": .stringConvertible(record.usage.prompt ?? 0),
+            "completion_tokens": .stringConvertible(record.usage.completion ?? 0),
+            "latency_ms": .stringConvertible(Double(record.latencyNanos) / 1e6),
+        ])
+    }
+}
+
+/// The embedded default's demo key: made once, kept in `<data_dir>/demo-key` (mode 0600) so it
+/// can be printed again, and stored hashed like every key.
+enum DemoKey {
+    static func ensure(dataDirectory: String, storage: any Storage) async throws -> String {
+        let fm = FileManager.default
+        try fm.createDirectory(atPath: dataDirectory, withIntermediateDirectories: true)
+        let path = (dataDirectory as NSString).appendingPathComponent("demo-key")
+        var key = (try? String(contentsOfFile: path, encoding: .utf8))?.trimmingCharacters(in: .whitespacesAndNewlines) ?? ""
+        if key.isEmpty {
+            key = KeyGenerator.clientKey()
+            guard fm.createFile(atPath: path, contents: Data((key + "\n").utf8), attributes: [.posixPermissions: 0o600]) else {
+                throw CocoaError(.fileWriteNoPermission, userInfo: [NSFilePathErrorKey: path])
+            }
+        }
+        let digest = KeyDigest(of: key).hex
+        if try await !storage.keys().contains(where: { $0.digestHex == digest }) {
+            try await storage.deleteKey(named: "demo")  // a demo key whose file was removed
+            try await storage.insert(StoredKey(name: "demo", digestHex: digest, prefix: String(key.prefix(7)), models: [],
+                                               expiresAt: nil, revoked: false, createdAt: unixSeconds()))
+        }
+        return key
+    }
+}

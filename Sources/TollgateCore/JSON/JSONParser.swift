@@ -1,0 +1,324 @@
+/// Why a JSON text was refused, with the byte offset where reading stopped.
+public struct JSONError: Error, Equatable, CustomStringConvertible {
+    public var message: String
+    public var offset: Int
+    public var description: String { "\(message) at byte \(offset)" }
+}
+
+/// A strict RFC 8259 reader over raw bytes: validates UTF-8 in strings, bounds nesting depth, and
+/// can either skip a value (no allocation) or build a `JSONValue`.
+public struct JSONParser {
+    public static let maxDepth = 128
+
+    let bytes: UnsafeRawBufferPointer
+    var position = 0
+    var depth = 0
+
+    init(_ bytes: UnsafeRawBufferPointer) { self.bytes = bytes }
+
+    /// Parses a whole document (one value, optional surrounding whitespace).
+    public static func parse(_ bytes: some Sequence<UInt8>) throws -> JSONValue {
+        let array = Array(bytes)
+        return try array.withUnsafeBytes { (raw) throws -> JSONValue in
+            var parser = JSONParser(raw)
+            let value = try parser.parseValue()
+            try parser.expectEnd()
+            return value
+        }
+    }
+
+    public static func parse(_ text: String) throws -> JSONValue {
+        try parse(Array(text.utf8))
+    }
+
+    // MARK: Reading primitives
+
+    var atEnd: Bool { position >= bytes.count }
+
+    func fail(_ message: String) -> JSONError { JSONError(message: message, offset: position) }
+
+    mutating func skipWhitespace() {
+        while position < bytes.count {
+            switch bytes[position] {
+            case 0x20, 0x0A, 0x0D, 0x09: position += 1
+            default: return
+            }
+        }
+    }
+
+    mutating func peek() throws -> UInt8 {
+        skipWhitespace()
+        guard position < bytes.count else { throw fail("unexpected end of JSON") }
+        return bytes[position]
+    }
+
+    mutating func expect(_ byte: UInt8) throws {
+        guard try peek() == byte else { throw unexpected() }
+        position += 1
+    }
+
+    mutating func expectEnd() throws {
+        skipWhitespace()
+        if position < bytes.count { throw fail("unexpected data after the JSON value") }
+    }
+
+    func unexpected() -> JSONError {
+        guard position < bytes.count else { return fail("unexpected end of JSON") }
+        let byte = bytes[position]
+        if byte >= 0x20 && byte < 0x7F {
+            return fail("unexpected character '\(Character(Unicode.Scalar(byte)))'")
+        }
+        return fail("unexpected byte 0x\(String(byte, radix: 16))")
+    }
+
+    mutating func enter() throws {
+        depth += 1
+        if depth > Self.maxDepth { throw fail("JSON nested deeper than \(Self.maxDepth) levels") }
+    }
+
+    // MARK: Skipping
+
+    /// Validates and steps over one value without building it.
+    mutating func skipValue() throws {
+        switch try peek() {
+        case UInt8(ascii: "{"):
+            try enter()
+            position += 1
+            if try peek() == UInt8(ascii: "}") { position += 1; depth -= 1; return }
+            while true {
+                guard try peek() == UInt8(ascii: "\"") else { throw fail("expected a string key") }
+                _ = try scanString()
+                try expect(UInt8(ascii: ":"))
+                try skipValue()
+                if try nextInContainer(closing: UInt8(ascii: "}")) { break }
+            }
+            depth -= 1
+        case UInt8(ascii: "["):
+            try enter()
+            position += 1
+            if try peek() == UInt8(ascii: "]") { position += 1; depth -= 1; return }
+            while true {
+                try skipValue()
+                if try nextInContainer(closing: UInt8(ascii: "]")) { break }
+            }
+            depth -= 1
+        case UInt8(ascii: "\""): _ = try scanString()
+        case UInt8(ascii: "t"): try literal("true")
+        case UInt8(ascii: "f"): try literal("false")
+        case UInt8(ascii: "n"): try literal("null")
+        default: _ = try scanNumber()
+        }
+    }
+
+    /// After a member: true when the container closed, false after a comma.
+    mutating func nextInContainer(closing: UInt8) throws -> Bool {
+        let byte = try peek()
+        position += 1
+        if byte == closing { return true }
+        if byte == UInt8(ascii: ",") { return false }
+        position -= 1
+        throw unexpected()
+    }
+
+    mutating func literal(_ word: StaticString) throws {
+        let count = word.utf8CodeUnitCount
+        guard position + count <= bytes.count else { throw fail("unexpected end of JSON") }
+        for i in 0..<count where bytes[position + i] != word.utf8Start[i] {
+            throw unexpected()
+        }
+        position += count
+    }
+
+    /// Steps over a string token; returns the range between the quotes and whether it has escapes.
+    mutating func scanString() throws -> (range: Range<Int>, escaped: Bool) {
+        position += 1  // opening quote
+        let start = position
+        var escaped = false
+        while position < bytes.count {
+            let byte = bytes[position]
+            switch byte {
+            case UInt8(ascii: "\""):
+                position += 1
+                return (start..<(position - 1), escaped)
+            case UInt8(ascii: "\\"):
+                escaped = true
+                try skipEscape()
+            case 0x00..<0x20:
+                throw fail("control character in string")
+            case 0x80...:
+                try skipUTF8Sequence(lead: byte)
+            default:
+                position += 1
+            }
+        }
+        throw fail("unterminated string")
+    }
+
+    mutating func skipEscape() throws {
+        guard position + 1 < bytes.count else { throw fail("unterminated string") }
+        switch bytes[position + 1] {
+        case UInt8(ascii: "\""), UInt8(ascii: "\\"), UInt8(ascii: "/"), UInt8(ascii: "b"),
+            UInt8(ascii: "f"), UInt8(ascii: "n"), UInt8(ascii: "r"), UInt8(ascii: "t"):
+            position += 2
+        case UInt8(ascii: "u"):
+            guard position + 6 <= bytes.count else { throw fail("unterminated string") }
+            for i in 2..<6 where hexValue(bytes[position + i]) == nil {
+                throw fail("invalid \\u escape")
+            }
+            position += 6
+        default:
+            throw fail("invalid escape")
+        }
+    }
+
+    /// Checks one multi-byte UTF-8 sequence (no overlongs, no surrogates, at most U+10FFFF).
+    mutating func skipUTF8Sequence(lead: UInt8) throws {
+        let length: Int
+        var lowerBound: UInt8 = 0x80
+        var upperBound: UInt8 = 0xBF
+        switch lead {
+        case 0xC2...0xDF: length = 2
+        case 0xE0: length = 3; lowerBound = 0xA0
+        case 0xE1...0xEC, 0xEE...0xEF: length = 3
+        case 0xED: length = 3; upperBound = 0x9F
+        case 0xF0: length = 4; lowerBound = 0x90
+        case 0xF1...0xF3: length = 4
+        case 0xF4: length = 4; upperBound = 0x8F
+        default: throw fail("invalid UTF-8")
+        }
+        guard position + length <= bytes.count else { throw fail("invalid UTF-8") }
+        let second = bytes[position + 1]
+        guard second >= lowerBound && second <= upperBound else { throw fail("invalid UTF-8") }
+        for i in 2..<length where bytes[position + i] & 0xC0 != 0x80 {
+            throw fail("invalid UTF-8")
+        }
+        position += length
+    }
+
+    /// Steps over a number token; returns its range.
+    mutating func scanNumber() throws -> Range<Int> {
+        let start = position
+        if position < bytes.count && bytes[position] == UInt8(ascii: "-") { position += 1 }
+        guard position < bytes.count, isDigit(bytes[position]) else {
+            position = start
+            throw unexpected()
+        }
+        if bytes[position] == UInt8(ascii: "0") {
+            position += 1
+        } else {
+            while position < bytes.count && isDigit(bytes[position]) { position += 1 }
+        }
+        if position < bytes.count && bytes[position] == UInt8(ascii: ".") {
+            position += 1
+            guard position < bytes.count, isDigit(bytes[position]) else { throw fail("invalid number") }
+            while position < bytes.count && isDigit(bytes[position]) { position += 1 }
+        }
+        if position < bytes.count && (bytes[position] | 0x20) == UInt8(ascii: "e") {
+            position += 1
+            if position < bytes.count && (bytes[position] == UInt8(ascii: "+") || bytes[position] == UInt8(ascii: "-")) {
+                position += 1
+            }
+            guard position < bytes.count, isDigit(bytes[position]) else { throw fail("invalid number") }
+            while position < bytes.count && isDigit(bytes[position]) { position += 1 }
+        }
+        return start..<position
+    }
+
+    // MARK: Building values
+
+    mutating func parseValue() throws -> JSONValue {
+        switch try peek() {
+        case UInt8(ascii: "{"):
+            try enter()
+            position += 1
+            var members: [JSONValue.Member] = []
+            if try peek() == UInt8(ascii: "}") { position += 1; depth -= 1; return .object(members) }
+            while true {
+                guard try peek() == UInt8(ascii: "\"") else { throw fail("expected a string key") }
+                let key = try parseString()
+                try expect(UInt8(ascii: ":"))
+                members.append(.init(key, try parseValue()))
+                if try nextInContainer(closing: UInt8(ascii: "}")) { break }
+            }
+            depth -= 1
+            return .object(members)
+        case UInt8(ascii: "["):
+            try enter()
+            position += 1
+            var items: [JSONValue] = []
+            if try peek() == UInt8(ascii: "]") { position += 1; depth -= 1; return .array(items) }
+            while true {
+                items.append(try parseValue())
+                if try nextInContainer(closing: UInt8(ascii: "]")) { break }
+            }
+            depth -= 1
+            return .array(items)
+        case UInt8(ascii: "\""): return .string(try parseString())
+        case UInt8(ascii: "t"): try literal("true"); return .bool(true)
+        case UInt8(ascii: "f"): try literal("false"); return .bool(false)
+        case UInt8(ascii: "n"): try literal("null"); return .null
+        default:
+            let range = try scanNumber()
+            return .number(String(decoding: UnsafeRawBufferPointer(rebasing: bytes[range]), as: UTF8.self))
+        }
+    }
+
+    mutating func parseString() throws -> String {
+        let (range, escaped) = try scanString()
+        return Self.decodeString(bytes, range: range, escaped: escaped)
+    }
+
+    /// Decodes the text between a string token's quotes (already validated by `scanString`).
+    static func decodeString(_ bytes: UnsafeRawBufferPointer, range: Range<Int>, escaped: Bool) -> String {
+        let raw = UnsafeRawBufferPointer(rebasing: bytes[range])
+        guard escaped else { return String(decoding: raw, as: UTF8.self) }
+        var out: [UInt8] = []
+        out.reserveCapacity(raw.count)
+        var i = 0
+        while i < raw.count {
+            let byte = raw[i]
+            guard byte == UInt8(ascii: "\\") else { out.append(byte); i += 1; continue }
+            let kind = raw[i + 1]
+            i += 2
+            switch kind {
+            case UInt8(ascii: "b"): out.append(0x08)
+            case UInt8(ascii: "f"): out.append(0x0C)
+            case UInt8(ascii: "n"): out.append(0x0A)
+            case UInt8(ascii: "r"): out.append(0x0D)
+            case UInt8(ascii: "t"): out.append(0x09)
+            case UInt8(ascii: "u"):
+                var scalar = hex4(raw, i)
+                i += 4
+                if (0xD800..<0xDC00).contains(scalar), i + 6 <= raw.count,
+                    raw[i] == UInt8(ascii: "\\"), raw[i + 1] == UInt8(ascii: "u") {
+                    let low = hex4(raw, i + 2)
+                    if (0xDC00..<0xE000).contains(low) {
+                        scalar = 0x10000 + ((scalar - 0xD800) << 10) + (low - 0xDC00)
+                        i += 6
+                    }
+                }
+                let character = Unicode.Scalar(scalar) ?? "\u{FFFD}"
+                out.append(contentsOf: String(character).utf8)
+            default: out.append(kind)
+            }
+        }
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    static func hex4(_ raw: UnsafeRawBufferPointer, _ at: Int) -> UInt32 {
+        var value: UInt32 = 0
+        for k in 0..<4 { value = value << 4 | UInt32(hexValue(raw[at + k]) ?? 0) }
+        return value
+    }
+}
+
+@inline(__always) func isDigit(_ byte: UInt8) -> Bool { byte >= 0x30 && byte <= 0x39 }
+
+@inline(__always) func hexValue(_ byte: UInt8) -> UInt8? {
+    switch byte {
+    case 0x30...0x39: return byte - 0x30
+    case 0x41...0x46: return byte - 0x41 + 10
+    case 0x61...0x66: return byte - 0x61 + 10
+    default: return nil
+    }
+}

@@ -1,0 +1,93 @@
+/// What the gateway must know about a client's JSON body to route it, read in one validating pass
+/// without building the document: the model, whether a stream was asked for, and where the fields
+/// the passthrough may edit (model, stream_options) sit in the bytes.
+public struct RequestScan: Sendable, Equatable {
+    public var model: String?
+    /// Byte range of the model's string token, quotes included (for a `model_map` rename).
+    public var modelRange: Range<Int>?
+    public var stream = false
+    /// `stream_options.include_usage`, when present.
+    public var includeUsage: Bool?
+    /// Byte range of the `stream_options` value, when present.
+    public var streamOptionsRange: Range<Int>?
+    /// Offset just after the opening `{`.
+    public var bodyStart = 0
+
+    /// Scans a request body. Throws for anything that is not a valid JSON object.
+    public static func scan(_ bytes: UnsafeRawBufferPointer) throws -> RequestScan {
+        var parser = JSONParser(bytes)
+        var scan = RequestScan()
+        guard try parser.peek() == UInt8(ascii: "{") else {
+            throw parser.fail("request body must be a JSON object")
+        }
+        try parser.enter()
+        parser.position += 1
+        scan.bodyStart = parser.position
+        if try parser.peek() != UInt8(ascii: "}") {
+            while true {
+                guard try parser.peek() == UInt8(ascii: "\"") else { throw parser.fail("expected a string key") }
+                let (keyRange, keyEscaped) = try parser.scanString()
+                try parser.expect(UInt8(ascii: ":"))
+                let key = keyEscaped ? nil : UnsafeRawBufferPointer(rebasing: bytes[keyRange])
+                try scan.readMember(key: key, parser: &parser)
+                if try parser.nextInContainer(closing: UInt8(ascii: "}")) { break }
+            }
+        }
+        try parser.expectEnd()
+        return scan
+    }
+
+    public static func scan(_ bytes: [UInt8]) throws -> RequestScan {
+        try bytes.withUnsafeBytes { (raw) throws in try scan(raw) }
+    }
+
+    private mutating func readMember(key: UnsafeRawBufferPointer?, parser: inout JSONParser) throws {
+        guard let key else { return try parser.skipValue() }
+        _ = try parser.peek()
+        let start = parser.position
+        if key.elementsEqual("model".utf8) {
+            guard try parser.peek() == UInt8(ascii: "\"") else { throw parser.fail("\"model\" must be a string") }
+            let (range, escaped) = try parser.scanString()
+            model = JSONParser.decodeString(parser.bytes, range: range, escaped: escaped)
+            modelRange = start..<parser.position
+        } else if key.elementsEqual("stream".utf8) {
+            let value = try parser.parseValue()
+            switch value {
+            case .bool(let b): stream = b
+            case .null: stream = false
+            default: throw JSONError(message: "\"stream\" must be a boolean", offset: start)
+            }
+        } else if key.elementsEqual("stream_options".utf8) {
+            let value = try parser.parseValue()
+            streamOptionsRange = start..<parser.position
+            includeUsage = value["include_usage"]?.boolValue
+        } else {
+            try parser.skipValue()
+        }
+    }
+}
+
+extension RequestScan {
+    /// Parses one top-level member of a JSON object (e.g. an answer's `usage`), skipping the rest
+    /// without building it. Nil when the text is not an object or lacks the member.
+    public static func member(_ name: String, in bytes: UnsafeRawBufferPointer) -> JSONValue? {
+        var parser = JSONParser(bytes)
+        let wanted = Array(name.utf8)
+        do {
+            guard try parser.peek() == UInt8(ascii: "{") else { return nil }
+            try parser.enter()
+            parser.position += 1
+            if try parser.peek() == UInt8(ascii: "}") { return nil }
+            while true {
+                guard try parser.peek() == UInt8(ascii: "\"") else { return nil }
+                let (range, _) = try parser.scanString()
+                try parser.expect(UInt8(ascii: ":"))
+                if UnsafeRawBufferPointer(rebasing: bytes[range]).elementsEqual(wanted) { return try parser.parseValue() }
+                try parser.skipValue()
+                if try parser.nextInContainer(closing: UInt8(ascii: "}")) { return nil }
+            }
+        } catch {
+            return nil
+        }
+    }
+}

@@ -1,0 +1,184 @@
+import TollgatePluginABI
+
+/// A failure reported by a plugin hook: its status and message.
+public struct AdaptorError: Error, CustomStringConvertible {
+    public var status: tollgate_status
+    public var message: String
+    public var description: String { "\(status.name): \(message)" }
+}
+
+/// The shared adaptor instance of one (provider id, API version), made by `AdaptorFactory`.
+public final class PluginAdaptor: @unchecked Sendable {
+    let plugin: LoadedPlugin
+    let hooks: tollgate_type_adaptor_hooks
+    let handle: OpaquePointer
+
+    init(plugin: LoadedPlugin, providerID: String, apiVersion: String) throws(AdaptorError) {
+        guard let hooks = plugin.adaptorHooks else {
+            throw AdaptorError(status: TOLLGATE_ERR_INTERNAL, message: "\(plugin.name) is not an adaptor plugin")
+        }
+        var out: OpaquePointer?
+        var error = tollgate_type_buffer.empty
+        let status = withBytesView(providerID) { id in
+            withBytesView(apiVersion) { version in hooks.on_adaptor_new(id, version, &out, &error) }
+        }
+        let message = plugin.take(&error)
+        guard status == TOLLGATE_OK, let out else {
+            throw AdaptorError(status: status == TOLLGATE_OK ? TOLLGATE_ERR_INTERNAL : status,
+                               message: message.isEmpty ? "on_adaptor_new failed" : String(decoding: message, as: UTF8.self))
+        }
+        self.plugin = plugin
+        self.hooks = hooks
+        handle = out
+    }
+
+    deinit { hooks.on_adaptor_destroy(handle) }
+
+    /// Creates a channel handle from the channel's settings JSON.
+    func makeChannel(settings: [UInt8]) throws(AdaptorError) -> PluginChannel {
+        var out: OpaquePointer?
+        var error = tollgate_type_buffer.empty
+        let status = withBytesView(settings) { hooks.on_channel_new(handle, $0, &out, &error) }
+        try check(status, &error)
+        guard let out else { throw AdaptorError(status: TOLLGATE_ERR_INTERNAL, message: "on_channel_new returned no channel") }
+        return PluginChannel(adaptor: self, handle: out)
+    }
+
+    /// Throws the plugin's error for a non-OK status; frees the error buffer either way.
+    func check(_ status: tollgate_status, _ error: inout tollgate_type_buffer) throws(AdaptorError) {
+        let message = plugin.take(&error)
+        guard status == TOLLGATE_OK else {
+            throw AdaptorError(status: status, message: message.isEmpty ? "\(plugin.name) failed without a message"
+                                                                        : String(decoding: message, as: UTF8.self))
+        }
+    }
+}
+
+/// What an adaptor asks the core to send upstream.
+public struct UpstreamRequestSpec: Sendable {
+    public var method: String
+    public var url: String
+    public var headers: [(String, String)]
+    public var body: [UInt8]
+}
+
+/// A channel's plugin handle; destroyed when the channel is dropped.
+public final class PluginChannel: @unchecked Sendable {
+    let adaptor: PluginAdaptor
+    let handle: OpaquePointer
+    var plugin: LoadedPlugin { adaptor.plugin }
+
+    init(adaptor: PluginAdaptor, handle: OpaquePointer) {
+        self.adaptor = adaptor
+        self.handle = handle
+    }
+
+    deinit { adaptor.hooks.on_channel_destroy(handle) }
+
+    func buildRequest(operation: tollgate_type_operation, model: String, body: [UInt8], stream: Bool,
+                      clientHeaders: [(String, String)]) throws(AdaptorError) -> UpstreamRequestSpec {
+        var out = tollgate_type_upstream_request(method: .empty, url: .empty, headers: .empty, body: .empty)
+        var error = tollgate_type_buffer.empty
+        let headerBytes = HeaderLines.format(clientHeaders)
+        let status = withBytesView(model) { modelView in
+            withBytesView(body) { bodyView in
+                withBytesView(headerBytes) { headersView in
+                    var request = tollgate_type_request_in(
+                        struct_size: MemoryLayout<tollgate_type_request_in>.size, operation: operation,
+                        dialect: TOLLGATE_DIALECT_OPENAI, model: modelView, body: bodyView, stream: stream ? 1 : 0,
+                        client_headers: headersView)
+                    return adaptor.hooks.on_build_request(handle, &request, &out, &error)
+                }
+            }
+        }
+        let method = plugin.take(&out.method)
+        let url = plugin.take(&out.url)
+        let headers = plugin.take(&out.headers)
+        let builtBody = plugin.take(&out.body)
+        try adaptor.check(status, &error)
+        return UpstreamRequestSpec(method: method.isEmpty ? "POST" : String(decoding: method, as: UTF8.self),
+                                   url: String(decoding: url, as: UTF8.self), headers: HeaderLines.parse(headers), body: builtBody)
+    }
+
+    func convertResponse(operation: tollgate_type_operation, status: Int, headers: [(String, String)], body: [UInt8],
+                         model: String) throws(AdaptorError) -> (status: Int, body: [UInt8], usage: TokenUsage) {
+        var out = tollgate_type_response_out(status: Int32(status), body: .empty, usage: tollgate_type_usage())
+        var error = tollgate_type_buffer.empty
+        let headerBytes = HeaderLines.format(headers)
+        let result = withBytesView(headerBytes) { headersView in
+            withBytesView(body) { bodyView in
+                withBytesView(model) { modelView in
+                    var response = tollgate_type_response_in(
+                        struct_size: MemoryLayout<tollgate_type_response_in>.size, operation: operation,
+                        status: Int32(status), headers: headersView, body: bodyView, model: modelView)
+                    return adaptor.hooks.on_convert_response(handle, &response, &out, &error)
+                }
+            }
+        }
+        let converted = plugin.take(&out.body)
+        try adaptor.check(result, &error)
+        return (Int(out.status), converted, TokenUsage(out.usage))
+    }
+
+    func makeStream(operation: tollgate_type_operation, model: String, headers: [(String, String)],
+                    includeUsage: Bool) throws(AdaptorError) -> PluginStream {
+        var out: OpaquePointer?
+        var error = tollgate_type_buffer.empty
+        let headerBytes = HeaderLines.format(headers)
+        let status = withBytesView(model) { modelView in
+            withBytesView(headerBytes) { headersView in
+                var params = tollgate_type_stream_params(
+                    struct_size: MemoryLayout<tollgate_type_stream_params>.size, operation: operation,
+                    model: modelView, headers: headersView, include_usage: includeUsage ? 1 : 0)
+                return adaptor.hooks.on_stream_new(handle, &params, &out, &error)
+            }
+        }
+        try adaptor.check(status, &error)
+        guard let out else { throw AdaptorError(status: TOLLGATE_ERR_INTERNAL, message: "on_stream_new returned no stream") }
+        return PluginStream(channel: self, handle: out)
+    }
+}
+
+/// One streamed answer's transducer: upstream bytes in, OpenAI SSE bytes and usage out.
+public final class PluginStream: @unchecked Sendable {
+    let channel: PluginChannel
+    let handle: OpaquePointer
+    private var usage = tollgate_type_usage()
+    var plugin: LoadedPlugin { channel.plugin }
+
+    init(channel: PluginChannel, handle: OpaquePointer) {
+        self.channel = channel
+        self.handle = handle
+    }
+
+    deinit { channel.adaptor.hooks.on_stream_destroy(handle) }
+
+    public var currentUsage: TokenUsage { TokenUsage(usage) }
+
+    /// Converts a chunk. On failure the error carries any bytes produced before it (an error event).
+    func feed(_ chunk: UnsafeRawBufferPointer) -> (out: [UInt8], error: AdaptorError?) {
+        var out = tollgate_type_buffer.empty
+        var error = tollgate_type_buffer.empty
+        let view = tollgate_type_bytes(ptr: chunk.baseAddress?.assumingMemoryBound(to: UInt8.self), len: chunk.count)
+        let status = channel.adaptor.hooks.on_stream_feed(handle, view, &out, &usage, &error)
+        return finish(status, &out, &error)
+    }
+
+    func finish() -> (out: [UInt8], error: AdaptorError?) {
+        var out = tollgate_type_buffer.empty
+        var error = tollgate_type_buffer.empty
+        let status = channel.adaptor.hooks.on_stream_finish(handle, &out, &usage, &error)
+        return finish(status, &out, &error)
+    }
+
+    private func finish(_ status: tollgate_status, _ out: inout tollgate_type_buffer,
+                        _ error: inout tollgate_type_buffer) -> (out: [UInt8], error: AdaptorError?) {
+        let bytes = plugin.take(&out)
+        do throws(AdaptorError) {
+            try channel.adaptor.check(status, &error)
+            return (bytes, nil)
+        } catch {
+            return (bytes, error)
+        }
+    }
+}

@@ -1,0 +1,145 @@
+import Logging
+import NIOPosix
+import TollgatePluginABI
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A side request made on a plugin's behalf (e.g. an OAuth token exchange).
+public struct SideRequest: Sendable {
+    public var method: String
+    public var url: String
+    public var headers: [(String, String)]
+    public var body: [UInt8]
+    public var timeout: Duration
+}
+
+public struct SideResponse: Sendable {
+    public var status: Int
+    public var headers: [(String, String)]
+    public var body: [UInt8]
+}
+
+/// Performs side requests; blocking, so never called on an event loop.
+public protocol SideHTTPClient: Sendable {
+    func perform(_ request: SideRequest) throws -> SideResponse
+}
+
+/// The host table one plugin receives. It lives as long as the plugin (for the process), and its
+/// `host_context` points back here so callbacks know which plugin calls.
+final class PluginHost: @unchecked Sendable {
+    let pluginName: String
+    let logger: Logger
+    let sideClient: SideHTTPClient?
+    let table: UnsafeMutablePointer<tollgate_type_host>
+
+    init(pluginName: String, logger: Logger, sideClient: SideHTTPClient?) {
+        self.pluginName = pluginName
+        self.logger = logger
+        self.sideClient = sideClient
+        table = .allocate(capacity: 1)
+        table.initialize(to: tollgate_type_host(
+            struct_size: MemoryLayout<tollgate_type_host>.size,
+            abi_major: UInt16(TOLLGATE_ABI_VERSION_MAJOR), abi_minor: UInt16(TOLLGATE_ABI_VERSION_MINOR),
+            host_context: nil,
+            callback_log: hostLog, callback_now_unix_ns: hostNowUnix, callback_monotonic_ns: hostMonotonic,
+            callback_http_call: hostHTTPCall, callback_free_buffer: hostFreeBuffer))
+        table.pointee.host_context = UnsafeRawPointer(Unmanaged.passUnretained(self).toOpaque())
+    }
+
+    static func from(_ table: UnsafePointer<tollgate_type_host>?) -> PluginHost? {
+        guard let context = table?.pointee.host_context else { return nil }
+        return Unmanaged<PluginHost>.fromOpaque(context).takeUnretainedValue()
+    }
+}
+
+private func hostLog(_ table: UnsafePointer<tollgate_type_host>?, _ level: tollgate_type_log_level, _ message: tollgate_type_bytes) {
+    guard let host = PluginHost.from(table) else { return }
+    let text = message.string
+    let metadata: Logger.Metadata = ["plugin": .string(host.pluginName)]
+    switch level {
+    case TOLLGATE_LOG_DEBUG: host.logger.debug("\(text)", metadata: metadata)
+    case TOLLGATE_LOG_INFO: host.logger.info("\(text)", metadata: metadata)
+    case TOLLGATE_LOG_WARNING: host.logger.warning("\(text)", metadata: metadata)
+    default: host.logger.error("\(text)", metadata: metadata)
+    }
+}
+
+private func hostNowUnix() -> Int64 { clockNanos(CLOCK_REALTIME) }
+private func hostMonotonic() -> Int64 { clockNanos(CLOCK_MONOTONIC) }
+
+func clockNanos(_ clock: clockid_t) -> Int64 {
+    var ts = timespec()
+    clock_gettime(clock, &ts)
+    return Int64(ts.tv_sec) * 1_000_000_000 + Int64(ts.tv_nsec)
+}
+
+private func hostFreeBuffer(_ buffer: UnsafeMutablePointer<tollgate_type_buffer>?) {
+    guard let buffer, let ptr = buffer.pointee.ptr else { return }
+    free(ptr)
+    buffer.pointee = .empty
+}
+
+private func hostHTTPCall(_ table: UnsafePointer<tollgate_type_host>?, _ request: UnsafePointer<tollgate_type_http_request>?,
+                          _ response: UnsafeMutablePointer<tollgate_type_http_response>?,
+                          _ error: UnsafeMutablePointer<tollgate_type_buffer>?) -> tollgate_status {
+    func fail(_ status: tollgate_status, _ message: String) -> tollgate_status {
+        error?.pointee = .allocate(Array(message.utf8))
+        return status
+    }
+    guard let host = PluginHost.from(table), let request, let response else {
+        return fail(TOLLGATE_ERR_INTERNAL, "callback_http_call: missing argument")
+    }
+    guard MultiThreadedEventLoopGroup.currentEventLoop == nil else {
+        return fail(TOLLGATE_ERR_INTERNAL, "callback_http_call called on an event loop; set TOLLGATE_PLUGIN_FLAG_BUILD_MAY_BLOCK")
+    }
+    guard let client = host.sideClient else { return fail(TOLLGATE_ERR_INTERNAL, "side requests are not available") }
+    let r = request.pointee
+    let timeout = r.timeout_ms == 0 ? Duration.seconds(30) : .milliseconds(Int64(r.timeout_ms))
+    let side = SideRequest(method: r.method.len == 0 ? "POST" : r.method.string, url: r.url.string,
+                           headers: HeaderLines.parse(r.headers.array), body: r.body.array, timeout: timeout)
+    do {
+        let answer = try client.perform(side)
+        response.pointee.status = Int32(answer.status)
+        response.pointee.headers = .allocate(HeaderLines.format(answer.headers.map { ($0.0.lowercased(), $0.1) }))
+        response.pointee.body = .allocate(answer.body)
+        return TOLLGATE_OK
+    } catch {
+        host.logger.warning("side request failed", metadata: ["plugin": .string(host.pluginName), "url": .string(side.url)])
+        return fail(TOLLGATE_ERR_UPSTREAM, "side request to \(side.url) failed: \(error)")
+    }
+}
+
+/// The ABI's header encoding: "Name: value\r\n" lines.
+enum HeaderLines {
+    static func parse(_ bytes: [UInt8]) -> [(String, String)] {
+        String(decoding: bytes, as: UTF8.self).split(separator: "\n").compactMap { rawLine in
+            let line = rawLine.hasSuffix("\r") ? rawLine.dropLast() : rawLine
+            guard let colon = line.firstIndex(of: ":") else { return nil }
+            let name = line[..<colon].trimmingCharacters(in: " \t")
+            let value = line[line.index(after: colon)...].trimmingCharacters(in: " \t")
+            return name.isEmpty ? nil : (name, value)
+        }
+    }
+
+    static func format(_ headers: [(String, String)]) -> [UInt8] {
+        var out: [UInt8] = []
+        for (name, value) in headers {
+            out.append(contentsOf: name.utf8)
+            out.append(contentsOf: ": ".utf8)
+            out.append(contentsOf: value.utf8)
+            out.append(contentsOf: "\r\n".utf8)
+        }
+        return out
+    }
+}
+
+extension Substring {
+    func trimmingCharacters(in set: String) -> String {
+        let chars = Set(set)
+        return String(drop { chars.contains($0) }.reversed().drop { chars.contains($0) }.reversed())
+    }
+}
+
+/// Wall-clock seconds since the Unix epoch.
+func unixSeconds() -> Int64 { clockNanos(CLOCK_REALTIME) / 1_000_000_000 }

@@ -1,0 +1,80 @@
+import NIOCore
+import NIOHTTP1
+import TollgatePluginABI
+
+/// Sends a request to an OpenAI-compatible channel with its body untouched, except for the two
+/// documented edits: a `model_map` rename, and `stream_options.include_usage` set on a stream
+/// the client did not ask usage for (the usage chunk is then removed from what the client sees).
+struct PassthroughBackend {
+    let handler: RequestHandler
+
+    func serve(_ call: ModelCall, endpoint: UpstreamEndpoint, basePath: String, apiKey: String?) {
+        guard let loop = handler.eventLoop, let pool = handler.runtime.pools.pool(for: loop) else { return }
+        var edits: [BodyEdit] = []
+        let upstreamModel = call.channel.upstreamModel(for: call.model)
+        if upstreamModel != call.model, let range = call.scan.modelRange {
+            edits.append(BodyEdit(range: range, bytes: JSONValue.quoted(upstreamModel)))
+        }
+        let stripUsage = call.wantsStream && call.scan.includeUsage != true
+        if stripUsage { edits.append(Self.includeUsageEdit(call)) }
+        let body = BodyEdit.apply(edits, to: call.body)
+
+        let path = basePath + (call.isChat ? "/chat/completions" : "/embeddings")
+        var headers = HTTPHeaders()
+        headers.reserveCapacity(8)
+        headers.add(name: "host", value: endpoint.hostHeader)
+        headers.add(name: "content-type", value: "application/json")
+        headers.add(name: "content-length", value: String(body.readableBytes))
+        headers.add(name: "accept", value: call.wantsStream ? "text/event-stream" : "application/json")
+        headers.add(name: "user-agent", value: "tollgate/0.1")
+        if let apiKey { headers.add(name: "authorization", value: "Bearer \(apiKey)") }
+        for name in ["openai-beta", "openai-organization", "openai-project"] {
+            if let value = call.head.headers.first(name: name) { headers.add(name: name, value: value) }
+        }
+        let head = HTTPRequestHead(version: .http1_1, method: .POST, uri: path, headers: headers)
+        let request = ProxyExchange.Request(endpoint: endpoint, head: head, body: body, mode: .passthrough(stripUsage: stripUsage),
+                                            operation: call.operation, clientWantsStream: call.wantsStream,
+                                            clientIncludeUsage: call.scan.includeUsage ?? false, model: call.model,
+                                            channel: call.channel)
+        let exchange = ProxyExchange(client: handler, pool: pool, request: request, settings: handler.runtime.upstreamSettings,
+                                     maxResponseBytes: handler.runtime.limits.maxResponseBytes)
+        handler.exchange = exchange
+        exchange.start()
+    }
+
+    /// Sets `stream_options.include_usage: true`, keeping any other stream option.
+    static func includeUsageEdit(_ call: ModelCall) -> BodyEdit {
+        guard let range = call.scan.streamOptionsRange else {
+            let insertion = Array(#""stream_options":{"include_usage":true},"#.utf8)
+            return BodyEdit(range: call.scan.bodyStart..<call.scan.bodyStart, bytes: insertion)
+        }
+        let original = call.body.withUnsafeReadableBytes { raw in
+            try? JSONParser.parse(UnsafeRawBufferPointer(rebasing: raw[range]))
+        }
+        var members = original?.objectValue?.filter { $0.key != "include_usage" } ?? []
+        members.append(.init("include_usage", .bool(true)))
+        return BodyEdit(range: range, bytes: JSONValue.object(members).serialized())
+    }
+}
+
+/// A byte-range replacement in a request body.
+struct BodyEdit {
+    var range: Range<Int>
+    var bytes: [UInt8]
+
+    /// Applies non-overlapping edits; with none, returns the body itself (no copy).
+    static func apply(_ edits: [BodyEdit], to body: ByteBuffer) -> ByteBuffer {
+        guard !edits.isEmpty else { return body }
+        var out = ByteBufferAllocator().buffer(capacity: body.readableBytes + edits.reduce(0) { $0 + $1.bytes.count })
+        body.withUnsafeReadableBytes { raw in
+            var position = 0
+            for edit in edits.sorted(by: { $0.range.lowerBound < $1.range.lowerBound }) {
+                out.writeBytes(UnsafeRawBufferPointer(rebasing: raw[position..<edit.range.lowerBound]))
+                out.writeBytes(edit.bytes)
+                position = edit.range.upperBound
+            }
+            out.writeBytes(UnsafeRawBufferPointer(rebasing: raw[position...]))
+        }
+        return out
+    }
+}

@@ -1,0 +1,319 @@
+import NIOCore
+import NIOHTTP1
+import TollgatePluginABI
+
+/// One request's trip to an upstream and back, on the client connection's event loop.
+///
+/// Passthrough (same dialect): the upstream's bytes go to the client as they arrive; a stream is
+/// written chunk by chunk while `OpenAIStreamMeter` reads usage from the same bytes. A complete
+/// answer is collected (it arrives whole anyway) so its usage is read before the head is sent.
+/// Plugin channels: the adaptor's transducer turns each upstream chunk into OpenAI SSE bytes.
+final class ProxyExchange: UpstreamResponseDelegate {
+    enum Mode {
+        /// OpenAI-compatible upstream; `stripUsage` when the gateway asked for usage itself.
+        case passthrough(stripUsage: Bool)
+        case plugin(PluginChannel)
+    }
+
+    struct Request {
+        var endpoint: UpstreamEndpoint
+        var head: HTTPRequestHead
+        var body: ByteBuffer
+        var mode: Mode
+        var operation: tollgate_type_operation
+        var clientWantsStream: Bool
+        var clientIncludeUsage: Bool
+        var model: String
+        var channel: RuntimeChannel
+    }
+
+    private enum Phase { case connecting, waitingHead, streaming, buffering, finished }
+
+    private unowned let client: RequestHandler
+    private let pool: LoopPool
+    private let request: Request
+    private let settings: UpstreamSettings
+    private let maxResponseBytes: Int
+    private var phase = Phase.connecting
+    private var connection: UpstreamConnection?
+    private var attempts = 0
+    private var responseHead: HTTPResponseHead?
+    private var buffered: ByteBuffer?
+    private var meter: OpenAIStreamMeter?
+    private var pluginStream: PluginStream?
+    private var usage = TokenUsage()
+    private var lastActivity = NIODeadline.now()
+    private var timer: Scheduled<Void>?
+
+    init(client: RequestHandler, pool: LoopPool, request: Request, settings: UpstreamSettings, maxResponseBytes: Int) {
+        self.client = client
+        self.pool = pool
+        self.request = request
+        self.settings = settings
+        self.maxResponseBytes = maxResponseBytes
+    }
+
+    // MARK: Sending
+
+    func start(freshConnection: Bool = false) {
+        attempts += 1
+        phase = .connecting
+        let connecting = freshConnection ? pool.connect(request.endpoint) : pool.acquire(request.endpoint)
+        connecting.whenComplete { [self] result in
+            guard phase == .connecting else {
+                if case .success(let connection) = result { connection.abandon() }
+                return
+            }
+            switch result {
+            case .success(let connection):
+                self.connection = connection
+                phase = .waitingHead
+                arm(after: settings.responseTimeout)
+                connection.send(head: request.head, body: request.body, delegate: self)
+            case .failure(let error):
+                fail(before: connectFailure(error))
+            }
+        }
+    }
+
+    private func connectFailure(_ error: any Error) -> GatewayError {
+        let place = "channel '\(request.channel.name)' (\(request.endpoint))"
+        if case ChannelError.connectTimeout = error {
+            return .gatewayTimeout("timed out connecting to \(place)")
+        }
+        return .badGateway("could not connect to \(place): \(error)", code: "upstream_unreachable")
+    }
+
+    // MARK: Receiving
+
+    func upstreamHead(_ head: HTTPResponseHead) {
+        guard phase == .waitingHead else { return }
+        responseHead = head
+        client.markFirstByte()
+        let success = (200..<300).contains(Int(head.status.code))
+        let isEventStream = head.headers.first(name: "content-type")?.lowercased().hasPrefix("text/event-stream") ?? false
+        switch request.mode {
+        case .passthrough(let strip) where success && isEventStream:
+            meter = OpenAIStreamMeter(stripUsageChunk: strip)
+            phase = .streaming
+            client.writeHead(status: head.status, headers: clientHeaders(from: head.headers, bufferedLength: nil))
+        case .plugin(let channel) where success && request.clientWantsStream:
+            do {
+                pluginStream = try channel.makeStream(operation: request.operation, model: request.model,
+                                                      headers: head.headers.map { ($0.name.lowercased(), $0.value) },
+                                                      includeUsage: request.clientIncludeUsage)
+            } catch {
+                return abort(before: .badGateway("\(channel.plugin.name) cannot read the stream: \(error.message)"))
+            }
+            phase = .streaming
+            var headers = HTTPHeaders([("content-type", "text/event-stream"), ("cache-control", "no-cache")])
+            client.addGatewayHeaders(&headers, channel: request.channel.name)
+            client.writeHead(status: .ok, headers: headers)
+        default:
+            phase = .buffering
+            buffered = client.allocator.buffer(capacity: head.headers.first(name: "content-length").flatMap(Int.init).map { min($0, maxResponseBytes) } ?? 4096)
+        }
+        arm(after: settings.readTimeout)
+    }
+
+    func upstreamBody(_ buffer: ByteBuffer) {
+        lastActivity = .now()
+        switch phase {
+        case .streaming:
+            if let stream = pluginStream {
+                let (out, error) = buffer.withUnsafeReadableBytes { stream.feed($0) }
+                if !out.isEmpty { client.writeBody(out) }
+                usage = stream.currentUsage
+                if let error { return endStream(error: "\(stream.plugin.name): \(error.message)", closeUpstream: true) }
+            } else {
+                forwardPassthrough(buffer)
+            }
+        case .buffering:
+            var chunk = buffer
+            guard (buffered?.readableBytes ?? 0) + chunk.readableBytes <= maxResponseBytes else {
+                return abort(before: .badGateway("upstream answer is larger than max_response_bytes (\(maxResponseBytes))",
+                                                 code: "upstream_response_too_large"))
+            }
+            buffered?.writeBuffer(&chunk)
+        default:
+            break
+        }
+    }
+
+    private func forwardPassthrough(_ buffer: ByteBuffer) {
+        do {
+            let rewritten = try buffer.withUnsafeReadableBytes { try meter?.read($0) }
+            if let rewritten {
+                if !rewritten.isEmpty { client.writeBody(rewritten) }
+            } else {
+                client.writeBody(buffer)
+            }
+            if let counted = meter?.usage { usage = counted }
+        } catch {
+            endStream(error: "upstream sent an SSE event larger than the gateway accepts", closeUpstream: true)
+        }
+        if !client.isWritable { connection?.setReading(false) }
+    }
+
+    func upstreamEnd() {
+        connection = nil
+        switch phase {
+        case .streaming:
+            if let stream = pluginStream {
+                let (out, error) = stream.finish()
+                if !out.isEmpty { client.writeBody(out) }
+                usage = stream.currentUsage
+                if let error { return endStream(error: "\(stream.plugin.name): \(error.message)", closeUpstream: false) }
+            } else if let meter, meter.stripUsageChunk, meter.hasPartialEvent {
+                client.writeBody(ErrorBody.openAIStreamEvent(message: "upstream ended the stream inside an event",
+                                                             type: "upstream_error", code: "upstream_stream_truncated"))
+            }
+            finish(status: Int(responseHead?.status.code ?? 200)) { client.writeEnd() }
+        case .buffering:
+            deliverBuffered()
+        default:
+            break
+        }
+    }
+
+    /// Sends a complete answer: as is for passthrough, converted by the plugin otherwise.
+    private func deliverBuffered() {
+        guard let head = responseHead else { return }
+        let body = buffered ?? client.allocator.buffer(capacity: 0)
+        switch request.mode {
+        case .passthrough:
+            if (200..<300).contains(Int(head.status.code)),
+               let found = body.withUnsafeReadableBytes({ RequestScan.member("usage", in: $0) }),
+               let counted = TokenUsage(openAI: found) {
+                usage = counted
+            }
+            let headers = clientHeaders(from: head.headers, bufferedLength: body.readableBytes)
+            finish(status: Int(head.status.code)) { client.writeComplete(status: head.status, headers: headers, body: body) }
+        case .plugin(let channel):
+            let upstreamHeaders = head.headers.map { ($0.name.lowercased(), $0.value) }
+            do {
+                let converted = try channel.convertResponse(operation: request.operation, status: Int(head.status.code),
+                                                            headers: upstreamHeaders, body: Array(buffer: body), model: request.model)
+                usage = converted.usage
+                var headers = HTTPHeaders([("content-type", "application/json")])
+                client.addGatewayHeaders(&headers, channel: request.channel.name)
+                let status = HTTPResponseStatus(statusCode: converted.status)
+                finish(status: converted.status) {
+                    client.writeComplete(status: status, headers: headers, body: client.allocator.buffer(bytes: converted.body))
+                }
+            } catch {
+                fail(before: .badGateway("\(channel.plugin.name) could not read the upstream answer (HTTP \(head.status.code)): \(error.message)"))
+            }
+        }
+    }
+
+    func upstreamFailed(_ error: any Error, receivedAnything: Bool) {
+        let reusedConnection = connection?.reused ?? false
+        connection = nil
+        switch phase {
+        case .waitingHead where !receivedAnything && reusedConnection && attempts < 2:
+            timer?.cancel()
+            start(freshConnection: true)  // the pooled connection had been closed by the upstream
+        case .connecting, .waitingHead, .buffering:
+            fail(before: .badGateway("channel '\(request.channel.name)' closed the connection before the answer was complete",
+                                     code: "upstream_disconnected"))
+        case .streaming:
+            endStream(error: "channel '\(request.channel.name)' closed the connection mid-stream", closeUpstream: false)
+        case .finished:
+            break
+        }
+    }
+
+    // MARK: Ending
+
+    /// The client went away: stop the upstream and record what was counted so far.
+    func clientClosed() {
+        guard phase != .finished else { return }
+        connection?.abandon()
+        connection = nil
+        if usage.isEmpty { usage.estimated = true }
+        finish(status: 499) {}
+    }
+
+    func resumeUpstream() { connection?.setReading(true) }
+
+    /// Ends a started stream with an error event in the client's dialect.
+    private func endStream(error message: String, closeUpstream: Bool) {
+        if closeUpstream { connection?.abandon(); connection = nil }
+        client.writeBody(ErrorBody.openAIStreamEvent(message: message, type: "upstream_error", code: "upstream_stream_error"))
+        finish(status: 502) { client.writeEnd() }
+    }
+
+    /// Fails before anything reached the client: it gets a complete error response.
+    private func fail(before error: GatewayError) {
+        finish(status: error.status) { client.writeError(error) }
+    }
+
+    /// Fails mid-read: closes the upstream connection first.
+    private func abort(before error: GatewayError) {
+        connection?.abandon()
+        connection = nil
+        fail(before: error)
+    }
+
+    private func finish(status: Int, _ write: () -> Void) {
+        guard phase != .finished else { return }
+        phase = .finished
+        timer?.cancel()
+        timer = nil
+        write()
+        client.exchangeFinished(status: status, channel: request.channel.name, usage: usage)
+    }
+
+    // MARK: Timeouts
+
+    /// One timer at a time: until the head it is the response timeout, then the read timeout,
+    /// re-armed lazily from `lastActivity` so chunks cost no timer work.
+    private func arm(after delay: Duration) {
+        timer?.cancel()
+        timer = pool.loop.scheduleTask(in: TimeAmount(delay)) { [weak self] in self?.timerFired() }
+    }
+
+    private func timerFired() {
+        switch phase {
+        case .waitingHead:
+            connection?.abandon()
+            connection = nil
+            fail(before: .gatewayTimeout("channel '\(request.channel.name)' sent no answer within \(settings.responseTimeout)"))
+        case .streaming, .buffering:
+            let idle = NIODeadline.now() - lastActivity
+            let limit = TimeAmount(settings.readTimeout)
+            guard idle >= limit else {
+                timer = pool.loop.scheduleTask(in: limit - idle) { [weak self] in self?.timerFired() }
+                return
+            }
+            if phase == .streaming {
+                endStream(error: "channel '\(request.channel.name)' went silent for \(settings.readTimeout)", closeUpstream: true)
+            } else {
+                abort(before: .gatewayTimeout("channel '\(request.channel.name)' stalled mid-answer"))
+            }
+        default:
+            break
+        }
+    }
+
+    // MARK: Headers
+
+    static let hopByHop: Set<String> = ["connection", "keep-alive", "transfer-encoding", "content-length", "te", "trailer",
+                                        "upgrade", "proxy-authenticate", "proxy-authorization"]
+
+    /// The upstream's headers for the client: hop-by-hop ones dropped, the upstream's request id
+    /// kept as `x-upstream-request-id`, the gateway's own added.
+    private func clientHeaders(from upstream: HTTPHeaders, bufferedLength: Int?) -> HTTPHeaders {
+        var headers = HTTPHeaders()
+        headers.reserveCapacity(upstream.count + 4)
+        for (name, value) in upstream {
+            let lower = name.lowercased()
+            if Self.hopByHop.contains(lower) { continue }
+            headers.add(name: lower == "x-request-id" ? "x-upstream-request-id" : name, value: value)
+        }
+        if let bufferedLength { headers.add(name: "content-length", value: String(bufferedLength)) }
+        client.addGatewayHeaders(&headers, channel: request.channel.name)
+        return headers
+    }
+}

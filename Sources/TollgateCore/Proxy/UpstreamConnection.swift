@@ -1,0 +1,94 @@
+import NIOCore
+import NIOHTTP1
+
+/// Receives one upstream response, part by part, on the server connection's event loop.
+protocol UpstreamResponseDelegate: AnyObject {
+    func upstreamHead(_ head: HTTPResponseHead)
+    func upstreamBody(_ buffer: ByteBuffer)
+    func upstreamEnd()
+    /// The connection failed or closed before the response ended.
+    func upstreamFailed(_ error: any Error, receivedAnything: Bool)
+}
+
+/// One pooled HTTP/1.1 connection to an upstream. It carries one exchange at a time and goes back
+/// to its loop's pool when a keep-alive response ends.
+final class UpstreamConnection: ChannelInboundHandler, @unchecked Sendable {
+    typealias InboundIn = HTTPClientResponsePart
+    typealias OutboundOut = HTTPClientRequestPart
+
+    let endpoint: UpstreamEndpoint
+    private unowned let pool: LoopPool
+    private var context: ChannelHandlerContext?
+    private var delegate: UpstreamResponseDelegate?
+    private var keepAlive = true
+    private var receivedAnything = false
+    /// When the connection last went idle, for the pool's sweeper.
+    var idleSince: NIODeadline = .now()
+    /// True once it has served a response (a failure on a reused connection is retried once).
+    private(set) var reused = false
+
+    init(endpoint: UpstreamEndpoint, pool: LoopPool) {
+        self.endpoint = endpoint
+        self.pool = pool
+    }
+
+    var channel: Channel? { context?.channel }
+    var isActive: Bool { context?.channel.isActive ?? false }
+
+    func handlerAdded(context: ChannelHandlerContext) { self.context = context }
+
+    func send(head: HTTPRequestHead, body: ByteBuffer?, delegate: UpstreamResponseDelegate) {
+        guard let context else { return delegate.upstreamFailed(ChannelError.ioOnClosedChannel, receivedAnything: false) }
+        self.delegate = delegate
+        keepAlive = true
+        receivedAnything = false
+        context.write(wrapOutboundOut(.head(head)), promise: nil)
+        if let body, body.readableBytes > 0 { context.write(wrapOutboundOut(.body(.byteBuffer(body))), promise: nil) }
+        context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        receivedAnything = true
+        switch unwrapInboundIn(data) {
+        case .head(let head):
+            keepAlive = head.isKeepAlive
+            delegate?.upstreamHead(head)
+        case .body(let buffer):
+            delegate?.upstreamBody(buffer)
+        case .end:
+            let finished = delegate
+            delegate = nil
+            reused = true
+            if keepAlive { pool.release(self) } else { context.close(promise: nil) }
+            finished?.upstreamEnd()
+        }
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        pool.remove(self)
+        failDelegate(ChannelError.eof)
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        failDelegate(error)
+        context.close(promise: nil)
+    }
+
+    private func failDelegate(_ error: any Error) {
+        guard let failed = delegate else { return }
+        delegate = nil
+        failed.upstreamFailed(error, receivedAnything: receivedAnything)
+    }
+
+    /// Stops delivering to the current delegate and closes (the client went away, or a timeout).
+    func abandon() {
+        delegate = nil
+        context?.close(promise: nil)
+    }
+
+    /// Pauses or resumes reading, so a slow client holds the upstream back instead of memory.
+    func setReading(_ on: Bool) {
+        guard let channel = context?.channel else { return }
+        channel.setOption(ChannelOptions.autoRead, value: on).whenSuccess { if on { channel.read() } }
+    }
+}

@@ -1,0 +1,46 @@
+/// Where an upstream lives: scheme, host and port (the pool key), and the rest of a URL.
+public struct UpstreamEndpoint: Hashable, Sendable, CustomStringConvertible {
+    public var tls: Bool
+    public var host: String
+    public var port: Int
+
+    /// The `Host` header value (port omitted when it is the scheme's default).
+    public var hostHeader: String {
+        let bracketed = host.contains(":") ? "[\(host)]" : host
+        return port == (tls ? 443 : 80) ? bracketed : "\(bracketed):\(port)"
+    }
+
+    public var description: String { "\(tls ? "https" : "http")://\(hostHeader)" }
+
+    /// Splits an absolute http(s) URL into its endpoint and its path with query ("/" at least).
+    public static func parse(_ url: String) -> (endpoint: UpstreamEndpoint, path: String)? {
+        let tls: Bool
+        var rest: Substring
+        if url.hasPrefix("https://") { tls = true; rest = url.dropFirst(8) }
+        else if url.hasPrefix("http://") { tls = false; rest = url.dropFirst(7) }
+        else { return nil }
+        let authorityEnd = rest.firstIndex { $0 == "/" || $0 == "?" } ?? rest.endIndex
+        var authority = rest[..<authorityEnd]
+        rest = rest[authorityEnd...]
+        if let at = authority.lastIndex(of: "@") { authority = authority[authority.index(after: at)...] }
+        var host = authority
+        var port = tls ? 443 : 80
+        if authority.hasPrefix("[") {
+            guard let close = authority.firstIndex(of: "]") else { return nil }
+            host = authority[authority.index(after: authority.startIndex)..<close]
+            let after = authority[authority.index(after: close)...]
+            if after.hasPrefix(":") {
+                guard let p = Int(after.dropFirst()) else { return nil }
+                port = p
+            }
+        } else if let colon = authority.lastIndex(of: ":") {
+            guard let p = Int(authority[authority.index(after: colon)...]) else { return nil }
+            port = p
+            host = authority[..<colon]
+        }
+        guard !host.isEmpty, (1...65535).contains(port) else { return nil }
+        var path = String(rest)
+        if path.isEmpty { path = "/" } else if path.hasPrefix("?") { path = "/" + path }
+        return (UpstreamEndpoint(tls: tls, host: String(host), port: port), path)
+    }
+}

@@ -1,0 +1,101 @@
+import NIOCore
+import NIOHTTP1
+import NIOPosix
+import NIOSSL
+
+/// Idle upstream connections of one event loop, keyed by endpoint. Touched only on its loop, so it
+/// needs no lock: a request served on loop L is proxied over a connection that also lives on L.
+final class LoopPool: @unchecked Sendable {
+    let loop: EventLoop
+    private let settings: UpstreamSettings
+    private let tls: NIOSSLContext?
+    private var idle: [UpstreamEndpoint: [UpstreamConnection]] = [:]
+    static let maxIdlePerEndpoint = 128
+
+    init(loop: EventLoop, settings: UpstreamSettings, tls: NIOSSLContext?) {
+        self.loop = loop
+        self.settings = settings
+        self.tls = tls
+        loop.scheduleRepeatedTask(initialDelay: .seconds(5), delay: .seconds(5)) { [weak self] _ in self?.sweep() }
+    }
+
+    /// An idle connection to `endpoint`, or a new one.
+    func acquire(_ endpoint: UpstreamEndpoint) -> EventLoopFuture<UpstreamConnection> {
+        loop.preconditionInEventLoop()
+        while let connection = idle[endpoint]?.popLast() {
+            if connection.isActive { return loop.makeSucceededFuture(connection) }
+        }
+        return connect(endpoint)
+    }
+
+    func connect(_ endpoint: UpstreamEndpoint) -> EventLoopFuture<UpstreamConnection> {
+        let connection = UpstreamConnection(endpoint: endpoint, pool: self)
+        let tls = endpoint.tls ? self.tls : nil
+        return ClientBootstrap(group: loop)
+            .connectTimeout(TimeAmount(settings.connectTimeout))
+            .channelOption(.socketOption(.tcp_nodelay), value: 1)
+            .channelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    let sync = channel.pipeline.syncOperations
+                    if let tls {
+                        let handler = try NIOSSLClientHandler(context: tls, serverHostname: endpoint.host.isIPAddress ? nil : endpoint.host)
+                        try sync.addHandler(handler)
+                    }
+                    try sync.addHTTPClientHandlers()
+                    try sync.addHandler(connection)
+                }
+            }
+            .connect(host: endpoint.host, port: endpoint.port)
+            .map { _ in connection }
+    }
+
+    func release(_ connection: UpstreamConnection) {
+        var list = idle[connection.endpoint] ?? []
+        guard list.count < Self.maxIdlePerEndpoint else { connection.abandon(); return }
+        connection.idleSince = .now()
+        list.append(connection)
+        idle[connection.endpoint] = list
+    }
+
+    func remove(_ connection: UpstreamConnection) {
+        idle[connection.endpoint]?.removeAll { $0 === connection }
+    }
+
+    private func sweep() {
+        let cutoff = NIODeadline.now() - TimeAmount(settings.idleTimeout)
+        for (endpoint, list) in idle {
+            let (stale, fresh) = (list.filter { $0.idleSince < cutoff }, list.filter { $0.idleSince >= cutoff })
+            idle[endpoint] = fresh
+            stale.forEach { $0.abandon() }
+        }
+    }
+}
+
+/// One `LoopPool` per event loop of the gateway's group.
+final class UpstreamPool: Sendable {
+    private let pools: [ObjectIdentifier: LoopPool]
+
+    init(group: MultiThreadedEventLoopGroup, settings: UpstreamSettings) throws {
+        let tls = try NIOSSLContext(configuration: .makeClientConfiguration())
+        var pools: [ObjectIdentifier: LoopPool] = [:]
+        for loop in group.makeIterator() {
+            pools[ObjectIdentifier(loop)] = LoopPool(loop: loop, settings: settings, tls: tls)
+        }
+        self.pools = pools
+    }
+
+    func pool(for loop: EventLoop) -> LoopPool? { pools[ObjectIdentifier(loop)] }
+}
+
+extension TimeAmount {
+    init(_ duration: Duration) {
+        let (seconds, attoseconds) = duration.components
+        self = .nanoseconds(seconds * 1_000_000_000 + attoseconds / 1_000_000_000)
+    }
+}
+
+extension String {
+    var isIPAddress: Bool {
+        (try? SocketAddress(ipAddress: self, port: 0)) != nil
+    }
+}

@@ -1,0 +1,83 @@
+import Foundation
+
+/// A configured channel made ready to serve: its patterns compiled and its backend resolved
+/// (the built-in passthrough or mock, or a plugin channel handle).
+public final class RuntimeChannel: Sendable {
+    public enum Backend: Sendable {
+        case mock
+        /// OpenAI-compatible passthrough: requests go to `basePath` + `/chat/completions` etc.
+        case openAI(endpoint: UpstreamEndpoint, basePath: String, apiKey: String?)
+        case plugin(PluginChannel)
+    }
+
+    public let config: ChannelConfig
+    public let backend: Backend
+    let patterns: [ModelPattern]
+    public var name: String { config.name }
+
+    public init(config: ChannelConfig, backend: Backend) {
+        self.config = config
+        self.backend = backend
+        patterns = config.models.map(ModelPattern.init)
+    }
+
+    /// True when a client asking for `model` can be served here.
+    public func serves(_ model: String) -> Bool {
+        if config.provider == "mock" && config.models.isEmpty { return model.hasPrefix("mock-") }
+        return config.modelMap[model] != nil || patterns.contains { $0.matches(model) }
+    }
+
+    /// The name sent upstream for a client's model (after `model_map`).
+    public func upstreamModel(for model: String) -> String { config.modelMap[model] ?? model }
+
+    /// Model names a client can list (wildcard patterns are not names).
+    var listedModels: [String] {
+        let names = patterns.filter { !$0.isWildcard }.map(\.text) + config.modelMap.keys.sorted()
+        return config.provider == "mock" && config.models.isEmpty ? ["mock-echo"] : names
+    }
+
+    static let defaultOpenAIBase = "https://api.openai.com/v1"
+
+    /// Builds the runtime form of a channel; plugin providers get their channel handle here.
+    static func make(_ config: ChannelConfig, factory: AdaptorFactory) throws -> RuntimeChannel {
+        switch config.provider {
+        case "mock":
+            return RuntimeChannel(config: config, backend: .mock)
+        case "openai":
+            let base = config.baseURL ?? defaultOpenAIBase
+            guard let (endpoint, path) = UpstreamEndpoint.parse(base) else {
+                throw config.error("base_url '\(base)' is not a valid http(s) URL")
+            }
+            let basePath = path.hasSuffix("/") ? String(path.dropLast()) : path
+            return RuntimeChannel(config: config, backend: .openAI(endpoint: endpoint, basePath: basePath,
+                                                                   apiKey: config.credentials["api_key"]))
+        default:
+            do {
+                let adaptor = try factory.adaptor(providerID: config.provider, apiVersion: config.apiVersion ?? "")
+                return RuntimeChannel(config: config, backend: .plugin(try adaptor.makeChannel(settings: config.settingsJSON)))
+            } catch let error as AdaptorError {
+                throw config.error(error.message)
+            }
+        }
+    }
+}
+
+extension ChannelConfig {
+    public func error(_ message: String) -> ConfigError {
+        ConfigError(file: source?.file ?? "config", line: source?.line, column: source?.column,
+                    key: "channel '\(name)'", message: message)
+    }
+
+    /// The settings object handed to a plugin's `on_channel_new`.
+    var settingsJSON: [UInt8] {
+        func object(_ map: [String: String]) -> JSONValue {
+            .object(map.sorted { $0.key < $1.key }.map { JSONValue.Member($0.key, .string($0.value)) })
+        }
+        var members: [JSONValue.Member] = [.init("name", .string(name)), .init("provider", .string(provider))]
+        if let baseURL { members.append(.init("base_url", .string(baseURL))) }
+        if let apiVersion { members.append(.init("api_version", .string(apiVersion))) }
+        members.append(.init("credentials", object(credentials)))
+        members.append(.init("options", object(options)))
+        return JSONValue.object(members).serialized()
+    }
+}

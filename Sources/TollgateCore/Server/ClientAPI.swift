@@ -1,0 +1,129 @@
+import NIOCore
+import NIOHTTP1
+import TollgatePluginABI
+
+/// The client-facing routes: authenticate, read just enough of the body to route it, and send it
+/// to the chosen channel's backend.
+struct ClientAPI {
+    let handler: RequestHandler
+    var runtime: GatewayRuntime { handler.runtime }
+
+    func dispatch(head: HTTPRequestHead, body: ByteBuffer) {
+        let path = head.uri.prefix { $0 != "?" }
+        switch (head.method, path) {
+        case (.GET, "/healthz"):
+            handler.writeJSON(status: 200, body: Array(#"{"status":"ok"}"#.utf8))
+            handler.requestEnded(status: 200, channel: nil, usage: TokenUsage())
+        case (.GET, "/readyz"):
+            let channels = runtime.snapshot.router.channels.count
+            handler.writeJSON(status: 200, body: JSONValue.object(["status": .string("ready"), "channels": .int(channels)]).serialized())
+            handler.requestEnded(status: 200, channel: nil, usage: TokenUsage())
+        case (.GET, "/v1/models"):
+            run { try listModels(head) }
+        case (.POST, "/v1/chat/completions"):
+            run { try modelCall(head: head, body: body, operation: TOLLGATE_OPERATION_CHAT) }
+        case (.POST, "/v1/embeddings"):
+            run { try modelCall(head: head, body: body, operation: TOLLGATE_OPERATION_EMBEDDINGS) }
+        case (_, "/healthz"), (_, "/readyz"), (_, "/v1/models"), (_, "/v1/chat/completions"), (_, "/v1/embeddings"):
+            fail(GatewayError(status: 405, type: "invalid_request_error", code: "method_not_allowed",
+                              message: "\(head.method.rawValue) is not allowed on \(path)"))
+        default:
+            fail(.notFound("no route for \(head.method.rawValue) \(path)", code: "unknown_route"))
+        }
+    }
+
+    private func run(_ body: () throws -> Void) {
+        do { try body() } catch let error as GatewayError { fail(error) } catch { fail(.internalError("\(error)")) }
+    }
+
+    private func fail(_ error: GatewayError) {
+        handler.writeError(error)
+        handler.requestEnded(status: error.status, channel: nil, usage: TokenUsage())
+    }
+
+    // MARK: Keys
+
+    /// The client's key from `Authorization: Bearer`, `x-api-key`, `x-goog-api-key` or `?key=`.
+    static func presentedKey(_ head: HTTPRequestHead) -> Substring? {
+        if let auth = head.headers.first(name: "authorization") {
+            let value = Substring(auth)
+            if value.count > 7, value.prefix(7).lowercased() == "bearer " { return value.dropFirst(7) }
+        }
+        if let key = head.headers.first(name: "x-api-key") { return Substring(key) }
+        if let key = head.headers.first(name: "x-goog-api-key") { return Substring(key) }
+        if let query = head.uri.split(separator: "?", maxSplits: 1).dropFirst().first {
+            for pair in query.split(separator: "&") where pair.hasPrefix("key=") { return pair.dropFirst(4) }
+        }
+        return nil
+    }
+
+    private func authenticate(_ head: HTTPRequestHead, keys: KeyStore) throws -> ClientKey {
+        guard let presented = Self.presentedKey(head), !presented.isEmpty else {
+            throw GatewayError.unauthorized("missing API key: send it as 'Authorization: Bearer <key>'")
+        }
+        switch keys.check(presented.utf8, nowUnix: unixSeconds()) {
+        case .valid(let key):
+            handler.keyName = key.name
+            return key
+        case .unknown: throw GatewayError.unauthorized("invalid API key")
+        case .expired(let key): throw GatewayError.unauthorized("API key '\(key.name)' has expired")
+        case .revoked(let key): throw GatewayError.unauthorized("API key '\(key.name)' has been revoked")
+        }
+    }
+
+    // MARK: Routes
+
+    private func listModels(_ head: HTTPRequestHead) throws {
+        let snapshot = runtime.snapshot
+        let key = try authenticate(head, keys: snapshot.keys)
+        let models = snapshot.router.modelNames.filter { key.allows(model: $0) }.map { name in
+            JSONValue.object(["id": .string(name), "object": .string("model"), "created": .int(MockProvider.created),
+                              "owned_by": .string("tollgate")])
+        }
+        handler.writeJSON(status: 200, body: JSONValue.object(["object": .string("list"), "data": .array(models)]).serialized())
+        handler.requestEnded(status: 200, channel: nil, usage: TokenUsage())
+    }
+
+    private func modelCall(head: HTTPRequestHead, body: ByteBuffer, operation: tollgate_type_operation) throws {
+        let snapshot = runtime.snapshot
+        let key = try authenticate(head, keys: snapshot.keys)
+        let scan: RequestScan
+        do {
+            scan = try body.withUnsafeReadableBytes { try RequestScan.scan($0) }
+        } catch let error as JSONError {
+            throw GatewayError.badRequest("request body is not valid JSON: \(error)", code: "invalid_json")
+        }
+        guard let model = scan.model, !model.isEmpty else {
+            throw GatewayError.badRequest("missing required field 'model'", code: "missing_model")
+        }
+        handler.model = model
+        guard key.allows(model: model) else {
+            throw GatewayError.forbidden("key '\(key.name)' may not use model '\(model)'")
+        }
+        guard let channel = snapshot.router.pick(model) else {
+            throw GatewayError.notFound("model '\(model)' is not served by this gateway", code: "model_not_found")
+        }
+        let call = ModelCall(head: head, body: body, scan: scan, model: model, operation: operation, channel: channel)
+        switch channel.backend {
+        case .mock:
+            try MockBackend(handler: handler).serve(call)
+        case .openAI(let endpoint, let basePath, let apiKey):
+            PassthroughBackend(handler: handler).serve(call, endpoint: endpoint, basePath: basePath, apiKey: apiKey)
+        case .plugin(let pluginChannel):
+            PluginBackend(handler: handler).serve(call, pluginChannel: pluginChannel)
+        }
+    }
+}
+
+/// A routed model request, as every backend receives it.
+struct ModelCall {
+    var head: HTTPRequestHead
+    var body: ByteBuffer
+    var scan: RequestScan
+    var model: String
+    var operation: tollgate_type_operation
+    var channel: RuntimeChannel
+
+    var isChat: Bool { operation == TOLLGATE_OPERATION_CHAT }
+    var wantsStream: Bool { isChat && scan.stream }
+}

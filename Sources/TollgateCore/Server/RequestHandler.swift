@@ -1,0 +1,161 @@
+import NIOCore
+import NIOHTTP1
+import TollgatePluginABI
+
+/// Serves one client connection: reads a request, answers the gateway's own routes, and hands
+/// model calls to `ClientAPI`. Responses are written here, so every path shares the same headers
+/// and keep-alive handling. NIO's pipelining helper holds back a second request until the first
+/// response ended, so only one request is in flight per connection.
+final class RequestHandler: ChannelInboundHandler, @unchecked Sendable {
+    typealias InboundIn = HTTPServerRequestPart
+    typealias OutboundOut = HTTPServerResponsePart
+
+    let runtime: GatewayRuntime
+    private var context: ChannelHandlerContext?
+    private var head: HTTPRequestHead?
+    private var body: ByteBuffer?
+    private var rejectingBody = false
+    private var keepAlive = true
+    var exchange: ProxyExchange?
+
+    // The request in flight, for its record.
+    private(set) var requestID = ""
+    private var started = NIODeadline.now()
+    private var firstByte: NIODeadline?
+    private var route = ""
+    var keyName: String?
+    var model: String?
+
+    init(runtime: GatewayRuntime) { self.runtime = runtime }
+
+    var allocator: ByteBufferAllocator { context?.channel.allocator ?? ByteBufferAllocator() }
+    var isWritable: Bool { context?.channel.isWritable ?? true }
+    var eventLoop: EventLoop? { context?.eventLoop }
+
+    func handlerAdded(context: ChannelHandlerContext) { self.context = context }
+    func handlerRemoved(context: ChannelHandlerContext) { self.context = nil }
+
+    // MARK: Reading
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        switch unwrapInboundIn(data) {
+        case .head(let requestHead):
+            begin(requestHead)
+            if let length = requestHead.headers.first(name: "content-length").flatMap(Int.init), length > runtime.limits.maxBodyBytes {
+                rejectBody()
+            }
+        case .body(var chunk):
+            guard !rejectingBody else { return }
+            if (body?.readableBytes ?? 0) + chunk.readableBytes > runtime.limits.maxBodyBytes { return rejectBody() }
+            if body == nil { body = chunk } else { body!.writeBuffer(&chunk) }
+        case .end:
+            guard !rejectingBody, let head else { return }
+            let requestBody = body ?? context.channel.allocator.buffer(capacity: 0)
+            body = nil
+            ClientAPI(handler: self).dispatch(head: head, body: requestBody)
+        }
+    }
+
+    private func begin(_ requestHead: HTTPRequestHead) {
+        head = requestHead
+        body = nil
+        rejectingBody = false
+        keepAlive = requestHead.isKeepAlive
+        requestID = runtime.nextRequestID()
+        started = .now()
+        firstByte = nil
+        route = String(requestHead.uri.prefix { $0 != "?" })
+        keyName = nil
+        model = nil
+    }
+
+    /// Answers 413 at once and closes: the rest of an oversized body is never read into memory.
+    private func rejectBody() {
+        rejectingBody = true
+        keepAlive = false
+        writeError(GatewayError(status: 413, type: "invalid_request_error", code: "request_too_large",
+                                message: "request body is larger than \(runtime.limits.maxBodyBytes) bytes"))
+        requestEnded(status: 413, channel: nil, usage: TokenUsage())
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        exchange?.clientClosed()
+        exchange = nil
+        context.fireChannelInactive()
+    }
+
+    func channelWritabilityChanged(context: ChannelHandlerContext) {
+        if context.channel.isWritable { exchange?.resumeUpstream() }
+        context.fireChannelWritabilityChanged()
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        context.close(promise: nil)
+    }
+
+    // MARK: Writing
+
+    func markFirstByte() { if firstByte == nil { firstByte = .now() } }
+
+    /// Adds the headers every answer carries.
+    func addGatewayHeaders(_ headers: inout HTTPHeaders, channel: String?) {
+        headers.add(name: "x-request-id", value: requestID)
+        if let channel { headers.add(name: "x-tollgate-channel", value: channel) }
+        if !keepAlive { headers.replaceOrAdd(name: "connection", value: "close") }
+    }
+
+    func writeHead(status: HTTPResponseStatus, headers: HTTPHeaders) {
+        guard let context else { return }
+        context.writeAndFlush(wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: status, headers: headers))), promise: nil)
+    }
+
+    func writeBody(_ buffer: ByteBuffer) {
+        context?.writeAndFlush(wrapOutboundOut(.body(.byteBuffer(buffer))), promise: nil)
+    }
+
+    func writeBody(_ bytes: [UInt8]) { writeBody(allocator.buffer(bytes: bytes)) }
+
+    func writeEnd() {
+        guard let context else { return }
+        let closing = !keepAlive
+        context.writeAndFlush(wrapOutboundOut(.end(nil))).whenComplete { _ in
+            if closing { context.close(promise: nil) }
+        }
+    }
+
+    /// A whole response in one go (head with content-length, body, end).
+    func writeComplete(status: HTTPResponseStatus, headers: HTTPHeaders, body: ByteBuffer) {
+        guard let context else { return }
+        context.write(wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: status, headers: headers))), promise: nil)
+        context.write(wrapOutboundOut(.body(.byteBuffer(body))), promise: nil)
+        writeEnd()
+    }
+
+    func writeJSON(status: Int, body: [UInt8], channel: String? = nil, extraHeaders: [(String, String)] = []) {
+        var headers = HTTPHeaders([("content-type", "application/json"), ("content-length", String(body.count))])
+        for (name, value) in extraHeaders { headers.add(name: name, value: value) }
+        addGatewayHeaders(&headers, channel: channel)
+        writeComplete(status: HTTPResponseStatus(statusCode: status), headers: headers, body: allocator.buffer(bytes: body))
+    }
+
+    func writeError(_ error: GatewayError) {
+        writeJSON(status: error.status, body: error.body, extraHeaders: error.headers)
+    }
+
+    // MARK: Ending
+
+    /// Called by an exchange when its response is fully written (or abandoned).
+    func exchangeFinished(status: Int, channel: String?, usage: TokenUsage) {
+        exchange = nil
+        requestEnded(status: status, channel: channel, usage: usage)
+    }
+
+    /// Hands the finished request to the recorder.
+    func requestEnded(status: Int, channel: String?, usage: TokenUsage) {
+        let now = NIODeadline.now()
+        let record = RequestRecord(requestID: requestID, keyName: keyName, route: route, model: model, channel: channel,
+                                   status: status, usage: usage, latencyNanos: (now - started).nanoseconds,
+                                   firstByteNanos: firstByte.map { ($0 - started).nanoseconds })
+        runtime.recorder?.record(record)
+    }
+}

@@ -1,0 +1,68 @@
+/// Reads usage from a side copy of an OpenAI SSE stream. In strip mode (the gateway asked
+/// upstream for `include_usage` on the client's behalf) it also rebuilds the stream without the
+/// final usage-only chunk, forwarding every other event byte for byte.
+public struct OpenAIStreamMeter: Sendable {
+    public private(set) var usage = TokenUsage()
+    public private(set) var sawDone = false
+    public let stripUsageChunk: Bool
+    private var parser: SSEParser
+
+    public init(stripUsageChunk: Bool) {
+        self.stripUsageChunk = stripUsageChunk
+        parser = SSEParser(keepRaw: stripUsageChunk)
+    }
+
+    /// Reads a chunk. In strip mode returns the bytes to forward instead of the chunk; otherwise
+    /// returns nil and the caller forwards the chunk unchanged.
+    public mutating func read(_ chunk: UnsafeRawBufferPointer) throws -> [UInt8]? {
+        var forward: [UInt8]? = stripUsageChunk ? [] : nil
+        var found = TokenUsage()
+        var done = false
+        try parser.feed(chunk) { event in
+            if event.isDone { done = true }
+            var drop = false
+            if let object = Self.usageObject(in: event.data) {
+                if let counted = TokenUsage(openAI: object.usage) { found.merge(counted) }
+                drop = object.choicesEmpty
+            }
+            if forward != nil && !drop { forward!.append(contentsOf: event.raw) }
+        }
+        usage.merge(found)
+        sawDone = sawDone || done
+        return forward
+    }
+
+    /// Bytes of a trailing event the upstream never terminated (strip mode forwards them as-is).
+    public var hasPartialEvent: Bool { parser.hasPartialEvent }
+
+    /// Finds a non-null `usage` in an event's data; parses the event only when one is there.
+    static func usageObject(in data: [UInt8]) -> (usage: JSONValue, choicesEmpty: Bool)? {
+        guard hasUsageObject(data), let value = try? JSONParser.parse(data),
+              let usage = value["usage"], case .object = usage else { return nil }
+        return (usage, value["choices"]?.arrayValue?.isEmpty ?? true)
+    }
+
+    /// Cheap test for `"usage"` followed by `:` and `{`, so most chunks are never parsed.
+    static func hasUsageObject(_ data: [UInt8]) -> Bool {
+        let needle = Array("\"usage\"".utf8)
+        var i = 0
+        while let found = firstIndex(of: needle, in: data, from: i) {
+            i = found + needle.count
+            while i < data.count, data[i] == 0x20 || data[i] == 0x3A || data[i] == 0x0A || data[i] == 0x0D || data[i] == 0x09 { i += 1 }
+            if i < data.count && data[i] == UInt8(ascii: "{") { return true }
+        }
+        return false
+    }
+}
+
+/// First position of `needle` in `haystack` at or after `start` (memchr on the first byte).
+func firstIndex(of needle: [UInt8], in haystack: [UInt8], from start: Int) -> Int? {
+    guard let first = needle.first, haystack.count - start >= needle.count else { return nil }
+    var i = start
+    let last = haystack.count - needle.count
+    while i <= last {
+        if haystack[i] == first && haystack[i..<(i + needle.count)].elementsEqual(needle) { return i }
+        i += 1
+    }
+    return nil
+}

@@ -1,0 +1,357 @@
+/*
+ * tollgate_plugin.h — the whole contract between the Tollgate core and its plugins (ABI 1.0).
+ *
+ * A plugin is a shared object that exports one symbol, TOLLGATE_PLUGIN_ENTRY_SYMBOL, returning a
+ * static descriptor. The core dlopen()s the file, checks the descriptor, calls on_init with the
+ * host table, and only then registers the plugin's provider ids. Nothing else is looked up.
+ *
+ * Naming, as in Envoy's dynamic-modules ABI:
+ *   tollgate_type_*      plain data crossing the boundary (C structs, no Swift or C++ types);
+ *   on_*                 hooks the plugin implements (function pointers in its descriptor);
+ *   callback_*           functions the host implements (in tollgate_type_host).
+ *
+ * Ownership. Every buffer says who frees it:
+ *   tollgate_type_bytes   a borrowed view; valid only for the duration of the call it is passed to.
+ *   tollgate_type_buffer  an owned allocation. A buffer a plugin fills is released by the core
+ *                         through the plugin's own descriptor->free_buffer; a buffer the host fills
+ *                         (callback_http_call) is released by the plugin through
+ *                         host->callback_free_buffer. A zeroed buffer ({NULL, 0}) means "empty".
+ *
+ * Threads. The core calls hooks from several threads at once, but never one handle from two
+ * threads at the same time: an adaptor or channel handle may be used concurrently (so it must be
+ * read-only after creation or guard its own state), a stream handle is used by one thread at a
+ * time. A plugin keeps no unguarded global state and never aborts the process: every failure is a
+ * status plus a message buffer.
+ *
+ * Versioning. A core refuses a plugin whose abi_major differs from its own. Minor versions only
+ * append fields to structs; every struct that can grow starts with struct_size, so either side can
+ * tell which fields the other knows.
+ */
+#ifndef TOLLGATE_PLUGIN_H
+#define TOLLGATE_PLUGIN_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define TOLLGATE_ABI_VERSION_MAJOR 1
+#define TOLLGATE_ABI_VERSION_MINOR 0
+#define TOLLGATE_PLUGIN_ENTRY_SYMBOL "tollgate_plugin_entry"
+
+/* ----------------------------------------------------------------------------------------------
+ * Basic types
+ * -------------------------------------------------------------------------------------------- */
+
+/** Result of every fallible hook and callback. The core maps it to the client's HTTP status. */
+typedef enum tollgate_status {
+  TOLLGATE_OK = 0,
+  TOLLGATE_ERR_INVALID_INPUT = 1, /* the client's request cannot be served as asked: 400 */
+  TOLLGATE_ERR_UNSUPPORTED = 2,   /* an operation or feature this provider lacks: 400 */
+  TOLLGATE_ERR_UPSTREAM = 3,      /* the upstream answered something unusable: 502 */
+  TOLLGATE_ERR_CONFIG = 4,        /* the channel's settings are invalid: refused at load, else 500 */
+  TOLLGATE_ERR_AUTH = 5,          /* credentials could not be used (e.g. token exchange): 502 */
+  TOLLGATE_ERR_INTERNAL = 6,      /* a bug or resource failure inside the plugin: 500 */
+} tollgate_status;
+
+/** A borrowed byte range. OWNERSHIP: the caller's; valid only during the call. */
+typedef struct tollgate_type_bytes {
+  const uint8_t *ptr;
+  size_t len;
+} tollgate_type_bytes;
+
+/** An owned byte range. OWNERSHIP: freed by the other side through the filler's free function. */
+typedef struct tollgate_type_buffer {
+  uint8_t *ptr;
+  size_t len;
+} tollgate_type_buffer;
+
+typedef enum tollgate_type_plugin_kind {
+  TOLLGATE_KIND_ADAPTOR = 1, /* converts and signs requests for one or more providers */
+  TOLLGATE_KIND_BILLING = 2, /* turns usage and a price into a cost */
+} tollgate_type_plugin_kind;
+
+/** API dialects. OPENAI (Chat Completions) is also the core's internal representation. */
+typedef enum tollgate_type_dialect {
+  TOLLGATE_DIALECT_OPENAI = 1,
+  TOLLGATE_DIALECT_ANTHROPIC = 2,
+  TOLLGATE_DIALECT_GEMINI = 3,
+} tollgate_type_dialect;
+
+typedef enum tollgate_type_operation {
+  TOLLGATE_OPERATION_CHAT = 1,
+  TOLLGATE_OPERATION_EMBEDDINGS = 2,
+} tollgate_type_operation;
+
+typedef enum tollgate_type_log_level {
+  TOLLGATE_LOG_DEBUG = 0,
+  TOLLGATE_LOG_INFO = 1,
+  TOLLGATE_LOG_WARNING = 2,
+  TOLLGATE_LOG_ERROR = 3,
+} tollgate_type_log_level;
+
+/* Bits of tollgate_type_usage.fields: which counts the plugin actually saw. A count whose bit is
+ * clear is "not reported", which is different from zero: the core never lets a later event that
+ * lacks a field erase an earlier value. */
+#define TOLLGATE_USAGE_PROMPT (1u << 0)
+#define TOLLGATE_USAGE_COMPLETION (1u << 1)
+#define TOLLGATE_USAGE_CACHE_READ (1u << 2)
+#define TOLLGATE_USAGE_CACHE_CREATION (1u << 3)
+#define TOLLGATE_USAGE_CACHE_CREATION_1H (1u << 4)
+#define TOLLGATE_USAGE_AUDIO_PROMPT (1u << 5)
+#define TOLLGATE_USAGE_AUDIO_COMPLETION (1u << 6)
+#define TOLLGATE_USAGE_REASONING (1u << 7)
+
+/* Bits of tollgate_type_usage.flags. */
+#define TOLLGATE_USAGE_FLAG_ESTIMATED (1u << 0) /* counted by the plugin, not reported upstream */
+
+/**
+ * Token usage, in one convention whatever the provider's (convert before filling it in):
+ *   prompt_tokens      ALL input tokens, including cache reads and cache creation (OpenAI style;
+ *                      Anthropic's input_tokens + cache_read + cache_creation);
+ *   completion_tokens  all output tokens, including reasoning tokens;
+ *   the other counts   are parts of those two totals, reported for pricing.
+ * Values are absolute (cumulative so far), not deltas.
+ */
+typedef struct tollgate_type_usage {
+  uint32_t fields; /* TOLLGATE_USAGE_* bits: which counts below are set */
+  uint32_t flags;  /* TOLLGATE_USAGE_FLAG_* */
+  int64_t prompt_tokens;
+  int64_t completion_tokens;
+  int64_t cache_read_tokens;
+  int64_t cache_creation_tokens;    /* all cache writes (5-minute and 1-hour) */
+  int64_t cache_creation_1h_tokens; /* the part of cache_creation_tokens written for 1 hour */
+  int64_t audio_prompt_tokens;
+  int64_t audio_completion_tokens;
+  int64_t reasoning_tokens;
+} tollgate_type_usage;
+
+/* ----------------------------------------------------------------------------------------------
+ * Host table: what the core offers a plugin. Handed to on_init; valid until on_shutdown returns.
+ * -------------------------------------------------------------------------------------------- */
+
+/** A side request a plugin makes through the host (e.g. an OAuth token exchange). */
+typedef struct tollgate_type_http_request {
+  size_t struct_size;
+  tollgate_type_bytes method;  /* "POST" */
+  tollgate_type_bytes url;     /* absolute http:// or https:// URL */
+  tollgate_type_bytes headers; /* "Name: value\r\n" lines; may be empty */
+  tollgate_type_bytes body;
+  uint32_t timeout_ms;         /* 0 = the host's default (30 s) */
+} tollgate_type_http_request;
+
+/** The answer to a side request. OWNERSHIP: buffers are the host's; free them with
+ * host->callback_free_buffer. */
+typedef struct tollgate_type_http_response {
+  int32_t status;               /* HTTP status code */
+  tollgate_type_buffer headers; /* "name: value\r\n" lines, names lower-cased */
+  tollgate_type_buffer body;
+} tollgate_type_http_response;
+
+/** Each plugin gets its own host table (so the core knows who calls); pass it back as `host`. */
+typedef struct tollgate_type_host {
+  size_t struct_size;
+  uint16_t abi_major;
+  uint16_t abi_minor;
+  const void *host_context; /* the core's; plugins do not touch it */
+  /** Writes a line to the gateway's log, tagged with the plugin's name. Any thread. */
+  void (*callback_log)(const struct tollgate_type_host *host, tollgate_type_log_level level,
+                       tollgate_type_bytes message);
+  /** Wall clock, nanoseconds since the Unix epoch. Any thread. */
+  int64_t (*callback_now_unix_ns)(void);
+  /** Monotonic clock, nanoseconds. Any thread. */
+  int64_t (*callback_monotonic_ns)(void);
+  /**
+   * Performs an HTTP request and blocks until the answer or the timeout. Call it only from hooks
+   * the core runs on its blocking pool: on_build_request of a plugin that sets
+   * TOLLGATE_PLUGIN_FLAG_BUILD_MAY_BLOCK. Elsewhere it fails with TOLLGATE_ERR_INTERNAL instead of
+   * stalling the gateway. On TOLLGATE_OK, *response is filled (any HTTP status); on failure
+   * *error holds a message. OWNERSHIP: response buffers and *error are the host's.
+   */
+  tollgate_status (*callback_http_call)(const struct tollgate_type_host *host,
+                                        const tollgate_type_http_request *request,
+                                        tollgate_type_http_response *response,
+                                        tollgate_type_buffer *error);
+  /** Frees a buffer the host filled. */
+  void (*callback_free_buffer)(tollgate_type_buffer *buffer);
+} tollgate_type_host;
+
+/* ----------------------------------------------------------------------------------------------
+ * Adaptor plugins
+ *
+ * Handles, from longest-lived to shortest:
+ *   adaptor  one per (provider id, API version), created by the core's factory on first use and
+ *            shared by every channel and request of that provider; read-only after creation.
+ *   channel  one per configured channel (base URL, credentials, options), created when the
+ *            channel is loaded and destroyed when it changes or is removed; may be used from
+ *            several threads at once (guard any cache, e.g. an OAuth token, with a lock).
+ *   stream   one per streamed response; used by one thread at a time.
+ * -------------------------------------------------------------------------------------------- */
+
+typedef struct tollgate_type_adaptor tollgate_type_adaptor; /* opaque, the plugin's */
+typedef struct tollgate_type_channel tollgate_type_channel; /* opaque, the plugin's */
+typedef struct tollgate_type_stream tollgate_type_stream;   /* opaque, the plugin's */
+
+/** What the core asks an adaptor to send upstream. */
+typedef struct tollgate_type_request_in {
+  size_t struct_size;
+  tollgate_type_operation operation;
+  tollgate_type_dialect dialect; /* dialect of body; OPENAI unless the plugin accepts another */
+  tollgate_type_bytes model;     /* the upstream model name (after the channel's model_map) */
+  tollgate_type_bytes body;      /* the client's JSON body, model field already renamed */
+  uint8_t stream;                /* 1 when the client asked for a streamed answer */
+  tollgate_type_bytes client_headers; /* forwardable client headers, "Name: value\r\n" lines */
+} tollgate_type_request_in;
+
+/** The upstream request a plugin built. OWNERSHIP: every buffer is the plugin's (free_buffer). */
+typedef struct tollgate_type_upstream_request {
+  tollgate_type_buffer method;  /* "POST"; empty means POST */
+  tollgate_type_buffer url;     /* absolute URL */
+  tollgate_type_buffer headers; /* "Name: value\r\n" lines, auth and signature included */
+  tollgate_type_buffer body;
+} tollgate_type_upstream_request;
+
+/** A complete (non-streamed) upstream answer, for conversion. */
+typedef struct tollgate_type_response_in {
+  size_t struct_size;
+  tollgate_type_operation operation;
+  int32_t status;                /* upstream HTTP status */
+  tollgate_type_bytes headers;   /* upstream headers, "name: value\r\n" lines */
+  tollgate_type_bytes body;
+  tollgate_type_bytes model;     /* the model the client asked for, to echo back */
+} tollgate_type_response_in;
+
+/** The converted answer, in the OPENAI dialect. OWNERSHIP: body is the plugin's (free_buffer). */
+typedef struct tollgate_type_response_out {
+  int32_t status; /* status to give the client; usually the upstream's */
+  tollgate_type_buffer body;
+  tollgate_type_usage usage;
+} tollgate_type_response_out;
+
+typedef struct tollgate_type_stream_params {
+  size_t struct_size;
+  tollgate_type_operation operation;
+  tollgate_type_bytes model;   /* the model the client asked for, to echo back */
+  tollgate_type_bytes headers; /* upstream response headers, "name: value\r\n" lines */
+  uint8_t include_usage;       /* 1: the client asked for a final usage chunk */
+} tollgate_type_stream_params;
+
+typedef struct tollgate_type_adaptor_hooks {
+  size_t struct_size;
+  /** Creates the shared adaptor for one provider id and API version (empty = the default). */
+  tollgate_status (*on_adaptor_new)(tollgate_type_bytes provider_id, tollgate_type_bytes api_version,
+                                    tollgate_type_adaptor **out, tollgate_type_buffer *error);
+  void (*on_adaptor_destroy)(tollgate_type_adaptor *adaptor);
+  /**
+   * Creates a channel from its settings, a JSON object:
+   *   {"name":..., "provider":..., "base_url":..., "api_version":..., "credentials":{...},
+   *    "options":{...}}
+   * Invalid settings return TOLLGATE_ERR_CONFIG with a message naming the field.
+   */
+  tollgate_status (*on_channel_new)(tollgate_type_adaptor *adaptor, tollgate_type_bytes settings_json,
+                                    tollgate_type_channel **out, tollgate_type_buffer *error);
+  void (*on_channel_destroy)(tollgate_type_channel *channel);
+  /** Builds the upstream request: URL, headers (auth, signature), converted body. */
+  tollgate_status (*on_build_request)(tollgate_type_channel *channel,
+                                      const tollgate_type_request_in *request,
+                                      tollgate_type_upstream_request *out,
+                                      tollgate_type_buffer *error);
+  /** Converts a complete upstream answer (success or error) into the OPENAI dialect. */
+  tollgate_status (*on_convert_response)(tollgate_type_channel *channel,
+                                         const tollgate_type_response_in *response,
+                                         tollgate_type_response_out *out,
+                                         tollgate_type_buffer *error);
+  /** Starts a stream transducer for a 2xx streamed answer. */
+  tollgate_status (*on_stream_new)(tollgate_type_channel *channel,
+                                   const tollgate_type_stream_params *params,
+                                   tollgate_type_stream **out, tollgate_type_buffer *error);
+  /**
+   * Feeds upstream bytes as they arrive (any split). Fills *out with OPENAI SSE bytes ready for
+   * the client (possibly empty) and updates *usage in place (set fields and their bits; never
+   * clear a bit). A non-OK status ends the stream: the core sends the client an error event.
+   */
+  tollgate_status (*on_stream_feed)(tollgate_type_stream *stream, tollgate_type_bytes chunk,
+                                    tollgate_type_buffer *out, tollgate_type_usage *usage,
+                                    tollgate_type_buffer *error);
+  /** Upstream ended: flush what is left (e.g. a final chunk and "data: [DONE]"). A stream that
+   * ended before its natural end returns TOLLGATE_ERR_UPSTREAM. */
+  tollgate_status (*on_stream_finish)(tollgate_type_stream *stream, tollgate_type_buffer *out,
+                                      tollgate_type_usage *usage, tollgate_type_buffer *error);
+  void (*on_stream_destroy)(tollgate_type_stream *stream);
+} tollgate_type_adaptor_hooks;
+
+/* ----------------------------------------------------------------------------------------------
+ * Billing plugins
+ * -------------------------------------------------------------------------------------------- */
+
+typedef struct tollgate_type_price tollgate_type_price; /* opaque, the plugin's; read-only */
+
+/* Bits of tollgate_type_bill_request.flags. */
+#define TOLLGATE_BILL_BATCH (1u << 0)
+#define TOLLGATE_BILL_PRIORITY (1u << 1)
+
+typedef struct tollgate_type_bill_request {
+  size_t struct_size;
+  const tollgate_type_price *price;
+  tollgate_type_usage usage;
+  uint32_t flags;             /* TOLLGATE_BILL_* */
+  tollgate_type_bytes region; /* "cn", "international" or empty (universal) */
+} tollgate_type_bill_request;
+
+/** A cost: integer nano-units (1e9 per unit) of an ISO 4217 currency. */
+typedef struct tollgate_type_cost {
+  int64_t nano_units;
+  char currency[4]; /* "USD\0" */
+} tollgate_type_cost;
+
+typedef struct tollgate_type_billing_hooks {
+  size_t struct_size;
+  /** Compiles one model's price entry (JSON) once, so billing a request parses nothing. */
+  tollgate_status (*on_price_new)(tollgate_type_bytes price_json, tollgate_type_price **out,
+                                  tollgate_type_buffer *error);
+  void (*on_price_destroy)(tollgate_type_price *price);
+  /** Prices one request. *breakdown receives a JSON object explaining the sum (may be empty). */
+  tollgate_status (*on_compute_cost)(const tollgate_type_bill_request *request,
+                                     tollgate_type_cost *out, tollgate_type_buffer *breakdown,
+                                     tollgate_type_buffer *error);
+} tollgate_type_billing_hooks;
+
+/* ----------------------------------------------------------------------------------------------
+ * The descriptor and the entry symbol
+ * -------------------------------------------------------------------------------------------- */
+
+/* Bits of tollgate_type_plugin_descriptor.flags. */
+#define TOLLGATE_PLUGIN_FLAG_BUILD_MAY_BLOCK (1u << 0) /* on_build_request may call callback_http_call */
+
+typedef struct tollgate_type_plugin_descriptor {
+  size_t struct_size; /* sizeof(tollgate_type_plugin_descriptor) as the plugin was built */
+  uint16_t abi_major; /* TOLLGATE_ABI_VERSION_MAJOR */
+  uint16_t abi_minor; /* TOLLGATE_ABI_VERSION_MINOR */
+  tollgate_type_plugin_kind kind;
+  uint32_t flags;                    /* TOLLGATE_PLUGIN_FLAG_* */
+  const char *name;                  /* e.g. "claude"; NUL-terminated, static */
+  const char *version;               /* the plugin's own version, e.g. "1.2.0" */
+  const char *const *provider_ids;   /* provider ids served (adaptors); static */
+  size_t provider_id_count;
+  /** Called once after the checks pass, before any other hook. A non-OK status refuses the
+   * plugin (the core then dlclose()s it). The host table stays valid until on_shutdown. */
+  tollgate_status (*on_init)(const tollgate_type_host *host, tollgate_type_buffer *error);
+  /** Called once when the core unloads the plugin; no hook runs after it. May be NULL. */
+  void (*on_shutdown)(void);
+  /** Frees any buffer this plugin filled. Must accept an empty buffer. */
+  void (*free_buffer)(tollgate_type_buffer *buffer);
+  const tollgate_type_adaptor_hooks *adaptor; /* when kind == TOLLGATE_KIND_ADAPTOR */
+  const tollgate_type_billing_hooks *billing; /* when kind == TOLLGATE_KIND_BILLING */
+} tollgate_type_plugin_descriptor;
+
+/** The one symbol a plugin exports. Returns a descriptor with static lifetime; must not fail or
+ * allocate per call. */
+typedef const tollgate_type_plugin_descriptor *(*tollgate_type_plugin_entry)(void);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* TOLLGATE_PLUGIN_H */

@@ -1,0 +1,130 @@
+import ArgumentParser
+@preconcurrency import Dispatch
+import Foundation
+import Logging
+import TollgateCore
+
+@main
+struct Tollgate: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "tollgate",
+        abstract: "An LLM API gateway: one endpoint, every provider, exact bills.",
+        subcommands: [Serve.self, CheckConfig.self, Plugins.self],
+        defaultSubcommand: Serve.self)
+}
+
+struct Serve: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Run the gateway (the embedded default when no --config is given).")
+
+    @Option(help: "YAML configuration file.") var config: String?
+    @Option(help: "Log level: trace, debug, info, notice, warning, error.") var logLevel: String?
+
+    func run() async throws {
+        let logger = makeLogger(logLevel)
+        let settings = try loadConfig(config)
+        let gateway: Gateway
+        do {
+            gateway = try await Gateway.make(config: settings, logger: logger)
+        } catch let error as ConfigError {
+            throw ValidationError("\(error)")
+        }
+        let port = try await gateway.start()
+        printBanner(gateway, port: port)
+        let signals = SignalWatcher { signal in
+            logger.info("stopping", metadata: ["signal": .string(signal)])
+            Task { await gateway.stop() }
+        }
+        try await gateway.wait()
+        _ = signals
+    }
+
+    func printBanner(_ gateway: Gateway, port: Int) {
+        let host = gateway.config.listen.host
+        let base = "http://\(host.contains(":") ? "[\(host)]" : host):\(port)"
+        var lines = ["Tollgate listening on \(base)"]
+        for report in gateway.registry.reports { lines.append("  plugin \(report.line)") }
+        if let key = gateway.demoKey {
+            lines.append("Demo key: \(key)")
+            lines.append("Try:  curl \(base)/v1/chat/completions -H 'Authorization: Bearer \(key)' \\")
+            lines.append("        -H 'content-type: application/json' -d '{\"model\":\"mock-echo\",\"messages\":[{\"role\":\"user\",\"content\":\"hello\"}]}'")
+        }
+        FileHandle.standardOutput.write(Data((lines.joined(separator: "\n") + "\n").utf8))
+    }
+}
+
+struct CheckConfig: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "check-config", abstract: "Validate a configuration file and exit.")
+
+    @Argument(help: "YAML configuration file.") var file: String
+
+    func run() async throws {
+        let settings = try loadConfig(file)
+        let registry = PluginRegistry()
+        PluginLoader(logger: makeLogger("error")).loadDirectory(settings.pluginsDirectory ?? PluginLoader.defaultDirectory, into: registry)
+        var problems: [String] = []
+        for channel in settings.channels {
+            if let problem = Gateway.providerProblem(channel, registry: registry, pluginsDirectory: settings.pluginsDirectory) {
+                problems.append("\(channel.error(problem))")
+            }
+        }
+        guard problems.isEmpty else {
+            problems.forEach { FileHandle.standardError.write(Data(($0 + "\n").utf8)) }
+            throw ExitCode(1)
+        }
+        print("\(file): OK (\(settings.channels.count) channels, \(settings.keys.count) keys, listen \(settings.listen))")
+    }
+}
+
+struct Plugins: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "List plugin files: loaded (kind, providers, version) or refused (why).")
+
+    @Option(help: "Plugins directory (default: the configuration's, else beside this executable).") var dir: String?
+    @Option(help: "YAML configuration file whose plugins directory to read.") var config: String?
+
+    func run() async throws {
+        let configured = try config.flatMap { try loadConfig($0).pluginsDirectory }
+        let directory = dir ?? configured ?? PluginLoader.defaultDirectory
+        let registry = PluginRegistry()
+        PluginLoader(logger: makeLogger("error")).loadDirectory(directory, into: registry)
+        print("Plugins in \(directory):")
+        if registry.reports.isEmpty { print("  (no *.so files)") }
+        for report in registry.reports { print("  " + report.line) }
+    }
+}
+
+/// Reads the configuration file, or the embedded default when there is none.
+func loadConfig(_ file: String?) throws -> GatewayConfig {
+    guard let file else { return EmbeddedDefault.config(environment: ProcessInfo.processInfo.environment) }
+    do {
+        return try ConfigLoader.load(file: file)
+    } catch let error as ConfigError {
+        throw ValidationError("\(error)")
+    }
+}
+
+func makeLogger(_ level: String?) -> Logger {
+    let name = level ?? ProcessInfo.processInfo.environment["TOLLGATE_LOG_LEVEL"] ?? "info"
+    LoggingSystem.bootstrap { label in
+        var handler = StreamLogHandler.standardError(label: label)
+        handler.logLevel = Logger.Level(rawValue: name) ?? .info
+        return handler
+    }
+    var logger = Logger(label: "tollgate")
+    logger.logLevel = Logger.Level(rawValue: name) ?? .info
+    return logger
+}
+
+/// Calls back on SIGTERM or SIGINT (once each), off the signal handler's context.
+final class SignalWatcher: @unchecked Sendable {
+    private let sources: [any DispatchSourceSignal]
+
+    init(_ onSignal: @escaping @Sendable (String) -> Void) {
+        sources = [(SIGTERM, "SIGTERM"), (SIGINT, "SIGINT")].map { number, name in
+            signal(number, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
+            source.setEventHandler { onSignal(name) }
+            source.resume()
+            return source
+        }
+    }
+}

@@ -1,0 +1,242 @@
+/*
+ * Fixture: the smallest valid adaptor plugin, for the loader's tests. NOT a real adaptor.
+ *
+ *   name         "fixture"
+ *   provider id  PROVIDER_ID, a string macro, default "fixture"; build it twice with the same
+ *                -DPROVIDER_ID='"dup"' to test duplicate provider ids across plugins.
+ *
+ * Hooks do the simplest correct thing, without any JSON library:
+ *   on_channel_new      finds "base_url":"..." in the settings by a NAIVE text search (no JSON
+ *                       parsing, no escapes; good enough for test settings only); trailing '/' are
+ *                       stripped. Missing or not http(s):// -> TOLLGATE_ERR_CONFIG naming base_url.
+ *   on_build_request    POST <base_url>/chat/completions (or <base_url>/embeddings), the client's
+ *                       body unchanged, "Content-Type: application/json".
+ *   on_convert_response the upstream status and body unchanged; no usage.
+ *   on_stream_*         upstream bytes passed through unchanged; finish adds nothing.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "tollgate_plugin.h"
+
+#ifndef PROVIDER_ID
+#define PROVIDER_ID "fixture"
+#endif
+
+struct tollgate_type_adaptor {
+  int unused;
+};
+struct tollgate_type_channel {
+  char *base_url; /* read-only after creation */
+  size_t base_url_len;
+};
+struct tollgate_type_stream {
+  int unused;
+};
+
+static void free_buffer(tollgate_type_buffer *buffer) {
+  if (!buffer) return;
+  free(buffer->ptr);
+  buffer->ptr = NULL;
+  buffer->len = 0;
+}
+
+/* Fills buf with a malloc'd copy of the concatenation of a and b. */
+static int fill(tollgate_type_buffer *buf, const void *a, size_t a_len, const void *b,
+                size_t b_len) {
+  buf->ptr = NULL;
+  buf->len = 0;
+  if (a_len + b_len == 0) return 1;
+  uint8_t *p = malloc(a_len + b_len);
+  if (!p) return 0;
+  if (a_len) memcpy(p, a, a_len);
+  if (b_len) memcpy(p + a_len, b, b_len);
+  buf->ptr = p;
+  buf->len = a_len + b_len;
+  return 1;
+}
+
+static tollgate_status fail(tollgate_type_buffer *error, tollgate_status status, const char *msg) {
+  if (error) fill(error, msg, strlen(msg), NULL, 0);
+  return status;
+}
+
+static tollgate_status on_init(const tollgate_type_host *host, tollgate_type_buffer *error) {
+  (void)host;
+  (void)error;
+  return TOLLGATE_OK;
+}
+
+static tollgate_status on_adaptor_new(tollgate_type_bytes provider_id,
+                                      tollgate_type_bytes api_version,
+                                      tollgate_type_adaptor **out, tollgate_type_buffer *error) {
+  (void)provider_id;
+  (void)api_version;
+  if (!out) return fail(error, TOLLGATE_ERR_INTERNAL, "out is NULL");
+  *out = calloc(1, sizeof **out);
+  return *out ? TOLLGATE_OK : fail(error, TOLLGATE_ERR_INTERNAL, "out of memory");
+}
+
+static void on_adaptor_destroy(tollgate_type_adaptor *adaptor) { free(adaptor); }
+
+/* Naive: the first "base_url" key, then optional spaces, ':', spaces, and a string without
+ * escapes. A fixture, not a JSON parser. */
+static int find_base_url(const uint8_t *s, size_t len, const uint8_t **value, size_t *value_len) {
+  static const char key[] = "\"base_url\"";
+  size_t key_len = sizeof key - 1;
+  for (size_t i = 0; i + key_len <= len; i++) {
+    if (memcmp(s + i, key, key_len) != 0) continue;
+    size_t j = i + key_len;
+    while (j < len && (s[j] == ' ' || s[j] == '\t' || s[j] == '\n' || s[j] == '\r')) j++;
+    if (j >= len || s[j] != ':') return 0;
+    j++;
+    while (j < len && (s[j] == ' ' || s[j] == '\t' || s[j] == '\n' || s[j] == '\r')) j++;
+    if (j >= len || s[j] != '"') return 0;
+    size_t start = ++j;
+    while (j < len && s[j] != '"') j++;
+    if (j >= len) return 0;
+    *value = s + start;
+    *value_len = j - start;
+    return 1;
+  }
+  return 0;
+}
+
+static tollgate_status on_channel_new(tollgate_type_adaptor *adaptor, tollgate_type_bytes settings,
+                                      tollgate_type_channel **out, tollgate_type_buffer *error) {
+  (void)adaptor;
+  if (!out) return fail(error, TOLLGATE_ERR_INTERNAL, "out is NULL");
+  *out = NULL;
+  const uint8_t *url = NULL;
+  size_t url_len = 0;
+  if (!settings.ptr || !find_base_url(settings.ptr, settings.len, &url, &url_len))
+    return fail(error, TOLLGATE_ERR_CONFIG, "base_url is missing");
+  if (!((url_len > 7 && memcmp(url, "http://", 7) == 0) ||
+        (url_len > 8 && memcmp(url, "https://", 8) == 0)))
+    return fail(error, TOLLGATE_ERR_CONFIG, "base_url must start with http:// or https://");
+  while (url_len > 0 && url[url_len - 1] == '/') url_len--;
+  tollgate_type_channel *channel = calloc(1, sizeof *channel);
+  if (!channel || !(channel->base_url = malloc(url_len))) {
+    free(channel);
+    return fail(error, TOLLGATE_ERR_INTERNAL, "out of memory");
+  }
+  memcpy(channel->base_url, url, url_len);
+  channel->base_url_len = url_len;
+  *out = channel;
+  return TOLLGATE_OK;
+}
+
+static void on_channel_destroy(tollgate_type_channel *channel) {
+  if (!channel) return;
+  free(channel->base_url);
+  free(channel);
+}
+
+static tollgate_status on_build_request(tollgate_type_channel *channel,
+                                        const tollgate_type_request_in *request,
+                                        tollgate_type_upstream_request *out,
+                                        tollgate_type_buffer *error) {
+  static const char headers[] = "Content-Type: application/json\r\n";
+  if (!out) return fail(error, TOLLGATE_ERR_INTERNAL, "out is NULL");
+  memset(out, 0, sizeof *out);
+  if (!channel || !request) return fail(error, TOLLGATE_ERR_INTERNAL, "NULL channel or request");
+  const char *path =
+      request->operation == TOLLGATE_OPERATION_EMBEDDINGS ? "/embeddings" : "/chat/completions";
+  size_t body_len = request->body.ptr ? request->body.len : 0;
+  if (!fill(&out->method, "POST", 4, NULL, 0) ||
+      !fill(&out->url, channel->base_url, channel->base_url_len, path, strlen(path)) ||
+      !fill(&out->headers, headers, sizeof headers - 1, NULL, 0) ||
+      !fill(&out->body, request->body.ptr, body_len, NULL, 0)) {
+    free_buffer(&out->method);
+    free_buffer(&out->url);
+    free_buffer(&out->headers);
+    free_buffer(&out->body);
+    return fail(error, TOLLGATE_ERR_INTERNAL, "out of memory");
+  }
+  return TOLLGATE_OK;
+}
+
+static tollgate_status on_convert_response(tollgate_type_channel *channel,
+                                           const tollgate_type_response_in *response,
+                                           tollgate_type_response_out *out,
+                                           tollgate_type_buffer *error) {
+  (void)channel;
+  if (!out) return fail(error, TOLLGATE_ERR_INTERNAL, "out is NULL");
+  memset(out, 0, sizeof *out);
+  if (!response) return fail(error, TOLLGATE_ERR_INTERNAL, "response is NULL");
+  out->status = response->status;
+  size_t len = response->body.ptr ? response->body.len : 0;
+  if (!fill(&out->body, response->body.ptr, len, NULL, 0))
+    return fail(error, TOLLGATE_ERR_INTERNAL, "out of memory");
+  return TOLLGATE_OK;
+}
+
+static tollgate_status on_stream_new(tollgate_type_channel *channel,
+                                     const tollgate_type_stream_params *params,
+                                     tollgate_type_stream **out, tollgate_type_buffer *error) {
+  (void)channel;
+  (void)params;
+  if (!out) return fail(error, TOLLGATE_ERR_INTERNAL, "out is NULL");
+  *out = calloc(1, sizeof **out);
+  return *out ? TOLLGATE_OK : fail(error, TOLLGATE_ERR_INTERNAL, "out of memory");
+}
+
+static tollgate_status on_stream_feed(tollgate_type_stream *stream, tollgate_type_bytes chunk,
+                                      tollgate_type_buffer *out, tollgate_type_usage *usage,
+                                      tollgate_type_buffer *error) {
+  (void)stream;
+  (void)usage;
+  if (!out) return fail(error, TOLLGATE_ERR_INTERNAL, "out is NULL");
+  size_t len = chunk.ptr ? chunk.len : 0;
+  if (!fill(out, chunk.ptr, len, NULL, 0)) return fail(error, TOLLGATE_ERR_INTERNAL, "out of memory");
+  return TOLLGATE_OK;
+}
+
+static tollgate_status on_stream_finish(tollgate_type_stream *stream, tollgate_type_buffer *out,
+                                        tollgate_type_usage *usage, tollgate_type_buffer *error) {
+  (void)stream;
+  (void)usage;
+  (void)error;
+  if (out) {
+    out->ptr = NULL;
+    out->len = 0;
+  }
+  return TOLLGATE_OK;
+}
+
+static void on_stream_destroy(tollgate_type_stream *stream) { free(stream); }
+
+static const char *const provider_ids[] = {PROVIDER_ID};
+
+static const tollgate_type_adaptor_hooks hooks = {
+    .struct_size = sizeof(tollgate_type_adaptor_hooks),
+    .on_adaptor_new = on_adaptor_new,
+    .on_adaptor_destroy = on_adaptor_destroy,
+    .on_channel_new = on_channel_new,
+    .on_channel_destroy = on_channel_destroy,
+    .on_build_request = on_build_request,
+    .on_convert_response = on_convert_response,
+    .on_stream_new = on_stream_new,
+    .on_stream_feed = on_stream_feed,
+    .on_stream_finish = on_stream_finish,
+    .on_stream_destroy = on_stream_destroy,
+};
+
+static const tollgate_type_plugin_descriptor descriptor = {
+    .struct_size = sizeof(tollgate_type_plugin_descriptor),
+    .abi_major = TOLLGATE_ABI_VERSION_MAJOR,
+    .abi_minor = TOLLGATE_ABI_VERSION_MINOR,
+    .kind = TOLLGATE_KIND_ADAPTOR,
+    .flags = 0,
+    .name = "fixture",
+    .version = "0.0.1",
+    .provider_ids = provider_ids,
+    .provider_id_count = 1,
+    .on_init = on_init,
+    .on_shutdown = NULL,
+    .free_buffer = free_buffer,
+    .adaptor = &hooks,
+    .billing = NULL,
+};
+
+const tollgate_type_plugin_descriptor *tollgate_plugin_entry(void) { return &descriptor; }
