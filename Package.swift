@@ -27,11 +27,13 @@ let package = Package(
                        providers: [.apt(["libjansson-dev"])]),
         .systemLibrary(name: "CLibCrypto", path: "Sources/CLibCrypto", pkgConfig: "libcrypto",
                        providers: [.apt(["libssl-dev"])]),
-        .target(name: "TollgatePluginKit", dependencies: ["TollgatePluginABI"]),
+        // JSON reading and writing over raw bytes, shared by the core and Swift plugins.
+        .target(name: "TollgateJSON"),
+        .target(name: "TollgatePluginKit", dependencies: ["TollgatePluginABI", "TollgateJSON"]),
         .target(
             name: "TollgateCore",
             dependencies: [
-                "TollgatePluginABI", "CLibCrypto",
+                "TollgatePluginABI", "TollgateJSON", "CLibCrypto",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -48,8 +50,9 @@ let package = Package(
                 path: "Plugins/OllamaNative"),
         .testTarget(
             name: "TollgateCoreTests",
-            dependencies: ["TollgateCore", "TollgatePluginKit",
+            dependencies: ["TollgateCore", "TollgatePluginKit", "TollgateJSON",
                            .product(name: "NIOCore", package: "swift-nio"),
+                           .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                            .product(name: "NIOPosix", package: "swift-nio"),
                            .product(name: "NIOHTTP1", package: "swift-nio")],
             resources: [.copy("Fixtures")]),

@@ -70,25 +70,6 @@ static bool emit_chunk(const struct tollgate_type_stream *s, oln_sb *out, json_t
   return emit(out, doc);
 }
 
-static bool emit_error_event(oln_sb *out, const char *message) {
-  bool ok = true;
-  json_t *doc = json_object();
-  json_t *err = json_object();
-  if (!doc || !err) {
-    json_decref(doc);
-    json_decref(err);
-    return false;
-  }
-  SET(err, "message", json_string(message));
-  SET(err, "type", json_string("upstream_error"));
-  SET(doc, "error", err);
-  if (!ok) {
-    json_decref(doc);
-    return false;
-  }
-  return emit(out, doc);
-}
-
 static void set_model_from_line(struct tollgate_type_stream *s, const json_t *root) {
   json_t *m = json_object_get(root, "model");
   if (s->model_len > 0 || !json_is_string(m)) return;
@@ -124,7 +105,6 @@ static tollgate_status process_line(struct tollgate_type_stream *s, const char *
   if (upstream_error) {
     tollgate_status st = oln_fail(error, TOLLGATE_ERR_UPSTREAM, "upstream error: %s",
                                   upstream_error);
-    emit_error_event(out, upstream_error);
     json_decref(root);
     return st;
   }

@@ -1,1 +1,291 @@
 import TollgatePluginABI
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Turns a Swift `AdaptorPlugin` type into the C descriptor the core loads. A plugin exports it
+/// in one line:
+///
+///     @_cdecl("tollgate_plugin_entry")
+///     public func tollgatePluginEntry() -> UnsafeRawPointer { PluginExport.adaptor(MyPlugin.self) }
+///
+/// Each plugin `.so` links its own copy of this kit, so the globals below are per plugin.
+public enum PluginExport {
+    public static func adaptor(_ type: any AdaptorPlugin.Type) -> UnsafeRawPointer {
+        exportLock.lock()
+        defer { exportLock.unlock() }
+        if let descriptor = exportedDescriptor { return UnsafeRawPointer(descriptor) }
+        exportedType = type
+        let descriptor = UnsafeMutablePointer<tollgate_type_plugin_descriptor>.allocate(capacity: 1)
+        let ids = UnsafeMutablePointer<UnsafePointer<CChar>?>.allocate(capacity: max(type.providerIDs.count, 1))
+        for (i, id) in type.providerIDs.enumerated() { ids[i] = UnsafePointer(strdup(id)) }
+        let hooks = UnsafeMutablePointer<tollgate_type_adaptor_hooks>.allocate(capacity: 1)
+        hooks.initialize(to: adaptorHooks)
+        descriptor.initialize(to: tollgate_type_plugin_descriptor(
+            struct_size: MemoryLayout<tollgate_type_plugin_descriptor>.size,
+            abi_major: UInt16(TOLLGATE_ABI_VERSION_MAJOR), abi_minor: UInt16(TOLLGATE_ABI_VERSION_MINOR),
+            kind: TOLLGATE_KIND_ADAPTOR, flags: type.buildMayBlock ? UInt32(TOLLGATE_PLUGIN_FLAG_BUILD_MAY_BLOCK) : 0,
+            name: UnsafePointer(strdup(type.name)), version: UnsafePointer(strdup(type.version)),
+            provider_ids: UnsafePointer(ids), provider_id_count: type.providerIDs.count,
+            on_init: { host, _ in
+                Host.table = host
+                return TOLLGATE_OK
+            },
+            on_shutdown: { Host.table = nil },
+            free_buffer: freeBuffer, adaptor: UnsafePointer(hooks), billing: nil))
+        exportedDescriptor = descriptor
+        return UnsafeRawPointer(descriptor)
+    }
+}
+
+/// The host table handed to `on_init`: logging, clocks and side requests.
+public enum Host {
+    nonisolated(unsafe) static var table: UnsafePointer<tollgate_type_host>?
+
+    public enum Level { case debug, info, warning, error }
+
+    public static func log(_ level: Level, _ message: String) {
+        guard let table, let log = table.pointee.callback_log else { return }
+        let c: tollgate_type_log_level = switch level {
+        case .debug: TOLLGATE_LOG_DEBUG
+        case .info: TOLLGATE_LOG_INFO
+        case .warning: TOLLGATE_LOG_WARNING
+        case .error: TOLLGATE_LOG_ERROR
+        }
+        withView(Array(message.utf8)) { log(table, c, $0) }
+    }
+
+    /// Wall-clock nanoseconds since the Unix epoch.
+    public static var nowUnixNanos: Int64 {
+        guard let table, let now = table.pointee.callback_now_unix_ns else { return 0 }
+        return now(table)
+    }
+
+    /// A blocking side request through the gateway (only from `buildRequest` of a plugin whose
+    /// `buildMayBlock` is true).
+    public static func httpCall(method: String = "POST", url: String, headers: [(String, String)], body: [UInt8],
+                                timeoutMilliseconds: UInt32 = 0) throws(PluginError) -> (status: Int, headers: [(String, String)], body: [UInt8]) {
+        guard let table, let call = table.pointee.callback_http_call, let free = table.pointee.callback_free_buffer else {
+            throw PluginError(.internal, "the host offers no HTTP call")
+        }
+        var response = tollgate_type_http_response()
+        var error = tollgate_type_buffer()
+        let status = withView(Array(method.utf8)) { m in
+            withView(Array(url.utf8)) { u in
+                withView(headerLines(headers)) { h in
+                    withView(body) { b in
+                        var request = tollgate_type_http_request(struct_size: MemoryLayout<tollgate_type_http_request>.size,
+                                                                 method: m, url: u, headers: h, body: b, timeout_ms: timeoutMilliseconds)
+                        return call(table, &request, &response, &error)
+                    }
+                }
+            }
+        }
+        defer {
+            free(table, &response.headers)
+            free(table, &response.body)
+            free(table, &error)
+        }
+        guard status == TOLLGATE_OK else { throw PluginError(.upstream, bytes(error).utf8String) }
+        return (Int(response.status), parseHeaderLines(bytes(response.headers)), bytes(response.body))
+    }
+}
+
+// MARK: - The C hooks
+
+nonisolated(unsafe) private var exportedType: (any AdaptorPlugin.Type)?
+nonisolated(unsafe) private var exportedDescriptor: UnsafeMutablePointer<tollgate_type_plugin_descriptor>?
+private let exportLock = PThreadLock()
+
+private final class AdaptorBox { let plugin: any AdaptorPlugin; init(_ p: any AdaptorPlugin) { plugin = p } }
+private final class ChannelBox { let channel: any AdaptorChannel; init(_ c: any AdaptorChannel) { channel = c } }
+private final class StreamBox { let stream: any AdaptorStream; init(_ s: any AdaptorStream) { stream = s } }
+
+private func retain(_ object: AnyObject) -> OpaquePointer { OpaquePointer(Unmanaged.passRetained(object).toOpaque()) }
+private func borrow<T: AnyObject>(_ handle: OpaquePointer?, as: T.Type) -> T? {
+    guard let handle else { return nil }
+    return Unmanaged<T>.fromOpaque(UnsafeRawPointer(handle)).takeUnretainedValue()
+}
+private func release(_ handle: OpaquePointer?) {
+    guard let handle else { return }
+    Unmanaged<AnyObject>.fromOpaque(UnsafeRawPointer(handle)).release()
+}
+
+/// Reports a failure through the error buffer.
+private func report(_ error: any Error, _ buffer: UnsafeMutablePointer<tollgate_type_buffer>?) -> tollgate_status {
+    let failure = error as? PluginError ?? PluginError(.internal, "\(error)")
+    buffer?.pointee = allocate(Array(failure.message.utf8))
+    return failure.status
+}
+
+private func operation(_ op: tollgate_type_operation) -> Operation { op == TOLLGATE_OPERATION_EMBEDDINGS ? .embeddings : .chat }
+
+nonisolated(unsafe) private let adaptorHooks = tollgate_type_adaptor_hooks(
+    struct_size: MemoryLayout<tollgate_type_adaptor_hooks>.size,
+    on_adaptor_new: { id, version, out, errorOut in
+        guard let type = exportedType else { return TOLLGATE_ERR_INTERNAL }
+        do {
+            out?.pointee = retain(AdaptorBox(try type.init(providerID: bytes(id).utf8String, apiVersion: bytes(version).utf8String)))
+            return TOLLGATE_OK
+        } catch { return report(error, errorOut) }
+    },
+    on_adaptor_destroy: { release($0) },
+    on_channel_new: { adaptor, settings, out, errorOut in
+        guard let box = borrow(adaptor, as: AdaptorBox.self) else { return TOLLGATE_ERR_INTERNAL }
+        do {
+            let json: JSONValue
+            do { json = try JSONParser.parse(bytes(settings)) } catch { throw PluginError(.config, "settings are not JSON: \(error)") }
+            out?.pointee = retain(ChannelBox(try box.plugin.makeChannel(settings: json)))
+            return TOLLGATE_OK
+        } catch { return report(error, errorOut) }
+    },
+    on_channel_destroy: { release($0) },
+    on_build_request: { channel, request, out, errorOut in
+        guard let box = borrow(channel, as: ChannelBox.self), let r = request?.pointee, let out else { return TOLLGATE_ERR_INTERNAL }
+        do {
+            let built = try box.channel.buildRequest(PluginRequest(
+                operation: operation(r.operation), model: bytes(r.model).utf8String, body: bytes(r.body), stream: r.stream != 0,
+                clientHeaders: parseHeaderLines(bytes(r.client_headers))))
+            out.pointee.method = allocate(Array(built.method.utf8))
+            out.pointee.url = allocate(Array(built.url.utf8))
+            out.pointee.headers = allocate(headerLines(built.headers))
+            out.pointee.body = allocate(built.body)
+            return TOLLGATE_OK
+        } catch { return report(error, errorOut) }
+    },
+    on_convert_response: { channel, response, out, errorOut in
+        guard let box = borrow(channel, as: ChannelBox.self), let r = response?.pointee, let out else { return TOLLGATE_ERR_INTERNAL }
+        do {
+            let converted = try box.channel.convertResponse(PluginResponse(
+                operation: operation(r.operation), status: Int(r.status), headers: parseHeaderLines(bytes(r.headers)),
+                body: bytes(r.body), model: bytes(r.model).utf8String, requestBody: bytes(r.request_body)))
+            out.pointee.status = Int32(converted.status)
+            out.pointee.body = allocate(converted.body)
+            out.pointee.usage = cUsage(converted.usage)
+            return TOLLGATE_OK
+        } catch { return report(error, errorOut) }
+    },
+    on_stream_new: { channel, params, out, errorOut in
+        guard let box = borrow(channel, as: ChannelBox.self), let p = params?.pointee else { return TOLLGATE_ERR_INTERNAL }
+        do {
+            let stream = try box.channel.makeStream(PluginStreamParams(
+                operation: operation(p.operation), model: bytes(p.model).utf8String, headers: parseHeaderLines(bytes(p.headers)),
+                includeUsage: p.include_usage != 0, requestBody: bytes(p.request_body)))
+            out?.pointee = retain(StreamBox(stream))
+            return TOLLGATE_OK
+        } catch { return report(error, errorOut) }
+    },
+    on_stream_feed: { stream, chunk, out, usage, errorOut in
+        guard let box = borrow(stream, as: StreamBox.self) else { return TOLLGATE_ERR_INTERNAL }
+        return step(box, out, usage, errorOut) { usage throws(PluginError) in
+            try box.stream.feed(UnsafeRawBufferPointer(start: chunk.ptr, count: chunk.len), usage: &usage)
+        }
+    },
+    on_stream_finish: { stream, out, usage, errorOut in
+        guard let box = borrow(stream, as: StreamBox.self) else { return TOLLGATE_ERR_INTERNAL }
+        return step(box, out, usage, errorOut) { usage throws(PluginError) in try box.stream.finish(usage: &usage) }
+    },
+    on_stream_destroy: { release($0) })
+
+/// Runs a feed or finish, carrying usage across the boundary and partial output on failure.
+private func step(_ box: StreamBox, _ out: UnsafeMutablePointer<tollgate_type_buffer>?, _ usage: UnsafeMutablePointer<tollgate_type_usage>?,
+                  _ errorOut: UnsafeMutablePointer<tollgate_type_buffer>?,
+                  _ body: (inout PluginUsage) throws(PluginError) -> [UInt8]) -> tollgate_status {
+    var current = usage.map { swiftUsage($0.pointee) } ?? PluginUsage()
+    defer { if let usage { merge(current, into: usage) } }
+    do {
+        out?.pointee = allocate(try body(&current))
+        return TOLLGATE_OK
+    } catch {
+        out?.pointee = allocate(error.output)
+        return report(error, errorOut)
+    }
+}
+
+// MARK: - Conversions
+
+private func bytes(_ view: tollgate_type_bytes) -> [UInt8] {
+    guard let ptr = view.ptr, view.len > 0 else { return [] }
+    return Array(UnsafeBufferPointer(start: ptr, count: view.len))
+}
+
+private func bytes(_ buffer: tollgate_type_buffer) -> [UInt8] {
+    guard let ptr = buffer.ptr, buffer.len > 0 else { return [] }
+    return Array(UnsafeBufferPointer(start: ptr, count: buffer.len))
+}
+
+private func withView<R>(_ bytes: [UInt8], _ body: (tollgate_type_bytes) -> R) -> R {
+    bytes.withUnsafeBufferPointer { body(tollgate_type_bytes(ptr: $0.baseAddress, len: $0.count)) }
+}
+
+/// A malloc'd copy, released by `freeBuffer`.
+private func allocate(_ bytes: [UInt8]) -> tollgate_type_buffer {
+    guard !bytes.isEmpty, let memory = malloc(bytes.count)?.assumingMemoryBound(to: UInt8.self) else { return tollgate_type_buffer() }
+    bytes.withUnsafeBufferPointer { memory.initialize(from: $0.baseAddress!, count: bytes.count) }
+    return tollgate_type_buffer(ptr: memory, len: bytes.count)
+}
+
+private let freeBuffer: @convention(c) (UnsafeMutablePointer<tollgate_type_buffer>?) -> Void = { buffer in
+    guard let buffer else { return }
+    free(buffer.pointee.ptr)
+    buffer.pointee = tollgate_type_buffer()
+}
+
+func headerLines(_ headers: [(String, String)]) -> [UInt8] {
+    Array(headers.map { "\($0.0): \($0.1)\r\n" }.joined().utf8)
+}
+
+func parseHeaderLines(_ bytes: [UInt8]) -> [(String, String)] {
+    bytes.utf8String.split(separator: "\n").compactMap { raw in
+        let line = raw.hasSuffix("\r") ? raw.dropLast() : raw
+        guard let colon = line.firstIndex(of: ":") else { return nil }
+        let value = line[line.index(after: colon)...].drop { $0 == " " || $0 == "\t" }
+        return (String(line[..<colon]), String(value))
+    }
+}
+
+nonisolated(unsafe) private let usageBits: [(WritableKeyPath<PluginUsage, Int64?>, UInt32, WritableKeyPath<tollgate_type_usage, Int64>)] = [
+    (\.prompt, UInt32(TOLLGATE_USAGE_PROMPT), \.prompt_tokens),
+    (\.completion, UInt32(TOLLGATE_USAGE_COMPLETION), \.completion_tokens),
+    (\.cacheRead, UInt32(TOLLGATE_USAGE_CACHE_READ), \.cache_read_tokens),
+    (\.cacheCreation, UInt32(TOLLGATE_USAGE_CACHE_CREATION), \.cache_creation_tokens),
+    (\.cacheCreation1h, UInt32(TOLLGATE_USAGE_CACHE_CREATION_1H), \.cache_creation_1h_tokens),
+    (\.audioPrompt, UInt32(TOLLGATE_USAGE_AUDIO_PROMPT), \.audio_prompt_tokens),
+    (\.audioCompletion, UInt32(TOLLGATE_USAGE_AUDIO_COMPLETION), \.audio_completion_tokens),
+    (\.reasoning, UInt32(TOLLGATE_USAGE_REASONING), \.reasoning_tokens),
+]
+
+private func swiftUsage(_ c: tollgate_type_usage) -> PluginUsage {
+    var usage = PluginUsage()
+    for (swift, bit, cField) in usageBits where c.fields & bit != 0 { usage[keyPath: swift] = c[keyPath: cField] }
+    usage.estimated = c.flags & UInt32(TOLLGATE_USAGE_FLAG_ESTIMATED) != 0
+    return usage
+}
+
+private func cUsage(_ usage: PluginUsage) -> tollgate_type_usage {
+    var c = tollgate_type_usage()
+    merge(usage, into: &c)
+    return c
+}
+
+/// Sets the counts `usage` has; never clears a bit.
+private func merge(_ usage: PluginUsage, into c: UnsafeMutablePointer<tollgate_type_usage>) { merge(usage, into: &c.pointee) }
+
+private func merge(_ usage: PluginUsage, into c: inout tollgate_type_usage) {
+    for (swift, bit, cField) in usageBits {
+        if let value = usage[keyPath: swift] { c[keyPath: cField] = value; c.fields |= bit }
+    }
+    if usage.estimated { c.flags |= UInt32(TOLLGATE_USAGE_FLAG_ESTIMATED) }
+}
+
+extension Array where Element == UInt8 {
+    var utf8String: String { String(decoding: self, as: UTF8.self) }
+}
+
+/// A pthread mutex (the kit avoids Foundation and Synchronization so plugins stay small).
+private final class PThreadLock: @unchecked Sendable {
+    private var mutex = pthread_mutex_t()
+    init() { pthread_mutex_init(&mutex, nil) }
+    func lock() { pthread_mutex_lock(&mutex) }
+    func unlock() { pthread_mutex_unlock(&mutex) }
+}

@@ -14,9 +14,10 @@ public enum ConfigLoader {
     }
 
     public static func parse(_ text: String, file: String, environment: [String: String] = [:]) throws -> GatewayConfig {
+        let (yaml, references) = ConfigNode.liftReferences(text)
         let node: Node
         do {
-            guard let composed = try Yams.compose(yaml: text) else {
+            guard let composed = try Yams.compose(yaml: yaml) else {
                 throw ConfigError(file: file, key: "", message: "the file is empty")
             }
             node = composed
@@ -25,7 +26,7 @@ public enum ConfigLoader {
         } catch let error as YamlError {
             throw yamlError(error, file: file)
         }
-        let root = ConfigNode(node: node, path: "", file: file, environment: environment)
+        let root = ConfigNode(node: node, path: "", file: file, environment: environment, references: references)
         return try read(root)
     }
 

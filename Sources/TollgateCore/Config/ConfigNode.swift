@@ -7,13 +7,16 @@ struct ConfigNode {
     let path: String
     let file: String
     let environment: [String: String]
+    /// The `${...}` expressions lifted out of the text before parsing, by placeholder index.
+    var references: [Substring] = []
 
     func error(_ message: String) -> ConfigError {
         ConfigError(file: file, line: node.mark?.line, column: node.mark?.column, key: path, message: message)
     }
 
     func child(_ key: String, _ node: Node) -> ConfigNode {
-        ConfigNode(node: node, path: path.isEmpty ? key : "\(path).\(key)", file: file, environment: environment)
+        ConfigNode(node: node, path: path.isEmpty ? key : "\(path).\(key)", file: file, environment: environment,
+                   references: references)
     }
 
     /// Members of a mapping, refusing keys outside `allowed`.
@@ -36,7 +39,7 @@ struct ConfigNode {
     func sequence() throws -> [ConfigNode] {
         guard case .sequence(let items) = node else { throw error("must be a list") }
         return items.enumerated().map { index, item in
-            ConfigNode(node: item, path: "\(path)[\(index)]", file: file, environment: environment)
+            ConfigNode(node: item, path: "\(path)[\(index)]", file: file, environment: environment, references: references)
         }
     }
 
@@ -96,32 +99,51 @@ struct ConfigNode {
         return .seconds(seconds)
     }
 
-    private func substitute(_ text: String) throws -> String {
-        guard text.contains("${") else { return text }
+    /// Placeholders stand for `${...}` while YAML is parsed: braces would otherwise start a flow
+    /// mapping inside `{ key: ${VAR} }`. Placeholders hold no YAML syntax, so lines stay intact.
+    static let placeholderPrefix = "__tollgate_env_"
+
+    /// Replaces every `${...}` in `text` with a placeholder; returns the text and the expressions.
+    static func liftReferences(_ text: String) -> (String, [Substring]) {
+        var references: [Substring] = []
         var result = ""
         var rest = Substring(text)
-        while let open = rest.range(of: "${") {
+        while let open = rest.range(of: "${"), let close = rest[open.upperBound...].firstIndex(of: "}"),
+              !rest[open.upperBound..<close].contains("\n") {
             result += rest[..<open.lowerBound]
-            guard let close = rest[open.upperBound...].firstIndex(of: "}") else {
-                throw error("unclosed ${ in value")
-            }
-            let expression = rest[open.upperBound..<close]
-            var name = expression
-            var fallback: Substring?
-            if let dash = expression.range(of: ":-") {
-                name = expression[..<dash.lowerBound]
-                fallback = expression[dash.upperBound...]
-            }
-            if let value = environment[String(name)] {
-                result += value
-            } else if let fallback {
-                result += fallback
-            } else {
-                throw error("environment variable \(name) is not set (write ${\(name):-default} for a default)")
-            }
+            result += "\(placeholderPrefix)\(references.count)__"
+            references.append(rest[open.upperBound..<close])
             rest = rest[rest.index(after: close)...]
         }
+        return (result + rest, references)
+    }
+
+    /// Puts environment values where the placeholders stand (`${NAME}` or `${NAME:-default}`).
+    private func substitute(_ text: String) throws -> String {
+        if text.contains("${") { throw error("unclosed ${ in value") }
+        guard text.contains(Self.placeholderPrefix) else { return text }
+        var result = ""
+        var rest = Substring(text)
+        while let start = rest.range(of: Self.placeholderPrefix) {
+            result += rest[..<start.lowerBound]
+            let digits = rest[start.upperBound...].prefix { $0.isNumber }
+            guard let index = Int(digits), references.indices.contains(index) else { throw error("malformed value") }
+            result += try resolve(references[index])
+            rest = rest[rest.index(start.upperBound, offsetBy: digits.count + 2)...]
+        }
         return result + rest
+    }
+
+    private func resolve(_ expression: Substring) throws -> String {
+        var name = expression
+        var fallback: Substring?
+        if let dash = expression.range(of: ":-") {
+            name = expression[..<dash.lowerBound]
+            fallback = expression[dash.upperBound...]
+        }
+        if let value = environment[String(name)] { return value }
+        if let fallback { return String(fallback) }
+        throw error("environment variable \(name) is not set (write ${\(name):-default} for a default)")
     }
 }
 

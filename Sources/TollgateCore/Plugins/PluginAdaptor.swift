@@ -77,7 +77,8 @@ public final class PluginChannel: @unchecked Sendable {
 
     func buildRequest(operation: tollgate_type_operation, model: String, body: [UInt8], stream: Bool,
                       clientHeaders: [(String, String)]) throws(AdaptorError) -> UpstreamRequestSpec {
-        var out = tollgate_type_upstream_request(method: .empty, url: .empty, headers: .empty, body: .empty)
+        var out = tollgate_type_upstream_request()
+        out.struct_size = MemoryLayout<tollgate_type_upstream_request>.size
         var error = tollgate_type_buffer.empty
         let headerBytes = HeaderLines.format(clientHeaders)
         let status = withBytesView(model) { modelView in
@@ -101,17 +102,22 @@ public final class PluginChannel: @unchecked Sendable {
     }
 
     func convertResponse(operation: tollgate_type_operation, status: Int, headers: [(String, String)], body: [UInt8],
-                         model: String) throws(AdaptorError) -> (status: Int, body: [UInt8], usage: TokenUsage) {
-        var out = tollgate_type_response_out(status: Int32(status), body: .empty, usage: tollgate_type_usage())
+                         model: String, requestBody: [UInt8]) throws(AdaptorError) -> (status: Int, body: [UInt8], usage: TokenUsage) {
+        var out = tollgate_type_response_out()
+        out.struct_size = MemoryLayout<tollgate_type_response_out>.size
+        out.status = Int32(status)
         var error = tollgate_type_buffer.empty
         let headerBytes = HeaderLines.format(headers)
         let result = withBytesView(headerBytes) { headersView in
             withBytesView(body) { bodyView in
                 withBytesView(model) { modelView in
-                    var response = tollgate_type_response_in(
-                        struct_size: MemoryLayout<tollgate_type_response_in>.size, operation: operation,
-                        status: Int32(status), headers: headersView, body: bodyView, model: modelView)
-                    return adaptor.hooks.on_convert_response(handle, &response, &out, &error)
+                    withBytesView(requestBody) { requestView in
+                        var response = tollgate_type_response_in(
+                            struct_size: MemoryLayout<tollgate_type_response_in>.size, operation: operation,
+                            status: Int32(status), headers: headersView, body: bodyView, model: modelView,
+                            request_body: requestView)
+                        return adaptor.hooks.on_convert_response(handle, &response, &out, &error)
+                    }
                 }
             }
         }
@@ -121,16 +127,19 @@ public final class PluginChannel: @unchecked Sendable {
     }
 
     func makeStream(operation: tollgate_type_operation, model: String, headers: [(String, String)],
-                    includeUsage: Bool) throws(AdaptorError) -> PluginStream {
+                    includeUsage: Bool, requestBody: [UInt8]) throws(AdaptorError) -> PluginStream {
         var out: OpaquePointer?
         var error = tollgate_type_buffer.empty
         let headerBytes = HeaderLines.format(headers)
         let status = withBytesView(model) { modelView in
             withBytesView(headerBytes) { headersView in
-                var params = tollgate_type_stream_params(
-                    struct_size: MemoryLayout<tollgate_type_stream_params>.size, operation: operation,
-                    model: modelView, headers: headersView, include_usage: includeUsage ? 1 : 0)
-                return adaptor.hooks.on_stream_new(handle, &params, &out, &error)
+                withBytesView(requestBody) { requestView in
+                    var params = tollgate_type_stream_params(
+                        struct_size: MemoryLayout<tollgate_type_stream_params>.size, operation: operation,
+                        model: modelView, headers: headersView, include_usage: includeUsage ? 1 : 0,
+                        request_body: requestView)
+                    return adaptor.hooks.on_stream_new(handle, &params, &out, &error)
+                }
             }
         }
         try adaptor.check(status, &error)

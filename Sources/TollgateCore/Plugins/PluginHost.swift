@@ -65,8 +65,8 @@ private func hostLog(_ table: UnsafePointer<tollgate_type_host>?, _ level: tollg
     }
 }
 
-private func hostNowUnix() -> Int64 { clockNanos(CLOCK_REALTIME) }
-private func hostMonotonic() -> Int64 { clockNanos(CLOCK_MONOTONIC) }
+private func hostNowUnix(_: UnsafePointer<tollgate_type_host>?) -> Int64 { clockNanos(CLOCK_REALTIME) }
+private func hostMonotonic(_: UnsafePointer<tollgate_type_host>?) -> Int64 { clockNanos(CLOCK_MONOTONIC) }
 
 func clockNanos(_ clock: clockid_t) -> Int64 {
     var ts = timespec()
@@ -74,7 +74,7 @@ func clockNanos(_ clock: clockid_t) -> Int64 {
     return Int64(ts.tv_sec) * 1_000_000_000 + Int64(ts.tv_nsec)
 }
 
-private func hostFreeBuffer(_ buffer: UnsafeMutablePointer<tollgate_type_buffer>?) {
+private func hostFreeBuffer(_: UnsafePointer<tollgate_type_host>?, _ buffer: UnsafeMutablePointer<tollgate_type_buffer>?) {
     guard let buffer, let ptr = buffer.pointee.ptr else { return }
     free(ptr)
     buffer.pointee = .empty
@@ -100,6 +100,7 @@ private func hostHTTPCall(_ table: UnsafePointer<tollgate_type_host>?, _ request
                            headers: HeaderLines.parse(r.headers.array), body: r.body.array, timeout: timeout)
     do {
         let answer = try client.perform(side)
+        response.pointee.struct_size = MemoryLayout<tollgate_type_http_response>.size
         response.pointee.status = Int32(answer.status)
         response.pointee.headers = .allocate(HeaderLines.format(answer.headers.map { ($0.0.lowercased(), $0.1) }))
         response.pointee.body = .allocate(answer.body)

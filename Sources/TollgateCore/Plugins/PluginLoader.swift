@@ -39,9 +39,23 @@ public struct PluginLoader {
     /// Loads one file and records a report for it either way.
     @discardableResult
     public func load(path: String, into registry: PluginRegistry) -> PluginReport {
+        admit(path: path, into: registry) { () throws(Refusal) in try open(path: path, registry: registry) }
+    }
+
+    /// Registers a plugin linked into this process (tests, embedders) through the same checks.
+    @discardableResult
+    public func loadLinked(entry: () -> UnsafeRawPointer?, name: String, into registry: PluginRegistry) -> PluginReport {
+        admit(path: name, into: registry) { () throws(Refusal) in
+            guard let raw = entry() else { throw Refusal(reason: "entry returned NULL") }
+            return try check(descriptor: raw.assumingMemoryBound(to: tollgate_type_plugin_descriptor.self), path: name, registry: registry)
+        }
+    }
+
+    /// Registers what `attempt` produced, or records why it was refused.
+    private func admit(path: String, into registry: PluginRegistry, _ attempt: () throws(Refusal) -> LoadedPlugin) -> PluginReport {
         let report: PluginReport
         do {
-            let plugin = try open(path: path, registry: registry)
+            let plugin = try attempt()
             registry.register(plugin)
             report = PluginReport(path: path, status: .loaded(kind: plugin.kind, name: plugin.name, version: plugin.version,
                                                               providers: plugin.providerIDs))
@@ -74,6 +88,11 @@ public struct PluginLoader {
         }
         let entry = unsafeBitCast(symbol, to: tollgate_type_plugin_entry.self)
         guard let descriptor = entry() else { throw Refusal(reason: "\(TOLLGATE_PLUGIN_ENTRY_SYMBOL) returned NULL") }
+        return try check(descriptor: descriptor, path: path, registry: registry)
+    }
+
+    private func check(descriptor: UnsafePointer<tollgate_type_plugin_descriptor>, path: String,
+                       registry: PluginRegistry) throws(Refusal) -> LoadedPlugin {
         let d = descriptor.pointee
         guard Int32(d.abi_major) == TOLLGATE_ABI_VERSION_MAJOR else {
             throw Refusal(reason: "built for plugin ABI \(d.abi_major).\(d.abi_minor); this gateway speaks ABI \(TOLLGATE_ABI_VERSION_MAJOR).x")

@@ -34,13 +34,3 @@ struct MockBackend {
         handler.requestEnded(status: answer.status, channel: channel, usage: answer.usage)
     }
 }
-
-extension JSONParser {
-    /// Parses a whole document straight from borrowed bytes.
-    static func parse(_ raw: UnsafeRawBufferPointer) throws -> JSONValue {
-        var parser = JSONParser(raw)
-        let value = try parser.parseValue()
-        try parser.expectEnd()
-        return value
-    }
-}

@@ -47,7 +47,7 @@ struct PluginBackend {
         let request = ProxyExchange.Request(endpoint: endpoint, head: head, body: handler.allocator.buffer(bytes: spec.body),
                                             mode: .plugin(pluginChannel), operation: call.operation,
                                             clientWantsStream: call.wantsStream, clientIncludeUsage: call.scan.includeUsage ?? false,
-                                            model: call.model, channel: call.channel)
+                                            model: call.model, channel: call.channel, clientBody: Array(buffer: call.body))
         let exchange = ProxyExchange(client: handler, pool: pool, request: request, settings: handler.runtime.upstreamSettings,
                                      maxResponseBytes: handler.runtime.limits.maxResponseBytes)
         handler.exchange = exchange

@@ -25,6 +25,8 @@ final class ProxyExchange: UpstreamResponseDelegate {
         var clientIncludeUsage: Bool
         var model: String
         var channel: RuntimeChannel
+        /// The client's body, for plugins converting the answer (empty for passthrough).
+        var clientBody: [UInt8] = []
     }
 
     private enum Phase { case connecting, waitingHead, streaming, buffering, finished }
@@ -101,7 +103,8 @@ final class ProxyExchange: UpstreamResponseDelegate {
             do {
                 pluginStream = try channel.makeStream(operation: request.operation, model: request.model,
                                                       headers: head.headers.map { ($0.name.lowercased(), $0.value) },
-                                                      includeUsage: request.clientIncludeUsage)
+                                                      includeUsage: request.clientIncludeUsage,
+                                                      requestBody: request.clientBody)
             } catch {
                 return abort(before: .badGateway("\(channel.plugin.name) cannot read the stream: \(error.message)"))
             }
@@ -193,7 +196,8 @@ final class ProxyExchange: UpstreamResponseDelegate {
             let upstreamHeaders = head.headers.map { ($0.name.lowercased(), $0.value) }
             do {
                 let converted = try channel.convertResponse(operation: request.operation, status: Int(head.status.code),
-                                                            headers: upstreamHeaders, body: Array(buffer: body), model: request.model)
+                                                            headers: upstreamHeaders, body: Array(buffer: body), model: request.model,
+                                                            requestBody: request.clientBody)
                 usage = converted.usage
                 var headers = HTTPHeaders([("content-type", "application/json")])
                 client.addGatewayHeaders(&headers, channel: request.channel.name)

@@ -23,9 +23,15 @@
  * time. A plugin keeps no unguarded global state and never aborts the process: every failure is a
  * status plus a message buffer.
  *
+ * Out-parameters. The core zeroes every out-parameter (struct, buffer, handle) before a call and
+ * sets the struct_size of out-structs to the size it knows. Whatever the status, the core frees
+ * every non-empty buffer a hook left in them; on failure it ignores everything else.
+ *
  * Versioning. A core refuses a plugin whose abi_major differs from its own. Minor versions only
- * append fields to structs; every struct that can grow starts with struct_size, so either side can
- * tell which fields the other knows.
+ * append fields to structs; every struct that can grow starts with struct_size (set by whoever
+ * fills it in, the core for out-structs), so either side can tell which fields the other knows.
+ * tollgate_type_usage grows into its reserved slots instead. Enums are int-sized: do not build a
+ * plugin with -fshort-enums.
  */
 #ifndef TOLLGATE_PLUGIN_H
 #define TOLLGATE_PLUGIN_H
@@ -126,6 +132,7 @@ typedef struct tollgate_type_usage {
   int64_t audio_prompt_tokens;
   int64_t audio_completion_tokens;
   int64_t reasoning_tokens;
+  int64_t reserved[8]; /* future token kinds; zero, and their bits clear, in ABI 1.0 */
 } tollgate_type_usage;
 
 /* ----------------------------------------------------------------------------------------------
@@ -145,6 +152,7 @@ typedef struct tollgate_type_http_request {
 /** The answer to a side request. OWNERSHIP: buffers are the host's; free them with
  * host->callback_free_buffer. */
 typedef struct tollgate_type_http_response {
+  size_t struct_size;           /* set by the host */
   int32_t status;               /* HTTP status code */
   tollgate_type_buffer headers; /* "name: value\r\n" lines, names lower-cased */
   tollgate_type_buffer body;
@@ -160,9 +168,9 @@ typedef struct tollgate_type_host {
   void (*callback_log)(const struct tollgate_type_host *host, tollgate_type_log_level level,
                        tollgate_type_bytes message);
   /** Wall clock, nanoseconds since the Unix epoch. Any thread. */
-  int64_t (*callback_now_unix_ns)(void);
+  int64_t (*callback_now_unix_ns)(const struct tollgate_type_host *host);
   /** Monotonic clock, nanoseconds. Any thread. */
-  int64_t (*callback_monotonic_ns)(void);
+  int64_t (*callback_monotonic_ns)(const struct tollgate_type_host *host);
   /**
    * Performs an HTTP request and blocks until the answer or the timeout. Call it only from hooks
    * the core runs on its blocking pool: on_build_request of a plugin that sets
@@ -174,8 +182,8 @@ typedef struct tollgate_type_host {
                                         const tollgate_type_http_request *request,
                                         tollgate_type_http_response *response,
                                         tollgate_type_buffer *error);
-  /** Frees a buffer the host filled. */
-  void (*callback_free_buffer)(tollgate_type_buffer *buffer);
+  /** Frees a buffer the host filled. Any thread. */
+  void (*callback_free_buffer)(const struct tollgate_type_host *host, tollgate_type_buffer *buffer);
 } tollgate_type_host;
 
 /* ----------------------------------------------------------------------------------------------
@@ -207,6 +215,7 @@ typedef struct tollgate_type_request_in {
 
 /** The upstream request a plugin built. OWNERSHIP: every buffer is the plugin's (free_buffer). */
 typedef struct tollgate_type_upstream_request {
+  size_t struct_size;           /* set by the core */
   tollgate_type_buffer method;  /* "POST"; empty means POST */
   tollgate_type_buffer url;     /* absolute URL */
   tollgate_type_buffer headers; /* "Name: value\r\n" lines, auth and signature included */
@@ -221,10 +230,12 @@ typedef struct tollgate_type_response_in {
   tollgate_type_bytes headers;   /* upstream headers, "name: value\r\n" lines */
   tollgate_type_bytes body;
   tollgate_type_bytes model;     /* the model the client asked for, to echo back */
+  tollgate_type_bytes request_body; /* the client's request body, as given to on_build_request */
 } tollgate_type_response_in;
 
 /** The converted answer, in the OPENAI dialect. OWNERSHIP: body is the plugin's (free_buffer). */
 typedef struct tollgate_type_response_out {
+  size_t struct_size; /* set by the core */
   int32_t status; /* status to give the client; usually the upstream's */
   tollgate_type_buffer body;
   tollgate_type_usage usage;
@@ -236,6 +247,7 @@ typedef struct tollgate_type_stream_params {
   tollgate_type_bytes model;   /* the model the client asked for, to echo back */
   tollgate_type_bytes headers; /* upstream response headers, "name: value\r\n" lines */
   uint8_t include_usage;       /* 1: the client asked for a final usage chunk */
+  tollgate_type_bytes request_body; /* the client's request body, as given to on_build_request */
 } tollgate_type_stream_params;
 
 typedef struct tollgate_type_adaptor_hooks {
@@ -270,7 +282,9 @@ typedef struct tollgate_type_adaptor_hooks {
   /**
    * Feeds upstream bytes as they arrive (any split). Fills *out with OPENAI SSE bytes ready for
    * the client (possibly empty) and updates *usage in place (set fields and their bits; never
-   * clear a bit). A non-OK status ends the stream: the core sends the client an error event.
+   * clear a bit). A non-OK status ends the stream: the core writes what *out holds (events
+   * completed before the failure), then its own error event in the client's dialect, built from
+   * *error; the plugin never writes an error event itself.
    */
   tollgate_status (*on_stream_feed)(tollgate_type_stream *stream, tollgate_type_bytes chunk,
                                     tollgate_type_buffer *out, tollgate_type_usage *usage,
@@ -338,7 +352,8 @@ typedef struct tollgate_type_plugin_descriptor {
   /** Called once after the checks pass, before any other hook. A non-OK status refuses the
    * plugin (the core then dlclose()s it). The host table stays valid until on_shutdown. */
   tollgate_status (*on_init)(const tollgate_type_host *host, tollgate_type_buffer *error);
-  /** Called once when the core unloads the plugin; no hook runs after it. May be NULL. */
+  /** Called once when the core unloads the plugin; no hook runs after it. Not called when
+   * on_init failed. May be NULL. */
   void (*on_shutdown)(void);
   /** Frees any buffer this plugin filled. Must accept an empty buffer. */
   void (*free_buffer)(tollgate_type_buffer *buffer);

@@ -14,7 +14,7 @@ public struct JSONParser {
     var position = 0
     var depth = 0
 
-    init(_ bytes: UnsafeRawBufferPointer) { self.bytes = bytes }
+    public init(_ bytes: UnsafeRawBufferPointer) { self.bytes = bytes }
 
     /// Parses a whole document (one value, optional surrounding whitespace).
     public static func parse(_ bytes: some Sequence<UInt8>) throws -> JSONValue {
@@ -29,6 +29,14 @@ public struct JSONParser {
 
     public static func parse(_ text: String) throws -> JSONValue {
         try parse(Array(text.utf8))
+    }
+
+    /// Parses a whole document straight from borrowed bytes.
+    public static func parse(_ raw: UnsafeRawBufferPointer) throws -> JSONValue {
+        var parser = JSONParser(raw)
+        let value = try parser.parseValue()
+        try parser.expectEnd()
+        return value
     }
 
     // MARK: Reading primitives
@@ -314,7 +322,7 @@ public struct JSONParser {
 
 @inline(__always) func isDigit(_ byte: UInt8) -> Bool { byte >= 0x30 && byte <= 0x39 }
 
-@inline(__always) func hexValue(_ byte: UInt8) -> UInt8? {
+@inline(__always) public func hexValue(_ byte: UInt8) -> UInt8? {
     switch byte {
     case 0x30...0x39: return byte - 0x30
     case 0x41...0x46: return byte - 0x41 + 10

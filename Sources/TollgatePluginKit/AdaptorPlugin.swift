@@ -1,0 +1,143 @@
+import TollgatePluginABI
+@_exported import TollgateJSON
+
+/// A failure to report to the core: a status and a message a person understands.
+public struct PluginError: Error, Sendable {
+    public enum Kind: Sendable {
+        case invalidInput, unsupported, upstream, config, auth, `internal`
+    }
+    public var kind: Kind
+    public var message: String
+    /// Client bytes produced before the failure (stream hooks only).
+    public var output: [UInt8]
+
+    public init(_ kind: Kind, _ message: String, output: [UInt8] = []) {
+        self.kind = kind
+        self.message = message
+        self.output = output
+    }
+
+    var status: tollgate_status {
+        switch kind {
+        case .invalidInput: TOLLGATE_ERR_INVALID_INPUT
+        case .unsupported: TOLLGATE_ERR_UNSUPPORTED
+        case .upstream: TOLLGATE_ERR_UPSTREAM
+        case .config: TOLLGATE_ERR_CONFIG
+        case .auth: TOLLGATE_ERR_AUTH
+        case .internal: TOLLGATE_ERR_INTERNAL
+        }
+    }
+}
+
+/// Token counts in the ABI's convention: `prompt` includes cache reads and writes, `completion`
+/// includes reasoning. Nil means "not reported" and never overwrites an earlier value.
+public struct PluginUsage: Sendable, Equatable {
+    public var prompt: Int64?
+    public var completion: Int64?
+    public var cacheRead: Int64?
+    public var cacheCreation: Int64?
+    public var cacheCreation1h: Int64?
+    public var audioPrompt: Int64?
+    public var audioCompletion: Int64?
+    public var reasoning: Int64?
+    public var estimated = false
+
+    public init() {}
+}
+
+public enum Operation: Sendable {
+    case chat, embeddings
+}
+
+/// What the core asks a channel to send upstream.
+public struct PluginRequest: Sendable {
+    public var operation: Operation
+    /// The upstream model name (after the channel's model_map).
+    public var model: String
+    /// The client's OpenAI-dialect JSON body.
+    public var body: [UInt8]
+    public var stream: Bool
+    /// Forwardable client headers (e.g. `anthropic-beta`).
+    public var clientHeaders: [(String, String)]
+}
+
+/// The request a channel built.
+public struct PluginUpstreamRequest: Sendable {
+    public var method: String
+    public var url: String
+    public var headers: [(String, String)]
+    public var body: [UInt8]
+
+    public init(method: String = "POST", url: String, headers: [(String, String)], body: [UInt8]) {
+        self.method = method
+        self.url = url
+        self.headers = headers
+        self.body = body
+    }
+}
+
+/// A complete upstream answer to convert.
+public struct PluginResponse: Sendable {
+    public var operation: Operation
+    public var status: Int
+    public var headers: [(String, String)]
+    public var body: [UInt8]
+    /// The model the client asked for, to echo back.
+    public var model: String
+    public var requestBody: [UInt8]
+}
+
+/// The converted answer, in the OpenAI dialect.
+public struct PluginConvertedResponse: Sendable {
+    public var status: Int
+    public var body: [UInt8]
+    public var usage: PluginUsage
+
+    public init(status: Int, body: [UInt8], usage: PluginUsage = PluginUsage()) {
+        self.status = status
+        self.body = body
+        self.usage = usage
+    }
+}
+
+public struct PluginStreamParams: Sendable {
+    public var operation: Operation
+    public var model: String
+    public var headers: [(String, String)]
+    public var includeUsage: Bool
+    public var requestBody: [UInt8]
+}
+
+/// An adaptor plugin: one instance per (provider id, API version), shared by its channels.
+public protocol AdaptorPlugin: AnyObject, Sendable {
+    static var name: String { get }
+    static var version: String { get }
+    static var providerIDs: [String] { get }
+    /// True when `buildRequest` may block (it calls `Host.httpCall`); the core then calls it on
+    /// its blocking pool.
+    static var buildMayBlock: Bool { get }
+
+    init(providerID: String, apiVersion: String) throws(PluginError)
+    /// Creates a channel from its settings object (`name`, `provider`, `base_url`,
+    /// `api_version`, `credentials`, `options`).
+    func makeChannel(settings: JSONValue) throws(PluginError) -> any AdaptorChannel
+}
+
+extension AdaptorPlugin {
+    public static var buildMayBlock: Bool { false }
+}
+
+/// A configured channel; used from several threads at once.
+public protocol AdaptorChannel: AnyObject, Sendable {
+    func buildRequest(_ request: PluginRequest) throws(PluginError) -> PluginUpstreamRequest
+    func convertResponse(_ response: PluginResponse) throws(PluginError) -> PluginConvertedResponse
+    func makeStream(_ params: PluginStreamParams) throws(PluginError) -> any AdaptorStream
+}
+
+/// A streamed answer's transducer; used by one thread at a time.
+public protocol AdaptorStream: AnyObject {
+    /// Upstream bytes in (any split), OpenAI SSE bytes out; update `usage` in place.
+    func feed(_ chunk: UnsafeRawBufferPointer, usage: inout PluginUsage) throws(PluginError) -> [UInt8]
+    /// The upstream ended; flush. Throw `.upstream` if it ended early.
+    func finish(usage: inout PluginUsage) throws(PluginError) -> [UInt8]
+}

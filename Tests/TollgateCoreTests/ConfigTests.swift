@@ -1,0 +1,94 @@
+import Testing
+@testable import TollgateCore
+
+@Suite struct ConfigTests {
+    static let valid = """
+    listen: 0.0.0.0:9090
+    data_dir: /tmp/tg
+    admin_key: ${ADMIN}
+    plugins: { dir: ./plugins }
+    limits: { max_body_bytes: 1024 }
+    upstream: { connect_timeout: 500ms, response_timeout: 2m, read_timeout: 30s, idle_timeout: 1h }
+    keys:
+      - { name: team-a, key: ${TEAM_A_KEY}, models: ["gpt-*", "claude-*"], rpm: 600 }
+    channels:
+      - name: main
+        provider: openai
+        base_url: http://127.0.0.1:9/v1
+        credentials: { api_key: ${OPENAI:-sk-default} }
+        models: [gpt-4o, "gpt-4.1-*"]
+        model_map: { gpt-latest: gpt-4o }
+        weight: 3
+        priority: 1
+        region: cn
+    """
+
+    @Test func readsEverySetting() throws {
+        let config = try ConfigLoader.parse(Self.valid, file: "t.yaml", environment: ["ADMIN": "adm", "TEAM_A_KEY": "sk-team-a-1234"])
+        #expect(config.listen == ListenAddress(host: "0.0.0.0", port: 9090))
+        #expect(config.adminKey == "adm")
+        #expect(config.pluginsDirectory == "./plugins")
+        #expect(config.limits.maxBodyBytes == 1024)
+        #expect(config.upstream.connectTimeout == .milliseconds(500))
+        #expect(config.upstream.responseTimeout == .seconds(120))
+        #expect(config.upstream.idleTimeout == .seconds(3600))
+        #expect(config.keys[0].key == "sk-team-a-1234")
+        #expect(config.keys[0].models == ["gpt-*", "claude-*"])
+        let channel = config.channels[0]
+        #expect(channel.credentials["api_key"] == "sk-default")
+        #expect(channel.modelMap == ["gpt-latest": "gpt-4o"])
+        #expect(channel.weight == 3 && channel.priority == 1 && channel.region == "cn")
+        #expect(channel.source?.line == 11)
+    }
+
+    func error(_ yaml: String, env: [String: String] = [:]) -> ConfigError? {
+        do {
+            _ = try ConfigLoader.parse(yaml, file: "bad.yaml", environment: env)
+            return nil
+        } catch let error as ConfigError {
+            return error
+        } catch {
+            Issue.record("not a ConfigError: \(error)")
+            return nil
+        }
+    }
+
+    @Test func namesFileLineAndKeyOfEachMistake() {
+        let unset = error(Self.valid, env: ["ADMIN": "x"])
+        #expect(unset?.description == "bad.yaml:8:26: keys[0].key: environment variable TEAM_A_KEY is not set (write ${TEAM_A_KEY:-default} for a default)")
+
+        let unknown = error("listen: 127.0.0.1:1\nlisten_port: 8\n")
+        #expect(unknown?.line == 2)
+        #expect(unknown?.key == "listen_port")
+        #expect(unknown?.message.hasPrefix("unknown key") == true)
+
+        let badURL = error("channels:\n  - { name: a, provider: openai, base_url: ftp://x, models: [m] }\n")
+        #expect(badURL?.description == "bad.yaml:2:44: channels[0].base_url: must be an http:// or https:// URL")
+
+        #expect(error("listen: nowhere\n")?.description == "bad.yaml:1:9: listen: must be host:port, e.g. 127.0.0.1:8080")
+        #expect(error("channels:\n  - { name: a, provider: openai }\n")?.message.hasPrefix("needs models") == true)
+        #expect(error("channels:\n  - { name: a, provider: mock }\n  - { name: a, provider: mock }\n")?.message == "duplicate channel name 'a'")
+        #expect(error("channels:\n  - { name: a, provider: mock, weight: -1 }\n")?.message == "must be between 1 and 10000")
+        #expect(error("upstream: { connect_timeout: soon }\n")?.key == "upstream.connect_timeout")
+        #expect(error("keys:\n  - { name: a, key: short }\n")?.message == "must be at least 8 characters")
+        #expect(error("channels: 5\n")?.message == "must be a list")
+    }
+
+    @Test func refusesBrokenYAMLWithItsPosition() {
+        let broken = error("listen: 127.0.0.1:1\nchannels:\n  - { name: a\n")
+        #expect(broken?.line != nil)
+        #expect(broken?.message.hasPrefix("invalid YAML") == true)
+        #expect(error("")?.message == "the file is empty")
+    }
+
+    @Test func embeddedDefaultServesTheMockAndEnvironmentProviders() {
+        let bare = EmbeddedDefault.config(environment: [:])
+        #expect(bare.listen.description == "127.0.0.1:8080")
+        #expect(bare.demoKey)
+        #expect(bare.channels.map(\.provider) == ["mock"])
+        let withKeys = EmbeddedDefault.config(environment: ["OPENAI_API_KEY": "sk-1", "ANTHROPIC_API_KEY": "a", "TOLLGATE_LISTEN": "127.0.0.1:9999"])
+        #expect(withKeys.channels.map(\.provider) == ["mock", "openai", "claude"])
+        #expect(withKeys.channels[1].credentials["api_key"] == "sk-1")
+        #expect(withKeys.listen.port == 9999)
+    }
+}

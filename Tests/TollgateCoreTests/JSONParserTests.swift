@@ -1,0 +1,93 @@
+import Testing
+@testable import TollgateJSON
+
+@Suite struct JSONParserTests {
+    @Test func parsesEveryKindOfValue() throws {
+        let value = try JSONParser.parse(#" {"a": [1, -2.5e3, true, false, null], "b": {"c": "d\n\u00e9\ud83d\ude00"}} "#)
+        #expect(value["a"]?[0] == .number("1"))
+        #expect(value["a"]?[1] == .number("-2.5e3"))
+        #expect(value["a"]?[2] == .bool(true))
+        #expect(value["a"]?[4] == .null)
+        #expect(value["b"]?["c"]?.stringValue == "d\né😀")
+    }
+
+    @Test func roundTripsThroughTheWriter() throws {
+        let text = #"{"k":"quote \" backslash \\ tab \t ctl \u0001","n":[0,1.5,{}],"e":[]}"#
+        let value = try JSONParser.parse(text)
+        #expect(try JSONParser.parse(value.serialized()) == value)
+    }
+
+    @Test(arguments: [
+        ("", "unexpected end of JSON"),
+        ("{", "unexpected end of JSON"),
+        ("{\"a\" 1}", "unexpected character '1'"),
+        ("[1,]", "unexpected character ']'"),
+        ("{\"a\":1,}", "expected a string key"),
+        ("01", "unexpected data after the JSON value"),
+        ("1.", "invalid number"),
+        ("\"abc", "unterminated string"),
+        ("\"a\\x\"", "invalid escape"),
+        ("\"\u{01}\"", "control character in string"),
+        ("tru", "unexpected end of JSON"),
+        ("nul!", "unexpected character 'n'"),
+        ("{} {}", "unexpected data after the JSON value"),
+    ])
+    func refusesMalformedText(text: String, message: String) {
+        #expect(throws: JSONError.self) { try JSONParser.parse(text) }
+        do { _ = try JSONParser.parse(text) } catch let error as JSONError {
+            #expect(error.message == message)
+        } catch { Issue.record("unexpected error \(error)") }
+    }
+
+    @Test func refusesInvalidUTF8() throws {
+        for bytes: [UInt8] in [[0x22, 0xFF, 0x22], [0x22, 0xC3, 0x22], [0x22, 0xED, 0xA0, 0x80, 0x22], [0x22, 0xC0, 0xAF, 0x22]] {
+            #expect(throws: JSONError.self) { try JSONParser.parse(bytes) }
+        }
+        #expect(try JSONParser.parse([0x22, 0xC3, 0xA9, 0x22]) == .string("é"))
+    }
+
+    @Test func boundsNestingDepth() throws {
+        let deep = String(repeating: "[", count: 200) + String(repeating: "]", count: 200)
+        #expect(throws: JSONError.self) { try JSONParser.parse(deep) }
+        let fine = String(repeating: "[", count: 100) + String(repeating: "]", count: 100)
+        #expect((try? JSONParser.parse(fine)) != nil)
+    }
+}
+
+@Suite struct RequestScanTests {
+    @Test func readsModelStreamAndOptions() throws {
+        let body = #"{"messages":[{"role":"user","content":"hi \"model\""}],"model":"gpt-4o","stream":true,"stream_options":{"include_usage":false,"x":1}}"#
+        let scan = try RequestScan.scan(Array(body.utf8))
+        #expect(scan.model == "gpt-4o")
+        #expect(scan.stream)
+        #expect(scan.includeUsage == false)
+        let bytes = Array(body.utf8)
+        #expect(String(decoding: bytes[scan.modelRange!], as: UTF8.self) == "\"gpt-4o\"")
+        #expect(String(decoding: bytes[scan.streamOptionsRange!], as: UTF8.self) == #"{"include_usage":false,"x":1}"#)
+        #expect(scan.bodyStart == 1)
+    }
+
+    @Test func decodesEscapedModelNames() throws {
+        #expect(try RequestScan.scan(Array(#"{"model":"a\/b\u0041"}"#.utf8)).model == "a/bA")
+    }
+
+    @Test func refusesWhatIsNotARequestObject() {
+        for body in ["[]", "\"x\"", #"{"model":5}"#, #"{"model":"a","stream":"yes"}"#, #"{"model":"a"} x"#, "{"] {
+            #expect(throws: JSONError.self, "\(body)") { try RequestScan.scan(Array(body.utf8)) }
+        }
+    }
+
+    @Test func missingModelIsNil() throws {
+        let scan = try RequestScan.scan(Array(#"{"messages":[]}"#.utf8))
+        #expect(scan.model == nil)
+        #expect(!scan.stream)
+    }
+
+    @Test func findsOneTopLevelMember() {
+        let body = Array(#"{"choices":[{"usage":"no"}],"usage":{"prompt_tokens":3}}"#.utf8)
+        let usage = body.withUnsafeBytes { RequestScan.member("usage", in: $0) }
+        #expect(usage?["prompt_tokens"]?.int64Value == 3)
+        let missing = body.withUnsafeBytes { RequestScan.member("nope", in: $0) }
+        #expect(missing == nil)
+    }
+}

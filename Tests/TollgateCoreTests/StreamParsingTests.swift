@@ -1,0 +1,78 @@
+import Testing
+@testable import TollgateCore
+
+@Suite struct SSEParserTests {
+    static let stream = "event: ping\ndata: {\"a\":1}\n\n: comment\r\ndata: line1\r\ndata: line2\r\n\r\ndata: [DONE]\n\n"
+
+    func events(splitting text: String, at sizes: [Int]) throws -> [SSEEvent] {
+        var parser = SSEParser(keepRaw: true)
+        var events: [SSEEvent] = []
+        let bytes = Array(text.utf8)
+        var offset = 0
+        var i = 0
+        while offset < bytes.count {
+            let size = max(1, sizes[i % sizes.count])
+            let end = min(bytes.count, offset + size)
+            try parser.feed(Array(bytes[offset..<end])) { events.append($0) }
+            offset = end
+            i += 1
+        }
+        return events
+    }
+
+    @Test func readsEventsWhateverTheSplit() throws {
+        let whole = try events(splitting: Self.stream, at: [10_000])
+        #expect(whole.count == 3)
+        #expect(whole[0].name == Array("ping".utf8))
+        #expect(whole[0].data == Array("{\"a\":1}".utf8))
+        #expect(whole[1].data == Array("line1\nline2".utf8))
+        #expect(whole[2].isDone)
+        #expect(whole.map(\.raw).joined().count == Self.stream.utf8.count)
+        for size in 1...12 {
+            #expect(try events(splitting: Self.stream, at: [size]) == whole, "split every \(size) bytes")
+        }
+        #expect(try events(splitting: Self.stream, at: [3, 1, 7, 2]) == whole)
+    }
+
+    @Test func boundsAnEvent() {
+        var parser = SSEParser(maxEventBytes: 16)
+        #expect(throws: SSEParser.TooLarge.self) {
+            try parser.feed(Array("data: 0123456789abcdef".utf8)) { _ in }
+        }
+    }
+}
+
+@Suite struct OpenAIStreamMeterTests {
+    static let chunk = #"data: {"id":"1","choices":[{"index":0,"delta":{"content":"hi"}}],"usage":null}"# + "\n\n"
+    static let usageChunk = #"data: {"id":"1","choices":[],"usage":{"prompt_tokens":11,"completion_tokens":7,"prompt_tokens_details":{"cached_tokens":4},"completion_tokens_details":{"reasoning_tokens":2}}}"# + "\n\n"
+    static let done = "data: [DONE]\n\n"
+
+    @Test func readsUsageWithoutChangingTheStream() throws {
+        var meter = OpenAIStreamMeter(stripUsageChunk: false)
+        let bytes = Array((Self.chunk + Self.usageChunk + Self.done).utf8)
+        for i in stride(from: 0, to: bytes.count, by: 5) {
+            let out = try Array(bytes[i..<min(bytes.count, i + 5)]).withUnsafeBytes { try meter.read($0) }
+            #expect(out == nil)
+        }
+        #expect(meter.usage.prompt == 11)
+        #expect(meter.usage.completion == 7)
+        #expect(meter.usage.cacheRead == 4)
+        #expect(meter.usage.reasoning == 2)
+        #expect(meter.sawDone)
+    }
+
+    @Test func stripsOnlyTheUsageChunk() throws {
+        var meter = OpenAIStreamMeter(stripUsageChunk: true)
+        var forwarded: [UInt8] = []
+        for byte in Array((Self.chunk + Self.usageChunk + Self.done).utf8) {
+            forwarded += try [byte].withUnsafeBytes { try meter.read($0) } ?? []
+        }
+        #expect(String(decoding: forwarded, as: UTF8.self) == Self.chunk + Self.done)
+        #expect(meter.usage.prompt == 11)
+    }
+
+    @Test func ignoresTheWordUsageInContent() {
+        #expect(!OpenAIStreamMeter.hasUsageObject(Array(#"{"delta":{"content":"\"usage\": {"}}"#.utf8)))
+        #expect(OpenAIStreamMeter.usageObject(in: Array(#"{"delta":{"content":"\"usage\": {"},"usage":null}"#.utf8)) == nil)
+    }
+}

@@ -1,0 +1,58 @@
+import Foundation
+import Logging
+@testable import TollgateCore
+
+/// A gateway started in-process on a free port with a temporary data directory.
+struct GatewayHarness {
+    static let clientKey = "sk-test-client-key-123"
+    let gateway: Gateway
+    let port: Int
+    let client = TestClient()
+
+    /// `yaml` is the config without listen/data_dir/keys; they are added here.
+    static func start(_ yaml: String, pluginsDirectory: String? = nil) async throws -> GatewayHarness {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("tollgate-test-\(UUID().uuidString)").path
+        var text = """
+        listen: 127.0.0.1:0
+        data_dir: \(dir)
+        keys:
+          - { name: tester, key: \(clientKey) }
+        """
+        if let pluginsDirectory { text += "\nplugins: { dir: \(pluginsDirectory) }" }
+        text += "\n" + yaml
+        var config = try ConfigLoader.parse(text, file: "test.yaml")
+        if pluginsDirectory == nil { config.pluginsDirectory = dir + "/no-plugins" }
+        var logger = Logger(label: "test")
+        logger.logLevel = .error
+        let gateway = try await Gateway.make(config: config, logger: logger)
+        let port = try await gateway.start()
+        return GatewayHarness(gateway: gateway, port: port)
+    }
+
+    func stop() async {
+        await client.shutdown()
+        await gateway.stop()
+    }
+
+    func chat(_ json: String, path: String = "/v1/chat/completions") async throws -> TestResponse {
+        try await client.fetch(port: port, path: path, key: Self.clientKey, json: json)
+    }
+}
+
+/// Where `swift build` put the package's products (plugin .so files).
+enum BuildProducts {
+    static var directory: String {
+        // The test bundle runs from .build/<triple>/debug; products sit beside it.
+        let candidates = [Bundle.main.bundlePath, CommandLine.arguments.first.map { ($0 as NSString).deletingLastPathComponent } ?? ""]
+        for candidate in candidates where FileManager.default.fileExists(atPath: candidate + "/libtollgate-ollama-native.so") {
+            return candidate
+        }
+        return URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent(".build/debug").path
+    }
+
+    static var packageRoot: String {
+        URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().deletingLastPathComponent().path
+    }
+}
