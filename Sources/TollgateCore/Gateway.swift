@@ -32,7 +32,9 @@ public final class Gateway: Sendable {
 
     /// Loads plugins, opens storage and prepares keys and channels. Throws `ConfigError` for a
     /// channel that cannot be served (e.g. its provider's plugin is missing).
-    public static func make(config: GatewayConfig, logger: Logger, recorder: RequestRecorder? = nil) async throws -> Gateway {
+    /// `linkedPlugins` are plugins compiled into this process (name, entry), checked like files.
+    public static func make(config: GatewayConfig, logger: Logger, recorder: RequestRecorder? = nil,
+                            linkedPlugins: [(String, () -> UnsafeRawPointer?)] = []) async throws -> Gateway {
         let group = MultiThreadedEventLoopGroup(numberOfThreads: System.coreCount)
         let blockingPool = NIOThreadPool(numberOfThreads: 4)
         blockingPool.start()
@@ -41,6 +43,7 @@ public final class Gateway: Sendable {
             var loader = PluginLoader(logger: logger)
             loader.sideClient = try SideClient(group: group)
             loader.loadDirectory(config.pluginsDirectory ?? PluginLoader.defaultDirectory, into: registry)
+            for (name, entry) in linkedPlugins { loader.loadLinked(entry: entry, name: name, into: registry) }
             let factory = AdaptorFactory(registry: registry)
             let channels = try makeChannels(config, registry: registry, factory: factory, logger: logger)
 

@@ -120,7 +120,7 @@ private func report(_ error: any Error, _ buffer: UnsafeMutablePointer<tollgate_
 
 private func operation(_ op: tollgate_type_operation) -> Operation { op == TOLLGATE_OPERATION_EMBEDDINGS ? .embeddings : .chat }
 
-nonisolated(unsafe) private let adaptorHooks = tollgate_type_adaptor_hooks(
+private let adaptorHooks = tollgate_type_adaptor_hooks(
     struct_size: MemoryLayout<tollgate_type_adaptor_hooks>.size,
     on_adaptor_new: { id, version, out, errorOut in
         guard let type = exportedType else { return TOLLGATE_ERR_INTERNAL }
@@ -235,12 +235,13 @@ func headerLines(_ headers: [(String, String)]) -> [UInt8] {
     Array(headers.map { "\($0.0): \($0.1)\r\n" }.joined().utf8)
 }
 
+/// Splits on LF bytes (a String would treat CRLF as one character).
 func parseHeaderLines(_ bytes: [UInt8]) -> [(String, String)] {
-    bytes.utf8String.split(separator: "\n").compactMap { raw in
-        let line = raw.hasSuffix("\r") ? raw.dropLast() : raw
-        guard let colon = line.firstIndex(of: ":") else { return nil }
-        let value = line[line.index(after: colon)...].drop { $0 == " " || $0 == "\t" }
-        return (String(line[..<colon]), String(value))
+    bytes.split(separator: 0x0A).compactMap { raw in
+        let line = raw.last == 0x0D ? raw.dropLast() : raw
+        guard let colon = line.firstIndex(of: UInt8(ascii: ":")) else { return nil }
+        let value = line[(colon + 1)...].drop { $0 == 0x20 || $0 == 0x09 }
+        return (String(decoding: line[..<colon], as: UTF8.self), String(decoding: value, as: UTF8.self))
     }
 }
 

@@ -113,14 +113,20 @@ private func hostHTTPCall(_ table: UnsafePointer<tollgate_type_host>?, _ request
 
 /// The ABI's header encoding: "Name: value\r\n" lines.
 enum HeaderLines {
+    /// Splits on LF bytes (a String would treat CRLF as one character); drops CR and blanks.
     static func parse(_ bytes: [UInt8]) -> [(String, String)] {
-        String(decoding: bytes, as: UTF8.self).split(separator: "\n").compactMap { rawLine in
-            let line = rawLine.hasSuffix("\r") ? rawLine.dropLast() : rawLine
-            guard let colon = line.firstIndex(of: ":") else { return nil }
-            let name = line[..<colon].trimmingCharacters(in: " \t")
-            let value = line[line.index(after: colon)...].trimmingCharacters(in: " \t")
+        bytes.split(separator: 0x0A).compactMap { rawLine in
+            let line = rawLine.last == 0x0D ? rawLine.dropLast() : rawLine
+            guard let colon = line.firstIndex(of: UInt8(ascii: ":")) else { return nil }
+            let name = trim(line[..<colon])
+            let value = trim(line[(colon + 1)...])
             return name.isEmpty ? nil : (name, value)
         }
+    }
+
+    private static func trim(_ bytes: ArraySlice<UInt8>) -> String {
+        let isSpace = { (b: UInt8) in b == 0x20 || b == 0x09 }
+        return String(decoding: bytes.drop(while: isSpace).reversed().drop(while: isSpace).reversed(), as: UTF8.self)
     }
 
     static func format(_ headers: [(String, String)]) -> [UInt8] {
@@ -135,12 +141,6 @@ enum HeaderLines {
     }
 }
 
-extension Substring {
-    func trimmingCharacters(in set: String) -> String {
-        let chars = Set(set)
-        return String(drop { chars.contains($0) }.reversed().drop { chars.contains($0) }.reversed())
-    }
-}
 
 /// Wall-clock seconds since the Unix epoch.
 func unixSeconds() -> Int64 { clockNanos(CLOCK_REALTIME) / 1_000_000_000 }

@@ -8,7 +8,8 @@ import TollgatePluginABI
 /// written chunk by chunk while `OpenAIStreamMeter` reads usage from the same bytes. A complete
 /// answer is collected (it arrives whole anyway) so its usage is read before the head is sent.
 /// Plugin channels: the adaptor's transducer turns each upstream chunk into OpenAI SSE bytes.
-final class ProxyExchange: UpstreamResponseDelegate {
+/// Confined to its event loop (hence @unchecked Sendable): every method runs there.
+final class ProxyExchange: UpstreamResponseDelegate, @unchecked Sendable {
     enum Mode {
         /// OpenAI-compatible upstream; `stripUsage` when the gateway asked for usage itself.
         case passthrough(stripUsage: Bool)
@@ -219,7 +220,8 @@ final class ProxyExchange: UpstreamResponseDelegate {
             timer?.cancel()
             start(freshConnection: true)  // the pooled connection had been closed by the upstream
         case .connecting, .waitingHead, .buffering:
-            fail(before: .badGateway("channel '\(request.channel.name)' closed the connection before the answer was complete",
+            let cause = error as? ChannelError == .eof ? "" : " (\(error))"
+            fail(before: .badGateway("channel '\(request.channel.name)' closed the connection before the answer was complete\(cause)",
                                      code: "upstream_disconnected"))
         case .streaming:
             endStream(error: "channel '\(request.channel.name)' closed the connection mid-stream", closeUpstream: false)

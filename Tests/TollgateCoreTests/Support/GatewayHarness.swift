@@ -10,7 +10,8 @@ struct GatewayHarness {
     let client = TestClient()
 
     /// `yaml` is the config without listen/data_dir/keys; they are added here.
-    static func start(_ yaml: String, pluginsDirectory: String? = nil) async throws -> GatewayHarness {
+    static func start(_ yaml: String, pluginsDirectory: String? = nil,
+                      linkedPlugins: [(String, () -> UnsafeRawPointer?)] = []) async throws -> GatewayHarness {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("tollgate-test-\(UUID().uuidString)").path
         var text = """
         listen: 127.0.0.1:0
@@ -24,7 +25,7 @@ struct GatewayHarness {
         if pluginsDirectory == nil { config.pluginsDirectory = dir + "/no-plugins" }
         var logger = Logger(label: "test")
         logger.logLevel = .error
-        let gateway = try await Gateway.make(config: config, logger: logger)
+        let gateway = try await Gateway.make(config: config, logger: logger, linkedPlugins: linkedPlugins)
         let port = try await gateway.start()
         return GatewayHarness(gateway: gateway, port: port)
     }
