@@ -16,7 +16,7 @@ struct PluginBackend {
         let clientHeaders = call.head.headers.filter { Self.forwardable.contains($0.name.lowercased()) }.map { ($0.name, $0.value) }
         let body = Array(buffer: call.body)
         let upstreamModel = call.channel.upstreamModel(for: call.model)
-        let build = {
+        let build: @Sendable () throws -> UpstreamRequestSpec = {
             try pluginChannel.buildRequest(operation: call.operation, model: upstreamModel, body: body,
                                            stream: call.wantsStream, clientHeaders: clientHeaders)
         }

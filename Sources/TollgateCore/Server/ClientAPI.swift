@@ -116,7 +116,7 @@ struct ClientAPI {
 }
 
 /// A routed model request, as every backend receives it.
-struct ModelCall {
+struct ModelCall: Sendable {
     var head: HTTPRequestHead
     var body: ByteBuffer
     var scan: RequestScan

@@ -118,8 +118,9 @@ final class RequestHandler: ChannelInboundHandler, @unchecked Sendable {
     func writeEnd() {
         guard let context else { return }
         let closing = !keepAlive
+        let channel = context.channel
         context.writeAndFlush(wrapOutboundOut(.end(nil))).whenComplete { _ in
-            if closing { context.close(promise: nil) }
+            if closing { channel.close(promise: nil) }
         }
     }
 

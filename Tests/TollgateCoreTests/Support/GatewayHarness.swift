@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import NIOConcurrencyHelpers
 @testable import TollgateCore
 
 /// A gateway started in-process on a free port with a temporary data directory.
@@ -7,6 +8,7 @@ struct GatewayHarness {
     static let clientKey = "sk-test-client-key-123"
     let gateway: Gateway
     let port: Int
+    let records: RecordCollector
     let client = TestClient()
 
     /// `yaml` is the config without listen/data_dir/keys; they are added here.
@@ -25,9 +27,10 @@ struct GatewayHarness {
         if pluginsDirectory == nil { config.pluginsDirectory = dir + "/no-plugins" }
         var logger = Logger(label: "test")
         logger.logLevel = .error
-        let gateway = try await Gateway.make(config: config, logger: logger, linkedPlugins: linkedPlugins)
+        let records = RecordCollector()
+        let gateway = try await Gateway.make(config: config, logger: logger, recorder: records, linkedPlugins: linkedPlugins)
         let port = try await gateway.start()
-        return GatewayHarness(gateway: gateway, port: port)
+        return GatewayHarness(gateway: gateway, port: port, records: records)
     }
 
     func stop() async {
@@ -37,6 +40,22 @@ struct GatewayHarness {
 
     func chat(_ json: String, path: String = "/v1/chat/completions") async throws -> TestResponse {
         try await client.fetch(port: port, path: path, key: Self.clientKey, json: json)
+    }
+}
+
+/// Keeps every request record the gateway hands over.
+final class RecordCollector: RequestRecorder {
+    private let box = NIOLockedValueBox<[RequestRecord]>([])
+    func record(_ record: RequestRecord) { box.withLockedValue { $0.append(record) } }
+    var all: [RequestRecord] { box.withLockedValue { $0 } }
+
+    /// The record of a request id, waiting briefly: a record is written just after the response.
+    func waitFor(_ requestID: String?) async -> RequestRecord? {
+        for _ in 0..<200 {
+            if let found = all.first(where: { $0.requestID == requestID }) { return found }
+            try? await Task.sleep(for: .milliseconds(10))
+        }
+        return nil
     }
 }
 
