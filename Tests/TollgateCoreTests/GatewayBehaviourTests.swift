@@ -1,0 +1,89 @@
+import Foundation
+import Logging
+import NIOConcurrencyHelpers
+import Testing
+@testable import TollgateCore
+
+@Suite struct GatewayBehaviourTests {
+    static let sse = [("content-type", "text/event-stream")]
+
+    @Test func firstEventReachesTheClientWhileTheUpstreamHoldsTheSecond() async throws {
+        let release = NIOLockedValueBox<MockResponder?>(nil)
+        let upstream = try await MockUpstream { _, respond in
+            respond.head(200, Self.sse)
+            respond.chunk(#"data: {"choices":[{"index":0,"delta":{"content":"first"}}]}"# + "\n\n")
+            release.withLockedValue { $0 = respond }  // the rest waits for the test
+        }
+        let harness = try await GatewayHarness.start("""
+        channels:
+          - { name: up, provider: openai, base_url: "\(upstream.baseURL)/v1", models: [gpt-x] }
+        """)
+        defer { Task { await harness.stop(); await upstream.stop() } }
+
+        let parts = try await harness.client.send(port: harness.port, path: "/v1/chat/completions",
+                                                  headers: [("authorization", "Bearer \(GatewayHarness.clientKey)")],
+                                                  body: Array(#"{"model":"gpt-x","stream":true,"stream_options":{"include_usage":true}}"#.utf8))
+        var iterator = parts.makeAsyncIterator()
+        guard case .head(let status, _)? = try await iterator.next() else { Issue.record("no head"); return }
+        #expect(status == 200)
+        guard case .body(let first)? = try await iterator.next() else { Issue.record("no first event"); return }
+        #expect(String(decoding: first, as: UTF8.self).contains("first"))
+        let held = release.withLockedValue { $0 }
+        #expect(held != nil, "the upstream had not sent the second event when the first arrived")
+        held?.chunk(#"data: {"choices":[{"index":0,"delta":{"content":"second"}}]}"# + "\n\ndata: [DONE]\n\n")
+        held?.end()
+        var rest = ""
+        while let part = try await iterator.next() {
+            if case .body(let bytes) = part { rest += String(decoding: bytes, as: UTF8.self) }
+        }
+        #expect(rest.contains("second") && rest.hasSuffix("data: [DONE]\n\n"))
+    }
+
+    @Test func silentUpstreamsTimeOut() async throws {
+        let upstream = try await MockUpstream { request, respond in
+            if request.json?["stream"]?.boolValue == true {
+                respond.head(200, Self.sse)
+                respond.chunk(#"data: {"choices":[]}"# + "\n\n")  // then nothing
+            }  // non-streaming: never answers
+        }
+        let harness = try await GatewayHarness.start("""
+        upstream: { response_timeout: 300ms, read_timeout: 300ms }
+        channels:
+          - { name: slow, provider: openai, base_url: "\(upstream.baseURL)/v1", models: [gpt-x] }
+        """)
+        defer { Task { await harness.stop(); await upstream.stop() } }
+        let silent = try await harness.chat(#"{"model":"gpt-x","messages":[]}"#)
+        #expect(silent.status == 504)
+        #expect(silent.json?["error"]?["code"]?.stringValue == "upstream_timeout")
+        let stalled = try await harness.chat(#"{"model":"gpt-x","stream":true,"messages":[]}"#)
+        #expect(stalled.status == 200)
+        #expect(stalled.text.contains("went silent"))
+    }
+
+    @Test func embeddedDefaultServesTheMockWithAStableDemoKey() async throws {
+        var config = EmbeddedDefault.config(environment: [:])
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("tollgate-default-\(UUID().uuidString)").path
+        config.dataDirectory = dir
+        config.listen.port = 0
+        config.pluginsDirectory = dir + "/none"
+        var logger = Logger(label: "test")
+        logger.logLevel = .critical
+        let first = try await Gateway.make(config: config, logger: logger)
+        let port = try await first.start()
+        let key = try #require(first.demoKey)
+        let client = TestClient()
+        let answer = try await client.fetch(port: port, path: "/v1/chat/completions", key: key,
+                                            json: #"{"model":"mock-echo","messages":[{"role":"user","content":"hello world"}]}"#)
+        #expect(answer.json?["choices"]?[0]?["message"]?["content"]?.stringValue == "echo: hello world")
+        #expect(answer.json?["usage"]?["total_tokens"]?.int64Value == 5)
+        let models = try await client.fetch(port: port, method: "GET", path: "/v1/models", headers: [("authorization", "Bearer \(key)")])
+        #expect(models.json?["data"]?[0]?["id"]?.stringValue == "mock-echo")
+        await first.stop()
+
+        let second = try await Gateway.make(config: config, logger: logger)
+        #expect(second.demoKey == key, "a restart keeps the demo key")
+        #expect(try await second.storage.keys().map(\.name) == ["demo"])
+        await second.stop()
+        await client.shutdown()
+    }
+}
