@@ -60,6 +60,17 @@ import Testing
         #expect(stalled.text.contains("went silent"))
     }
 
+    @Test func answersExpectContinueBeforeTheBody() async throws {
+        let harness = try await GatewayHarness.start("channels:\n  - { name: m, provider: mock, models: [mock-echo] }")
+        defer { Task { await harness.stop() } }
+        let parts = try await harness.client.send(port: harness.port, path: "/v1/chat/completions",
+                                                  headers: [("authorization", "Bearer \(GatewayHarness.clientKey)"), ("expect", "100-continue")],
+                                                  body: Array(#"{"model":"mock-echo","messages":[{"role":"user","content":"x"}]}"#.utf8))
+        var statuses: [Int] = []
+        for try await part in parts { if case .head(let status, _) = part { statuses.append(status) } }
+        #expect(statuses == [100, 200])
+    }
+
     @Test func embeddedDefaultServesTheMockWithAStableDemoKey() async throws {
         var config = EmbeddedDefault.config(environment: [:])
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("tollgate-default-\(UUID().uuidString)").path

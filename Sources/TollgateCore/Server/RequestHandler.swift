@@ -43,6 +43,9 @@ final class RequestHandler: ChannelInboundHandler, @unchecked Sendable {
             begin(requestHead)
             if let length = requestHead.headers.first(name: "content-length").flatMap(Int.init), length > runtime.limits.maxBodyBytes {
                 rejectBody()
+            } else if requestHead.headers.first(name: "expect")?.lowercased() == "100-continue" {
+                // curl and others wait (about a second) for this before sending a larger body.
+                context.writeAndFlush(wrapOutboundOut(.head(HTTPResponseHead(version: requestHead.version, status: .continue))), promise: nil)
             }
         case .body(var chunk):
             guard !rejectingBody else { return }
