@@ -4,7 +4,7 @@
 #   DURATION=10  seconds per measured run      WARMUP=2  seconds of warm-up before each run
 #   CONNS="1 32" wrk connection counts         PIN=1     pin wrk / servers to separate CPUs (0 = no pinning)
 #   RETRIES=3    repeats of a run disturbed by other processes (other% >= 5)
-#   CPU_CLIENT=0 CPU for wrk                   CPU_SERVER=1  CPU for the mock and the proxy under test
+#   CPU_CLIENT=0 CPU for wrk   CPU_MOCK=0 CPU for the mock upstream   CPU_PROXY=1 CPU for the proxy under test
 #   TOLLGATE_BIN=path  use this binary instead of building .build/release/tollgate
 #   KEEP=1       keep the temp dir (configs, logs, raw wrk output)
 set -euo pipefail
@@ -15,7 +15,8 @@ CONNS=${CONNS:-"1 32"}
 RETRIES=${RETRIES:-3}
 PIN=${PIN:-1}
 CPU_CLIENT=${CPU_CLIENT:-0}
-CPU_SERVER=${CPU_SERVER:-1}
+CPU_MOCK=${CPU_MOCK:-0}
+CPU_PROXY=${CPU_PROXY:-1}
 MOCK_PORT=${MOCK_PORT:-18081}
 NGINX_PORT=${NGINX_PORT:-18082}
 TOLLGATE_PORT=${TOLLGATE_PORT:-18083}
@@ -59,8 +60,13 @@ mkdir -p "$WORK/tmp" "$WORK/plugins" "$WORK/data"
 PIDS=()
 cleanup() {
   local rc=$?
+  local pid i
   for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
-  for pid in "${PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
+  for pid in "${PIDS[@]}"; do   # up to 5 s to stop, then SIGKILL
+    for ((i = 0; i < 50; i++)); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    kill -0 "$pid" 2>/dev/null && { log "pid $pid did not stop on SIGTERM; killing"; kill -9 "$pid" 2>/dev/null || true; }
+    wait "$pid" 2>/dev/null || true
+  done
   if [[ $rc -ne 0 || ${KEEP:-0} == 1 ]]; then log "logs and configs kept in $WORK"; else rm -rf "$WORK"; fi
   exit "$rc"
 }
@@ -134,9 +140,9 @@ channels:
 EOF
 
 # --- start -------------------------------------------------------------------------------------
-start() {  # name, command...
-  local name=$1; shift
-  if [[ $PIN == 1 ]]; then set -- taskset -c "$CPU_SERVER" "$@"; fi
+start() {  # name, cpu, command...
+  local name=$1 cpu=$2; shift 2
+  if [[ $PIN == 1 ]]; then set -- taskset -c "$cpu" "$@"; fi
   "$@" >"$WORK/$name.out" 2>"$WORK/$name.err" &   # taskset execs, so $! is the server itself
   PIDS+=($!)
   eval "PID_$name=$!"
@@ -163,11 +169,11 @@ wait_ready() {  # name, pid, url
   die "$name not ready after 30 s"
 }
 
-start mock "$NGINX" -p "$WORK" -c "$WORK/mock.conf"
+start mock "$CPU_MOCK" "$NGINX" -p "$WORK" -c "$WORK/mock.conf"
 wait_ready mock "$PID_mock" "http://127.0.0.1:$MOCK_PORT/v1/chat/completions"
-start nginx "$NGINX" -p "$WORK" -c "$WORK/proxy.conf"
+start nginx "$CPU_PROXY" "$NGINX" -p "$WORK" -c "$WORK/proxy.conf"
 wait_ready nginx "$PID_nginx" "http://127.0.0.1:$NGINX_PORT/v1/chat/completions"
-start tollgate "$TOLLGATE_BIN" serve --config "$WORK/tollgate.yaml"
+start tollgate "$CPU_PROXY" "$TOLLGATE_BIN" serve --config "$WORK/tollgate.yaml"
 wait_ready tollgate "$PID_tollgate" "http://127.0.0.1:$TOLLGATE_PORT/v1/chat/completions"
 
 # --- measure -----------------------------------------------------------------------------------
@@ -229,7 +235,7 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else
 echo
 echo "Tollgate proxy benchmark — $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) CPUs ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//'))"
 echo "  nginx $("$NGINX" -v 2>&1 | cut -d/ -f2), wrk $(wrk -v 2>&1 | head -1 | cut -d' ' -f2), tollgate $(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo '?')$( [[ -n $(git -C "$ROOT" status --porcelain -- Sources Package.swift 2>/dev/null) ]] && echo ' (modified)')"
-if [[ $PIN == 1 ]]; then echo "  pinning: wrk on CPU $CPU_CLIENT; mock + proxy on CPU $CPU_SERVER"; else echo "  pinning: none"; fi
+if [[ $PIN == 1 ]]; then echo "  pinning: wrk on CPU $CPU_CLIENT, mock on CPU $CPU_MOCK, proxy on CPU $CPU_PROXY"; else echo "  pinning: none"; fi
 echo "  ${DURATION}s per run after ${WARMUP}s warm-up; latencies in microseconds"
 echo
 printf '%-9s %6s %9s %9s %10s %7s %8s\n' target conns p50_us p99_us req/s errors other%

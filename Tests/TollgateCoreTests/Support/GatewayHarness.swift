@@ -9,6 +9,7 @@ struct GatewayHarness {
     let gateway: Gateway
     let port: Int
     let records: RecordCollector
+    let dataDirectory: String
     let client = TestClient()
 
     /// `yaml` is the config without listen/data_dir/keys; they are added here.
@@ -30,12 +31,13 @@ struct GatewayHarness {
         let records = RecordCollector()
         let gateway = try await Gateway.make(config: config, logger: logger, recorder: records, linkedPlugins: linkedPlugins)
         let port = try await gateway.start()
-        return GatewayHarness(gateway: gateway, port: port, records: records)
+        return GatewayHarness(gateway: gateway, port: port, records: records, dataDirectory: dir)
     }
 
     func stop() async {
         await client.shutdown()
         await gateway.stop()
+        try? FileManager.default.removeItem(atPath: dataDirectory)
     }
 
     func chat(_ json: String, path: String = "/v1/chat/completions") async throws -> TestResponse {
