@@ -35,7 +35,7 @@ public final class Gateway: Sendable {
     /// `linkedPlugins` are plugins compiled into this process (name, entry), checked like files.
     public static func make(config: GatewayConfig, logger: Logger, recorder: RequestRecorder? = nil,
                             linkedPlugins: [(String, () -> UnsafeRawPointer?)] = []) async throws -> Gateway {
-        let group = MultiThreadedEventLoopGroup(numberOfThreads: System.coreCount)
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: config.threads ?? usableCPUCount())
         let blockingPool = NIOThreadPool(numberOfThreads: 4)
         blockingPool.start()
         do {
@@ -143,6 +143,17 @@ public final class Gateway: Sendable {
     public func wait() async throws {
         if let channel = server.withLock({ $0 }) { try await channel.closeFuture.get() }
     }
+}
+
+/// CPUs in this process's affinity mask (`taskset`, cgroups cpusets), not the machine's count.
+/// Read from /proc (sched_getaffinity is not exported to Swift on glibc).
+func usableCPUCount() -> Int {
+    guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8),
+          let line = status.split(separator: "\n").first(where: { $0.hasPrefix("Cpus_allowed:") }) else { return System.coreCount }
+    let count = line.dropFirst("Cpus_allowed:".count).reduce(0) { total, digit in
+        total + (digit.hexDigitValue?.nonzeroBitCount ?? 0)
+    }
+    return count > 0 ? min(count, System.coreCount) : System.coreCount
 }
 
 /// Logs one line per finished request at debug level (the usage ledger replaces it).

@@ -41,7 +41,7 @@ public enum ConfigLoader {
 
     static func read(_ root: ConfigNode) throws -> GatewayConfig {
         let top = try root.mapping(allowed: ["listen", "data_dir", "storage", "admin_key", "plugins", "templates",
-                                             "limits", "upstream", "keys", "channels", "demo_key"])
+                                             "limits", "upstream", "keys", "channels", "demo_key", "threads"])
         var config = GatewayConfig()
         if let n = top["listen"] { config.listen = try listenAddress(n) }
         if let n = top["data_dir"] { config.dataDirectory = try n.string() }
@@ -52,6 +52,7 @@ public enum ConfigLoader {
         }
         if let n = top["admin_key"] { config.adminKey = try n.string() }
         if let n = top["demo_key"] { config.demoKey = try n.bool() }
+        if let n = top["threads"] { config.threads = try n.int(in: 1...256) }
         if let n = top["plugins"] { config.pluginsDirectory = try directory(n) }
         if let n = top["templates"] { config.templatesDirectory = try directory(n) }
         if let n = top["limits"] { config.limits = try limits(n) }

@@ -15,6 +15,8 @@ public struct GatewayConfig: Sendable {
     public var channels: [ChannelConfig] = []
     /// Create and print a demo key (the embedded default does).
     public var demoKey = false
+    /// Event loop threads; nil = the CPUs this process may run on (its affinity mask).
+    public var threads: Int?
 
     public init() {}
 }

@@ -35,7 +35,11 @@ public struct KeyStore: Sendable {
     }
 
     public func check(_ presented: some Collection<UInt8>, nowUnix: Int64) -> Verdict {
-        guard let key = byDigest[KeyDigest(of: presented)] else { return .unknown }
+        check(digest: KeyDigest(of: presented), nowUnix: nowUnix)
+    }
+
+    public func check(digest: KeyDigest, nowUnix: Int64) -> Verdict {
+        guard let key = byDigest[digest] else { return .unknown }
         if key.revoked { return .revoked(key) }
         if let expiry = key.expiresAt, expiry <= nowUnix { return .expired(key) }
         return .valid(key)

@@ -7,8 +7,10 @@ import TollgatePluginABI
 /// the client did not ask usage for (the usage chunk is then removed from what the client sees).
 struct PassthroughBackend {
     let handler: RequestHandler
+    /// Client headers an OpenAI-compatible upstream understands; credentials never cross.
+    static let forwarded = ["openai-beta", "openai-organization", "openai-project"]
 
-    func serve(_ call: ModelCall, endpoint: UpstreamEndpoint, basePath: String, apiKey: String?) {
+    func serve(_ call: ModelCall, endpoint: UpstreamEndpoint, basePath: String, baseHeaders: HTTPHeaders) {
         guard let loop = handler.eventLoop, let pool = handler.runtime.pools.pool(for: loop) else { return }
         var edits: [BodyEdit] = []
         let upstreamModel = call.channel.upstreamModel(for: call.model)
@@ -20,16 +22,11 @@ struct PassthroughBackend {
         let body = BodyEdit.apply(edits, to: call.body)
 
         let path = basePath + (call.isChat ? "/chat/completions" : "/embeddings")
-        var headers = HTTPHeaders()
-        headers.reserveCapacity(8)
-        headers.add(name: "host", value: endpoint.hostHeader)
-        headers.add(name: "content-type", value: "application/json")
+        var headers = baseHeaders
         headers.add(name: "content-length", value: String(body.readableBytes))
         headers.add(name: "accept", value: call.wantsStream ? "text/event-stream" : "application/json")
-        headers.add(name: "user-agent", value: "tollgate/0.1")
-        if let apiKey { headers.add(name: "authorization", value: "Bearer \(apiKey)") }
-        for name in ["openai-beta", "openai-organization", "openai-project"] {
-            if let value = call.head.headers.first(name: name) { headers.add(name: name, value: value) }
+        for (name, value) in call.head.headers where Self.forwarded.contains(where: { name.equalsIgnoringASCIICase($0) }) {
+            headers.add(name: name, value: value)
         }
         let head = HTTPRequestHead(version: .http1_1, method: .POST, uri: path, headers: headers)
         let request = ProxyExchange.Request(endpoint: endpoint, head: head, body: body, mode: .passthrough(stripUsage: stripUsage),

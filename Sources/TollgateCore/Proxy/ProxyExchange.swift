@@ -45,8 +45,9 @@ final class ProxyExchange: UpstreamResponseDelegate, @unchecked Sendable {
     private var meter: OpenAIStreamMeter?
     private var pluginStream: PluginStream?
     private var usage = TokenUsage()
-    private var lastActivity = NIODeadline.now()
-    private var timer: Scheduled<Void>?
+    /// When the current wait (for the head, or for the next chunk) times out; checked by the
+    /// loop's sweep, so arming it costs no timer.
+    private(set) var deadline = NIODeadline.distantFuture
 
     init(client: RequestHandler, pool: LoopPool, request: Request, settings: UpstreamSettings, maxResponseBytes: Int) {
         self.client = client
@@ -61,22 +62,25 @@ final class ProxyExchange: UpstreamResponseDelegate, @unchecked Sendable {
     func start(freshConnection: Bool = false) {
         attempts += 1
         phase = .connecting
-        let connecting = freshConnection ? pool.connect(request.endpoint) : pool.acquire(request.endpoint)
-        connecting.whenComplete { [self] result in
+        if attempts == 1 { pool.watch(self) }
+        if !freshConnection, let idle = pool.takeIdle(request.endpoint) { return send(on: idle) }
+        pool.connect(request.endpoint).whenComplete { [self] result in
             guard phase == .connecting else {
                 if case .success(let connection) = result { connection.abandon() }
                 return
             }
             switch result {
-            case .success(let connection):
-                self.connection = connection
-                phase = .waitingHead
-                arm(after: settings.responseTimeout)
-                connection.send(head: request.head, body: request.body, delegate: self)
-            case .failure(let error):
-                fail(before: connectFailure(error))
+            case .success(let connection): send(on: connection)
+            case .failure(let error): fail(before: connectFailure(error))
             }
         }
+    }
+
+    private func send(on connection: UpstreamConnection) {
+        self.connection = connection
+        phase = .waitingHead
+        deadline = .now() + TimeAmount(settings.responseTimeout)
+        connection.send(head: request.head, body: request.body, delegate: self)
     }
 
     private func connectFailure(_ error: any Error) -> GatewayError {
@@ -117,11 +121,11 @@ final class ProxyExchange: UpstreamResponseDelegate, @unchecked Sendable {
             phase = .buffering
             buffered = client.allocator.buffer(capacity: head.headers.first(name: "content-length").flatMap(Int.init).map { min($0, maxResponseBytes) } ?? 4096)
         }
-        arm(after: settings.readTimeout)
+        deadline = .now() + TimeAmount(settings.readTimeout)
     }
 
     func upstreamBody(_ buffer: ByteBuffer) {
-        lastActivity = .now()
+        deadline = .now() + TimeAmount(settings.readTimeout)
         switch phase {
         case .streaming:
             if let stream = pluginStream {
@@ -217,7 +221,6 @@ final class ProxyExchange: UpstreamResponseDelegate, @unchecked Sendable {
         connection = nil
         switch phase {
         case .waitingHead where !receivedAnything && reusedConnection && attempts < 2:
-            timer?.cancel()
             start(freshConnection: true)  // the pooled connection had been closed by the upstream
         case .connecting, .waitingHead, .buffering:
             let cause = error as? ChannelError == .eof ? "" : " (\(error))"
@@ -265,58 +268,41 @@ final class ProxyExchange: UpstreamResponseDelegate, @unchecked Sendable {
     private func finish(status: Int, _ write: () -> Void) {
         guard phase != .finished else { return }
         phase = .finished
-        timer?.cancel()
-        timer = nil
+        pool.unwatch(self)
         write()
         client.exchangeFinished(status: status, channel: request.channel.name, usage: usage)
     }
 
     // MARK: Timeouts
 
-    /// One timer at a time: until the head it is the response timeout, then the read timeout,
-    /// re-armed lazily from `lastActivity` so chunks cost no timer work.
-    private func arm(after delay: Duration) {
-        timer?.cancel()
-        timer = pool.loop.scheduleTask(in: TimeAmount(delay)) { [weak self] in self?.timerFired() }
-    }
-
-    private func timerFired() {
+    /// Called by the loop's sweep once `deadline` has passed.
+    func deadlinePassed() {
         switch phase {
-        case .waitingHead:
+        case .connecting, .waitingHead:
             connection?.abandon()
             connection = nil
             fail(before: .gatewayTimeout("channel '\(request.channel.name)' sent no answer within \(settings.responseTimeout)"))
-        case .streaming, .buffering:
-            let idle = NIODeadline.now() - lastActivity
-            let limit = TimeAmount(settings.readTimeout)
-            guard idle >= limit else {
-                timer = pool.loop.scheduleTask(in: limit - idle) { [weak self] in self?.timerFired() }
-                return
-            }
-            if phase == .streaming {
-                endStream(error: "channel '\(request.channel.name)' went silent for \(settings.readTimeout)", closeUpstream: true)
-            } else {
-                abort(before: .gatewayTimeout("channel '\(request.channel.name)' stalled mid-answer"))
-            }
-        default:
+        case .streaming:
+            endStream(error: "channel '\(request.channel.name)' went silent for \(settings.readTimeout)", closeUpstream: true)
+        case .buffering:
+            abort(before: .gatewayTimeout("channel '\(request.channel.name)' stalled mid-answer for \(settings.readTimeout)"))
+        case .finished:
             break
         }
     }
 
     // MARK: Headers
 
-    static let hopByHop: Set<String> = ["connection", "keep-alive", "transfer-encoding", "content-length", "te", "trailer",
-                                        "upgrade", "proxy-authenticate", "proxy-authorization"]
+    static let hopByHop = ["connection", "keep-alive", "transfer-encoding", "content-length", "te", "trailer",
+                           "upgrade", "proxy-authenticate", "proxy-authorization"]
 
     /// The upstream's headers for the client: hop-by-hop ones dropped, the upstream's request id
     /// kept as `x-upstream-request-id`, the gateway's own added.
     private func clientHeaders(from upstream: HTTPHeaders, bufferedLength: Int?) -> HTTPHeaders {
         var headers = HTTPHeaders()
         headers.reserveCapacity(upstream.count + 4)
-        for (name, value) in upstream {
-            let lower = name.lowercased()
-            if Self.hopByHop.contains(lower) { continue }
-            headers.add(name: lower == "x-request-id" ? "x-upstream-request-id" : name, value: value)
+        for (name, value) in upstream where !Self.hopByHop.contains(where: { name.equalsIgnoringASCIICase($0) }) {
+            headers.add(name: name.equalsIgnoringASCIICase("x-request-id") ? "x-upstream-request-id" : name, value: value)
         }
         if let bufferedLength { headers.add(name: "content-length", value: String(bufferedLength)) }
         client.addGatewayHeaders(&headers, channel: request.channel.name)

@@ -44,3 +44,12 @@ public struct UpstreamEndpoint: Hashable, Sendable, CustomStringConvertible {
         return (UpstreamEndpoint(tls: tls, host: String(host), port: port), path)
     }
 }
+
+extension String {
+    /// Header-name comparison without allocating a lower-cased copy (`other` is lower case).
+    func equalsIgnoringASCIICase(_ other: String) -> Bool {
+        utf8.count == other.utf8.count && zip(utf8, other.utf8).allSatisfy { a, b in
+            a == b || (a >= 0x41 && a <= 0x5A && a | 0x20 == b)
+        }
+    }
+}

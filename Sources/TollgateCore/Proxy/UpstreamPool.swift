@@ -10,22 +10,35 @@ final class LoopPool: @unchecked Sendable {
     private let settings: UpstreamSettings
     private let tls: NIOSSLContext?
     private var idle: [UpstreamEndpoint: [UpstreamConnection]] = [:]
+    /// Exchanges in flight on this loop, whose deadlines the sweep checks.
+    private var watched: [ObjectIdentifier: ProxyExchange] = [:]
     static let maxIdlePerEndpoint = 128
+    /// How often deadlines are checked: timeouts fire up to this much late.
+    static let sweepInterval = TimeAmount.milliseconds(100)
 
     init(loop: EventLoop, settings: UpstreamSettings, tls: NIOSSLContext?) {
         self.loop = loop
         self.settings = settings
         self.tls = tls
-        loop.scheduleRepeatedTask(initialDelay: .seconds(5), delay: .seconds(5)) { [weak self] _ in self?.sweep() }
+        loop.scheduleRepeatedTask(initialDelay: .seconds(5), delay: .seconds(5)) { [weak self] _ in self?.closeIdle() }
+        loop.scheduleRepeatedTask(initialDelay: Self.sweepInterval, delay: Self.sweepInterval) { [weak self] _ in self?.checkDeadlines() }
     }
 
-    /// An idle connection to `endpoint`, or a new one.
-    func acquire(_ endpoint: UpstreamEndpoint) -> EventLoopFuture<UpstreamConnection> {
-        loop.preconditionInEventLoop()
+    /// An open idle connection to `endpoint`, if there is one.
+    func takeIdle(_ endpoint: UpstreamEndpoint) -> UpstreamConnection? {
         while let connection = idle[endpoint]?.popLast() {
-            if connection.isActive { return loop.makeSucceededFuture(connection) }
+            if connection.isActive { return connection }
         }
-        return connect(endpoint)
+        return nil
+    }
+
+    func watch(_ exchange: ProxyExchange) { watched[ObjectIdentifier(exchange)] = exchange }
+    func unwatch(_ exchange: ProxyExchange) { watched[ObjectIdentifier(exchange)] = nil }
+
+    private func checkDeadlines() {
+        guard !watched.isEmpty else { return }
+        let now = NIODeadline.now()
+        for exchange in watched.values where exchange.deadline <= now { exchange.deadlinePassed() }
     }
 
     func connect(_ endpoint: UpstreamEndpoint) -> EventLoopFuture<UpstreamConnection> {
@@ -61,7 +74,7 @@ final class LoopPool: @unchecked Sendable {
         idle[connection.endpoint]?.removeAll { $0 === connection }
     }
 
-    private func sweep() {
+    private func closeIdle() {
         let cutoff = NIODeadline.now() - TimeAmount(settings.idleTimeout)
         for (endpoint, list) in idle {
             let (stale, fresh) = (list.filter { $0.idleSince < cutoff }, list.filter { $0.idleSince >= cutoff })

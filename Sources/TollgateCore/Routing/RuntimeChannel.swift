@@ -1,12 +1,14 @@
 import Foundation
+import NIOHTTP1
 
 /// A configured channel made ready to serve: its patterns compiled and its backend resolved
 /// (the built-in passthrough or mock, or a plugin channel handle).
 public final class RuntimeChannel: Sendable {
     public enum Backend: Sendable {
         case mock
-        /// OpenAI-compatible passthrough: requests go to `basePath` + `/chat/completions` etc.
-        case openAI(endpoint: UpstreamEndpoint, basePath: String, apiKey: String?)
+        /// OpenAI-compatible passthrough: requests go to `basePath` + `/chat/completions` etc.,
+        /// with `headers` (host, auth, content type) made once per channel.
+        case openAI(endpoint: UpstreamEndpoint, basePath: String, headers: HTTPHeaders)
         case plugin(PluginChannel)
     }
 
@@ -49,8 +51,10 @@ public final class RuntimeChannel: Sendable {
                 throw config.error("base_url '\(base)' is not a valid http(s) URL")
             }
             let basePath = path.hasSuffix("/") ? String(path.dropLast()) : path
-            return RuntimeChannel(config: config, backend: .openAI(endpoint: endpoint, basePath: basePath,
-                                                                   apiKey: config.credentials["api_key"]))
+            var headers = HTTPHeaders([("host", endpoint.hostHeader), ("content-type", "application/json"),
+                                       ("user-agent", "tollgate/0.1")])
+            if let key = config.credentials["api_key"] { headers.add(name: "authorization", value: "Bearer \(key)") }
+            return RuntimeChannel(config: config, backend: .openAI(endpoint: endpoint, basePath: basePath, headers: headers))
         default:
             do {
                 let adaptor = try factory.adaptor(providerID: config.provider, apiVersion: config.apiVersion ?? "")

@@ -61,7 +61,7 @@ struct ClientAPI {
         guard let presented = Self.presentedKey(head), !presented.isEmpty else {
             throw GatewayError.unauthorized("missing API key: send it as 'Authorization: Bearer <key>'")
         }
-        switch keys.check(presented.utf8, nowUnix: unixSeconds()) {
+        switch keys.check(digest: digest(of: presented), nowUnix: unixSeconds()) {
         case .valid(let key):
             handler.keyName = key.name
             return key
@@ -69,6 +69,14 @@ struct ClientAPI {
         case .expired(let key): throw GatewayError.unauthorized("API key '\(key.name)' has expired")
         case .revoked(let key): throw GatewayError.unauthorized("API key '\(key.name)' has been revoked")
         }
+    }
+
+    private func digest(of presented: Substring) -> KeyDigest {
+        if let last = handler.lastKey, last.bytes.elementsEqual(presented.utf8) { return last.digest }
+        let bytes = Array(presented.utf8)
+        let digest = KeyDigest(of: bytes)
+        handler.lastKey = (bytes, digest)
+        return digest
     }
 
     // MARK: Routes
@@ -107,8 +115,8 @@ struct ClientAPI {
         switch channel.backend {
         case .mock:
             try MockBackend(handler: handler).serve(call)
-        case .openAI(let endpoint, let basePath, let apiKey):
-            PassthroughBackend(handler: handler).serve(call, endpoint: endpoint, basePath: basePath, apiKey: apiKey)
+        case .openAI(let endpoint, let basePath, let headers):
+            PassthroughBackend(handler: handler).serve(call, endpoint: endpoint, basePath: basePath, baseHeaders: headers)
         case .plugin(let pluginChannel):
             PluginBackend(handler: handler).serve(call, pluginChannel: pluginChannel)
         }

@@ -25,6 +25,9 @@ final class RequestHandler: ChannelInboundHandler, @unchecked Sendable {
     private var route = ""
     var keyName: String?
     var model: String?
+    /// The last key presented on this connection and its digest: keep-alive clients send the
+    /// same key every time, so it is hashed once per connection.
+    var lastKey: (bytes: [UInt8], digest: KeyDigest)?
 
     init(runtime: GatewayRuntime) { self.runtime = runtime }
 
