@@ -26,7 +26,7 @@ struct Serve: AsyncParsableCommand {
         do {
             gateway = try await Gateway.make(config: settings, logger: logger)
         } catch let error as ConfigError {
-            throw ValidationError("\(error)")
+            throw fatal("\(error)")
         }
         let port = try await gateway.start()
         printBanner(gateway, port: port)
@@ -68,8 +68,7 @@ struct CheckConfig: AsyncParsableCommand {
             }
         }
         guard problems.isEmpty else {
-            problems.forEach { FileHandle.standardError.write(Data(($0 + "\n").utf8)) }
-            throw ExitCode(1)
+            throw fatal(problems.joined(separator: "\nerror: "))
         }
         print("\(file): OK (\(settings.channels.count) channels, \(settings.keys.count) keys, listen \(settings.listen))")
     }
@@ -98,8 +97,14 @@ func loadConfig(_ file: String?) throws -> GatewayConfig {
     do {
         return try ConfigLoader.load(file: file)
     } catch let error as ConfigError {
-        throw ValidationError("\(error)")
+        throw fatal("\(error)")
     }
+}
+
+/// Prints a message a person can act on (no usage text) and exits with status 1.
+func fatal(_ message: String) -> ExitCode {
+    FileHandle.standardError.write(Data(("error: " + message + "\n").utf8))
+    return ExitCode(1)
 }
 
 func makeLogger(_ level: String?) -> Logger {
