@@ -27,13 +27,13 @@ let package = Package(
                        providers: [.apt(["libjansson-dev"])]),
         .systemLibrary(name: "CLibCrypto", path: "Sources/CLibCrypto", pkgConfig: "libcrypto",
                        providers: [.apt(["libssl-dev"])]),
-        // JSON reading and writing over raw bytes, shared by the core and Swift plugins.
-        .target(name: "TollgateJSON"),
-        .target(name: "TollgatePluginKit", dependencies: ["TollgatePluginABI", "TollgateJSON"]),
+        // What both sides of the ABI use in Swift: JSON over raw bytes, token usage, ABI buffers.
+        .target(name: "TollgateShared", dependencies: ["TollgatePluginABI"]),
+        .target(name: "TollgatePluginKit", dependencies: ["TollgatePluginABI", "TollgateShared"]),
         .target(
             name: "TollgateCore",
             dependencies: [
-                "TollgatePluginABI", "TollgateJSON", "CLibCrypto",
+                "TollgatePluginABI", "TollgateShared", "CLibCrypto",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -50,7 +50,7 @@ let package = Package(
                 path: "Plugins/OllamaNative"),
         .testTarget(
             name: "TollgateCoreTests",
-            dependencies: ["TollgateCore", "TollgatePluginKit", "TollgateJSON",
+            dependencies: ["TollgateCore", "TollgatePluginKit", "TollgateShared",
                            .product(name: "NIOCore", package: "swift-nio"),
                            .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                            .product(name: "NIOPosix", package: "swift-nio"),

@@ -1,2 +1,2 @@
-// Every core file and every user of the core reads and writes JSON through TollgateJSON.
-@_exported import TollgateJSON
+// Every core file and every user of the core shares JSON, usage and ABI helpers with plugins.
+@_exported import TollgateShared

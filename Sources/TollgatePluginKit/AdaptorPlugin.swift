@@ -1,5 +1,5 @@
 import TollgatePluginABI
-@_exported import TollgateJSON
+@_exported import TollgateShared
 
 /// A failure to report to the core: a status and a message a person understands.
 public struct PluginError: Error, Sendable {
@@ -29,21 +29,9 @@ public struct PluginError: Error, Sendable {
     }
 }
 
-/// Token counts in the ABI's convention: `prompt` includes cache reads and writes, `completion`
-/// includes reasoning. Nil means "not reported" and never overwrites an earlier value.
-public struct PluginUsage: Sendable, Equatable {
-    public var prompt: Int64?
-    public var completion: Int64?
-    public var cacheRead: Int64?
-    public var cacheCreation: Int64?
-    public var cacheCreation1h: Int64?
-    public var audioPrompt: Int64?
-    public var audioCompletion: Int64?
-    public var reasoning: Int64?
-    public var estimated = false
-
-    public init() {}
-}
+/// Token counts in the ABI's convention (see `TokenUsage`): `prompt` includes cache reads and
+/// writes, `completion` includes reasoning; nil means "not reported".
+public typealias PluginUsage = TokenUsage
 
 public enum Operation: Sendable {
     case chat, embeddings

@@ -52,7 +52,7 @@ public enum Host {
         case .warning: TOLLGATE_LOG_WARNING
         case .error: TOLLGATE_LOG_ERROR
         }
-        withView(Array(message.utf8)) { log(table, c, $0) }
+        withBytesView(Array(message.utf8)) { log(table, c, $0) }
     }
 
     /// Wall-clock nanoseconds since the Unix epoch.
@@ -70,10 +70,10 @@ public enum Host {
         }
         var response = tollgate_type_http_response()
         var error = tollgate_type_buffer()
-        let status = withView(Array(method.utf8)) { m in
-            withView(Array(url.utf8)) { u in
-                withView(headerLines(headers)) { h in
-                    withView(body) { b in
+        let status = withBytesView(Array(method.utf8)) { m in
+            withBytesView(Array(url.utf8)) { u in
+                withBytesView(HeaderLines.format(headers)) { h in
+                    withBytesView(body) { b in
                         var request = tollgate_type_http_request(struct_size: MemoryLayout<tollgate_type_http_request>.size,
                                                                  method: m, url: u, headers: h, body: b, timeout_ms: timeoutMilliseconds)
                         return call(table, &request, &response, &error)
@@ -87,7 +87,7 @@ public enum Host {
             free(table, &error)
         }
         guard status == TOLLGATE_OK else { throw PluginError(.upstream, bytes(error).utf8String) }
-        return (Int(response.status), parseHeaderLines(bytes(response.headers)), bytes(response.body))
+        return (Int(response.status), HeaderLines.parse(bytes(response.headers)), bytes(response.body))
     }
 }
 
@@ -145,10 +145,10 @@ private let adaptorHooks = tollgate_type_adaptor_hooks(
         do {
             let built = try box.channel.buildRequest(PluginRequest(
                 operation: operation(r.operation), model: bytes(r.model).utf8String, body: bytes(r.body), stream: r.stream != 0,
-                clientHeaders: parseHeaderLines(bytes(r.client_headers))))
+                clientHeaders: HeaderLines.parse(bytes(r.client_headers))))
             out.pointee.method = allocate(Array(built.method.utf8))
             out.pointee.url = allocate(Array(built.url.utf8))
-            out.pointee.headers = allocate(headerLines(built.headers))
+            out.pointee.headers = allocate(HeaderLines.format(built.headers))
             out.pointee.body = allocate(built.body)
             return TOLLGATE_OK
         } catch { return report(error, errorOut) }
@@ -157,11 +157,11 @@ private let adaptorHooks = tollgate_type_adaptor_hooks(
         guard let box = borrow(channel, as: ChannelBox.self), let r = response?.pointee, let out else { return TOLLGATE_ERR_INTERNAL }
         do {
             let converted = try box.channel.convertResponse(PluginResponse(
-                operation: operation(r.operation), status: Int(r.status), headers: parseHeaderLines(bytes(r.headers)),
+                operation: operation(r.operation), status: Int(r.status), headers: HeaderLines.parse(bytes(r.headers)),
                 body: bytes(r.body), model: bytes(r.model).utf8String, requestBody: bytes(r.request_body)))
             out.pointee.status = Int32(converted.status)
             out.pointee.body = allocate(converted.body)
-            out.pointee.usage = cUsage(converted.usage)
+            converted.usage.write(into: &out.pointee.usage)
             return TOLLGATE_OK
         } catch { return report(error, errorOut) }
     },
@@ -169,7 +169,7 @@ private let adaptorHooks = tollgate_type_adaptor_hooks(
         guard let box = borrow(channel, as: ChannelBox.self), let p = params?.pointee else { return TOLLGATE_ERR_INTERNAL }
         do {
             let stream = try box.channel.makeStream(PluginStreamParams(
-                operation: operation(p.operation), model: bytes(p.model).utf8String, headers: parseHeaderLines(bytes(p.headers)),
+                operation: operation(p.operation), model: bytes(p.model).utf8String, headers: HeaderLines.parse(bytes(p.headers)),
                 includeUsage: p.include_usage != 0, requestBody: bytes(p.request_body)))
             out?.pointee = retain(StreamBox(stream))
             return TOLLGATE_OK
@@ -191,8 +191,8 @@ private let adaptorHooks = tollgate_type_adaptor_hooks(
 private func step(_ box: StreamBox, _ out: UnsafeMutablePointer<tollgate_type_buffer>?, _ usage: UnsafeMutablePointer<tollgate_type_usage>?,
                   _ errorOut: UnsafeMutablePointer<tollgate_type_buffer>?,
                   _ body: (inout PluginUsage) throws(PluginError) -> [UInt8]) -> tollgate_status {
-    var current = usage.map { swiftUsage($0.pointee) } ?? PluginUsage()
-    defer { if let usage { merge(current, into: usage) } }
+    var current = usage.map { TokenUsage($0.pointee) } ?? TokenUsage()
+    defer { usage.map { current.write(into: &$0.pointee) } }
     do {
         out?.pointee = allocate(try body(&current))
         return TOLLGATE_OK
@@ -204,80 +204,10 @@ private func step(_ box: StreamBox, _ out: UnsafeMutablePointer<tollgate_type_bu
 
 // MARK: - Conversions
 
-private func bytes(_ view: tollgate_type_bytes) -> [UInt8] {
-    guard let ptr = view.ptr, view.len > 0 else { return [] }
-    return Array(UnsafeBufferPointer(start: ptr, count: view.len))
-}
-
-private func bytes(_ buffer: tollgate_type_buffer) -> [UInt8] {
-    guard let ptr = buffer.ptr, buffer.len > 0 else { return [] }
-    return Array(UnsafeBufferPointer(start: ptr, count: buffer.len))
-}
-
-private func withView<R>(_ bytes: [UInt8], _ body: (tollgate_type_bytes) -> R) -> R {
-    bytes.withUnsafeBufferPointer { body(tollgate_type_bytes(ptr: $0.baseAddress, len: $0.count)) }
-}
-
-/// A malloc'd copy, released by `freeBuffer`.
-private func allocate(_ bytes: [UInt8]) -> tollgate_type_buffer {
-    guard !bytes.isEmpty, let memory = malloc(bytes.count)?.assumingMemoryBound(to: UInt8.self) else { return tollgate_type_buffer() }
-    bytes.withUnsafeBufferPointer { memory.initialize(from: $0.baseAddress!, count: bytes.count) }
-    return tollgate_type_buffer(ptr: memory, len: bytes.count)
-}
-
-private let freeBuffer: @convention(c) (UnsafeMutablePointer<tollgate_type_buffer>?) -> Void = { buffer in
-    guard let buffer else { return }
-    free(buffer.pointee.ptr)
-    buffer.pointee = tollgate_type_buffer()
-}
-
-func headerLines(_ headers: [(String, String)]) -> [UInt8] {
-    Array(headers.map { "\($0.0): \($0.1)\r\n" }.joined().utf8)
-}
-
-/// Splits on LF bytes (a String would treat CRLF as one character).
-func parseHeaderLines(_ bytes: [UInt8]) -> [(String, String)] {
-    bytes.split(separator: 0x0A).compactMap { raw in
-        let line = raw.last == 0x0D ? raw.dropLast() : raw
-        guard let colon = line.firstIndex(of: UInt8(ascii: ":")) else { return nil }
-        let value = line[(colon + 1)...].drop { $0 == 0x20 || $0 == 0x09 }
-        return (String(decoding: line[..<colon], as: UTF8.self), String(decoding: value, as: UTF8.self))
-    }
-}
-
-nonisolated(unsafe) private let usageBits: [(WritableKeyPath<PluginUsage, Int64?>, UInt32, WritableKeyPath<tollgate_type_usage, Int64>)] = [
-    (\.prompt, UInt32(TOLLGATE_USAGE_PROMPT), \.prompt_tokens),
-    (\.completion, UInt32(TOLLGATE_USAGE_COMPLETION), \.completion_tokens),
-    (\.cacheRead, UInt32(TOLLGATE_USAGE_CACHE_READ), \.cache_read_tokens),
-    (\.cacheCreation, UInt32(TOLLGATE_USAGE_CACHE_CREATION), \.cache_creation_tokens),
-    (\.cacheCreation1h, UInt32(TOLLGATE_USAGE_CACHE_CREATION_1H), \.cache_creation_1h_tokens),
-    (\.audioPrompt, UInt32(TOLLGATE_USAGE_AUDIO_PROMPT), \.audio_prompt_tokens),
-    (\.audioCompletion, UInt32(TOLLGATE_USAGE_AUDIO_COMPLETION), \.audio_completion_tokens),
-    (\.reasoning, UInt32(TOLLGATE_USAGE_REASONING), \.reasoning_tokens),
-]
-
-private func swiftUsage(_ c: tollgate_type_usage) -> PluginUsage {
-    var usage = PluginUsage()
-    for (swift, bit, cField) in usageBits where c.fields & bit != 0 { usage[keyPath: swift] = c[keyPath: cField] }
-    usage.estimated = c.flags & UInt32(TOLLGATE_USAGE_FLAG_ESTIMATED) != 0
-    return usage
-}
-
-private func cUsage(_ usage: PluginUsage) -> tollgate_type_usage {
-    var c = tollgate_type_usage()
-    merge(usage, into: &c)
-    return c
-}
-
-/// Sets the counts `usage` has; never clears a bit.
-private func merge(_ usage: PluginUsage, into c: UnsafeMutablePointer<tollgate_type_usage>) { merge(usage, into: &c.pointee) }
-
-private func merge(_ usage: PluginUsage, into c: inout tollgate_type_usage) {
-    for (swift, bit, cField) in usageBits {
-        if let value = usage[keyPath: swift] { c[keyPath: cField] = value; c.fields |= bit }
-    }
-    if usage.estimated { c.flags |= UInt32(TOLLGATE_USAGE_FLAG_ESTIMATED) }
-}
+private func bytes(_ view: tollgate_type_bytes) -> [UInt8] { view.array }
+private func bytes(_ buffer: tollgate_type_buffer) -> [UInt8] { buffer.array }
+private func allocate(_ bytes: [UInt8]) -> tollgate_type_buffer { .allocate(bytes) }
+private let freeBuffer: @convention(c) (UnsafeMutablePointer<tollgate_type_buffer>?) -> Void = { tollgate_type_buffer.release($0) }
 
 extension Array where Element == UInt8 {
     var utf8String: String { String(decoding: self, as: UTF8.self) }

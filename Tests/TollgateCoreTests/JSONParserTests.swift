@@ -1,5 +1,5 @@
 import Testing
-@testable import TollgateJSON
+@testable import TollgateShared
 
 @Suite struct JSONParserTests {
     @Test func parsesEveryKindOfValue() throws {

@@ -75,9 +75,7 @@ func clockNanos(_ clock: clockid_t) -> Int64 {
 }
 
 private func hostFreeBuffer(_: UnsafePointer<tollgate_type_host>?, _ buffer: UnsafeMutablePointer<tollgate_type_buffer>?) {
-    guard let buffer, let ptr = buffer.pointee.ptr else { return }
-    free(ptr)
-    buffer.pointee = .empty
+    tollgate_type_buffer.release(buffer)
 }
 
 private func hostHTTPCall(_ table: UnsafePointer<tollgate_type_host>?, _ request: UnsafePointer<tollgate_type_http_request>?,
@@ -110,37 +108,6 @@ private func hostHTTPCall(_ table: UnsafePointer<tollgate_type_host>?, _ request
         return fail(TOLLGATE_ERR_UPSTREAM, "side request to \(side.url) failed: \(error)")
     }
 }
-
-/// The ABI's header encoding: "Name: value\r\n" lines.
-enum HeaderLines {
-    /// Splits on LF bytes (a String would treat CRLF as one character); drops CR and blanks.
-    static func parse(_ bytes: [UInt8]) -> [(String, String)] {
-        bytes.split(separator: 0x0A).compactMap { rawLine in
-            let line = rawLine.last == 0x0D ? rawLine.dropLast() : rawLine
-            guard let colon = line.firstIndex(of: UInt8(ascii: ":")) else { return nil }
-            let name = trim(line[..<colon])
-            let value = trim(line[(colon + 1)...])
-            return name.isEmpty ? nil : (name, value)
-        }
-    }
-
-    private static func trim(_ bytes: ArraySlice<UInt8>) -> String {
-        let isSpace = { (b: UInt8) in b == 0x20 || b == 0x09 }
-        return String(decoding: bytes.drop(while: isSpace).reversed().drop(while: isSpace).reversed(), as: UTF8.self)
-    }
-
-    static func format(_ headers: [(String, String)]) -> [UInt8] {
-        var out: [UInt8] = []
-        for (name, value) in headers {
-            out.append(contentsOf: name.utf8)
-            out.append(contentsOf: ": ".utf8)
-            out.append(contentsOf: value.utf8)
-            out.append(contentsOf: "\r\n".utf8)
-        }
-        return out
-    }
-}
-
 
 /// Wall-clock seconds since the Unix epoch.
 func unixSeconds() -> Int64 { clockNanos(CLOCK_REALTIME) / 1_000_000_000 }

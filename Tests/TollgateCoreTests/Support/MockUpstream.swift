@@ -1,4 +1,4 @@
-import TollgateJSON
+import TollgateShared
 import NIOConcurrencyHelpers
 import NIOCore
 import NIOHTTP1

@@ -43,18 +43,30 @@ public struct TokenUsage: Sendable, Equatable {
 }
 
 extension TokenUsage {
+    /// Each count with its ABI presence bit and field.
+    nonisolated(unsafe) private static let fields: [(WritableKeyPath<TokenUsage, Int64?>, UInt32, WritableKeyPath<tollgate_type_usage, Int64>)] = [
+        (\.prompt, UInt32(TOLLGATE_USAGE_PROMPT), \.prompt_tokens),
+        (\.completion, UInt32(TOLLGATE_USAGE_COMPLETION), \.completion_tokens),
+        (\.cacheRead, UInt32(TOLLGATE_USAGE_CACHE_READ), \.cache_read_tokens),
+        (\.cacheCreation, UInt32(TOLLGATE_USAGE_CACHE_CREATION), \.cache_creation_tokens),
+        (\.cacheCreation1h, UInt32(TOLLGATE_USAGE_CACHE_CREATION_1H), \.cache_creation_1h_tokens),
+        (\.audioPrompt, UInt32(TOLLGATE_USAGE_AUDIO_PROMPT), \.audio_prompt_tokens),
+        (\.audioCompletion, UInt32(TOLLGATE_USAGE_AUDIO_COMPLETION), \.audio_completion_tokens),
+        (\.reasoning, UInt32(TOLLGATE_USAGE_REASONING), \.reasoning_tokens),
+    ]
+
     /// Reads the ABI's usage struct, honouring its presence bits.
-    init(_ c: tollgate_type_usage) {
-        func field(_ bit: UInt32, _ value: Int64) -> Int64? { c.fields & bit != 0 ? value : nil }
-        prompt = field(UInt32(TOLLGATE_USAGE_PROMPT), c.prompt_tokens)
-        completion = field(UInt32(TOLLGATE_USAGE_COMPLETION), c.completion_tokens)
-        cacheRead = field(UInt32(TOLLGATE_USAGE_CACHE_READ), c.cache_read_tokens)
-        cacheCreation = field(UInt32(TOLLGATE_USAGE_CACHE_CREATION), c.cache_creation_tokens)
-        cacheCreation1h = field(UInt32(TOLLGATE_USAGE_CACHE_CREATION_1H), c.cache_creation_1h_tokens)
-        audioPrompt = field(UInt32(TOLLGATE_USAGE_AUDIO_PROMPT), c.audio_prompt_tokens)
-        audioCompletion = field(UInt32(TOLLGATE_USAGE_AUDIO_COMPLETION), c.audio_completion_tokens)
-        reasoning = field(UInt32(TOLLGATE_USAGE_REASONING), c.reasoning_tokens)
+    public init(_ c: tollgate_type_usage) {
+        for (field, bit, cField) in Self.fields where c.fields & bit != 0 { self[keyPath: field] = c[keyPath: cField] }
         estimated = c.flags & UInt32(TOLLGATE_USAGE_FLAG_ESTIMATED) != 0
+    }
+
+    /// Writes the counts this record has into the ABI struct; never clears a bit.
+    public func write(into c: inout tollgate_type_usage) {
+        for (field, bit, cField) in Self.fields {
+            if let value = self[keyPath: field] { c[keyPath: cField] = value; c.fields |= bit }
+        }
+        if estimated { c.flags |= UInt32(TOLLGATE_USAGE_FLAG_ESTIMATED) }
     }
 
     /// Reads an OpenAI `usage` object (chat or embeddings). Nil when it holds no counts.

@@ -1,0 +1,90 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import TollgatePluginABI
+
+/// Helpers for the ABI's byte types, used by the core and by Swift plugins alike.
+extension tollgate_type_bytes {
+    public static var empty: tollgate_type_bytes { tollgate_type_bytes(ptr: nil, len: 0) }
+
+    /// A copy of the borrowed bytes.
+    public var array: [UInt8] {
+        guard let ptr, len > 0 else { return [] }
+        return Array(UnsafeBufferPointer(start: ptr, count: len))
+    }
+    public var string: String { String(decoding: array, as: UTF8.self) }
+}
+
+extension tollgate_type_buffer {
+    public static var empty: tollgate_type_buffer { tollgate_type_buffer(ptr: nil, len: 0) }
+
+    public var array: [UInt8] {
+        guard let ptr, len > 0 else { return [] }
+        return Array(UnsafeBufferPointer(start: ptr, count: len))
+    }
+    public var string: String { String(decoding: array, as: UTF8.self) }
+
+    /// A malloc'd copy of `bytes`; whoever receives it releases it with free().
+    public static func allocate(_ bytes: [UInt8]) -> tollgate_type_buffer {
+        guard !bytes.isEmpty, let memory = malloc(bytes.count)?.assumingMemoryBound(to: UInt8.self) else { return .empty }
+        bytes.withUnsafeBufferPointer { memory.initialize(from: $0.baseAddress!, count: bytes.count) }
+        return tollgate_type_buffer(ptr: memory, len: bytes.count)
+    }
+
+    /// Releases a buffer made by `allocate`.
+    public static func release(_ buffer: UnsafeMutablePointer<tollgate_type_buffer>?) {
+        guard let buffer else { return }
+        free(buffer.pointee.ptr)
+        buffer.pointee = .empty
+    }
+}
+
+/// Runs `body` with a borrowed view of `bytes` (valid only during the call).
+public func withBytesView<R>(_ bytes: [UInt8], _ body: (tollgate_type_bytes) throws -> R) rethrows -> R {
+    try bytes.withUnsafeBufferPointer { buffer in
+        try body(tollgate_type_bytes(ptr: buffer.baseAddress, len: buffer.count))
+    }
+}
+
+public func withBytesView<R>(_ text: String, _ body: (tollgate_type_bytes) throws -> R) rethrows -> R {
+    try withBytesView(Array(text.utf8), body)
+}
+
+/// The ABI's header encoding: "Name: value\r\n" lines.
+public enum HeaderLines {
+    /// Splits on LF bytes (a String would treat CRLF as one character); drops CR and blanks.
+    public static func parse(_ bytes: [UInt8]) -> [(String, String)] {
+        bytes.split(separator: 0x0A).compactMap { rawLine in
+            let line = rawLine.last == 0x0D ? rawLine.dropLast() : rawLine
+            guard let colon = line.firstIndex(of: UInt8(ascii: ":")) else { return nil }
+            let name = trim(line[..<colon])
+            let value = trim(line[(colon + 1)...])
+            return name.isEmpty ? nil : (name, value)
+        }
+    }
+
+    public static func format(_ headers: [(String, String)]) -> [UInt8] {
+        var out: [UInt8] = []
+        for (name, value) in headers {
+            out.append(contentsOf: name.utf8)
+            out.append(contentsOf: ": ".utf8)
+            out.append(contentsOf: value.utf8)
+            out.append(contentsOf: "\r\n".utf8)
+        }
+        return out
+    }
+
+    private static func trim(_ bytes: ArraySlice<UInt8>) -> String {
+        let isSpace = { (b: UInt8) in b == 0x20 || b == 0x09 }
+        return String(decoding: bytes.drop(while: isSpace).reversed().drop(while: isSpace).reversed(), as: UTF8.self)
+    }
+}
+
+/// Reads a C string a plugin owns, bounded so a missing NUL cannot run away.
+public func boundedCString(_ pointer: UnsafePointer<CChar>?, limit: Int = 256) -> String? {
+    guard let pointer else { return nil }
+    var length = 0
+    while length < limit && pointer[length] != 0 { length += 1 }
+    guard length < limit else { return nil }
+    return String(decoding: UnsafeRawBufferPointer(start: pointer, count: length), as: UTF8.self)
+}
