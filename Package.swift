@@ -48,6 +48,12 @@ let package = Package(
         // A plugin written in C with jansson: proves the ABI is language-neutral.
         .target(name: "OllamaNativePlugin", dependencies: ["TollgatePluginABI", "CJansson"],
                 path: "Plugins/OllamaNative"),
+        // Issue 3 work in progress: provider plugins' building blocks (no product until each
+        // plugin exports its entry).
+        .target(name: "BedrockPlugin", dependencies: ["TollgatePluginKit", "CLibCrypto"], path: "Plugins/Bedrock"),
+        .target(name: "VertexPlugin", dependencies: ["TollgatePluginKit", "CLibCrypto"], path: "Plugins/Vertex"),
+        .testTarget(name: "BedrockPluginTests", dependencies: ["BedrockPlugin"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "VertexPluginTests", dependencies: ["VertexPlugin"]),
         .testTarget(
             name: "TollgateCoreTests",
             dependencies: ["TollgateCore", "TollgatePluginKit", "TollgateShared",

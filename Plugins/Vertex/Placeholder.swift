@@ -1,0 +1,1 @@
+// Building blocks of the Vertex plugin (service-account JWT, token cache) arrive here.
