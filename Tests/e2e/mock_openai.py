@@ -221,14 +221,15 @@ class _Handler(BaseHTTPRequestHandler):
     def _complete(self, status: int, body: bytes, content_type: str = "application/json") -> None:
         headers = [("Content-Type", content_type), ("Content-Length", str(len(body))),
                    ("x-request-id", self.request_id), ("openai-processing-ms", "7"), ("openai-version", "2020-10-01")]
+        # Record before writing: the client may assert on the record as soon as the bytes arrive.
+        self.record.status = status
+        self.record.response_headers = headers
+        self.record.response_body = body
         self.send_response(status)
         for name, value in headers:
             self.send_header(name, value)
         self.end_headers()
         self.wfile.write(body)
-        self.record.status = status
-        self.record.response_headers = headers
-        self.record.response_body = body
 
     def _start_stream(self) -> None:
         headers = [("Content-Type", "text/event-stream; charset=utf-8"), ("Transfer-Encoding", "chunked"),
@@ -236,9 +237,9 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_response(200)
         for name, value in headers:
             self.send_header(name, value)
-        self.end_headers()
         self.record.status = 200
         self.record.response_headers = headers
+        self.end_headers()
 
     def _event_bytes(self, data: bytes) -> bytes:
         newline = b"\r\n" if self.crlf else b"\n"
@@ -251,15 +252,15 @@ class _Handler(BaseHTTPRequestHandler):
     def _send_event(self, data: bytes) -> None:
         """One SSE event as one HTTP chunk, flushed at once."""
         event = self._event_bytes(data)
-        self._write_chunk(event)
         self.record.response_body += event
+        self._write_chunk(event)
 
     def _send_split(self, events: list[bytes]) -> None:
         """Every event, written in 5-byte chunks that ignore event boundaries."""
         stream = b"".join(self._event_bytes(e) for e in events)
+        self.record.response_body += stream
         for i in range(0, len(stream), 5):
             self._write_chunk(stream[i:i + 5])
-        self.record.response_body += stream
 
     def _peer_closed(self) -> bool:
         try:
