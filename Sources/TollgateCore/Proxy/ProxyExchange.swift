@@ -119,7 +119,9 @@ final class ProxyExchange: UpstreamResponseDelegate, @unchecked Sendable {
             client.writeHead(status: .ok, headers: headers)
         default:
             phase = .buffering
-            buffered = client.allocator.buffer(capacity: head.headers.first(name: "content-length").flatMap(Int.init).map { min($0, maxResponseBytes) } ?? 4096)
+            // Sized from content-length, but a claimed size never reserves more than 1 MiB up front.
+            let announced = head.headers.first(name: "content-length").flatMap(Int.init) ?? 4096
+            buffered = client.allocator.buffer(capacity: min(max(announced, 0), 1 << 20))
         }
         deadline = .now() + TimeAmount(settings.readTimeout)
     }
@@ -136,6 +138,7 @@ final class ProxyExchange: UpstreamResponseDelegate, @unchecked Sendable {
             } else {
                 forwardPassthrough(buffer)
             }
+            if !client.isWritable { connection?.setReading(false) }  // the client reads slower: hold the upstream
         case .buffering:
             var chunk = buffer
             guard (buffered?.readableBytes ?? 0) + chunk.readableBytes <= maxResponseBytes else {
@@ -160,7 +163,6 @@ final class ProxyExchange: UpstreamResponseDelegate, @unchecked Sendable {
         } catch {
             endStream(error: "upstream sent an SSE event larger than the gateway accepts", closeUpstream: true)
         }
-        if !client.isWritable { connection?.setReading(false) }
     }
 
     func upstreamEnd() {

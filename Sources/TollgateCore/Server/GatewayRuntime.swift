@@ -35,8 +35,6 @@ public final class GatewayRuntime: Sendable {
 
     public var snapshot: Snapshot { state.withLock { $0 } }
 
-    public func update(_ change: (inout Snapshot) -> Void) { state.withLock { change(&$0) } }
-
     /// A request id unique within this process and, by its random prefix, across instances.
     func nextRequestID() -> String {
         let n = requestCounter.wrappingAdd(1, ordering: .relaxed).newValue
