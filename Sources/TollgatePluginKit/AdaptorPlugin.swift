@@ -37,13 +37,19 @@ public enum Operation: Sendable {
     case chat, embeddings
 }
 
+/// API dialects. `.openAI` (Chat Completions) is the gateway's internal representation.
+public enum Dialect: Sendable {
+    case openAI, anthropic, gemini
+}
+
 /// What the core asks a channel to send upstream.
 public struct PluginRequest: Sendable {
     public var operation: Operation
     /// The upstream model name (after the channel's model_map).
     public var model: String
-    /// The client's OpenAI-dialect JSON body.
+    /// The client's JSON body, in `dialect` (`.openAI` unless the channel accepted another).
     public var body: [UInt8]
+    public var dialect: Dialect
     public var stream: Bool
     /// Forwardable client headers (e.g. `anthropic-beta`).
     public var clientHeaders: [(String, String)]
@@ -73,6 +79,8 @@ public struct PluginResponse: Sendable {
     /// The model the client asked for, to echo back.
     public var model: String
     public var requestBody: [UInt8]
+    /// Answer in this dialect (the request body's).
+    public var dialect: Dialect
 }
 
 /// The converted answer, in the OpenAI dialect.
@@ -94,6 +102,8 @@ public struct PluginStreamParams: Sendable {
     public var headers: [(String, String)]
     public var includeUsage: Bool
     public var requestBody: [UInt8]
+    /// Stream events in this dialect (the request body's).
+    public var dialect: Dialect
 }
 
 /// An adaptor plugin: one instance per (provider id, API version), shared by its channels.
@@ -117,9 +127,16 @@ extension AdaptorPlugin {
 
 /// A configured channel; used from several threads at once.
 public protocol AdaptorChannel: AnyObject, Sendable {
+    /// True when a body in `dialect` for `model` is the provider's own and is taken as it is (and
+    /// answered in it), so it passes through untouched. Default: only `.openAI`.
+    func accepts(_ dialect: Dialect, model: String) -> Bool
     func buildRequest(_ request: PluginRequest) throws(PluginError) -> PluginUpstreamRequest
     func convertResponse(_ response: PluginResponse) throws(PluginError) -> PluginConvertedResponse
     func makeStream(_ params: PluginStreamParams) throws(PluginError) -> any AdaptorStream
+}
+
+extension AdaptorChannel {
+    public func accepts(_ dialect: Dialect, model: String) -> Bool { false }
 }
 
 /// A streamed answer's transducer; used by one thread at a time.

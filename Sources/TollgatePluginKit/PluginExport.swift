@@ -120,6 +120,14 @@ private func report(_ error: any Error, _ buffer: UnsafeMutablePointer<tollgate_
 
 private func operation(_ op: tollgate_type_operation) -> Operation { op == TOLLGATE_OPERATION_EMBEDDINGS ? .embeddings : .chat }
 
+private func dialect(_ d: tollgate_type_dialect) -> Dialect {
+    switch d {
+    case TOLLGATE_DIALECT_ANTHROPIC: .anthropic
+    case TOLLGATE_DIALECT_GEMINI: .gemini
+    default: .openAI
+    }
+}
+
 private let adaptorHooks = tollgate_type_adaptor_hooks(
     struct_size: MemoryLayout<tollgate_type_adaptor_hooks>.size,
     on_adaptor_new: { id, version, out, errorOut in
@@ -144,7 +152,8 @@ private let adaptorHooks = tollgate_type_adaptor_hooks(
         guard let box = borrow(channel, as: ChannelBox.self), let r = request?.pointee, let out else { return TOLLGATE_ERR_INTERNAL }
         do {
             let built = try box.channel.buildRequest(PluginRequest(
-                operation: operation(r.operation), model: bytes(r.model).utf8String, body: bytes(r.body), stream: r.stream != 0,
+                operation: operation(r.operation), model: bytes(r.model).utf8String, body: bytes(r.body), dialect: dialect(r.dialect),
+                stream: r.stream != 0,
                 clientHeaders: HeaderLines.parse(bytes(r.client_headers))))
             out.pointee.method = allocate(Array(built.method.utf8))
             out.pointee.url = allocate(Array(built.url.utf8))
@@ -158,7 +167,8 @@ private let adaptorHooks = tollgate_type_adaptor_hooks(
         do {
             let converted = try box.channel.convertResponse(PluginResponse(
                 operation: operation(r.operation), status: Int(r.status), headers: HeaderLines.parse(bytes(r.headers)),
-                body: bytes(r.body), model: bytes(r.model).utf8String, requestBody: bytes(r.request_body)))
+                body: bytes(r.body), model: bytes(r.model).utf8String, requestBody: bytes(r.request_body),
+                dialect: r.struct_size > MemoryLayout.offset(of: \tollgate_type_response_in.dialect)! ? dialect(r.dialect) : .openAI))
             out.pointee.status = Int32(converted.status)
             out.pointee.body = allocate(converted.body)
             converted.usage.write(into: &out.pointee.usage)
@@ -170,7 +180,8 @@ private let adaptorHooks = tollgate_type_adaptor_hooks(
         do {
             let stream = try box.channel.makeStream(PluginStreamParams(
                 operation: operation(p.operation), model: bytes(p.model).utf8String, headers: HeaderLines.parse(bytes(p.headers)),
-                includeUsage: p.include_usage != 0, requestBody: bytes(p.request_body)))
+                includeUsage: p.include_usage != 0, requestBody: bytes(p.request_body),
+                dialect: p.struct_size > MemoryLayout.offset(of: \tollgate_type_stream_params.dialect)! ? dialect(p.dialect) : .openAI))
             out?.pointee = retain(StreamBox(stream))
             return TOLLGATE_OK
         } catch { return report(error, errorOut) }
@@ -185,7 +196,11 @@ private let adaptorHooks = tollgate_type_adaptor_hooks(
         guard let box = borrow(stream, as: StreamBox.self) else { return TOLLGATE_ERR_INTERNAL }
         return step(box, out, usage, errorOut) { usage throws(PluginError) in try box.stream.finish(usage: &usage) }
     },
-    on_stream_destroy: { release($0) })
+    on_stream_destroy: { release($0) },
+    on_accepts_dialect: { channel, model, d in
+        guard let box = borrow(channel, as: ChannelBox.self) else { return 0 }
+        return box.channel.accepts(dialect(d), model: bytes(model).utf8String) ? 1 : 0
+    })
 
 /// Runs a feed or finish, carrying usage across the boundary and partial output on failure.
 private func step(_ box: StreamBox, _ out: UnsafeMutablePointer<tollgate_type_buffer>?, _ usage: UnsafeMutablePointer<tollgate_type_usage>?,

@@ -75,8 +75,14 @@ public final class PluginChannel: @unchecked Sendable {
 
     deinit { adaptor.hooks.on_channel_destroy(handle) }
 
-    func buildRequest(operation: tollgate_type_operation, model: String, body: [UInt8], stream: Bool,
-                      clientHeaders: [(String, String)]) throws(AdaptorError) -> UpstreamRequestSpec {
+    /// Whether the channel takes a body in `dialect` for `model` as it is (ABI 1.1 hook).
+    func accepts(_ dialect: tollgate_type_dialect, model: String) -> Bool {
+        guard dialect != TOLLGATE_DIALECT_OPENAI, let hook = adaptor.hooks.on_accepts_dialect else { return false }
+        return withBytesView(model) { hook(handle, $0, dialect) } != 0
+    }
+
+    func buildRequest(operation: tollgate_type_operation, dialect: tollgate_type_dialect, model: String, body: [UInt8],
+                      stream: Bool, clientHeaders: [(String, String)]) throws(AdaptorError) -> UpstreamRequestSpec {
         var out = tollgate_type_upstream_request()
         out.struct_size = MemoryLayout<tollgate_type_upstream_request>.size
         var error = tollgate_type_buffer.empty
@@ -86,7 +92,7 @@ public final class PluginChannel: @unchecked Sendable {
                 withBytesView(headerBytes) { headersView in
                     var request = tollgate_type_request_in(
                         struct_size: MemoryLayout<tollgate_type_request_in>.size, operation: operation,
-                        dialect: TOLLGATE_DIALECT_OPENAI, model: modelView, body: bodyView, stream: stream ? 1 : 0,
+                        dialect: dialect, model: modelView, body: bodyView, stream: stream ? 1 : 0,
                         client_headers: headersView)
                     return adaptor.hooks.on_build_request(handle, &request, &out, &error)
                 }
@@ -101,8 +107,9 @@ public final class PluginChannel: @unchecked Sendable {
                                    url: String(decoding: url, as: UTF8.self), headers: HeaderLines.parse(headers), body: builtBody)
     }
 
-    func convertResponse(operation: tollgate_type_operation, status: Int, headers: [(String, String)], body: [UInt8],
-                         model: String, requestBody: [UInt8]) throws(AdaptorError) -> (status: Int, body: [UInt8], usage: TokenUsage) {
+    func convertResponse(operation: tollgate_type_operation, dialect: tollgate_type_dialect, status: Int,
+                         headers: [(String, String)], body: [UInt8], model: String,
+                         requestBody: [UInt8]) throws(AdaptorError) -> (status: Int, body: [UInt8], usage: TokenUsage) {
         var out = tollgate_type_response_out()
         out.struct_size = MemoryLayout<tollgate_type_response_out>.size
         out.status = Int32(status)
@@ -115,7 +122,7 @@ public final class PluginChannel: @unchecked Sendable {
                         var response = tollgate_type_response_in(
                             struct_size: MemoryLayout<tollgate_type_response_in>.size, operation: operation,
                             status: Int32(status), headers: headersView, body: bodyView, model: modelView,
-                            request_body: requestView)
+                            request_body: requestView, dialect: dialect)
                         return adaptor.hooks.on_convert_response(handle, &response, &out, &error)
                     }
                 }
@@ -126,8 +133,8 @@ public final class PluginChannel: @unchecked Sendable {
         return (Int(out.status), converted, TokenUsage(out.usage))
     }
 
-    func makeStream(operation: tollgate_type_operation, model: String, headers: [(String, String)],
-                    includeUsage: Bool, requestBody: [UInt8]) throws(AdaptorError) -> PluginStream {
+    func makeStream(operation: tollgate_type_operation, dialect: tollgate_type_dialect, model: String,
+                    headers: [(String, String)], includeUsage: Bool, requestBody: [UInt8]) throws(AdaptorError) -> PluginStream {
         var out: OpaquePointer?
         var error = tollgate_type_buffer.empty
         let headerBytes = HeaderLines.format(headers)
@@ -137,7 +144,7 @@ public final class PluginChannel: @unchecked Sendable {
                     var params = tollgate_type_stream_params(
                         struct_size: MemoryLayout<tollgate_type_stream_params>.size, operation: operation,
                         model: modelView, headers: headersView, include_usage: includeUsage ? 1 : 0,
-                        request_body: requestView)
+                        request_body: requestView, dialect: dialect)
                     return adaptor.hooks.on_stream_new(handle, &params, &out, &error)
                 }
             }

@@ -120,10 +120,11 @@ public struct PluginLoader {
     private func checkKind(_ d: tollgate_type_plugin_descriptor) throws(Refusal) -> PluginKind {
         switch d.kind {
         case TOLLGATE_KIND_ADAPTOR:
-            guard let hooks = d.adaptor?.pointee else { throw Refusal(reason: "adaptor plugin without adaptor hooks") }
-            guard hooks.struct_size >= MemoryLayout<tollgate_type_adaptor_hooks>.size else {
-                throw Refusal(reason: "adaptor hooks table is too small (\(hooks.struct_size) bytes)")
+            guard let table = d.adaptor else { throw Refusal(reason: "adaptor plugin without adaptor hooks") }
+            guard table.pointee.struct_size >= LoadedPlugin.adaptorHooks10Size else {
+                throw Refusal(reason: "adaptor hooks table is too small (\(table.pointee.struct_size) bytes)")
             }
+            let hooks = LoadedPlugin.copy(table)
             let required: [(String, Bool)] = [
                 ("on_adaptor_new", hooks.on_adaptor_new != nil), ("on_adaptor_destroy", hooks.on_adaptor_destroy != nil),
                 ("on_channel_new", hooks.on_channel_new != nil), ("on_channel_destroy", hooks.on_channel_destroy != nil),

@@ -17,7 +17,7 @@ struct PluginBackend {
         let body = Array(buffer: call.body)
         let upstreamModel = call.channel.upstreamModel(for: call.model)
         let build: @Sendable () throws -> UpstreamRequestSpec = {
-            try pluginChannel.buildRequest(operation: call.operation, model: upstreamModel, body: body,
+            try pluginChannel.buildRequest(operation: call.operation, dialect: TOLLGATE_DIALECT_OPENAI, model: upstreamModel, body: body,
                                            stream: call.wantsStream, clientHeaders: clientHeaders)
         }
         if pluginChannel.plugin.mayBlock {

@@ -28,6 +28,8 @@ final class ProxyExchange: UpstreamResponseDelegate, @unchecked Sendable {
         var channel: RuntimeChannel
         /// The client's body, for plugins converting the answer (empty for passthrough).
         var clientBody: [UInt8] = []
+        /// The dialect of the body sent to a plugin, which it answers in.
+        var dialect = TOLLGATE_DIALECT_OPENAI
     }
 
     private enum Phase { case connecting, waitingHead, streaming, buffering, finished }
@@ -106,7 +108,7 @@ final class ProxyExchange: UpstreamResponseDelegate, @unchecked Sendable {
             client.writeHead(status: head.status, headers: clientHeaders(from: head.headers, bufferedLength: nil))
         case .plugin(let channel) where success && request.clientWantsStream:
             do {
-                pluginStream = try channel.makeStream(operation: request.operation, model: request.model,
+                pluginStream = try channel.makeStream(operation: request.operation, dialect: request.dialect, model: request.model,
                                                       headers: head.headers.map { ($0.name.lowercased(), $0.value) },
                                                       includeUsage: request.clientIncludeUsage,
                                                       requestBody: request.clientBody)
@@ -202,7 +204,8 @@ final class ProxyExchange: UpstreamResponseDelegate, @unchecked Sendable {
         case .plugin(let channel):
             let upstreamHeaders = head.headers.map { ($0.name.lowercased(), $0.value) }
             do {
-                let converted = try channel.convertResponse(operation: request.operation, status: Int(head.status.code),
+                let converted = try channel.convertResponse(operation: request.operation, dialect: request.dialect,
+                                                            status: Int(head.status.code),
                                                             headers: upstreamHeaders, body: Array(buffer: body), model: request.model,
                                                             requestBody: request.clientBody)
                 usage = converted.usage

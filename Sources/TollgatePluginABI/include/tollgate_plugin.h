@@ -1,5 +1,5 @@
 /*
- * tollgate_plugin.h — the whole contract between the Tollgate core and its plugins (ABI 1.0).
+ * tollgate_plugin.h — the whole contract between the Tollgate core and its plugins (ABI 1.1).
  *
  * A plugin is a shared object that exports one symbol, TOLLGATE_PLUGIN_ENTRY_SYMBOL, returning a
  * static descriptor. The core dlopen()s the file, checks the descriptor, calls on_init with the
@@ -44,7 +44,7 @@ extern "C" {
 #endif
 
 #define TOLLGATE_ABI_VERSION_MAJOR 1
-#define TOLLGATE_ABI_VERSION_MINOR 0
+#define TOLLGATE_ABI_VERSION_MINOR 1
 #define TOLLGATE_PLUGIN_ENTRY_SYMBOL "tollgate_plugin_entry"
 
 /* ----------------------------------------------------------------------------------------------
@@ -231,6 +231,8 @@ typedef struct tollgate_type_response_in {
   tollgate_type_bytes body;
   tollgate_type_bytes model;     /* the model the client asked for, to echo back */
   tollgate_type_bytes request_body; /* the client's request body, as given to on_build_request */
+  /* ABI 1.1 */
+  tollgate_type_dialect dialect; /* the dialect of the request body; answer in it */
 } tollgate_type_response_in;
 
 /** The converted answer, in the OPENAI dialect. OWNERSHIP: body is the plugin's (free_buffer). */
@@ -248,6 +250,8 @@ typedef struct tollgate_type_stream_params {
   tollgate_type_bytes headers; /* upstream response headers, "name: value\r\n" lines */
   uint8_t include_usage;       /* 1: the client asked for a final usage chunk */
   tollgate_type_bytes request_body; /* the client's request body, as given to on_build_request */
+  /* ABI 1.1 */
+  tollgate_type_dialect dialect; /* the dialect of the request body; stream events in it */
 } tollgate_type_stream_params;
 
 typedef struct tollgate_type_adaptor_hooks {
@@ -270,7 +274,8 @@ typedef struct tollgate_type_adaptor_hooks {
                                       const tollgate_type_request_in *request,
                                       tollgate_type_upstream_request *out,
                                       tollgate_type_buffer *error);
-  /** Converts a complete upstream answer (success or error) into the OPENAI dialect. */
+  /** Converts a complete upstream answer (success or error) into the request's dialect
+   * (response->dialect: OPENAI, or the provider's own when on_accepts_dialect took it). */
   tollgate_status (*on_convert_response)(tollgate_type_channel *channel,
                                          const tollgate_type_response_in *response,
                                          tollgate_type_response_out *out,
@@ -280,8 +285,8 @@ typedef struct tollgate_type_adaptor_hooks {
                                    const tollgate_type_stream_params *params,
                                    tollgate_type_stream **out, tollgate_type_buffer *error);
   /**
-   * Feeds upstream bytes as they arrive (any split). Fills *out with OPENAI SSE bytes ready for
-   * the client (possibly empty) and updates *usage in place (set fields and their bits; never
+   * Feeds upstream bytes as they arrive (any split). Fills *out with SSE bytes of the request's
+   * dialect (params->dialect) ready for the client (possibly empty) and updates *usage in place (set fields and their bits; never
    * clear a bit). A non-OK status ends the stream: the core writes what *out holds (events
    * completed before the failure), then its own error event in the client's dialect, built from
    * *error; the plugin never writes an error event itself.
@@ -294,6 +299,16 @@ typedef struct tollgate_type_adaptor_hooks {
   tollgate_status (*on_stream_finish)(tollgate_type_stream *stream, tollgate_type_buffer *out,
                                       tollgate_type_usage *usage, tollgate_type_buffer *error);
   void (*on_stream_destroy)(tollgate_type_stream *stream);
+  /* ABI 1.1 */
+  /**
+   * Whether this channel takes a request body in `dialect` for `model` as it is (its provider's
+   * own dialect: Anthropic Messages for Claude, say) and answers in that dialect, so a client
+   * speaking it gets the bytes through untouched. Without this hook, or when it returns 0, the
+   * core converts the client's body to the OPENAI dialect first and converts the answer back.
+   * Called for every non-OPENAI client request; must be cheap. May be NULL.
+   */
+  uint8_t (*on_accepts_dialect)(tollgate_type_channel *channel, tollgate_type_bytes model,
+                                tollgate_type_dialect dialect);
 } tollgate_type_adaptor_hooks;
 
 /* ----------------------------------------------------------------------------------------------

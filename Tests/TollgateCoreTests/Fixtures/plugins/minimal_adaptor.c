@@ -17,7 +17,16 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <stddef.h>
+
 #include "tollgate_plugin.h"
+
+/* HOOKS_SIZE: the hook table size it declares; build with
+ * -DHOOKS_SIZE='offsetof(tollgate_type_adaptor_hooks, on_accepts_dialect)' to act as an ABI 1.0
+ * plugin (without the 1.1 hooks). */
+#ifndef HOOKS_SIZE
+#define HOOKS_SIZE sizeof(tollgate_type_adaptor_hooks)
+#endif
 
 #ifndef PROVIDER_ID
 #define PROVIDER_ID "fixture"
@@ -209,7 +218,7 @@ static void on_stream_destroy(tollgate_type_stream *stream) { free(stream); }
 static const char *const provider_ids[] = {PROVIDER_ID};
 
 static const tollgate_type_adaptor_hooks hooks = {
-    .struct_size = sizeof(tollgate_type_adaptor_hooks),
+    .struct_size = HOOKS_SIZE,
     .on_adaptor_new = on_adaptor_new,
     .on_adaptor_destroy = on_adaptor_destroy,
     .on_channel_new = on_channel_new,
