@@ -17,7 +17,7 @@ struct PluginBackend {
         let body = Array(buffer: call.body)
         let upstreamModel = call.channel.upstreamModel(for: call.model)
         let build: @Sendable () throws -> UpstreamRequestSpec = {
-            try pluginChannel.buildRequest(operation: call.operation, dialect: TOLLGATE_DIALECT_OPENAI, model: upstreamModel, body: body,
+            try pluginChannel.buildRequest(operation: call.operation, dialect: call.dialect, model: upstreamModel, body: body,
                                            stream: call.wantsStream, clientHeaders: clientHeaders)
         }
         if pluginChannel.plugin.mayBlock {
@@ -47,7 +47,8 @@ struct PluginBackend {
         let request = ProxyExchange.Request(endpoint: endpoint, head: head, body: handler.allocator.buffer(bytes: spec.body),
                                             mode: .plugin(pluginChannel), operation: call.operation,
                                             clientWantsStream: call.wantsStream, clientIncludeUsage: call.scan.includeUsage ?? false,
-                                            model: call.model, channel: call.channel, clientBody: Array(buffer: call.body))
+                                            model: call.model, channel: call.channel, clientBody: Array(buffer: call.body),
+                                            dialect: call.dialect)
         let exchange = ProxyExchange(client: handler, pool: pool, request: request, settings: handler.runtime.upstreamSettings,
                                      maxResponseBytes: handler.runtime.limits.maxResponseBytes)
         handler.exchange = exchange

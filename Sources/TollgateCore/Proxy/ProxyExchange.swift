@@ -177,8 +177,7 @@ final class ProxyExchange: UpstreamResponseDelegate, @unchecked Sendable {
                 usage = stream.currentUsage
                 if let error { return endStream(error: "\(stream.plugin.name): \(error.message)", closeUpstream: false) }
             } else if let meter, meter.stripUsageChunk, meter.hasPartialEvent {
-                client.writeBody(ErrorBody.openAIStreamEvent(message: "upstream ended the stream inside an event",
-                                                             type: "upstream_error", code: "upstream_stream_truncated"))
+                client.writeStreamError(.badGateway("upstream ended the stream inside an event", code: "upstream_stream_truncated"))
             }
             finish(status: Int(responseHead?.status.code ?? 200)) { client.writeEnd() }
         case .buffering:
@@ -254,7 +253,7 @@ final class ProxyExchange: UpstreamResponseDelegate, @unchecked Sendable {
     /// Ends a started stream with an error event in the client's dialect.
     private func endStream(error message: String, closeUpstream: Bool) {
         if closeUpstream { connection?.abandon(); connection = nil }
-        client.writeBody(ErrorBody.openAIStreamEvent(message: message, type: "upstream_error", code: "upstream_stream_error"))
+        client.writeStreamError(.badGateway(message, code: "upstream_stream_error"))
         finish(status: 502) { client.writeEnd() }
     }
 

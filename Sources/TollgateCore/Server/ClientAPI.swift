@@ -24,7 +24,11 @@ struct ClientAPI {
             run { try modelCall(head: head, body: body, operation: TOLLGATE_OPERATION_CHAT) }
         case (.POST, "/v1/embeddings"):
             run { try modelCall(head: head, body: body, operation: TOLLGATE_OPERATION_EMBEDDINGS) }
-        case (_, "/healthz"), (_, "/readyz"), (_, "/v1/models"), (_, "/v1/chat/completions"), (_, "/v1/embeddings"):
+        case (.POST, "/v1/messages"):
+            handler.dialect = .anthropic
+            run { try modelCall(head: head, body: body, operation: TOLLGATE_OPERATION_CHAT) }
+        case (_, "/healthz"), (_, "/readyz"), (_, "/v1/models"), (_, "/v1/chat/completions"), (_, "/v1/embeddings"),
+             (_, "/v1/messages"):
             fail(GatewayError(status: 405, type: "invalid_request_error", code: "method_not_allowed",
                               message: "\(head.method.rawValue) is not allowed on \(path)"))
         default:
@@ -79,6 +83,31 @@ struct ClientAPI {
         return digest
     }
 
+    /// A call in another dialect goes on as it is when its channel takes that dialect (the
+    /// provider's own); otherwise its body is converted to the internal dialect and a translator
+    /// converts the answer back.
+    private func inInternalDialect(_ call: ModelCall) throws -> ModelCall {
+        let dialect = handler.dialect
+        guard dialect != .openAI else { return call }
+        if case .plugin(let plugin) = call.channel.backend,
+           plugin.accepts(dialect.abi, model: call.channel.upstreamModel(for: call.model)) {
+            return call
+        }
+        let original: JSONValue
+        do {
+            original = try call.body.withUnsafeReadableBytes { try JSONParser.parse($0) }
+        } catch {
+            throw GatewayError.badRequest("request body is not valid JSON: \(error)", code: "invalid_json")
+        }
+        let ir = try dialect.requestToIR(original).serialized()
+        var converted = call
+        converted.body = handler.allocator.buffer(bytes: ir)
+        converted.scan = try RequestScan.scan(ir)
+        converted.dialect = TOLLGATE_DIALECT_OPENAI
+        handler.translator = dialect.makeTranslator(model: call.model)
+        return converted
+    }
+
     // MARK: Routes
 
     private func listModels(_ head: HTTPRequestHead) throws {
@@ -111,7 +140,8 @@ struct ClientAPI {
         guard let channel = snapshot.router.pick(model) else {
             throw GatewayError.notFound("model '\(model)' is not served by this gateway", code: "model_not_found")
         }
-        let call = ModelCall(head: head, body: body, scan: scan, model: model, operation: operation, channel: channel)
+        let call = try inInternalDialect(ModelCall(head: head, body: body, scan: scan, model: model, operation: operation,
+                                                   channel: channel, dialect: handler.dialect.abi))
         switch channel.backend {
         case .mock:
             try MockBackend(handler: handler).serve(call)
@@ -131,6 +161,8 @@ struct ModelCall: Sendable {
     var model: String
     var operation: tollgate_type_operation
     var channel: RuntimeChannel
+    /// The dialect of `body`: the internal one, or the client's when its channel takes it as is.
+    var dialect: tollgate_type_dialect
 
     var isChat: Bool { operation == TOLLGATE_OPERATION_CHAT }
     var wantsStream: Bool { isChat && scan.stream }

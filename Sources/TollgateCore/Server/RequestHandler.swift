@@ -25,6 +25,10 @@ final class RequestHandler: ChannelInboundHandler, @unchecked Sendable {
     private var route = ""
     var keyName: String?
     var model: String?
+    /// The client's dialect (errors are written in it) and, when its answers are produced in the
+    /// internal dialect, the translator that converts them as they are written.
+    var dialect = ClientDialect.openAI
+    var translator: (any ResponseTranslator)?
     /// The last key presented on this connection and its digest: keep-alive clients send the
     /// same key every time, so it is hashed once per connection.
     var lastKey: (bytes: [UInt8], digest: KeyDigest)?
@@ -73,6 +77,8 @@ final class RequestHandler: ChannelInboundHandler, @unchecked Sendable {
         route = String(requestHead.uri.prefix { $0 != "?" })
         keyName = nil
         model = nil
+        dialect = .openAI
+        translator = nil
     }
 
     /// Answers 413 at once and closes: the rest of an oversized body is never read into memory.
@@ -116,13 +122,32 @@ final class RequestHandler: ChannelInboundHandler, @unchecked Sendable {
     }
 
     func writeBody(_ buffer: ByteBuffer) {
-        context?.writeAndFlush(wrapOutboundOut(.body(.byteBuffer(buffer))), promise: nil)
+        if let translator {
+            let out = buffer.withUnsafeReadableBytes { translator.streamChunk($0) }
+            if !out.isEmpty { writeRaw(allocator.buffer(bytes: out)) }
+        } else {
+            writeRaw(buffer)
+        }
     }
 
     func writeBody(_ bytes: [UInt8]) { writeBody(allocator.buffer(bytes: bytes)) }
 
+    private func writeRaw(_ buffer: ByteBuffer) {
+        context?.writeAndFlush(wrapOutboundOut(.body(.byteBuffer(buffer))), promise: nil)
+    }
+
+    /// Ends a stream that already started with an error event in the client's dialect.
+    func writeStreamError(_ error: GatewayError) {
+        if translator != nil || dialect == .openAI {
+            writeBody(ClientDialect.openAI.streamErrorEvent(error))  // translated like any event
+        } else {
+            writeRaw(allocator.buffer(bytes: dialect.streamErrorEvent(error)))
+        }
+    }
+
     func writeEnd() {
         guard let context else { return }
+        if let tail = translator?.streamEnd(), !tail.isEmpty { writeRaw(allocator.buffer(bytes: tail)) }
         let closing = !keepAlive
         let channel = context.channel
         context.writeAndFlush(wrapOutboundOut(.end(nil))).whenComplete { _ in
@@ -130,23 +155,32 @@ final class RequestHandler: ChannelInboundHandler, @unchecked Sendable {
         }
     }
 
-    /// A whole response in one go (head with content-length, body, end).
-    func writeComplete(status: HTTPResponseStatus, headers: HTTPHeaders, body: ByteBuffer) {
+    /// A whole response in one go (head with content-length, body, end), translated to the
+    /// client's dialect unless `raw`.
+    func writeComplete(status: HTTPResponseStatus, headers: HTTPHeaders, body: ByteBuffer, raw: Bool = false) {
         guard let context else { return }
+        var headers = headers
+        var body = body
+        if !raw, let translator {
+            body = allocator.buffer(bytes: translator.complete(status: Int(status.code), body: Array(buffer: body)))
+            headers.replaceOrAdd(name: "content-length", value: String(body.readableBytes))
+            headers.replaceOrAdd(name: "content-type", value: "application/json")
+        }
         context.write(wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: status, headers: headers))), promise: nil)
         context.write(wrapOutboundOut(.body(.byteBuffer(body))), promise: nil)
         writeEnd()
     }
 
-    func writeJSON(status: Int, body: [UInt8], channel: String? = nil, extraHeaders: [(String, String)] = []) {
+    func writeJSON(status: Int, body: [UInt8], channel: String? = nil, extraHeaders: [(String, String)] = [], raw: Bool = false) {
         var headers = HTTPHeaders([("content-type", "application/json"), ("content-length", String(body.count))])
         for (name, value) in extraHeaders { headers.add(name: name, value: value) }
         addGatewayHeaders(&headers, channel: channel)
-        writeComplete(status: HTTPResponseStatus(statusCode: status), headers: headers, body: allocator.buffer(bytes: body))
+        writeComplete(status: HTTPResponseStatus(statusCode: status), headers: headers, body: allocator.buffer(bytes: body), raw: raw)
     }
 
+    /// A gateway error, in the client's dialect.
     func writeError(_ error: GatewayError) {
-        writeJSON(status: error.status, body: error.body, extraHeaders: error.headers)
+        writeJSON(status: error.status, body: dialect.errorBody(error), extraHeaders: error.headers, raw: true)
     }
 
     // MARK: Ending

@@ -1,0 +1,59 @@
+import TollgatePluginABI
+
+/// The API dialect a client speaks. Every request is served through one internal representation,
+/// the OpenAI Chat Completions dialect: a request in another dialect is converted to it on the way
+/// in and its answer converted back on the way out (one converter per dialect, not per pair),
+/// unless the upstream speaks the client's dialect itself, in which case nothing is converted.
+enum ClientDialect: Sendable {
+    case openAI, anthropic
+
+    var abi: tollgate_type_dialect {
+        switch self {
+        case .openAI: TOLLGATE_DIALECT_OPENAI
+        case .anthropic: TOLLGATE_DIALECT_ANTHROPIC
+        }
+    }
+
+    /// Converts a request body to the internal representation (identity for OpenAI).
+    func requestToIR(_ body: JSONValue) throws(GatewayError) -> JSONValue {
+        switch self {
+        case .openAI: body
+        case .anthropic: try AnthropicRequest.toIR(body)
+        }
+    }
+
+    /// Converts answers in the internal representation back to this dialect; nil for OpenAI.
+    func makeTranslator(model: String) -> (any ResponseTranslator)? {
+        switch self {
+        case .openAI: nil
+        case .anthropic: AnthropicTranslator(model: model)
+        }
+    }
+
+    /// A gateway error in this dialect's error shape.
+    func errorBody(_ error: GatewayError) -> [UInt8] {
+        switch self {
+        case .openAI: error.body
+        case .anthropic: AnthropicErrors.body(status: error.status, message: error.message)
+        }
+    }
+
+    /// The event that ends a stream that failed after it started.
+    func streamErrorEvent(_ error: GatewayError) -> [UInt8] {
+        switch self {
+        case .openAI: ErrorBody.openAIStreamEvent(message: error.message, type: error.type, code: error.code)
+        case .anthropic: AnthropicErrors.event(status: error.status, message: error.message)
+        }
+    }
+}
+
+/// Turns answers written in the internal representation into a client dialect, at the point
+/// where the gateway writes them (so every backend is served the same way).
+protocol ResponseTranslator: AnyObject {
+    /// A complete answer (a success body or an OpenAI-style error body) and its status.
+    func complete(status: Int, body: [UInt8]) -> [UInt8]
+    /// Stream bytes (OpenAI SSE, split anywhere) in; this dialect's stream bytes out.
+    func streamChunk(_ bytes: UnsafeRawBufferPointer) -> [UInt8]
+    /// The stream ended: whatever closes it in this dialect.
+    func streamEnd() -> [UInt8]
+}
