@@ -95,7 +95,10 @@ def last_user_text(request: dict) -> str:
 
 
 def reply_text(request: dict) -> str:
-    """The mock's answer to a chat request."""
+    """The mock's answer to a chat request (after a tool result: what the tool said)."""
+    messages = request.get("messages") or []
+    if messages and messages[-1].get("role") == "tool":
+        return f"Tool said: {messages[-1].get('content')}"
     text = f"Mock reply to: {last_user_text(request)}"
     big = re.search(r"\[big:(\d+)\]", last_user_text(request))
     if big:
@@ -107,6 +110,20 @@ def reply_words(request: dict) -> list[str]:
     """The answer as streamed: one content delta per word (spaces kept on the later words)."""
     words = reply_text(request).split(" ")
     return [words[0]] + [" " + w for w in words[1:]]
+
+
+def wants_tool_call(request: dict) -> bool:
+    """With tools offered and no tool result yet, the mock calls the first tool."""
+    messages = request.get("messages") or []
+    return bool(request.get("tools")) and not (messages and messages[-1].get("role") == "tool")
+
+
+TOOL_ARGUMENTS = '{"city": "Paris"}'
+
+
+def tool_call(request: dict) -> dict:
+    name = request["tools"][0]["function"]["name"]
+    return {"id": "call_mock_1", "type": "function", "function": {"name": name, "arguments": TOOL_ARGUMENTS}}
 
 
 def chat_usage(request: dict) -> dict:
@@ -305,6 +322,10 @@ class _Handler(BaseHTTPRequestHandler):
             return self._complete(500, FAIL_500_BODY)
         if request.get("stream"):
             return self._chat_stream(request)
+        calling = wants_tool_call(request)
+        message = {"role": "assistant", "content": None if calling else reply_text(request), "refusal": None, "annotations": []}
+        if calling:
+            message["tool_calls"] = [tool_call(request)]
         answer = {
             "id": f"chatcmpl-{self.request_id}",
             "object": "chat.completion",
@@ -312,9 +333,9 @@ class _Handler(BaseHTTPRequestHandler):
             "model": model,
             "choices": [{
                 "index": 0,
-                "message": {"role": "assistant", "content": reply_text(request), "refusal": None, "annotations": []},
+                "message": message,
                 "logprobs": None,
-                "finish_reason": "stop",
+                "finish_reason": "tool_calls" if calling else "stop",
             }],
             "usage": chat_usage(request),
             "service_tier": "default",
@@ -344,8 +365,17 @@ class _Handler(BaseHTTPRequestHandler):
         model = request.get("model")
         include_usage = bool((request.get("stream_options") or {}).get("include_usage"))
         events = [self._chunk(request, {"role": "assistant", "content": "", "refusal": None})]
-        events += [self._chunk(request, {"content": word}) for word in reply_words(request)]
-        events.append(self._chunk(request, {}, finish="stop"))
+        if wants_tool_call(request):
+            call = tool_call(request)
+            half = len(TOOL_ARGUMENTS) // 2
+            events.append(self._chunk(request, {"tool_calls": [{"index": 0, "id": call["id"], "type": "function",
+                                                                "function": {"name": call["function"]["name"], "arguments": ""}}]}))
+            for piece in (TOOL_ARGUMENTS[:half], TOOL_ARGUMENTS[half:]):
+                events.append(self._chunk(request, {"tool_calls": [{"index": 0, "function": {"arguments": piece}}]}))
+            events.append(self._chunk(request, {}, finish="tool_calls"))
+        else:
+            events += [self._chunk(request, {"content": word}) for word in reply_words(request)]
+            events.append(self._chunk(request, {}, finish="stop"))
         if include_usage:
             events.append(self._chunk(request, None, usage_chunk=True))
         events.append(b"[DONE]")
