@@ -37,7 +37,7 @@ def test_message_through_an_openai_upstream(claude, mock_upstream):
     upstream = mock_upstream.only("/v1/chat/completions").json()
 
     assert upstream["messages"] == [{"role": "system", "content": "Be brief."},
-                                    {"role": "user", "content": [{"type": "text", "text": "Hello there"}]}]
+                                    {"role": "user", "content": "Hello there"}]
     assert upstream["max_tokens"] == 64 and upstream["temperature"] == 0.5 and upstream["stop"] == ["END"]
     assert message.type == "message" and message.role == "assistant" and message.model == "gpt-4o"
     assert message.content[0].text == reply_text(upstream)
