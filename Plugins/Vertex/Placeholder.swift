@@ -1,1 +1,0 @@
-// Building blocks of the Vertex plugin (service-account JWT, token cache) arrive here.
