@@ -2,3 +2,4 @@
 #include <openssl/sha.h>
 #include <openssl/hmac.h>
 #include <openssl/rand.h>
+#include <openssl/err.h>
