@@ -6,6 +6,8 @@ final class AnthropicTranslator: ResponseTranslator {
 
     init(model: String) { self.model = model }
 
+    var streamContentType: String { "text/event-stream" }
+
     func complete(status: Int, body: [UInt8]) -> [UInt8] {
         guard let json = try? JSONParser.parse(body) else {
             return AnthropicErrors.body(status: 502, message: "upstream answer is not JSON")

@@ -4,21 +4,26 @@ import TollgatePluginABI
 /// the OpenAI Chat Completions dialect: a request in another dialect is converted to it on the way
 /// in and its answer converted back on the way out (one converter per dialect, not per pair),
 /// unless the upstream speaks the client's dialect itself, in which case nothing is converted.
-enum ClientDialect: Sendable {
+enum ClientDialect: Sendable, Equatable {
     case openAI, anthropic
+    /// Gemini; `sse` when the client asked for `alt=sse` streams (else a streamed JSON array).
+    case gemini(sse: Bool)
 
     var abi: tollgate_type_dialect {
         switch self {
         case .openAI: TOLLGATE_DIALECT_OPENAI
         case .anthropic: TOLLGATE_DIALECT_ANTHROPIC
+        case .gemini: TOLLGATE_DIALECT_GEMINI
         }
     }
 
-    /// Converts a request body to the internal representation (identity for OpenAI).
-    func requestToIR(_ body: JSONValue) throws(GatewayError) -> JSONValue {
+    /// Converts a request body to the internal representation (identity for OpenAI). Gemini
+    /// names the model and the streaming in the URL, so they are passed in.
+    func requestToIR(_ body: JSONValue, model: String, stream: Bool) throws(GatewayError) -> JSONValue {
         switch self {
         case .openAI: body
         case .anthropic: try AnthropicRequest.toIR(body)
+        case .gemini: try GeminiRequest.toIR(body, model: model, stream: stream)
         }
     }
 
@@ -27,6 +32,7 @@ enum ClientDialect: Sendable {
         switch self {
         case .openAI: nil
         case .anthropic: AnthropicTranslator(model: model)
+        case .gemini(let sse): GeminiTranslator(model: model, sse: sse)
         }
     }
 
@@ -35,6 +41,7 @@ enum ClientDialect: Sendable {
         switch self {
         case .openAI: error.body
         case .anthropic: AnthropicErrors.body(status: error.status, message: error.message)
+        case .gemini: GeminiErrors.body(status: error.status, message: error.message)
         }
     }
 
@@ -43,6 +50,7 @@ enum ClientDialect: Sendable {
         switch self {
         case .openAI: ErrorBody.openAIStreamEvent(message: error.message, type: error.type, code: error.code)
         case .anthropic: AnthropicErrors.event(status: error.status, message: error.message)
+        case .gemini: GeminiErrors.event(status: error.status, message: error.message)
         }
     }
 }
@@ -50,6 +58,8 @@ enum ClientDialect: Sendable {
 /// Turns answers written in the internal representation into a client dialect, at the point
 /// where the gateway writes them (so every backend is served the same way).
 protocol ResponseTranslator: AnyObject {
+    /// The content type of a translated stream.
+    var streamContentType: String { get }
     /// A complete answer (a success body or an OpenAI-style error body) and its status.
     func complete(status: Int, body: [UInt8]) -> [UInt8]
     /// Stream bytes (OpenAI SSE, split anywhere) in; this dialect's stream bytes out.

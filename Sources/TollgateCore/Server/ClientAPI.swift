@@ -1,3 +1,4 @@
+import Foundation
 import NIOCore
 import NIOHTTP1
 import TollgatePluginABI
@@ -27,6 +28,10 @@ struct ClientAPI {
         case (.POST, "/v1/messages"):
             handler.dialect = .anthropic
             run { try modelCall(head: head, body: body, operation: TOLLGATE_OPERATION_CHAT) }
+        case (.POST, _) where GeminiRoute(path: path) != nil:
+            guard let route = GeminiRoute(path: path) else { return }
+            handler.dialect = .gemini(sse: head.uri.contains("alt=sse"))
+            run { try modelCall(head: head, body: body, operation: TOLLGATE_OPERATION_CHAT, target: (route.model, route.stream)) }
         case (_, "/healthz"), (_, "/readyz"), (_, "/v1/models"), (_, "/v1/chat/completions"), (_, "/v1/embeddings"),
              (_, "/v1/messages"):
             fail(GatewayError(status: 405, type: "invalid_request_error", code: "method_not_allowed",
@@ -99,7 +104,7 @@ struct ClientAPI {
         } catch {
             throw GatewayError.badRequest("request body is not valid JSON: \(error)", code: "invalid_json")
         }
-        let ir = try dialect.requestToIR(original).serialized()
+        let ir = try dialect.requestToIR(original, model: call.model, stream: call.wantsStream).serialized()
         var converted = call
         converted.body = handler.allocator.buffer(bytes: ir)
         converted.scan = try RequestScan.scan(ir)
@@ -121,7 +126,9 @@ struct ClientAPI {
         handler.requestEnded(status: 200, channel: nil, usage: TokenUsage())
     }
 
-    private func modelCall(head: HTTPRequestHead, body: ByteBuffer, operation: tollgate_type_operation) throws {
+    /// `target` is the model and streaming named by the URL (Gemini), else they come from the body.
+    private func modelCall(head: HTTPRequestHead, body: ByteBuffer, operation: tollgate_type_operation,
+                           target: (model: String, stream: Bool)? = nil) throws {
         let snapshot = runtime.snapshot
         let key = try authenticate(head, keys: snapshot.keys)
         let scan: RequestScan
@@ -130,7 +137,7 @@ struct ClientAPI {
         } catch let error as JSONError {
             throw GatewayError.badRequest("request body is not valid JSON: \(error)", code: "invalid_json")
         }
-        guard let model = scan.model, !model.isEmpty else {
+        guard let model = target?.model ?? scan.model, !model.isEmpty else {
             throw GatewayError.badRequest("missing required field 'model'", code: "missing_model")
         }
         handler.model = model
@@ -140,8 +147,9 @@ struct ClientAPI {
         guard let channel = snapshot.router.pick(model) else {
             throw GatewayError.notFound("model '\(model)' is not served by this gateway", code: "model_not_found")
         }
+        let stream = target?.stream ?? (operation == TOLLGATE_OPERATION_CHAT && scan.stream)
         let call = try inInternalDialect(ModelCall(head: head, body: body, scan: scan, model: model, operation: operation,
-                                                   channel: channel, dialect: handler.dialect.abi))
+                                                   channel: channel, dialect: handler.dialect.abi, wantsStream: stream))
         switch channel.backend {
         case .mock:
             try MockBackend(handler: handler).serve(call)
@@ -163,7 +171,26 @@ struct ModelCall: Sendable {
     var channel: RuntimeChannel
     /// The dialect of `body`: the internal one, or the client's when its channel takes it as is.
     var dialect: tollgate_type_dialect
+    var wantsStream: Bool
 
     var isChat: Bool { operation == TOLLGATE_OPERATION_CHAT }
-    var wantsStream: Bool { isChat && scan.stream }
+}
+
+/// `/v1beta/models/{model}:generateContent` and `:streamGenerateContent` (also under `/v1`, which
+/// google-genai calls by default).
+struct GeminiRoute {
+    var model: String
+    var stream: Bool
+
+    init?(path: Substring) {
+        guard let rest = ["/v1beta/models/", "/v1/models/"].lazy.compactMap({ path.hasPrefix($0) ? path.dropFirst($0.count) : nil }).first,
+              let colon = rest.lastIndex(of: ":") else { return nil }
+        switch rest[rest.index(after: colon)...] {
+        case "generateContent": stream = false
+        case "streamGenerateContent": stream = true
+        default: return nil
+        }
+        model = String(rest[..<colon]).removingPercentEncoding ?? String(rest[..<colon])
+        guard !model.isEmpty else { return nil }
+    }
 }

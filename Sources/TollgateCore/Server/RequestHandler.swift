@@ -118,6 +118,8 @@ final class RequestHandler: ChannelInboundHandler, @unchecked Sendable {
 
     func writeHead(status: HTTPResponseStatus, headers: HTTPHeaders) {
         guard let context else { return }
+        var headers = headers
+        if let translator { headers.replaceOrAdd(name: "content-type", value: translator.streamContentType) }
         context.writeAndFlush(wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: status, headers: headers))), promise: nil)
     }
 
