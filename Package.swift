@@ -11,6 +11,7 @@ let package = Package(
         .library(name: "TollgatePluginKit", targets: ["TollgatePluginKit"]),
         // Plugins: each its own shared object, found by the core at run time with dlopen.
         .library(name: "tollgate-ollama-native", type: .dynamic, targets: ["OllamaNativePlugin"]),
+        .library(name: "tollgate-claude", type: .dynamic, targets: ["ClaudePlugin"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
@@ -48,6 +49,9 @@ let package = Package(
         // A plugin written in C with jansson: proves the ABI is language-neutral.
         .target(name: "OllamaNativePlugin", dependencies: ["TollgatePluginABI", "CJansson"],
                 path: "Plugins/OllamaNative"),
+        // Anthropic Messages API, in Swift with the kit.
+        .target(name: "ClaudePlugin", dependencies: ["TollgatePluginKit"], path: "Plugins/Claude"),
+        .testTarget(name: "ClaudePluginTests", dependencies: ["ClaudePlugin"]),
         // Issue 3 work in progress: provider plugins' building blocks (no product until each
         // plugin exports its entry).
         .target(name: "BedrockPlugin", dependencies: ["TollgatePluginKit", "CLibCrypto"], path: "Plugins/Bedrock"),

@@ -1,0 +1,65 @@
+import TollgatePluginKit
+
+/// Anthropic's token counts as reported, gathered from one answer or across a stream's events.
+///
+/// Anthropic's `input_tokens` EXCLUDES cache reads and cache writes; the gateway's convention
+/// (`TokenUsage`, OpenAI's) counts them in the prompt, so `prompt = input + cache_read +
+/// cache_creation`. In a stream, `message_start` carries the input and cache counts and
+/// `message_delta` the cumulative output; a later event that lacks a count must not erase an
+/// earlier one, and since every count is cumulative a smaller later value (some compatible
+/// servers write 0 for "not counted here") never lowers it either.
+struct AnthropicUsage: Equatable {
+    var input: Int64?
+    var output: Int64?
+    var cacheRead: Int64?
+    var cacheCreation: Int64?
+    /// The part of `cacheCreation` written for one hour (`cache_creation.ephemeral_1h_input_tokens`).
+    var cacheCreation1h: Int64?
+
+    /// Takes the counts of an Anthropic `usage` object.
+    mutating func read(_ usage: JSONValue?) {
+        guard let usage, case .object = usage else { return }
+        func take(_ field: inout Int64?, _ value: JSONValue?) {
+            guard let count = value?.int64Value, count >= 0 else { return }
+            field = max(field ?? count, count)
+        }
+        take(&input, usage["input_tokens"])
+        take(&output, usage["output_tokens"])
+        take(&cacheRead, usage["cache_read_input_tokens"])
+        take(&cacheCreation, usage["cache_creation_input_tokens"])
+        take(&cacheCreation1h, usage["cache_creation"]?["ephemeral_1h_input_tokens"])
+    }
+
+    var isEmpty: Bool { input == nil && output == nil && cacheRead == nil && cacheCreation == nil }
+
+    /// The counts in the gateway's convention; a count never reported stays nil.
+    var tokenUsage: TokenUsage {
+        var usage = TokenUsage()
+        if input != nil || cacheRead != nil || cacheCreation != nil {
+            usage.prompt = (input ?? 0) + (cacheRead ?? 0) + (cacheCreation ?? 0)
+        }
+        usage.completion = output
+        usage.cacheRead = cacheRead
+        usage.cacheCreation = cacheCreation
+        usage.cacheCreation1h = cacheCreation1h
+        return usage
+    }
+
+    /// An OpenAI `usage` object: prompt and completion totals, cache reads as
+    /// `prompt_tokens_details.cached_tokens` and, where Anthropic reported any, cache writes as
+    /// `prompt_tokens_details.cache_creation_tokens` (not an OpenAI field, but clients pricing a
+    /// Claude answer need it and OpenAI SDKs keep unknown fields).
+    var openAIJSON: JSONValue {
+        let counts = tokenUsage
+        let prompt = counts.prompt ?? 0
+        let completion = counts.completion ?? 0
+        var details: [JSONValue.Member] = [.init("cached_tokens", .int(cacheRead ?? 0))]
+        if let cacheCreation, cacheCreation > 0 { details.append(.init("cache_creation_tokens", .int(cacheCreation))) }
+        return .object([
+            .init("prompt_tokens", .int(prompt)),
+            .init("completion_tokens", .int(completion)),
+            .init("total_tokens", .int(prompt + completion)),
+            .init("prompt_tokens_details", .object(details)),
+        ])
+    }
+}

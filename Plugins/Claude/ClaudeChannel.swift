@@ -1,0 +1,59 @@
+import TollgatePluginKit
+
+/// One configured Claude channel. Immutable after creation, so it is safe on every thread.
+final class ClaudeChannel: AdaptorChannel {
+    let settings: ChannelSettings
+
+    init(settings: ChannelSettings) { self.settings = settings }
+
+    /// Anthropic Messages bodies are this provider's own: they go through untouched.
+    func accepts(_ dialect: Dialect, model: String) -> Bool { dialect == .anthropic }
+
+    func buildRequest(_ request: PluginRequest) throws(PluginError) -> PluginUpstreamRequest {
+        guard request.operation == .chat else {
+            throw PluginError(.unsupported, "Anthropic offers no embeddings API")
+        }
+        let body: [UInt8]
+        switch request.dialect {
+        case .anthropic:
+            body = try Passthrough.settingModel(request.model, in: request.body)
+        case .openAI:
+            let json: JSONValue
+            do { json = try JSONParser.parse(request.body) } catch {
+                throw PluginError(.invalidInput, "request body is not JSON: \(error)")
+            }
+            body = try RequestConversion(maxTokensDefault: settings.maxTokensDefault)
+                .anthropicBody(from: json, model: request.model, stream: request.stream).serialized()
+        case .gemini:
+            throw PluginError(.unsupported, "the claude plugin does not take Gemini bodies")
+        }
+        return PluginUpstreamRequest(url: settings.baseURL + "/v1/messages", headers: headers(request.clientHeaders), body: body)
+    }
+
+    /// Auth and version are the channel's: a client's `anthropic-version` (SDKs send newer ones)
+    /// is not forwarded, the upstream gets the one it is known to accept. `anthropic-beta` flags
+    /// are the client's choice and go through.
+    func headers(_ client: [(String, String)]) -> [(String, String)] {
+        var headers = [("x-api-key", settings.apiKey), ("anthropic-version", settings.anthropicVersion),
+                       ("content-type", "application/json")]
+        for (name, value) in client where name.lowercased() == "anthropic-beta" { headers.append(("anthropic-beta", value)) }
+        return headers
+    }
+
+    func convertResponse(_ response: PluginResponse) throws(PluginError) -> PluginConvertedResponse {
+        switch response.dialect {
+        case .anthropic: return Passthrough.response(response)
+        default: return try ResponseConversion.openAI(response, created: Self.now)
+        }
+    }
+
+    func makeStream(_ params: PluginStreamParams) throws(PluginError) -> any AdaptorStream {
+        switch params.dialect {
+        case .anthropic: return PassthroughStream()
+        default: return StreamConversion(model: params.model, includeUsage: params.includeUsage, created: Self.now)
+        }
+    }
+
+    /// Seconds since the epoch from the host's clock (0 outside a gateway, e.g. in unit tests).
+    static var now: Int64 { Host.nowUnixNanos / 1_000_000_000 }
+}

@@ -1,0 +1,18 @@
+import TollgatePluginKit
+
+/// The Claude adaptor: Anthropic's Messages API behind the gateway's OpenAI dialect, and its own
+/// dialect passed through untouched for clients that already speak it.
+final class ClaudePlugin: AdaptorPlugin {
+    static let name = "claude"
+    static let version = "1.0.0"
+    static let providerIDs = ["claude"]
+
+    init(providerID: String, apiVersion: String) throws(PluginError) {}
+
+    func makeChannel(settings: JSONValue) throws(PluginError) -> any AdaptorChannel {
+        ClaudeChannel(settings: try ChannelSettings(settings))
+    }
+}
+
+@_cdecl("tollgate_plugin_entry")
+public func tollgatePluginEntry() -> UnsafeRawPointer { PluginExport.adaptor(ClaudePlugin.self) }
