@@ -3,8 +3,13 @@ import TollgatePluginKit
 /// One configured Claude channel. Immutable after creation, so it is safe on every thread.
 final class ClaudeChannel: AdaptorChannel {
     let settings: ChannelSettings
+    /// Seconds since the epoch, for `created`; the host's clock unless a test fixes it.
+    let clock: @Sendable () -> Int64
 
-    init(settings: ChannelSettings) { self.settings = settings }
+    init(settings: ChannelSettings, clock: @escaping @Sendable () -> Int64 = { Host.nowUnixNanos / 1_000_000_000 }) {
+        self.settings = settings
+        self.clock = clock
+    }
 
     /// Anthropic Messages bodies are this provider's own: they go through untouched.
     func accepts(_ dialect: Dialect, model: String) -> Bool { dialect == .anthropic }
@@ -43,17 +48,14 @@ final class ClaudeChannel: AdaptorChannel {
     func convertResponse(_ response: PluginResponse) throws(PluginError) -> PluginConvertedResponse {
         switch response.dialect {
         case .anthropic: return Passthrough.response(response)
-        default: return try ResponseConversion.openAI(response, created: Self.now)
+        default: return try ResponseConversion.openAI(response, created: clock())
         }
     }
 
     func makeStream(_ params: PluginStreamParams) throws(PluginError) -> any AdaptorStream {
         switch params.dialect {
         case .anthropic: return PassthroughStream()
-        default: return StreamConversion(model: params.model, includeUsage: params.includeUsage, created: Self.now)
+        default: return StreamConversion(model: params.model, includeUsage: params.includeUsage, created: clock())
         }
     }
-
-    /// Seconds since the epoch from the host's clock (0 outside a gateway, e.g. in unit tests).
-    static var now: Int64 { Host.nowUnixNanos / 1_000_000_000 }
 }

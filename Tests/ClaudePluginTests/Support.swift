@@ -4,7 +4,7 @@ import Foundation
 
 /// Shorthands for the conversion tests.
 enum Claude {
-    static let channel = ClaudeChannel(settings: ChannelSettings(apiKey: "sk-ant-test"))
+    static let channel = ClaudeChannel(settings: ChannelSettings(apiKey: "sk-ant-test"), clock: { 0 })
 
     static func json(_ text: String) -> JSONValue {
         do { return try JSONParser.parse(text) } catch { fatalError("test JSON does not parse: \(error)\n\(text)") }
