@@ -222,4 +222,61 @@ import Testing
         #expect(record?.status == 502)
         #expect(record?.usage.prompt == 8)
     }
+
+    // MARK: Anthropic clients: passthrough
+
+    /// Sends an Anthropic Messages request to `/v1/messages`, authenticated the way the anthropic
+    /// SDK does (`x-api-key`, its own newer `anthropic-version`).
+    static func messages(_ harness: GatewayHarness, _ json: String) async throws -> TestResponse {
+        try await harness.client.fetch(port: harness.port, path: "/v1/messages",
+                                       headers: [("x-api-key", GatewayHarness.clientKey), ("anthropic-version", "2099-01-01"),
+                                                 ("anthropic-beta", "tools-2024-05-16"), ("content-type", "application/json")],
+                                       body: Array(json.utf8))
+    }
+
+    @Test func anthropicClientsPassThroughUntouched() async throws {
+        let upstream = try await Self.upstream()
+        let harness = try await Self.start(upstream)
+        defer { Task { await harness.stop(); await upstream.stop() } }
+
+        let request = #"{"model":"my-claude","max_tokens":50,"system":[{"type":"text","text":"be brief","cache_control":{"type":"ephemeral","ttl":"1h"}}],"messages":[{"role":"user","content":"hello"}]}"#
+        let response = try await Self.messages(harness, request)
+        #expect(response.status == 200, "\(response.text)")
+        #expect(response.text == #"{"id":"msg_01","type":"message","role":"assistant","model":"claude-sonnet-4-5","content":[{"type":"text","text":"Hello there"}],"stop_reason":"end_turn","stop_sequence":null,"usage":{"input_tokens":100,"cache_read_input_tokens":50,"cache_creation_input_tokens":25,"output_tokens":10,"cache_creation":{"ephemeral_5m_input_tokens":5,"ephemeral_1h_input_tokens":20}}}"#)
+        let sent = try #require(upstream.requests.last)
+        #expect(sent.body == Array(request.replacingOccurrences(of: "my-claude", with: "claude-sonnet-4-5").utf8), "only the model changes")
+        #expect(sent.header("x-api-key") == Self.apiKey, "the channel's key, never the client's")
+        #expect(sent.header("anthropic-version") == "2023-06-01")
+        #expect(sent.header("anthropic-beta") == "tools-2024-05-16")
+        let record = await harness.records.waitFor(response.header("x-request-id"))
+        var expected = TokenUsage(prompt: 175, completion: 10, cacheRead: 50, cacheCreation: 25)
+        expected.cacheCreation1h = 20
+        #expect(record?.usage == expected)
+
+        let streamed = try await Self.messages(harness, #"{"model":"claude-sonnet-4-5","max_tokens":50,"stream":true,"messages":[{"role":"user","content":"hello"}]}"#)
+        #expect(streamed.status == 200)
+        #expect(streamed.header("content-type")?.hasPrefix("text/event-stream") == true)
+        #expect(streamed.text == Self.textStream.joined(), "the upstream's events, byte for byte")
+        let streamRecord = await harness.records.waitFor(streamed.header("x-request-id"))
+        #expect(streamRecord?.usage == TokenUsage(prompt: 175, completion: 10, cacheRead: 50, cacheCreation: 25))
+
+        let busy = try await Self.messages(harness, #"{"model":"claude-busy","max_tokens":5,"messages":[{"role":"user","content":"x"}]}"#)
+        #expect(busy.status == 429)
+        #expect(busy.text == #"{"type":"error","error":{"type":"rate_limit_error","message":"Number of requests has exceeded your rate limit"}}"#)
+    }
+
+    @Test func anAnthropicStreamErrorIsWrittenOnceByTheCore() async throws {
+        let upstream = try await Self.upstream()
+        let harness = try await Self.start(upstream)
+        defer { Task { await harness.stop(); await upstream.stop() } }
+
+        let flaky = try await Self.messages(harness, #"{"model":"claude-flaky","max_tokens":5,"stream":true,"messages":[{"role":"user","content":"x"}]}"#)
+        #expect(flaky.status == 200)
+        #expect(flaky.text.hasPrefix("event: message_start\n"))
+        #expect(flaky.text.components(separatedBy: "event: error").count == 2, "one error event: \(flaky.text)")
+        #expect(flaky.text.contains("Overloaded"))
+        let record = await harness.records.waitFor(flaky.header("x-request-id"))
+        #expect(record?.status == 502)
+        #expect(record?.usage.prompt == 8)
+    }
 }
