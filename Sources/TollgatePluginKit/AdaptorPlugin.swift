@@ -53,6 +53,16 @@ public struct PluginRequest: Sendable {
     public var stream: Bool
     /// Forwardable client headers (e.g. `anthropic-beta`).
     public var clientHeaders: [(String, String)]
+
+    public init(operation: Operation, model: String, body: [UInt8], dialect: Dialect = .openAI, stream: Bool,
+                clientHeaders: [(String, String)] = []) {
+        self.operation = operation
+        self.model = model
+        self.body = body
+        self.dialect = dialect
+        self.stream = stream
+        self.clientHeaders = clientHeaders
+    }
 }
 
 /// The request a channel built.
@@ -81,6 +91,17 @@ public struct PluginResponse: Sendable {
     public var requestBody: [UInt8]
     /// Answer in this dialect (the request body's).
     public var dialect: Dialect
+
+    public init(operation: Operation = .chat, status: Int, headers: [(String, String)] = [], body: [UInt8], model: String,
+                requestBody: [UInt8] = [], dialect: Dialect = .openAI) {
+        self.operation = operation
+        self.status = status
+        self.headers = headers
+        self.body = body
+        self.model = model
+        self.requestBody = requestBody
+        self.dialect = dialect
+    }
 }
 
 /// The converted answer, in the OpenAI dialect.
@@ -104,6 +125,16 @@ public struct PluginStreamParams: Sendable {
     public var requestBody: [UInt8]
     /// Stream events in this dialect (the request body's).
     public var dialect: Dialect
+
+    public init(operation: Operation = .chat, model: String, headers: [(String, String)] = [], includeUsage: Bool,
+                requestBody: [UInt8] = [], dialect: Dialect = .openAI) {
+        self.operation = operation
+        self.model = model
+        self.headers = headers
+        self.includeUsage = includeUsage
+        self.requestBody = requestBody
+        self.dialect = dialect
+    }
 }
 
 /// An adaptor plugin: one instance per (provider id, API version), shared by its channels.

@@ -77,6 +77,11 @@ import Testing
         }
     }
 
+    @Test func anEmptyObjectIsARequestWithoutModel() throws {
+        #expect(try RequestScan.scan(Array("{}".utf8)).model == nil)
+        #expect(try RequestScan.scan(Array(" { } ".utf8)).model == nil)
+    }
+
     @Test func missingModelIsNil() throws {
         let scan = try RequestScan.scan(Array(#"{"messages":[]}"#.utf8))
         #expect(scan.model == nil)

@@ -23,7 +23,9 @@ public struct RequestScan: Sendable, Equatable {
         try parser.enter()
         parser.position += 1
         scan.bodyStart = parser.position
-        if try parser.peek() != UInt8(ascii: "}") {
+        if try parser.peek() == UInt8(ascii: "}") {
+            parser.position += 1  // an empty object
+        } else {
             while true {
                 guard try parser.peek() == UInt8(ascii: "\"") else { throw parser.fail("expected a string key") }
                 let (keyRange, keyEscaped) = try parser.scanString()
