@@ -49,8 +49,12 @@ let package = Package(
         // A plugin written in C with jansson: proves the ABI is language-neutral.
         .target(name: "OllamaNativePlugin", dependencies: ["TollgatePluginABI", "CJansson"],
                 path: "Plugins/OllamaNative"),
+        // Anthropic Messages bodies both ways (OpenAI <-> Anthropic, passthrough, usage), shared by
+        // every plugin that reaches Claude: Claude, Vertex, Bedrock.
+        .target(name: "AnthropicWire", dependencies: ["TollgatePluginKit"], path: "Plugins/AnthropicWire"),
+        .testTarget(name: "AnthropicWireTests", dependencies: ["AnthropicWire"]),
         // Anthropic Messages API, in Swift with the kit.
-        .target(name: "ClaudePlugin", dependencies: ["TollgatePluginKit"], path: "Plugins/Claude"),
+        .target(name: "ClaudePlugin", dependencies: ["TollgatePluginKit", "AnthropicWire"], path: "Plugins/Claude"),
         .testTarget(name: "ClaudePluginTests", dependencies: ["ClaudePlugin"]),
         // Issue 3 work in progress: provider plugins' building blocks (no product until each
         // plugin exports its entry).

@@ -1,3 +1,4 @@
+import AnthropicWire
 import TollgatePluginKit
 
 /// One configured Claude channel. Immutable after creation, so it is safe on every thread.
@@ -21,14 +22,10 @@ final class ClaudeChannel: AdaptorChannel {
         let body: [UInt8]
         switch request.dialect {
         case .anthropic:
-            body = try Passthrough.settingModel(request.model, in: request.body)
+            body = try AnthropicWire.settingModel(request.model, in: request.body)
         case .openAI:
-            let json: JSONValue
-            do { json = try JSONParser.parse(request.body) } catch {
-                throw PluginError(.invalidInput, "request body is not JSON: \(error)")
-            }
-            body = try RequestConversion(maxTokensDefault: settings.maxTokensDefault)
-                .anthropicBody(from: json, model: request.model, stream: request.stream).serialized()
+            body = try AnthropicWire.requestBody(fromOpenAI: request.body, model: request.model,
+                                                 options: .init(stream: request.stream, maxTokensDefault: settings.maxTokensDefault))
         case .gemini:
             throw PluginError(.unsupported, "the claude plugin does not take Gemini bodies")
         }
@@ -46,16 +43,10 @@ final class ClaudeChannel: AdaptorChannel {
     }
 
     func convertResponse(_ response: PluginResponse) throws(PluginError) -> PluginConvertedResponse {
-        switch response.dialect {
-        case .anthropic: return Passthrough.response(response)
-        default: return try ResponseConversion.openAI(response, created: clock())
-        }
+        try AnthropicWire.convertResponse(response, created: clock())
     }
 
     func makeStream(_ params: PluginStreamParams) throws(PluginError) -> any AdaptorStream {
-        switch params.dialect {
-        case .anthropic: return PassthroughStream()
-        default: return StreamConversion(model: params.model, includeUsage: params.includeUsage, created: clock())
-        }
+        AnthropicWire.makeStream(params, created: clock())
     }
 }

@@ -48,16 +48,51 @@ import Testing
     }
 }
 
-@Suite struct SSEReaderTests {
-    @Test func readsFieldsCommentsAndMultilineData() throws {
-        var reader = SSEReader()
-        var events: [SSEEvent] = []
-        try reader.feed(Array(": hello\n\nevent: a\ndata: 1\ndata:2\nid: 7\n\ndata: x".utf8)) { events.append($0) }
-        #expect(events.count == 2)
-        #expect(events[0].isEmpty)
-        #expect(events[1].name == Array("a".utf8) && events[1].data == Array("1\n2".utf8))
-        #expect(reader.hasPartialEvent)
-        #expect(reader.finish()?.data == Array("x".utf8))
-        #expect(!reader.hasPartialEvent)
+@Suite struct ClaudeChannelTests {
+    @Test func buildsTheUpstreamRequest() throws {
+        let built = try Claude.build(#"{"model":"my-claude","messages":[{"role":"user","content":"hi"}]}"#,
+                                     headers: [("anthropic-version", "2025-01-01"), ("anthropic-beta", "prompt-caching-2024-07-31"),
+                                               ("openai-beta", "x")])
+        #expect(built.method == "POST")
+        #expect(built.url == "https://api.anthropic.com/v1/messages")
+        #expect(built.headers.filter { $0.0 == "anthropic-version" }.map(\.1) == ["2023-06-01"], "the channel's version, not the client's")
+        #expect(built.headers.contains { $0 == ("x-api-key", "sk-ant-test") })
+        #expect(built.headers.contains { $0 == ("content-type", "application/json") })
+        #expect(built.headers.contains { $0 == ("anthropic-beta", "prompt-caching-2024-07-31") })
+        #expect(!built.headers.contains { $0.0 == "openai-beta" })
+        #expect(!built.headers.contains { $0.0.lowercased() == "authorization" })
+        #expect(Claude.json(built.body.text) == Claude.json(#"{"model":"claude-sonnet-4-5","max_tokens":64000,"messages":[{"role":"user","content":"hi"}]}"#))
+        #expect(try Claude.convert(#"{"messages":[{"role":"user","content":"x"}]}"#, stream: true)["stream"] == .bool(true))
+    }
+
+    @Test func maxTokensDefaultComesFromTheChannel() throws {
+        let channel = ClaudeChannel(settings: ChannelSettings(apiKey: "k", maxTokensDefault: 1234))
+        #expect(try Claude.convert(#"{"messages":[{"role":"user","content":"x"}]}"#, on: channel)["max_tokens"]?.int64Value == 1234)
+        #expect(try Claude.convert(#"{"max_tokens":9,"messages":[{"role":"user","content":"x"}]}"#, on: channel)["max_tokens"]?.int64Value == 9)
+    }
+
+    @Test func refusesEmbeddingsGeminiAndNonJSON() {
+        #expect(throws: PluginError.self) {
+            try Claude.channel.buildRequest(PluginRequest(operation: .embeddings, model: "m", body: Array(#"{"input":"x"}"#.utf8),
+                                                          dialect: .openAI, stream: false, clientHeaders: []))
+        }
+        #expect(throws: PluginError.self) { try Claude.build(#"{"contents":[]}"#, dialect: .gemini) }
+        #expect((try? Claude.build("{oops")) == nil)
+    }
+
+    @Test func answersAndStreamsGoThroughTheWire() throws {
+        let answer = #"{"id":"msg_1","content":[{"type":"text","text":"hi"}],"stop_reason":"end_turn","usage":{"input_tokens":3,"output_tokens":1}}"#
+        let converted = try Claude.channel.convertResponse(Claude.response(answer))
+        #expect(Claude.json(converted.body.text)["choices"]?[0]?["message"]?["content"]?.stringValue == "hi")
+        #expect(Claude.json(converted.body.text)["created"]?.int64Value == 0, "the channel's clock")
+        #expect(try Claude.channel.convertResponse(Claude.response(answer, dialect: .anthropic)).body == Array(answer.utf8))
+
+        let events = Claude.event("message_start", #"{"type":"message_start","message":{"id":"m","usage":{"input_tokens":3}}}"#)
+            + Claude.event("message_stop", #"{"type":"message_stop"}"#)
+        let relayed = Claude.run(events, dialect: .anthropic)
+        #expect(relayed.error == nil && relayed.out.text == events)
+        let converted2 = Claude.run(events)
+        #expect(converted2.error == nil && Claude.events(converted2.out).last == .string("[DONE]"))
+        #expect(converted2.usage.prompt == 3)
     }
 }

@@ -95,4 +95,17 @@ import Testing
         let missing = body.withUnsafeBytes { RequestScan.member("nope", in: $0) }
         #expect(missing == nil)
     }
+
+    @Test func locatesEveryTopLevelMember() throws {
+        let body = Array(#"{ "a" : 1, "m\u006fdel":"x" ,"c":{"model":2}}"#.utf8)
+        let (members, bodyStart) = try RequestScan.members(body)
+        #expect(bodyStart == 1)
+        #expect(members.map(\.key) == ["a", "model", "c"])
+        #expect(members.map { String(decoding: body[$0.range], as: UTF8.self) } == [#""a" : 1"#, #""m\u006fdel":"x""#, #""c":{"model":2}"#])
+        #expect(members.map { String(decoding: body[$0.valueRange], as: UTF8.self) } == ["1", #""x""#, #"{"model":2}"#])
+        #expect(try RequestScan.members(Array(" {} ".utf8)).members.isEmpty)
+        for bad in ["[]", "{", #"{"a":}"#, #"{"a":1} x"#] {
+            #expect(throws: JSONError.self, "\(bad)") { try RequestScan.members(Array(bad.utf8)) }
+        }
+    }
 }

@@ -34,6 +34,28 @@ import Testing
         #expect(try events(splitting: Self.stream, at: [3, 1, 7, 2]) == whole)
     }
 
+    /// What a raw relay needs (the Claude passthrough): empty events reported too, and the
+    /// pending event read at the end of the stream.
+    @Test func reportsEmptyEventsAndFinishes() throws {
+        var parser = SSEParser(reportsEmptyEvents: true)
+        var events: [SSEEvent] = []
+        try parser.feed(Array(": hello\n\nevent: a\ndata: 1\ndata:2\nid: 7\n\ndata: x".utf8)) { events.append($0) }
+        #expect(events.count == 2)
+        #expect(events[0].isEmpty)
+        #expect(events[1].name == Array("a".utf8) && events[1].data == Array("1\n2".utf8) && events[1].hasData)
+        #expect(parser.hasPartialEvent)
+        #expect(parser.finish()?.data == Array("x".utf8))
+        #expect(!parser.hasPartialEvent)
+        #expect(parser.finish() == nil)
+
+        var quiet = SSEParser(keepRaw: true)
+        var seen: [SSEEvent] = []
+        try quiet.feed(Array(": hello\n\ndata:\n\n: only a comment\n".utf8)) { seen.append($0) }
+        #expect(seen.count == 1 && seen[0].hasData && seen[0].data.isEmpty, "an empty data line is data; a comment is not an event")
+        let last = quiet.finish()
+        #expect(last?.isEmpty == true && last?.raw == Array(": only a comment\n".utf8))
+    }
+
     @Test func boundsAnEvent() {
         var parser = SSEParser(maxEventBytes: 16)
         #expect(throws: SSEParser.TooLarge.self) {

@@ -93,3 +93,51 @@ extension RequestScan {
         }
     }
 }
+
+extension RequestScan {
+    /// A top-level member of a JSON object, located in the bytes it was read from.
+    public struct MemberLocation: Sendable, Equatable {
+        /// The decoded key.
+        public var key: String
+        /// From the key's opening quote to the end of the value.
+        public var range: Range<Int>
+        /// The value's bytes (a string's quotes included).
+        public var valueRange: Range<Int>
+    }
+
+    /// Locates every top-level member of a JSON object, in order, without building the values, so
+    /// a passthrough can edit a body in place. `bodyStart` is the offset just after the opening
+    /// `{`. Throws for anything that is not one valid JSON object.
+    public static func members(_ bytes: UnsafeRawBufferPointer) throws -> (members: [MemberLocation], bodyStart: Int) {
+        var parser = JSONParser(bytes)
+        guard try parser.peek() == UInt8(ascii: "{") else {
+            throw parser.fail("request body must be a JSON object")
+        }
+        try parser.enter()
+        parser.position += 1
+        let bodyStart = parser.position
+        var members: [MemberLocation] = []
+        if try parser.peek() == UInt8(ascii: "}") {
+            parser.position += 1
+        } else {
+            while true {
+                guard try parser.peek() == UInt8(ascii: "\"") else { throw parser.fail("expected a string key") }
+                let keyStart = parser.position
+                let (keyRange, keyEscaped) = try parser.scanString()
+                let key = JSONParser.decodeString(bytes, range: keyRange, escaped: keyEscaped)
+                try parser.expect(UInt8(ascii: ":"))
+                _ = try parser.peek()
+                let valueStart = parser.position
+                try parser.skipValue()
+                members.append(MemberLocation(key: key, range: keyStart..<parser.position, valueRange: valueStart..<parser.position))
+                if try parser.nextInContainer(closing: UInt8(ascii: "}")) { break }
+            }
+        }
+        try parser.expectEnd()
+        return (members, bodyStart)
+    }
+
+    public static func members(_ bytes: [UInt8]) throws -> (members: [MemberLocation], bodyStart: Int) {
+        try bytes.withUnsafeBytes { (raw) throws in try members(raw) }
+    }
+}

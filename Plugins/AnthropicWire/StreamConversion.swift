@@ -20,7 +20,7 @@ final class StreamConversion: AdaptorStream {
     private let model: String
     private let includeUsage: Bool
     private let created: Int64
-    private var reader = SSEReader()
+    private var reader = SSEParser(maxEventBytes: AnthropicWire.maxEventBytes)
     private var usage = AnthropicUsage()
     private var id = "msg"
     /// Anthropic content block index → OpenAI tool call index.
@@ -37,7 +37,7 @@ final class StreamConversion: AdaptorStream {
     func feed(_ chunk: UnsafeRawBufferPointer, usage total: inout PluginUsage) throws(PluginError) -> [UInt8] {
         var out: [UInt8] = []
         defer { total.merge(usage.tokenUsage) }
-        try reader.feed(chunk) { event throws(PluginError) in try handle(event, into: &out) }
+        try reader.read(chunk) { event throws(PluginError) in try handle(event, into: &out) }
         return out
     }
 

@@ -24,6 +24,9 @@ import TollgatePluginKit
 ///   plugin quietly changing a client's value.
 struct RequestConversion {
     var maxTokensDefault: Int64?
+    /// Anthropic on a cloud platform (Vertex AI, Bedrock InvokeModel): the body carries this
+    /// `anthropic_version` and no `model` (the model is in the URL).
+    var platformVersion: String? = nil
 
     static let thinkingBudgets: [String: Int64] = ["low": 1024, "medium": 4096, "high": 16384]
     static let jsonInstruction = "Respond only with a single valid JSON object, without any text, explanation or code fence around it."
@@ -37,7 +40,11 @@ struct RequestConversion {
         if let instruction = try jsonModeInstruction(request["response_format"]) { messages.appendSystem(instruction) }
 
         let maxTokens = try requestedMaxTokens(request) ?? maxTokensDefault ?? MaxOutputTokens.forModel(model)
-        var body: [JSONValue.Member] = [.init("model", .string(model)), .init("max_tokens", .int(maxTokens))]
+        var body: [JSONValue.Member] = if let platformVersion {
+            [.init("anthropic_version", .string(platformVersion)), .init("max_tokens", .int(maxTokens))]
+        } else {
+            [.init("model", .string(model)), .init("max_tokens", .int(maxTokens))]
+        }
         if let system = messages.systemValue { body.append(.init("system", system)) }
         body.append(.init("messages", messages.messagesValue))
 

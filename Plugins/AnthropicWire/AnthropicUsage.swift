@@ -8,16 +8,18 @@ import TollgatePluginKit
 /// `message_delta` the cumulative output; a later event that lacks a count must not erase an
 /// earlier one, and since every count is cumulative a smaller later value (some compatible
 /// servers write 0 for "not counted here") never lowers it either.
-struct AnthropicUsage: Equatable {
-    var input: Int64?
-    var output: Int64?
-    var cacheRead: Int64?
-    var cacheCreation: Int64?
+public struct AnthropicUsage: Sendable, Equatable {
+    public var input: Int64?
+    public var output: Int64?
+    public var cacheRead: Int64?
+    public var cacheCreation: Int64?
     /// The part of `cacheCreation` written for one hour (`cache_creation.ephemeral_1h_input_tokens`).
-    var cacheCreation1h: Int64?
+    public var cacheCreation1h: Int64?
+
+    public init() {}
 
     /// Takes the counts of an Anthropic `usage` object.
-    mutating func read(_ usage: JSONValue?) {
+    public mutating func read(_ usage: JSONValue?) {
         guard let usage, case .object = usage else { return }
         func take(_ field: inout Int64?, _ value: JSONValue?) {
             guard let count = value?.int64Value, count >= 0 else { return }
@@ -30,10 +32,10 @@ struct AnthropicUsage: Equatable {
         take(&cacheCreation1h, usage["cache_creation"]?["ephemeral_1h_input_tokens"])
     }
 
-    var isEmpty: Bool { input == nil && output == nil && cacheRead == nil && cacheCreation == nil }
+    public var isEmpty: Bool { input == nil && output == nil && cacheRead == nil && cacheCreation == nil }
 
     /// The counts in the gateway's convention; a count never reported stays nil.
-    var tokenUsage: TokenUsage {
+    public var tokenUsage: TokenUsage {
         var usage = TokenUsage()
         if input != nil || cacheRead != nil || cacheCreation != nil {
             usage.prompt = (input ?? 0) + (cacheRead ?? 0) + (cacheCreation ?? 0)
@@ -49,7 +51,7 @@ struct AnthropicUsage: Equatable {
     /// `prompt_tokens_details.cached_tokens` and, where Anthropic reported any, cache writes as
     /// `prompt_tokens_details.cache_creation_tokens` (not an OpenAI field, but clients pricing a
     /// Claude answer need it and OpenAI SDKs keep unknown fields).
-    var openAIJSON: JSONValue {
+    public var openAIJSON: JSONValue {
         let counts = tokenUsage
         let prompt = counts.prompt ?? 0
         let completion = counts.completion ?? 0

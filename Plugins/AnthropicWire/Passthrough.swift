@@ -23,6 +23,44 @@ enum Passthrough {
         return edited
     }
 
+    /// A Messages body for Anthropic on a cloud platform (Vertex AI's `rawPredict`, Bedrock's
+    /// `InvokeModel`), where the model is in the URL: every `model` member is removed and
+    /// `anthropic_version` is set to the platform's (replaced where the client gave one, else
+    /// inserted first). The rest of the body keeps its bytes; a body that already fits comes back
+    /// as it is.
+    static func platformBody(_ body: [UInt8], anthropicVersion: String) throws(PluginError) -> [UInt8] {
+        let members: [RequestScan.MemberLocation]
+        let bodyStart: Int
+        do { (members, bodyStart) = try RequestScan.members(body) } catch {
+            throw PluginError(.invalidInput, "request body is not a JSON object: \(error)")
+        }
+        let version = JSONValue.quoted(anthropicVersion)
+        var out = Array(body[..<bodyStart])
+        var emitted = false
+        if !members.contains(where: { $0.key == "anthropic_version" }) {
+            out += Array("\"anthropic_version\":".utf8) + version
+            emitted = true
+        }
+        for (index, member) in members.enumerated() where member.key != "model" {
+            // What stood between this member and the one before: whitespace, and a comma unless first.
+            var separator = body[(index == 0 ? bodyStart : members[index - 1].valueRange.upperBound)..<member.range.lowerBound]
+            if emitted {
+                if index == 0 { out.append(UInt8(ascii: ",")) }
+            } else if let comma = separator.firstIndex(of: UInt8(ascii: ",")) {
+                separator = separator[(comma + 1)...]
+            }
+            out += separator
+            if member.key == "anthropic_version" {
+                out += body[member.range.lowerBound..<member.valueRange.lowerBound] + version
+            } else {
+                out += body[member.range]
+            }
+            emitted = true
+        }
+        out += body[(members.last?.valueRange.upperBound ?? bodyStart)...]
+        return out
+    }
+
     /// The upstream's answer as it is, success or error. Usage is read from a 2xx body's `usage`
     /// member without building the rest; a 2xx that is not JSON still goes to the client as is
     /// (it is the upstream's answer, not one this plugin made) and simply counts nothing.
@@ -40,14 +78,14 @@ enum Passthrough {
 /// event, so an upstream `error` event can be held back: the plugin reports it as a failure and
 /// the core writes its own error event in the client's dialect (a plugin never writes one).
 final class PassthroughStream: AdaptorStream {
-    private var reader = SSEReader(keepRaw: true)
+    private var reader = SSEParser(maxEventBytes: AnthropicWire.maxEventBytes, keepRaw: true, reportsEmptyEvents: true)
     private var usage = AnthropicUsage()
     private var sawStop = false
 
     func feed(_ chunk: UnsafeRawBufferPointer, usage total: inout PluginUsage) throws(PluginError) -> [UInt8] {
         var out: [UInt8] = []
         defer { total.merge(usage.tokenUsage) }
-        try reader.feed(chunk) { event throws(PluginError) in
+        try reader.read(chunk) { event throws(PluginError) in
             try read(event, forwarded: out)
             out += event.raw
         }
