@@ -167,7 +167,7 @@ import TollgatePluginKit
     }
 
     @Test func recursiveReferencesStopAtABoundedDepth() {
-        let converted = GeminiSchema.convert(json(#"{"$defs":{"Node":{"type":"object","properties":{"next":{"$ref":"#/$defs/Node"}}}},"$ref":"#/$defs/Node"}"#))
+        let converted = GeminiSchema.convert(json(##"{"$defs":{"Node":{"type":"object","properties":{"next":{"$ref":"#/$defs/Node"}}}},"$ref":"#/$defs/Node"}"##))
         var depth = 0
         var node: JSONValue? = converted
         while let next = node?["properties"]?["next"] { depth += 1; node = next }

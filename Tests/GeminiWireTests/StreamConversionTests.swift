@@ -99,9 +99,9 @@ func chatStream(includeUsage: Bool = true) -> GeminiChatStream {
         var usage = PluginUsage()
         let first = bytes(#"data: {"candidates":[{"content":{"parts":[{"text":"a"}]}}],"usageMetadata":{"promptTokenCount":10,"cachedContentTokenCount":6,"candidatesTokenCount":1}}"# + "\n\n")
         let second = bytes(#"data: {"candidates":[{"content":{"parts":[{"text":"b"}]},"finishReason":"STOP"}],"usageMetadata":{"candidatesTokenCount":2}}"# + "\n\n")
-        _ = try first.withUnsafeBytes { (raw) throws(PluginError) in try stream.feed(raw, usage: &usage) }
+        _ = try feed(stream, first, &usage)
         #expect(usage == PluginUsage(prompt: 10, completion: 1, cacheRead: 6))
-        _ = try second.withUnsafeBytes { (raw) throws(PluginError) in try stream.feed(raw, usage: &usage) }
+        _ = try feed(stream, second, &usage)
         #expect(usage == PluginUsage(prompt: 10, completion: 2, cacheRead: 6))
         _ = try stream.finish(usage: &usage)
         #expect(usage == PluginUsage(prompt: 10, completion: 2, cacheRead: 6))
@@ -112,7 +112,7 @@ func chatStream(includeUsage: Bool = true) -> GeminiChatStream {
             + #"data: {"error":{"code":503,"message":"The model is overloaded.","status":"UNAVAILABLE"}}"# + "\r\n\r\n")
         var usage = PluginUsage()
         do {
-            _ = try input.withUnsafeBytes { (raw) throws(PluginError) in try chatStream().feed(raw, usage: &usage) }
+            _ = try feed(chatStream(), input, &usage)
             Issue.record("the error event was not reported")
         } catch {
             #expect(error.kind == .upstream)

@@ -19,8 +19,7 @@ func run(_ stream: some AdaptorStream, _ input: [UInt8], cuts: [Int] = []) throw
     var out: [UInt8] = []
     var start = 0
     for cut in cuts + [input.count] where cut >= start {
-        let piece = Array(input[start..<cut])
-        out += try piece.withUnsafeBytes { (raw) throws(PluginError) in try stream.feed(raw, usage: &usage) }
+        out += try feed(stream, Array(input[start..<cut]), &usage)
         start = cut
     }
     out += try stream.finish(usage: &usage)
@@ -33,4 +32,13 @@ func events(_ out: [UInt8]) -> [JSONValue?] {
         let data = event.hasPrefix("data: ") ? String(event.dropFirst(6)) : event
         return data == "[DONE]" ? nil : json(data)
     }
+}
+
+/// One `feed` call with `bytes`.
+func feed(_ stream: some AdaptorStream, _ bytes: [UInt8], _ usage: inout PluginUsage) throws(PluginError) -> [UInt8] {
+    var result: Result<[UInt8], PluginError> = .success([])
+    bytes.withUnsafeBytes { raw in
+        do throws(PluginError) { result = .success(try stream.feed(raw, usage: &usage)) } catch { result = .failure(error) }
+    }
+    return try result.get()
 }

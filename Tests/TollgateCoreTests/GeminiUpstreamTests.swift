@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TollgatePluginABI
 @testable import TollgateCore
 
 /// The Gemini plugin built by the package (`libtollgate-gemini.so`), loaded from the build folder
@@ -202,12 +203,58 @@ import Testing
     }
 
     @Test func refusesAChannelWithoutAKey() async throws {
-        await #expect(throws: (any Error).self) {
+        let error = await #expect(throws: (any Error).self) {
             _ = try await GatewayHarness.start("""
             channels:
               - { name: google, provider: gemini, models: [gemini-2.0-flash] }
             """, pluginsDirectory: BuildProducts.directory)
         }
+        #expect("\(error.map { "\($0)" } ?? "")".contains("credentials.api_key is required"))
+    }
+
+    /// A Gemini-dialect body (what google-genai sends) through the ABI hooks as the core calls
+    /// them: accepted for every model, sent unchanged, answered unchanged, usage still read.
+    @Test func geminiDialectPassesThroughUntouched() async throws {
+        let upstream = try await Self.upstream()
+        let harness = try await Self.start(upstream)
+        defer { Task { await harness.stop(); await upstream.stop() } }
+        let settings = Array(#"{"name":"g","provider":"gemini","base_url":"https://example.test/","credentials":{"api_key":"k"},"options":{"api_version":"v1"}}"#.utf8)
+        let channel = try harness.gateway.factory.adaptor(providerID: "gemini").makeChannel(settings: settings)
+        #expect(channel.accepts(TOLLGATE_DIALECT_GEMINI, model: "gemini-2.5-pro"))
+        #expect(!channel.accepts(TOLLGATE_DIALECT_ANTHROPIC, model: "gemini-2.5-pro"))
+
+        let body = Array(#"{"contents":[{"role":"user","parts":[{"text":"hi"}]}],"generation_config":{"max_output_tokens":5}}"#.utf8)
+        let built = try channel.buildRequest(operation: TOLLGATE_OPERATION_CHAT, dialect: TOLLGATE_DIALECT_GEMINI, model: "gemini-2.5-pro",
+                                             body: body, stream: true, clientHeaders: [])
+        #expect(built.url == "https://example.test/v1/models/gemini-2.5-pro:streamGenerateContent?alt=sse")
+        #expect(built.body == body)
+        #expect(built.headers.contains { $0.0.lowercased() == "x-goog-api-key" && $0.1 == "k" })
+
+        let single = try channel.buildRequest(operation: TOLLGATE_OPERATION_EMBEDDINGS, dialect: TOLLGATE_DIALECT_GEMINI, model: "text-embedding-004",
+                                              body: Array(#"{"content":{"parts":[{"text":"a"}]}}"#.utf8), stream: false, clientHeaders: [])
+        #expect(single.url == "https://example.test/v1/models/text-embedding-004:embedContent")
+        let batch = try channel.buildRequest(operation: TOLLGATE_OPERATION_EMBEDDINGS, dialect: TOLLGATE_DIALECT_GEMINI, model: "text-embedding-004",
+                                             body: Array(#"{"requests":[]}"#.utf8), stream: false, clientHeaders: [])
+        #expect(batch.url == "https://example.test/v1/models/text-embedding-004:batchEmbedContents")
+
+        let answer = Array(#"{"candidates":[{"content":{"parts":[{"text":"yo"}]},"finishReason":"STOP"}],"usageMetadata":{"promptTokenCount":3,"cachedContentTokenCount":1,"candidatesTokenCount":2}}"#.utf8)
+        let converted = try channel.convertResponse(operation: TOLLGATE_OPERATION_CHAT, dialect: TOLLGATE_DIALECT_GEMINI, status: 200,
+                                                    headers: [], body: answer, model: "gemini-2.5-pro", requestBody: body)
+        #expect(converted.status == 200 && converted.body == answer)
+        #expect(converted.usage == TokenUsage(prompt: 3, completion: 2, cacheRead: 1))
+        let error = Array(#"{"error":{"code":400,"message":"bad","status":"INVALID_ARGUMENT"}}"#.utf8)
+        let failed = try channel.convertResponse(operation: TOLLGATE_OPERATION_CHAT, dialect: TOLLGATE_DIALECT_GEMINI, status: 400,
+                                                 headers: [], body: error, model: "gemini-2.5-pro", requestBody: body)
+        #expect(failed.status == 400 && failed.body == error)
+
+        let stream = try channel.makeStream(operation: TOLLGATE_OPERATION_CHAT, dialect: TOLLGATE_DIALECT_GEMINI, model: "gemini-2.5-pro",
+                                            headers: [], includeUsage: false, requestBody: body)
+        let events = Array("data: {\"candidates\": [{\"content\": {\"parts\": [{\"text\": \"yo\"}]},\"finishReason\": \"STOP\"}],\"usageMetadata\": {\"promptTokenCount\": 3,\"candidatesTokenCount\": 2}}\r\n\r\n".utf8)
+        let fed = events.withUnsafeBytes { stream.feed($0) }
+        let finished = stream.finish()
+        #expect(fed.error == nil && finished.error == nil)
+        #expect(fed.out + finished.out == events)
+        #expect(stream.currentUsage == TokenUsage(prompt: 3, completion: 2))
     }
 
     static func events(_ body: [UInt8]) throws -> (events: [JSONValue], done: Bool) {
