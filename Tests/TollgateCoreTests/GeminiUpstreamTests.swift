@@ -202,6 +202,41 @@ import TollgatePluginABI
         #expect(badMessages.json?["error"]?["message"]?.stringValue?.hasPrefix("gemini:") == true)
     }
 
+    /// A Gemini client (google-genai: `x-goog-api-key`, `alt=sse`) on the gateway's Gemini routes:
+    /// its body and the upstream's answer pass through byte for byte; usage is still recorded.
+    @Test func geminiClientsPassThroughTheGateway() async throws {
+        let upstream = try await Self.upstream()
+        let harness = try await Self.start(upstream)
+        defer { Task { await harness.stop(); await upstream.stop() } }
+        let body = #"{"contents":[{"role":"user","parts":[{"text":"hello"}]}],"generation_config":{"max_output_tokens":50}}"#
+        let headers = [("x-goog-api-key", GatewayHarness.clientKey), ("content-type", "application/json")]
+
+        let whole = try await harness.client.fetch(port: harness.port, path: "/v1beta/models/flash:generateContent", headers: headers, body: Array(body.utf8))
+        #expect(whole.status == 200, "\(whole.text)")
+        #expect(whole.json?["candidates"]?[0]?["content"]?["parts"]?[0]?["text"]?.stringValue == "Hi there")
+        #expect(whole.json?["responseId"]?.stringValue == "resp-1", "the upstream's own answer")
+        let sent = try #require(upstream.requests.last)
+        #expect(sent.uri == "/v1beta/models/gemini-2.0-flash:generateContent")
+        #expect(sent.header("x-goog-api-key") == Self.key, "the channel's key, never the client's")
+        #expect(sent.body == Array(body.utf8))
+        let record = await harness.records.waitFor(whole.header("x-request-id"))
+        #expect(record?.usage == TokenUsage(prompt: 120, completion: 10, cacheRead: 100, reasoning: 6))
+
+        let streamed = try await harness.client.fetch(port: harness.port, path: "/v1/models/gemini-2.0-flash:streamGenerateContent?alt=sse",
+                                                      headers: headers, body: Array(body.utf8))
+        #expect(streamed.status == 200)
+        #expect(upstream.requests.last?.uri == "/v1beta/models/gemini-2.0-flash:streamGenerateContent?alt=sse")
+        #expect(streamed.text.hasPrefix("data: {\"candidates\": [{\"content\": {\"parts\": [{\"text\": \"Hi\"}]"))
+        #expect(streamed.text.hasSuffix("\"responseId\": \"s-1\"}\r\n\r\n"))
+        #expect(!streamed.text.contains("[DONE]"))
+        let streamRecord = await harness.records.waitFor(streamed.header("x-request-id"))
+        #expect(streamRecord?.usage == TokenUsage(prompt: 120, completion: 10, cacheRead: 100, reasoning: 6))
+
+        let missing = try await harness.client.fetch(port: harness.port, path: "/v1beta/models/gemini-missing:generateContent", headers: headers, body: Array(body.utf8))
+        #expect(missing.status == 404)
+        #expect(missing.json?["error"]?["status"]?.stringValue == "NOT_FOUND", "Google's error shape, untouched")
+    }
+
     @Test func refusesAChannelWithoutAKey() async throws {
         let error = await #expect(throws: (any Error).self) {
             _ = try await GatewayHarness.start("""
