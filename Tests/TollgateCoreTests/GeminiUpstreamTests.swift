@@ -232,6 +232,16 @@ import TollgatePluginABI
         let streamRecord = await harness.records.waitFor(streamed.header("x-request-id"))
         #expect(streamRecord?.usage == TokenUsage(prompt: 120, completion: 10, cacheRead: 100, reasoning: 6))
 
+        // Without alt=sse a Gemini client expects a JSON array: converted, not passed through.
+        let array = try await harness.client.fetch(port: harness.port, path: "/v1beta/models/gemini-2.0-flash:streamGenerateContent",
+                                                   headers: headers, body: Array(body.utf8))
+        #expect(array.status == 200)
+        #expect(array.header("content-type") == "application/json")
+        let elements = try #require(array.json?.arrayValue, "\(array.text)")
+        let text = elements.compactMap { $0["candidates"]?[0]?["content"]?["parts"]?[0]?["text"]?.stringValue }.joined()
+        #expect(text == "Hi there")
+        #expect(elements.last?["usageMetadata"]?["cachedContentTokenCount"]?.int64Value == 100)
+
         let missing = try await harness.client.fetch(port: harness.port, path: "/v1beta/models/gemini-missing:generateContent", headers: headers, body: Array(body.utf8))
         #expect(missing.status == 404)
         #expect(missing.json?["error"]?["status"]?.stringValue == "NOT_FOUND", "Google's error shape, untouched")
