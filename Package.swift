@@ -12,6 +12,7 @@ let package = Package(
         // Plugins: each its own shared object, found by the core at run time with dlopen.
         .library(name: "tollgate-ollama-native", type: .dynamic, targets: ["OllamaNativePlugin"]),
         .library(name: "tollgate-claude", type: .dynamic, targets: ["ClaudePlugin"]),
+        .library(name: "tollgate-gemini", type: .dynamic, targets: ["GeminiPlugin"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
@@ -56,12 +57,16 @@ let package = Package(
         // Anthropic Messages API, in Swift with the kit.
         .target(name: "ClaudePlugin", dependencies: ["TollgatePluginKit", "AnthropicWire"], path: "Plugins/Claude"),
         .testTarget(name: "ClaudePluginTests", dependencies: ["ClaudePlugin"]),
+        // Gemini: the wire conversions (shared with Vertex) and the Google AI plugin.
+        .target(name: "GeminiWire", dependencies: ["TollgatePluginKit"], path: "Plugins/GeminiWire"),
+        .target(name: "GeminiPlugin", dependencies: ["GeminiWire", "TollgatePluginKit"], path: "Plugins/Gemini"),
         // Issue 3 work in progress: provider plugins' building blocks (no product until each
         // plugin exports its entry).
         .target(name: "BedrockPlugin", dependencies: ["TollgatePluginKit", "CLibCrypto"], path: "Plugins/Bedrock"),
         .target(name: "VertexPlugin", dependencies: ["TollgatePluginKit", "CLibCrypto"], path: "Plugins/Vertex"),
         .testTarget(name: "BedrockPluginTests", dependencies: ["BedrockPlugin"], resources: [.copy("Fixtures")]),
         .testTarget(name: "VertexPluginTests", dependencies: ["VertexPlugin"]),
+        .testTarget(name: "GeminiWireTests", dependencies: ["GeminiWire"]),
         .testTarget(
             name: "TollgateCoreTests",
             dependencies: ["TollgateCore", "TollgatePluginKit", "TollgateShared",

@@ -115,7 +115,7 @@ func linesEntry() -> UnsafeRawPointer { PluginExport.adaptor(LinesPlugin.self) }
                 respond.chunk(#"{"done":true,"tokens_in":9,"tokens_out":2}"# + "\n")
                 respond.end()
             case "/generate" where request.json?["prompt"]?.stringValue == "fail":
-                respond.json(503, #"{"error":"overloaded"}"#)
+                respond.json(503, #"{"error":"overloaded"}"#, headers: [("retry-after", "7")])
             default:
                 respond.json(200, #"{"output":"Hello","tokens_in":9,"tokens_out":2}"#)
             }
@@ -164,6 +164,7 @@ func linesEntry() -> UnsafeRawPointer { PluginExport.adaptor(LinesPlugin.self) }
         let failed = try await harness.chat(#"{"model":"lines-1","messages":[{"role":"user","content":"fail"}]}"#)
         #expect(failed.status == 503)
         #expect(failed.json?["error"]?["message"]?.stringValue == "overloaded")
+        #expect(failed.header("retry-after") == "7", "a converted answer keeps the upstream's retry-after")
         let invalid = try await harness.chat(#"{"model":"lines-1","messages":"#)
         #expect(invalid.status == 400)
     }

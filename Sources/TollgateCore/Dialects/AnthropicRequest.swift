@@ -44,41 +44,29 @@ enum AnthropicRequest {
         guard let content = message["content"] else { throw .badRequest("messages[\(index)].content is missing") }
         if let text = content.stringValue { return [.object(["role": .string(role), "content": .string(text)])] }
         guard let blocks = content.arrayValue else { throw .badRequest("messages[\(index)].content must be a string or an array") }
-        var parts: [JSONValue] = []
-        var toolCalls: [JSONValue] = []
-        var results: [JSONValue] = []
+        var turn = IRTurn()
         for block in blocks {
             switch block["type"]?.stringValue {
             case "text":
-                parts.append(.object(["type": .string("text"), "text": block["text"] ?? .string("")]))
+                turn.parts.append(.object(["type": .string("text"), "text": block["text"] ?? .string("")]))
             case "image":
-                parts.append(.object(["type": .string("image_url"), "image_url": .object(["url": .string(try imageURL(block["source"], at: index))])]))
+                turn.parts.append(.object(["type": .string("image_url"), "image_url": .object(["url": .string(try imageURL(block["source"], at: index))])]))
             case "tool_use":
                 let input = block["input"] ?? .object([])
-                toolCalls.append(.object([
+                turn.toolCalls.append(.object([
                     "id": block["id"] ?? .string(""), "type": .string("function"),
                     "function": .object(["name": block["name"] ?? .string(""), "arguments": .string(input.jsonString)]),
                 ]))
             case "tool_result":
                 let content = try block["content"].map { value throws(GatewayError) in try text(of: value, field: "tool_result.content") } ?? ""
-                results.append(.object(["role": .string("tool"), "tool_call_id": block["tool_use_id"] ?? .string(""), "content": .string(content)]))
+                turn.results.append(.object(["role": .string("tool"), "tool_call_id": block["tool_use_id"] ?? .string(""), "content": .string(content)]))
             case "thinking", "redacted_thinking":
                 continue  // the internal dialect has no place for them; the upstream thinks again
             default:
                 throw .badRequest("messages[\(index)] has an unsupported content block type '\(block["type"]?.stringValue ?? "?")'")
             }
         }
-        var converted = results
-        if role == "assistant" {
-            var members: [JSONValue.Member] = [.init("role", .string("assistant"))]
-            let text = parts.compactMap { $0["text"]?.stringValue }.joined()
-            members.append(.init("content", text.isEmpty && !toolCalls.isEmpty ? .null : .string(text)))
-            if !toolCalls.isEmpty { members.append(.init("tool_calls", .array(toolCalls))) }
-            converted.append(.object(members))
-        } else if !parts.isEmpty {
-            converted.append(.object(["role": .string("user"), "content": .array(parts)]))
-        }
-        return converted
+        return turn.messages(fromAssistant: role == "assistant")
     }
 
     static func imageURL(_ source: JSONValue?, at index: Int) throws(GatewayError) -> String {

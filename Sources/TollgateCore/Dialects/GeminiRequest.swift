@@ -57,45 +57,33 @@ enum GeminiRequest {
         let role = content["role"]?.stringValue ?? "user"
         guard role == "user" || role == "model" else { throw .badRequest("contents[\(index)].role must be 'user' or 'model'") }
         guard let parts = content["parts"]?.arrayValue else { throw .badRequest("contents[\(index)].parts must be an array") }
-        var irParts: [JSONValue] = []
-        var toolCalls: [JSONValue] = []
-        var results: [JSONValue] = []
+        var turn = IRTurn()
         for part in parts {
             if let text = part["text"]?.stringValue {
                 if part["thought"]?.boolValue == true { continue }
-                irParts.append(.object(["type": .string("text"), "text": .string(text)]))
+                turn.parts.append(.object(["type": .string("text"), "text": .string(text)]))
             } else if let inline = field(part, "inlineData", "inline_data") {
                 let mime = field(inline, "mimeType", "mime_type")?.stringValue ?? "application/octet-stream"
                 let data = inline["data"]?.stringValue ?? ""
-                irParts.append(.object(["type": .string("image_url"), "image_url": .object(["url": .string("data:\(mime);base64,\(data)")])]))
+                turn.parts.append(.object(["type": .string("image_url"), "image_url": .object(["url": .string("data:\(mime);base64,\(data)")])]))
             } else if let file = field(part, "fileData", "file_data"), let uri = field(file, "fileUri", "file_uri")?.stringValue {
-                irParts.append(.object(["type": .string("image_url"), "image_url": .object(["url": .string(uri)])]))
+                turn.parts.append(.object(["type": .string("image_url"), "image_url": .object(["url": .string(uri)])]))
             } else if let call = field(part, "functionCall", "function_call") {
                 let name = call["name"]?.stringValue ?? ""
-                toolCalls.append(.object([
+                turn.toolCalls.append(.object([
                     "id": .string(call["id"]?.stringValue ?? callIDs.make(name)), "type": .string("function"),
                     "function": .object(["name": .string(name), "arguments": .string((call["args"] ?? .object([])).jsonString)]),
                 ]))
             } else if let response = field(part, "functionResponse", "function_response") {
                 let name = response["name"]?.stringValue ?? ""
                 let id = response["id"]?.stringValue ?? callIDs.take(name)
-                results.append(.object(["role": .string("tool"), "tool_call_id": .string(id),
+                turn.results.append(.object(["role": .string("tool"), "tool_call_id": .string(id),
                                         "content": .string((response["response"] ?? .object([])).jsonString)]))
             } else {
                 throw .badRequest("contents[\(index)] has a part of an unsupported kind")
             }
         }
-        var converted = results
-        if role == "model" {
-            var members: [JSONValue.Member] = [.init("role", .string("assistant"))]
-            let text = irParts.compactMap { $0["text"]?.stringValue }.joined()
-            members.append(.init("content", text.isEmpty && !toolCalls.isEmpty ? .null : .string(text)))
-            if !toolCalls.isEmpty { members.append(.init("tool_calls", .array(toolCalls))) }
-            converted.append(.object(members))
-        } else if !irParts.isEmpty {
-            converted.append(.object(["role": .string("user"), "content": .array(irParts)]))
-        }
-        return converted
+        return turn.messages(fromAssistant: role == "model")
     }
 
     static func generation(_ config: JSONValue) -> [JSONValue.Member] {

@@ -209,6 +209,11 @@ final class ProxyExchange: UpstreamResponseDelegate, @unchecked Sendable {
                                                             requestBody: request.clientBody)
                 usage = converted.usage
                 var headers = HTTPHeaders([("content-type", "application/json")])
+                // A converted answer keeps the upstream's advice on when to retry.
+                for (name, value) in head.headers where name.equalsIgnoringASCIICase("retry-after")
+                    || name.equalsIgnoringASCIICase("retry-after-ms") {
+                    headers.add(name: name, value: value)
+                }
                 client.addGatewayHeaders(&headers, channel: request.channel.name)
                 let status = HTTPResponseStatus(statusCode: converted.status)
                 finish(status: converted.status) {

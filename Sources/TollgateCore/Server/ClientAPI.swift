@@ -94,7 +94,10 @@ struct ClientAPI {
     private func inInternalDialect(_ call: ModelCall) throws -> ModelCall {
         let dialect = handler.dialect
         guard dialect != .openAI else { return call }
-        if case .plugin(let plugin) = call.channel.backend,
+        // A Gemini stream without alt=sse is a JSON array; upstreams are always asked for SSE, so
+        // such a stream is converted rather than passed through.
+        let arrayStream = dialect == .gemini(sse: false) && call.wantsStream
+        if !arrayStream, case .plugin(let plugin) = call.channel.backend,
            plugin.accepts(dialect.abi, model: call.channel.upstreamModel(for: call.model)) {
             return call
         }
