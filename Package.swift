@@ -13,6 +13,7 @@ let package = Package(
         .library(name: "tollgate-ollama-native", type: .dynamic, targets: ["OllamaNativePlugin"]),
         .library(name: "tollgate-claude", type: .dynamic, targets: ["ClaudePlugin"]),
         .library(name: "tollgate-gemini", type: .dynamic, targets: ["GeminiPlugin"]),
+        .library(name: "tollgate-vertex", type: .dynamic, targets: ["VertexPluginEntry"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
@@ -60,10 +61,15 @@ let package = Package(
         // Gemini: the wire conversions (shared with Vertex) and the Google AI plugin.
         .target(name: "GeminiWire", dependencies: ["TollgatePluginKit"], path: "Plugins/GeminiWire"),
         .target(name: "GeminiPlugin", dependencies: ["GeminiWire", "TollgatePluginKit"], path: "Plugins/Gemini"),
+        // Vertex AI: Claude (AnthropicWire) and Gemini (GeminiWire) with service-account OAuth
+        // (RS256 JWTs signed with libcrypto).
+        .target(name: "VertexPlugin", dependencies: ["TollgatePluginKit", "CLibCrypto", "AnthropicWire", "GeminiWire"],
+                path: "Plugins/Vertex"),
+        // Only the exported entry, apart so VertexPluginTests can link VertexPlugin beside ClaudePlugin.
+        .target(name: "VertexPluginEntry", dependencies: ["VertexPlugin"], path: "Plugins/VertexEntry"),
         // Issue 3 work in progress: provider plugins' building blocks (no product until each
         // plugin exports its entry).
         .target(name: "BedrockPlugin", dependencies: ["TollgatePluginKit", "CLibCrypto"], path: "Plugins/Bedrock"),
-        .target(name: "VertexPlugin", dependencies: ["TollgatePluginKit", "CLibCrypto"], path: "Plugins/Vertex"),
         .testTarget(name: "BedrockPluginTests", dependencies: ["BedrockPlugin"], resources: [.copy("Fixtures")]),
         .testTarget(name: "VertexPluginTests", dependencies: ["VertexPlugin"]),
         .testTarget(name: "GeminiWireTests", dependencies: ["GeminiWire"]),
