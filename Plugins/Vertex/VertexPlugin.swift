@@ -22,9 +22,6 @@ final class VertexPlugin: AdaptorPlugin {
     }
 }
 
-/// The plugin's descriptor. The exported `tollgate_plugin_entry` that returns it lives in its own
-/// target (`VertexPluginEntry`, Plugins/VertexEntry), so the unit tests can link this module
-/// beside another plugin's entry (the test bundle links every tested plugin into one binary).
-public enum VertexPluginDescriptor {
-    public static func make() -> UnsafeRawPointer { PluginExport.adaptor(VertexPlugin.self) }
-}
+/// The descriptor; exported as `tollgate_plugin_entry` by the `VertexPluginEntry` target, so tests can
+/// link this library beside other plugins without clashing symbols.
+public func vertexPluginDescriptor() -> UnsafeRawPointer { PluginExport.adaptor(VertexPlugin.self) }

@@ -1,5 +1,5 @@
 import VertexPlugin
 
-/// The one symbol the core looks up in `libtollgate-vertex.so`.
+/// The one symbol the gateway looks up in `libtollgate-vertex.so`.
 @_cdecl("tollgate_plugin_entry")
-public func tollgatePluginEntry() -> UnsafeRawPointer { VertexPluginDescriptor.make() }
+public func tollgatePluginEntry() -> UnsafeRawPointer { vertexPluginDescriptor() }
