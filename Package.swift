@@ -11,6 +11,7 @@ let package = Package(
         .library(name: "TollgatePluginKit", targets: ["TollgatePluginKit"]),
         // Plugins: each its own shared object, found by the core at run time with dlopen.
         .library(name: "tollgate-ollama-native", type: .dynamic, targets: ["OllamaNativePlugin"]),
+        .library(name: "tollgate-bedrock", type: .dynamic, targets: ["BedrockPlugin"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
@@ -48,15 +49,16 @@ let package = Package(
         // A plugin written in C with jansson: proves the ABI is language-neutral.
         .target(name: "OllamaNativePlugin", dependencies: ["TollgatePluginABI", "CJansson"],
                 path: "Plugins/OllamaNative"),
+        // Bedrock and SageMaker (SigV4, Converse, AWS event streams).
+        .target(name: "BedrockPlugin", dependencies: ["TollgatePluginKit", "CLibCrypto"], path: "Plugins/Bedrock"),
         // Issue 3 work in progress: provider plugins' building blocks (no product until each
         // plugin exports its entry).
-        .target(name: "BedrockPlugin", dependencies: ["TollgatePluginKit", "CLibCrypto"], path: "Plugins/Bedrock"),
         .target(name: "VertexPlugin", dependencies: ["TollgatePluginKit", "CLibCrypto"], path: "Plugins/Vertex"),
         .testTarget(name: "BedrockPluginTests", dependencies: ["BedrockPlugin"], resources: [.copy("Fixtures")]),
         .testTarget(name: "VertexPluginTests", dependencies: ["VertexPlugin"]),
         .testTarget(
             name: "TollgateCoreTests",
-            dependencies: ["TollgateCore", "TollgatePluginKit", "TollgateShared",
+            dependencies: ["TollgateCore", "TollgatePluginKit", "TollgateShared", "BedrockPlugin",
                            .product(name: "NIOCore", package: "swift-nio"),
                            .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                            .product(name: "NIOPosix", package: "swift-nio"),
