@@ -35,10 +35,11 @@ public final class SageMakerChannel: AdaptorChannel {
         do {
             path = try SageMakerRuntime.path(endpointName: model, operation: stream ? .invocationsResponseStream : .invocations)
         } catch { throw PluginError(.invalidInput, error.description) }
-        return try settings.signedRequest(path: path, headers: [
-            ("Content-Type", "application/json"),
-            ("Accept", stream ? "application/vnd.amazon.eventstream" : "application/json"),
-        ], body: body)
+        // InvokeEndpoint hands `Accept` to the container (the answer's format); the streaming call
+        // takes that from X-Amzn-SageMaker-Accept instead, so it gets no Accept, as botocore sends.
+        var headers = [("Content-Type", "application/json")]
+        if !stream { headers.append(("Accept", "application/json")) }
+        return try settings.signedRequest(path: path, headers: headers, body: body)
     }
 
     func convert(status: Int, headers: [(String, String)], body: [UInt8], requestBody: [UInt8]) -> PluginConvertedResponse {

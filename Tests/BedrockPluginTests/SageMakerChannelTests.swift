@@ -16,7 +16,8 @@ import TollgatePluginKit
         #expect(authorization.contains("/20240703/us-east-1/sagemaker/aws4_request"))
         let streamed = try channel.build(model: "my endpoint/v2", body: Self.request, stream: true)
         #expect(streamed.url == "https://runtime.sagemaker.us-east-1.amazonaws.com/endpoints/my%20endpoint%2Fv2/invocations-response-stream")
-        #expect(streamed.headers.first { $0.0 == "Accept" }?.1 == "application/vnd.amazon.eventstream")
+        #expect(plain.headers.first { $0.0 == "Accept" }?.1 == "application/json")
+        #expect(streamed.headers.map(\.0) == ["Host", "Content-Type", "X-Amz-Date", "Authorization"])
     }
 
     @Test func passesTheAnswerThroughWithItsOpenAIUsage() throws {

@@ -70,6 +70,8 @@ import Testing
                              headers: [("x-amzn-ErrorType", "ValidationException:http://internal.amazon.com/coral/com.amazon.bedrock/")])
             case conversePath:
                 respond.json(200, textAnswer, headers: [("x-amzn-RequestId", "b7e1e4f0-text")])
+            case conversePath + "-stream" where body?["messages"]?[0]?["content"]?[0]?["text"]?.stringValue == "invalid":
+                respond.json(400, #"{"message":"The provided model identifier is invalid."}"#, headers: [("x-amzn-ErrorType", "ValidationException")])
             case conversePath + "-stream" where body?["toolConfig"] != nil:
                 sendFrames(toolStream, respond)
             case conversePath + "-stream" where body?["messages"]?[0]?["content"]?[0]?["text"]?.stringValue == "throttle":
@@ -273,6 +275,10 @@ import Testing
         #expect(invalid.status == 400)
         #expect(invalid.json?["error"]?["type"]?.stringValue == "ValidationException")
         #expect(invalid.json?["error"]?["message"]?.stringValue?.hasPrefix("Malformed input request") == true)
+
+        let invalidStream = try await harness.chat(#"{"model":"claude-sonnet","stream":true,"messages":[{"role":"user","content":"invalid"}]}"#)
+        #expect(invalidStream.status == 400, "an error before the stream starts is a complete answer")
+        #expect(invalidStream.json?["error"]?.jsonString == #"{"message":"The provided model identifier is invalid.","type":"ValidationException","code":null}"#)
 
         let throttled = try await harness.chat(#"{"model":"claude-sonnet","stream":true,"messages":[{"role":"user","content":"throttle"}]}"#)
         #expect(throttled.status == 200, "the stream had started")
