@@ -11,8 +11,9 @@ let package = Package(
         .library(name: "TollgatePluginKit", targets: ["TollgatePluginKit"]),
         // Plugins: each its own shared object, found by the core at run time with dlopen.
         .library(name: "tollgate-ollama-native", type: .dynamic, targets: ["OllamaNativePlugin"]),
-        .library(name: "tollgate-claude", type: .dynamic, targets: ["ClaudePlugin"]),
-        .library(name: "tollgate-gemini", type: .dynamic, targets: ["GeminiPlugin"]),
+        .library(name: "tollgate-claude", type: .dynamic, targets: ["ClaudePluginEntry"]),
+        .library(name: "tollgate-gemini", type: .dynamic, targets: ["GeminiPluginEntry"]),
+        .library(name: "tollgate-bedrock", type: .dynamic, targets: ["BedrockPluginEntry"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
@@ -52,20 +53,24 @@ let package = Package(
                 path: "Plugins/OllamaNative"),
         // Anthropic Messages API, in Swift with the kit.
         .target(name: "ClaudePlugin", dependencies: ["TollgatePluginKit"], path: "Plugins/Claude"),
+        .target(name: "ClaudePluginEntry", dependencies: ["ClaudePlugin"], path: "Plugins/ClaudeEntry"),
         .testTarget(name: "ClaudePluginTests", dependencies: ["ClaudePlugin"]),
         // Gemini: the wire conversions (shared with Vertex) and the Google AI plugin.
         .target(name: "GeminiWire", dependencies: ["TollgatePluginKit"], path: "Plugins/GeminiWire"),
         .target(name: "GeminiPlugin", dependencies: ["GeminiWire", "TollgatePluginKit"], path: "Plugins/Gemini"),
+        .target(name: "GeminiPluginEntry", dependencies: ["GeminiPlugin"], path: "Plugins/GeminiEntry"),
+        // Bedrock and SageMaker (SigV4, Converse, AWS event streams).
+        .target(name: "BedrockPlugin", dependencies: ["TollgatePluginKit", "CLibCrypto"], path: "Plugins/Bedrock"),
+        .target(name: "BedrockPluginEntry", dependencies: ["BedrockPlugin"], path: "Plugins/BedrockEntry"),
         // Issue 3 work in progress: provider plugins' building blocks (no product until each
         // plugin exports its entry).
-        .target(name: "BedrockPlugin", dependencies: ["TollgatePluginKit", "CLibCrypto"], path: "Plugins/Bedrock"),
         .target(name: "VertexPlugin", dependencies: ["TollgatePluginKit", "CLibCrypto"], path: "Plugins/Vertex"),
         .testTarget(name: "BedrockPluginTests", dependencies: ["BedrockPlugin"], resources: [.copy("Fixtures")]),
         .testTarget(name: "VertexPluginTests", dependencies: ["VertexPlugin"]),
         .testTarget(name: "GeminiWireTests", dependencies: ["GeminiWire"]),
         .testTarget(
             name: "TollgateCoreTests",
-            dependencies: ["TollgateCore", "TollgatePluginKit", "TollgateShared",
+            dependencies: ["TollgateCore", "TollgatePluginKit", "TollgateShared", "BedrockPlugin",
                            .product(name: "NIOCore", package: "swift-nio"),
                            .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                            .product(name: "NIOPosix", package: "swift-nio"),
