@@ -11,8 +11,9 @@ let package = Package(
         .library(name: "TollgatePluginKit", targets: ["TollgatePluginKit"]),
         // Plugins: each its own shared object, found by the core at run time with dlopen.
         .library(name: "tollgate-ollama-native", type: .dynamic, targets: ["OllamaNativePlugin"]),
-        .library(name: "tollgate-claude", type: .dynamic, targets: ["ClaudePlugin"]),
-        .library(name: "tollgate-gemini", type: .dynamic, targets: ["GeminiPlugin"]),
+        .library(name: "tollgate-claude", type: .dynamic, targets: ["ClaudePluginEntry"]),
+        .library(name: "tollgate-gemini", type: .dynamic, targets: ["GeminiPluginEntry"]),
+        .library(name: "tollgate-bedrock", type: .dynamic, targets: ["BedrockPluginEntry"]),
         .library(name: "tollgate-vertex", type: .dynamic, targets: ["VertexPluginEntry"]),
     ],
     dependencies: [
@@ -57,25 +58,26 @@ let package = Package(
         .testTarget(name: "AnthropicWireTests", dependencies: ["AnthropicWire"]),
         // Anthropic Messages API, in Swift with the kit.
         .target(name: "ClaudePlugin", dependencies: ["TollgatePluginKit", "AnthropicWire"], path: "Plugins/Claude"),
+        .target(name: "ClaudePluginEntry", dependencies: ["ClaudePlugin"], path: "Plugins/ClaudeEntry"),
         .testTarget(name: "ClaudePluginTests", dependencies: ["ClaudePlugin"]),
         // Gemini: the wire conversions (shared with Vertex) and the Google AI plugin.
         .target(name: "GeminiWire", dependencies: ["TollgatePluginKit"], path: "Plugins/GeminiWire"),
         .target(name: "GeminiPlugin", dependencies: ["GeminiWire", "TollgatePluginKit"], path: "Plugins/Gemini"),
+        .target(name: "GeminiPluginEntry", dependencies: ["GeminiPlugin"], path: "Plugins/GeminiEntry"),
+        // Bedrock and SageMaker (SigV4, Converse, AWS event streams).
+        .target(name: "BedrockPlugin", dependencies: ["TollgatePluginKit", "CLibCrypto"], path: "Plugins/Bedrock"),
+        .target(name: "BedrockPluginEntry", dependencies: ["BedrockPlugin"], path: "Plugins/BedrockEntry"),
         // Vertex AI: Claude (AnthropicWire) and Gemini (GeminiWire) with service-account OAuth
         // (RS256 JWTs signed with libcrypto).
         .target(name: "VertexPlugin", dependencies: ["TollgatePluginKit", "CLibCrypto", "AnthropicWire", "GeminiWire"],
                 path: "Plugins/Vertex"),
-        // Only the exported entry, apart so VertexPluginTests can link VertexPlugin beside ClaudePlugin.
         .target(name: "VertexPluginEntry", dependencies: ["VertexPlugin"], path: "Plugins/VertexEntry"),
-        // Issue 3 work in progress: provider plugins' building blocks (no product until each
-        // plugin exports its entry).
-        .target(name: "BedrockPlugin", dependencies: ["TollgatePluginKit", "CLibCrypto"], path: "Plugins/Bedrock"),
         .testTarget(name: "BedrockPluginTests", dependencies: ["BedrockPlugin"], resources: [.copy("Fixtures")]),
         .testTarget(name: "VertexPluginTests", dependencies: ["VertexPlugin"]),
         .testTarget(name: "GeminiWireTests", dependencies: ["GeminiWire"]),
         .testTarget(
             name: "TollgateCoreTests",
-            dependencies: ["TollgateCore", "TollgatePluginKit", "TollgateShared",
+            dependencies: ["TollgateCore", "TollgatePluginKit", "TollgateShared", "BedrockPlugin",
                            .product(name: "NIOCore", package: "swift-nio"),
                            .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                            .product(name: "NIOPosix", package: "swift-nio"),

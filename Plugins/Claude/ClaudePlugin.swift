@@ -14,5 +14,6 @@ final class ClaudePlugin: AdaptorPlugin {
     }
 }
 
-@_cdecl("tollgate_plugin_entry")
-public func tollgatePluginEntry() -> UnsafeRawPointer { PluginExport.adaptor(ClaudePlugin.self) }
+/// The descriptor; exported as `tollgate_plugin_entry` by the `ClaudePluginEntry` target, so tests can
+/// link this library beside other plugins without clashing symbols.
+public func claudePluginDescriptor() -> UnsafeRawPointer { PluginExport.adaptor(ClaudePlugin.self) }

@@ -18,5 +18,6 @@ final class GeminiPlugin: AdaptorPlugin {
     }
 }
 
-@_cdecl("tollgate_plugin_entry")
-public func tollgatePluginEntry() -> UnsafeRawPointer { PluginExport.adaptor(GeminiPlugin.self) }
+/// The descriptor; exported as `tollgate_plugin_entry` by the `GeminiPluginEntry` target, so tests can
+/// link this library beside other plugins without clashing symbols.
+public func geminiPluginDescriptor() -> UnsafeRawPointer { PluginExport.adaptor(GeminiPlugin.self) }

@@ -77,6 +77,8 @@ extension TokenUsage {
         let promptDetails = usage["prompt_tokens_details"] ?? usage["input_tokens_details"]
         let completionDetails = usage["completion_tokens_details"] ?? usage["output_tokens_details"]
         cacheRead = promptDetails?["cached_tokens"]?.int64Value
+        // Not OpenAI's own fields: how LiteLLM and the gateway's plugins report cache writes.
+        cacheCreation = promptDetails?["cache_creation_tokens"]?.int64Value ?? usage["cache_creation_input_tokens"]?.int64Value
         audioPrompt = promptDetails?["audio_tokens"]?.int64Value
         reasoning = completionDetails?["reasoning_tokens"]?.int64Value
         audioCompletion = completionDetails?["audio_tokens"]?.int64Value

@@ -1,4 +1,6 @@
-"""Session fixtures: the mock OpenAI upstream, and the Tollgate binary configured to use it.
+"""Session fixtures: the mock OpenAI upstream, and the Tollgate binary configured to use it; and a
+second gateway (`dialect_gateway`) whose `claude` and `gemini` plugin channels point at the mock
+Anthropic and Gemini APIs.
 
 Environment:
   TOLLGATE_BIN   gateway executable (default: <repo>/.build/debug/tollgate)
@@ -22,6 +24,8 @@ import httpx
 import pytest
 from openai import OpenAI
 
+from mock_anthropic import MockAnthropic
+from mock_gemini import MockGemini
 from mock_openai import MockOpenAI
 
 REPO = Path(__file__).resolve().parents[2]
@@ -39,6 +43,15 @@ OPENAI_CHANNEL = "mock-openai"
 MOCK_CHANNEL = "builtin-mock"
 DEAD_CHANNEL = "dead-upstream"
 DEAD_MODEL = "dead-model"
+
+# The dialect gateway: plugin channels on the Anthropic and Gemini mocks.
+ANTHROPIC_CHANNEL_KEY = "sk-ant-api03-upstream-channel-key-e2e"
+GEMINI_CHANNEL_KEY = "AIzaSyUpstreamChannelKeyE2E0123456789"
+CLAUDE_CHANNEL = "claude-upstream"
+GEMINI_CHANNEL = "gemini-upstream"
+CLAUDE_MAPPED_MODEL = "claude-friendly"
+CLAUDE_MAPPED_UPSTREAM_MODEL = "claude-sonnet-4-5-20250929"
+GEMINI_API_VERSION = "v1beta"
 
 BANNER = re.compile(r"Tollgate listening on (http://\S+)")
 
@@ -91,6 +104,41 @@ def write_config(directory: Path, mock: MockOpenAI, dead_port: int) -> Path:
     return path
 
 
+def write_dialect_config(directory: Path, anthropic_mock: MockAnthropic, gemini_mock: MockGemini) -> Path:
+    config = textwrap.dedent(f"""\
+        # Written by Tests/e2e/conftest.py (the dialect gateway)
+        listen: 127.0.0.1:0
+        data_dir: {directory / "data"}
+        upstream:
+          connect_timeout: 5s
+          response_timeout: 60s
+          read_timeout: 60s
+        keys:
+          - name: e2e
+            key: {CLIENT_KEY}
+        channels:
+          - name: {CLAUDE_CHANNEL}
+            provider: claude
+            base_url: {anthropic_mock.url}
+            credentials:
+              api_key: {ANTHROPIC_CHANNEL_KEY}
+            models: ["claude-*"]
+            model_map:
+              {CLAUDE_MAPPED_MODEL}: {CLAUDE_MAPPED_UPSTREAM_MODEL}
+          - name: {GEMINI_CHANNEL}
+            provider: gemini
+            base_url: {gemini_mock.url}
+            credentials:
+              api_key: {GEMINI_CHANNEL_KEY}
+            options:
+              api_version: {GEMINI_API_VERSION}
+            models: ["gemini-*"]
+        """)
+    path = directory / "tollgate.yaml"
+    path.write_text(config)
+    return path
+
+
 @dataclass
 class Gateway:
     process: subprocess.Popen
@@ -115,6 +163,7 @@ class Gateway:
 
 
 _gateway: Gateway | None = None
+_other_gateways: list[Gateway] = []  # started by other session fixtures; their logs are shown too
 
 
 def _start_gateway(binary: str, config_path: Path, stderr_path: Path) -> Gateway:
@@ -171,9 +220,7 @@ def mock_upstream():
 @pytest.fixture(scope="session")
 def gateway(mock_upstream, tmp_path_factory):
     global _gateway
-    binary = os.environ.get("TOLLGATE_BIN", str(DEFAULT_BIN))
-    if not os.access(binary, os.X_OK):
-        pytest.exit(f"tollgate binary not found at {binary} (build with `swift build` or set TOLLGATE_BIN)", returncode=2)
+    binary = _gateway_binary()
     directory = tmp_path_factory.mktemp("tollgate")
     config_path = write_config(directory, mock_upstream, closed_port())
     try:
@@ -182,6 +229,60 @@ def gateway(mock_upstream, tmp_path_factory):
         pytest.exit(str(error), returncode=3)
     yield _gateway
     _stop_gateway(_gateway)
+
+
+def _gateway_binary() -> str:
+    binary = os.environ.get("TOLLGATE_BIN", str(DEFAULT_BIN))
+    if not os.access(binary, os.X_OK):
+        pytest.exit(f"tollgate binary not found at {binary} (build with `swift build` or set TOLLGATE_BIN)", returncode=2)
+    return binary
+
+
+@pytest.fixture(scope="session")
+def mock_anthropic():
+    mock = MockAnthropic(api_key=ANTHROPIC_CHANNEL_KEY).start()
+    yield mock
+    mock.stop()
+
+
+@pytest.fixture(scope="session")
+def mock_gemini():
+    mock = MockGemini(api_key=GEMINI_CHANNEL_KEY).start()
+    yield mock
+    mock.stop()
+
+
+@pytest.fixture(scope="session")
+def dialect_gateway(mock_anthropic, mock_gemini, tmp_path_factory):
+    """A second gateway: `claude-*` on the claude plugin (mock Anthropic), `gemini-*` on the gemini
+    plugin (mock Gemini)."""
+    binary = _gateway_binary()
+    directory = tmp_path_factory.mktemp("tollgate-dialects")
+    config_path = write_dialect_config(directory, mock_anthropic, mock_gemini)
+    try:
+        started = _start_gateway(binary, config_path, directory / "tollgate.stderr.log")
+    except RuntimeError as error:
+        pytest.exit(str(error), returncode=3)
+    _other_gateways.append(started)
+    yield started
+    _stop_gateway(started)
+
+
+@pytest.fixture(autouse=True)
+def _fresh_dialect_mocks(request):
+    """Tests using the Anthropic/Gemini mocks start with empty records; a mock's own failure (an
+    exception in its handler) and a crash of the dialect gateway fail the test that caused them."""
+    mocks = [request.getfixturevalue(name) for name in ("mock_anthropic", "mock_gemini") if name in request.fixturenames]
+    for mock in mocks:
+        mock.clear()
+    gw = request.getfixturevalue("dialect_gateway") if "dialect_gateway" in request.fixturenames else None
+    if gw is not None:
+        assert gw.alive(), f"the dialect gateway is not running (exit status {gw.process.returncode})"
+    yield
+    for mock in mocks:
+        assert not mock.failures, f"{type(mock).__name__} failed:\n" + "\n".join(mock.failures)
+    if gw is not None:
+        assert gw.alive(), f"the dialect gateway exited during this test (status {gw.process.returncode})"
 
 
 @pytest.fixture(autouse=True)
@@ -250,14 +351,15 @@ def make_sdk(gateway):
 
 
 def pytest_terminal_summary(terminalreporter, exitstatus, config):
-    """On failure, show the gateway's stderr (its log) after the test report."""
-    if _gateway is None or exitstatus == 0:
+    """On failure, show each gateway's stderr (its log) after the test report."""
+    if exitstatus == 0:
         return
-    terminalreporter.section("tollgate stderr")
-    text = _gateway.stderr()
-    limit = 60_000
-    if len(text) > limit:
-        terminalreporter.write_line(f"... (first {len(text) - limit} characters cut; full log: {_gateway.stderr_path})")
-        text = text[-limit:]
-    terminalreporter.write(text)
-    terminalreporter.write_line(f"config: {_gateway.config_path}")
+    for gw in [g for g in (_gateway, *_other_gateways) if g is not None]:
+        terminalreporter.section(f"tollgate stderr ({gw.config_path.parent.name})")
+        text = gw.stderr()
+        limit = 60_000
+        if len(text) > limit:
+            terminalreporter.write_line(f"... (first {len(text) - limit} characters cut; full log: {gw.stderr_path})")
+            text = text[-limit:]
+        terminalreporter.write(text)
+        terminalreporter.write_line(f"config: {gw.config_path}")

@@ -1,0 +1,175 @@
+import TollgatePluginKit
+
+/// A `bedrock` channel: OpenAI chat <-> Converse / ConverseStream, signed with SigV4.
+public final class BedrockChannel: AdaptorChannel {
+    public let settings: AWSChannelSettings
+
+    public init(_ settings: AWSChannelSettings) { self.settings = settings }
+
+    public func buildRequest(_ request: PluginRequest) throws(PluginError) -> PluginUpstreamRequest {
+        try build(operation: request.operation, model: request.model, body: request.body, stream: request.stream)
+    }
+
+    public func convertResponse(_ response: PluginResponse) throws(PluginError) -> PluginConvertedResponse {
+        try convert(status: response.status, headers: response.headers, body: response.body, model: response.model)
+    }
+
+    public func makeStream(_ params: PluginStreamParams) throws(PluginError) -> any AdaptorStream {
+        stream(model: params.model, headers: params.headers, includeUsage: params.includeUsage)
+    }
+
+    func build(operation: TollgatePluginKit.Operation = .chat, model: String, body: [UInt8], stream: Bool) throws(PluginError) -> PluginUpstreamRequest {
+        guard operation == .chat else {
+            throw PluginError(.unsupported, "Bedrock Converse serves chat completions only")
+        }
+        let converted = try ConverseRequest.convert(body).serialized()
+        let path: String
+        do {
+            path = try BedrockRuntime.path(modelID: model, operation: stream ? .converseStream : .converse)
+        } catch { throw PluginError(.invalidInput, error.description) }
+        return try settings.signedRequest(path: path, headers: [
+            ("Content-Type", "application/json"),
+            ("Accept", stream ? "application/vnd.amazon.eventstream" : "application/json"),
+        ], body: converted)
+    }
+
+    func convert(status: Int, headers: [(String, String)], body: [UInt8], model: String) throws(PluginError) -> PluginConvertedResponse {
+        guard (200..<300).contains(status) else {
+            return PluginConvertedResponse(status: status, body: AWSErrorBody.openAI(status: status, headers: headers, body: body))
+        }
+        let (json, usage) = try ConverseResponse.chatCompletion(body, model: model, id: ResponseID.make(headers: headers),
+                                                                created: settings.nowSeconds)
+        return PluginConvertedResponse(status: status, body: json.serialized(), usage: usage)
+    }
+
+    func stream(model: String, headers: [(String, String)], includeUsage: Bool) -> ConverseStream {
+        ConverseStream(writer: ChunkWriter(id: ResponseID.make(headers: headers), created: settings.nowSeconds, model: model),
+                       includeUsage: includeUsage)
+    }
+}
+
+/// ConverseStream's event-stream frames -> OpenAI SSE chunks.
+///
+///     messageStart                            -> {"delta":{"role":"assistant","content":""}}
+///     contentBlockStart {start:{toolUse}}      -> tool_calls[{index, id, type, function:{name, arguments:""}}]
+///     contentBlockDelta {delta:{text}}         -> {"delta":{"content":...}}
+///     contentBlockDelta {delta:{toolUse:{input}}} -> tool_calls[{index, function:{arguments: input}}]
+///     contentBlockDelta {delta:{reasoningContent:{text}}} -> {"delta":{"reasoning_content":...}}
+///     messageStop {stopReason}                 -> {"delta":{},"finish_reason":...}
+///     metadata {usage}                         -> usage (and the include_usage chunk), then [DONE]
+///
+/// The tool call index counts tool blocks in order of appearance. An exception frame
+/// (`throttlingException`, `modelStreamErrorException`, ...) ends the stream with
+/// `.upstream("<type>: <message>")`; so does a corrupt frame, a truncated one, or an end
+/// without `messageStop`.
+final class ConverseStream: AdaptorStream {
+    private var decoder = EventStreamDecoder()
+    private let writer: ChunkWriter
+    private let includeUsage: Bool
+    /// contentBlockIndex -> OpenAI tool call index.
+    private var toolIndex: [Int64: Int] = [:]
+    private var stopped = false
+    private var sawMetadata = false
+    private var done = false
+
+    init(writer: ChunkWriter, includeUsage: Bool) {
+        self.writer = writer
+        self.includeUsage = includeUsage
+    }
+
+    func feed(_ chunk: UnsafeRawBufferPointer, usage: inout PluginUsage) throws(PluginError) -> [UInt8] {
+        var out: [UInt8] = []
+        do { try decoder.append(chunk) } catch { throw PluginError(.upstream, error.description, output: out) }
+        while true {
+            let message: EventStreamMessage?
+            do { message = try decoder.next() } catch { throw PluginError(.upstream, error.description, output: out) }
+            guard let message else { return out }
+            do { try handle(message, into: &out, usage: &usage) } catch {
+                throw PluginError(error.kind, error.message, output: out)
+            }
+        }
+    }
+
+    func finish(usage: inout PluginUsage) throws(PluginError) -> [UInt8] {
+        do { try decoder.finish() } catch { throw PluginError(.upstream, error.description) }
+        guard stopped else { throw PluginError(.upstream, "the Converse stream ended before messageStop") }
+        guard !done else { return [] }
+        done = true
+        return ChunkWriter.done
+    }
+
+    private func handle(_ message: EventStreamMessage, into out: inout [UInt8], usage: inout PluginUsage) throws(PluginError) {
+        let event: EventStreamEvent
+        do { event = try message.interpreted() } catch { throw PluginError(.upstream, error.description) }
+        switch event {
+        case .exception(let type, let text, _):
+            throw PluginError(.upstream, "\(type): \(text)")
+        case .error(let code, let text):
+            throw PluginError(.upstream, "\(code): \(text)")
+        case .event(let type, let payload):
+            guard !done else { return }
+            let json: JSONValue
+            do { json = try JSONParser.parse(payload) } catch {
+                throw PluginError(.upstream, "a Converse \(type) event is not JSON: \(error)")
+            }
+            try handle(type, json, into: &out, usage: &usage)
+        }
+    }
+
+    private func handle(_ type: String, _ json: JSONValue, into out: inout [UInt8], usage: inout PluginUsage) throws(PluginError) {
+        switch type {
+        case "messageStart":
+            out += writer.chunk(delta: .object(["role": .string(json["role"]?.stringValue ?? "assistant"), "content": .string("")]))
+        case "contentBlockStart":
+            guard let use = json["start"]?["toolUse"] else { return }
+            guard let id = use["toolUseId"]?.stringValue, let name = use["name"]?.stringValue else {
+                throw PluginError(.upstream, "a Converse contentBlockStart toolUse lacks toolUseId or name")
+            }
+            let index = tool(json["contentBlockIndex"]?.int64Value ?? 0)
+            out += writer.chunk(delta: .object(["tool_calls": .array([.object([
+                "index": .int(index), "id": .string(id), "type": .string("function"),
+                "function": .object(["name": .string(name), "arguments": .string("")]),
+            ])])]))
+        case "contentBlockDelta":
+            guard let delta = json["delta"] else { throw PluginError(.upstream, "a Converse contentBlockDelta has no delta") }
+            if let text = delta["text"]?.stringValue {
+                if !text.isEmpty { out += writer.chunk(delta: .object(["content": .string(text)])) }
+            } else if let use = delta["toolUse"] {
+                guard let input = use["input"]?.stringValue else {
+                    throw PluginError(.upstream, "a Converse toolUse delta has no string input")
+                }
+                let index = tool(json["contentBlockIndex"]?.int64Value ?? 0)
+                out += writer.chunk(delta: .object(["tool_calls": .array([.object([
+                    "index": .int(index), "function": .object(["arguments": .string(input)]),
+                ])])]))
+            } else if let text = delta["reasoningContent"]?["text"]?.stringValue, !text.isEmpty {
+                out += writer.chunk(delta: .object(["reasoning_content": .string(text)]))
+            }
+        case "messageStop":
+            stopped = true
+            out += writer.chunk(delta: .object([]), finishReason: ConverseResponse.finishReason(json["stopReason"]?.stringValue))
+            if sawMetadata { out += end() }
+        case "metadata":
+            sawMetadata = true
+            if let counted = ConverseResponse.usage(json["usage"]) {
+                usage.merge(counted)
+                if includeUsage { out += writer.usageChunk(usage) }
+            }
+            if stopped { out += end() }
+        default:
+            break  // contentBlockStop, and events newer than this plugin
+        }
+    }
+
+    private func tool(_ block: Int64) -> Int {
+        if let index = toolIndex[block] { return index }
+        let index = toolIndex.count
+        toolIndex[block] = index
+        return index
+    }
+
+    private func end() -> [UInt8] {
+        done = true
+        return ChunkWriter.done
+    }
+}
