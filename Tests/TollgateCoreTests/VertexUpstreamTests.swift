@@ -224,6 +224,24 @@ import Testing
         #expect(upstream.requests.filter { $0.uri == "/token" }.count == 1)
     }
 
+    @Test func concurrentFirstRequestsShareOneExchange() async throws {
+        let tokens = TokenLog()
+        let upstream = try await Self.upstream(tokens: tokens)
+        let harness = try await Self.start(upstream)
+        defer { Task { await harness.stop(); await upstream.stop() } }
+
+        let statuses = try await withThrowingTaskGroup(of: Int.self) { group in
+            for i in 0..<6 {
+                let model = i.isMultiple(of: 2) ? "my-claude" : "flash"
+                group.addTask { try await harness.chat(#"{"model":"\#(model)","messages":[{"role":"user","content":"hi"}]}"#).status }
+            }
+            return try await group.reduce(into: []) { $0.append($1) }
+        }
+        #expect(statuses == Array(repeating: 200, count: 6))
+        #expect(tokens.all.count == 1, "one exchange, shared by six requests: \(tokens.all)")
+        #expect(upstream.requests.filter { $0.header("authorization") == "Bearer \(Self.token)" }.count == 6)
+    }
+
     /// An Anthropic client reaching Claude on Vertex: its body goes up with `model` removed and
     /// `anthropic_version` set (nothing else changes), and Vertex's bytes come back as they are.
     @Test func anthropicClientPassesThroughToClaudeOnVertex() async throws {
