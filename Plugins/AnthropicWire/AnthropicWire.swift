@@ -86,14 +86,14 @@ public enum AnthropicWire {
     /// their status kept). `created` is the chat completion's timestamp (Unix seconds).
     public static func convertResponse(_ response: PluginResponse, created: Int64) throws(PluginError) -> PluginConvertedResponse {
         switch response.dialect {
-        case .anthropic: Passthrough.response(response)
+        case .anthropic: try Passthrough.response(response)
         default: try ResponseConversion.openAI(response, created: created)
         }
     }
 
     /// An Anthropic answer relayed untouched, its usage read.
-    public static func passthroughResponse(_ response: PluginResponse) -> PluginConvertedResponse {
-        Passthrough.response(response)
+    public static func passthroughResponse(_ response: PluginResponse) throws(PluginError) -> PluginConvertedResponse {
+        try Passthrough.response(response)
     }
 
     /// An Anthropic error body (or anything a proxy put there) → an OpenAI error, status kept.

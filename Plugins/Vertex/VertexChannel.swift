@@ -83,7 +83,7 @@ final class VertexChannel: AdaptorChannel {
         let success = (200..<300).contains(response.status)
         switch response.dialect {
         case .anthropic:
-            return AnthropicWire.passthroughResponse(response)
+            return try AnthropicWire.passthroughResponse(response)
         case .gemini:
             return PluginConvertedResponse(status: response.status, body: response.body,
                                            usage: success ? GeminiResponse.usage(ofGeminiBody: response.body) : PluginUsage())

@@ -123,6 +123,13 @@ import Testing
         #expect(ir["stream_options"]?["include_usage"] == .bool(true))
     }
 
+    @Test func openAPISchemasBecomeJSONSchemas() throws {
+        let body = try JSONParser.parse(#"{"contents":[{"parts":[{"text":"x"}]}],"tools":[{"functionDeclarations":[{"name":"f","parameters":{"type":"OBJECT","properties":{"type":{"type":"STRING"},"tags":{"type":"ARRAY","items":{"type":"STRING"}}}}}]}]}"#)
+        let ir = try GeminiRequest.toIR(body, model: "m", stream: false)
+        #expect(ir["tools"]?[0]?["function"]?["parameters"] == (try JSONParser.parse(
+            #"{"type":"object","properties":{"type":{"type":"string"},"tags":{"type":"array","items":{"type":"string"}}}}"#)))
+    }
+
     @Test func refusesMalformedRequestsClearly() {
         for text in [#"{}"#, #"{"contents":[{"role":"tool","parts":[]}]}"#, #"{"contents":[{"parts":[{"video":1}]}]}"#] {
             #expect(throws: GatewayError.self, "\(text)") { try GeminiRequest.toIR(try JSONParser.parse(text), model: "m", stream: false) }

@@ -32,6 +32,7 @@ Magic models:
 
 from __future__ import annotations
 
+import base64
 import json
 import re
 from urllib.parse import unquote
@@ -41,7 +42,7 @@ from mock_server import MockHandler, MockServer, RecordedRequest  # noqa: F401 -
 CACHED_TOKENS = 5
 THOUGHTS_TOKENS = 7
 FUNCTION_ARGS = {"city": "Paris"}
-THOUGHT_SIGNATURE = "CiIBVKhc7oMockThoughtSignatureForE2ETests0000000000=="
+THOUGHT_SIGNATURE = base64.b64encode(b"\x0a\x22mock thought signature for the e2e tests").decode()
 ROUTE = re.compile(r"^/(v1beta|v1|v1alpha)/((?:models|tunedModels)/[^/:]+):([A-Za-z]+)$")
 STATUS = {400: "INVALID_ARGUMENT", 403: "PERMISSION_DENIED", 404: "NOT_FOUND", 429: "RESOURCE_EXHAUSTED",
           500: "INTERNAL", 503: "UNAVAILABLE"}

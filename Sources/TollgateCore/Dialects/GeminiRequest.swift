@@ -97,7 +97,8 @@ enum GeminiRequest {
             if let value = field(config, camel, snake) { out.append(.init(ir, value)) }
         }
         if field(config, "responseMimeType", "response_mime_type")?.stringValue == "application/json" {
-            if let schema = field(config, "responseJsonSchema", "response_json_schema", "responseSchema", "response_schema") {
+            if let schema = field(config, "responseJsonSchema", "response_json_schema")
+                ?? field(config, "responseSchema", "response_schema").map(jsonSchema) {
                 out.append(.init("response_format", .object(["type": .string("json_schema"),
                                                              "json_schema": .object(["name": .string("response"), "schema": schema])])))
             } else {
@@ -111,9 +112,26 @@ enum GeminiRequest {
         guard let name = declaration["name"]?.stringValue else { throw .badRequest("every function declaration needs a name") }
         var function: [JSONValue.Member] = [.init("name", .string(name))]
         if let description = declaration["description"] { function.append(.init("description", description)) }
-        let parameters = field(declaration, "parametersJsonSchema", "parameters_json_schema", "parameters")
+        let parameters = field(declaration, "parametersJsonSchema", "parameters_json_schema")
+            ?? declaration["parameters"].map(jsonSchema)
         function.append(.init("parameters", parameters ?? .object(["type": .string("object")])))
         return .object(["type": .string("function"), "function": .object(function)])
+    }
+
+    /// Gemini's `parameters` and `responseSchema` are an OpenAPI subset whose types are upper
+    /// case ("OBJECT", "STRING"); JSON Schema, which every other dialect uses, wants lower case.
+    static func jsonSchema(_ schema: JSONValue) -> JSONValue {
+        switch schema {
+        case .object(let members):
+            return .object(members.map { member in
+                if member.key == "type", let type = member.value.stringValue { return .init("type", .string(type.lowercased())) }
+                return .init(member.key, jsonSchema(member.value))
+            })
+        case .array(let items):
+            return .array(items.map(jsonSchema))
+        default:
+            return schema
+        }
     }
 
     static func toolChoice(_ calling: JSONValue) -> [JSONValue.Member] {

@@ -31,6 +31,20 @@ public struct JSONParser {
         try parse(Array(text.utf8))
     }
 
+    /// Checks that bytes hold one valid JSON document without building it; nil when they do.
+    public static func validate(_ raw: UnsafeRawBufferPointer) -> JSONError? {
+        var parser = JSONParser(raw)
+        do {
+            try parser.skipValue()
+            try parser.expectEnd()
+            return nil
+        } catch let error as JSONError {
+            return error
+        } catch {
+            return JSONError(message: "\(error)", offset: 0)
+        }
+    }
+
     /// Parses a whole document straight from borrowed bytes.
     public static func parse(_ raw: UnsafeRawBufferPointer) throws -> JSONValue {
         var parser = JSONParser(raw)
