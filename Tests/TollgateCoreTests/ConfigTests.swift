@@ -90,5 +90,10 @@ import Testing
         #expect(withKeys.channels.map(\.provider) == ["mock", "openai", "claude"])
         #expect(withKeys.channels[1].credentials["api_key"] == "sk-1")
         #expect(withKeys.listen.port == 9999)
+        let cloud = EmbeddedDefault.config(environment: ["AWS_ACCESS_KEY_ID": "AKID", "AWS_SECRET_ACCESS_KEY": "s", "AWS_REGION": "eu-west-1",
+                                                         "GOOGLE_APPLICATION_CREDENTIALS": "/k.json", "VERTEX_PROJECT": "p"])
+        #expect(cloud.channels.map(\.provider) == ["mock", "bedrock", "vertex"])
+        #expect(cloud.channels[1].options["region"] == "eu-west-1")
+        #expect(cloud.channels[2].credentials["service_account_file"] == "/k.json" && cloud.channels[2].options["project"] == "p")
     }
 }

@@ -22,7 +22,33 @@ public enum EmbeddedDefault {
             channel.credentials["api_key"] = environment[variable]
             config.channels.append(channel)
         }
+        if let bedrock = bedrockChannel(environment) { config.channels.append(bedrock) }
+        if let vertex = vertexChannel(environment) { config.channels.append(vertex) }
         return config
+    }
+
+    /// AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_REGION (AWS_SESSION_TOKEN optional).
+    static func bedrockChannel(_ environment: [String: String]) -> ChannelConfig? {
+        guard let id = environment["AWS_ACCESS_KEY_ID"], let secret = environment["AWS_SECRET_ACCESS_KEY"],
+              let region = environment["AWS_REGION"] ?? environment["AWS_DEFAULT_REGION"], !id.isEmpty, !secret.isEmpty else { return nil }
+        var channel = ChannelConfig(name: "bedrock", provider: "bedrock",
+                                    models: ["anthropic.*", "amazon.*", "meta.*", "mistral.*", "cohere.*", "us.*", "eu.*", "apac.*"])
+        channel.credentials = ["access_key_id": id, "secret_access_key": secret]
+        if let token = environment["AWS_SESSION_TOKEN"], !token.isEmpty { channel.credentials["session_token"] = token }
+        channel.options["region"] = region
+        return channel
+    }
+
+    /// GOOGLE_APPLICATION_CREDENTIALS (a service-account key file) with VERTEX_PROJECT (or
+    /// GOOGLE_CLOUD_PROJECT; default: the key's project) and VERTEX_LOCATION (or GOOGLE_CLOUD_LOCATION).
+    static func vertexChannel(_ environment: [String: String]) -> ChannelConfig? {
+        guard let file = environment["GOOGLE_APPLICATION_CREDENTIALS"], !file.isEmpty else { return nil }
+        var channel = ChannelConfig(name: "vertex", provider: "vertex", models: ["vertex/*", "gemini-*", "claude-*"])
+        channel.credentials["service_account_file"] = file
+        if let project = environment["VERTEX_PROJECT"] ?? environment["GOOGLE_CLOUD_PROJECT"] { channel.options["project"] = project }
+        if let location = environment["VERTEX_LOCATION"] ?? environment["GOOGLE_CLOUD_LOCATION"] { channel.options["location"] = location }
+        channel.priority = 1  // behind direct Gemini/Anthropic keys when both are set
+        return channel
     }
 
     /// Providers served by plugins, added when their key is set and their plugin is loaded.
