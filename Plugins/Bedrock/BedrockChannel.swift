@@ -24,7 +24,7 @@ public final class BedrockChannel: AdaptorChannel {
             return try build(operation: request.operation, model: request.model, body: request.body, stream: request.stream)
         case .invoke:
             return try buildInvoke(operation: request.operation, model: request.model, body: request.body,
-                                   dialect: request.dialect, stream: request.stream)
+                                   dialect: request.dialect, stream: request.stream, clientHeaders: request.clientHeaders)
         }
     }
 
@@ -78,12 +78,12 @@ public final class BedrockChannel: AdaptorChannel {
     /// `/model/{id}/invoke` or `/invoke-with-response-stream` with an Anthropic body: converted
     /// from OpenAI, or the Anthropic client's own with `model` removed and `anthropic_version` set.
     func buildInvoke(operation: TollgatePluginKit.Operation = .chat, model: String, body: [UInt8], dialect: Dialect = .openAI,
-                     stream: Bool) throws(PluginError) -> PluginUpstreamRequest {
+                     stream: Bool, clientHeaders: [(String, String)] = []) throws(PluginError) -> PluginUpstreamRequest {
         guard operation == .chat else {
             throw PluginError(.unsupported, "Bedrock InvokeModel serves chat completions only")
         }
         guard InvokeModel.isAnthropic(model) else { throw InvokeModel.unsupported(model) }
-        let anthropic: [UInt8]
+        var anthropic: [UInt8]
         switch dialect {
         case .openAI:
             anthropic = try AnthropicWire.requestBody(fromOpenAI: body, model: model, options: .init(
@@ -93,6 +93,7 @@ public final class BedrockChannel: AdaptorChannel {
         case .gemini:
             throw PluginError(.unsupported, "Bedrock InvokeModel does not take a Gemini body")
         }
+        anthropic = try InvokeModel.addingBetas(anthropic, clientHeaders: clientHeaders)
         let path: String
         do {
             path = try BedrockRuntime.path(modelID: model, operation: stream ? .invokeWithResponseStream : .invoke)

@@ -20,6 +20,7 @@ public enum BedrockAPI: String, Sendable {
 /// - Anthropic client (`accepts(.anthropic, …)`): the client's body with the one edit a platform
 ///   needs (`AnthropicWire.platformBody`: `model` removed, `anthropic_version` set), the answer
 ///   relayed as it is and the stream's events relayed as Anthropic SSE, usage read on the way.
+/// - Either way, `anthropic-beta` client headers become the body's `anthropic_beta` array.
 /// - Errors: AWS error answers (`{"message": ...}` with `x-amzn-ErrorType`) become OpenAI errors
 ///   for OpenAI clients and Anthropic errors (`{"type":"error","error":{type,message}}`) for
 ///   Anthropic clients, the status kept; an `exception` frame in mid-stream ends the stream with
@@ -37,6 +38,29 @@ enum InvokeModel {
         if labels[0] == "anthropic" { return true }
         return labels.count == 3 && labels[1] == "anthropic" && !labels[0].isEmpty
             && labels[0].allSatisfy { $0.isLetter || $0 == "-" }
+    }
+
+    /// The client's `anthropic-beta` headers (comma-separated flags, possibly several headers) as
+    /// the body's `anthropic_beta` array, which is where Bedrock reads them (as Anthropic's Bedrock
+    /// SDK sends them). The member is inserted first; a body that has one keeps its own.
+    static func addingBetas(_ body: [UInt8], clientHeaders: [(String, String)]) throws(PluginError) -> [UInt8] {
+        let betas = clientHeaders.filter { $0.0.lowercased() == "anthropic-beta" }
+            .flatMap { $0.1.split(separator: ",") }
+            .map { String($0).trimmingWhitespace }.filter { !$0.isEmpty }
+        guard !betas.isEmpty else { return body }
+        let members: [RequestScan.MemberLocation]
+        let bodyStart: Int
+        do { (members, bodyStart) = try RequestScan.members(body) } catch {
+            throw PluginError(.invalidInput, "request body is not a JSON object: \(error)")
+        }
+        guard !members.contains(where: { $0.key == "anthropic_beta" }) else { return body }
+        var unique: [String] = []
+        for beta in betas where !unique.contains(beta) { unique.append(beta) }
+        var member = Array("\"anthropic_beta\":".utf8) + JSONValue.array(unique.map { .string($0) }).serialized()
+        if !members.isEmpty { member.append(UInt8(ascii: ",")) }
+        var out = body
+        out.insert(contentsOf: member, at: bodyStart)
+        return out
     }
 
     static func unsupported(_ model: String) -> PluginError {

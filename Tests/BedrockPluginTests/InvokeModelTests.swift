@@ -101,6 +101,26 @@ import TollgatePluginKit
         #expect(String(decoding: versioned.body, as: UTF8.self) == #"{"anthropic_version":"bedrock-2023-05-31","max_tokens":5,"messages":[]}"#)
     }
 
+    @Test func movesAnthropicBetaHeadersIntoTheBody() throws {
+        let betas = [("anthropic-beta", "context-1m-2025-08-07, interleaved-thinking-2025-05-14"),
+                     ("Anthropic-Beta", "context-1m-2025-08-07"), ("x-other", "no")]
+        let passthrough = try invoke().buildRequest(PluginRequest(operation: .chat, model: Self.model,
+            body: Array(#"{"model":"m","max_tokens":5,"messages":[]}"#.utf8), dialect: .anthropic, stream: false, clientHeaders: betas))
+        #expect(String(decoding: passthrough.body, as: UTF8.self)
+            == #"{"anthropic_beta":["context-1m-2025-08-07","interleaved-thinking-2025-05-14"],"anthropic_version":"bedrock-2023-05-31","max_tokens":5,"messages":[]}"#)
+        let own = try invoke().buildRequest(PluginRequest(operation: .chat, model: Self.model,
+            body: Array(#"{"anthropic_beta":["a"],"max_tokens":5,"messages":[]}"#.utf8), dialect: .anthropic, stream: false, clientHeaders: betas))
+        #expect(String(decoding: own.body, as: UTF8.self) == #"{"anthropic_version":"bedrock-2023-05-31","anthropic_beta":["a"],"max_tokens":5,"messages":[]}"#)
+        let openAI = try invoke().buildRequest(PluginRequest(operation: .chat, model: Self.model,
+            body: Array(#"{"model":"m","messages":[{"role":"user","content":"Hi"}]}"#.utf8), stream: true, clientHeaders: betas))
+        let body = try JSONParser.parse(openAI.body)
+        #expect(body["anthropic_beta"]?.jsonString == #"["context-1m-2025-08-07","interleaved-thinking-2025-05-14"]"#)
+        #expect(body["anthropic_version"]?.stringValue == "bedrock-2023-05-31")
+        let none = try invoke().buildRequest(PluginRequest(operation: .chat, model: Self.model,
+            body: Array(#"{"max_tokens":5,"messages":[]}"#.utf8), dialect: .anthropic, stream: false, clientHeaders: [("anthropic-beta", " , ")]))
+        #expect(String(decoding: none.body, as: UTF8.self) == #"{"anthropic_version":"bedrock-2023-05-31","max_tokens":5,"messages":[]}"#)
+    }
+
     @Test func refusesNonAnthropicModelsAndOtherOperations() throws {
         let body = Array(#"{"model":"nova","messages":[{"role":"user","content":"Hi"}]}"#.utf8)
         let nova = F.failure { _ = try invoke().buildRequest(PluginRequest(operation: .chat, model: "amazon.nova-pro-v1:0", body: body, stream: false)) }

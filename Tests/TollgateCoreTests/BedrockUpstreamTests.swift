@@ -528,13 +528,16 @@ extension BedrockUpstreamTests {
         #expect(record.usage.cacheRead == 1000 && record.usage.cacheCreation == 200)
 
         let streamBody = #"{"model":"claude-invoke","max_tokens":100,"stream":true,"messages":[{"role":"user","content":"Say hello"}]}"#
-        let streamed = try await harness.client.fetch(port: harness.port, path: "/v1/messages", headers: headers, body: Array(streamBody.utf8))
+        let streamed = try await harness.client.fetch(port: harness.port, path: "/v1/messages",
+                                                      headers: headers + [("anthropic-beta", "context-1m-2025-08-07")], body: Array(streamBody.utf8))
         #expect(streamed.status == 200, "\(streamed.text)")
         #expect(streamed.text == Self.anthropicSSE, "each chunk's event relayed as Anthropic SSE")
         let streamSent = try #require(upstream.requests.last)
         #expect(streamSent.uri == Self.invokeStreamPath)
         #expect(String(decoding: streamSent.body, as: UTF8.self)
-            == #"{"anthropic_version":"bedrock-2023-05-31","max_tokens":100,"messages":[{"role":"user","content":"Say hello"}]}"#)
+            == #"{"anthropic_beta":["context-1m-2025-08-07"],"anthropic_version":"bedrock-2023-05-31","max_tokens":100,"messages":[{"role":"user","content":"Say hello"}]}"#,
+            "the beta header goes in the body, where Bedrock reads it")
+        #expect(streamSent.header("anthropic-beta") == nil)
         let streamRecord = try #require(await harness.records.waitFor(streamed.header("x-request-id")))
         #expect(streamRecord.usage.prompt == 1211 && streamRecord.usage.completion == 4)
         #expect(streamRecord.usage.cacheRead == 1000 && streamRecord.usage.cacheCreation == 200)
