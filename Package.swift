@@ -64,8 +64,8 @@ let package = Package(
         .target(name: "GeminiWire", dependencies: ["TollgatePluginKit"], path: "Plugins/GeminiWire"),
         .target(name: "GeminiPlugin", dependencies: ["GeminiWire", "TollgatePluginKit"], path: "Plugins/Gemini"),
         .target(name: "GeminiPluginEntry", dependencies: ["GeminiPlugin"], path: "Plugins/GeminiEntry"),
-        // Bedrock and SageMaker (SigV4, Converse, AWS event streams).
-        .target(name: "BedrockPlugin", dependencies: ["TollgatePluginKit", "CLibCrypto"], path: "Plugins/Bedrock"),
+        // Bedrock and SageMaker (SigV4, Converse, InvokeModel with Anthropic bodies, AWS event streams).
+        .target(name: "BedrockPlugin", dependencies: ["TollgatePluginKit", "CLibCrypto", "AnthropicWire"], path: "Plugins/Bedrock"),
         .target(name: "BedrockPluginEntry", dependencies: ["BedrockPlugin"], path: "Plugins/BedrockEntry"),
         // Vertex AI: Claude (AnthropicWire) and Gemini (GeminiWire) with service-account OAuth
         // (RS256 JWTs signed with libcrypto).

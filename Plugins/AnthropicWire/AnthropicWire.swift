@@ -71,9 +71,11 @@ public enum AnthropicWire {
     }
 
     /// An Anthropic body from a client, for a platform that takes the model in the URL: `model`
-    /// removed, `anthropic_version` set to `anthropicVersion`; every other byte kept.
-    public static func platformBody(_ body: [UInt8], anthropicVersion: String) throws(PluginError) -> [UInt8] {
-        try Passthrough.platformBody(body, anthropicVersion: anthropicVersion)
+    /// (and any member named in `removing`) removed, `anthropic_version` set to
+    /// `anthropicVersion`; every other byte kept. Bedrock passes `removing: ["stream"]`: the
+    /// operation decides streaming there, and its schema has no `stream` member.
+    public static func platformBody(_ body: [UInt8], anthropicVersion: String, removing: [String] = []) throws(PluginError) -> [UInt8] {
+        try Passthrough.platformBody(body, anthropicVersion: anthropicVersion, removing: removing)
     }
 
     /// The output ceiling of a Claude model, the `max_tokens` sent when nothing else gives one.

@@ -24,11 +24,12 @@ enum Passthrough {
     }
 
     /// A Messages body for Anthropic on a cloud platform (Vertex AI's `rawPredict`, Bedrock's
-    /// `InvokeModel`), where the model is in the URL: every `model` member is removed and
+    /// `InvokeModel`), where the model is in the URL: every `model` member (and every member
+    /// named in `removing`) is removed and
     /// `anthropic_version` is set to the platform's (replaced where the client gave one, else
     /// inserted first). The rest of the body keeps its bytes; a body that already fits comes back
     /// as it is.
-    static func platformBody(_ body: [UInt8], anthropicVersion: String) throws(PluginError) -> [UInt8] {
+    static func platformBody(_ body: [UInt8], anthropicVersion: String, removing: [String] = []) throws(PluginError) -> [UInt8] {
         let members: [RequestScan.MemberLocation]
         let bodyStart: Int
         do { (members, bodyStart) = try RequestScan.members(body) } catch {
@@ -41,7 +42,8 @@ enum Passthrough {
             out += Array("\"anthropic_version\":".utf8) + version
             emitted = true
         }
-        for (index, member) in members.enumerated() where member.key != "model" {
+        let removed = Set(["model"] + removing)
+        for (index, member) in members.enumerated() where !removed.contains(member.key) {
             // What stood between this member and the one before: whitespace, and a comma unless first.
             var separator = body[(index == 0 ? bodyStart : members[index - 1].valueRange.upperBound)..<member.range.lowerBound]
             if emitted {

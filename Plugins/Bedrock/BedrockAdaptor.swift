@@ -4,7 +4,8 @@ import TollgatePluginKit
 ///
 /// - `bedrock`: the Bedrock Runtime Converse API (`/model/{id}/converse`, `/converse-stream`) for
 ///   any model; OpenAI chat bodies are converted to Converse and answers (JSON or event-stream
-///   frames) back to OpenAI.
+///   frames) back to OpenAI. With `options.api: invoke`, InvokeModel (`/model/{id}/invoke`,
+///   `/invoke-with-response-stream`) with Anthropic bodies for Anthropic models (`InvokeModel`).
 /// - `sagemaker`: SageMaker Runtime endpoint invocations (`/endpoints/{name}/invocations`,
 ///   `/invocations-response-stream`); the body is the model container's own and passes through.
 ///
@@ -52,6 +53,7 @@ public enum AWSProvider: String, Sendable {
 ///
 ///     credentials: { access_key_id, secret_access_key, session_token? }
 ///     options:     { region, usage_path?, usage_completion_path? }   (usage paths: sagemaker)
+///                  { api?: converse | invoke, max_tokens_default? }     (bedrock)
 ///     base_url:    overrides the regional endpoint (a VPC endpoint, a proxy, a test mock)
 ///
 /// `options.region` is required unless `base_url` is set; with a `base_url` and no region, the
@@ -67,6 +69,10 @@ public struct AWSChannelSettings: Sendable {
     /// SageMaker: where the container's answer reports prompt and completion tokens.
     public var usagePromptPath: UsagePath?
     public var usageCompletionPath: UsagePath?
+    /// Bedrock: Converse (default) or InvokeModel with Anthropic bodies.
+    public var api: BedrockAPI = .converse
+    /// Bedrock InvokeModel: `max_tokens` for OpenAI requests that give none (nil: the model's ceiling).
+    public var maxTokensDefault: Int64?
     /// Wall-clock nanoseconds since the Unix epoch, for the signature's date and `created`.
     public var clock: @Sendable () -> Int64
 
@@ -130,6 +136,21 @@ public struct AWSChannelSettings: Sendable {
 
         usagePromptPath = try Self.path(settings, "usage_path")
         usageCompletionPath = try Self.path(settings, "usage_completion_path")
+
+        if let value = settings["options"]?["api"], !value.isNull {
+            guard provider == .bedrock else { throw PluginError(.config, "options.api applies to bedrock channels only") }
+            guard let text = value.stringValue, let api = BedrockAPI(rawValue: text) else {
+                throw PluginError(.config, "options.api must be converse or invoke")
+            }
+            self.api = api
+        }
+        if let value = settings["options"]?["max_tokens_default"], !value.isNull {
+            // Options arrive as strings from the YAML config; a JSON number is taken too.
+            guard let count = value.int64Value ?? value.stringValue.flatMap({ Int64($0) }), count > 0 else {
+                throw PluginError(.config, "options.max_tokens_default must be a positive integer")
+            }
+            maxTokensDefault = count
+        }
     }
 
     private static func path(_ settings: JSONValue, _ key: String) throws(PluginError) -> UsagePath? {

@@ -1,21 +1,47 @@
+import AnthropicWire
 import TollgatePluginKit
 
-/// A `bedrock` channel: OpenAI chat <-> Converse / ConverseStream, signed with SigV4.
+/// A `bedrock` channel, signed with SigV4: OpenAI chat <-> Converse / ConverseStream, or with
+/// `options.api: invoke` InvokeModel / InvokeModelWithResponseStream with Anthropic bodies for
+/// Anthropic models (see `InvokeModel`), where Anthropic clients pass through.
 public final class BedrockChannel: AdaptorChannel {
     public let settings: AWSChannelSettings
 
     public init(_ settings: AWSChannelSettings) { self.settings = settings }
 
+    /// An Anthropic Messages body is the model's own on InvokeModel, so it goes through (with the
+    /// `platformBody` edit) when the channel invokes and the model is Anthropic's.
+    public func accepts(_ dialect: Dialect, model: String) -> Bool {
+        dialect == .anthropic && settings.api == .invoke && InvokeModel.isAnthropic(model)
+    }
+
     public func buildRequest(_ request: PluginRequest) throws(PluginError) -> PluginUpstreamRequest {
-        try build(operation: request.operation, model: request.model, body: request.body, stream: request.stream)
+        switch settings.api {
+        case .converse:
+            guard request.dialect == .openAI else {
+                throw PluginError(.unsupported, "Bedrock Converse takes OpenAI chat bodies, not \(request.dialect)")
+            }
+            return try build(operation: request.operation, model: request.model, body: request.body, stream: request.stream)
+        case .invoke:
+            return try buildInvoke(operation: request.operation, model: request.model, body: request.body,
+                                   dialect: request.dialect, stream: request.stream, clientHeaders: request.clientHeaders)
+        }
     }
 
     public func convertResponse(_ response: PluginResponse) throws(PluginError) -> PluginConvertedResponse {
-        try convert(status: response.status, headers: response.headers, body: response.body, model: response.model)
+        switch settings.api {
+        case .converse:
+            return try convert(status: response.status, headers: response.headers, body: response.body, model: response.model)
+        case .invoke:
+            return try convertInvoke(response)
+        }
     }
 
     public func makeStream(_ params: PluginStreamParams) throws(PluginError) -> any AdaptorStream {
-        stream(model: params.model, headers: params.headers, includeUsage: params.includeUsage)
+        switch settings.api {
+        case .converse: stream(model: params.model, headers: params.headers, includeUsage: params.includeUsage)
+        case .invoke: invokeStream(params)
+        }
     }
 
     func build(operation: TollgatePluginKit.Operation = .chat, model: String, body: [UInt8], stream: Bool) throws(PluginError) -> PluginUpstreamRequest {
@@ -45,6 +71,60 @@ public final class BedrockChannel: AdaptorChannel {
     func stream(model: String, headers: [(String, String)], includeUsage: Bool) -> ConverseStream {
         ConverseStream(writer: ChunkWriter(id: ResponseID.make(headers: headers), created: settings.nowSeconds, model: model),
                        includeUsage: includeUsage)
+    }
+
+    // MARK: InvokeModel (Anthropic)
+
+    /// `/model/{id}/invoke` or `/invoke-with-response-stream` with an Anthropic body: converted
+    /// from OpenAI, or the Anthropic client's own with `model` removed and `anthropic_version` set.
+    func buildInvoke(operation: TollgatePluginKit.Operation = .chat, model: String, body: [UInt8], dialect: Dialect = .openAI,
+                     stream: Bool, clientHeaders: [(String, String)] = []) throws(PluginError) -> PluginUpstreamRequest {
+        guard operation == .chat else {
+            throw PluginError(.unsupported, "Bedrock InvokeModel serves chat completions only")
+        }
+        guard InvokeModel.isAnthropic(model) else { throw InvokeModel.unsupported(model) }
+        var anthropic: [UInt8]
+        switch dialect {
+        case .openAI:
+            anthropic = try AnthropicWire.requestBody(fromOpenAI: body, model: model, options: .init(
+                stream: false, maxTokensDefault: settings.maxTokensDefault, platformVersion: AnthropicWire.bedrockVersion))
+        case .anthropic:
+            anthropic = try AnthropicWire.platformBody(body, anthropicVersion: AnthropicWire.bedrockVersion, removing: ["stream"])
+        case .gemini:
+            throw PluginError(.unsupported, "Bedrock InvokeModel does not take a Gemini body")
+        }
+        anthropic = try InvokeModel.addingBetas(anthropic, clientHeaders: clientHeaders)
+        let path: String
+        do {
+            path = try BedrockRuntime.path(modelID: model, operation: stream ? .invokeWithResponseStream : .invoke)
+        } catch { throw PluginError(.invalidInput, error.description) }
+        // The operation decides streaming on Bedrock and its Anthropic schema has no `stream`
+        // member (it refuses extraneous keys), so neither body carries one, as Anthropic's own
+        // Bedrock SDK sends them. InvokeModelWithResponseStream takes the answer's type in
+        // X-Amzn-Bedrock-Accept, as the AWS SDKs send it.
+        let headers: [(String, String)] = stream
+            ? [("Content-Type", "application/json"), ("Accept", "application/vnd.amazon.eventstream"),
+               ("X-Amzn-Bedrock-Accept", "application/json")]
+            : [("Content-Type", "application/json"), ("Accept", "application/json")]
+        return try settings.signedRequest(path: path, headers: headers, body: anthropic)
+    }
+
+    func convertInvoke(_ response: PluginResponse) throws(PluginError) -> PluginConvertedResponse {
+        guard (200..<300).contains(response.status) else {
+            switch response.dialect {
+            case .anthropic:
+                return PluginConvertedResponse(status: response.status, body: InvokeModel.anthropicError(
+                    status: response.status, headers: response.headers, body: response.body))
+            default:
+                return PluginConvertedResponse(status: response.status, body: AWSErrorBody.openAI(
+                    status: response.status, headers: response.headers, body: response.body))
+            }
+        }
+        return try AnthropicWire.convertResponse(response, created: settings.nowSeconds)
+    }
+
+    func invokeStream(_ params: PluginStreamParams) -> InvokeStream {
+        InvokeStream(inner: AnthropicWire.makeStream(params, created: settings.nowSeconds))
     }
 }
 

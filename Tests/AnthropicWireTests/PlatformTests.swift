@@ -36,6 +36,20 @@ import Testing
         #expect(throws: PluginError.self) { try AnthropicWire.platformBody(Array(#"{"model":"m""#.utf8), anthropicVersion: "v") }
     }
 
+    @Test func platformBodyRemovesTheNamedMembersToo() throws {
+        func edit(_ body: String) throws -> String {
+            try AnthropicWire.platformBody(Array(body.utf8), anthropicVersion: AnthropicWire.bedrockVersion, removing: ["stream"]).text
+        }
+        let v = #""anthropic_version":"bedrock-2023-05-31""#
+        #expect(try edit(#"{"model":"m","stream":true,"max_tokens":5}"#) == "{\(v),\"max_tokens\":5}")
+        #expect(try edit(#"{"stream":true,"model":"m"}"#) == "{\(v)}")
+        #expect(try edit("{\n  \"max_tokens\": 5,\n  \"model\": \"m\",\n  \"stream\": true\n}") == "{\(v),\n  \"max_tokens\": 5\n}")
+        #expect(try edit(#"{"anthropic_version":"x","stream":false,"max_tokens":5}"#) == "{\(v),\"max_tokens\":5}")
+        #expect(try edit(#"{"max_tokens":5,"stream":true,"anthropic_version":"x"}"#) == "{\"max_tokens\":5,\(v)}")
+        #expect(try edit(#"{"messages":[{"role":"user","content":"stream"}],"stream":true}"#)
+            == "{\(v),\"messages\":[{\"role\":\"user\",\"content\":\"stream\"}]}", "only top-level members")
+    }
+
     @Test func settingModelIsTheOnlyChangeForAnthropicsOwnAPI() throws {
         let same = #"{"model":"claude-sonnet-4-5","max_tokens":10}"#
         #expect(try AnthropicWire.settingModel("claude-sonnet-4-5", in: Array(same.utf8)).text == same)

@@ -339,3 +339,214 @@ import Testing
         #expect(streamRecord.usage.prompt == 17 && streamRecord.usage.completion == 5)
     }
 }
+
+// MARK: - Bedrock InvokeModel (options.api: invoke)
+
+/// The same mock AWS speaking InvokeModel for an Anthropic model: an Anthropic Messages answer as
+/// JSON, and for the stream `chunk` frames whose `{"bytes": base64}` payloads are Anthropic events.
+extension BedrockUpstreamTests {
+    static let invokePath = "/model/anthropic.claude-3-5-sonnet-20240620-v1%3A0/invoke"
+    static let invokeStreamPath = invokePath + "-with-response-stream"
+
+    static let anthropicAnswer = #"{"id":"msg_bdrk_01XYZ","type":"message","role":"assistant","model":"claude-3-5-sonnet-20240620","content":[{"type":"text","text":"Bonjour !"}],"stop_reason":"end_turn","stop_sequence":null,"usage":{"input_tokens":11,"cache_creation_input_tokens":200,"cache_read_input_tokens":1000,"output_tokens":4}}"#
+
+    static let anthropicEvents: [String] = [
+        #"{"type":"message_start","message":{"id":"msg_bdrk_01S","type":"message","role":"assistant","model":"claude-3-5-sonnet-20240620","content":[],"stop_reason":null,"stop_sequence":null,"usage":{"input_tokens":11,"cache_creation_input_tokens":200,"cache_read_input_tokens":1000,"output_tokens":1}}}"#,
+        #"{"type":"content_block_start","index":0,"content_block":{"type":"text","text":""}}"#,
+        #"{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"Bon"}}"#,
+        #"{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"jour !"}}"#,
+        #"{"type":"content_block_stop","index":0}"#,
+        #"{"type":"message_delta","delta":{"stop_reason":"end_turn","stop_sequence":null},"usage":{"output_tokens":4}}"#,
+        #"{"type":"message_stop","amazon-bedrock-invocationMetrics":{"inputTokenCount":11,"outputTokenCount":4,"invocationLatency":640,"firstByteLatency":210}}"#,
+    ]
+
+    static var anthropicSSE: String {
+        anthropicEvents.map { "event: \((try? JSONParser.parse($0))?["type"]?.stringValue ?? "")\ndata: \($0)\n\n" }.joined()
+    }
+
+    /// What InvokeModel's Anthropic schema takes: `anthropic_version`, no `model`, no `stream`.
+    static func isBedrockAnthropicBody(_ body: JSONValue?) -> Bool {
+        body?["anthropic_version"]?.stringValue == "bedrock-2023-05-31" && body?["model"] == nil && body?["stream"] == nil
+            && body?["max_tokens"]?.int64Value != nil
+    }
+
+    static func invokeUpstream() async throws -> MockUpstream {
+        try await MockUpstream { request, respond in
+            let body = request.json
+            let firstText = body?["messages"]?[0]?["content"]?.stringValue
+            switch request.uri {
+            case invokePath where !isBedrockAnthropicBody(body):
+                respond.json(400, #"{"message":"Malformed input request: extraneous key [model] is not permitted"}"#,
+                             headers: [("x-amzn-ErrorType", "ValidationException")])
+            case invokePath where firstText == "invalid":
+                respond.json(400, #"{"message":"messages: roles must alternate"}"#,
+                             headers: [("x-amzn-ErrorType", "ValidationException:http://internal.amazon.com/coral/com.amazon.bedrock/")])
+            case invokePath:
+                respond.json(200, anthropicAnswer, headers: [("x-amzn-RequestId", "invoke-req-1"),
+                                                             ("X-Amzn-Bedrock-Input-Token-Count", "11"), ("X-Amzn-Bedrock-Output-Token-Count", "4")])
+            case invokeStreamPath where !isBedrockAnthropicBody(body):
+                respond.json(400, #"{"message":"Malformed input request"}"#, headers: [("x-amzn-ErrorType", "ValidationException")])
+            case invokeStreamPath where firstText == "throttle":
+                sendFrames(anthropicEvents.prefix(3).map { BedrockChunk.message(Array($0.utf8)) }
+                           + [.exception("throttlingException", message: "Too many tokens, please wait before trying again.")], respond)
+            case invokeStreamPath:
+                sendFrames(anthropicEvents.map { BedrockChunk.message(Array($0.utf8)) }, respond)
+            default:
+                respond.json(404, #"{"message":"no route \#(request.uri)"}"#, headers: [("x-amzn-ErrorType", "UnknownOperationException")])
+            }
+        }
+    }
+
+    static func startInvoke(_ upstream: MockUpstream) async throws -> GatewayHarness {
+        try await GatewayHarness.start("""
+        channels:
+          - name: aws-invoke
+            provider: bedrock
+            base_url: "\(upstream.baseURL)"
+            credentials:
+              access_key_id: \(credentials.accessKeyID)
+              secret_access_key: "\(credentials.secretAccessKey)"
+              session_token: "\(credentials.sessionToken ?? "")"
+            options: { region: us-west-2, api: invoke }
+            models: [claude-invoke, nova]
+            model_map: { claude-invoke: "\(modelID)", nova: "amazon.nova-pro-v1:0" }
+        """, pluginsDirectory: BuildProducts.directory)
+    }
+
+    @Test func invokesAnAnthropicModelForAnOpenAIClient() async throws {
+        let upstream = try await Self.invokeUpstream()
+        let harness = try await Self.startInvoke(upstream)
+        defer { Task { await harness.stop(); await upstream.stop() } }
+
+        let response = try await harness.chat(#"{"model":"claude-invoke","max_tokens":300,"temperature":0.3,"messages":[{"role":"system","content":"Answer in French."},{"role":"user","content":"Say hello"}]}"#)
+        #expect(response.status == 200, "\(response.text)")
+        let json = try #require(response.json)
+        #expect(json["id"]?.stringValue == "msg_bdrk_01XYZ")
+        #expect(json["object"]?.stringValue == "chat.completion")
+        #expect(json["model"]?.stringValue == "claude-invoke")
+        #expect(json["choices"]?[0]?["message"]?["content"]?.stringValue == "Bonjour !")
+        #expect(json["choices"]?[0]?["finish_reason"]?.stringValue == "stop")
+        #expect(json["usage"]?["prompt_tokens"]?.int64Value == 1211)
+        #expect(json["usage"]?["prompt_tokens_details"]?["cached_tokens"]?.int64Value == 1000)
+
+        let sent = try #require(upstream.requests.last)
+        #expect(sent.method == "POST")
+        #expect(sent.uri == Self.invokePath)
+        #expect(sent.header("content-type") == "application/json")
+        #expect(sent.header("accept") == "application/json")
+        #expect(sent.header("x-amz-security-token") == Self.credentials.sessionToken)
+        #expect(sent.header("authorization")?.contains("/us-west-2/bedrock/aws4_request") == true)
+        #expect(Self.verifySignature(sent, region: "us-west-2", service: "bedrock", token: true) == nil)
+        let body = try #require(sent.json)
+        #expect(Self.isBedrockAnthropicBody(body))
+        #expect(body["max_tokens"]?.int64Value == 300)
+        #expect(body["system"]?.jsonString.contains("Answer in French.") == true)
+        #expect(body["messages"]?[0]?["content"]?.stringValue == "Say hello")
+
+        let record = try #require(await harness.records.waitFor(response.header("x-request-id")))
+        #expect(record.channel == "aws-invoke")
+        #expect(record.status == 200)
+        #expect(record.usage.prompt == 1211, "input 11 + cache read 1000 + cache write 200")
+        #expect(record.usage.completion == 4)
+        #expect(record.usage.cacheRead == 1000)
+        #expect(record.usage.cacheCreation == 200)
+        #expect(record.usage.estimated == false)
+    }
+
+    @Test func streamsAnAnthropicModelForAnOpenAIClient() async throws {
+        let upstream = try await Self.invokeUpstream()
+        let harness = try await Self.startInvoke(upstream)
+        defer { Task { await harness.stop(); await upstream.stop() } }
+
+        let response = try await harness.chat(#"{"model":"claude-invoke","stream":true,"stream_options":{"include_usage":true},"messages":[{"role":"user","content":"Say hello"}]}"#)
+        #expect(response.status == 200, "\(response.text)")
+        #expect(response.header("content-type") == "text/event-stream")
+        let sent = try #require(upstream.requests.last)
+        #expect(sent.uri == Self.invokeStreamPath)
+        #expect(sent.header("accept") == "application/vnd.amazon.eventstream")
+        #expect(sent.header("x-amzn-bedrock-accept") == "application/json")
+        #expect(Self.verifySignature(sent, region: "us-west-2", service: "bedrock", token: true) == nil)
+        #expect(Self.isBedrockAnthropicBody(sent.json), "\(sent.json?.jsonString ?? "")")
+
+        let (events, done) = try Self.events(response)
+        #expect(done)
+        #expect(events.allSatisfy { $0["id"]?.stringValue == "msg_bdrk_01S" && $0["model"]?.stringValue == "claude-invoke" })
+        #expect(events.first?["choices"]?[0]?["delta"]?["role"]?.stringValue == "assistant")
+        #expect(events.compactMap { $0["choices"]?[0]?["delta"]?["content"]?.stringValue }.joined() == "Bonjour !")
+        #expect(events.contains { $0["choices"]?[0]?["finish_reason"]?.stringValue == "stop" })
+        #expect(events.last?["choices"] == .array([]))
+        #expect(events.last?["usage"]?["prompt_tokens"]?.int64Value == 1211)
+        #expect(events.last?["usage"]?["completion_tokens"]?.int64Value == 4)
+
+        let record = try #require(await harness.records.waitFor(response.header("x-request-id")))
+        #expect(record.status == 200)
+        #expect(record.usage.prompt == 1211 && record.usage.completion == 4)
+        #expect(record.usage.cacheRead == 1000 && record.usage.cacheCreation == 200)
+    }
+
+    @Test func passesInvokeErrorsOn() async throws {
+        let upstream = try await Self.invokeUpstream()
+        let harness = try await Self.startInvoke(upstream)
+        defer { Task { await harness.stop(); await upstream.stop() } }
+
+        let invalid = try await harness.chat(#"{"model":"claude-invoke","messages":[{"role":"user","content":"invalid"}]}"#)
+        #expect(invalid.status == 400)
+        #expect(invalid.json?["error"]?["type"]?.stringValue == "ValidationException")
+        #expect(invalid.json?["error"]?["message"]?.stringValue == "messages: roles must alternate")
+
+        let throttled = try await harness.chat(#"{"model":"claude-invoke","stream":true,"messages":[{"role":"user","content":"throttle"}]}"#)
+        #expect(throttled.status == 200, "the stream had started")
+        #expect(throttled.text.contains(#""content":"Bon""#))
+        #expect(throttled.text.contains("throttlingException: Too many tokens, please wait before trying again."))
+        #expect(!throttled.text.contains("[DONE]"))
+
+        let requestsBefore = upstream.requests.count
+        let nova = try await harness.chat(#"{"model":"nova","messages":[{"role":"user","content":"hi"}]}"#)
+        #expect(nova.status >= 400 && nova.status < 600)
+        #expect(nova.text.contains("Anthropic models only"), "\(nova.text)")
+        #expect(upstream.requests.count == requestsBefore, "nothing is sent for a model InvokeModel cannot serve")
+    }
+
+    @Test func passesAnthropicClientsThroughInvoke() async throws {
+        let upstream = try await Self.invokeUpstream()
+        let harness = try await Self.startInvoke(upstream)
+        defer { Task { await harness.stop(); await upstream.stop() } }
+        let headers = [("x-api-key", GatewayHarness.clientKey), ("anthropic-version", "2023-06-01"), ("content-type", "application/json")]
+
+        let body = #"{"model":"claude-invoke","max_tokens":100,"system":"Answer in French.","messages":[{"role":"user","content":"Say hello"}]}"#
+        let response = try await harness.client.fetch(port: harness.port, path: "/v1/messages", headers: headers, body: Array(body.utf8))
+        #expect(response.status == 200, "\(response.text)")
+        #expect(response.text == Self.anthropicAnswer, "the answer is relayed as it is")
+        let sent = try #require(upstream.requests.last)
+        #expect(sent.uri == Self.invokePath)
+        #expect(Self.verifySignature(sent, region: "us-west-2", service: "bedrock", token: true) == nil)
+        #expect(String(decoding: sent.body, as: UTF8.self)
+            == #"{"anthropic_version":"bedrock-2023-05-31","max_tokens":100,"system":"Answer in French.","messages":[{"role":"user","content":"Say hello"}]}"#,
+            "the client's bytes with model removed and anthropic_version set")
+        let record = try #require(await harness.records.waitFor(response.header("x-request-id")))
+        #expect(record.usage.prompt == 1211 && record.usage.completion == 4)
+        #expect(record.usage.cacheRead == 1000 && record.usage.cacheCreation == 200)
+
+        let streamBody = #"{"model":"claude-invoke","max_tokens":100,"stream":true,"messages":[{"role":"user","content":"Say hello"}]}"#
+        let streamed = try await harness.client.fetch(port: harness.port, path: "/v1/messages",
+                                                      headers: headers + [("anthropic-beta", "context-1m-2025-08-07")], body: Array(streamBody.utf8))
+        #expect(streamed.status == 200, "\(streamed.text)")
+        #expect(streamed.text == Self.anthropicSSE, "each chunk's event relayed as Anthropic SSE")
+        let streamSent = try #require(upstream.requests.last)
+        #expect(streamSent.uri == Self.invokeStreamPath)
+        #expect(String(decoding: streamSent.body, as: UTF8.self)
+            == #"{"anthropic_beta":["context-1m-2025-08-07"],"anthropic_version":"bedrock-2023-05-31","max_tokens":100,"messages":[{"role":"user","content":"Say hello"}]}"#,
+            "the beta header goes in the body, where Bedrock reads it")
+        #expect(streamSent.header("anthropic-beta") == nil)
+        let streamRecord = try #require(await harness.records.waitFor(streamed.header("x-request-id")))
+        #expect(streamRecord.usage.prompt == 1211 && streamRecord.usage.completion == 4)
+        #expect(streamRecord.usage.cacheRead == 1000 && streamRecord.usage.cacheCreation == 200)
+
+        let invalid = try await harness.client.fetch(port: harness.port, path: "/v1/messages", headers: headers,
+            body: Array(#"{"model":"claude-invoke","max_tokens":10,"messages":[{"role":"user","content":"invalid"}]}"#.utf8))
+        #expect(invalid.status == 400)
+        #expect(invalid.json?["type"]?.stringValue == "error")
+        #expect(invalid.json?["error"]?["type"]?.stringValue == "invalid_request_error")
+        #expect(invalid.json?["error"]?["message"]?.stringValue == "ValidationException: messages: roles must alternate")
+    }
+}
