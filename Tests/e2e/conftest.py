@@ -1,6 +1,8 @@
-"""Session fixtures: the mock OpenAI upstream, and the Tollgate binary configured to use it; and a
+"""Session fixtures: the mock OpenAI upstream, and the Tollgate binary configured to use it; a
 second gateway (`dialect_gateway`) whose `claude` and `gemini` plugin channels point at the mock
-Anthropic and Gemini APIs.
+Anthropic and Gemini APIs; a third (`bedrock_gateway`) with a `bedrock` channel on the mock Bedrock
+runtime (SigV4 verified); a fourth (`vertex_gateway`) with a `vertex` channel on the mock Vertex AI,
+whose service-account key is generated for the session.
 
 Environment:
   TOLLGATE_BIN   gateway executable (default: <repo>/.build/debug/tollgate)
@@ -8,6 +10,7 @@ Environment:
 
 from __future__ import annotations
 
+import json
 import os
 import queue
 import re
@@ -25,8 +28,10 @@ import pytest
 from openai import OpenAI
 
 from mock_anthropic import MockAnthropic
+from mock_bedrock import MockBedrock
 from mock_gemini import MockGemini
 from mock_openai import MockOpenAI
+from mock_vertex import MockVertex
 
 REPO = Path(__file__).resolve().parents[2]
 DEFAULT_BIN = REPO / ".build" / "debug" / "tollgate"
@@ -52,6 +57,28 @@ GEMINI_CHANNEL = "gemini-upstream"
 CLAUDE_MAPPED_MODEL = "claude-friendly"
 CLAUDE_MAPPED_UPSTREAM_MODEL = "claude-sonnet-4-5-20250929"
 GEMINI_API_VERSION = "v1beta"
+
+# The bedrock gateway: a `bedrock` plugin channel on the mock Bedrock runtime.
+AWS_ACCESS_KEY_ID = "AKIAE2EMOCKBEDROCK01"
+AWS_SECRET_ACCESS_KEY = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYE2EMOCKKEY"
+AWS_REGION = "us-east-1"
+BEDROCK_CHANNEL = "bedrock-upstream"
+BEDROCK_MODEL_ID = "anthropic.claude-3-5-sonnet-20240620-v1:0"
+BEDROCK_MAPPED_MODEL = "claude-on-bedrock"
+# An inference profile ARN: its `/` and `:`s must be percent-encoded in the path (and signed so).
+AWS_SESSION_TOKEN = "IQoJb3JpZ2luX2VjEE2EMockSessionToken//////////wEaCXVzLWVhc3QtMSJHMEUCIQ+e2e/mock=="
+BEDROCK_STS_CHANNEL = "bedrock-session"  # temporary credentials: models `sts.*`, on `mock_bedrock_sts`
+BEDROCK_PROFILE_MODEL = "claude-profile"
+BEDROCK_PROFILE_ARN = "arn:aws:bedrock:us-east-1:123456789012:application-inference-profile/a1b2c3d4e5f6"
+
+# The vertex gateway: a `vertex` plugin channel on the mock Vertex AI (and its token endpoint).
+VERTEX_PROJECT = "tollgate-e2e-project"
+VERTEX_LOCATION = "us-east5"
+VERTEX_CHANNEL = "vertex-upstream"
+VERTEX_MAPPED_MODEL = "flash-on-vertex"
+VERTEX_MAPPED_UPSTREAM_MODEL = "gemini-2.5-flash"
+VERTEX_CLAUDE_MAPPED_MODEL = "claude-on-vertex"
+VERTEX_CLAUDE_UPSTREAM_MODEL = "claude-sonnet-4-5@20250929"
 
 BANNER = re.compile(r"Tollgate listening on (http://\S+)")
 
@@ -134,6 +161,81 @@ def write_dialect_config(directory: Path, anthropic_mock: MockAnthropic, gemini_
               api_version: {GEMINI_API_VERSION}
             models: ["gemini-*"]
         """)
+    path = directory / "tollgate.yaml"
+    path.write_text(config)
+    return path
+
+
+def write_bedrock_config(directory: Path, bedrock_mock: MockBedrock, sts_mock: MockBedrock) -> Path:
+    config = textwrap.dedent(f"""\
+        # Written by Tests/e2e/conftest.py (the bedrock gateway)
+        listen: 127.0.0.1:0
+        data_dir: {directory / "data"}
+        upstream:
+          connect_timeout: 5s
+          response_timeout: 60s
+          read_timeout: 60s
+        keys:
+          - name: e2e
+            key: {CLIENT_KEY}
+        channels:
+          - name: {BEDROCK_CHANNEL}
+            provider: bedrock
+            base_url: {bedrock_mock.url}
+            credentials:
+              access_key_id: {AWS_ACCESS_KEY_ID}
+              secret_access_key: {AWS_SECRET_ACCESS_KEY}
+            options:
+              region: {AWS_REGION}
+            models: ["anthropic.*", "mock.*"]
+            model_map:
+              {BEDROCK_MAPPED_MODEL}: "{BEDROCK_MODEL_ID}"
+              {BEDROCK_PROFILE_MODEL}: "{BEDROCK_PROFILE_ARN}"
+          - name: {BEDROCK_STS_CHANNEL}
+            provider: bedrock
+            base_url: {sts_mock.url}
+            credentials:
+              access_key_id: ASIAE2EMOCKSESSION01
+              secret_access_key: {AWS_SECRET_ACCESS_KEY}
+              session_token: "{AWS_SESSION_TOKEN}"
+            options:
+              region: eu-central-1
+            models: ["sts.*"]
+        """)
+    path = directory / "tollgate.yaml"
+    path.write_text(config)
+    return path
+
+
+def write_vertex_config(directory: Path, vertex_mock: MockVertex, service_account: dict) -> Path:
+    key_json = json.dumps(service_account)  # one line; the PEM's line breaks are JSON escapes
+    config = textwrap.dedent(f"""\
+        # Written by Tests/e2e/conftest.py (the vertex gateway)
+        listen: 127.0.0.1:0
+        data_dir: {directory / "data"}
+        upstream:
+          connect_timeout: 5s
+          response_timeout: 60s
+          read_timeout: 60s
+        keys:
+          - name: e2e
+            key: {CLIENT_KEY}
+        channels:
+          - name: {VERTEX_CHANNEL}
+            provider: vertex
+            base_url: {vertex_mock.url}
+            credentials:
+              service_account_json: |
+                KEY_JSON
+            options:
+              project: {VERTEX_PROJECT}
+              location: {VERTEX_LOCATION}
+              token_uri: {vertex_mock.token_uri}
+            models: ["gemini-*", "claude-*"]
+            model_map:
+              {VERTEX_MAPPED_MODEL}: {VERTEX_MAPPED_UPSTREAM_MODEL}
+              {VERTEX_CLAUDE_MAPPED_MODEL}: "{VERTEX_CLAUDE_UPSTREAM_MODEL}"
+        """).replace("KEY_JSON", key_json)
     path = directory / "tollgate.yaml"
     path.write_text(config)
     return path
@@ -268,21 +370,79 @@ def dialect_gateway(mock_anthropic, mock_gemini, tmp_path_factory):
     _stop_gateway(started)
 
 
+@pytest.fixture(scope="session")
+def mock_bedrock():
+    mock = MockBedrock(AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_REGION).start()
+    yield mock
+    mock.stop()
+
+
+@pytest.fixture(scope="session")
+def mock_bedrock_sts():
+    """A second Bedrock runtime (eu-central-1) that wants temporary credentials: a session token."""
+    mock = MockBedrock("ASIAE2EMOCKSESSION01", AWS_SECRET_ACCESS_KEY, "eu-central-1",
+                       session_token=AWS_SESSION_TOKEN).start()
+    yield mock
+    mock.stop()
+
+
+@pytest.fixture(scope="session")
+def bedrock_gateway(mock_bedrock, mock_bedrock_sts, tmp_path_factory):
+    """A third gateway: `anthropic.*` and `mock.*` on the bedrock plugin (mock Bedrock runtime), and
+    `sts.*` on a second channel with a session token (`mock_bedrock_sts`)."""
+    binary = _gateway_binary()
+    directory = tmp_path_factory.mktemp("tollgate-bedrock")
+    config_path = write_bedrock_config(directory, mock_bedrock, mock_bedrock_sts)
+    try:
+        started = _start_gateway(binary, config_path, directory / "tollgate.stderr.log")
+    except RuntimeError as error:
+        pytest.exit(str(error), returncode=3)
+    _other_gateways.append(started)
+    yield started
+    _stop_gateway(started)
+
+
+@pytest.fixture(scope="session")
+def mock_vertex():
+    """The mock Vertex AI; `mock.service_account` is a generated key file (JSON data) it accepts."""
+    mock = MockVertex(VERTEX_PROJECT, VERTEX_LOCATION).start()
+    mock.service_account = mock.new_service_account()
+    yield mock
+    mock.stop()
+
+
+@pytest.fixture(scope="session")
+def vertex_gateway(mock_vertex, tmp_path_factory):
+    """A fourth gateway: `gemini-*` and `claude-*` on the vertex plugin (mock Vertex AI, service-account OAuth)."""
+    binary = _gateway_binary()
+    directory = tmp_path_factory.mktemp("tollgate-vertex")
+    config_path = write_vertex_config(directory, mock_vertex, mock_vertex.service_account)
+    try:
+        started = _start_gateway(binary, config_path, directory / "tollgate.stderr.log")
+    except RuntimeError as error:
+        pytest.exit(str(error), returncode=3)
+    _other_gateways.append(started)
+    yield started
+    _stop_gateway(started)
+
+
 @pytest.fixture(autouse=True)
 def _fresh_dialect_mocks(request):
     """Tests using the Anthropic/Gemini mocks start with empty records; a mock's own failure (an
     exception in its handler) and a crash of the dialect gateway fail the test that caused them."""
-    mocks = [request.getfixturevalue(name) for name in ("mock_anthropic", "mock_gemini") if name in request.fixturenames]
+    names = ("mock_anthropic", "mock_gemini", "mock_bedrock", "mock_bedrock_sts", "mock_vertex")
+    mocks = [request.getfixturevalue(name) for name in names if name in request.fixturenames]
     for mock in mocks:
         mock.clear()
-    gw = request.getfixturevalue("dialect_gateway") if "dialect_gateway" in request.fixturenames else None
-    if gw is not None:
-        assert gw.alive(), f"the dialect gateway is not running (exit status {gw.process.returncode})"
+    gateways = [(name, request.getfixturevalue(name))
+                for name in ("dialect_gateway", "bedrock_gateway", "vertex_gateway") if name in request.fixturenames]
+    for name, gw in gateways:
+        assert gw.alive(), f"the {name} is not running (exit status {gw.process.returncode})"
     yield
     for mock in mocks:
         assert not mock.failures, f"{type(mock).__name__} failed:\n" + "\n".join(mock.failures)
-    if gw is not None:
-        assert gw.alive(), f"the dialect gateway exited during this test (status {gw.process.returncode})"
+    for name, gw in gateways:
+        assert gw.alive(), f"the {name} exited during this test (status {gw.process.returncode})"
 
 
 @pytest.fixture(autouse=True)

@@ -11,6 +11,10 @@ struct ClientAPI {
 
     func dispatch(head: HTTPRequestHead, body: ByteBuffer) {
         let path = head.uri.prefix { $0 != "?" }
+        if head.method == .POST, let route = GeminiRoute(path: path) {
+            handler.dialect = .gemini(sse: head.uri.contains("alt=sse"))
+            return run { try modelCall(head: head, body: body, operation: TOLLGATE_OPERATION_CHAT, target: (route.model, route.stream)) }
+        }
         switch (head.method, path) {
         case (.GET, "/healthz"):
             handler.writeJSON(status: 200, body: Array(#"{"status":"ok"}"#.utf8))
@@ -28,10 +32,6 @@ struct ClientAPI {
         case (.POST, "/v1/messages"):
             handler.dialect = .anthropic
             run { try modelCall(head: head, body: body, operation: TOLLGATE_OPERATION_CHAT) }
-        case (.POST, _) where GeminiRoute(path: path) != nil:
-            guard let route = GeminiRoute(path: path) else { return }
-            handler.dialect = .gemini(sse: head.uri.contains("alt=sse"))
-            run { try modelCall(head: head, body: body, operation: TOLLGATE_OPERATION_CHAT, target: (route.model, route.stream)) }
         case (_, "/healthz"), (_, "/readyz"), (_, "/v1/models"), (_, "/v1/chat/completions"), (_, "/v1/embeddings"),
              (_, "/v1/messages"):
             fail(GatewayError(status: 405, type: "invalid_request_error", code: "method_not_allowed",
