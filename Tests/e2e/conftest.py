@@ -31,6 +31,7 @@ from mock_anthropic import MockAnthropic
 from mock_bedrock import MockBedrock
 from mock_gemini import MockGemini
 from mock_openai import MockOpenAI
+from mock_sagemaker import MockSageMaker
 from mock_vertex import MockVertex
 
 REPO = Path(__file__).resolve().parents[2]
@@ -70,6 +71,13 @@ AWS_SESSION_TOKEN = "IQoJb3JpZ2luX2VjEE2EMockSessionToken//////////wEaCXVzLWVhc3
 BEDROCK_STS_CHANNEL = "bedrock-session"  # temporary credentials: models `sts.*`, on `mock_bedrock_sts`
 BEDROCK_PROFILE_MODEL = "claude-profile"
 BEDROCK_PROFILE_ARN = "arn:aws:bedrock:us-east-1:123456789012:application-inference-profile/a1b2c3d4e5f6"
+# InvokeModel (`options.api: invoke`) on the same mock runtime, and a `sagemaker` channel.
+BEDROCK_INVOKE_CHANNEL = "bedrock-invoke"
+BEDROCK_INVOKE_MODEL = "claude-invoke"  # model_map -> BEDROCK_MODEL_ID
+BEDROCK_INVOKE_PROFILE_ID = "us.anthropic.claude-sonnet-4-20250514-v1:0"  # served as is (`us.anthropic.*`)
+BEDROCK_INVOKE_NON_ANTHROPIC = "llama-invoke"  # a Meta model on the invoke channel: refused, nothing sent
+SAGEMAKER_CHANNEL = "sagemaker-upstream"
+SAGEMAKER_ENDPOINT = "my-endpoint"
 
 # The vertex gateway: a `vertex` plugin channel on the mock Vertex AI (and its token endpoint).
 VERTEX_PROJECT = "tollgate-e2e-project"
@@ -166,7 +174,8 @@ def write_dialect_config(directory: Path, anthropic_mock: MockAnthropic, gemini_
     return path
 
 
-def write_bedrock_config(directory: Path, bedrock_mock: MockBedrock, sts_mock: MockBedrock) -> Path:
+def write_bedrock_config(directory: Path, bedrock_mock: MockBedrock, sts_mock: MockBedrock,
+                         sagemaker_mock: MockSageMaker) -> Path:
     config = textwrap.dedent(f"""\
         # Written by Tests/e2e/conftest.py (the bedrock gateway)
         listen: 127.0.0.1:0
@@ -201,6 +210,28 @@ def write_bedrock_config(directory: Path, bedrock_mock: MockBedrock, sts_mock: M
             options:
               region: eu-central-1
             models: ["sts.*"]
+          - name: {BEDROCK_INVOKE_CHANNEL}
+            provider: bedrock
+            base_url: {bedrock_mock.url}
+            credentials:
+              access_key_id: {AWS_ACCESS_KEY_ID}
+              secret_access_key: {AWS_SECRET_ACCESS_KEY}
+            options:
+              api: invoke
+              region: {AWS_REGION}
+            models: [{BEDROCK_INVOKE_MODEL}, "us.anthropic.*"]
+            model_map:
+              {BEDROCK_INVOKE_MODEL}: "{BEDROCK_MODEL_ID}"
+              {BEDROCK_INVOKE_NON_ANTHROPIC}: "meta.llama3-70b-instruct-v1:0"
+          - name: {SAGEMAKER_CHANNEL}
+            provider: sagemaker
+            base_url: {sagemaker_mock.url}
+            credentials:
+              access_key_id: {AWS_ACCESS_KEY_ID}
+              secret_access_key: {AWS_SECRET_ACCESS_KEY}
+            options:
+              region: {AWS_REGION}
+            models: [{SAGEMAKER_ENDPOINT}, missing-endpoint, failing-endpoint]
         """)
     path = directory / "tollgate.yaml"
     path.write_text(config)
@@ -387,12 +418,21 @@ def mock_bedrock_sts():
 
 
 @pytest.fixture(scope="session")
-def bedrock_gateway(mock_bedrock, mock_bedrock_sts, tmp_path_factory):
-    """A third gateway: `anthropic.*` and `mock.*` on the bedrock plugin (mock Bedrock runtime), and
-    `sts.*` on a second channel with a session token (`mock_bedrock_sts`)."""
+def mock_sagemaker():
+    mock = MockSageMaker(AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_REGION).start()
+    yield mock
+    mock.stop()
+
+
+@pytest.fixture(scope="session")
+def bedrock_gateway(mock_bedrock, mock_bedrock_sts, mock_sagemaker, tmp_path_factory):
+    """A third gateway: `anthropic.*` and `mock.*` on the bedrock plugin (mock Bedrock runtime),
+    `sts.*` on a second channel with a session token (`mock_bedrock_sts`), `claude-invoke` and
+    `us.anthropic.*` on an InvokeModel channel (`options.api: invoke`, the same mock), and SageMaker
+    endpoints on a `sagemaker` channel (`mock_sagemaker`)."""
     binary = _gateway_binary()
     directory = tmp_path_factory.mktemp("tollgate-bedrock")
-    config_path = write_bedrock_config(directory, mock_bedrock, mock_bedrock_sts)
+    config_path = write_bedrock_config(directory, mock_bedrock, mock_bedrock_sts, mock_sagemaker)
     try:
         started = _start_gateway(binary, config_path, directory / "tollgate.stderr.log")
     except RuntimeError as error:
@@ -430,7 +470,7 @@ def vertex_gateway(mock_vertex, tmp_path_factory):
 def _fresh_dialect_mocks(request):
     """Tests using the Anthropic/Gemini mocks start with empty records; a mock's own failure (an
     exception in its handler) and a crash of the dialect gateway fail the test that caused them."""
-    names = ("mock_anthropic", "mock_gemini", "mock_bedrock", "mock_bedrock_sts", "mock_vertex")
+    names = ("mock_anthropic", "mock_gemini", "mock_bedrock", "mock_bedrock_sts", "mock_sagemaker", "mock_vertex")
     mocks = [request.getfixturevalue(name) for name in names if name in request.fixturenames]
     for mock in mocks:
         mock.clear()

@@ -2,7 +2,14 @@
 
 Routes: `POST /model/{modelId}/converse` (JSON) and `POST /model/{modelId}/converse-stream`
 (`application/vnd.amazon.eventstream`); the model id comes percent-encoded (`...-v1%3A0`) and is
-decoded. Anything else: 404 `UnknownOperationException`.
+decoded. Also InvokeModel for Anthropic models: `POST /model/{modelId}/invoke` and
+`/model/{modelId}/invoke-with-response-stream`, whose body is Anthropic's Messages body with
+`anthropic_version: bedrock-2023-05-31` and neither `model` nor `stream` (400 `ValidationException`
+otherwise; the rest validated as `mock_anthropic` does). The answer is an Anthropic message (usage
+with NONZERO cache numbers, `mock_anthropic.message_usage`); the stream sends one `chunk` frame per
+Anthropic event, its payload `{"bytes": "<base64 of the event JSON>", "p": ...}`, message_stop
+carrying `amazon-bedrock-invocationMetrics` as the real service adds. Anything else: 404
+`UnknownOperationException`.
 
 Every request must be signed with AWS Signature Version 4 for service `bedrock` in the mock's
 region, with the mock's access key. The signature is RECOMPUTED with botocore's `SigV4Auth`
@@ -43,6 +50,7 @@ Markers in the last user text: "[split]" writes the stream in 7-byte HTTP chunks
 
 from __future__ import annotations
 
+import base64
 import datetime
 import hashlib
 import json
@@ -56,6 +64,7 @@ from botocore.awsrequest import AWSRequest
 from botocore.compat import HTTPHeaders
 from botocore.credentials import Credentials
 
+import mock_anthropic as ma
 from mock_server import MockHandler, MockServer, RecordedRequest  # noqa: F401 - re-exported
 
 SERVICE = "bedrock"
@@ -421,7 +430,81 @@ def verify_sigv4(method: str, raw_path: str, headers: list[tuple[str, str]], bod
 
 # --- the server --------------------------------------------------------------------------------
 
-ROUTE = re.compile(r"^/model/([^/]+)/(converse|converse-stream)$")
+ROUTE = re.compile(r"^/model/([^/]+)/(converse|converse-stream|invoke|invoke-with-response-stream)$")
+BEDROCK_ANTHROPIC_VERSION = "bedrock-2023-05-31"
+INVOKE_LATENCY_MS = 654
+
+
+def validate_invoke(request: dict, model: str) -> None:
+    """InvokeModel with an Anthropic body: Bedrock's own rules, then Anthropic's (as `mock_anthropic`)."""
+    version = request.get("anthropic_version")
+    if version != BEDROCK_ANTHROPIC_VERSION:
+        raise Invalid(f"Malformed input request: #: required key [anthropic_version] not found or invalid "
+                      f"({version!r}), please reformat your input and try again.")
+    for name in ("model", "stream"):
+        if name in request:
+            raise Invalid(f"Malformed input request: #: extraneous key [{name}] is not permitted, please reformat "
+                          "your input and try again.")
+    betas = request.get("anthropic_beta")
+    if betas is not None and (not isinstance(betas, list) or not all(isinstance(b, str) for b in betas)):
+        raise Invalid("Malformed input request: #/anthropic_beta: expected type: JSONArray")
+    rest = {k: v for k, v in request.items() if k not in ("anthropic_version", "anthropic_beta")}
+    try:
+        ma.validate({**rest, "model": model})
+    except ma.InvalidRequest as problem:
+        raise Invalid(str(problem))
+
+
+def invoke_usage(request: dict) -> dict:
+    """The Anthropic usage of an InvokeModel answer (`input_tokens` excludes the cache reads and writes)."""
+    usage = ma.message_usage(request)
+    usage.pop("service_tier", None)
+    return usage
+
+
+def invoke_openai_usage(request: dict) -> dict:
+    return ma.openai_usage(request)
+
+
+def invoke_message(request: dict, model: str, message_id: str) -> dict:
+    stop = "max_tokens" if model == "mock.max-tokens" else ma.stop_reason(request)
+    return {"id": message_id, "type": "message", "role": "assistant", "model": model,
+            "content": ma.content_blocks(request), "stop_reason": stop, "stop_sequence": None,
+            "usage": invoke_usage(request)}
+
+
+def invoke_events(request: dict, model: str, message_id: str) -> list[dict]:
+    """The Anthropic stream events of an InvokeModelWithResponseStream answer, in order."""
+    message = invoke_message(request, model, message_id)
+    usage = message["usage"]
+    start_usage = dict(usage, output_tokens=1)
+    events = [{"type": "message_start", "message": {**message, "content": [], "stop_reason": None,
+                                                    "usage": start_usage}}]
+    for index, block in enumerate(message["content"]):
+        if block["type"] == "text":
+            events.append({"type": "content_block_start", "index": index, "content_block": {"type": "text", "text": ""}})
+            words = block["text"].split(" ")
+            for word in [words[0]] + [" " + w for w in words[1:]]:
+                events.append({"type": "content_block_delta", "index": index,
+                               "delta": {"type": "text_delta", "text": word}})
+        else:
+            events.append({"type": "content_block_start", "index": index, "content_block": {
+                "type": "tool_use", "id": block["id"], "name": block["name"], "input": {}}})
+            for piece in ma.TOOL_JSON_PIECES:
+                events.append({"type": "content_block_delta", "index": index,
+                               "delta": {"type": "input_json_delta", "partial_json": piece}})
+        events.append({"type": "content_block_stop", "index": index})
+    events.append({"type": "message_delta", "delta": {"stop_reason": message["stop_reason"], "stop_sequence": None},
+                   "usage": {"output_tokens": usage["output_tokens"]}})
+    events.append({"type": "message_stop", "amazon-bedrock-invocationMetrics": {
+        "inputTokenCount": usage["input_tokens"], "outputTokenCount": usage["output_tokens"],
+        "invocationLatency": INVOKE_LATENCY_MS, "firstByteLatency": 120}})
+    return events
+
+
+def chunk_frame(anthropic_event: dict) -> bytes:
+    data = json.dumps(anthropic_event, separators=(",", ":"), ensure_ascii=False).encode()
+    return event("chunk", {"bytes": base64.b64encode(data).decode()})
 
 
 class _Handler(MockHandler):
@@ -451,6 +534,8 @@ class _Handler(MockHandler):
             return self.error("ValidationException", f"Unable to parse request body: {problem}")
         if not isinstance(request, dict):
             return self.error("ValidationException", "Unable to parse request body: expected an object")
+        if operation.startswith("invoke"):
+            return self.invoke(request, model, streamed=operation == "invoke-with-response-stream")
         try:
             validate(request)
         except Invalid as problem:
@@ -467,6 +552,34 @@ class _Handler(MockHandler):
             "metrics": {"latencyMs": LATENCY_MS},
         }
         self.complete(200, json.dumps(answer, ensure_ascii=False).encode())
+
+    def invoke(self, request: dict, model: str, streamed: bool) -> None:
+        try:
+            validate_invoke(request, model)
+        except Invalid as problem:
+            return self.error("ValidationException", str(problem))
+        if model == "mock.throttled":
+            return self.error("ThrottlingException", "Too many requests, please wait before trying again.")
+        message_id = "msg_bdrk_" + self.request_id.replace("-", "")[-12:]
+        usage = invoke_usage(request)
+        metrics = [("X-Amzn-Bedrock-Input-Token-Count", str(usage["input_tokens"])),
+                   ("X-Amzn-Bedrock-Invocation-Latency", str(INVOKE_LATENCY_MS))]
+        if not streamed:
+            answer = invoke_message(request, model, message_id)
+            return self.complete(200, json.dumps(answer, ensure_ascii=False).encode(), extra=[
+                *metrics, ("X-Amzn-Bedrock-Output-Token-Count", str(usage["output_tokens"]))])
+        frames = [chunk_frame(e) for e in invoke_events(request, model, message_id)]
+        self.start_stream(EVENTSTREAM, extra=[("X-Amzn-Bedrock-Content-Type", "application/json")])
+        if model == "mock.stream-error":
+            self.send_event(frames[0])
+            self.send_event(exception_frame("throttlingException", "Too many tokens, please wait before trying again."))
+            return self.end_stream()
+        if "[split]" in ma.last_user_text(request):
+            self.send_split(b"".join(frames))
+            return self.end_stream()
+        for raw in frames:
+            self.send_event(raw)
+        self.end_stream()
 
     def stream_events(self, request: dict, model: str) -> list[bytes]:
         events = [event("messageStart", {"role": "assistant"})]
