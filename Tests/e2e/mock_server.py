@@ -74,6 +74,8 @@ class MockHandler(BaseHTTPRequestHandler):
         self.headers_sent = False
         try:
             self.handle_request(method, body)
+        except (ConnectionResetError, BrokenPipeError):
+            return  # the client hung up (e.g. an SDK giving up on a corrupt frame): not a mock bug
         except Exception:  # a bug in the mock: say so loudly
             failure = traceback.format_exc()
             mock.failures.append(failure)
