@@ -185,9 +185,12 @@ struct GeminiRoute {
     var model: String
     var stream: Bool
 
+    static let prefixes = ["/v1beta/models/", "/v1/models/"]
+
     init?(path: Substring) {
-        guard let rest = ["/v1beta/models/", "/v1/models/"].lazy.compactMap({ path.hasPrefix($0) ? path.dropFirst($0.count) : nil }).first,
-              let colon = rest.lastIndex(of: ":") else { return nil }
+        guard let prefix = Self.prefixes.first(where: { path.hasPrefix($0) }) else { return nil }
+        let rest = path.dropFirst(prefix.count)
+        guard let colon = rest.lastIndex(of: ":") else { return nil }
         switch rest[rest.index(after: colon)...] {
         case "generateContent": stream = false
         case "streamGenerateContent": stream = true
