@@ -159,15 +159,15 @@ final class ConverseStream: AdaptorStream {
 
     func feed(_ chunk: UnsafeRawBufferPointer, usage: inout PluginUsage) throws(PluginError) -> [UInt8] {
         var out: [UInt8] = []
-        do { try decoder.append(chunk) } catch { throw PluginError(.upstream, error.description, output: out) }
-        while true {
-            let message: EventStreamMessage?
-            do { message = try decoder.next() } catch { throw PluginError(.upstream, error.description, output: out) }
-            guard let message else { return out }
-            do { try handle(message, into: &out, usage: &usage) } catch {
-                throw PluginError(error.kind, error.message, output: out)
+        try decoder.events(in: chunk, into: &out) { type, payload, out throws(PluginError) in
+            guard !done else { return }
+            let json: JSONValue
+            do { json = try JSONParser.parse(payload) } catch {
+                throw PluginError(.upstream, "a Converse \(type) event is not JSON: \(error)")
             }
+            try handle(type, json, into: &out, usage: &usage)
         }
+        return out
     }
 
     func finish(usage: inout PluginUsage) throws(PluginError) -> [UInt8] {
@@ -176,24 +176,6 @@ final class ConverseStream: AdaptorStream {
         guard !done else { return [] }
         done = true
         return ChunkWriter.done
-    }
-
-    private func handle(_ message: EventStreamMessage, into out: inout [UInt8], usage: inout PluginUsage) throws(PluginError) {
-        let event: EventStreamEvent
-        do { event = try message.interpreted() } catch { throw PluginError(.upstream, error.description) }
-        switch event {
-        case .exception(let type, let text, _):
-            throw PluginError(.upstream, "\(type): \(text)")
-        case .error(let code, let text):
-            throw PluginError(.upstream, "\(code): \(text)")
-        case .event(let type, let payload):
-            guard !done else { return }
-            let json: JSONValue
-            do { json = try JSONParser.parse(payload) } catch {
-                throw PluginError(.upstream, "a Converse \(type) event is not JSON: \(error)")
-            }
-            try handle(type, json, into: &out, usage: &usage)
-        }
     }
 
     private func handle(_ type: String, _ json: JSONValue, into out: inout [UInt8], usage: inout PluginUsage) throws(PluginError) {

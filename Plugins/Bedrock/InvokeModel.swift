@@ -107,20 +107,16 @@ final class InvokeStream: AdaptorStream {
 
     func feed(_ chunk: UnsafeRawBufferPointer, usage: inout PluginUsage) throws(PluginError) -> [UInt8] {
         var out: [UInt8] = []
-        do { try decoder.append(chunk) } catch { throw PluginError(.upstream, error.description, output: out) }
-        while true {
-            let message: EventStreamMessage?
-            do { message = try decoder.next() } catch { throw PluginError(.upstream, error.description, output: out) }
-            guard let message else { return out }
-            let sse: [UInt8]
-            do { sse = try Self.sse(message) } catch { throw PluginError(error.kind, error.message, output: out) }
-            guard !sse.isEmpty else { continue }
+        try decoder.events(in: chunk, into: &out) { type, payload, out throws(PluginError) in
+            let sse = try Self.sse(type: type, payload: payload)
+            guard !sse.isEmpty else { return }
             var failure: PluginError?
             sse.withUnsafeBytes { raw in
                 do throws(PluginError) { out += try inner.feed(raw, usage: &usage) } catch { failure = error }
             }
-            if let failure { throw PluginError(failure.kind, failure.message, output: out + failure.output) }
+            if let failure { throw failure }
         }
+        return out
     }
 
     func finish(usage: inout PluginUsage) throws(PluginError) -> [UInt8] {
@@ -128,30 +124,21 @@ final class InvokeStream: AdaptorStream {
         return try inner.finish(usage: &usage)
     }
 
-    /// One frame as Anthropic SSE bytes (empty for frames that carry no Anthropic event).
-    static func sse(_ message: EventStreamMessage) throws(PluginError) -> [UInt8] {
-        let event: EventStreamEvent
-        do { event = try message.interpreted() } catch { throw PluginError(.upstream, error.description) }
-        switch event {
-        case .exception(let type, let text, _):
-            throw PluginError(.upstream, "\(type): \(text)")
-        case .error(let code, let text):
-            throw PluginError(.upstream, "\(code): \(text)")
-        case .event(let type, let payload):
-            guard type == BedrockChunk.eventType else { return [] }
-            var bytes: [UInt8]
-            do { bytes = try BedrockChunk.decode(payload) } catch { throw PluginError(.upstream, error.description) }
-            let json: JSONValue
-            do { json = try JSONParser.parse(bytes) } catch {
-                throw PluginError(.upstream, "a Bedrock chunk is not an Anthropic event (not JSON: \(error))")
-            }
-            guard let name = json["type"]?.stringValue, !name.isEmpty,
-                  !name.utf8.contains(where: { $0 == 0x0A || $0 == 0x0D }) else {
-                throw PluginError(.upstream, "a Bedrock chunk is not an Anthropic event (no string \"type\")")
-            }
-            // An SSE data line cannot hold a line break; compact JSON has none outside strings.
-            if bytes.contains(where: { $0 == 0x0A || $0 == 0x0D }) { bytes = json.serialized() }
-            return Array("event: \(name)\ndata: ".utf8) + bytes + Array("\n\n".utf8)
+    /// One `chunk` event as Anthropic SSE bytes (empty for other event types).
+    static func sse(type: String, payload: [UInt8]) throws(PluginError) -> [UInt8] {
+        guard type == BedrockChunk.eventType else { return [] }
+        var bytes: [UInt8]
+        do { bytes = try BedrockChunk.decode(payload) } catch { throw PluginError(.upstream, error.description) }
+        let json: JSONValue
+        do { json = try JSONParser.parse(bytes) } catch {
+            throw PluginError(.upstream, "a Bedrock chunk is not an Anthropic event (not JSON: \(error))")
         }
+        guard let name = json["type"]?.stringValue, !name.isEmpty,
+              !name.utf8.contains(where: { $0 == 0x0A || $0 == 0x0D }) else {
+            throw PluginError(.upstream, "a Bedrock chunk is not an Anthropic event (no string \"type\")")
+        }
+        // An SSE data line cannot hold a line break; compact JSON has none outside strings.
+        if bytes.contains(where: { $0 == 0x0A || $0 == 0x0D }) { bytes = json.serialized() }
+        return Array("event: \(name)\ndata: ".utf8) + bytes + Array("\n\n".utf8)
     }
 }

@@ -122,25 +122,11 @@ final class SageMakerStream: AdaptorStream {
 
     func feed(_ chunk: UnsafeRawBufferPointer, usage: inout PluginUsage) throws(PluginError) -> [UInt8] {
         var out: [UInt8] = []
-        do { try decoder.append(chunk) } catch { throw PluginError(.upstream, error.description, output: out) }
-        while true {
-            let message: EventStreamMessage?
-            do { message = try decoder.next() } catch { throw PluginError(.upstream, error.description, output: out) }
-            guard let message else { break }
-            let event: EventStreamEvent
-            do { event = try message.interpreted() } catch { throw PluginError(.upstream, error.description, output: out) }
-            switch event {
-            case .event("PayloadPart", let payload):
-                out += payload
-                forwardedBytes += payload.count
-                scanner.feed(payload)
-            case .event:
-                break
-            case .exception(let type, let text, _):
-                throw PluginError(.upstream, "\(type): \(text)", output: out)
-            case .error(let code, let text):
-                throw PluginError(.upstream, "\(code): \(text)", output: out)
-            }
+        try decoder.events(in: chunk, into: &out) { type, payload, out in
+            guard type == "PayloadPart" else { return }
+            out += payload
+            forwardedBytes += payload.count
+            scanner.feed(payload)
         }
         usage.merge(scanner.usage)
         return out

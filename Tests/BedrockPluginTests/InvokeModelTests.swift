@@ -253,9 +253,9 @@ import TollgatePluginKit
 
     @Test func reframesAnEventThatSpansLines() throws {
         let pretty = "{\n  \"type\": \"ping\"\n}"
-        let sse = try InvokeStream.sse(BedrockChunk.message(Array(pretty.utf8)))
+        let sse = try reframe(BedrockChunk.message(Array(pretty.utf8)))
         #expect(String(decoding: sse, as: UTF8.self) == "event: ping\ndata: {\"type\":\"ping\"}\n\n")
-        #expect(try InvokeStream.sse(.event("metadata", payload: Array("{}".utf8))).isEmpty, "events other than chunk are ignored")
+        #expect(try reframe(.event("metadata", payload: Array("{}".utf8))).isEmpty, "events other than chunk are ignored")
     }
 
     @Test func endsWithTheExceptionAfterTheEventsBeforeIt() throws {
@@ -302,4 +302,10 @@ import TollgatePluginKit
         #expect(run.error?.message == "overloaded_error: Overloaded")
         #expect(run.events.count == 1, "the role chunk came before")
     }
+}
+
+/// A frame through the stream's re-framing, as the stream itself sees it (type and payload).
+private func reframe(_ message: EventStreamMessage) throws -> [UInt8] {
+    guard case .event(let type, let payload) = try message.interpreted() else { return [] }
+    return try InvokeStream.sse(type: type, payload: payload)
 }
