@@ -55,11 +55,10 @@ let package = Package(
         // Anthropic Messages bodies both ways (OpenAI <-> Anthropic, passthrough, usage), shared by
         // every plugin that reaches Claude: Claude, Vertex, Bedrock.
         .target(name: "AnthropicWire", dependencies: ["TollgatePluginKit"], path: "Plugins/AnthropicWire"),
-        .testTarget(name: "AnthropicWireTests", dependencies: ["AnthropicWire"]),
+        .testTarget(name: "AnthropicWireTests", dependencies: ["AnthropicWire", "ClaudePlugin"]),
         // Anthropic Messages API, in Swift with the kit.
         .target(name: "ClaudePlugin", dependencies: ["TollgatePluginKit", "AnthropicWire"], path: "Plugins/Claude"),
         .target(name: "ClaudePluginEntry", dependencies: ["ClaudePlugin"], path: "Plugins/ClaudeEntry"),
-        .testTarget(name: "ClaudePluginTests", dependencies: ["ClaudePlugin"]),
         // Gemini: the wire conversions (shared with Vertex) and the Google AI plugin.
         .target(name: "GeminiWire", dependencies: ["TollgatePluginKit"], path: "Plugins/GeminiWire"),
         .target(name: "GeminiPlugin", dependencies: ["GeminiWire", "TollgatePluginKit"], path: "Plugins/Gemini"),
