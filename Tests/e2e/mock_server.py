@@ -20,7 +20,7 @@ import traceback
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 
-from mock_openai import RecordedRequest
+from mock_openai import RecordedRequest, read_request_body
 
 __all__ = ["MockHandler", "MockServer", "RecordedRequest"]
 
@@ -37,18 +37,7 @@ class MockHandler(BaseHTTPRequestHandler):
     # --- reading ---------------------------------------------------------------------------
 
     def _read_body(self) -> bytes:
-        if "chunked" in (self.headers.get("Transfer-Encoding") or "").lower():
-            body = b""
-            while True:
-                size = int(self.rfile.readline().split(b";")[0].strip(), 16)
-                if size == 0:
-                    while self.rfile.readline() not in (b"\r\n", b"\n", b""):
-                        pass
-                    return body
-                body += self.rfile.read(size)
-                self.rfile.readline()
-        length = int(self.headers.get("Content-Length") or 0)
-        return self.rfile.read(length) if length else b""
+        return read_request_body(self)
 
     @property
     def route(self) -> str:
