@@ -139,9 +139,11 @@ def write_config(directory: Path, mock: MockOpenAI, dead_port: int) -> Path:
     return path
 
 
-def write_dialect_config(directory: Path, anthropic_mock: MockAnthropic, gemini_mock: MockGemini) -> Path:
+def write_gateway_config(directory: Path, label: str, channels: str) -> Path:
+    """A gateway config with the shared settings (loopback, data dir, timeouts, the e2e key)
+    around `channels`, the YAML list items of the `channels:` key."""
     config = textwrap.dedent(f"""\
-        # Written by Tests/e2e/conftest.py (the dialect gateway)
+        # Written by Tests/e2e/conftest.py ({label})
         listen: 127.0.0.1:0
         data_dir: {directory / "data"}
         upstream:
@@ -152,6 +154,14 @@ def write_dialect_config(directory: Path, anthropic_mock: MockAnthropic, gemini_
           - name: e2e
             key: {CLIENT_KEY}
         channels:
+        """) + textwrap.indent(channels, "  ")
+    path = directory / "tollgate.yaml"
+    path.write_text(config)
+    return path
+
+
+def write_dialect_config(directory: Path, anthropic_mock: MockAnthropic, gemini_mock: MockGemini) -> Path:
+    channels = textwrap.dedent(f"""\
           - name: {CLAUDE_CHANNEL}
             provider: claude
             base_url: {anthropic_mock.url}
@@ -169,25 +179,12 @@ def write_dialect_config(directory: Path, anthropic_mock: MockAnthropic, gemini_
               api_version: {GEMINI_API_VERSION}
             models: ["gemini-*"]
         """)
-    path = directory / "tollgate.yaml"
-    path.write_text(config)
-    return path
+    return write_gateway_config(directory, "the dialect gateway", channels)
 
 
 def write_bedrock_config(directory: Path, bedrock_mock: MockBedrock, sts_mock: MockBedrock,
                          sagemaker_mock: MockSageMaker) -> Path:
-    config = textwrap.dedent(f"""\
-        # Written by Tests/e2e/conftest.py (the bedrock gateway)
-        listen: 127.0.0.1:0
-        data_dir: {directory / "data"}
-        upstream:
-          connect_timeout: 5s
-          response_timeout: 60s
-          read_timeout: 60s
-        keys:
-          - name: e2e
-            key: {CLIENT_KEY}
-        channels:
+    channels = textwrap.dedent(f"""\
           - name: {BEDROCK_CHANNEL}
             provider: bedrock
             base_url: {bedrock_mock.url}
@@ -233,25 +230,12 @@ def write_bedrock_config(directory: Path, bedrock_mock: MockBedrock, sts_mock: M
               region: {AWS_REGION}
             models: [{SAGEMAKER_ENDPOINT}, missing-endpoint, failing-endpoint]
         """)
-    path = directory / "tollgate.yaml"
-    path.write_text(config)
-    return path
+    return write_gateway_config(directory, "the bedrock gateway", channels)
 
 
 def write_vertex_config(directory: Path, vertex_mock: MockVertex, service_account: dict) -> Path:
     key_json = json.dumps(service_account)  # one line; the PEM's line breaks are JSON escapes
-    config = textwrap.dedent(f"""\
-        # Written by Tests/e2e/conftest.py (the vertex gateway)
-        listen: 127.0.0.1:0
-        data_dir: {directory / "data"}
-        upstream:
-          connect_timeout: 5s
-          response_timeout: 60s
-          read_timeout: 60s
-        keys:
-          - name: e2e
-            key: {CLIENT_KEY}
-        channels:
+    channels = textwrap.dedent(f"""\
           - name: {VERTEX_CHANNEL}
             provider: vertex
             base_url: {vertex_mock.url}
@@ -267,9 +251,7 @@ def write_vertex_config(directory: Path, vertex_mock: MockVertex, service_accoun
               {VERTEX_MAPPED_MODEL}: {VERTEX_MAPPED_UPSTREAM_MODEL}
               {VERTEX_CLAUDE_MAPPED_MODEL}: "{VERTEX_CLAUDE_UPSTREAM_MODEL}"
         """).replace("KEY_JSON", key_json)
-    path = directory / "tollgate.yaml"
-    path.write_text(config)
-    return path
+    return write_gateway_config(directory, "the vertex gateway", channels)
 
 
 @dataclass
