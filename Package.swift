@@ -45,7 +45,9 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "SQLiteNIO", package: "sqlite-nio"),
-            ]),
+            ],
+            // LiteLLM's price list, so a first run has prices offline (see README, "Prices").
+            resources: [.copy("Resources/model_prices_and_context_window.json")]),
         .executableTarget(
             name: "tollgate",
             dependencies: ["TollgateCore", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
