@@ -12,6 +12,9 @@ public final class Gateway: Sendable {
     public let factory: AdaptorFactory
     public let runtime: GatewayRuntime
     public let storage: any Storage
+    public let ledger: UsageLedger
+    public let prices: PriceService
+    public let notifier: Notifier
     /// The demo key in clear, when the configuration asks for one (the embedded default does).
     public let demoKey: String?
     let group: MultiThreadedEventLoopGroup
@@ -19,12 +22,16 @@ public final class Gateway: Sendable {
     private let server = Mutex<Channel?>(nil)
 
     private init(config: GatewayConfig, registry: PluginRegistry, factory: AdaptorFactory, runtime: GatewayRuntime,
-                 storage: any Storage, demoKey: String?, group: MultiThreadedEventLoopGroup, blockingPool: NIOThreadPool) {
+                 storage: any Storage, ledger: UsageLedger, prices: PriceService, notifier: Notifier, demoKey: String?,
+                 group: MultiThreadedEventLoopGroup, blockingPool: NIOThreadPool) {
         self.config = config
         self.registry = registry
         self.factory = factory
         self.runtime = runtime
         self.storage = storage
+        self.ledger = ledger
+        self.prices = prices
+        self.notifier = notifier
         self.demoKey = demoKey
         self.group = group
         self.blockingPool = blockingPool
@@ -41,7 +48,8 @@ public final class Gateway: Sendable {
         do {
             let registry = PluginRegistry()
             var loader = PluginLoader(logger: logger)
-            loader.sideClient = try SideClient(group: group)
+            let sideClient = try SideClient(group: group)
+            loader.sideClient = sideClient
             loader.loadDirectory(config.pluginsDirectory ?? PluginLoader.defaultDirectory, into: registry)
             for (name, entry) in linkedPlugins { loader.loadLinked(entry: entry, name: name, into: registry) }
             let factory = AdaptorFactory(registry: registry)
@@ -52,12 +60,32 @@ public final class Gateway: Sendable {
             let demoKey = config.demoKey ? try await DemoKey.ensure(dataDirectory: config.dataDirectory, storage: storage) : nil
             let keys = try await loadKeys(config, storage: storage, logger: logger)
 
+            let notifier = Notifier(settings: config.notify, logger: logger) { url, body in
+                try await blockingPool.runIfActive {
+                    try sideClient.perform(SideRequest(method: "POST", url: url, headers: [("content-type", "application/json")],
+                                                       body: body, timeout: .seconds(10))).status
+                }
+            }
+            let engine = billingEngine(registry, logger: logger)
+            let prices = PriceService(engine: engine, storage: storage, settings: config.pricing, notifier: notifier,
+                                      logger: logger) { url in
+                try await fetchPriceList(url, client: sideClient, pool: blockingPool)
+            }
+            try await prices.load()
+            let budgets = try await loadBudgets(config, storage: storage)
+            let ledger = UsageLedger(storage: storage, logger: logger, flushInterval: config.ledgerFlushInterval,
+                                     spillPath: (config.dataDirectory as NSString).appendingPathComponent("ledger-spill.jsonl"))
+            ledger.start()
+
             let runtime = try GatewayRuntime(limits: config.limits, upstream: config.upstream,
                                              snapshot: .init(keys: keys, router: ModelRouter(channels: channels)),
-                                             group: group, blockingPool: blockingPool, recorder: recorder ?? LogRecorder(logger: logger),
-                                             logger: logger)
+                                             group: group, blockingPool: blockingPool,
+                                             recorders: [ledger, recorder ?? LogRecorder(logger: logger)],
+                                             biller: Biller(engine: engine, prices: prices, notifier: notifier),
+                                             budgets: budgets, logger: logger)
             return Gateway(config: config, registry: registry, factory: factory, runtime: runtime, storage: storage,
-                           demoKey: demoKey, group: group, blockingPool: blockingPool)
+                           ledger: ledger, prices: prices, notifier: notifier, demoKey: demoKey, group: group,
+                           blockingPool: blockingPool)
         } catch {
             try? await group.shutdownGracefully()
             try? await blockingPool.shutdownGracefully()
@@ -107,6 +135,36 @@ public final class Gateway: Sendable {
         return KeyStore(keys)
     }
 
+    /// The loaded billing plugin, if any; without one requests are recorded unpriced (and say so).
+    static func billingEngine(_ registry: PluginRegistry, logger: Logger) -> BillingEngine? {
+        guard let plugin = registry.plugins.first(where: { $0.kind == .billing }), let engine = BillingEngine(plugin: plugin) else {
+            logger.warning("no billing plugin loaded (libtollgate-billing.so): requests are recorded without a cost")
+            return nil
+        }
+        return engine
+    }
+
+    /// Fetches a price list over HTTP(S) on the blocking pool.
+    static func fetchPriceList(_ url: String, client: SideClient, pool: NIOThreadPool) async throws -> [UInt8] {
+        let answer = try await pool.runIfActive {
+            try client.perform(SideRequest(method: "GET", url: url, headers: [("accept", "application/json")], body: [],
+                                           timeout: .seconds(60)))
+        }
+        guard answer.status == 200 else {
+            throw PriceCatalog.Malformed(description: "\(url) answered HTTP \(answer.status)")
+        }
+        return answer.body
+    }
+
+    /// Each configured key's budget, with what it already spent this period (from the ledger).
+    static func loadBudgets(_ config: GatewayConfig, storage: any Storage) async throws -> BudgetTracker {
+        var budgets: [String: Budget] = [:]
+        for key in config.keys { budgets[key.name] = key.budget }
+        let tracker = BudgetTracker(budgets: budgets, rates: config.pricing.exchangeRates)
+        if !tracker.isEmpty { try await tracker.load(now: unixSeconds(), spend: storage.spendByKey(since:)) }
+        return tracker
+    }
+
     // MARK: Serving
 
     /// Binds the listener; returns the bound port (useful with port 0).
@@ -128,12 +186,19 @@ public final class Gateway: Sendable {
             .bind(host: config.listen.host, port: config.listen.port)
             .get()
         server.withLock { $0 = channel }
+        prices.startBackground()
         return channel.localAddress?.port ?? config.listen.port
     }
 
-    /// Stops accepting, closes connections, and releases threads and storage.
-    public func stop() async {
+    /// Stops accepting, lets requests in flight finish (up to `grace`), writes the whole usage
+    /// ledger, and releases threads and storage.
+    public func stop(grace: Duration = .seconds(10)) async {
         if let channel = server.withLock({ $0 }) { try? await channel.close() }
+        let deadline = ContinuousClock.now + grace
+        while runtime.inFlight > 0 && ContinuousClock.now < deadline { try? await Task.sleep(for: .milliseconds(20)) }
+        prices.stop()
+        await ledger.shutdown()
+        await notifier.shutdown()
         try? await storage.close()
         try? await group.shutdownGracefully()
         try? await blockingPool.shutdownGracefully()

@@ -41,7 +41,8 @@ public enum ConfigLoader {
 
     static func read(_ root: ConfigNode) throws -> GatewayConfig {
         let top = try root.mapping(allowed: ["listen", "data_dir", "storage", "admin_key", "plugins", "templates",
-                                             "limits", "upstream", "keys", "channels", "demo_key", "threads"])
+                                             "limits", "upstream", "keys", "channels", "demo_key", "threads",
+                                             "pricing", "notify", "ledger"])
         var config = GatewayConfig()
         if let n = top["listen"] { config.listen = try listenAddress(n) }
         if let n = top["data_dir"] { config.dataDirectory = try n.string() }
@@ -59,6 +60,18 @@ public enum ConfigLoader {
         if let n = top["upstream"] { config.upstream = try upstream(n) }
         if let n = top["keys"] { config.keys = try n.sequence().map(key) }
         if let n = top["channels"] { config.channels = try n.sequence().map(channel) }
+        if let n = top["pricing"] { config.pricing = try pricing(n) }
+        if let n = top["notify"] { config.notify = try notify(n) }
+        if let n = top["ledger"] {
+            let m = try n.mapping(allowed: ["flush_interval"])
+            if let v = m["flush_interval"] { config.ledgerFlushInterval = try v.duration() }
+        }
+        for (index, key) in config.keys.enumerated() {
+            guard let budget = key.budget, config.pricing.exchangeRates.rates[budget.currency] == nil else { continue }
+            let node = try top["keys"]?.sequence()[index]
+            throw node?.error("budget currency \(budget.currency) needs a rate in pricing.exchange_rates")
+                ?? ConfigError(file: root.file, key: "keys", message: "budget currency \(budget.currency) has no exchange rate")
+        }
         try checkUnique(config.keys.map(\.name), in: top["keys"], what: "key name")
         try checkUnique(config.channels.map(\.name), in: top["channels"], what: "channel name")
         return config
@@ -99,7 +112,7 @@ public enum ConfigLoader {
     }
 
     static func key(_ n: ConfigNode) throws -> KeyConfig {
-        let m = try n.mapping(allowed: ["name", "key", "models", "rpm", "tpm", "concurrency"])
+        let m = try n.mapping(allowed: ["name", "key", "models", "rpm", "tpm", "concurrency", "budget"])
         guard let name = m["name"] else { throw n.error("needs name") }
         guard let secret = m["key"] else { throw n.error("needs key") }
         let keyValue = try secret.string()
@@ -109,7 +122,81 @@ public enum ConfigLoader {
         if let v = m["rpm"] { key.rpm = try v.int(in: 1...Int(Int32.max)) }
         if let v = m["tpm"] { key.tpm = try v.int(in: 1...Int(Int32.max)) }
         if let v = m["concurrency"] { key.concurrency = try v.int(in: 1...1_000_000) }
+        if let v = m["budget"] { key.budget = try budget(v) }
         return key
+    }
+
+    static func budget(_ n: ConfigNode) throws -> Budget {
+        let m = try n.mapping(allowed: ["amount", "currency", "period"])
+        guard let amount = m["amount"] else { throw n.error("needs amount") }
+        guard let nano = Money.parseNano(try amount.string()), nano > 0 else {
+            throw amount.error("must be a positive amount with at most 9 decimals, e.g. 50 or 12.5")
+        }
+        let currency = try m["currency"].map(currencyCode) ?? "USD"
+        var period = Budget.Period.monthly
+        if let v = m["period"] {
+            guard let parsed = Budget.Period(rawValue: try v.string()) else {
+                throw v.error("must be one of \(Budget.Period.allCases.map(\.rawValue).joined(separator: ", "))")
+            }
+            period = parsed
+        }
+        return Budget(amountNano: nano, currency: currency, period: period)
+    }
+
+    static func currencyCode(_ n: ConfigNode) throws -> String {
+        let code = try n.string()
+        guard code.count == 3, code.allSatisfy({ $0.isASCII && $0.isUppercase }) else {
+            throw n.error("must be an ISO 4217 code such as USD or CNY")
+        }
+        return code
+    }
+
+    static func pricing(_ n: ConfigNode) throws -> PricingSettings {
+        let m = try n.mapping(allowed: ["sync_url", "interval", "currency", "files", "exchange_rates"])
+        var pricing = PricingSettings()
+        if let v = m["sync_url"] {
+            let url = try v.string()
+            if url.isEmpty || url == "off" {
+                pricing.syncURL = nil
+            } else {
+                guard url.hasPrefix("http://") || url.hasPrefix("https://") else { throw v.error("must be an http(s) URL, or off") }
+                pricing.syncURL = url
+            }
+        }
+        if let v = m["interval"] {
+            pricing.interval = try v.duration()
+            guard pricing.interval >= .seconds(60) else { throw v.error("must be at least 1m") }
+        }
+        if let v = m["currency"] { pricing.currency = try currencyCode(v) }
+        if let v = m["files"] { pricing.files = try v.strings() }
+        if let v = m["exchange_rates"] {
+            for (code, node) in try v.mapping(allowed: nil) {
+                guard code.count == 3, code == code.uppercased() else { throw node.error("must be keyed by an ISO 4217 code") }
+                guard let rate = Money.parseNano(try node.string()), rate > 0 else {
+                    throw node.error("must be a positive number: units of \(code) per 1 USD")
+                }
+                pricing.exchangeRates.set(code, perUSD: rate, at: unixSeconds())
+            }
+        }
+        return pricing
+    }
+
+    static func notify(_ n: ConfigNode) throws -> Notifier.Settings {
+        let m = try n.mapping(allowed: ["webhook", "min_priority", "per_type_per_hour"])
+        var settings = Notifier.Settings()
+        if let v = m["webhook"] {
+            let url = try v.string()
+            guard url.hasPrefix("http://") || url.hasPrefix("https://") else { throw v.error("must be an http(s) URL") }
+            settings.webhook = url
+        }
+        if let v = m["min_priority"] {
+            guard let priority = NotificationEvent.Priority(name: try v.string()) else {
+                throw v.error("must be one of low, medium, high, critical")
+            }
+            settings.minimumPriority = priority
+        }
+        if let v = m["per_type_per_hour"] { settings.perTypePerHour = try v.int(in: 1...10_000) }
+        return settings
     }
 
     static func channel(_ n: ConfigNode) throws -> ChannelConfig {

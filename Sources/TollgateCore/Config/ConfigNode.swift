@@ -19,15 +19,15 @@ struct ConfigNode {
                    references: references)
     }
 
-    /// Members of a mapping, refusing keys outside `allowed`.
-    func mapping(allowed: Set<String>) throws -> [String: ConfigNode] {
+    /// Members of a mapping, refusing keys outside `allowed` (nil: any key).
+    func mapping(allowed: Set<String>?) throws -> [String: ConfigNode] {
         guard case .mapping(let mapping) = node else { throw error("must be a mapping") }
         var members: [String: ConfigNode] = [:]
         for (keyNode, valueNode) in mapping {
             guard let key = keyNode.string else { throw error("keys must be strings") }
             let member = child(key, valueNode)
-            guard allowed.contains(key) else {
-                let known = allowed.sorted().joined(separator: ", ")
+            guard allowed?.contains(key) ?? true else {
+                let known = (allowed ?? []).sorted().joined(separator: ", ")
                 throw ConfigError(file: file, line: keyNode.mark?.line, column: keyNode.mark?.column,
                                   key: member.path, message: "unknown key (expected one of: \(known))")
             }

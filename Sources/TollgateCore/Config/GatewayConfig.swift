@@ -17,6 +17,10 @@ public struct GatewayConfig: Sendable {
     public var demoKey = false
     /// Event loop threads; nil = the CPUs this process may run on (its affinity mask).
     public var threads: Int?
+    public var pricing = PricingSettings()
+    public var notify = Notifier.Settings()
+    /// How often the usage ledger writes its queue (the most a hard kill can lose).
+    public var ledgerFlushInterval: Duration = .milliseconds(200)
 
     public init() {}
 }
@@ -52,6 +56,7 @@ public struct KeyConfig: Sendable {
     public var rpm: Int?
     public var tpm: Int?
     public var concurrency: Int?
+    public var budget: Budget?
 }
 
 /// Where a configured value came from, for errors raised after parsing.

@@ -9,6 +9,15 @@ enum ClientDialect: Sendable, Equatable {
     /// Gemini; `sse` when the client asked for `alt=sse` streams (else a streamed JSON array).
     case gemini(sse: Bool)
 
+    /// The name recorded in the usage ledger.
+    var name: String {
+        switch self {
+        case .openAI: "openai"
+        case .anthropic: "anthropic"
+        case .gemini: "gemini"
+        }
+    }
+
     var abi: tollgate_type_dialect {
         switch self {
         case .openAI: TOLLGATE_DIALECT_OPENAI

@@ -111,3 +111,6 @@ private func hostHTTPCall(_ table: UnsafePointer<tollgate_type_host>?, _ request
 
 /// Wall-clock seconds since the Unix epoch.
 func unixSeconds() -> Int64 { clockNanos(CLOCK_REALTIME) / 1_000_000_000 }
+
+/// Wall-clock milliseconds since the Unix epoch.
+func unixMillis() -> Int64 { clockNanos(CLOCK_REALTIME) / 1_000_000 }

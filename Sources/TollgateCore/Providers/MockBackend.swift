@@ -30,6 +30,7 @@ struct MockBackend {
         let answer = call.isChat
             ? MockProvider.chat(request: request, model: call.model, requestID: handler.requestID)
             : MockProvider.embeddings(request: request, model: call.model)
+        handler.settle(answer.usage)
         handler.writeJSON(status: answer.status, body: answer.body, channel: channel)
         handler.requestEnded(status: answer.status, channel: channel, usage: answer.usage)
     }

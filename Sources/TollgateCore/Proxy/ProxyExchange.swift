@@ -46,7 +46,11 @@ final class ProxyExchange: UpstreamResponseDelegate, @unchecked Sendable {
     private var buffered: ByteBuffer?
     private var meter: OpenAIStreamMeter?
     private var pluginStream: PluginStream?
-    private var usage = TokenUsage()
+    /// The request's token counter, read by the ledger when the exchange ends.
+    private let usage = UsageCounter()
+    /// The client hung up: the upstream's answer is still read for its usage, but not written.
+    private var clientGone = false
+    private var retainedClient: RequestHandler?
     /// When the current wait (for the head, or for the next chunk) times out; checked by the
     /// loop's sweep, so arming it costs no timer.
     private(set) var deadline = NIODeadline.distantFuture
@@ -134,13 +138,13 @@ final class ProxyExchange: UpstreamResponseDelegate, @unchecked Sendable {
         case .streaming:
             if let stream = pluginStream {
                 let (out, error) = buffer.withUnsafeReadableBytes { stream.feed($0) }
-                if !out.isEmpty { client.writeBody(out) }
-                usage = stream.currentUsage
+                if !out.isEmpty && !clientGone { client.writeBody(out) }
+                usage.set(stream.currentUsage)
                 if let error { return endStream(error: "\(stream.plugin.name): \(error.message)", closeUpstream: true) }
             } else {
                 forwardPassthrough(buffer)
             }
-            if !client.isWritable { connection?.setReading(false) }  // the client reads slower: hold the upstream
+            if !clientGone && !client.isWritable { connection?.setReading(false) }  // the client reads slower: hold the upstream
         case .buffering:
             var chunk = buffer
             guard (buffered?.readableBytes ?? 0) + chunk.readableBytes <= maxResponseBytes else {
@@ -156,12 +160,14 @@ final class ProxyExchange: UpstreamResponseDelegate, @unchecked Sendable {
     private func forwardPassthrough(_ buffer: ByteBuffer) {
         do {
             let rewritten = try buffer.withUnsafeReadableBytes { try meter?.read($0) }
-            if let rewritten {
+            if clientGone {
+                // read for usage only
+            } else if let rewritten {
                 if !rewritten.isEmpty { client.writeBody(rewritten) }
             } else {
                 client.writeBody(buffer)
             }
-            if let counted = meter?.usage { usage = counted }
+            if let counted = meter?.usage { usage.set(counted) }
         } catch {
             endStream(error: "upstream sent an SSE event larger than the gateway accepts", closeUpstream: true)
         }
@@ -173,8 +179,8 @@ final class ProxyExchange: UpstreamResponseDelegate, @unchecked Sendable {
         case .streaming:
             if let stream = pluginStream {
                 let (out, error) = stream.finish()
-                if !out.isEmpty { client.writeBody(out) }
-                usage = stream.currentUsage
+                if !out.isEmpty && !clientGone { client.writeBody(out) }
+                usage.set(stream.currentUsage)
                 if let error { return endStream(error: "\(stream.plugin.name): \(error.message)", closeUpstream: false) }
             } else if let meter, meter.stripUsageChunk, meter.hasPartialEvent {
                 client.writeStreamError(.badGateway("upstream ended the stream inside an event", code: "upstream_stream_truncated"))
@@ -196,8 +202,9 @@ final class ProxyExchange: UpstreamResponseDelegate, @unchecked Sendable {
             if (200..<300).contains(Int(head.status.code)),
                let found = body.withUnsafeReadableBytes({ RequestScan.member("usage", in: $0) }),
                let counted = TokenUsage(openAI: found) {
-                usage = counted
+                usage.set(counted)
             }
+            client.settle(usage.current)
             let headers = clientHeaders(from: head.headers, bufferedLength: body.readableBytes)
             finish(status: Int(head.status.code)) { client.writeComplete(status: head.status, headers: headers, body: body) }
         case .plugin(let channel):
@@ -207,7 +214,8 @@ final class ProxyExchange: UpstreamResponseDelegate, @unchecked Sendable {
                                                             status: Int(head.status.code),
                                                             headers: upstreamHeaders, body: Array(buffer: body), model: request.model,
                                                             requestBody: request.clientBody)
-                usage = converted.usage
+                usage.set(converted.usage)
+                client.settle(converted.usage)
                 var headers = HTTPHeaders([("content-type", "application/json")])
                 // A converted answer keeps the upstream's advice on when to retry.
                 for (name, value) in head.headers where name.equalsIgnoringASCIICase("retry-after")
@@ -244,13 +252,19 @@ final class ProxyExchange: UpstreamResponseDelegate, @unchecked Sendable {
 
     // MARK: Ending
 
-    /// The client went away: stop the upstream and record what was counted so far.
+    /// The client went away. Once the request reached the upstream it is billed from the
+    /// upstream's own usage report, so the answer is read to its end (and discarded) instead of
+    /// cut off; before that, the attempt is dropped.
     func clientClosed() {
         guard phase != .finished else { return }
-        connection?.abandon()
-        connection = nil
-        if usage.isEmpty { usage.estimated = true }
-        finish(status: 499) {}
+        guard phase != .connecting else {
+            connection?.abandon()
+            connection = nil
+            return finish(status: 499) {}
+        }
+        clientGone = true
+        retainedClient = client  // the handler is leaving its pipeline; keep it until the ledger has the record
+        connection?.setReading(true)
     }
 
     func resumeUpstream() { connection?.setReading(true) }
@@ -278,8 +292,9 @@ final class ProxyExchange: UpstreamResponseDelegate, @unchecked Sendable {
         guard phase != .finished else { return }
         phase = .finished
         pool.unwatch(self)
-        write()
-        client.exchangeFinished(status: status, channel: request.channel.name, usage: usage)
+        if !clientGone { write() }
+        client.exchangeFinished(status: clientGone ? 499 : status, channel: request.channel.name, usage: usage.current)
+        retainedClient = nil
     }
 
     // MARK: Timeouts

@@ -150,6 +150,9 @@ struct ClientAPI {
         guard let channel = snapshot.router.pick(model) else {
             throw GatewayError.notFound("model '\(model)' is not served by this gateway", code: "model_not_found")
         }
+        if let overBudget = runtime.budgets.check(key: key.name, now: unixSeconds()) { throw overBudget }
+        let marks = body.withUnsafeReadableBytes { BillingMarks(headers: head.headers, body: $0) }
+        handler.routed = (channel, channel.upstreamModel(for: model), marks)
         let stream = target?.stream ?? (operation == TOLLGATE_OPERATION_CHAT && scan.stream)
         let call = try inInternalDialect(ModelCall(head: head, body: body, scan: scan, model: model, operation: operation,
                                                    channel: channel, dialect: handler.dialect.abi, wantsStream: stream))

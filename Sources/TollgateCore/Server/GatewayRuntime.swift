@@ -16,24 +16,36 @@ public final class GatewayRuntime: Sendable {
     public let logger: Logger
     let pools: UpstreamPool
     let blockingPool: NIOThreadPool
-    let recorder: RequestRecorder?
+    /// Every finished request goes to each: the usage ledger first, then observers (tests, metrics).
+    let recorders: [any RequestRecorder]
+    let biller: Biller
+    let budgets: BudgetTracker
     private let state: Mutex<Snapshot>
     private let requestPrefix: String
     private let requestCounter = Atomic<UInt64>(0)
+    private let active = Atomic<Int>(0)
 
     init(limits: RequestLimits, upstream: UpstreamSettings, snapshot: Snapshot, group: MultiThreadedEventLoopGroup,
-         blockingPool: NIOThreadPool, recorder: RequestRecorder?, logger: Logger) throws {
+         blockingPool: NIOThreadPool, recorders: [any RequestRecorder], biller: Biller, budgets: BudgetTracker,
+         logger: Logger) throws {
         self.limits = limits
         upstreamSettings = upstream
         self.logger = logger
         self.blockingPool = blockingPool
-        self.recorder = recorder
+        self.recorders = recorders
+        self.biller = biller
+        self.budgets = budgets
         pools = try UpstreamPool(group: group, settings: upstream)
         state = Mutex(snapshot)
         requestPrefix = String(UInt32.random(in: 0x1000_0000...UInt32.max), radix: 16)
     }
 
     public var snapshot: Snapshot { state.withLock { $0 } }
+
+    /// Model and admin requests being served now (graceful shutdown waits for them).
+    public var inFlight: Int { active.load(ordering: .relaxed) }
+    func requestStarted() { active.add(1, ordering: .relaxed) }
+    func requestFinished() { active.subtract(1, ordering: .relaxed) }
 
     /// A request id unique within this process and, by its random prefix, across instances.
     func nextRequestID() -> String {

@@ -29,6 +29,13 @@ final class RequestHandler: ChannelInboundHandler, @unchecked Sendable {
     /// internal dialect, the translator that converts them as they are written.
     var dialect = ClientDialect.openAI
     var translator: (any ResponseTranslator)?
+    /// Where the request was routed, for its bill; set once a channel is picked.
+    var routed: (channel: RuntimeChannel, upstreamModel: String, marks: BillingMarks)?
+    /// The bill, once the usage is final (before a complete answer's head, so it can carry the cost).
+    private var bill: Bill?
+    private var startedWall: Int64 = 0
+    /// Whether the request in flight counts in `runtime.inFlight`.
+    private var dispatched = false
     /// The last key presented on this connection and its digest: keep-alive clients send the
     /// same key every time, so it is hashed once per connection.
     var lastKey: (bytes: [UInt8], digest: KeyDigest)?
@@ -62,6 +69,8 @@ final class RequestHandler: ChannelInboundHandler, @unchecked Sendable {
             guard !rejectingBody, let head else { return }
             let requestBody = body ?? context.channel.allocator.buffer(capacity: 0)
             body = nil
+            dispatched = true
+            runtime.requestStarted()
             ClientAPI(handler: self).dispatch(head: head, body: requestBody)
         }
     }
@@ -73,7 +82,10 @@ final class RequestHandler: ChannelInboundHandler, @unchecked Sendable {
         keepAlive = requestHead.isKeepAlive
         requestID = runtime.nextRequestID()
         started = .now()
+        startedWall = unixMillis()
         firstByte = nil
+        routed = nil
+        bill = nil
         route = String(requestHead.uri.prefix { $0 != "?" })
         keyName = nil
         model = nil
@@ -163,6 +175,7 @@ final class RequestHandler: ChannelInboundHandler, @unchecked Sendable {
         guard let context else { return }
         var headers = headers
         var body = body
+        addCostHeaders(&headers)
         if !raw, let translator {
             body = allocator.buffer(bytes: translator.complete(status: Int(status.code), body: Array(buffer: body)))
             headers.replaceOrAdd(name: "content-length", value: String(body.readableBytes))
@@ -185,7 +198,25 @@ final class RequestHandler: ChannelInboundHandler, @unchecked Sendable {
         writeJSON(status: error.status, body: dialect.errorBody(error), extraHeaders: error.headers, raw: true)
     }
 
+    /// A complete answer carries its cost: `x-tollgate-cost` (exact decimal) and its currency,
+    /// or `x-tollgate-cost-status: unpriced` when it could not be priced.
+    private func addCostHeaders(_ headers: inout HTTPHeaders) {
+        guard let bill, bill != .unpriced else { return }
+        if let cost = bill.cost {
+            headers.add(name: "x-tollgate-cost", value: cost.decimal)
+            headers.add(name: "x-tollgate-cost-currency", value: cost.currency)
+        } else {
+            headers.add(name: "x-tollgate-cost-status", value: "unpriced")
+        }
+    }
+
     // MARK: Ending
+
+    /// Prices the request's final usage (call before writing a complete answer).
+    func settle(_ usage: TokenUsage) {
+        guard let routed else { return }
+        bill = runtime.biller.bill(usage: usage, model: routed.upstreamModel, channel: routed.channel, marks: routed.marks)
+    }
 
     /// Called by an exchange when its response is fully written (or abandoned).
     func exchangeFinished(status: Int, channel: String?, usage: TokenUsage) {
@@ -193,12 +224,20 @@ final class RequestHandler: ChannelInboundHandler, @unchecked Sendable {
         requestEnded(status: status, channel: channel, usage: usage)
     }
 
-    /// Hands the finished request to the recorder.
+    /// Bills the finished request, charges its key's budget and hands the record to the ledger.
     func requestEnded(status: Int, channel: String?, usage: TokenUsage) {
         let now = NIODeadline.now()
+        if bill == nil { settle(usage) }
+        let bill = self.bill ?? .unpriced
+        if let keyName, let cost = bill.cost { runtime.budgets.charge(key: keyName, cost: cost, now: startedWall / 1000) }
         let record = RequestRecord(requestID: requestID, keyName: keyName, route: route, model: model, channel: channel,
-                                   status: status, usage: usage, latencyNanos: (now - started).nanoseconds,
-                                   firstByteNanos: firstByte.map { ($0 - started).nanoseconds })
-        runtime.recorder?.record(record)
+                                   provider: routed?.channel.config.provider, dialect: dialect.name, status: status,
+                                   usage: usage, bill: bill, latencyNanos: (now - started).nanoseconds,
+                                   firstByteNanos: firstByte.map { ($0 - started).nanoseconds }, startedAtMillis: startedWall)
+        for recorder in runtime.recorders { recorder.record(record) }
+        if dispatched {
+            dispatched = false
+            runtime.requestFinished()
+        }
     }
 }

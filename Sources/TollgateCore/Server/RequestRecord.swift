@@ -6,10 +6,35 @@ public struct RequestRecord: Sendable {
     public var route: String
     public var model: String?
     public var channel: String?
+    public var provider: String?
+    /// The client's dialect: `openai`, `anthropic` or `gemini`.
+    public var dialect: String
     public var status: Int
     public var usage: TokenUsage
+    /// What the request cost; nil when it was not priced (see `bill.problem`).
+    public var bill: Bill
     public var latencyNanos: Int64
     public var firstByteNanos: Int64?
+    /// Wall clock when the request arrived, Unix milliseconds.
+    public var startedAtMillis: Int64
+
+    public init(requestID: String, keyName: String? = nil, route: String, model: String? = nil, channel: String? = nil,
+                provider: String? = nil, dialect: String = "openai", status: Int, usage: TokenUsage = TokenUsage(),
+                bill: Bill = .unpriced, latencyNanos: Int64, firstByteNanos: Int64? = nil, startedAtMillis: Int64) {
+        self.requestID = requestID
+        self.keyName = keyName
+        self.route = route
+        self.model = model
+        self.channel = channel
+        self.provider = provider
+        self.dialect = dialect
+        self.status = status
+        self.usage = usage
+        self.bill = bill
+        self.latencyNanos = latencyNanos
+        self.firstByteNanos = firstByteNanos
+        self.startedAtMillis = startedAtMillis
+    }
 }
 
 /// Receives a record per finished request. Called on an event loop: must not block.

@@ -6,8 +6,11 @@ import SQLiteNIO
 public final class SQLiteStorage: Storage {
     let connection: SQLiteConnection
     public let path: String
+    /// One transaction at a time: they share the connection.
+    private let transactions = AsyncGate()
 
-    /// Each entry is one migration, applied in order once; never edit a shipped one, append.
+    /// Each entry is one migration (statements separated by `;`), applied in order once; never
+    /// edit a shipped one, append.
     static let migrations: [String] = [
         """
         CREATE TABLE keys (
@@ -19,6 +22,23 @@ public final class SQLiteStorage: Storage {
             revoked INTEGER NOT NULL DEFAULT 0,
             created_at INTEGER NOT NULL
         )
+        """,
+        """
+        CREATE TABLE usage_ledger (
+            request_id TEXT PRIMARY KEY,
+            key_name TEXT, channel TEXT, provider TEXT, model TEXT, dialect TEXT NOT NULL, route TEXT NOT NULL,
+            status INTEGER NOT NULL,
+            prompt_tokens INTEGER, completion_tokens INTEGER, cache_read_tokens INTEGER, cache_creation_tokens INTEGER,
+            audio_tokens INTEGER, reasoning_tokens INTEGER, estimated INTEGER NOT NULL DEFAULT 0,
+            cost_nano INTEGER, currency TEXT, price_name TEXT, price_source TEXT, price_problem TEXT,
+            latency_us INTEGER NOT NULL, ttfb_us INTEGER,
+            started_at INTEGER NOT NULL, ended_at INTEGER NOT NULL
+        );
+        CREATE INDEX usage_ledger_started ON usage_ledger (started_at);
+        CREATE INDEX usage_ledger_key ON usage_ledger (key_name, started_at);
+        CREATE TABLE price_entries (name TEXT PRIMARY KEY, entry TEXT NOT NULL);
+        CREATE TABLE price_sync (id INTEGER PRIMARY KEY CHECK (id = 1), source TEXT NOT NULL, synced_at INTEGER NOT NULL,
+                                 skipped TEXT NOT NULL DEFAULT '[]')
         """,
     ]
 
@@ -53,7 +73,10 @@ public final class SQLiteStorage: Storage {
         for (index, sql) in Self.migrations.enumerated() where index + 1 > current {
             _ = try await connection.query("BEGIN")
             do {
-                _ = try await connection.query(sql)
+                // SQLite prepares one statement at a time; a migration may hold several.
+                for statement in sql.split(separator: ";") where !statement.allSatisfy(\.isWhitespace) {
+                    _ = try await connection.query(String(statement))
+                }
                 _ = try await connection.query("INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)",
                                                [.integer(index + 1), .integer(Int(unixSeconds()))])
                 _ = try await connection.query("COMMIT")
@@ -95,4 +118,126 @@ public final class SQLiteStorage: Storage {
     }
 
     public func close() async throws { try await connection.close() }
+
+    // MARK: Usage ledger
+
+    public func appendUsage(_ records: [RequestRecord]) async throws {
+        guard !records.isEmpty else { return }
+        try await transaction {
+            for r in records { _ = try await connection.query(Self.insertUsage, Self.bindings(r)) }
+        }
+    }
+
+    static let insertUsage = """
+        INSERT OR IGNORE INTO usage_ledger (request_id, key_name, channel, provider, model, dialect, route, status,
+            prompt_tokens, completion_tokens, cache_read_tokens, cache_creation_tokens, audio_tokens, reasoning_tokens,
+            estimated, cost_nano, currency, price_name, price_source, price_problem, latency_us, ttfb_us, started_at, ended_at)
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+        """
+
+    static func bindings(_ r: RequestRecord) -> [SQLiteData] {
+        func text(_ s: String?) -> SQLiteData { s.map { .text($0) } ?? .null }
+        func int(_ n: Int64?) -> SQLiteData { n.map { .integer(Int($0)) } ?? .null }
+        let audio = r.usage.audioPrompt.map { $0 + (r.usage.audioCompletion ?? 0) } ?? r.usage.audioCompletion
+        let latencyMicros = r.latencyNanos / 1000
+        return [.text(r.requestID), text(r.keyName), text(r.channel), text(r.provider), text(r.model), .text(r.dialect),
+                .text(r.route), .integer(r.status), int(r.usage.prompt), int(r.usage.completion), int(r.usage.cacheRead),
+                int(r.usage.cacheCreation), int(audio), int(r.usage.reasoning), .integer(r.usage.estimated ? 1 : 0),
+                int(r.bill.cost?.nanoUnits), text(r.bill.cost?.currency), text(r.bill.priceName), text(r.bill.priceSource),
+                text(r.bill.problem), .integer(Int(latencyMicros)), int(r.firstByteNanos.map { $0 / 1000 }),
+                .integer(Int(r.startedAtMillis)), .integer(Int(r.startedAtMillis + latencyMicros / 1000))]
+    }
+
+    public func usageReport(_ query: UsageQuery) async throws -> [UsageRow] {
+        var conditions: [String] = []
+        var binds: [SQLiteData] = []
+        if let from = query.from { conditions.append("started_at >= ?"); binds.append(.integer(Int(from))) }
+        if let to = query.to { conditions.append("started_at < ?"); binds.append(.integer(Int(to))) }
+        if let key = query.key { conditions.append("key_name = ?"); binds.append(.text(key)) }
+        let filter = conditions.isEmpty ? "" : "WHERE " + conditions.joined(separator: " AND ")
+        let sql = """
+            SELECT \(query.groupBy.column) AS grp, COALESCE(currency, '') AS cur, COUNT(*) AS n,
+                   COALESCE(SUM(prompt_tokens), 0) AS p, COALESCE(SUM(completion_tokens), 0) AS c,
+                   COALESCE(SUM(cache_read_tokens), 0) AS cr, COALESCE(SUM(cache_creation_tokens), 0) AS cc,
+                   COALESCE(SUM(cost_nano), 0) AS cost, SUM(CASE WHEN cost_nano IS NULL AND prompt_tokens IS NOT NULL THEN 1 ELSE 0 END) AS unpriced
+            FROM usage_ledger \(filter) GROUP BY grp, cur ORDER BY grp, cur
+            """
+        return try await connection.query(sql, binds).map { row in
+            func n(_ name: String) -> Int64 { Int64(row.column(name)?.integer ?? 0) }
+            return UsageRow(group: row.column("grp")?.string ?? "", currency: row.column("cur")?.string ?? "",
+                            requests: n("n"), promptTokens: n("p"), completionTokens: n("c"), cacheReadTokens: n("cr"),
+                            cacheCreationTokens: n("cc"), costNano: n("cost"), unpriced: n("unpriced"))
+        }
+    }
+
+    public func spendByKey(since: Int64) async throws -> [String: [String: Int64]] {
+        let rows = try await connection.query("""
+            SELECT key_name, currency, SUM(cost_nano) AS spent FROM usage_ledger
+            WHERE started_at >= ? AND key_name IS NOT NULL AND cost_nano IS NOT NULL GROUP BY key_name, currency
+            """, [.integer(Int(since))])
+        var spend: [String: [String: Int64]] = [:]
+        for row in rows {
+            guard let key = row.column("key_name")?.string, let currency = row.column("currency")?.string else { continue }
+            spend[key, default: [:]][currency] = Int64(row.column("spent")?.integer ?? 0)
+        }
+        return spend
+    }
+
+    // MARK: Prices
+
+    public func syncedPrices() async throws -> SyncedPrices? {
+        guard let meta = try await connection.query("SELECT source, synced_at, skipped FROM price_sync WHERE id = 1").first else {
+            return nil
+        }
+        var catalog = PriceCatalog()
+        for row in try await connection.query("SELECT name, entry FROM price_entries") {
+            guard let name = row.column("name")?.string, let entry = row.column("entry")?.string else { continue }
+            catalog.entries[name] = Array(entry.utf8)
+        }
+        let skipped = (try? JSONParser.parse(meta.column("skipped")?.string ?? "[]"))?.arrayValue ?? []
+        catalog.skipped = skipped.compactMap { item in
+            guard let name = item["name"]?.stringValue, let reason = item["reason"]?.stringValue else { return nil }
+            return (name, reason)
+        }
+        return SyncedPrices(catalog: catalog, source: meta.column("source")?.string ?? "",
+                            syncedAt: Int64(meta.column("synced_at")?.integer ?? 0))
+    }
+
+    public func replaceSyncedPrices(_ prices: SyncedPrices) async throws {
+        let skipped = JSONValue.array(prices.catalog.skipped.map { .object(["name": .string($0.name), "reason": .string($0.reason)]) })
+        try await transaction {
+            _ = try await connection.query("DELETE FROM price_entries")
+            for (name, entry) in prices.catalog.entries {
+                _ = try await connection.query("INSERT INTO price_entries (name, entry) VALUES (?, ?)",
+                                               [.text(name), .text(String(decoding: entry, as: UTF8.self))])
+            }
+            _ = try await connection.query("""
+                INSERT INTO price_sync (id, source, synced_at, skipped) VALUES (1, ?, ?, ?)
+                ON CONFLICT (id) DO UPDATE SET source = excluded.source, synced_at = excluded.synced_at, skipped = excluded.skipped
+                """, [.text(prices.source), .integer(Int(prices.syncedAt)), .text(skipped.jsonString)])
+        }
+    }
+
+    public func pricesSyncedAt() async throws -> Int64 {
+        Int64(try await connection.query("SELECT synced_at FROM price_sync WHERE id = 1").first?.column("synced_at")?.integer ?? 0)
+    }
+
+    /// Runs `body` in one transaction, rolled back when it throws.
+    private func transaction(_ body: () async throws -> Void) async throws {
+        await transactions.enter()
+        do {
+            _ = try await connection.query("BEGIN IMMEDIATE")
+            do {
+                try await body()
+                _ = try await connection.query("COMMIT")
+            } catch {
+                _ = try? await connection.query("ROLLBACK")
+                throw error
+            }
+            await transactions.leave()
+        } catch {
+            await transactions.leave()
+            throw error
+        }
+    }
 }

@@ -23,5 +23,17 @@ public protocol Storage: Sendable {
     func keys() async throws -> [StoredKey]
     func insert(_ key: StoredKey) async throws
     func deleteKey(named name: String) async throws
+
+    /// Appends finished requests to the usage ledger in one transaction; a record already
+    /// stored (same request id) is left as it is, so a retried batch never counts twice.
+    func appendUsage(_ records: [RequestRecord]) async throws
+    func usageReport(_ query: UsageQuery) async throws -> [UsageRow]
+    /// Spend per key and currency since a time (Unix ms), for budgets.
+    func spendByKey(since: Int64) async throws -> [String: [String: Int64]]
+
+    func syncedPrices() async throws -> SyncedPrices?
+    func replaceSyncedPrices(_ prices: SyncedPrices) async throws
+    /// When the synced prices last changed (another process may sync them), 0 if never.
+    func pricesSyncedAt() async throws -> Int64
     func close() async throws
 }

@@ -24,6 +24,8 @@ struct GatewayHarness {
         """
         if let pluginsDirectory { text += "\nplugins: { dir: \(pluginsDirectory) }" }
         text += "\n" + yaml
+        // Tests never reach the internet: prices come from the bundled list unless a test syncs.
+        if !yaml.contains("pricing:") { text += "\npricing: { sync_url: off }" }
         var config = try ConfigLoader.parse(text, file: "test.yaml")
         if pluginsDirectory == nil { config.pluginsDirectory = dir + "/no-plugins" }
         var logger = Logger(label: "test")

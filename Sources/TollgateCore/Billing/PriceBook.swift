@@ -1,0 +1,59 @@
+/// The prices in force: every model's compiled entry, built from the synced list with local files
+/// laid over it. Immutable; a reload builds a new book and swaps it in whole.
+public final class PriceBook: Sendable {
+    public struct Priced: Sendable {
+        /// The entry's name in the price list (e.g. `gemini/gemini-2.5-pro`).
+        public let name: String
+        public let price: CompiledPrice
+        /// Where it came from: `bundled`, `synced`, `builtin` or the local file's path.
+        public let source: String
+    }
+
+    public let models: [String: Priced]
+    /// Entries the billing plugin refused, with the reason (entry named).
+    public let refused: [(name: String, reason: String)]
+
+    init(models: [String: Priced], refused: [(name: String, reason: String)]) {
+        self.models = models
+        self.refused = refused
+    }
+
+    public static let empty = PriceBook(models: [:], refused: [])
+
+    /// Compiles each layer's entries (later layers override earlier ones, field by field). A
+    /// refused entry is reported and keeps no price; the others still load.
+    public static func build(layers: [(source: String, catalog: PriceCatalog)], engine: BillingEngine) -> PriceBook {
+        var merged = PriceCatalog()
+        var origin: [String: String] = [:]
+        for layer in layers {
+            merged = merged.overlaid(with: layer.catalog)
+            for name in layer.catalog.entries.keys { origin[name] = layer.source }
+        }
+        var models: [String: Priced] = [:]
+        var refused: [(name: String, reason: String)] = []
+        for (name, bytes) in merged.entries {
+            do {
+                models[name] = Priced(name: name, price: try engine.compile(bytes), source: origin[name] ?? "")
+            } catch {
+                refused.append((name, "\(origin[name] ?? "price list"): \(name): \(error.message)"))
+            }
+        }
+        refused.sort { $0.name < $1.name }
+        return PriceBook(models: models, refused: refused)
+    }
+
+    /// Price-list prefixes for a provider id, as LiteLLM names its entries.
+    static let prefixes: [String: [String]] = [
+        "claude": ["anthropic"], "vertex": ["vertex_ai"], "bedrock": ["bedrock", "bedrock_converse"],
+        "gemini": ["gemini"], "openai": ["openai"], "sagemaker": ["sagemaker"], "mock": [],
+    ]
+
+    /// The entry for a model served by `provider`: `<provider prefix>/<model>` first, then the
+    /// bare model name.
+    public func find(model: String, provider: String) -> Priced? {
+        for prefix in Self.prefixes[provider] ?? [provider] {
+            if let priced = models[prefix + "/" + model] { return priced }
+        }
+        return models[model]
+    }
+}

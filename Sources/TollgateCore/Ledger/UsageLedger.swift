@@ -1,0 +1,123 @@
+import Foundation
+import Logging
+import Synchronization
+
+/// The durable usage ledger: one record per finished request. `record` only appends to an
+/// in-memory queue (it runs on an event loop); a background task writes the queue to storage in
+/// batches every `flushInterval`. A failed write keeps the records and retries; `shutdown`
+/// flushes everything, and whatever storage still refuses is appended to a spill file (JSON
+/// lines) rather than lost. A hard kill loses at most the records of the last `flushInterval`.
+public final class UsageLedger: RequestRecorder {
+    let storage: any Storage
+    let logger: Logger
+    let flushInterval: Duration
+    let spillPath: String
+    private let queue = Mutex<[RequestRecord]>([])
+    private let writer = Mutex<Task<Void, Never>?>(nil)
+    private let written = Atomic<Int>(0)
+    private let stopping = Atomic<Bool>(false)
+
+    public init(storage: any Storage, logger: Logger, flushInterval: Duration = .milliseconds(200), spillPath: String) {
+        self.storage = storage
+        self.logger = logger
+        self.flushInterval = flushInterval
+        self.spillPath = spillPath
+    }
+
+    public func record(_ record: RequestRecord) {
+        queue.withLock { $0.append(record) }
+    }
+
+    /// Records waiting to be written.
+    public var queueDepth: Int { queue.withLock { $0.count } }
+    /// Records written since start.
+    public var writtenCount: Int { written.load(ordering: .relaxed) }
+
+    public func start() {
+        writer.withLock { task in
+            guard task == nil else { return }
+            task = Task { [self] in
+                // Never cancelled mid-write: shutdown raises `stopping` and waits for this loop.
+                while !stopping.load(ordering: .relaxed) {
+                    try? await Task.sleep(for: flushInterval)
+                    await flush()
+                }
+            }
+        }
+    }
+
+    /// Writes everything queued now; on failure the records go back to the queue's front.
+    @discardableResult
+    public func flush() async -> Bool {
+        let batch = queue.withLock { queue -> [RequestRecord] in
+            defer { queue.removeAll(keepingCapacity: true) }
+            return queue
+        }
+        guard !batch.isEmpty else { return true }
+        do {
+            try await storage.appendUsage(batch)
+            written.add(batch.count, ordering: .relaxed)
+            return true
+        } catch {
+            logger.error("usage ledger write failed; will retry", metadata: ["records": "\(batch.count)", "error": "\(error)"])
+            queue.withLock { $0.insert(contentsOf: batch, at: 0) }
+            return false
+        }
+    }
+
+    /// Stops the background writer and writes everything (a few tries), spilling what storage
+    /// refuses to `spillPath`.
+    public func shutdown() async {
+        let task = writer.withLock { task -> Task<Void, Never>? in
+            defer { task = nil }
+            return task
+        }
+        stopping.store(true, ordering: .relaxed)
+        await task?.value
+        for attempt in 0..<3 {
+            if await flush() { return }
+            try? await Task.sleep(for: .milliseconds(100 << attempt))
+        }
+        spill()
+    }
+
+    private func spill() {
+        let rest = queue.withLock { queue -> [RequestRecord] in
+            defer { queue.removeAll() }
+            return queue
+        }
+        guard !rest.isEmpty else { return }
+        var lines = Data()
+        for record in rest { lines.append(contentsOf: LedgerJSON.encode(record) + [0x0A]) }
+        if let handle = FileHandle(forWritingAtPath: spillPath) ?? {
+            FileManager.default.createFile(atPath: spillPath, contents: nil) ? FileHandle(forWritingAtPath: spillPath) : nil
+        }() {
+            handle.seekToEndOfFile()
+            handle.write(lines)
+            try? handle.close()
+            logger.error("usage ledger could not be written; records saved to \(spillPath)", metadata: ["records": "\(rest.count)"])
+        } else {
+            logger.critical("usage ledger records lost: storage and \(spillPath) both failed", metadata: ["records": "\(rest.count)"])
+        }
+    }
+}
+
+/// A ledger record as one JSON object (the spill file; the structured request log).
+enum LedgerJSON {
+    static func encode(_ r: RequestRecord) -> [UInt8] {
+        func count(_ n: Int64?) -> JSONValue { n.map(JSONValue.int) ?? .null }
+        func text(_ s: String?) -> JSONValue { s.map(JSONValue.string) ?? .null }
+        return JSONValue.object([
+            "request_id": .string(r.requestID), "key": text(r.keyName), "route": .string(r.route), "model": text(r.model),
+            "channel": text(r.channel), "provider": text(r.provider), "dialect": .string(r.dialect), "status": .int(r.status),
+            "prompt_tokens": count(r.usage.prompt), "completion_tokens": count(r.usage.completion),
+            "cache_read_tokens": count(r.usage.cacheRead), "cache_creation_tokens": count(r.usage.cacheCreation),
+            "reasoning_tokens": count(r.usage.reasoning), "estimated": .bool(r.usage.estimated),
+            "cost": r.bill.cost.map { .number($0.decimal) } ?? .null, "currency": text(r.bill.cost?.currency),
+            "price": text(r.bill.priceName), "price_source": text(r.bill.priceSource), "price_problem": text(r.bill.problem),
+            "latency_ms": .number(String(format: "%.3f", Double(r.latencyNanos) / 1e6)),
+            "ttfb_ms": r.firstByteNanos.map { .number(String(format: "%.3f", Double($0) / 1e6)) } ?? .null,
+            "started_at_ms": .int(r.startedAtMillis),
+        ]).serialized()
+    }
+}
