@@ -178,4 +178,17 @@ import TollgatePluginKit
         #expect(lines.first?["price_per_1m_nano"]?.int64Value == 300_000_000)
         #expect(lines.first?["nano"]?.int64Value == 15_000_000)
     }
+
+    /// The example in docs/billing.md: Gemini 2.5 Pro above 200k with the priority flag.
+    @Test func documentedBreakdown() throws {
+        let entry = try PriceEntry(entry: LiteLLMPrices.entry("gemini/gemini-2.5-pro"))
+        let result = try entry.cost(B.request(prompt: 250_000, completion: 3_000, cacheRead: 100_000, priority: true))
+        #expect(String(decoding: result.breakdown, as: UTF8.self) == """
+            {"rule":"tiered","service":"priority","region":"universal","currency":"USD","nano_units":801000000,\
+            "rounding":"half-up, once on the exact sum; line nano values are rounded alone","threshold":200000,\
+            "lines":[{"kind":"cache_read","tokens":100000,"price_per_1m_nano":450000000,"nano":45000000},\
+            {"kind":"input","tokens":150000,"price_per_1m_nano":4500000000,"nano":675000000},\
+            {"kind":"output","tokens":3000,"price_per_1m_nano":27000000000,"nano":81000000}]}
+            """)
+    }
 }
