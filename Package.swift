@@ -15,6 +15,7 @@ let package = Package(
         .library(name: "tollgate-gemini", type: .dynamic, targets: ["GeminiPluginEntry"]),
         .library(name: "tollgate-bedrock", type: .dynamic, targets: ["BedrockPluginEntry"]),
         .library(name: "tollgate-vertex", type: .dynamic, targets: ["VertexPluginEntry"]),
+        .library(name: "tollgate-billing", type: .dynamic, targets: ["BillingPluginEntry"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
@@ -73,6 +74,10 @@ let package = Package(
         .target(name: "VertexPlugin", dependencies: ["TollgatePluginKit", "CLibCrypto", "AnthropicWire", "GeminiWire"],
                 path: "Plugins/Vertex"),
         .target(name: "VertexPluginEntry", dependencies: ["VertexPlugin"], path: "Plugins/VertexEntry"),
+        // Billing: LiteLLM price entries to exact integer costs (cache, tiers, priority, batch, regions).
+        .target(name: "BillingPlugin", dependencies: ["TollgatePluginKit"], path: "Plugins/Billing"),
+        .target(name: "BillingPluginEntry", dependencies: ["BillingPlugin"], path: "Plugins/BillingEntry"),
+        .testTarget(name: "BillingPluginTests", dependencies: ["BillingPlugin", "TollgatePluginKit"], resources: [.copy("Fixtures")]),
         .testTarget(name: "BedrockPluginTests", dependencies: ["BedrockPlugin"], resources: [.copy("Fixtures")]),
         .testTarget(name: "VertexPluginTests", dependencies: ["VertexPlugin"]),
         .testTarget(name: "GeminiWireTests", dependencies: ["GeminiWire"]),

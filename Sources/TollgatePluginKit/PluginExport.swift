@@ -3,37 +3,66 @@ import TollgatePluginABI
 import Glibc
 #endif
 
-/// Turns a Swift `AdaptorPlugin` type into the C descriptor the core loads. A plugin exports it
-/// in one line:
+/// Turns a Swift plugin type into the C descriptor the core loads. A plugin exports it in one line:
 ///
 ///     @_cdecl("tollgate_plugin_entry")
 ///     public func tollgatePluginEntry() -> UnsafeRawPointer { PluginExport.adaptor(MyPlugin.self) }
 ///
-/// Each plugin `.so` links its own copy of this kit, so the globals below are per plugin.
+/// (or `PluginExport.billing(MyBilling.self)` for a billing plugin). Each plugin `.so` links its own
+/// copy of this kit, so the globals below are per plugin: one `.so` exports one plugin. A process
+/// that links the kit once (a test binary) can hold one adaptor and one billing plugin: the
+/// descriptor is kept per kind.
 public enum PluginExport {
     public static func adaptor(_ type: any AdaptorPlugin.Type) -> UnsafeRawPointer {
+        export(name: type.name, version: type.version, kind: TOLLGATE_KIND_ADAPTOR,
+               flags: type.buildMayBlock ? UInt32(TOLLGATE_PLUGIN_FLAG_BUILD_MAY_BLOCK) : 0,
+               providerIDs: type.providerIDs) { descriptor in
+            exportedType = type
+            let hooks = UnsafeMutablePointer<tollgate_type_adaptor_hooks>.allocate(capacity: 1)
+            hooks.initialize(to: adaptorHooks)
+            descriptor.adaptor = UnsafePointer(hooks)
+        }
+    }
+
+    public static func billing(_ type: any BillingPlugin.Type) -> UnsafeRawPointer {
+        export(name: type.name, version: type.version, kind: TOLLGATE_KIND_BILLING, flags: 0, providerIDs: []) { descriptor in
+            exportedBillingType = type
+            let hooks = UnsafeMutablePointer<tollgate_type_billing_hooks>.allocate(capacity: 1)
+            hooks.initialize(to: billingHooks)
+            descriptor.billing = UnsafePointer(hooks)
+        }
+    }
+
+    /// Builds the descriptor once (the entry symbol may be called many times) with the parts every
+    /// kind shares; `attach` adds the kind's hook table.
+    private static func export(name: String, version: String, kind: tollgate_type_plugin_kind, flags: UInt32,
+                               providerIDs: [String],
+                               attach: (inout tollgate_type_plugin_descriptor) -> Void) -> UnsafeRawPointer {
         exportLock.lock()
         defer { exportLock.unlock() }
-        if let descriptor = exportedDescriptor { return UnsafeRawPointer(descriptor) }
-        exportedType = type
-        let descriptor = UnsafeMutablePointer<tollgate_type_plugin_descriptor>.allocate(capacity: 1)
-        let ids = UnsafeMutablePointer<UnsafePointer<CChar>?>.allocate(capacity: max(type.providerIDs.count, 1))
-        for (i, id) in type.providerIDs.enumerated() { ids[i] = UnsafePointer(strdup(id)) }
-        let hooks = UnsafeMutablePointer<tollgate_type_adaptor_hooks>.allocate(capacity: 1)
-        hooks.initialize(to: adaptorHooks)
-        descriptor.initialize(to: tollgate_type_plugin_descriptor(
+        if let descriptor = exportedDescriptors[kind.rawValue] { return UnsafeRawPointer(descriptor) }
+        var ids: UnsafeMutablePointer<UnsafePointer<CChar>?>?
+        if !providerIDs.isEmpty {
+            let list = UnsafeMutablePointer<UnsafePointer<CChar>?>.allocate(capacity: providerIDs.count)
+            for (i, id) in providerIDs.enumerated() { list[i] = UnsafePointer(strdup(id)) }
+            ids = list
+        }
+        var value = tollgate_type_plugin_descriptor(
             struct_size: MemoryLayout<tollgate_type_plugin_descriptor>.size,
             abi_major: UInt16(TOLLGATE_ABI_VERSION_MAJOR), abi_minor: UInt16(TOLLGATE_ABI_VERSION_MINOR),
-            kind: TOLLGATE_KIND_ADAPTOR, flags: type.buildMayBlock ? UInt32(TOLLGATE_PLUGIN_FLAG_BUILD_MAY_BLOCK) : 0,
-            name: UnsafePointer(strdup(type.name)), version: UnsafePointer(strdup(type.version)),
-            provider_ids: UnsafePointer(ids), provider_id_count: type.providerIDs.count,
+            kind: kind, flags: flags,
+            name: UnsafePointer(strdup(name)), version: UnsafePointer(strdup(version)),
+            provider_ids: ids.map { UnsafePointer($0) }, provider_id_count: providerIDs.count,
             on_init: { host, _ in
                 Host.table = host
                 return TOLLGATE_OK
             },
             on_shutdown: { Host.table = nil },
-            free_buffer: freeBuffer, adaptor: UnsafePointer(hooks), billing: nil))
-        exportedDescriptor = descriptor
+            free_buffer: freeBuffer, adaptor: nil, billing: nil)
+        attach(&value)
+        let descriptor = UnsafeMutablePointer<tollgate_type_plugin_descriptor>.allocate(capacity: 1)
+        descriptor.initialize(to: value)
+        exportedDescriptors[kind.rawValue] = descriptor
         return UnsafeRawPointer(descriptor)
     }
 }
@@ -94,25 +123,26 @@ public enum Host {
 // MARK: - The C hooks
 
 nonisolated(unsafe) private var exportedType: (any AdaptorPlugin.Type)?
-nonisolated(unsafe) private var exportedDescriptor: UnsafeMutablePointer<tollgate_type_plugin_descriptor>?
+/// One descriptor per plugin kind, built on the first call of the entry.
+nonisolated(unsafe) private var exportedDescriptors: [UInt32: UnsafeMutablePointer<tollgate_type_plugin_descriptor>] = [:]
 private let exportLock = PThreadLock()
 
 private final class AdaptorBox { let plugin: any AdaptorPlugin; init(_ p: any AdaptorPlugin) { plugin = p } }
 private final class ChannelBox { let channel: any AdaptorChannel; init(_ c: any AdaptorChannel) { channel = c } }
 private final class StreamBox { let stream: any AdaptorStream; init(_ s: any AdaptorStream) { stream = s } }
 
-private func retain(_ object: AnyObject) -> OpaquePointer { OpaquePointer(Unmanaged.passRetained(object).toOpaque()) }
-private func borrow<T: AnyObject>(_ handle: OpaquePointer?, as: T.Type) -> T? {
+func retain(_ object: AnyObject) -> OpaquePointer { OpaquePointer(Unmanaged.passRetained(object).toOpaque()) }
+func borrow<T: AnyObject>(_ handle: OpaquePointer?, as: T.Type) -> T? {
     guard let handle else { return nil }
     return Unmanaged<T>.fromOpaque(UnsafeRawPointer(handle)).takeUnretainedValue()
 }
-private func release(_ handle: OpaquePointer?) {
+func release(_ handle: OpaquePointer?) {
     guard let handle else { return }
     Unmanaged<AnyObject>.fromOpaque(UnsafeRawPointer(handle)).release()
 }
 
 /// Reports a failure through the error buffer.
-private func report(_ error: any Error, _ buffer: UnsafeMutablePointer<tollgate_type_buffer>?) -> tollgate_status {
+func report(_ error: any Error, _ buffer: UnsafeMutablePointer<tollgate_type_buffer>?) -> tollgate_status {
     let failure = error as? PluginError ?? PluginError(.internal, "\(error)")
     buffer?.pointee = allocate(Array(failure.message.utf8))
     return failure.status
@@ -219,9 +249,9 @@ private func step(_ box: StreamBox, _ out: UnsafeMutablePointer<tollgate_type_bu
 
 // MARK: - Conversions
 
-private func bytes(_ view: tollgate_type_bytes) -> [UInt8] { view.array }
+func bytes(_ view: tollgate_type_bytes) -> [UInt8] { view.array }
 private func bytes(_ buffer: tollgate_type_buffer) -> [UInt8] { buffer.array }
-private func allocate(_ bytes: [UInt8]) -> tollgate_type_buffer { .allocate(bytes) }
+func allocate(_ bytes: [UInt8]) -> tollgate_type_buffer { .allocate(bytes) }
 private let freeBuffer: @convention(c) (UnsafeMutablePointer<tollgate_type_buffer>?) -> Void = { tollgate_type_buffer.release($0) }
 
 extension Array where Element == UInt8 {

@@ -337,7 +337,10 @@ typedef struct tollgate_type_cost {
 
 typedef struct tollgate_type_billing_hooks {
   size_t struct_size;
-  /** Compiles one model's price entry (JSON) once, so billing a request parses nothing. */
+  /** Compiles one model's price entry (JSON) once, so billing a request parses nothing. The entry
+   * is one object of LiteLLM's model_prices_and_context_window.json plus Tollgate's "currency",
+   * "tiered_mode" and "regions" (docs/billing.md). Invalid data: TOLLGATE_ERR_CONFIG naming the
+   * field. A price the usage needs but the entry lacks makes on_compute_cost fail the same way. */
   tollgate_status (*on_price_new)(tollgate_type_bytes price_json, tollgate_type_price **out,
                                   tollgate_type_buffer *error);
   void (*on_price_destroy)(tollgate_type_price *price);

@@ -1,0 +1,43 @@
+import TollgatePluginABI
+
+/// The billing C hooks over the exported `BillingPlugin` type (see `PluginExport.billing`).
+nonisolated(unsafe) var exportedBillingType: (any BillingPlugin.Type)?
+
+private final class PriceBox { let price: any BillingPrice; init(_ p: any BillingPrice) { price = p } }
+
+let billingHooks = tollgate_type_billing_hooks(
+    struct_size: MemoryLayout<tollgate_type_billing_hooks>.size,
+    on_price_new: { json, out, errorOut in
+        guard let type = exportedBillingType else { return TOLLGATE_ERR_INTERNAL }
+        do {
+            let entry: JSONValue
+            do { entry = try JSONParser.parse(bytes(json)) } catch { throw PluginError(.config, "price entry is not JSON: \(error)") }
+            out?.pointee = retain(PriceBox(try type.makePrice(entry: entry)))
+            return TOLLGATE_OK
+        } catch { return report(error, errorOut) }
+    },
+    on_price_destroy: { release($0) },
+    on_compute_cost: { request, out, breakdown, errorOut in
+        guard let r = request?.pointee, let box = borrow(r.price, as: PriceBox.self), let out else {
+            return TOLLGATE_ERR_INTERNAL
+        }
+        do {
+            // A core older than the region field sends a shorter struct: treat it as universal.
+            let hasRegion = r.struct_size >= MemoryLayout<tollgate_type_bill_request>.offset(of: \.region).map { $0 + MemoryLayout<tollgate_type_bytes>.size } ?? 0
+            let result = try box.price.cost(BillRequest(
+                usage: TokenUsage(r.usage),
+                batch: r.flags & UInt32(TOLLGATE_BILL_BATCH) != 0,
+                priority: r.flags & UInt32(TOLLGATE_BILL_PRIORITY) != 0,
+                region: hasRegion ? bytes(r.region).utf8String : ""))
+            out.pointee.nano_units = result.nanoUnits
+            out.pointee.currency = currencyCode(result.currency)
+            breakdown?.pointee = allocate(result.breakdown)
+            return TOLLGATE_OK
+        } catch { return report(error, errorOut) }
+    })
+
+/// Three ASCII letters and a NUL, as `tollgate_type_cost.currency` holds them.
+private func currencyCode(_ code: String) -> (CChar, CChar, CChar, CChar) {
+    let b = Array(code.utf8.prefix(3)) + [0, 0, 0]
+    return (CChar(bitPattern: b[0]), CChar(bitPattern: b[1]), CChar(bitPattern: b[2]), 0)
+}
