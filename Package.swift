@@ -83,7 +83,7 @@ let package = Package(
         .testTarget(name: "GeminiWireTests", dependencies: ["GeminiWire"]),
         .testTarget(
             name: "TollgateCoreTests",
-            dependencies: ["TollgateCore", "TollgatePluginKit", "TollgateShared", "BedrockPlugin",
+            dependencies: ["TollgateCore", "TollgatePluginKit", "TollgateShared", "BedrockPlugin", "BillingPlugin",
                            .product(name: "NIOCore", package: "swift-nio"),
                            .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                            .product(name: "NIOPosix", package: "swift-nio"),

@@ -55,8 +55,7 @@ public final class Gateway: Sendable {
             let factory = AdaptorFactory(registry: registry)
             let channels = try makeChannels(config, registry: registry, factory: factory, logger: logger)
 
-            let storageURL = config.storage ?? "sqlite://" + (config.dataDirectory as NSString).appendingPathComponent("tollgate.db")
-            let storage = try await SQLiteStorage.open(url: storageURL, logger: logger)
+            let storage = try await SQLiteStorage.open(url: config.storageURL, logger: logger)
             let demoKey = config.demoKey ? try await DemoKey.ensure(dataDirectory: config.dataDirectory, storage: storage) : nil
             let keys = try await loadKeys(config, storage: storage, logger: logger)
 
@@ -82,7 +81,11 @@ public final class Gateway: Sendable {
                                              group: group, blockingPool: blockingPool,
                                              recorders: [ledger, recorder ?? LogRecorder(logger: logger)],
                                              biller: Biller(engine: engine, prices: prices, notifier: notifier),
-                                             budgets: budgets, logger: logger)
+                                             budgets: budgets,
+                                             admin: config.adminKey.map { AdminContext(keyDigest: KeyDigest(of: $0), storage: storage,
+                                                                                        prices: prices,
+                                                                                        budgetKeys: config.keys.filter { $0.budget != nil }.map(\.name)) },
+                                             logger: logger)
             return Gateway(config: config, registry: registry, factory: factory, runtime: runtime, storage: storage,
                            ledger: ledger, prices: prices, notifier: notifier, demoKey: demoKey, group: group,
                            blockingPool: blockingPool)

@@ -9,7 +9,7 @@ struct Tollgate: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "tollgate",
         abstract: "An LLM API gateway: one endpoint, every provider, exact bills.",
-        subcommands: [Serve.self, CheckConfig.self, Plugins.self],
+        subcommands: [Serve.self, CheckConfig.self, Plugins.self, Prices.self, Usage.self],
         defaultSubcommand: Serve.self)
 }
 
@@ -88,6 +88,62 @@ struct Plugins: AsyncParsableCommand {
         print("Plugins in \(directory):")
         if registry.reports.isEmpty { print("  (no *.so files)") }
         for report in registry.reports { print("  " + report.line) }
+    }
+}
+
+struct Prices: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Manage model prices.", subcommands: [PricesSync.self])
+}
+
+struct PricesSync: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "sync",
+        abstract: "Sync LiteLLM's price list into storage (a running gateway picks it up within seconds).")
+
+    @Option(help: "YAML configuration file (default: the embedded default's data directory).") var config: String?
+    @Option(name: .customLong("from"), help: "URL or file to sync from (default: pricing.sync_url, else LiteLLM's list).")
+    var source: String?
+
+    func run() async throws {
+        let settings = try loadConfig(config)
+        let summary: PriceSyncSummary
+        do {
+            summary = try await PriceSyncTool.run(config: settings, source: source, logger: makeLogger("error")) { line in
+                FileHandle.standardError.write(Data(("… " + line + "\n").utf8))
+            }
+        } catch {
+            throw fatal("price sync failed, the prices in force are kept: \(error)")
+        }
+        print("Synced: \(summary)")
+        for (label, names) in [("added", summary.added), ("changed", summary.changed), ("removed", summary.removed)] where !names.isEmpty {
+            print("  \(label): " + names.prefix(10).joined(separator: ", ") + (names.count > 10 ? ", … (\(names.count) in all)" : ""))
+        }
+        for item in summary.skipped.prefix(20) { print("  skipped \(item.name): \(item.reason)") }
+        if summary.skipped.count > 20 { print("  … \(summary.skipped.count - 20) more skipped") }
+    }
+}
+
+struct Usage: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Report spend and tokens from the usage ledger.")
+
+    @Option(help: "YAML configuration file (default: the embedded default's data directory).") var config: String?
+    @Option(help: "Group by key, model, channel or day.") var by: String = "key"
+    @Option(help: "Only requests since this day (YYYY-MM-DD, UTC).") var since: String?
+    @Option(help: "Only this key's requests.") var key: String?
+    @Flag(help: "Print JSON instead of a table.") var json = false
+
+    func run() async throws {
+        guard let grouping = UsageQuery.Grouping(rawValue: by) else {
+            throw fatal("--by must be one of: " + UsageQuery.Grouping.allCases.map(\.rawValue).joined(separator: ", "))
+        }
+        var query = UsageQuery(groupBy: grouping, key: key)
+        if let since {
+            guard let day = UsageReport.parseDay(since) else { throw fatal("--since must be a day like 2026-11-01") }
+            query.from = day
+        }
+        let settings = try loadConfig(config)
+        let rows = try await UsageReport.run(storageURL: settings.storageURL, query: query, logger: makeLogger("error"))
+        print(json ? UsageReport.json(rows) : UsageReport.table(rows, groupedBy: grouping))
     }
 }
 

@@ -1,3 +1,4 @@
+import Foundation
 /// The gateway's whole configuration, as read from YAML (or built for the embedded default).
 public struct GatewayConfig: Sendable {
     public var listen = ListenAddress(host: "127.0.0.1", port: 8080)
@@ -23,6 +24,11 @@ public struct GatewayConfig: Sendable {
     public var ledgerFlushInterval: Duration = .milliseconds(200)
 
     public init() {}
+
+    /// The storage URL in force: `storage:`, else the SQLite file in the data directory.
+    public var storageURL: String {
+        storage ?? "sqlite://" + (dataDirectory as NSString).appendingPathComponent("tollgate.db")
+    }
 }
 
 public struct ListenAddress: Sendable, Equatable, CustomStringConvertible {

@@ -15,6 +15,9 @@ struct ClientAPI {
             handler.dialect = .gemini(sse: head.uri.contains("alt=sse"))
             return run { try modelCall(head: head, body: body, operation: TOLLGATE_OPERATION_CHAT, target: (route.model, route.stream)) }
         }
+        if path.hasPrefix("/admin/") {
+            return run { try AdminAPI(handler: handler).dispatch(head: head, path: path, query: Self.query(head.uri)) }
+        }
         switch (head.method, path) {
         case (.GET, "/healthz"):
             handler.writeJSON(status: 200, body: Array(#"{"status":"ok"}"#.utf8))
@@ -48,6 +51,18 @@ struct ClientAPI {
     private func fail(_ error: GatewayError) {
         handler.writeError(error)
         handler.requestEnded(status: error.status, channel: nil, usage: TokenUsage())
+    }
+
+    /// The URL's query parameters (percent-decoded; the last of a repeated name wins).
+    static func query(_ uri: String) -> [String: String] {
+        guard let query = uri.split(separator: "?", maxSplits: 1).dropFirst().first else { return [:] }
+        var parameters: [String: String] = [:]
+        for pair in query.split(separator: "&") {
+            let parts = pair.split(separator: "=", maxSplits: 1)
+            guard let name = parts.first?.removingPercentEncoding else { continue }
+            parameters[name] = parts.count > 1 ? (parts[1].replacingOccurrences(of: "+", with: " ").removingPercentEncoding ?? "") : ""
+        }
+        return parameters
     }
 
     // MARK: Keys

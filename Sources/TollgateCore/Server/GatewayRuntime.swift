@@ -20,6 +20,8 @@ public final class GatewayRuntime: Sendable {
     let recorders: [any RequestRecorder]
     let biller: Biller
     let budgets: BudgetTracker
+    /// Nil when no admin key is configured (the admin API is then off).
+    let admin: AdminContext?
     private let state: Mutex<Snapshot>
     private let requestPrefix: String
     private let requestCounter = Atomic<UInt64>(0)
@@ -27,7 +29,7 @@ public final class GatewayRuntime: Sendable {
 
     init(limits: RequestLimits, upstream: UpstreamSettings, snapshot: Snapshot, group: MultiThreadedEventLoopGroup,
          blockingPool: NIOThreadPool, recorders: [any RequestRecorder], biller: Biller, budgets: BudgetTracker,
-         logger: Logger) throws {
+         admin: AdminContext?, logger: Logger) throws {
         self.limits = limits
         upstreamSettings = upstream
         self.logger = logger
@@ -35,6 +37,7 @@ public final class GatewayRuntime: Sendable {
         self.recorders = recorders
         self.biller = biller
         self.budgets = budgets
+        self.admin = admin
         pools = try UpstreamPool(group: group, settings: upstream)
         state = Mutex(snapshot)
         requestPrefix = String(UInt32.random(in: 0x1000_0000...UInt32.max), radix: 16)

@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import BillingPlugin
 import NIOConcurrencyHelpers
 @testable import TollgateCore
 
@@ -27,7 +28,11 @@ struct GatewayHarness {
         // Tests never reach the internet: prices come from the bundled list unless a test syncs.
         if !yaml.contains("pricing:") { text += "\npricing: { sync_url: off }" }
         var config = try ConfigLoader.parse(text, file: "test.yaml")
-        if pluginsDirectory == nil { config.pluginsDirectory = dir + "/no-plugins" }
+        var linkedPlugins = linkedPlugins
+        if pluginsDirectory == nil {
+            config.pluginsDirectory = dir + "/no-plugins"
+            linkedPlugins.append(("billing", { billingPluginDescriptor() }))  // every gateway bills
+        }
         var logger = Logger(label: "test")
         logger.logLevel = .error
         let records = RecordCollector()

@@ -1,0 +1,79 @@
+import NIOCore
+import NIOHTTP1
+
+/// `/admin/...`: operator routes, behind the configured `admin_key` (Bearer). Work that touches
+/// storage runs off the event loop; the answer is written back on it.
+struct AdminAPI {
+    let handler: RequestHandler
+    var runtime: GatewayRuntime { handler.runtime }
+
+    func dispatch(head: HTTPRequestHead, path: Substring, query: [String: String]) throws {
+        guard let admin = runtime.admin else {
+            throw GatewayError.notFound("the admin API is off: set admin_key in the configuration", code: "admin_disabled")
+        }
+        guard let presented = ClientAPI.presentedKey(head), KeyDigest(of: Array(presented.utf8)) == admin.keyDigest else {
+            throw GatewayError.unauthorized("the admin API needs the admin key as 'Authorization: Bearer <admin_key>'")
+        }
+        switch (head.method, path) {
+        case (.GET, "/admin/usage"):
+            guard let grouping = UsageQuery.Grouping(rawValue: query["group_by"] ?? "key") else {
+                throw GatewayError.badRequest("group_by must be one of key, model, channel, day", code: "invalid_group_by")
+            }
+            var usage = UsageQuery(groupBy: grouping, key: query["key"])
+            for (name, keyPath) in [("from", \UsageQuery.from), ("to", \UsageQuery.to)] {
+                guard let text = query[name] else { continue }
+                guard let day = UsageReport.parseDay(text) else {
+                    throw GatewayError.badRequest("\(name) must be a day like 2026-11-01", code: "invalid_\(name)")
+                }
+                usage[keyPath: keyPath] = day
+            }
+            let report = usage
+            answer { try await JSONValue.object(["data": .array(admin.storage.usageReport(report).map(\.json))]) }
+        case (.GET, "/admin/budgets"):
+            let rows = admin.budgetKeys.map { name -> JSONValue in
+                let spent = runtime.budgets.spent(key: name)
+                return .object(["key": .string(name), "spent": spent.map { .number($0.decimal) } ?? .null,
+                                "currency": spent.map { .string($0.currency) } ?? .null])
+            }
+            handler.writeJSON(status: 200, body: JSONValue.object(["data": .array(rows)]).serialized())
+            handler.requestEnded(status: 200, channel: nil, usage: TokenUsage())
+        case (.POST, "/admin/prices/sync"):
+            let source = query["from"]
+            answer {
+                let summary = try await admin.prices.sync(from: source ?? admin.prices.settings.syncURL ?? PricingSettings.liteLLMURL)
+                return .object(["added": .int(summary.added.count), "changed": .int(summary.changed.count),
+                                "removed": .int(summary.removed.count),
+                                "skipped": .array(summary.skipped.map { .object(["name": .string($0.name), "reason": .string($0.reason)]) })])
+            }
+        default:
+            throw GatewayError.notFound("no admin route for \(head.method.rawValue) \(path)", code: "unknown_route")
+        }
+    }
+
+    /// Runs `work` off the loop and writes its JSON (or its error) back on the loop.
+    private func answer(_ work: @escaping @Sendable () async throws -> JSONValue) {
+        guard let loop = handler.eventLoop else { return }
+        let handler = self.handler
+        let promise = loop.makePromise(of: JSONValue.self)
+        promise.completeWithTask(work)
+        promise.futureResult.whenComplete { result in
+            switch result {
+            case .success(let body):
+                handler.writeJSON(status: 200, body: body.serialized())
+                handler.requestEnded(status: 200, channel: nil, usage: TokenUsage())
+            case .failure(let error):
+                let failure = error as? GatewayError ?? .badRequest("\(error)", code: "admin_failed")
+                handler.writeError(failure)
+                handler.requestEnded(status: failure.status, channel: nil, usage: TokenUsage())
+            }
+        }
+    }
+}
+
+/// What the admin routes reach: storage, prices and the admin key's digest.
+struct AdminContext: Sendable {
+    var keyDigest: KeyDigest
+    var storage: any Storage
+    var prices: PriceService
+    var budgetKeys: [String]
+}
