@@ -31,7 +31,7 @@ struct GatewayHarness {
         var linkedPlugins = linkedPlugins
         if pluginsDirectory == nil {
             config.pluginsDirectory = dir + "/no-plugins"
-            linkedPlugins.append(("billing", { billingPluginDescriptor() }))  // every gateway bills
+            linkedPlugins.insert(("billing", { billingPluginDescriptor() }), at: 0)  // every gateway bills
         }
         var logger = Logger(label: "test")
         logger.logLevel = .error
