@@ -12,6 +12,9 @@ public final class Gateway: Sendable {
     public let factory: AdaptorFactory
     public let runtime: GatewayRuntime
     public let storage: any Storage
+    /// Template adaptors; `templateWatcher` reloads them when their files change.
+    public let templates: TemplateRegistry
+    let templateWatcher: TemplateWatcher?
     /// The demo key in clear, when the configuration asks for one (the embedded default does).
     public let demoKey: String?
     let group: MultiThreadedEventLoopGroup
@@ -19,12 +22,15 @@ public final class Gateway: Sendable {
     private let server = Mutex<Channel?>(nil)
 
     private init(config: GatewayConfig, registry: PluginRegistry, factory: AdaptorFactory, runtime: GatewayRuntime,
-                 storage: any Storage, demoKey: String?, group: MultiThreadedEventLoopGroup, blockingPool: NIOThreadPool) {
+                 storage: any Storage, templates: TemplateRegistry, demoKey: String?, group: MultiThreadedEventLoopGroup,
+                 blockingPool: NIOThreadPool) {
         self.config = config
         self.registry = registry
         self.factory = factory
         self.runtime = runtime
         self.storage = storage
+        self.templates = templates
+        templateWatcher = Self.templatesDirectory(config).map { TemplateWatcher(directory: $0, registry: templates) }
         self.demoKey = demoKey
         self.group = group
         self.blockingPool = blockingPool
@@ -44,8 +50,10 @@ public final class Gateway: Sendable {
             loader.sideClient = try SideClient(group: group)
             loader.loadDirectory(config.pluginsDirectory ?? PluginLoader.defaultDirectory, into: registry)
             for (name, entry) in linkedPlugins { loader.loadLinked(entry: entry, name: name, into: registry) }
-            let factory = AdaptorFactory(registry: registry)
-            let channels = try makeChannels(config, registry: registry, factory: factory, logger: logger)
+            let templates = TemplateRegistry(reserved: registry.providerIDs, logger: logger)
+            if let directory = templatesDirectory(config) { templates.reload(directory: directory) }
+            let factory = AdaptorFactory(registry: registry, templates: templates)
+            let channels = try makeChannels(config, registry: registry, factory: factory, logger: logger, templates: templates)
 
             let storageURL = config.storage ?? "sqlite://" + (config.dataDirectory as NSString).appendingPathComponent("tollgate.db")
             let storage = try await SQLiteStorage.open(url: storageURL, logger: logger)
@@ -56,8 +64,10 @@ public final class Gateway: Sendable {
                                              snapshot: .init(keys: keys, router: ModelRouter(channels: channels)),
                                              group: group, blockingPool: blockingPool, recorder: recorder ?? LogRecorder(logger: logger),
                                              logger: logger)
-            return Gateway(config: config, registry: registry, factory: factory, runtime: runtime, storage: storage,
-                           demoKey: demoKey, group: group, blockingPool: blockingPool)
+            let gateway = Gateway(config: config, registry: registry, factory: factory, runtime: runtime, storage: storage,
+                                  templates: templates, demoKey: demoKey, group: group, blockingPool: blockingPool)
+            templates.onChange { [weak gateway] changed in gateway?.templatesChanged(changed) }
+            return gateway
         } catch {
             try? await group.shutdownGracefully()
             try? await blockingPool.shutdownGracefully()
@@ -68,10 +78,15 @@ public final class Gateway: Sendable {
     /// Every channel's provider must be built in or served by a loaded plugin. Channels the
     /// embedded default added from the environment are skipped (with a warning) instead.
     static func makeChannels(_ config: GatewayConfig, registry: PluginRegistry, factory: AdaptorFactory,
-                             logger: Logger) throws -> [RuntimeChannel] {
+                             logger: Logger, templates: TemplateRegistry? = nil) throws -> [RuntimeChannel] {
         var channels: [RuntimeChannel] = []
         for channel in config.channels {
-            if let problem = providerProblem(channel, registry: registry, pluginsDirectory: config.pluginsDirectory) {
+            if let problem = providerProblem(channel, registry: registry, pluginsDirectory: config.pluginsDirectory, templates: templates) {
+                if let directory = config.templatesDirectory {  // it may come as a template later
+                    logger.warning("channel waits for its provider", metadata: ["channel": .string(channel.name), "reason": .string(problem),
+                                                                                 "templates": .string(directory)])
+                    continue
+                }
                 if config.demoKey && channel.source == nil {
                     logger.warning("channel skipped", metadata: ["channel": .string(channel.name), "reason": .string(problem)])
                     continue
@@ -84,12 +99,15 @@ public final class Gateway: Sendable {
     }
 
     /// Why a channel's provider cannot be served, or nil.
-    public static func providerProblem(_ channel: ChannelConfig, registry: PluginRegistry, pluginsDirectory: String?) -> String? {
+    public static func providerProblem(_ channel: ChannelConfig, registry: PluginRegistry, pluginsDirectory: String?,
+                                       templates: TemplateRegistry? = nil) -> String? {
         let provider = channel.provider
         if PluginLoader.builtInProviders.contains(provider) || registry.adaptor(for: provider) != nil { return nil }
+        if templates?.template(for: provider) != nil { return nil }
         let directory = pluginsDirectory ?? PluginLoader.defaultDirectory
-        return "provider '\(provider)' is not available: no loaded plugin serves it (expected a plugin such as "
-            + "libtollgate-\(provider).so in \(directory); `tollgate plugins` lists what was found)"
+        return "provider '\(provider)' is not available: no loaded plugin or template serves it (expected a plugin such as "
+            + "libtollgate-\(provider).so in \(directory), or a template with \"provider\": \"\(provider)\"; "
+            + "`tollgate plugins` lists what was found)"
     }
 
     static func loadKeys(_ config: GatewayConfig, storage: any Storage, logger: Logger) async throws -> KeyStore {
@@ -128,12 +146,14 @@ public final class Gateway: Sendable {
             .bind(host: config.listen.host, port: config.listen.port)
             .get()
         server.withLock { $0 = channel }
+        templateWatcher?.start()
         return channel.localAddress?.port ?? config.listen.port
     }
 
     /// Stops accepting, closes connections, and releases threads and storage.
     public func stop() async {
         if let channel = server.withLock({ $0 }) { try? await channel.close() }
+        templateWatcher?.stop()
         try? await storage.close()
         try? await group.shutdownGracefully()
         try? await blockingPool.shutdownGracefully()

@@ -35,6 +35,9 @@ public final class GatewayRuntime: Sendable {
 
     public var snapshot: Snapshot { state.withLock { $0 } }
 
+    /// Swaps the routes; requests in flight keep the channels they picked.
+    func replaceRouter(_ router: ModelRouter) { state.withLock { $0.router = router } }
+
     /// A request id unique within this process and, by its random prefix, across instances.
     func nextRequestID() -> String {
         let n = requestCounter.wrappingAdd(1, ordering: .relaxed).newValue
