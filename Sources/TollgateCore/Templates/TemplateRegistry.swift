@@ -28,9 +28,10 @@ public final class TemplateRegistry: Sendable {
     private let updating = Mutex(())
     private let changeHandler = Mutex<(@Sendable (Set<String>) -> Void)?>(nil)
 
-    public init(reserved: Set<String> = [], logger: Logger = Logger(label: "tollgate.templates")) {
+    /// Without a logger, only errors are logged (tools and tests that read `reports` instead).
+    public init(reserved: Set<String> = [], logger: Logger? = nil) {
         self.reserved = reserved
-        self.logger = logger
+        self.logger = logger ?? { var quiet = Logger(label: "tollgate.templates"); quiet.logLevel = .error; return quiet }()
     }
 
     /// Called after each change with the provider ids whose template was added, changed or removed.
@@ -44,7 +45,7 @@ public final class TemplateRegistry: Sendable {
     @discardableResult
     public func reload(directory: String) -> Set<String> {
         let names = (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
-        let scanned = names.filter { $0.hasSuffix(".json") }.sorted().map { name in
+        let scanned = names.filter(Self.isTemplateFile).sorted().map { name in
             let path = (directory as NSString).appendingPathComponent(name)
             guard let data = FileManager.default.contents(atPath: path) else {
                 return Scanned(source: path, result: .failure(TemplateError(source: path, field: "", message: "cannot be read")))
@@ -53,6 +54,9 @@ public final class TemplateRegistry: Sendable {
         }
         return update { $0.scanned = scanned }
     }
+
+    /// `*.json`, except JSON Schemas (`*.schema.json`) kept beside the templates.
+    static func isTemplateFile(_ name: String) -> Bool { name.hasSuffix(".json") && !name.hasSuffix(".schema.json") }
 
     /// Validates and adds (or replaces) a template of the provider it names; throws the reason
     /// it was refused. The admin API calls this; storing templates in the database is its part.

@@ -44,7 +44,7 @@ public final class TemplateWatcher: Sendable {
     static func signature(_ directory: String) -> [String: FileStamp] {
         let fm = FileManager.default
         var out: [String: FileStamp] = [:]
-        for name in (try? fm.contentsOfDirectory(atPath: directory)) ?? [] where name.hasSuffix(".json") {
+        for name in (try? fm.contentsOfDirectory(atPath: directory)) ?? [] where TemplateRegistry.isTemplateFile(name) {
             let attributes = try? fm.attributesOfItem(atPath: (directory as NSString).appendingPathComponent(name))
             out[name] = FileStamp(size: (attributes?[.size] as? NSNumber)?.intValue ?? -1, modified: attributes?[.modificationDate] as? Date)
         }
