@@ -66,10 +66,10 @@ final class TemplateStream {
         }
         let type: String
         if let typePath = mapping.typePath {
-            guard case .string(let found) = try mapped(typePath, in: data, event: "event") else {
-                throw StreamFailure(message: "the event type at \(typePath) is not a string")
-            }
-            type = found
+            let found: JSONValue
+            do { found = try typePath.value(in: data) } catch { throw StreamFailure(message: "an event without its type: \(error)") }
+            guard case .string(let name) = found else { throw StreamFailure(message: "the event type at \(typePath) is not a string") }
+            type = name
         } else {
             type = String(decoding: event.name, as: UTF8.self)
         }
