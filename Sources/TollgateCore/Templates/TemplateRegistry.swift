@@ -66,9 +66,8 @@ public final class TemplateRegistry: Sendable {
         if reserved.contains(template.provider) {
             throw TemplateError(source: source, field: "provider", message: "'\(template.provider)' is served by a plugin")
         }
-        if let file = state.withLock({ $0.byProvider[template.provider] }), !state.withLock({ $0.installed.keys.contains(template.provider) }) {
-            throw TemplateError(source: source, field: "provider", message: "'\(template.provider)' is defined by \(file.source)")
-        }
+        let file = state.withLock { $0.installed[template.provider] == nil ? $0.byProvider[template.provider] : nil }
+        if let file { throw TemplateError(source: source, field: "provider", message: "'\(template.provider)' is defined by \(file.source)") }
         update { $0.installed[template.provider] = template }
         return template
     }
