@@ -15,6 +15,9 @@ public final class Gateway: Sendable {
     public let ledger: UsageLedger
     public let prices: PriceService
     public let notifier: Notifier
+    /// Template adaptors; `templateWatcher` reloads them when their files change.
+    public let templates: TemplateRegistry
+    let templateWatcher: TemplateWatcher?
     /// The demo key in clear, when the configuration asks for one (the embedded default does).
     public let demoKey: String?
     let group: MultiThreadedEventLoopGroup
@@ -22,8 +25,8 @@ public final class Gateway: Sendable {
     private let server = Mutex<Channel?>(nil)
 
     private init(config: GatewayConfig, registry: PluginRegistry, factory: AdaptorFactory, runtime: GatewayRuntime,
-                 storage: any Storage, ledger: UsageLedger, prices: PriceService, notifier: Notifier, demoKey: String?,
-                 group: MultiThreadedEventLoopGroup, blockingPool: NIOThreadPool) {
+                 storage: any Storage, ledger: UsageLedger, prices: PriceService, notifier: Notifier,
+                 templates: TemplateRegistry, demoKey: String?, group: MultiThreadedEventLoopGroup, blockingPool: NIOThreadPool) {
         self.config = config
         self.registry = registry
         self.factory = factory
@@ -32,6 +35,8 @@ public final class Gateway: Sendable {
         self.ledger = ledger
         self.prices = prices
         self.notifier = notifier
+        self.templates = templates
+        templateWatcher = Self.templatesDirectory(config).map { TemplateWatcher(directory: $0, registry: templates) }
         self.demoKey = demoKey
         self.group = group
         self.blockingPool = blockingPool
@@ -52,8 +57,10 @@ public final class Gateway: Sendable {
             loader.sideClient = sideClient
             loader.loadDirectory(config.pluginsDirectory ?? PluginLoader.defaultDirectory, into: registry)
             for (name, entry) in linkedPlugins { loader.loadLinked(entry: entry, name: name, into: registry) }
-            let factory = AdaptorFactory(registry: registry)
-            let channels = try makeChannels(config, registry: registry, factory: factory, logger: logger)
+            let templates = TemplateRegistry(reserved: registry.providerIDs, logger: logger)
+            if let directory = templatesDirectory(config) { templates.reload(directory: directory) }
+            let factory = AdaptorFactory(registry: registry, templates: templates)
+            let channels = try makeChannels(config, registry: registry, factory: factory, logger: logger, templates: templates)
 
             let storage = try await SQLiteStorage.open(url: config.storageURL, logger: logger)
             let demoKey = config.demoKey ? try await DemoKey.ensure(dataDirectory: config.dataDirectory, storage: storage) : nil
@@ -86,9 +93,11 @@ public final class Gateway: Sendable {
                                                                                         prices: prices,
                                                                                         budgetKeys: config.keys.filter { $0.budget != nil }.map(\.name)) },
                                              logger: logger)
-            return Gateway(config: config, registry: registry, factory: factory, runtime: runtime, storage: storage,
-                           ledger: ledger, prices: prices, notifier: notifier, demoKey: demoKey, group: group,
-                           blockingPool: blockingPool)
+            let gateway = Gateway(config: config, registry: registry, factory: factory, runtime: runtime, storage: storage,
+                                  ledger: ledger, prices: prices, notifier: notifier, templates: templates, demoKey: demoKey,
+                                  group: group, blockingPool: blockingPool)
+            templates.onChange { [weak gateway] changed in gateway?.templatesChanged(changed) }
+            return gateway
         } catch {
             try? await group.shutdownGracefully()
             try? await blockingPool.shutdownGracefully()
@@ -99,10 +108,15 @@ public final class Gateway: Sendable {
     /// Every channel's provider must be built in or served by a loaded plugin. Channels the
     /// embedded default added from the environment are skipped (with a warning) instead.
     static func makeChannels(_ config: GatewayConfig, registry: PluginRegistry, factory: AdaptorFactory,
-                             logger: Logger) throws -> [RuntimeChannel] {
+                             logger: Logger, templates: TemplateRegistry? = nil) throws -> [RuntimeChannel] {
         var channels: [RuntimeChannel] = []
         for channel in config.channels {
-            if let problem = providerProblem(channel, registry: registry, pluginsDirectory: config.pluginsDirectory) {
+            if let problem = providerProblem(channel, registry: registry, pluginsDirectory: config.pluginsDirectory, templates: templates) {
+                if let directory = config.templatesDirectory {  // it may come as a template later
+                    logger.warning("channel waits for its provider", metadata: ["channel": .string(channel.name), "reason": .string(problem),
+                                                                                 "templates": .string(directory)])
+                    continue
+                }
                 if config.demoKey && channel.source == nil {
                     logger.warning("channel skipped", metadata: ["channel": .string(channel.name), "reason": .string(problem)])
                     continue
@@ -115,12 +129,15 @@ public final class Gateway: Sendable {
     }
 
     /// Why a channel's provider cannot be served, or nil.
-    public static func providerProblem(_ channel: ChannelConfig, registry: PluginRegistry, pluginsDirectory: String?) -> String? {
+    public static func providerProblem(_ channel: ChannelConfig, registry: PluginRegistry, pluginsDirectory: String?,
+                                       templates: TemplateRegistry? = nil) -> String? {
         let provider = channel.provider
         if PluginLoader.builtInProviders.contains(provider) || registry.adaptor(for: provider) != nil { return nil }
+        if templates?.template(for: provider) != nil { return nil }
         let directory = pluginsDirectory ?? PluginLoader.defaultDirectory
-        return "provider '\(provider)' is not available: no loaded plugin serves it (expected a plugin such as "
-            + "libtollgate-\(provider).so in \(directory); `tollgate plugins` lists what was found)"
+        return "provider '\(provider)' is not available: no loaded plugin or template serves it (expected a plugin such as "
+            + "libtollgate-\(provider).so in \(directory), or a template with \"provider\": \"\(provider)\"; "
+            + "`tollgate plugins` lists what was found)"
     }
 
     static func loadKeys(_ config: GatewayConfig, storage: any Storage, logger: Logger) async throws -> KeyStore {
@@ -190,6 +207,7 @@ public final class Gateway: Sendable {
             .get()
         server.withLock { $0 = channel }
         prices.startBackground()
+        templateWatcher?.start()
         return channel.localAddress?.port ?? config.listen.port
     }
 
@@ -197,6 +215,7 @@ public final class Gateway: Sendable {
     /// ledger, and releases threads and storage.
     public func stop(grace: Duration = .seconds(10)) async {
         if let channel = server.withLock({ $0 }) { try? await channel.close() }
+        templateWatcher?.stop()
         let deadline = ContinuousClock.now + grace
         while runtime.inFlight > 0 && ContinuousClock.now < deadline { try? await Task.sleep(for: .milliseconds(20)) }
         prices.stop()

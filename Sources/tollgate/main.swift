@@ -43,6 +43,7 @@ struct Serve: AsyncParsableCommand {
         let base = "http://\(host.contains(":") ? "[\(host)]" : host):\(port)"
         var lines = ["Tollgate listening on \(base)"]
         for report in gateway.registry.reports { lines.append("  plugin \(report.line)") }
+        for report in gateway.templates.reports { lines.append("  template \(report.line)") }
         if let key = gateway.demoKey {
             lines.append("Demo key: \(key)")
             lines.append("Try:  curl \(base)/v1/chat/completions -H 'Authorization: Bearer \(key)' \\")
@@ -60,10 +61,14 @@ struct CheckConfig: AsyncParsableCommand {
     func run() async throws {
         let settings = try loadConfig(file)
         let registry = PluginRegistry()
-        PluginLoader(logger: makeLogger("error")).loadDirectory(settings.pluginsDirectory ?? PluginLoader.defaultDirectory, into: registry)
+        let logger = makeLogger("error")
+        PluginLoader(logger: logger).loadDirectory(settings.pluginsDirectory ?? PluginLoader.defaultDirectory, into: registry)
+        let templates = TemplateRegistry(reserved: registry.providerIDs, logger: logger)
+        if let directory = Gateway.templatesDirectory(settings) { templates.reload(directory: directory) }
         var problems: [String] = []
         for channel in settings.channels {
-            if let problem = Gateway.providerProblem(channel, registry: registry, pluginsDirectory: settings.pluginsDirectory) {
+            if let problem = Gateway.providerProblem(channel, registry: registry, pluginsDirectory: settings.pluginsDirectory,
+                                                     templates: templates) {
                 problems.append("\(channel.error(problem))")
             }
         }
@@ -75,19 +80,31 @@ struct CheckConfig: AsyncParsableCommand {
 }
 
 struct Plugins: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "List plugin files: loaded (kind, providers, version) or refused (why).")
+    static let configuration = CommandConfiguration(
+        abstract: "List plugin files and adaptor templates: loaded (kind, providers, version) or refused (why).")
 
     @Option(help: "Plugins directory (default: the configuration's, else beside this executable).") var dir: String?
-    @Option(help: "YAML configuration file whose plugins directory to read.") var config: String?
+    @Option(help: "Templates directory (default: the configuration's, else ./adaptor-templates when it exists).") var templatesDir: String?
+    @Option(help: "YAML configuration file whose plugins and templates directories to read.") var config: String?
 
     func run() async throws {
-        let configured = try config.flatMap { try loadConfig($0).pluginsDirectory }
-        let directory = dir ?? configured ?? PluginLoader.defaultDirectory
+        let settings = try config.map { try loadConfig($0) }
+        let directory = dir ?? settings?.pluginsDirectory ?? PluginLoader.defaultDirectory
         let registry = PluginRegistry()
-        PluginLoader(logger: makeLogger("error")).loadDirectory(directory, into: registry)
+        let logger = makeLogger("error")
+        PluginLoader(logger: logger).loadDirectory(directory, into: registry)
         print("Plugins in \(directory):")
         if registry.reports.isEmpty { print("  (no *.so files)") }
         for report in registry.reports { print("  " + report.line) }
+        guard let templatesDirectory = templatesDir ?? Gateway.templatesDirectory(settings ?? GatewayConfig()) else {
+            print("Templates: none (no templates directory; the default is \(Gateway.defaultTemplatesDirectory))")
+            return
+        }
+        let templates = TemplateRegistry(reserved: registry.providerIDs, logger: logger)
+        templates.reload(directory: templatesDirectory)
+        print("Templates in \(templatesDirectory):")
+        if templates.reports.isEmpty { print("  (no *.json files)") }
+        for report in templates.reports { print("  " + report.line) }
     }
 }
 

@@ -14,6 +14,7 @@ import json
 import os
 import queue
 import re
+import shutil
 import signal
 import socket
 import subprocess
@@ -29,6 +30,7 @@ from openai import OpenAI
 
 from mock_anthropic import MockAnthropic
 from mock_bedrock import MockBedrock
+from mock_cohere import MockCohere
 from mock_gemini import MockGemini
 from mock_openai import MockOpenAI
 from mock_sagemaker import MockSageMaker
@@ -87,6 +89,13 @@ VERTEX_MAPPED_MODEL = "flash-on-vertex"
 VERTEX_MAPPED_UPSTREAM_MODEL = "gemini-2.5-flash"
 VERTEX_CLAUDE_MAPPED_MODEL = "claude-on-vertex"
 VERTEX_CLAUDE_UPSTREAM_MODEL = "claude-sonnet-4-5@20250929"
+
+# The template gateway: channels on shipped templates (`cohere` on the mock Cohere v2 API,
+# `deepseek` on the mock OpenAI upstream) and one waiting for a template written at run time.
+COHERE_CHANNEL_KEY = "co-upstream-channel-key-e2e"
+COHERE_CHANNEL = "cohere-upstream"
+DEEPSEEK_CHANNEL = "deepseek-upstream"
+ACME_CHANNEL = "acme-upstream"
 
 BANNER = re.compile(r"Tollgate listening on (http://\S+)")
 
@@ -254,6 +263,32 @@ def write_vertex_config(directory: Path, vertex_mock: MockVertex, service_accoun
     return write_gateway_config(directory, "the vertex gateway", channels)
 
 
+def write_template_config(directory: Path, templates: Path, cohere_mock: MockCohere, openai_mock: MockOpenAI) -> Path:
+    channels = textwrap.dedent(f"""\
+          - name: {COHERE_CHANNEL}
+            provider: cohere
+            base_url: {cohere_mock.url}
+            credentials:
+              api_key: {COHERE_CHANNEL_KEY}
+            models: ["command-*"]
+          - name: {DEEPSEEK_CHANNEL}
+            provider: deepseek
+            base_url: {openai_mock.base_url}
+            credentials:
+              api_key: {CHANNEL_KEY}
+            models: ["deepseek-*"]
+          - name: {ACME_CHANNEL}
+            provider: acme
+            base_url: {openai_mock.base_url}
+            credentials:
+              api_key: {CHANNEL_KEY}
+            models: ["acme-*"]
+        """)
+    path = write_gateway_config(directory, "the template gateway", channels)
+    path.write_text(path.read_text() + f"templates:\n  dir: {templates}\n")
+    return path
+
+
 @dataclass
 class Gateway:
     process: subprocess.Popen
@@ -262,6 +297,7 @@ class Gateway:
     stderr_path: Path
     client_key: str = CLIENT_KEY
     restricted_key: str = RESTRICTED_KEY
+    templates: Path | None = None  # the template gateway's watched folder
 
     @property
     def v1(self) -> str:
@@ -448,16 +484,44 @@ def vertex_gateway(mock_vertex, tmp_path_factory):
     _stop_gateway(started)
 
 
+@pytest.fixture(scope="session")
+def mock_cohere():
+    mock = MockCohere(api_key=COHERE_CHANNEL_KEY).start()
+    yield mock
+    mock.stop()
+
+
+@pytest.fixture(scope="session")
+def template_gateway(mock_cohere, mock_upstream, tmp_path_factory):
+    """A fifth gateway: template channels (`cohere`, `deepseek`) from a copy of the shipped
+    templates (`template_gateway.templates`, a folder tests may write into), and an `acme`
+    channel waiting for its template."""
+    binary = _gateway_binary()
+    directory = tmp_path_factory.mktemp("tollgate-templates")
+    templates = directory / "adaptor-templates"
+    shutil.copytree(REPO / "adaptor-templates", templates)
+    config_path = write_template_config(directory, templates, mock_cohere, mock_upstream)
+    try:
+        started = _start_gateway(binary, config_path, directory / "tollgate.stderr.log")
+    except RuntimeError as error:
+        pytest.exit(str(error), returncode=3)
+    started.templates = templates
+    _other_gateways.append(started)
+    yield started
+    _stop_gateway(started)
+
+
 @pytest.fixture(autouse=True)
 def _fresh_dialect_mocks(request):
     """Tests using the Anthropic/Gemini mocks start with empty records; a mock's own failure (an
     exception in its handler) and a crash of the dialect gateway fail the test that caused them."""
-    names = ("mock_anthropic", "mock_gemini", "mock_bedrock", "mock_bedrock_sts", "mock_sagemaker", "mock_vertex")
+    names = ("mock_anthropic", "mock_gemini", "mock_bedrock", "mock_bedrock_sts", "mock_sagemaker", "mock_vertex", "mock_cohere")
     mocks = [request.getfixturevalue(name) for name in names if name in request.fixturenames]
     for mock in mocks:
         mock.clear()
     gateways = [(name, request.getfixturevalue(name))
-                for name in ("dialect_gateway", "bedrock_gateway", "vertex_gateway") if name in request.fixturenames]
+                for name in ("dialect_gateway", "bedrock_gateway", "vertex_gateway", "template_gateway")
+                if name in request.fixturenames]
     for name, gw in gateways:
         assert gw.alive(), f"the {name} is not running (exit status {gw.process.returncode})"
     yield

@@ -35,7 +35,7 @@ def test_check_config_accepts_a_valid_file(tmp_path: Path) -> None:
      "bad.yaml:2:21: keys[0].key: environment variable TOLLGATE_TEST_UNSET_VARIABLE is not set"),
     ("channels:\n  - { name: a\n", "bad.yaml:3:1: invalid YAML"),
     ("channels:\n  - { name: c, provider: acme, models: [acme-*] }\n",
-     "bad.yaml:2:26: channel 'c': provider 'acme' is not available: no loaded plugin serves it (expected a plugin such as libtollgate-acme.so"),
+     "bad.yaml:2:26: channel 'c': provider 'acme' is not available: no loaded plugin or template serves it (expected a plugin such as libtollgate-acme.so"),
 ])
 def test_check_config_names_file_line_and_key(tmp_path: Path, text: str, expected: str) -> None:
     config = tmp_path / "bad.yaml"

@@ -11,10 +11,15 @@ public final class AdaptorFactory: Sendable {
     }
 
     private let registry: PluginRegistry
+    private let templates: TemplateRegistry?
     private let cache = Mutex<[Key: PluginAdaptor]>([:])
+    private let templateCache = Mutex<[Key: TemplateAdaptor]>([:])
     private let created = Atomic<Int>(0)
 
-    public init(registry: PluginRegistry) { self.registry = registry }
+    public init(registry: PluginRegistry, templates: TemplateRegistry? = nil) {
+        self.registry = registry
+        self.templates = templates
+    }
 
     /// How many adaptor instances were ever created (for tests and metrics).
     public var creationCount: Int { created.load(ordering: .relaxed) }
@@ -33,15 +38,31 @@ public final class AdaptorFactory: Sendable {
         }
     }
 
+    /// The adaptor of a template provider, made from its current template on first use; nil when
+    /// no template defines the provider.
+    public func templateAdaptor(providerID: String, apiVersion: String = "") -> TemplateAdaptor? {
+        let key = Key(providerID: providerID, apiVersion: apiVersion)
+        return templateCache.withLock { cache in
+            if let existing = cache[key] { return existing }
+            guard let template = templates?.template(for: providerID) else { return nil }
+            let adaptor = TemplateAdaptor(template: template, apiVersion: apiVersion)
+            cache[key] = adaptor
+            created.add(1, ordering: .relaxed)
+            return adaptor
+        }
+    }
+
     /// Drops the cached adaptors of a provider (its plugin or template changed).
     public func invalidate(providerID: String) {
         cache.withLock { cache in cache = cache.filter { $0.key.providerID != providerID } }
+        templateCache.withLock { cache in cache = cache.filter { $0.key.providerID != providerID } }
     }
 
     /// Keeps only the adaptors the current channels use.
     public func retain(only keys: Set<Key>) {
         cache.withLock { cache in cache = cache.filter { keys.contains($0.key) } }
+        templateCache.withLock { cache in cache = cache.filter { keys.contains($0.key) } }
     }
 
-    public var cachedKeys: Set<Key> { cache.withLock { Set($0.keys) } }
+    public var cachedKeys: Set<Key> { cache.withLock { Set($0.keys) }.union(templateCache.withLock { Set($0.keys) }) }
 }

@@ -14,6 +14,8 @@ final class ProxyExchange: UpstreamResponseDelegate, @unchecked Sendable {
         /// OpenAI-compatible upstream; `stripUsage` when the gateway asked for usage itself.
         case passthrough(stripUsage: Bool)
         case plugin(PluginChannel)
+        /// A template whose provider answers in its own format (Templates/).
+        case template(TemplateChannel)
     }
 
     struct Request {
@@ -51,6 +53,7 @@ final class ProxyExchange: UpstreamResponseDelegate, @unchecked Sendable {
     /// The client hung up: the upstream's answer is still read for its usage, but not written.
     private var clientGone = false
     private var retainedClient: RequestHandler?
+    private var templateStream: TemplateStream?
     /// When the current wait (for the head, or for the next chunk) times out; checked by the
     /// loop's sweep, so arming it costs no timer.
     private(set) var deadline = NIODeadline.distantFuture
@@ -119,10 +122,10 @@ final class ProxyExchange: UpstreamResponseDelegate, @unchecked Sendable {
             } catch {
                 return abort(before: .badGateway("\(channel.plugin.name) cannot read the stream: \(error.message)"))
             }
-            phase = .streaming
-            var headers = HTTPHeaders([("content-type", "text/event-stream"), ("cache-control", "no-cache")])
-            client.addGatewayHeaders(&headers, channel: request.channel.name)
-            client.writeHead(status: .ok, headers: headers)
+            startConvertedStream()
+        case .template(let channel) where success && request.clientWantsStream:
+            templateStream = channel.makeStream(model: request.model, includeUsage: request.clientIncludeUsage)
+            startConvertedStream()
         default:
             phase = .buffering
             // Sized from content-length, but a claimed size never reserves more than 1 MiB up front.
@@ -130,6 +133,14 @@ final class ProxyExchange: UpstreamResponseDelegate, @unchecked Sendable {
             buffered = client.allocator.buffer(capacity: min(max(announced, 0), 1 << 20))
         }
         deadline = .now() + TimeAmount(settings.readTimeout)
+    }
+
+    /// The head of a stream the gateway converts to OpenAI SSE.
+    private func startConvertedStream() {
+        phase = .streaming
+        var headers = HTTPHeaders([("content-type", "text/event-stream"), ("cache-control", "no-cache")])
+        client.addGatewayHeaders(&headers, channel: request.channel.name)
+        client.writeHead(status: .ok, headers: headers)
     }
 
     func upstreamBody(_ buffer: ByteBuffer) {
@@ -141,6 +152,11 @@ final class ProxyExchange: UpstreamResponseDelegate, @unchecked Sendable {
                 if !out.isEmpty && !clientGone { client.writeBody(out) }
                 usage.set(stream.currentUsage)
                 if let error { return endStream(error: "\(stream.plugin.name): \(error.message)", closeUpstream: true) }
+            } else if let stream = templateStream {
+                let (out, error) = buffer.withUnsafeReadableBytes { stream.feed($0) }
+                if !out.isEmpty && !clientGone { client.writeBody(out) }
+                usage.set(stream.usage)
+                if let error { return endStream(error: "channel '\(request.channel.name)': \(error)", closeUpstream: true) }
             } else {
                 forwardPassthrough(buffer)
             }
@@ -182,6 +198,11 @@ final class ProxyExchange: UpstreamResponseDelegate, @unchecked Sendable {
                 if !out.isEmpty && !clientGone { client.writeBody(out) }
                 usage.set(stream.currentUsage)
                 if let error { return endStream(error: "\(stream.plugin.name): \(error.message)", closeUpstream: false) }
+            } else if let stream = templateStream {
+                let (out, error) = stream.finish()
+                if !out.isEmpty && !clientGone { client.writeBody(out) }
+                usage.set(stream.usage)
+                if let error { return endStream(error: "channel '\(request.channel.name)': \(error)", closeUpstream: false) }
             } else if let meter, meter.stripUsageChunk, meter.hasPartialEvent {
                 client.writeStreamError(.badGateway("upstream ended the stream inside an event", code: "upstream_stream_truncated"))
             }
@@ -229,6 +250,21 @@ final class ProxyExchange: UpstreamResponseDelegate, @unchecked Sendable {
                 }
             } catch {
                 fail(before: .badGateway("\(channel.plugin.name) could not read the upstream answer (HTTP \(head.status.code)): \(error.message)"))
+            }
+        case .template(let channel):
+            do {
+                let converted = try channel.convertAnswer(status: Int(head.status.code), body: Array(buffer: body), model: request.model)
+                usage.set(converted.usage)
+                client.settle(converted.usage)
+                var headers = HTTPHeaders([("content-type", "application/json")])
+                for (name, value) in head.headers where name.equalsIgnoringASCIICase("retry-after") { headers.add(name: name, value: value) }
+                client.addGatewayHeaders(&headers, channel: request.channel.name)
+                finish(status: converted.status) {
+                    client.writeComplete(status: HTTPResponseStatus(statusCode: converted.status), headers: headers,
+                                         body: client.allocator.buffer(bytes: converted.body))
+                }
+            } catch {
+                fail(before: .badGateway(error.message, code: "template_mapping_error"))
             }
         }
     }

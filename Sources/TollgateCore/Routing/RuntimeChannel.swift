@@ -10,6 +10,8 @@ public final class RuntimeChannel: Sendable {
         /// with `headers` (host, auth, content type) made once per channel.
         case openAI(endpoint: UpstreamEndpoint, basePath: String, headers: HTTPHeaders)
         case plugin(PluginChannel)
+        /// A provider described by a JSON template (Templates/).
+        case template(TemplateChannel)
     }
 
     public let config: ChannelConfig
@@ -56,6 +58,11 @@ public final class RuntimeChannel: Sendable {
             if let key = config.credentials["api_key"] { headers.add(name: "authorization", value: "Bearer \(key)") }
             return RuntimeChannel(config: config, backend: .openAI(endpoint: endpoint, basePath: basePath, headers: headers))
         default:
+            if let adaptor = factory.templateAdaptor(providerID: config.provider, apiVersion: config.apiVersion ?? "") {
+                do { return RuntimeChannel(config: config, backend: .template(try adaptor.makeChannel(config))) } catch {
+                    throw config.error(error.message)
+                }
+            }
             do {
                 let adaptor = try factory.adaptor(providerID: config.provider, apiVersion: config.apiVersion ?? "")
                 return RuntimeChannel(config: config, backend: .plugin(try adaptor.makeChannel(settings: config.settingsJSON)))

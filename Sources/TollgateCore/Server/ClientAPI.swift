@@ -178,6 +178,8 @@ struct ClientAPI {
             PassthroughBackend(handler: handler).serve(call, endpoint: endpoint, basePath: basePath, baseHeaders: headers)
         case .plugin(let pluginChannel):
             PluginBackend(handler: handler).serve(call, pluginChannel: pluginChannel)
+        case .template(let templateChannel):
+            TemplateBackend(handler: handler).serve(call, channel: templateChannel)
         }
     }
 }

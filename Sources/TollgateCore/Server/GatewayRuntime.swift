@@ -50,6 +50,9 @@ public final class GatewayRuntime: Sendable {
     func requestStarted() { active.add(1, ordering: .relaxed) }
     func requestFinished() { active.subtract(1, ordering: .relaxed) }
 
+    /// Swaps the routes; requests in flight keep the channels they picked.
+    func replaceRouter(_ router: ModelRouter) { state.withLock { $0.router = router } }
+
     /// A request id unique within this process and, by its random prefix, across instances.
     func nextRequestID() -> String {
         let n = requestCounter.wrappingAdd(1, ordering: .relaxed).newValue

@@ -1,0 +1,39 @@
+/// Where a provider's answer keeps its token counts. Prompt and completion are required; the
+/// others are read when present.
+public struct UsageMapping: Sendable, Equatable {
+    public var prompt: JSONPath
+    public var completion: JSONPath
+    public var cached: JSONPath?
+    public var reasoning: JSONPath?
+
+    /// Reads the counts; a count that is missing or not an integer throws, naming its path.
+    func read(_ document: JSONValue) throws(JSONPathMiss) -> TokenUsage {
+        var usage = TokenUsage(prompt: try Self.count(prompt, document), completion: try Self.count(completion, document))
+        if let cached, let value = try? cached.value(in: document) { usage.cacheRead = value.int64Value }
+        if let reasoning, let value = try? reasoning.value(in: document) { usage.reasoning = value.int64Value }
+        return usage
+    }
+
+    private static func count(_ path: JSONPath, _ document: JSONValue) throws(JSONPathMiss) -> Int64 {
+        let value = try path.value(in: document)
+        guard let count = value.int64Value else {
+            throw JSONPathMiss(path: path.text, place: path.text, reason: "is \(value.kindName), not a token count")
+        }
+        return count
+    }
+
+    /// The counts as an OpenAI `usage` object.
+    static func openAIObject(_ usage: TokenUsage) -> JSONValue {
+        let prompt = usage.prompt ?? 0
+        let completion = usage.completion ?? 0
+        var members: [JSONValue.Member] = [
+            .init("prompt_tokens", .int(prompt)), .init("completion_tokens", .int(completion)),
+            .init("total_tokens", .int(prompt + completion)),
+        ]
+        if let cached = usage.cacheRead { members.append(.init("prompt_tokens_details", .object(["cached_tokens": .int(cached)]))) }
+        if let reasoning = usage.reasoning {
+            members.append(.init("completion_tokens_details", .object(["reasoning_tokens": .int(reasoning)])))
+        }
+        return .object(members)
+    }
+}
