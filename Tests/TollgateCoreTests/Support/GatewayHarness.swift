@@ -14,14 +14,17 @@ struct GatewayHarness {
     let client = TestClient()
 
     /// `yaml` is the config without listen/data_dir/keys; they are added here.
-    static func start(_ yaml: String, pluginsDirectory: String? = nil,
+    /// `extraKeys` are more YAML items for `keys:`; `dataDirectory` reuses a directory (a restart).
+    static func start(_ yaml: String, pluginsDirectory: String? = nil, extraKeys: String = "", dataDirectory: String? = nil,
                       linkedPlugins: [(String, () -> UnsafeRawPointer?)] = []) async throws -> GatewayHarness {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("tollgate-test-\(UUID().uuidString)").path
+        let dir = dataDirectory
+            ?? FileManager.default.temporaryDirectory.appendingPathComponent("tollgate-test-\(UUID().uuidString)").path
         var text = """
         listen: 127.0.0.1:0
         data_dir: \(dir)
         keys:
           - { name: tester, key: \(clientKey) }
+        \(extraKeys)
         """
         if let pluginsDirectory { text += "\nplugins: { dir: \(pluginsDirectory) }" }
         text += "\n" + yaml
