@@ -74,6 +74,42 @@ import Testing
         #expect(error("channels: 5\n")?.message == "must be a list")
     }
 
+    @Test func readsPricingNotifyLedgerAndBudgets() throws {
+        let config = try ConfigLoader.parse("""
+        pricing: { sync_url: "https://prices.example/p.json", interval: 2h, currency: CNY, files: [./p.json],
+                   exchange_rates: { CNY: 7.2 } }
+        notify: { webhook: "http://127.0.0.1:9/hook", min_priority: high, per_type_per_hour: 3 }
+        ledger: { flush_interval: 1s }
+        keys:
+          - { name: a, key: sk-aaaaaaaa, budget: { amount: 12.5, currency: CNY, period: weekly } }
+          - { name: b, key: sk-bbbbbbbb, budget: { amount: 1 } }
+        """, file: "t.yaml")
+        #expect(config.pricing.syncURL == "https://prices.example/p.json" && config.pricing.interval == .seconds(7200))
+        #expect(config.pricing.currency == "CNY" && config.pricing.files == ["./p.json"])
+        #expect(config.pricing.exchangeRates.rates["CNY"]?.nanoPerUSD == 7_200_000_000)
+        #expect(config.notify.webhook == "http://127.0.0.1:9/hook" && config.notify.minimumPriority == .high)
+        #expect(config.notify.perTypePerHour == 3 && config.ledgerFlushInterval == .seconds(1))
+        #expect(config.keys[0].budget == Budget(amountNano: 12_500_000_000, currency: "CNY", period: .weekly))
+        #expect(config.keys[1].budget == Budget(amountNano: 1_000_000_000, currency: "USD", period: .monthly))
+        #expect(try ConfigLoader.parse("pricing: { sync_url: off }", file: "t").pricing.syncURL == nil)
+    }
+
+    @Test func namesEachPricingNotifyAndBudgetMistake() {
+        #expect(error("pricing: { sync_url: ftp://x }\n")?.message == "must be an http(s) URL, or off")
+        #expect(error("pricing: { interval: 5s }\n")?.message == "must be at least 1m")
+        #expect(error("pricing: { currency: dollars }\n")?.key == "pricing.currency")
+        #expect(error("pricing: { exchange_rates: { CNY: lots } }\n")?.message.hasPrefix("must be a positive number") == true)
+        #expect(error("pricing: { exchange_rates: { yuan: 7 } }\n")?.message == "must be keyed by an ISO 4217 code")
+        #expect(error("notify: { webhook: mailto:x }\n")?.key == "notify.webhook")
+        #expect(error("notify: { min_priority: loud }\n")?.message == "must be one of low, medium, high, critical")
+        #expect(error("keys:\n  - { name: a, key: sk-aaaaaaaa, budget: { amount: -3 } }\n")?.key == "keys[0].budget.amount")
+        #expect(error("keys:\n  - { name: a, key: sk-aaaaaaaa, budget: { amount: 3, period: hourly } }\n")?.message
+                == "must be one of daily, weekly, monthly, total")
+        #expect(error("keys:\n  - { name: a, key: sk-aaaaaaaa, budget: { amount: 3, currency: EUR } }\n")?.message
+                == "budget currency EUR needs a rate in pricing.exchange_rates")
+        #expect(error("ledger: { flush_interval: never }\n")?.key == "ledger.flush_interval")
+    }
+
     @Test func refusesBrokenYAMLWithItsPosition() {
         let broken = error("listen: 127.0.0.1:1\nchannels:\n  - { name: a\n")
         #expect(broken?.line != nil)

@@ -156,7 +156,7 @@ public final class SQLiteStorage: Storage {
         if let key = query.key { conditions.append("key_name = ?"); binds.append(.text(key)) }
         let filter = conditions.isEmpty ? "" : "WHERE " + conditions.joined(separator: " AND ")
         let sql = """
-            SELECT \(query.groupBy.column) AS grp, COALESCE(currency, '') AS cur, COUNT(*) AS n,
+            SELECT \(query.groupBy.column) AS grp, COALESCE(currency, 'USD') AS cur, COUNT(*) AS n,
                    COALESCE(SUM(prompt_tokens), 0) AS p, COALESCE(SUM(completion_tokens), 0) AS c,
                    COALESCE(SUM(cache_read_tokens), 0) AS cr, COALESCE(SUM(cache_creation_tokens), 0) AS cc,
                    COALESCE(SUM(cost_nano), 0) AS cost, SUM(CASE WHEN cost_nano IS NULL AND prompt_tokens IS NOT NULL THEN 1 ELSE 0 END) AS unpriced

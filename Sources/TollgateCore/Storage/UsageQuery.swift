@@ -26,7 +26,7 @@ public struct UsageQuery: Sendable {
     }
 }
 
-/// One group of a usage report, per currency.
+/// One group of a usage report, per currency (unpriced requests count under USD, at no cost).
 public struct UsageRow: Sendable, Equatable {
     public var group: String
     public var currency: String
