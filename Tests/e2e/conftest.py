@@ -114,6 +114,7 @@ def write_config(directory: Path, mock: MockOpenAI, dead_port: int) -> Path:
         data_dir: {directory / "data"}
         limits:
           max_body_bytes: {MAX_BODY_BYTES}
+        pricing: {{ sync_url: off }}
         upstream:
           connect_timeout: 5s
           response_timeout: 60s
@@ -148,9 +149,10 @@ def write_config(directory: Path, mock: MockOpenAI, dead_port: int) -> Path:
     return path
 
 
-def write_gateway_config(directory: Path, label: str, channels: str) -> Path:
-    """A gateway config with the shared settings (loopback, data dir, timeouts, the e2e key)
-    around `channels`, the YAML list items of the `channels:` key."""
+def write_gateway_config(directory: Path, label: str, channels: str, settings: str = "", keys: str = "") -> Path:
+    """A gateway config with the shared settings (loopback, data dir, timeouts, prices offline, the
+    e2e key) around `channels`, the YAML list items of the `channels:` key; `settings` adds
+    top-level YAML (e.g. `admin_key:`, `ledger:`), `keys` more list items of `keys:`."""
     config = textwrap.dedent(f"""\
         # Written by Tests/e2e/conftest.py ({label})
         listen: 127.0.0.1:0
@@ -159,11 +161,12 @@ def write_gateway_config(directory: Path, label: str, channels: str) -> Path:
           connect_timeout: 5s
           response_timeout: 60s
           read_timeout: 60s
+        pricing: {{ sync_url: off }}
+        """) + textwrap.dedent(settings) + textwrap.dedent(f"""\
         keys:
           - name: e2e
             key: {CLIENT_KEY}
-        channels:
-        """) + textwrap.indent(channels, "  ")
+        """) + textwrap.indent(textwrap.dedent(keys), "  ") + "channels:\n" + textwrap.indent(channels, "  ")
     path = directory / "tollgate.yaml"
     path.write_text(config)
     return path
@@ -312,6 +315,11 @@ class Gateway:
     def alive(self) -> bool:
         return self.process.poll() is None
 
+    @property
+    def db_path(self) -> Path:
+        """The gateway's SQLite file (its usage ledger is the `usage_ledger` table)."""
+        return self.config_path.parent / "data" / "tollgate.db"
+
 
 _gateway: Gateway | None = None
 _other_gateways: list[Gateway] = []  # started by other session fixtures; their logs are shown too
@@ -359,6 +367,17 @@ def _stop_gateway(gateway: Gateway) -> None:
         except subprocess.TimeoutExpired:
             gateway.process.kill()
             gateway.process.wait()
+
+
+def start_dedicated_gateway(config_path: Path) -> Gateway:
+    """Starts a gateway of a test's own (stop it with `stop_gateway`); its log is shown on failure."""
+    started = _start_gateway(_gateway_binary(), config_path, config_path.parent / "tollgate.stderr.log")
+    _other_gateways.append(started)
+    return started
+
+
+def stop_gateway(gateway: Gateway) -> None:
+    _stop_gateway(gateway)
 
 
 @pytest.fixture(scope="session")

@@ -28,7 +28,8 @@ Magic models:
   claude-max-tokens     stop_reason "max_tokens"
   claude-overloaded     529 overloaded_error
   claude-rate-limited   429 rate_limit_error (with retry-after)
-Markers in the last user text: "[split]" writes the stream in 7-byte HTTP chunks.
+Markers in the last user text: "[split]" writes the stream in 7-byte HTTP chunks; "[cut]" cuts a
+stream of any model as `claude-cut-stream` does (so a priced model can be cut).
 """
 
 from __future__ import annotations
@@ -415,7 +416,7 @@ class _Handler(MockHandler):
         model = request["model"]
         events = self.stream_events(request)
         self.start_stream("text/event-stream; charset=utf-8")
-        if model == "claude-cut-stream":
+        if model == "claude-cut-stream" or "[cut]" in last_user_text(request):
             # message_start, content_block_start, ping, the first text delta; then the socket goes.
             for event in events[:4]:
                 self.send_event(event)

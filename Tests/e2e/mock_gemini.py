@@ -28,6 +28,7 @@ Magic models:
   gemini-missing      404 NOT_FOUND (as for a model that does not exist)
   gemini-safety       a candidate with no content and finishReason SAFETY
   gemini-max-tokens   finishReason MAX_TOKENS
+Markers in the last user text: "[cut]" cuts an SSE stream of any model as `gemini-cut-stream` does.
 """
 
 from __future__ import annotations
@@ -415,7 +416,7 @@ class _Handler(MockHandler):
             self.send_event(b"]")
             return self.end_stream()
         self.start_stream("text/event-stream", extra=[("Content-Disposition", "attachment")])
-        if model == "gemini-cut-stream":
+        if model == "gemini-cut-stream" or "[cut]" in last_user_text(request):
             for piece in pieces[:2]:
                 self.send_event(b"data: " + piece + b"\r\n\r\n")
             return self.cut()
