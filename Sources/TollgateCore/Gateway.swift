@@ -18,11 +18,14 @@ public final class Gateway: Sendable {
     /// Template adaptors; `templateWatcher` reloads them when their files change.
     public let templates: TemplateRegistry
     let templateWatcher: TemplateWatcher?
+    /// Re-reads keys and budget spend that other instances change.
+    let sharedState: SharedStateWatcher
     /// The demo key in clear, when the configuration asks for one (the embedded default does).
     public let demoKey: String?
     let group: MultiThreadedEventLoopGroup
     let blockingPool: NIOThreadPool
     private let server = Mutex<Channel?>(nil)
+    private let stopping = Mutex<Task<Void, Never>?>(nil)
 
     private init(config: GatewayConfig, registry: PluginRegistry, factory: AdaptorFactory, runtime: GatewayRuntime,
                  storage: any Storage, ledger: UsageLedger, prices: PriceService, notifier: Notifier,
@@ -36,6 +39,9 @@ public final class Gateway: Sendable {
         self.prices = prices
         self.notifier = notifier
         self.templates = templates
+        sharedState = SharedStateWatcher(storage: storage, runtime: runtime,
+                                         configKeys: config.keys.map { ClientKey(name: $0.name, digest: KeyDigest(of: $0.key), models: $0.models) },
+                                         interval: config.sharedStateInterval, logger: runtime.logger)
         templateWatcher = Self.templatesDirectory(config).map { TemplateWatcher(directory: $0, registry: templates) }
         self.demoKey = demoKey
         self.group = group
@@ -62,7 +68,7 @@ public final class Gateway: Sendable {
             let factory = AdaptorFactory(registry: registry, templates: templates)
             let channels = try makeChannels(config, registry: registry, factory: factory, logger: logger, templates: templates)
 
-            let storage = try await SQLiteStorage.open(url: config.storageURL, logger: logger)
+            let storage = try await StorageOpener.open(url: config.storageURL, logger: logger)
             let demoKey = config.demoKey ? try await DemoKey.ensure(dataDirectory: config.dataDirectory, storage: storage) : nil
             let keys = try await loadKeys(config, storage: storage, logger: logger)
 
@@ -78,15 +84,17 @@ public final class Gateway: Sendable {
                 try await fetchPriceList(url, client: sideClient, pool: blockingPool)
             }
             try await prices.load()
-            let budgets = try await loadBudgets(config, storage: storage)
+            let budgets = try await loadBudgets(config, storage: storage, logger: logger)
             let ledger = UsageLedger(storage: storage, logger: logger, flushInterval: config.ledgerFlushInterval,
                                      spillPath: (config.dataDirectory as NSString).appendingPathComponent("ledger-spill.jsonl"))
             ledger.start()
+            let metrics = GatewayMetrics()
 
             let runtime = try GatewayRuntime(limits: config.limits, upstream: config.upstream,
                                              snapshot: .init(keys: keys, router: ModelRouter(channels: channels)),
                                              group: group, blockingPool: blockingPool,
-                                             recorders: [ledger, recorder ?? LogRecorder(logger: logger)],
+                                             recorders: [ledger, metrics, recorder ?? LogRecorder(logger: logger)],
+                                             metrics: metrics,
                                              biller: Biller(engine: engine, prices: prices, notifier: notifier),
                                              budgets: budgets,
                                              admin: config.adminKey.map { AdminContext(keyDigest: KeyDigest(of: $0), storage: storage,
@@ -97,6 +105,12 @@ public final class Gateway: Sendable {
                                   ledger: ledger, prices: prices, notifier: notifier, templates: templates, demoKey: demoKey,
                                   group: group, blockingPool: blockingPool)
             templates.onChange { [weak gateway] changed in gateway?.templatesChanged(changed) }
+            metrics.addGauges { [weak runtime] in
+                "# HELP tollgate_ledger_queue_depth Usage records waiting to be written.\n# TYPE tollgate_ledger_queue_depth gauge\n"
+                    + "tollgate_ledger_queue_depth \(ledger.queueDepth)\n"
+                    + "# HELP tollgate_requests_in_flight Requests being served.\n# TYPE tollgate_requests_in_flight gauge\n"
+                    + "tollgate_requests_in_flight \(runtime?.inFlight ?? 0)\n"
+            }
             return gateway
         } catch {
             try? await group.shutdownGracefully()
@@ -176,12 +190,12 @@ public final class Gateway: Sendable {
         return answer.body
     }
 
-    /// Each configured key's budget, with what it already spent this period (from the ledger).
-    static func loadBudgets(_ config: GatewayConfig, storage: any Storage) async throws -> BudgetTracker {
+    /// Each configured key's budget, with what it already spent this period (from storage).
+    static func loadBudgets(_ config: GatewayConfig, storage: any Storage, logger: Logger) async throws -> BudgetTracker {
         var budgets: [String: Budget] = [:]
         for key in config.keys { budgets[key.name] = key.budget }
-        let tracker = BudgetTracker(budgets: budgets, rates: config.pricing.exchangeRates)
-        if !tracker.isEmpty { try await tracker.load(now: unixSeconds(), spend: storage.spendByKey(since:)) }
+        let tracker = BudgetTracker(budgets: budgets, rates: config.pricing.exchangeRates, storage: storage, logger: logger)
+        try await tracker.refresh(now: unixSeconds())
         return tracker
     }
 
@@ -208,17 +222,31 @@ public final class Gateway: Sendable {
         server.withLock { $0 = channel }
         prices.startBackground()
         templateWatcher?.start()
+        sharedState.start()
         return channel.localAddress?.port ?? config.listen.port
     }
 
     /// Stops accepting, lets requests in flight finish (up to `grace`), writes the whole usage
-    /// ledger, and releases threads and storage.
+    /// ledger, and releases threads and storage. Safe to call more than once: later calls wait
+    /// for the first.
     public func stop(grace: Duration = .seconds(10)) async {
+        let task = stopping.withLock { task -> Task<Void, Never> in
+            if let task { return task }
+            let started = Task { await self.shutdown(grace: grace) }
+            task = started
+            return started
+        }
+        await task.value
+    }
+
+    private func shutdown(grace: Duration) async {
         if let channel = server.withLock({ $0 }) { try? await channel.close() }
         templateWatcher?.stop()
+        sharedState.stop()
         let deadline = ContinuousClock.now + grace
         while runtime.inFlight > 0 && ContinuousClock.now < deadline { try? await Task.sleep(for: .milliseconds(20)) }
         prices.stop()
+        await runtime.budgets.drain()
         await ledger.shutdown()
         await notifier.shutdown()
         try? await storage.close()
@@ -226,9 +254,11 @@ public final class Gateway: Sendable {
         try? await blockingPool.shutdownGracefully()
     }
 
-    /// Blocks until the listener closes.
+    /// Blocks until the gateway has stopped: the listener closed and, when `stop` closed it, the
+    /// shutdown finished (so the process never exits before the ledger is written).
     public func wait() async throws {
         if let channel = server.withLock({ $0 }) { try await channel.closeFuture.get() }
+        if let task = stopping.withLock({ $0 }) { await task.value }
     }
 }
 

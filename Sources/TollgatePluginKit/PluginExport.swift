@@ -18,6 +18,10 @@ public enum PluginExport {
                flags: type.buildMayBlock ? UInt32(TOLLGATE_PLUGIN_FLAG_BUILD_MAY_BLOCK) : 0,
                providerIDs: type.providerIDs) { descriptor in
             exportedType = type
+            descriptor.on_init = { host, _ in
+                Host.table = host
+                return TOLLGATE_OK
+            }
             let hooks = UnsafeMutablePointer<tollgate_type_adaptor_hooks>.allocate(capacity: 1)
             hooks.initialize(to: adaptorHooks)
             descriptor.adaptor = UnsafePointer(hooks)
@@ -27,6 +31,12 @@ public enum PluginExport {
     public static func billing(_ type: any BillingPlugin.Type) -> UnsafeRawPointer {
         export(name: type.name, version: type.version, kind: TOLLGATE_KIND_BILLING, flags: 0, providerIDs: []) { descriptor in
             exportedBillingType = type
+            // A billing plugin makes no side requests: in a process that also links an adaptor
+            // through this kit (a test binary), the adaptor's host table must stay.
+            descriptor.on_init = { host, _ in
+                if Host.table == nil { Host.table = host }
+                return TOLLGATE_OK
+            }
             let hooks = UnsafeMutablePointer<tollgate_type_billing_hooks>.allocate(capacity: 1)
             hooks.initialize(to: billingHooks)
             descriptor.billing = UnsafePointer(hooks)
@@ -53,10 +63,7 @@ public enum PluginExport {
             kind: kind, flags: flags,
             name: UnsafePointer(strdup(name)), version: UnsafePointer(strdup(version)),
             provider_ids: ids.map { UnsafePointer($0) }, provider_id_count: providerIDs.count,
-            on_init: { host, _ in
-                Host.table = host
-                return TOLLGATE_OK
-            },
+            on_init: nil,  // set by `attach`, per kind
             on_shutdown: { Host.table = nil },
             free_buffer: freeBuffer, adaptor: nil, billing: nil)
         attach(&value)

@@ -98,8 +98,7 @@ import Testing
         #expect(byKey[0].requests == 3 && byKey[0].costNano == 10 && byKey[0].unpriced == 1 && byKey[0].cacheReadTokens == 12)
         let byDay = try await storage.usageReport(UsageQuery(groupBy: .day))
         #expect(byDay.map(\.group) == ["1970-01-01"])
-        #expect(try await storage.spendByKey(since: 0) == ["k": ["USD": 10], "other": ["USD": 5]])
-        #expect(try await storage.spendByKey(since: 2_000).isEmpty)
+        #expect(try await storage.usageReport(UsageQuery(groupBy: .key, from: 2_000)).isEmpty)
     }
 
     /// Storage that refuses every write.
@@ -109,7 +108,8 @@ import Testing
         func deleteKey(named name: String) async throws {}
         func appendUsage(_ records: [RequestRecord]) async throws { throw CancellationError() }
         func usageReport(_ query: UsageQuery) async throws -> [UsageRow] { [] }
-        func spendByKey(since: Int64) async throws -> [String: [String: Int64]] { [:] }
+        func addBudgetSpend(key: String, periodStart: Int64, currency: String, nano: Int64) async throws -> Int64 { 0 }
+        func budgetSpent(key: String, periodStart: Int64, currency: String) async throws -> Int64 { 0 }
         func syncedPrices() async throws -> SyncedPrices? { nil }
         func replaceSyncedPrices(_ prices: SyncedPrices) async throws {}
         func pricesSyncedAt() async throws -> Int64 { 0 }

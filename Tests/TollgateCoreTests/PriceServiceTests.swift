@@ -88,6 +88,12 @@ import Testing
         let stored = try #require(try await f.storage.syncedPrices())
         #expect(stored.catalog.entries.keys.sorted() == ["model-a", "model-c"])
         #expect(stored.source == second)
+        // A refused entry keeps the model's previous price, and says so.
+        let third = try f.write("v3.json", #"{"model-a": {"input_cost_per_token": -3e-06}, "model-c": {"input_cost_per_token": 1e-06}}"#)
+        let refusedA = try await f.service.sync(from: third)
+        #expect(refusedA.skipped.first?.reason.contains("previous price stays in force") == true)
+        #expect(f.service.book.models["model-a"] != nil)
+        #expect(try await f.storage.syncedPrices()?.catalog.entries["model-a"] == Array(#"{"input_cost_per_token":3e-06,"output_cost_per_token":2e-06}"#.utf8))
     }
 
     @Test func aMalformedSyncKeepsThePricesInForce() async throws {

@@ -79,7 +79,9 @@ public struct PriceSyncSummary: Sendable, CustomStringConvertible {
             }
         }
         removed = old.entries.keys.filter { new.entries[$0] == nil }
-        skipped = new.skipped + refused
+        skipped = new.skipped + refused.map { item in
+            (item.name, item.reason + (old.entries[item.name] == nil ? "" : " (its previous price stays in force)"))
+        }
         added.sort(); changed.sort(); removed.sort()
     }
 

@@ -77,8 +77,9 @@ public final class PriceService: Sendable {
         }
         let old = synced.withLock { $0.catalog }
         let summary = PriceSyncSummary(old: old, new: catalog, refused: refused)
+        // A refused entry never costs a model its price: the previous entry stays in force.
         var kept = catalog
-        for (name, _) in refused { kept.entries[name] = nil }
+        for (name, _) in refused { kept.entries[name] = old.entries[name] }
         kept.skipped = summary.skipped
         let record = SyncedPrices(catalog: kept, source: source, syncedAt: unixSeconds())
         try await storage.replaceSyncedPrices(record)

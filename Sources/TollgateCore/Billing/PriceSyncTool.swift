@@ -10,7 +10,7 @@ public enum PriceSyncTool {
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
         let pool = NIOThreadPool(numberOfThreads: 1)
         pool.start()
-        let storage = try await SQLiteStorage.open(url: config.storageURL, logger: logger)
+        let storage = try await StorageOpener.open(url: config.storageURL, logger: logger)
         do {
             let registry = PluginRegistry()
             PluginLoader(logger: logger).loadDirectory(config.pluginsDirectory ?? PluginLoader.defaultDirectory, into: registry)
@@ -32,7 +32,7 @@ public enum PriceSyncTool {
         }
     }
 
-    private static func close(_ storage: SQLiteStorage, _ group: MultiThreadedEventLoopGroup, _ pool: NIOThreadPool) async throws {
+    private static func close(_ storage: any Storage, _ group: MultiThreadedEventLoopGroup, _ pool: NIOThreadPool) async throws {
         try await storage.close()
         try await group.shutdownGracefully()
         try await pool.shutdownGracefully()

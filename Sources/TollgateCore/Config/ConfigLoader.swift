@@ -42,13 +42,15 @@ public enum ConfigLoader {
     static func read(_ root: ConfigNode) throws -> GatewayConfig {
         let top = try root.mapping(allowed: ["listen", "data_dir", "storage", "admin_key", "plugins", "templates",
                                              "limits", "upstream", "keys", "channels", "demo_key", "threads",
-                                             "pricing", "notify", "ledger"])
+                                             "pricing", "notify", "ledger", "storage_refresh"])
         var config = GatewayConfig()
         if let n = top["listen"] { config.listen = try listenAddress(n) }
         if let n = top["data_dir"] { config.dataDirectory = try n.string() }
         if let n = top["storage"] {
             let url = try n.string()
-            guard url.hasPrefix("sqlite://") else { throw n.error("must be a sqlite:// URL (PostgreSQL is not supported yet)") }
+            guard url.hasPrefix("sqlite://") || url.hasPrefix("postgres://") || url.hasPrefix("postgresql://") else {
+                throw n.error("must be a sqlite:// or postgres://user:password@host:port/database URL")
+            }
             config.storage = url
         }
         if let n = top["admin_key"] { config.adminKey = try n.string() }
@@ -66,6 +68,7 @@ public enum ConfigLoader {
             let m = try n.mapping(allowed: ["flush_interval"])
             if let v = m["flush_interval"] { config.ledgerFlushInterval = try v.duration() }
         }
+        if let n = top["storage_refresh"] { config.sharedStateInterval = try n.duration() }
         for (index, key) in config.keys.enumerated() {
             guard let budget = key.budget, config.pricing.exchangeRates.rates[budget.currency] == nil else { continue }
             let node = try top["keys"]?.sequence()[index]

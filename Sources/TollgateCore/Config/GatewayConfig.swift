@@ -22,6 +22,8 @@ public struct GatewayConfig: Sendable {
     public var notify = Notifier.Settings()
     /// How often the usage ledger writes its queue (the most a hard kill can lose).
     public var ledgerFlushInterval: Duration = .milliseconds(200)
+    /// How often keys and budget spend are re-read from storage (changes made by other instances).
+    public var sharedStateInterval: Duration = .seconds(2)
 
     public init() {}
 

@@ -1,8 +1,10 @@
+import Logging
 import Synchronization
 
 /// Money spent per key in its budget's current period, held in memory: checked before a request
-/// (no database read) and charged after it. Loaded from the usage ledger at start, so a restart
-/// keeps what was spent.
+/// (no database read) and charged after it. Each charge is also added in the database, atomically,
+/// off the hot path; the total it returns (every instance's spend) replaces the in-memory one, so
+/// instances sharing a database overspend by at most the requests in flight.
 public final class BudgetTracker: Sendable {
     struct Account {
         var budget: Budget
@@ -12,30 +14,34 @@ public final class BudgetTracker: Sendable {
 
     private let accounts: Mutex<[String: Account]>
     private let rates: ExchangeRates
+    private let storage: (any Storage)?
+    private let logger: Logger
+    /// Charges on their way to storage (shutdown waits for them).
+    private let pending = Atomic<Int>(0)
 
-    public init(budgets: [String: Budget], rates: ExchangeRates) {
+    public init(budgets: [String: Budget], rates: ExchangeRates, storage: (any Storage)? = nil,
+                logger: Logger = Logger(label: "tollgate.budgets")) {
         accounts = Mutex(budgets.mapValues { Account(budget: $0, periodStart: 0, spentNano: 0) })
         self.rates = rates
+        self.storage = storage
+        self.logger = logger
     }
 
     public var isEmpty: Bool { accounts.withLock { $0.isEmpty } }
 
-    /// Sets each key's spend from the ledger (spend by key and currency since each period began).
-    public func load(now: Int64, spend: (Int64) async throws -> [String: [String: Int64]]) async throws {
-        let starts = accounts.withLock { $0.mapValues { $0.budget.periodStart(now: now) } }
-        var totals: [String: Int64] = [:]
-        for start in Set(starts.values) {
-            let spent = try await spend(start * 1000)
-            for (key, keyStart) in starts where keyStart == start {
-                totals[key] = (spent[key] ?? [:]).reduce(0) { sum, item in
-                    sum + (convert(Money(nanoUnits: item.value, currency: item.key), key: key, now: now) ?? 0)
-                }
-            }
-        }
-        accounts.withLock { accounts in
-            for (key, start) in starts {
-                accounts[key]?.periodStart = start
-                accounts[key]?.spentNano = totals[key] ?? 0
+    /// Reads each key's spend in its current period from storage (after a restart, or to see
+    /// what other instances spent).
+    public func refresh(now: Int64) async throws {
+        guard let storage else { return }
+        let current = accounts.withLock { $0.mapValues { ($0.budget, $0.budget.periodStart(now: now)) } }
+        for (key, (budget, start)) in current {
+            let spent = try await storage.budgetSpent(key: key, periodStart: start, currency: budget.currency)
+            accounts.withLock { accounts in
+                guard var account = accounts[key] else { return }
+                // Within a period the larger figure wins: charges of this instance may still be on their way.
+                account.spentNano = account.periodStart == start ? max(account.spentNano, spent) : spent
+                account.periodStart = start
+                accounts[key] = account
             }
         }
     }
@@ -54,24 +60,47 @@ public final class BudgetTracker: Sendable {
         }
     }
 
-    /// Adds a request's cost to its key's period spend.
+    /// Adds a request's cost to its key's period spend, here at once and in storage soon after.
     public func charge(key: String, cost: Money, now: Int64) {
-        guard let nano = convert(cost, key: key, now: now) else { return }
-        accounts.withLock { accounts in
-            guard var account = accounts[key] else { return }
+        let charged = accounts.withLock { accounts -> (Int64, Int64, String)? in
+            guard var account = accounts[key],
+                  let nano = rates.convert(cost, to: account.budget.currency, now: now)?.money.nanoUnits else { return nil }
             rollOver(&account, now: now)
             account.spentNano += nano
             accounts[key] = account
+            return (nano, account.periodStart, account.budget.currency)
         }
+        guard let (nano, start, currency) = charged else {
+            if accounts.withLock({ $0[key] != nil }) {
+                logger.error("budget not charged: no exchange rate", metadata: ["key": .string(key), "currency": .string(cost.currency)])
+            }
+            return
+        }
+        guard let storage else { return }
+        pending.add(1, ordering: .relaxed)
+        Task { [logger] in
+            defer { pending.subtract(1, ordering: .relaxed) }
+            do {
+                let total = try await storage.addBudgetSpend(key: key, periodStart: start, currency: currency, nano: nano)
+                accounts.withLock { accounts in
+                    guard var account = accounts[key], account.periodStart == start else { return }
+                    account.spentNano = max(total, account.spentNano)
+                    accounts[key] = account
+                }
+            } catch {
+                logger.error("budget spend not stored", metadata: ["key": .string(key), "error": "\(error)"])
+            }
+        }
+    }
+
+    /// Waits (bounded) until every charge reached storage.
+    public func drain(within limit: Duration = .seconds(5)) async {
+        let deadline = ContinuousClock.now + limit
+        while pending.load(ordering: .relaxed) > 0 && ContinuousClock.now < deadline { try? await Task.sleep(for: .milliseconds(10)) }
     }
 
     public func spent(key: String) -> Money? {
         accounts.withLock { $0[key].map { Money(nanoUnits: $0.spentNano, currency: $0.budget.currency) } }
-    }
-
-    private func convert(_ cost: Money, key: String, now: Int64) -> Int64? {
-        guard let currency = accounts.withLock({ $0[key]?.budget.currency }) else { return nil }
-        return rates.convert(cost, to: currency, now: now)?.money.nanoUnits
     }
 
     private func rollOver(_ account: inout Account, now: Int64) {

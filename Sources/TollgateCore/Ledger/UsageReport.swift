@@ -4,7 +4,7 @@ import Logging
 /// Spend and token reports from the usage ledger, for `tollgate usage` and `GET /admin/usage`.
 public enum UsageReport {
     public static func run(storageURL: String, query: UsageQuery, logger: Logger) async throws -> [UsageRow] {
-        let storage = try await SQLiteStorage.open(url: storageURL, logger: logger)
+        let storage = try await StorageOpener.open(url: storageURL, logger: logger)
         do {
             let rows = try await storage.usageReport(query)
             try await storage.close()

@@ -53,6 +53,8 @@ final class ProxyExchange: UpstreamResponseDelegate, @unchecked Sendable {
     /// The client hung up: the upstream's answer is still read for its usage, but not written.
     private var clientGone = false
     private var retainedClient: RequestHandler?
+    /// When the request went to the upstream, for the time spent waiting on it.
+    private var sentAt: NIODeadline?
     private var templateStream: TemplateStream?
     /// When the current wait (for the head, or for the next chunk) times out; checked by the
     /// loop's sweep, so arming it costs no timer.
@@ -87,6 +89,7 @@ final class ProxyExchange: UpstreamResponseDelegate, @unchecked Sendable {
 
     private func send(on connection: UpstreamConnection) {
         self.connection = connection
+        sentAt = .now()
         phase = .waitingHead
         deadline = .now() + TimeAmount(settings.responseTimeout)
         connection.send(head: request.head, body: request.body, delegate: self)
@@ -328,6 +331,7 @@ final class ProxyExchange: UpstreamResponseDelegate, @unchecked Sendable {
         guard phase != .finished else { return }
         phase = .finished
         pool.unwatch(self)
+        client.upstreamNanos = sentAt.map { (NIODeadline.now() - $0).nanoseconds }
         if !clientGone { write() }
         client.exchangeFinished(status: clientGone ? 499 : status, channel: request.channel.name, usage: usage.current)
         retainedClient = nil

@@ -22,6 +22,9 @@ struct ClientAPI {
         case (.GET, "/healthz"):
             handler.writeJSON(status: 200, body: Array(#"{"status":"ok"}"#.utf8))
             handler.requestEnded(status: 200, channel: nil, usage: TokenUsage())
+        case (.GET, "/metrics"):
+            handler.writeText(status: 200, contentType: "text/plain; version=0.0.4", body: Array(runtime.metrics.render().utf8))
+            handler.requestEnded(status: 200, channel: nil, usage: TokenUsage())
         case (.GET, "/readyz"):
             let channels = runtime.snapshot.router.channels.count
             handler.writeJSON(status: 200, body: JSONValue.object(["status": .string("ready"), "channels": .int(channels)]).serialized())
@@ -35,7 +38,7 @@ struct ClientAPI {
         case (.POST, "/v1/messages"):
             handler.dialect = .anthropic
             run { try modelCall(head: head, body: body, operation: TOLLGATE_OPERATION_CHAT) }
-        case (_, "/healthz"), (_, "/readyz"), (_, "/v1/models"), (_, "/v1/chat/completions"), (_, "/v1/embeddings"),
+        case (_, "/healthz"), (_, "/readyz"), (_, "/metrics"), (_, "/v1/models"), (_, "/v1/chat/completions"), (_, "/v1/embeddings"),
              (_, "/v1/messages"):
             fail(GatewayError(status: 405, type: "invalid_request_error", code: "method_not_allowed",
                               message: "\(head.method.rawValue) is not allowed on \(path)"))

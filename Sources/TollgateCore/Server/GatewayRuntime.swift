@@ -20,6 +20,7 @@ public final class GatewayRuntime: Sendable {
     let recorders: [any RequestRecorder]
     let biller: Biller
     let budgets: BudgetTracker
+    public let metrics: GatewayMetrics
     /// Nil when no admin key is configured (the admin API is then off).
     let admin: AdminContext?
     private let state: Mutex<Snapshot>
@@ -28,7 +29,7 @@ public final class GatewayRuntime: Sendable {
     private let active = Atomic<Int>(0)
 
     init(limits: RequestLimits, upstream: UpstreamSettings, snapshot: Snapshot, group: MultiThreadedEventLoopGroup,
-         blockingPool: NIOThreadPool, recorders: [any RequestRecorder], biller: Biller, budgets: BudgetTracker,
+         blockingPool: NIOThreadPool, recorders: [any RequestRecorder], metrics: GatewayMetrics, biller: Biller, budgets: BudgetTracker,
          admin: AdminContext?, logger: Logger) throws {
         self.limits = limits
         upstreamSettings = upstream
@@ -37,6 +38,7 @@ public final class GatewayRuntime: Sendable {
         self.recorders = recorders
         self.biller = biller
         self.budgets = budgets
+        self.metrics = metrics
         self.admin = admin
         pools = try UpstreamPool(group: group, settings: upstream)
         state = Mutex(snapshot)
@@ -49,6 +51,9 @@ public final class GatewayRuntime: Sendable {
     public var inFlight: Int { active.load(ordering: .relaxed) }
     func requestStarted() { active.add(1, ordering: .relaxed) }
     func requestFinished() { active.subtract(1, ordering: .relaxed) }
+
+    /// Swaps the keys (created or revoked elsewhere); requests in flight keep their verdict.
+    func replaceKeys(_ keys: KeyStore) { state.withLock { $0.keys = keys } }
 
     /// Swaps the routes; requests in flight keep the channels they picked.
     func replaceRouter(_ router: ModelRouter) { state.withLock { $0.router = router } }

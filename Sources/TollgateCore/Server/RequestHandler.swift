@@ -1,3 +1,4 @@
+import Foundation
 import NIOCore
 import NIOHTTP1
 import TollgatePluginABI
@@ -22,6 +23,8 @@ final class RequestHandler: ChannelInboundHandler, @unchecked Sendable {
     private(set) var requestID = ""
     private var started = NIODeadline.now()
     private var firstByte: NIODeadline?
+    /// Time the upstream took (set by the exchange), for the overhead metric and header.
+    var upstreamNanos: Int64?
     private var route = ""
     var keyName: String?
     var model: String?
@@ -84,6 +87,7 @@ final class RequestHandler: ChannelInboundHandler, @unchecked Sendable {
         started = .now()
         startedWall = unixMillis()
         firstByte = nil
+        upstreamNanos = nil
         routed = nil
         bill = nil
         route = String(requestHead.uri.prefix { $0 != "?" })
@@ -176,6 +180,10 @@ final class RequestHandler: ChannelInboundHandler, @unchecked Sendable {
         var headers = headers
         var body = body
         addCostHeaders(&headers)
+        if let upstreamNanos {
+            let overhead = max((NIODeadline.now() - started).nanoseconds - upstreamNanos, 0)
+            headers.add(name: "x-tollgate-overhead-ms", value: String(format: "%.3f", Double(overhead) / 1e6))
+        }
         if !raw, let translator {
             body = allocator.buffer(bytes: translator.complete(status: Int(status.code), body: Array(buffer: body)))
             headers.replaceOrAdd(name: "content-length", value: String(body.readableBytes))
@@ -191,6 +199,13 @@ final class RequestHandler: ChannelInboundHandler, @unchecked Sendable {
         for (name, value) in extraHeaders { headers.add(name: name, value: value) }
         addGatewayHeaders(&headers, channel: channel)
         writeComplete(status: HTTPResponseStatus(statusCode: status), headers: headers, body: allocator.buffer(bytes: body), raw: raw)
+    }
+
+    /// A non-JSON answer of the gateway's own (metrics, the admin page).
+    func writeText(status: Int, contentType: String, body: [UInt8]) {
+        var headers = HTTPHeaders([("content-type", contentType), ("content-length", String(body.count))])
+        addGatewayHeaders(&headers, channel: nil)
+        writeComplete(status: HTTPResponseStatus(statusCode: status), headers: headers, body: allocator.buffer(bytes: body), raw: true)
     }
 
     /// A gateway error, in the client's dialect.
@@ -233,7 +248,8 @@ final class RequestHandler: ChannelInboundHandler, @unchecked Sendable {
         let record = RequestRecord(requestID: requestID, keyName: keyName, route: route, model: model, channel: channel,
                                    provider: routed?.channel.config.provider, dialect: dialect.name, status: status,
                                    usage: usage, bill: bill, latencyNanos: (now - started).nanoseconds,
-                                   firstByteNanos: firstByte.map { ($0 - started).nanoseconds }, startedAtMillis: startedWall)
+                                   firstByteNanos: firstByte.map { ($0 - started).nanoseconds }, upstreamNanos: upstreamNanos,
+                                   startedAtMillis: startedWall)
         for recorder in runtime.recorders { recorder.record(record) }
         if dispatched {
             dispatched = false

@@ -15,12 +15,14 @@ public struct RequestRecord: Sendable {
     public var bill: Bill
     public var latencyNanos: Int64
     public var firstByteNanos: Int64?
+    /// Time spent waiting on the upstream (request sent to answer ended); nil when none was called.
+    public var upstreamNanos: Int64?
     /// Wall clock when the request arrived, Unix milliseconds.
     public var startedAtMillis: Int64
 
     public init(requestID: String, keyName: String? = nil, route: String, model: String? = nil, channel: String? = nil,
                 provider: String? = nil, dialect: String = "openai", status: Int, usage: TokenUsage = TokenUsage(),
-                bill: Bill = .unpriced, latencyNanos: Int64, firstByteNanos: Int64? = nil, startedAtMillis: Int64) {
+                bill: Bill = .unpriced, latencyNanos: Int64, firstByteNanos: Int64? = nil, upstreamNanos: Int64? = nil, startedAtMillis: Int64) {
         self.requestID = requestID
         self.keyName = keyName
         self.route = route
@@ -33,6 +35,7 @@ public struct RequestRecord: Sendable {
         self.bill = bill
         self.latencyNanos = latencyNanos
         self.firstByteNanos = firstByteNanos
+        self.upstreamNanos = upstreamNanos
         self.startedAtMillis = startedAtMillis
     }
 }

@@ -40,6 +40,12 @@ public final class SQLiteStorage: Storage {
         CREATE TABLE price_sync (id INTEGER PRIMARY KEY CHECK (id = 1), source TEXT NOT NULL, synced_at INTEGER NOT NULL,
                                  skipped TEXT NOT NULL DEFAULT '[]')
         """,
+        """
+        CREATE TABLE budget_spend (
+            key_name TEXT NOT NULL, period_start INTEGER NOT NULL, currency TEXT NOT NULL, spent_nano INTEGER NOT NULL,
+            PRIMARY KEY (key_name, period_start, currency)
+        )
+        """,
     ]
 
     private init(connection: SQLiteConnection, path: String) {
@@ -170,17 +176,20 @@ public final class SQLiteStorage: Storage {
         }
     }
 
-    public func spendByKey(since: Int64) async throws -> [String: [String: Int64]] {
+    public func addBudgetSpend(key: String, periodStart: Int64, currency: String, nano: Int64) async throws -> Int64 {
         let rows = try await connection.query("""
-            SELECT key_name, currency, SUM(cost_nano) AS spent FROM usage_ledger
-            WHERE started_at >= ? AND key_name IS NOT NULL AND cost_nano IS NOT NULL GROUP BY key_name, currency
-            """, [.integer(Int(since))])
-        var spend: [String: [String: Int64]] = [:]
-        for row in rows {
-            guard let key = row.column("key_name")?.string, let currency = row.column("currency")?.string else { continue }
-            spend[key, default: [:]][currency] = Int64(row.column("spent")?.integer ?? 0)
-        }
-        return spend
+            INSERT INTO budget_spend (key_name, period_start, currency, spent_nano) VALUES (?, ?, ?, ?)
+            ON CONFLICT (key_name, period_start, currency) DO UPDATE SET spent_nano = spent_nano + excluded.spent_nano
+            RETURNING spent_nano
+            """, [.text(key), .integer(Int(periodStart)), .text(currency), .integer(Int(nano))])
+        return Int64(rows.first?.column("spent_nano")?.integer ?? 0)
+    }
+
+    public func budgetSpent(key: String, periodStart: Int64, currency: String) async throws -> Int64 {
+        let rows = try await connection.query(
+            "SELECT spent_nano FROM budget_spend WHERE key_name = ? AND period_start = ? AND currency = ?",
+            [.text(key), .integer(Int(periodStart)), .text(currency)])
+        return Int64(rows.first?.column("spent_nano")?.integer ?? 0)
     }
 
     // MARK: Prices

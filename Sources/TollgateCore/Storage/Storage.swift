@@ -28,8 +28,10 @@ public protocol Storage: Sendable {
     /// stored (same request id) is left as it is, so a retried batch never counts twice.
     func appendUsage(_ records: [RequestRecord]) async throws
     func usageReport(_ query: UsageQuery) async throws -> [UsageRow]
-    /// Spend per key and currency since a time (Unix ms), for budgets.
-    func spendByKey(since: Int64) async throws -> [String: [String: Int64]]
+    /// Adds to a key's spend in one budget period, atomically in the database so that several
+    /// gateway instances share one total; returns the new total.
+    func addBudgetSpend(key: String, periodStart: Int64, currency: String, nano: Int64) async throws -> Int64
+    func budgetSpent(key: String, periodStart: Int64, currency: String) async throws -> Int64
 
     func syncedPrices() async throws -> SyncedPrices?
     func replaceSyncedPrices(_ prices: SyncedPrices) async throws

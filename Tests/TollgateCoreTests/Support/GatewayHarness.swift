@@ -24,8 +24,8 @@ struct GatewayHarness {
         data_dir: \(dir)
         keys:
           - { name: tester, key: \(clientKey) }
-        \(extraKeys)
         """
+        if !extraKeys.isEmpty { text += "\n" + extraKeys }
         if let pluginsDirectory { text += "\nplugins: { dir: \(pluginsDirectory) }" }
         text += "\n" + yaml
         // Tests never reach the internet: prices come from the bundled list unless a test syncs.

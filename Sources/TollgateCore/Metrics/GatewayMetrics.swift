@@ -1,0 +1,88 @@
+import Synchronization
+
+/// Prometheus metrics, fed by every finished request (it is one of the runtime's recorders) and
+/// rendered as text at `GET /metrics`. Aggregated under one short lock per request; rendering
+/// copies the tables, so a scrape never holds up traffic for long.
+public final class GatewayMetrics: RequestRecorder {
+    struct RequestLabels: Hashable { var route: String; var model: String; var channel: String; var status: Int }
+    struct ModelLabels: Hashable { var model: String; var channel: String }
+    struct CostLabels: Hashable { var model: String; var currency: String }
+
+    struct Tables {
+        var requests: [RequestLabels: UInt64] = [:]
+        var latency: [ModelLabels: Histogram] = [:]
+        var firstByte: [ModelLabels: Histogram] = [:]
+        var overhead = Histogram()
+        var tokens: [String: [String: UInt64]] = [:]  // model -> kind -> count
+        var cost: [CostLabels: Int64] = [:]
+        var unpriced: [String: UInt64] = [:]
+    }
+
+    private let tables = Mutex(Tables())
+    /// Gauges read at scrape time (ledger queue depth, requests in flight, channel states, ...).
+    private let gauges = Mutex<[@Sendable () -> String]>([])
+
+    public init() {}
+
+    public func addGauges(_ render: @escaping @Sendable () -> String) { gauges.withLock { $0.append(render) } }
+
+    public func record(_ r: RequestRecord) {
+        let model = r.model ?? "", channel = r.channel ?? ""
+        tables.withLock { t in
+            t.requests[RequestLabels(route: r.route, model: model, channel: channel, status: r.status), default: 0] += 1
+            guard r.channel != nil else { return }
+            let labels = ModelLabels(model: model, channel: channel)
+            t.latency[labels, default: Histogram()].observe(nanos: r.latencyNanos)
+            if let ttfb = r.firstByteNanos { t.firstByte[labels, default: Histogram()].observe(nanos: ttfb) }
+            if let upstream = r.upstreamNanos { t.overhead.observe(nanos: max(r.latencyNanos - upstream, 0)) }
+            let u = r.usage
+            for (kind, value) in [("prompt", u.prompt), ("completion", u.completion), ("cache_read", u.cacheRead),
+                                  ("cache_creation", u.cacheCreation), ("reasoning", u.reasoning)] {
+                if let value, value > 0 { t.tokens[model, default: [:]][kind, default: 0] += UInt64(value) }
+            }
+            if let cost = r.bill.cost {
+                t.cost[CostLabels(model: model, currency: cost.currency), default: 0] += cost.nanoUnits
+            } else if !u.isEmpty {
+                t.unpriced[model, default: 0] += 1
+            }
+        }
+    }
+
+    /// The Prometheus text exposition format (version 0.0.4).
+    public func render() -> String {
+        let t = tables.withLock { $0 }
+        var out = ""
+        out += "# HELP tollgate_requests_total Requests finished, by route, model, channel and status.\n# TYPE tollgate_requests_total counter\n"
+        for (l, n) in t.requests.sorted(by: { "\($0.key)" < "\($1.key)" }) {
+            out += "tollgate_requests_total{route=\(q(l.route)),model=\(q(l.model)),channel=\(q(l.channel)),status=\"\(l.status)\"} \(n)\n"
+        }
+        out += "# HELP tollgate_request_duration_seconds Time from request to the end of the answer.\n# TYPE tollgate_request_duration_seconds histogram\n"
+        for (l, h) in t.latency.sorted(by: { "\($0.key)" < "\($1.key)" }) {
+            h.render(name: "tollgate_request_duration_seconds", labels: "model=\(q(l.model)),channel=\(q(l.channel))", into: &out)
+        }
+        out += "# HELP tollgate_time_to_first_byte_seconds Time from request to the upstream's first byte.\n# TYPE tollgate_time_to_first_byte_seconds histogram\n"
+        for (l, h) in t.firstByte.sorted(by: { "\($0.key)" < "\($1.key)" }) {
+            h.render(name: "tollgate_time_to_first_byte_seconds", labels: "model=\(q(l.model)),channel=\(q(l.channel))", into: &out)
+        }
+        out += "# HELP tollgate_overhead_seconds The gateway's own time per request: total minus time waiting on the upstream.\n# TYPE tollgate_overhead_seconds histogram\n"
+        t.overhead.render(name: "tollgate_overhead_seconds", labels: "", into: &out)
+        out += "# HELP tollgate_tokens_total Tokens metered, by model and kind.\n# TYPE tollgate_tokens_total counter\n"
+        for (model, kinds) in t.tokens.sorted(by: { $0.key < $1.key }) {
+            for (kind, n) in kinds.sorted(by: { $0.key < $1.key }) { out += "tollgate_tokens_total{model=\(q(model)),kind=\"\(kind)\"} \(n)\n" }
+        }
+        out += "# HELP tollgate_cost_total Money billed, by model and currency.\n# TYPE tollgate_cost_total counter\n"
+        for (l, nano) in t.cost.sorted(by: { "\($0.key)" < "\($1.key)" }) {
+            out += "tollgate_cost_total{model=\(q(l.model)),currency=\"\(l.currency)\"} \(Money.decimal(nano))\n"
+        }
+        out += "# HELP tollgate_unpriced_requests_total Requests with usage but no price.\n# TYPE tollgate_unpriced_requests_total counter\n"
+        for (model, n) in t.unpriced.sorted(by: { $0.key < $1.key }) { out += "tollgate_unpriced_requests_total{model=\(q(model))} \(n)\n" }
+        for gauge in gauges.withLock({ $0 }) { out += gauge() }
+        return out
+    }
+
+    /// A label value, quoted and escaped as the format asks.
+    func q(_ value: String) -> String {
+        "\"" + value.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"")
+            .replacingOccurrences(of: "\n", with: "\\n") + "\""
+    }
+}

@@ -1,0 +1,250 @@
+import Foundation
+import Logging
+import PostgresNIO
+
+/// PostgreSQL storage, for several gateway instances sharing keys, prices, budgets and the usage
+/// ledger. The same versioned migrations idea as SQLite; budget spend is added atomically in SQL.
+public final class PostgresStorage: Storage {
+    let client: PostgresClient
+    let logger: Logger
+    private let runner: Task<Void, Never>
+
+    /// Each entry is one migration (statements separated by `;`), applied in order once; never
+    /// edit a shipped one, append.
+    static let migrations: [String] = [
+        """
+        CREATE TABLE keys (
+            name TEXT NOT NULL UNIQUE, digest TEXT NOT NULL UNIQUE, prefix TEXT NOT NULL,
+            models TEXT NOT NULL DEFAULT '[]', expires_at BIGINT, revoked BOOLEAN NOT NULL DEFAULT FALSE,
+            created_at BIGINT NOT NULL
+        );
+        CREATE TABLE usage_ledger (
+            request_id TEXT PRIMARY KEY,
+            key_name TEXT, channel TEXT, provider TEXT, model TEXT, dialect TEXT NOT NULL, route TEXT NOT NULL,
+            status INTEGER NOT NULL,
+            prompt_tokens BIGINT, completion_tokens BIGINT, cache_read_tokens BIGINT, cache_creation_tokens BIGINT,
+            audio_tokens BIGINT, reasoning_tokens BIGINT, estimated BOOLEAN NOT NULL DEFAULT FALSE,
+            cost_nano BIGINT, currency TEXT, price_name TEXT, price_source TEXT, price_problem TEXT,
+            latency_us BIGINT NOT NULL, ttfb_us BIGINT, started_at BIGINT NOT NULL, ended_at BIGINT NOT NULL
+        );
+        CREATE INDEX usage_ledger_started ON usage_ledger (started_at);
+        CREATE INDEX usage_ledger_key ON usage_ledger (key_name, started_at);
+        CREATE TABLE price_entries (name TEXT PRIMARY KEY, entry TEXT NOT NULL);
+        CREATE TABLE price_sync (id INTEGER PRIMARY KEY CHECK (id = 1), source TEXT NOT NULL, synced_at BIGINT NOT NULL,
+                                 skipped TEXT NOT NULL DEFAULT '[]');
+        CREATE TABLE budget_spend (
+            key_name TEXT NOT NULL, period_start BIGINT NOT NULL, currency TEXT NOT NULL, spent_nano BIGINT NOT NULL,
+            PRIMARY KEY (key_name, period_start, currency)
+        )
+        """,
+    ]
+
+    private init(client: PostgresClient, logger: Logger, runner: Task<Void, Never>) {
+        self.client = client
+        self.logger = logger
+        self.runner = runner
+    }
+
+    /// Connects (`postgres://user:password@host:port/database`) and migrates.
+    public static func open(url: String, logger: Logger) async throws -> PostgresStorage {
+        guard let parts = URLComponents(string: url), ["postgres", "postgresql"].contains(parts.scheme ?? ""),
+              let host = parts.host, let user = parts.user else {
+            throw StorageError(message: "storage URL must look like postgres://user:password@host:5432/database")
+        }
+        let database = parts.path.hasPrefix("/") ? String(parts.path.dropFirst()) : parts.path
+        let configuration = PostgresClient.Configuration(host: host, port: parts.port ?? 5432, username: user,
+                                                         password: parts.password, database: database.isEmpty ? nil : database,
+                                                         tls: .disable)
+        let client = PostgresClient(configuration: configuration, backgroundLogger: logger)
+        let runner = Task { await client.run() }
+        let storage = PostgresStorage(client: client, logger: logger, runner: runner)
+        do {
+            try await storage.migrate()
+        } catch {
+            runner.cancel()
+            throw StorageError(message: "cannot use \(host):\(parts.port ?? 5432)/\(database): \(String(reflecting: error))")
+        }
+        return storage
+    }
+
+    func migrate() async throws {
+        try await client.withTransaction(logger: logger) { connection in
+            // One instance migrates at a time; the others wait for the lock, then see the new version.
+            try await connection.query("SELECT pg_advisory_xact_lock(7421)", logger: logger)
+            try await connection.query("""
+                CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at BIGINT NOT NULL)
+                """, logger: logger)
+            var current = 0
+            for try await version in try await connection.query("SELECT COALESCE(MAX(version), 0) FROM schema_migrations",
+                                                                logger: logger).decode(Int.self) {
+                current = version
+            }
+            for (index, sql) in Self.migrations.enumerated() where index + 1 > current {
+                for statement in sql.split(separator: ";") where !statement.allSatisfy(\.isWhitespace) {
+                    try await connection.query(PostgresQuery(unsafeSQL: String(statement)), logger: logger)
+                }
+                try await connection.query("INSERT INTO schema_migrations (version, applied_at) VALUES (\(index + 1), \(unixSeconds()))",
+                                           logger: logger)
+            }
+        }
+    }
+
+    public func close() async throws { runner.cancel() }
+
+    // MARK: Keys
+
+    public func keys() async throws -> [StoredKey] {
+        var keys: [StoredKey] = []
+        let rows = try await client.query("SELECT name, digest, prefix, models, expires_at, revoked, created_at FROM keys ORDER BY created_at",
+                                          logger: logger)
+        for try await (name, digest, prefix, models, expires, revoked, created) in rows.decode((String, String, String, String, Int64?, Bool, Int64).self) {
+            let patterns = (try? JSONParser.parse(models))?.arrayValue?.compactMap(\.stringValue) ?? []
+            keys.append(StoredKey(name: name, digestHex: digest, prefix: prefix, models: patterns, expiresAt: expires,
+                                  revoked: revoked, createdAt: created))
+        }
+        return keys
+    }
+
+    public func insert(_ key: StoredKey) async throws {
+        let models = JSONValue.array(key.models.map(JSONValue.string)).jsonString
+        try await client.query("""
+            INSERT INTO keys (name, digest, prefix, models, expires_at, revoked, created_at)
+            VALUES (\(key.name), \(key.digestHex), \(key.prefix), \(models), \(key.expiresAt), \(key.revoked), \(key.createdAt))
+            """, logger: logger)
+    }
+
+    public func deleteKey(named name: String) async throws {
+        try await client.query("DELETE FROM keys WHERE name = \(name)", logger: logger)
+    }
+
+    // MARK: Usage ledger
+
+    public func appendUsage(_ records: [RequestRecord]) async throws {
+        guard !records.isEmpty else { return }
+        try await client.withTransaction(logger: logger) { connection in
+            for r in records {
+                let audio = r.usage.audioPrompt.map { $0 + (r.usage.audioCompletion ?? 0) } ?? r.usage.audioCompletion
+                let latency = r.latencyNanos / 1000
+                let ended = r.startedAtMillis + latency / 1000
+                try await connection.query("""
+                    INSERT INTO usage_ledger (request_id, key_name, channel, provider, model, dialect, route, status,
+                        prompt_tokens, completion_tokens, cache_read_tokens, cache_creation_tokens, audio_tokens, reasoning_tokens,
+                        estimated, cost_nano, currency, price_name, price_source, price_problem, latency_us, ttfb_us, started_at, ended_at)
+                    VALUES (\(r.requestID), \(r.keyName), \(r.channel), \(r.provider), \(r.model), \(r.dialect), \(r.route), \(r.status),
+                        \(r.usage.prompt), \(r.usage.completion), \(r.usage.cacheRead), \(r.usage.cacheCreation), \(audio),
+                        \(r.usage.reasoning), \(r.usage.estimated), \(r.bill.cost?.nanoUnits), \(r.bill.cost?.currency),
+                        \(r.bill.priceName), \(r.bill.priceSource), \(r.bill.problem), \(latency), \(r.firstByteNanos.map { $0 / 1000 }),
+                        \(r.startedAtMillis), \(ended))
+                    ON CONFLICT (request_id) DO NOTHING
+                    """, logger: logger)
+            }
+        }
+    }
+
+    public func usageReport(_ query: UsageQuery) async throws -> [UsageRow] {
+        let group = switch query.groupBy {
+        case .key: "COALESCE(key_name, '')"
+        case .model: "COALESCE(model, '')"
+        case .channel: "COALESCE(channel, '')"
+        case .day: "to_char(to_timestamp(started_at / 1000) AT TIME ZONE 'UTC', 'YYYY-MM-DD')"
+        }
+        var sql = PostgresQuery(unsafeSQL: """
+            SELECT \(group) AS grp, COALESCE(currency, 'USD') AS cur, COUNT(*)::BIGINT,
+                   COALESCE(SUM(prompt_tokens), 0)::BIGINT, COALESCE(SUM(completion_tokens), 0)::BIGINT,
+                   COALESCE(SUM(cache_read_tokens), 0)::BIGINT, COALESCE(SUM(cache_creation_tokens), 0)::BIGINT,
+                   COALESCE(SUM(cost_nano), 0)::BIGINT,
+                   SUM(CASE WHEN cost_nano IS NULL AND prompt_tokens IS NOT NULL THEN 1 ELSE 0 END)::BIGINT
+            FROM usage_ledger WHERE started_at >= $1 AND started_at < $2 AND ($3::TEXT IS NULL OR key_name = $3)
+            GROUP BY grp, cur ORDER BY grp, cur
+            """)
+        sql.binds.append(query.from ?? Int64.min)
+        sql.binds.append(query.to ?? Int64.max)
+        sql.binds.append(query.key)
+        var rows: [UsageRow] = []
+        let result = try await client.query(sql, logger: logger)
+        for try await (grp, cur, n, p, c, cr, cc, cost, unpriced)
+            in result.decode((String, String, Int64, Int64, Int64, Int64, Int64, Int64, Int64).self) {
+            rows.append(UsageRow(group: grp, currency: cur, requests: n, promptTokens: p, completionTokens: c, cacheReadTokens: cr,
+                                 cacheCreationTokens: cc, costNano: cost, unpriced: unpriced))
+        }
+        return rows
+    }
+
+    // MARK: Budgets
+
+    public func addBudgetSpend(key: String, periodStart: Int64, currency: String, nano: Int64) async throws -> Int64 {
+        let rows = try await client.query("""
+            INSERT INTO budget_spend (key_name, period_start, currency, spent_nano) VALUES (\(key), \(periodStart), \(currency), \(nano))
+            ON CONFLICT (key_name, period_start, currency) DO UPDATE SET spent_nano = budget_spend.spent_nano + excluded.spent_nano
+            RETURNING spent_nano
+            """, logger: logger)
+        for try await total in rows.decode(Int64.self) { return total }
+        return 0
+    }
+
+    public func budgetSpent(key: String, periodStart: Int64, currency: String) async throws -> Int64 {
+        let rows = try await client.query("""
+            SELECT spent_nano FROM budget_spend WHERE key_name = \(key) AND period_start = \(periodStart) AND currency = \(currency)
+            """, logger: logger)
+        for try await total in rows.decode(Int64.self) { return total }
+        return 0
+    }
+
+    // MARK: Prices
+
+    public func syncedPrices() async throws -> SyncedPrices? {
+        var meta: (String, Int64, String)?
+        for try await row in try await client.query("SELECT source, synced_at, skipped FROM price_sync WHERE id = 1",
+                                                    logger: logger).decode((String, Int64, String).self) {
+            meta = row
+        }
+        guard let (source, syncedAt, skippedJSON) = meta else { return nil }
+        var catalog = PriceCatalog()
+        for try await (name, entry) in try await client.query("SELECT name, entry FROM price_entries",
+                                                              logger: logger).decode((String, String).self) {
+            catalog.entries[name] = Array(entry.utf8)
+        }
+        catalog.skipped = ((try? JSONParser.parse(skippedJSON))?.arrayValue ?? []).compactMap { item in
+            guard let name = item["name"]?.stringValue, let reason = item["reason"]?.stringValue else { return nil }
+            return (name, reason)
+        }
+        return SyncedPrices(catalog: catalog, source: source, syncedAt: syncedAt)
+    }
+
+    public func replaceSyncedPrices(_ prices: SyncedPrices) async throws {
+        let skipped = JSONValue.array(prices.catalog.skipped.map { .object(["name": .string($0.name), "reason": .string($0.reason)]) }).jsonString
+        try await client.withTransaction(logger: logger) { connection in
+            try await connection.query("DELETE FROM price_entries", logger: logger)
+            for (name, entry) in prices.catalog.entries {
+                let text = String(decoding: entry, as: UTF8.self)
+                try await connection.query("INSERT INTO price_entries (name, entry) VALUES (\(name), \(text))", logger: logger)
+            }
+            try await connection.query("""
+                INSERT INTO price_sync (id, source, synced_at, skipped) VALUES (1, \(prices.source), \(prices.syncedAt), \(skipped))
+                ON CONFLICT (id) DO UPDATE SET source = excluded.source, synced_at = excluded.synced_at, skipped = excluded.skipped
+                """, logger: logger)
+        }
+    }
+
+    public func pricesSyncedAt() async throws -> Int64 {
+        for try await at in try await client.query("SELECT synced_at FROM price_sync WHERE id = 1", logger: logger).decode(Int64.self) {
+            return at
+        }
+        return 0
+    }
+}
+
+public struct StorageError: Error, Sendable, CustomStringConvertible {
+    public var message: String
+    public var description: String { message }
+}
+
+/// Opens the backend a storage URL names: `sqlite://...` (or a path) or `postgres://...`.
+public enum StorageOpener {
+    public static func open(url: String, logger: Logger) async throws -> any Storage {
+        if url.hasPrefix("postgres://") || url.hasPrefix("postgresql://") {
+            return try await PostgresStorage.open(url: url, logger: logger)
+        }
+        return try await SQLiteStorage.open(url: url, logger: logger)
+    }
+}

@@ -1,0 +1,95 @@
+import Foundation
+import Logging
+import Testing
+@testable import TollgateCore
+
+/// The same storage contract on every backend: SQLite always, PostgreSQL when the test command
+/// started one (`TOLLGATE_TEST_POSTGRES_URL`).
+@Suite struct StorageTests {
+    static func open(_ backend: String) async throws -> any Storage {
+        var logger = Logger(label: "test")
+        logger.logLevel = .critical
+        return try await StorageOpener.open(url: try await TestDatabases.freshURL(backend), logger: logger)
+    }
+
+    @Test(arguments: TestDatabases.backends) func keysRoundTrip(backend: String) async throws {
+        let storage = try await Self.open(backend)
+        defer { Task { try? await storage.close() } }
+        let key = StoredKey(name: "k1", digestHex: KeyDigest(of: "sk-secret-1").hex, prefix: "sk-secr", models: ["gpt-*"],
+                            expiresAt: 2_000_000_000, revoked: false, createdAt: 100)
+        try await storage.insert(key)
+        try await storage.insert(StoredKey(name: "k2", digestHex: KeyDigest(of: "sk-secret-2").hex, prefix: "sk-secr", models: [],
+                                           expiresAt: nil, revoked: true, createdAt: 200))
+        await #expect(throws: (any Error).self) { try await storage.insert(key) }  // names are unique
+        #expect(try await storage.keys().map(\.name) == ["k1", "k2"])
+        #expect(try await storage.keys().first == key)
+        try await storage.deleteKey(named: "k1")
+        #expect(try await storage.keys().map(\.name) == ["k2"])
+    }
+
+    @Test(arguments: TestDatabases.backends) func theLedgerKeepsEachRequestOnceAndReports(backend: String) async throws {
+        let storage = try await Self.open(backend)
+        defer { Task { try? await storage.close() } }
+        let day: Int64 = 1_795_000_000_000  // 2026-11-18
+        try await storage.appendUsage([
+            LedgerTests.record("a", key: "k", cost: 5, started: day), LedgerTests.record("b", key: "k", cost: nil, started: day),
+            LedgerTests.record("c", key: "z", cost: 7, started: day + 86_400_000),
+        ])
+        try await storage.appendUsage([LedgerTests.record("a", key: "k", cost: 5, started: day)])  // a retried batch
+        let byKey = try await storage.usageReport(UsageQuery(groupBy: .key))
+        #expect(byKey.map(\.group) == ["k", "z"])
+        #expect(byKey[0].requests == 2 && byKey[0].costNano == 5 && byKey[0].unpriced == 1)
+        #expect(byKey[0].promptTokens == 20 && byKey[0].completionTokens == 4 && byKey[0].cacheReadTokens == 8)
+        #expect(try await storage.usageReport(UsageQuery(groupBy: .day)).map(\.group) == ["2026-11-18", "2026-11-19"])
+        #expect(try await storage.usageReport(UsageQuery(groupBy: .model, from: day + 1)).first?.requests == 1)
+        #expect(try await storage.usageReport(UsageQuery(groupBy: .channel, key: "z")).first?.costNano == 7)
+    }
+
+    @Test(arguments: TestDatabases.backends) func budgetSpendAddsUpAtomically(backend: String) async throws {
+        let storage = try await Self.open(backend)
+        defer { Task { try? await storage.close() } }
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for _ in 0..<50 {
+                group.addTask { _ = try await storage.addBudgetSpend(key: "k", periodStart: 10, currency: "USD", nano: 3) }
+            }
+            try await group.waitForAll()
+        }
+        #expect(try await storage.budgetSpent(key: "k", periodStart: 10, currency: "USD") == 150)
+        #expect(try await storage.budgetSpent(key: "k", periodStart: 11, currency: "USD") == 0)
+        #expect(try await storage.addBudgetSpend(key: "k", periodStart: 10, currency: "USD", nano: 1) == 151)
+    }
+
+    @Test(arguments: TestDatabases.backends) func syncedPricesAreReplacedWhole(backend: String) async throws {
+        let storage = try await Self.open(backend)
+        defer { Task { try? await storage.close() } }
+        #expect(try await storage.syncedPrices() == nil)
+        #expect(try await storage.pricesSyncedAt() == 0)
+        var catalog = PriceCatalog(entries: ["a": Array(#"{"input_cost_per_token":1e-06}"#.utf8)], skipped: [("bad", "negative")])
+        try await storage.replaceSyncedPrices(SyncedPrices(catalog: catalog, source: "file.json", syncedAt: 42))
+        catalog.entries = ["b": Array(#"{"input_cost_per_token":2e-06}"#.utf8)]
+        catalog.skipped = []
+        try await storage.replaceSyncedPrices(SyncedPrices(catalog: catalog, source: "https://x", syncedAt: 43))
+        let stored = try #require(try await storage.syncedPrices())
+        #expect(stored.catalog.entries == catalog.entries && stored.catalog.skipped.isEmpty)
+        #expect(stored.source == "https://x" && stored.syncedAt == 43)
+        #expect(try await storage.pricesSyncedAt() == 43)
+    }
+
+    @Test(arguments: TestDatabases.backends) func migrationsRunOnceAndKeepData(backend: String) async throws {
+        let url = try await TestDatabases.freshURL(backend)
+        var logger = Logger(label: "test")
+        logger.logLevel = .critical
+        let first = try await StorageOpener.open(url: url, logger: logger)
+        try await first.insert(StoredKey(name: "kept", digestHex: KeyDigest(of: "sk-kept-key").hex, prefix: "sk-kept", models: [],
+                                         expiresAt: nil, revoked: false, createdAt: 1))
+        try await first.close()
+        let second = try await StorageOpener.open(url: url, logger: logger)  // a restart: migrations already applied
+        defer { Task { try? await second.close() } }
+        #expect(try await second.keys().map(\.name) == ["kept"])
+    }
+
+    @Test func aBadStorageURLIsAClearError() async throws {
+        await #expect(throws: StorageError.self) { try await StorageOpener.open(url: "postgres://nohost", logger: Logger(label: "t")) }
+        #expect(ConfigTests().error("storage: mysql://x\n")?.message == "must be a sqlite:// or postgres://user:password@host:port/database URL")
+    }
+}
