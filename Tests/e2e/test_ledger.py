@@ -508,9 +508,6 @@ def test_openai_cut_stream_is_recorded(gateway, mock_upstream):
 
 LOAD_REQUESTS = 200
 LOAD_MODELS = ["gpt-4o-mini", "slow-stream", "gpt-4o-mini", "mock-echo"]  # request i: LOAD_MODELS[i % 4]
-SIGTERM_BUG = ("Serve.run returns as soon as gateway.wait() sees the listener close, which is the first step of "
-               "Gateway.stop(): the process exits before requests in flight finish and before ledger.shutdown() "
-               "flushes the queue (Sources/tollgate/main.swift)")
 
 
 def load_gateway(mock_upstream, directory: Path, flush_interval: str) -> Gateway:
@@ -619,7 +616,6 @@ def test_concurrent_requests_are_all_recorded(mock_upstream, tmp_path):
     check_load_recorded(rows, results, mock_upstream)
 
 
-@pytest.mark.xfail(strict=True, reason=SIGTERM_BUG)
 def test_sigterm_flushes_the_ledger(mock_upstream, tmp_path):
     """One answered request, then SIGTERM: with flush_interval 5s only the shutdown flush can write it."""
     gw = load_gateway(mock_upstream, tmp_path, "5s")
@@ -634,7 +630,6 @@ def test_sigterm_flushes_the_ledger(mock_upstream, tmp_path):
     assert [row["request_id"] for row in rows] == [response.headers["x-request-id"]], "the shutdown did not flush the ledger"
 
 
-@pytest.mark.xfail(strict=True, reason=SIGTERM_BUG)
 def test_sigterm_under_load_loses_no_answered_request(mock_upstream, tmp_path):
     """A gateway whose ledger writes only every 5 s gets SIGTERM while ~200 requests are in flight:
     clients get a full answer or a connection error, and every request the mock upstream answered
@@ -909,9 +904,6 @@ def test_prices_sync_refuses_malformed_data_and_keeps_the_prices(prices_gateway,
     assert cost_now(prices_gateway, "gpt-4o") == before, "a failed sync changed the prices in force"
 
 
-REFUSED_ENTRY_BUG = ("PriceService.sync stores the new list minus its refused entries, so a model whose entry is "
-                     "refused loses the price in force (billed unpriced from then on), and the summary does not list it "
-                     "as removed (Sources/TollgateCore/Billing/PriceService.swift, `kept.entries[name] = nil`)")
 
 
 def malformed_listing() -> dict:
@@ -955,7 +947,6 @@ def test_prices_sync_names_each_refused_entry(malformed_sync):
     assert "skipped sample_spec" in skipped, result.stdout
 
 
-@pytest.mark.xfail(strict=True, reason=REFUSED_ENTRY_BUG)
 def test_prices_sync_keeps_the_price_of_a_refused_entry(prices_gateway, malformed_sync):
     """gpt-4o's new entry is refused (negative price): its price in force stays, rather than gpt-4o
     becoming unpriced while the summary says nothing was removed."""
