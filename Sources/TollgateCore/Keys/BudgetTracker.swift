@@ -46,6 +46,42 @@ public final class BudgetTracker: Sendable {
         }
     }
 
+    public enum Admission: Sendable {
+        case allow
+        case deny(GatewayError)
+        /// Past half its budget: confirm against the database's total first.
+        case verify
+    }
+
+    /// Decides from memory; a key past half its budget (with shared storage) is sent to `verify`,
+    /// so instances sharing a budget overspend by at most the requests in flight.
+    public func admit(key: String, now: Int64) -> Admission {
+        if let refusal = check(key: key, now: now) { return .deny(refusal) }
+        guard storage != nil, let account = accounts.withLock({ $0[key] }),
+              account.spentNano * 2 >= account.budget.amountNano else { return .allow }
+        return .verify
+    }
+
+    /// Waits for this instance's charges to reach storage, reads the key's shared total, and
+    /// checks it. A storage failure admits the request (the in-memory check already passed).
+    public func verify(key: String, now: Int64) async -> GatewayError? {
+        await drain(within: .seconds(2))
+        guard let storage, let (budget, start) = accounts.withLock({ accounts -> (Budget, Int64)? in
+            accounts[key].map { ($0.budget, $0.budget.periodStart(now: now)) }
+        }) else { return nil }
+        do {
+            let spent = try await storage.budgetSpent(key: key, periodStart: start, currency: budget.currency)
+            accounts.withLock { accounts in
+                guard var account = accounts[key], account.periodStart == start else { return }
+                account.spentNano = max(account.spentNano, spent)
+                accounts[key] = account
+            }
+        } catch {
+            logger.warning("budget not verified against storage", metadata: ["key": .string(key), "error": "\(error)"])
+        }
+        return check(key: key, now: now)
+    }
+
     /// Nil when the key may spend; otherwise the 402 to answer.
     public func check(key: String, now: Int64) -> GatewayError? {
         accounts.withLock { accounts -> GatewayError? in

@@ -68,6 +68,22 @@ struct ClientAPI {
         return parameters
     }
 
+    /// A key near the end of its budget is checked against the database's total (every
+    /// instance's spend) before it is served; only such keys ever wait on storage.
+    private func afterBudgetVerification(key: String, _ proceed: @escaping () throws -> Void) {
+        guard let loop = handler.eventLoop else { return }
+        let bound = NIOLoopBound(proceed, eventLoop: loop)
+        let budgets = runtime.budgets
+        let verified = loop.makePromise(of: GatewayError?.self)
+        verified.completeWithTask { await budgets.verify(key: key, now: unixSeconds()) }
+        verified.futureResult.whenSuccess { [self] refusal in
+            run {
+                if let refusal { throw refusal }
+                try bound.value()
+            }
+        }
+    }
+
     // MARK: Keys
 
     /// The client's key from `Authorization: Bearer`, `x-api-key`, `x-goog-api-key` or `?key=`.
@@ -168,21 +184,27 @@ struct ClientAPI {
         guard let channel = snapshot.router.pick(model) else {
             throw GatewayError.notFound("model '\(model)' is not served by this gateway", code: "model_not_found")
         }
-        if let overBudget = runtime.budgets.check(key: key.name, now: unixSeconds()) { throw overBudget }
-        let marks = body.withUnsafeReadableBytes { BillingMarks(headers: head.headers, body: $0) }
-        handler.routed = (channel, channel.upstreamModel(for: model), marks)
-        let stream = target?.stream ?? (operation == TOLLGATE_OPERATION_CHAT && scan.stream)
-        let call = try inInternalDialect(ModelCall(head: head, body: body, scan: scan, model: model, operation: operation,
-                                                   channel: channel, dialect: handler.dialect.abi, wantsStream: stream))
-        switch channel.backend {
-        case .mock:
-            try MockBackend(handler: handler).serve(call)
-        case .openAI(let endpoint, let basePath, let headers):
-            PassthroughBackend(handler: handler).serve(call, endpoint: endpoint, basePath: basePath, baseHeaders: headers)
-        case .plugin(let pluginChannel):
-            PluginBackend(handler: handler).serve(call, pluginChannel: pluginChannel)
-        case .template(let templateChannel):
-            TemplateBackend(handler: handler).serve(call, channel: templateChannel)
+        let proceed = { () throws -> Void in
+            let marks = body.withUnsafeReadableBytes { BillingMarks(headers: head.headers, body: $0) }
+            handler.routed = (channel, channel.upstreamModel(for: model), marks)
+            let stream = target?.stream ?? (operation == TOLLGATE_OPERATION_CHAT && scan.stream)
+            let call = try inInternalDialect(ModelCall(head: head, body: body, scan: scan, model: model, operation: operation,
+                                                       channel: channel, dialect: handler.dialect.abi, wantsStream: stream))
+            switch channel.backend {
+            case .mock:
+                try MockBackend(handler: handler).serve(call)
+            case .openAI(let endpoint, let basePath, let headers):
+                PassthroughBackend(handler: handler).serve(call, endpoint: endpoint, basePath: basePath, baseHeaders: headers)
+            case .plugin(let pluginChannel):
+                PluginBackend(handler: handler).serve(call, pluginChannel: pluginChannel)
+            case .template(let templateChannel):
+                TemplateBackend(handler: handler).serve(call, channel: templateChannel)
+            }
+        }
+        switch runtime.budgets.admit(key: key.name, now: unixSeconds()) {
+        case .deny(let error): throw error
+        case .allow: try proceed()
+        case .verify: afterBudgetVerification(key: key.name, proceed)
         }
     }
 }

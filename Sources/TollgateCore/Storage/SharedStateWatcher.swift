@@ -41,7 +41,7 @@ final class SharedStateWatcher: Sendable {
             let stored = try await storage.keys()
             let changed = lastKeys.withLock { last -> Bool in
                 defer { last = stored }
-                return last.map { $0 != stored } ?? false
+                return last.map { $0 != stored } ?? true  // the first read swaps too: keys may have changed since start
             }
             if changed {
                 runtime.replaceKeys(KeyStore(configKeys + stored.compactMap(\.clientKey)))

@@ -1,0 +1,97 @@
+import Foundation
+import NIOConcurrencyHelpers
+import Testing
+@testable import TollgateCore
+
+/// Several gateway instances on one database (PostgreSQL when the test command started one,
+/// else a shared SQLite file): keys and budgets are shared.
+@Suite struct ScaleOutTests {
+    static var backend: String { TestDatabases.postgresURL == nil ? "sqlite" : "postgres" }
+
+    @Test func aKeyStoredThroughOneInstanceWorksOnTheOther() async throws {
+        let url = try await TestDatabases.freshURL(Self.backend)
+        let yaml = "storage: \"\(url)\"\nstorage_refresh: 200ms\nchannels:\n  - { name: m, provider: mock, models: [mock-echo] }"
+        let a = try await GatewayHarness.start(yaml)
+        let b = try await GatewayHarness.start(yaml)
+        defer { Task { await a.stop(); await b.stop() } }
+        let secret = "sk-shared-\(UUID().uuidString)"
+        func call(_ h: GatewayHarness) async throws -> Int {
+            try await h.client.fetch(port: h.port, path: "/v1/chat/completions", key: secret,
+                                     json: #"{"model":"mock-echo","messages":[{"role":"user","content":"hi"}]}"#).status
+        }
+        #expect(try await call(b) == 401)
+        try await a.gateway.storage.insert(StoredKey(name: "shared", digestHex: KeyDigest(of: secret).hex, prefix: "sk-shar",
+                                                     models: [], expiresAt: nil, revoked: false, createdAt: unixSeconds()))
+        var status = 0
+        for _ in 0..<50 {
+            status = try await call(b)
+            if status == 200 { break }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        #expect(status == 200)
+        #expect(try await call(a) == 200)
+    }
+
+    @Test func aSharedBudgetIsNotOverspentByMoreThanTheRequestsInFlight() async throws {
+        let url = try await TestDatabases.freshURL(Self.backend)
+        let upstream = try await BillingGatewayTests.upstream()  // each answer costs $0.004
+        let yaml = """
+        storage: "\(url)"
+        storage_refresh: 100ms
+        channels:
+          - { name: up, provider: openai, base_url: "\(upstream.baseURL)/v1", models: [gpt-4o] }
+        """
+        let keys = "  - { name: team, key: sk-team-shared-01, budget: { amount: 0.1, period: daily } }"  // 25 answers' worth
+        let a = try await GatewayHarness.start(yaml, extraKeys: keys)
+        let b = try await GatewayHarness.start(yaml, extraKeys: keys)
+        defer { Task { await a.stop(); await b.stop(); await upstream.stop() } }
+        let concurrency = 8
+        let served = NIOLockedValueBox(0)
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for worker in 0..<concurrency {
+                let h = worker % 2 == 0 ? a : b
+                group.addTask {
+                    for _ in 0..<20 {
+                        let r = try await h.client.fetch(port: h.port, path: "/v1/chat/completions", key: "sk-team-shared-01",
+                                                         json: #"{"model":"gpt-4o","messages":[]}"#)
+                        if r.status == 200 { served.withLockedValue { $0 += 1 } } else { #expect(r.status == 402) }
+                    }
+                }
+            }
+            try await group.waitForAll()
+        }
+        let answered = served.withLockedValue { $0 }
+        // 25 answers fit the budget; past that, only requests already in flight (one per client) may finish.
+        #expect(answered >= 25)
+        #expect(answered <= 25 + concurrency, "answered \(answered)")
+        await a.gateway.runtime.budgets.drain()
+        await b.gateway.runtime.budgets.drain()
+        let start = Budget(amountNano: 1, currency: "USD", period: .daily).periodStart(now: unixSeconds())
+        let stored = try await a.gateway.storage.budgetSpent(key: "team", periodStart: start, currency: "USD")
+        #expect(stored == Int64(answered) * 4_000_000)  // every answer charged exactly once, across both
+    }
+
+    @Test func metricsCountRequestsTokensAndCost() async throws {
+        let upstream = try await BillingGatewayTests.upstream()
+        let h = try await GatewayHarness.start("""
+        channels:
+          - { name: up, provider: openai, base_url: "\(upstream.baseURL)/v1", models: [gpt-4o] }
+        """)
+        defer { Task { await h.stop(); await upstream.stop() } }
+        let answer = try await h.chat(#"{"model":"gpt-4o","messages":[]}"#)
+        #expect(answer.header("x-tollgate-overhead-ms").flatMap(Double.init) != nil)
+        _ = try await h.chat(#"{"model":"nope","messages":[]}"#)
+        let metrics = try await h.client.fetch(port: h.port, method: "GET", path: "/metrics")
+        #expect(metrics.status == 200 && metrics.header("content-type")?.hasPrefix("text/plain") == true)
+        let text = metrics.text
+        for line in [#"tollgate_requests_total{route="/v1/chat/completions",model="gpt-4o",channel="up",status="200"} 1"#,
+                     #"tollgate_requests_total{route="/v1/chat/completions",model="nope",channel="",status="404"} 1"#,
+                     #"tollgate_tokens_total{model="gpt-4o",kind="prompt"} 1000"#,
+                     #"tollgate_tokens_total{model="gpt-4o",kind="cache_read"} 400"#,
+                     #"tollgate_cost_total{model="gpt-4o",currency="USD"} 0.004000000"#,
+                     #"tollgate_request_duration_seconds_count{model="gpt-4o",channel="up"} 1"#,
+                     #"tollgate_overhead_seconds_count{} 1"#, "tollgate_ledger_queue_depth ", "tollgate_requests_in_flight "] {
+            #expect(text.contains(line), "\(line)")
+        }
+    }
+}
