@@ -15,6 +15,7 @@ public final class Gateway: Sendable {
     public let ledger: UsageLedger
     public let prices: PriceService
     public let notifier: Notifier
+    let requestLog: RequestLog?
     /// Template adaptors; `templateWatcher` reloads them when their files change.
     public let templates: TemplateRegistry
     let templateWatcher: TemplateWatcher?
@@ -28,7 +29,7 @@ public final class Gateway: Sendable {
     private let stopping = Mutex<Task<Void, Never>?>(nil)
 
     private init(config: GatewayConfig, registry: PluginRegistry, factory: AdaptorFactory, runtime: GatewayRuntime,
-                 storage: any Storage, ledger: UsageLedger, prices: PriceService, notifier: Notifier,
+                 storage: any Storage, ledger: UsageLedger, prices: PriceService, notifier: Notifier, requestLog: RequestLog?,
                  templates: TemplateRegistry, demoKey: String?, group: MultiThreadedEventLoopGroup, blockingPool: NIOThreadPool) {
         self.config = config
         self.registry = registry
@@ -38,6 +39,7 @@ public final class Gateway: Sendable {
         self.ledger = ledger
         self.prices = prices
         self.notifier = notifier
+        self.requestLog = requestLog
         self.templates = templates
         sharedState = SharedStateWatcher(storage: storage, runtime: runtime,
                                          configKeys: config.keys.map { ClientKey(name: $0.name, digest: KeyDigest(of: $0.key), models: $0.models) },
@@ -89,21 +91,27 @@ public final class Gateway: Sendable {
                                      spillPath: (config.dataDirectory as NSString).appendingPathComponent("ledger-spill.jsonl"))
             ledger.start()
             let metrics = GatewayMetrics()
+            let requestLog = try config.requestLog.map { destination in
+                do { return try RequestLog(destination: destination) } catch { throw ConfigError(file: "config", key: "request_log", message: "\(error)") }
+            }
+            requestLog?.start()
 
             let runtime = try GatewayRuntime(limits: config.limits, upstream: config.upstream,
                                              snapshot: .init(keys: keys, router: ModelRouter(channels: channels)),
                                              group: group, blockingPool: blockingPool,
-                                             recorders: [ledger, metrics, recorder ?? LogRecorder(logger: logger)],
+                                             recorders: [ledger, metrics] + (requestLog.map { [$0] } ?? [])
+                                                 + [recorder ?? LogRecorder(logger: logger)],
                                              metrics: metrics,
                                              biller: Biller(engine: engine, prices: prices, notifier: notifier),
                                              budgets: budgets,
                                              admin: config.adminKey.map { AdminContext(keyDigest: KeyDigest(of: $0), storage: storage,
                                                                                         prices: prices,
-                                                                                        budgetKeys: config.keys.filter { $0.budget != nil }.map(\.name)) },
+                                                                                        budgetKeys: config.keys.filter { $0.budget != nil }.map(\.name),
+                                                                                        configKeys: config.clientKeys) },
                                              logger: logger)
             let gateway = Gateway(config: config, registry: registry, factory: factory, runtime: runtime, storage: storage,
-                                  ledger: ledger, prices: prices, notifier: notifier, templates: templates, demoKey: demoKey,
-                                  group: group, blockingPool: blockingPool)
+                                  ledger: ledger, prices: prices, notifier: notifier, requestLog: requestLog, templates: templates,
+                                  demoKey: demoKey, group: group, blockingPool: blockingPool)
             templates.onChange { [weak gateway] changed in gateway?.templatesChanged(changed) }
             metrics.addGauges { [weak runtime] in
                 "# HELP tollgate_ledger_queue_depth Usage records waiting to be written.\n# TYPE tollgate_ledger_queue_depth gauge\n"
@@ -248,6 +256,7 @@ public final class Gateway: Sendable {
         prices.stop()
         await runtime.budgets.drain()
         await ledger.shutdown()
+        requestLog?.stop()
         await notifier.shutdown()
         try? await storage.close()
         try? await group.shutdownGracefully()

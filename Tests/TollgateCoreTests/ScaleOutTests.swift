@@ -72,28 +72,4 @@ import Testing
         let stored = try await a.gateway.storage.budgetSpent(key: "team", periodStart: start, currency: "USD")
         #expect(stored == Int64(answered) * 4_000_000)  // every answer charged exactly once, across both
     }
-
-    @Test func metricsCountRequestsTokensAndCost() async throws {
-        let upstream = try await BillingGatewayTests.upstream()
-        let h = try await GatewayHarness.start("""
-        channels:
-          - { name: up, provider: openai, base_url: "\(upstream.baseURL)/v1", models: [gpt-4o] }
-        """)
-        defer { Task { await h.stop(); await upstream.stop() } }
-        let answer = try await h.chat(#"{"model":"gpt-4o","messages":[]}"#)
-        #expect(answer.header("x-tollgate-overhead-ms").flatMap(Double.init) != nil)
-        _ = try await h.chat(#"{"model":"nope","messages":[]}"#)
-        let metrics = try await h.client.fetch(port: h.port, method: "GET", path: "/metrics")
-        #expect(metrics.status == 200 && metrics.header("content-type")?.hasPrefix("text/plain") == true)
-        let text = metrics.text
-        for line in [#"tollgate_requests_total{route="/v1/chat/completions",model="gpt-4o",channel="up",status="200"} 1"#,
-                     #"tollgate_requests_total{route="/v1/chat/completions",model="nope",channel="",status="404"} 1"#,
-                     #"tollgate_tokens_total{model="gpt-4o",kind="prompt"} 1000"#,
-                     #"tollgate_tokens_total{model="gpt-4o",kind="cache_read"} 400"#,
-                     #"tollgate_cost_total{model="gpt-4o",currency="USD"} 0.004000000"#,
-                     #"tollgate_request_duration_seconds_count{model="gpt-4o",channel="up"} 1"#,
-                     #"tollgate_overhead_seconds_count{} 1"#, "tollgate_ledger_queue_depth ", "tollgate_requests_in_flight "] {
-            #expect(text.contains(line), "\(line)")
-        }
-    }
 }

@@ -7,10 +7,11 @@ struct AdminAPI {
     let handler: RequestHandler
     var runtime: GatewayRuntime { handler.runtime }
 
-    func dispatch(head: HTTPRequestHead, path: Substring, query: [String: String]) throws {
+    func dispatch(head: HTTPRequestHead, body: ByteBuffer = ByteBuffer(), path: Substring, query: [String: String]) throws {
         guard let admin = runtime.admin else {
             throw GatewayError.notFound("the admin API is off: set admin_key in the configuration", code: "admin_disabled")
         }
+        if head.method == .GET, path == "/admin" || path == "/admin/" { return AdminPage.serve(handler) }  // the page asks for the key itself
         guard let presented = ClientAPI.presentedKey(head), KeyDigest(of: Array(presented.utf8)) == admin.keyDigest else {
             throw GatewayError.unauthorized("the admin API needs the admin key as 'Authorization: Bearer <admin_key>'")
         }
@@ -37,6 +38,8 @@ struct AdminAPI {
             }
             handler.writeJSON(status: 200, body: JSONValue.object(["data": .array(rows)]).serialized())
             handler.requestEnded(status: 200, channel: nil, usage: TokenUsage())
+        case (_, "/admin/keys"), (_, _) where path.hasPrefix("/admin/keys/"):
+            try dispatchKeyRoute(head: head, body: body, path: path, admin: admin)
         case (.POST, "/admin/prices/sync"):
             let source = query["from"]
             answer {
@@ -51,7 +54,7 @@ struct AdminAPI {
     }
 
     /// Runs `work` off the loop and writes its JSON (or its error) back on the loop.
-    private func answer(_ work: @escaping @Sendable () async throws -> JSONValue) {
+    func answer(status: Int = 200, _ work: @escaping @Sendable () async throws -> JSONValue) {
         guard let loop = handler.eventLoop else { return }
         let handler = self.handler
         let promise = loop.makePromise(of: JSONValue.self)
@@ -59,8 +62,8 @@ struct AdminAPI {
         promise.futureResult.whenComplete { result in
             switch result {
             case .success(let body):
-                handler.writeJSON(status: 200, body: body.serialized())
-                handler.requestEnded(status: 200, channel: nil, usage: TokenUsage())
+                handler.writeJSON(status: status, body: body.serialized())
+                handler.requestEnded(status: status, channel: nil, usage: TokenUsage())
             case .failure(let error):
                 let failure = error as? GatewayError ?? .badRequest("\(error)", code: "admin_failed")
                 handler.writeError(failure)
@@ -76,4 +79,6 @@ struct AdminContext: Sendable {
     var storage: any Storage
     var prices: PriceService
     var budgetKeys: [String]
+    /// The config file's keys: a key snapshot rebuilt after a key change needs them beside the stored ones.
+    var configKeys: [ClientKey]
 }

@@ -42,7 +42,7 @@ public enum ConfigLoader {
     static func read(_ root: ConfigNode) throws -> GatewayConfig {
         let top = try root.mapping(allowed: ["listen", "data_dir", "storage", "admin_key", "plugins", "templates",
                                              "limits", "upstream", "keys", "channels", "demo_key", "threads",
-                                             "pricing", "notify", "ledger", "storage_refresh"])
+                                             "pricing", "notify", "ledger", "storage_refresh", "request_log"])
         var config = GatewayConfig()
         if let n = top["listen"] { config.listen = try listenAddress(n) }
         if let n = top["data_dir"] { config.dataDirectory = try n.string() }
@@ -69,6 +69,10 @@ public enum ConfigLoader {
             if let v = m["flush_interval"] { config.ledgerFlushInterval = try v.duration() }
         }
         if let n = top["storage_refresh"] { config.sharedStateInterval = try n.duration() }
+        if let n = top["request_log"] {
+            let destination = try n.string()
+            config.requestLog = ["", "off"].contains(destination) ? nil : destination
+        }
         for (index, key) in config.keys.enumerated() {
             guard let budget = key.budget, config.pricing.exchangeRates.rates[budget.currency] == nil else { continue }
             let node = try top["keys"]?.sequence()[index]

@@ -24,6 +24,8 @@ public struct GatewayConfig: Sendable {
     public var ledgerFlushInterval: Duration = .milliseconds(200)
     /// How often keys and budget spend are re-read from storage (changes made by other instances).
     public var sharedStateInterval: Duration = .seconds(2)
+    /// Structured request log (JSON lines): `stdout`, `stderr`, a file path, or nil (off).
+    public var requestLog: String?
 
     public init() {}
 

@@ -15,8 +15,8 @@ struct ClientAPI {
             handler.dialect = .gemini(sse: head.uri.contains("alt=sse"))
             return run { try modelCall(head: head, body: body, operation: TOLLGATE_OPERATION_CHAT, target: (route.model, route.stream)) }
         }
-        if path.hasPrefix("/admin/") {
-            return run { try AdminAPI(handler: handler).dispatch(head: head, path: path, query: Self.query(head.uri)) }
+        if path == "/admin" || path.hasPrefix("/admin/") {
+            return run { try AdminAPI(handler: handler).dispatch(head: head, body: body, path: path, query: Self.query(head.uri)) }
         }
         switch (head.method, path) {
         case (.GET, "/healthz"):

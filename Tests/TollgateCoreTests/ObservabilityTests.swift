@@ -1,0 +1,52 @@
+import Foundation
+import Testing
+@testable import TollgateCore
+
+/// What operators see: Prometheus metrics, the overhead header, structured request logs.
+@Suite struct ObservabilityTests {
+    @Test func metricsCountRequestsTokensAndCost() async throws {
+        let upstream = try await BillingGatewayTests.upstream()
+        let h = try await GatewayHarness.start("""
+        channels:
+          - { name: up, provider: openai, base_url: "\(upstream.baseURL)/v1", models: [gpt-4o] }
+        """)
+        defer { Task { await h.stop(); await upstream.stop() } }
+        let answer = try await h.chat(#"{"model":"gpt-4o","messages":[]}"#)
+        #expect(answer.header("x-tollgate-overhead-ms").flatMap(Double.init) != nil)
+        _ = try await h.chat(#"{"model":"nope","messages":[]}"#)
+        let metrics = try await h.client.fetch(port: h.port, method: "GET", path: "/metrics")
+        #expect(metrics.status == 200 && metrics.header("content-type")?.hasPrefix("text/plain") == true)
+        let text = metrics.text
+        for line in [#"tollgate_requests_total{route="/v1/chat/completions",model="gpt-4o",channel="up",status="200"} 1"#,
+                     #"tollgate_requests_total{route="/v1/chat/completions",model="nope",channel="",status="404"} 1"#,
+                     #"tollgate_tokens_total{model="gpt-4o",kind="prompt"} 1000"#,
+                     #"tollgate_tokens_total{model="gpt-4o",kind="cache_read"} 400"#,
+                     #"tollgate_cost_total{model="gpt-4o",currency="USD"} 0.004000000"#,
+                     #"tollgate_request_duration_seconds_count{model="gpt-4o",channel="up"} 1"#,
+                     #"tollgate_overhead_seconds_count{} 1"#, "tollgate_ledger_queue_depth ", "tollgate_requests_in_flight "] {
+            #expect(text.contains(line), "\(line)")
+        }
+    }
+
+    @Test func theRequestLogHasOneJSONLinePerRequestAndNoSecrets() async throws {
+        let upstream = try await BillingGatewayTests.upstream()
+        let logFile = FileManager.default.temporaryDirectory.appendingPathComponent("tollgate-requests-\(UUID().uuidString).log").path
+        defer { try? FileManager.default.removeItem(atPath: logFile) }
+        let h = try await GatewayHarness.start("""
+        request_log: \(logFile)
+        channels:
+          - { name: up, provider: openai, base_url: "\(upstream.baseURL)/v1", models: [gpt-4o] }
+        """)
+        let answer = try await h.chat(#"{"model":"gpt-4o","messages":[{"role":"user","content":"a very private prompt"}]}"#)
+        await h.stop()
+        await upstream.stop()
+        let lines = try String(contentsOfFile: logFile, encoding: .utf8).split(separator: "\n")
+        #expect(lines.count == 1)
+        let line = try JSONParser.parse(String(lines[0]))
+        #expect(line["request_id"]?.stringValue == answer.header("x-request-id"))
+        #expect(line["key"]?.stringValue == "tester" && line["model"]?.stringValue == "gpt-4o" && line["channel"]?.stringValue == "up")
+        #expect(line["status"]?.int64Value == 200 && line["prompt_tokens"]?.int64Value == 1000 && line["cost"] == .number("0.004000000"))
+        #expect(line["latency_ms"] != nil)
+        #expect(!lines[0].contains(GatewayHarness.clientKey) && !lines[0].contains("private prompt"))
+    }
+}
