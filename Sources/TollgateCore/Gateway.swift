@@ -16,6 +16,8 @@ public final class Gateway: Sendable {
     public let prices: PriceService
     public let notifier: Notifier
     let requestLog: RequestLog?
+    /// Channels, templates, prices and rates managed through the admin API.
+    let managed = ManagedObjects()
     /// Template adaptors; `templateWatcher` reloads them when their files change.
     public let templates: TemplateRegistry
     let templateWatcher: TemplateWatcher?
@@ -86,11 +88,13 @@ public final class Gateway: Sendable {
                 try await fetchPriceList(url, client: sideClient, pool: blockingPool)
             }
             try await prices.load()
-            let budgets = try await loadBudgets(config, storage: storage, logger: logger)
+            let rates = RateBook(config.pricing.exchangeRates)
+            let budgets = try await loadBudgets(config, rates: rates, storage: storage, logger: logger)
             let ledger = UsageLedger(storage: storage, logger: logger, flushInterval: config.ledgerFlushInterval,
                                      spillPath: (config.dataDirectory as NSString).appendingPathComponent("ledger-spill.jsonl"))
             ledger.start()
             let metrics = GatewayMetrics()
+            let link = GatewayLink()
             let requestLog = try config.requestLog.map { destination in
                 do { return try RequestLog(destination: destination) } catch { throw ConfigError(file: "config", key: "request_log", message: "\(error)") }
             }
@@ -101,18 +105,21 @@ public final class Gateway: Sendable {
                                              group: group, blockingPool: blockingPool,
                                              recorders: [ledger, metrics] + (requestLog.map { [$0] } ?? [])
                                                  + [recorder ?? LogRecorder(logger: logger)],
-                                             metrics: metrics,
+                                             metrics: metrics, rates: rates,
                                              biller: Biller(engine: engine, prices: prices, notifier: notifier),
                                              budgets: budgets,
                                              admin: config.adminKey.map { AdminContext(keyDigest: KeyDigest(of: $0), storage: storage,
                                                                                         prices: prices,
                                                                                         budgetKeys: config.keys.filter { $0.budget != nil }.map(\.name),
-                                                                                        configKeys: config.clientKeys) },
+                                                                                        configKeys: config.clientKeys, link: link) },
                                              logger: logger)
             let gateway = Gateway(config: config, registry: registry, factory: factory, runtime: runtime, storage: storage,
                                   ledger: ledger, prices: prices, notifier: notifier, requestLog: requestLog, templates: templates,
                                   demoKey: demoKey, group: group, blockingPool: blockingPool)
             templates.onChange { [weak gateway] changed in gateway?.templatesChanged(changed) }
+            try await gateway.applyManagedObjects()
+            link.gateway = gateway
+            gateway.sharedState.onObjectsChanged { [weak gateway] in try await gateway?.applyManagedObjects() }
             metrics.addGauges { [weak runtime] in
                 "# HELP tollgate_ledger_queue_depth Usage records waiting to be written.\n# TYPE tollgate_ledger_queue_depth gauge\n"
                     + "tollgate_ledger_queue_depth \(ledger.queueDepth)\n"
@@ -199,10 +206,10 @@ public final class Gateway: Sendable {
     }
 
     /// Each configured key's budget, with what it already spent this period (from storage).
-    static func loadBudgets(_ config: GatewayConfig, storage: any Storage, logger: Logger) async throws -> BudgetTracker {
+    static func loadBudgets(_ config: GatewayConfig, rates: RateBook, storage: any Storage, logger: Logger) async throws -> BudgetTracker {
         var budgets: [String: Budget] = [:]
         for key in config.keys { budgets[key.name] = key.budget }
-        let tracker = BudgetTracker(budgets: budgets, rates: config.pricing.exchangeRates, storage: storage, logger: logger)
+        let tracker = BudgetTracker(budgets: budgets, rates: rates, storage: storage, logger: logger)
         try await tracker.refresh(now: unixSeconds())
         return tracker
     }

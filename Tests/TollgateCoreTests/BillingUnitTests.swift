@@ -43,7 +43,7 @@ import Testing
     }
 
     @Test func budgetsRollOverAtThePeriodsEnd() {
-        let tracker = BudgetTracker(budgets: ["k": Budget(amountNano: 10, currency: "USD", period: .daily)], rates: ExchangeRates())
+        let tracker = BudgetTracker(budgets: ["k": Budget(amountNano: 10, currency: "USD", period: .daily)], rates: RateBook(ExchangeRates()))
         tracker.charge(key: "k", cost: Money(nanoUnits: 10, currency: "USD"), now: 1_794_960_100)
         #expect(tracker.check(key: "k", now: 1_794_960_200)?.status == 402)
         #expect(tracker.check(key: "k", now: 1_794_960_000 + 86_400) == nil)  // a new day
@@ -113,6 +113,10 @@ import Testing
         func syncedPrices() async throws -> SyncedPrices? { nil }
         func replaceSyncedPrices(_ prices: SyncedPrices) async throws {}
         func pricesSyncedAt() async throws -> Int64 { 0 }
+        func objects(kind: StoredObject.Kind) async throws -> [StoredObject] { [] }
+        func putObject(_ object: StoredObject) async throws {}
+        func deleteObject(kind: StoredObject.Kind, name: String) async throws -> Bool { false }
+        func objectsStamp() async throws -> String { "" }
         func close() async throws {}
     }
 

@@ -40,6 +40,9 @@ struct AdminAPI {
             handler.requestEnded(status: 200, channel: nil, usage: TokenUsage())
         case (_, "/admin/keys"), (_, _) where path.hasPrefix("/admin/keys/"):
             try dispatchKeyRoute(head: head, body: body, path: path, admin: admin)
+        case (_, _) where ManagedObjectsAPI.Route(path: path) != nil:
+            guard let route = ManagedObjectsAPI.Route(path: path) else { return }
+            try ManagedObjectsAPI(api: self, admin: admin).serve(head: head, body: body, route: route)
         case (.POST, "/admin/prices/sync"):
             let source = query["from"]
             answer {
@@ -81,4 +84,6 @@ struct AdminContext: Sendable {
     var budgetKeys: [String]
     /// The config file's keys: a key snapshot rebuilt after a key change needs them beside the stored ones.
     var configKeys: [ClientKey]
+    /// The gateway, for applying managed objects (set once it exists).
+    var link: GatewayLink
 }

@@ -18,6 +18,8 @@ public final class PriceService: Sendable {
     private let current = Mutex(PriceBook.empty)
     private let synced = Mutex(SyncedPrices(catalog: PriceCatalog(), source: "", syncedAt: 0))
     private let fileStamps = Mutex<[String: Date]>([:])
+    /// Price entries set through the admin API: the top layer, over the local files.
+    private let adminLayer = Mutex(PriceCatalog())
     private let background = Mutex<Task<Void, Never>?>(nil)
 
     public init(engine: BillingEngine?, storage: any Storage, settings: PricingSettings, notifier: Notifier?,
@@ -124,6 +126,7 @@ public final class PriceService: Sendable {
             }
         }
         fileStamps.withLock { $0 = stamps }
+        layers.append(("admin", adminLayer.withLock { $0 }))
         let book = PriceBook.build(layers: layers, engine: engine)
         for (_, reason) in book.refused where layers.count > 2 || syncedPrices.syncedAt != 0 {
             logger.warning("price entry refused", metadata: ["reason": .string(reason)])
@@ -131,6 +134,18 @@ public final class PriceService: Sendable {
         current.withLock { $0 = book }
         logger.info("prices loaded", metadata: ["models": "\(book.models.count)", "refused": "\(book.refused.count)",
                                                 "source": .string(syncedPrices.syncedAt == 0 ? "bundled" : syncedPrices.source)])
+    }
+
+    /// Replaces the admin layer (entries stored through the admin API) and rebuilds the book.
+    public func setAdminEntries(_ entries: [String: [UInt8]]) {
+        adminLayer.withLock { $0 = PriceCatalog(entries: entries) }
+        rebuild()
+    }
+
+    /// Why an entry would be refused, or nil (the billing plugin compiles it).
+    public func problem(with entry: [UInt8]) -> String? {
+        guard let engine else { return "no billing plugin is loaded to check prices with" }
+        do { _ = try engine.compile(entry); return nil } catch { return error.message }
     }
 
     static func modified(_ path: String) -> Date? {

@@ -13,13 +13,13 @@ public final class BudgetTracker: Sendable {
     }
 
     private let accounts: Mutex<[String: Account]>
-    private let rates: ExchangeRates
+    private let rates: RateBook
     private let storage: (any Storage)?
     private let logger: Logger
     /// Charges on their way to storage (shutdown waits for them).
     private let pending = Atomic<Int>(0)
 
-    public init(budgets: [String: Budget], rates: ExchangeRates, storage: (any Storage)? = nil,
+    public init(budgets: [String: Budget], rates: RateBook, storage: (any Storage)? = nil,
                 logger: Logger = Logger(label: "tollgate.budgets")) {
         accounts = Mutex(budgets.mapValues { Account(budget: $0, periodStart: 0, spentNano: 0) })
         self.rates = rates
@@ -100,7 +100,7 @@ public final class BudgetTracker: Sendable {
     public func charge(key: String, cost: Money, now: Int64) {
         let charged = accounts.withLock { accounts -> (Int64, Int64, String)? in
             guard var account = accounts[key],
-                  let nano = rates.convert(cost, to: account.budget.currency, now: now)?.money.nanoUnits else { return nil }
+                  let nano = rates.rates.convert(cost, to: account.budget.currency, now: now)?.money.nanoUnits else { return nil }
             rollOver(&account, now: now)
             account.spentNano += nano
             accounts[key] = account

@@ -21,6 +21,8 @@ public final class GatewayRuntime: Sendable {
     let biller: Biller
     let budgets: BudgetTracker
     public let metrics: GatewayMetrics
+    /// Exchange rates in force (config, then admin-set).
+    public let rates: RateBook
     /// Nil when no admin key is configured (the admin API is then off).
     let admin: AdminContext?
     private let state: Mutex<Snapshot>
@@ -29,7 +31,7 @@ public final class GatewayRuntime: Sendable {
     private let active = Atomic<Int>(0)
 
     init(limits: RequestLimits, upstream: UpstreamSettings, snapshot: Snapshot, group: MultiThreadedEventLoopGroup,
-         blockingPool: NIOThreadPool, recorders: [any RequestRecorder], metrics: GatewayMetrics, biller: Biller, budgets: BudgetTracker,
+         blockingPool: NIOThreadPool, recorders: [any RequestRecorder], metrics: GatewayMetrics, rates: RateBook, biller: Biller, budgets: BudgetTracker,
          admin: AdminContext?, logger: Logger) throws {
         self.limits = limits
         upstreamSettings = upstream
@@ -39,6 +41,7 @@ public final class GatewayRuntime: Sendable {
         self.biller = biller
         self.budgets = budgets
         self.metrics = metrics
+        self.rates = rates
         self.admin = admin
         pools = try UpstreamPool(group: group, settings: upstream)
         state = Mutex(snapshot)

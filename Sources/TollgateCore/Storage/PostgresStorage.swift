@@ -37,6 +37,10 @@ public final class PostgresStorage: Storage {
             PRIMARY KEY (key_name, period_start, currency)
         )
         """,
+        """
+        CREATE TABLE admin_objects (kind TEXT NOT NULL, name TEXT NOT NULL, body TEXT NOT NULL, updated_at BIGINT NOT NULL,
+                                    PRIMARY KEY (kind, name))
+        """,
     ]
 
     private init(client: PostgresClient, logger: Logger, runner: Task<Void, Never>) {
@@ -188,6 +192,41 @@ public final class PostgresStorage: Storage {
             """, logger: logger)
         for try await total in rows.decode(Int64.self) { return total }
         return 0
+    }
+
+    // MARK: Admin objects
+
+    public func objects(kind: StoredObject.Kind) async throws -> [StoredObject] {
+        var objects: [StoredObject] = []
+        let rows = try await client.query("SELECT name, body, updated_at FROM admin_objects WHERE kind = \(kind.rawValue) ORDER BY name",
+                                          logger: logger)
+        for try await (name, body, at) in rows.decode((String, String, Int64).self) {
+            objects.append(StoredObject(kind: kind, name: name, body: Array(body.utf8), updatedAt: at))
+        }
+        return objects
+    }
+
+    public func putObject(_ object: StoredObject) async throws {
+        let body = String(decoding: object.body, as: UTF8.self)
+        try await client.query("""
+            INSERT INTO admin_objects (kind, name, body, updated_at) VALUES (\(object.kind.rawValue), \(object.name), \(body), \(object.updatedAt))
+            ON CONFLICT (kind, name) DO UPDATE SET body = excluded.body, updated_at = excluded.updated_at
+            """, logger: logger)
+    }
+
+    public func deleteObject(kind: StoredObject.Kind, name: String) async throws -> Bool {
+        let rows = try await client.query("DELETE FROM admin_objects WHERE kind = \(kind.rawValue) AND name = \(name) RETURNING name",
+                                          logger: logger)
+        for try await _ in rows.decode(String.self) { return true }
+        return false
+    }
+
+    public func objectsStamp() async throws -> String {
+        for try await (n, at) in try await client.query("SELECT COUNT(*)::BIGINT, COALESCE(MAX(updated_at), 0)::BIGINT FROM admin_objects",
+                                                        logger: logger).decode((Int64, Int64).self) {
+            return "\(n):\(at)"
+        }
+        return "0:0"
     }
 
     // MARK: Prices

@@ -46,6 +46,10 @@ public final class SQLiteStorage: Storage {
             PRIMARY KEY (key_name, period_start, currency)
         )
         """,
+        """
+        CREATE TABLE admin_objects (kind TEXT NOT NULL, name TEXT NOT NULL, body TEXT NOT NULL, updated_at INTEGER NOT NULL,
+                                    PRIMARY KEY (kind, name))
+        """,
     ]
 
     private init(connection: SQLiteConnection, path: String) {
@@ -190,6 +194,35 @@ public final class SQLiteStorage: Storage {
             "SELECT spent_nano FROM budget_spend WHERE key_name = ? AND period_start = ? AND currency = ?",
             [.text(key), .integer(Int(periodStart)), .text(currency)])
         return Int64(rows.first?.column("spent_nano")?.integer ?? 0)
+    }
+
+    // MARK: Admin objects
+
+    public func objects(kind: StoredObject.Kind) async throws -> [StoredObject] {
+        try await connection.query("SELECT name, body, updated_at FROM admin_objects WHERE kind = ? ORDER BY name", [.text(kind.rawValue)])
+            .map { row in
+                StoredObject(kind: kind, name: row.column("name")?.string ?? "", body: Array((row.column("body")?.string ?? "").utf8),
+                             updatedAt: Int64(row.column("updated_at")?.integer ?? 0))
+            }
+    }
+
+    public func putObject(_ object: StoredObject) async throws {
+        _ = try await connection.query("""
+            INSERT INTO admin_objects (kind, name, body, updated_at) VALUES (?, ?, ?, ?)
+            ON CONFLICT (kind, name) DO UPDATE SET body = excluded.body, updated_at = excluded.updated_at
+            """, [.text(object.kind.rawValue), .text(object.name), .text(String(decoding: object.body, as: UTF8.self)),
+                  .integer(Int(object.updatedAt))])
+    }
+
+    public func deleteObject(kind: StoredObject.Kind, name: String) async throws -> Bool {
+        let rows = try await connection.query("DELETE FROM admin_objects WHERE kind = ? AND name = ? RETURNING name",
+                                              [.text(kind.rawValue), .text(name)])
+        return !rows.isEmpty
+    }
+
+    public func objectsStamp() async throws -> String {
+        let row = try await connection.query("SELECT COUNT(*) AS n, COALESCE(MAX(updated_at), 0) AS at FROM admin_objects").first
+        return "\(row?.column("n")?.integer ?? 0):\(row?.column("at")?.integer ?? 0)"
     }
 
     // MARK: Prices

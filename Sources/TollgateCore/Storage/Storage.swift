@@ -37,5 +37,32 @@ public protocol Storage: Sendable {
     func replaceSyncedPrices(_ prices: SyncedPrices) async throws
     /// When the synced prices last changed (another process may sync them), 0 if never.
     func pricesSyncedAt() async throws -> Int64
+    /// Objects managed through the admin API (channels, templates, price overrides, exchange
+    /// rates), each a JSON body under its kind and name.
+    func objects(kind: StoredObject.Kind) async throws -> [StoredObject]
+    func putObject(_ object: StoredObject) async throws
+    /// False when there was none.
+    func deleteObject(kind: StoredObject.Kind, name: String) async throws -> Bool
+    /// Changes whenever any object changes (count and latest update), so other instances notice.
+    func objectsStamp() async throws -> String
     func close() async throws
+}
+
+/// An admin-managed object as stored.
+public struct StoredObject: Sendable, Equatable {
+    public enum Kind: String, Sendable, CaseIterable {
+        case channel, template, price, exchangeRate = "exchange_rate"
+    }
+    public var kind: Kind
+    public var name: String
+    public var body: [UInt8]
+    /// Unix milliseconds.
+    public var updatedAt: Int64
+
+    public init(kind: Kind, name: String, body: [UInt8], updatedAt: Int64) {
+        self.kind = kind
+        self.name = name
+        self.body = body
+        self.updatedAt = updatedAt
+    }
 }

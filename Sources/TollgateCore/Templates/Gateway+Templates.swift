@@ -20,7 +20,7 @@ extension Gateway {
         let logger = runtime.logger
         let current = Dictionary(runtime.snapshot.router.channels.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
         var channels: [RuntimeChannel] = []
-        for config in config.channels {
+        for config in allChannelConfigs {
             guard providers.contains(config.provider) else {
                 if let kept = current[config.name] { channels.append(kept) }
                 continue

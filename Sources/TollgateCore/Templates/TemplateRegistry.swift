@@ -39,6 +39,8 @@ public final class TemplateRegistry: Sendable {
 
     public func template(for provider: String) -> AdaptorTemplate? { state.withLock { $0.byProvider[provider] } }
     public var providerIDs: Set<String> { state.withLock { Set($0.byProvider.keys) } }
+    /// Providers of templates installed through `install` (not files).
+    public var installedProviders: [String] { state.withLock { Array($0.installed.keys) } }
     public var reports: [TemplateReport] { state.withLock { $0.reports } }
 
     /// Reads every `*.json` in `directory` again (a missing directory holds none).

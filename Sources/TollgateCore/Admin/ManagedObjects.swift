@@ -1,0 +1,123 @@
+import Foundation
+import Synchronization
+
+/// Channels, templates, price entries and exchange rates managed through the admin API: stored
+/// in the database (so a restart and every instance see them) and applied to the running
+/// gateway, which swaps its routes, templates, prices or rates without dropping requests.
+final class ManagedObjects: Sendable {
+    /// Stored channels in force (config channels are separate and cannot be changed here).
+    let channels = Mutex<[ChannelConfig]>([])
+    private let applied = Mutex<[StoredObject.Kind: [StoredObject]]>([:])
+
+    /// Turns a stored or submitted channel body (the YAML config's channel fields, as JSON) into a
+    /// checked channel config; the message names the field.
+    static func channel(named name: String, body: [UInt8]) throws -> ChannelConfig {
+        guard let json = try? JSONParser.parse(body), case .object = json else {
+            throw GatewayError.badRequest("a channel is a JSON object with the config file's channel fields", code: "invalid_channel")
+        }
+        if let given = json["name"]?.stringValue, given != name {
+            throw GatewayError.badRequest("the body names channel '\(given)' but the URL names '\(name)'", code: "invalid_channel")
+        }
+        var members = json.objectValue ?? []
+        members.removeAll { $0.key == "name" }
+        members.insert(.init("name", .string(name)), at: 0)
+        do {
+            // JSON is YAML: the config loader checks it exactly like a channel in the file.
+            let config = try ConfigLoader.parse("channels:\n  - " + JSONValue.object(members).jsonString, file: "admin")
+            guard let channel = config.channels.first else { throw GatewayError.badRequest("no channel in the body", code: "invalid_channel") }
+            return channel
+        } catch let error as ConfigError {
+            throw GatewayError.badRequest("\(error.key): \(error.message)", code: "invalid_channel")
+        }
+    }
+
+    /// The objects of `kind` last applied, to tell what changed.
+    func changed(_ kind: StoredObject.Kind, now objects: [StoredObject]) -> Bool {
+        applied.withLock { applied in
+            defer { applied[kind] = objects }
+            return applied[kind] != objects
+        }
+    }
+}
+
+extension Gateway {
+    /// Every channel in force: the config file's, then the stored ones.
+    var allChannelConfigs: [ChannelConfig] { config.channels + managed.channels.withLock { $0 } }
+
+    /// Reads every managed object from storage and applies what changed.
+    func applyManagedObjects() async throws {
+        for kind in StoredObject.Kind.allCases {
+            let objects = try await storage.objects(kind: kind)
+            guard managed.changed(kind, now: objects) else { continue }
+            switch kind {
+            case .channel: applyChannels(objects)
+            case .template: applyTemplates(objects)
+            case .price: prices.setAdminEntries(Dictionary(objects.map { ($0.name, $0.body) }, uniquingKeysWith: { _, last in last }))
+            case .exchangeRate: applyRates(objects)
+            }
+        }
+    }
+
+    private func applyChannels(_ objects: [StoredObject]) {
+        var configs: [ChannelConfig] = []
+        for object in objects {
+            do { configs.append(try ManagedObjects.channel(named: object.name, body: object.body)) } catch {
+                runtime.logger.error("stored channel refused", metadata: ["channel": .string(object.name), "error": "\(error)"])
+            }
+        }
+        managed.channels.withLock { $0 = configs }
+        rebuildRoutes()
+    }
+
+    /// Builds the routes from every channel in force, keeping the runtime form of channels whose
+    /// settings did not change (their connections and state carry on).
+    func rebuildRoutes() {
+        let current = Dictionary(runtime.snapshot.router.channels.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
+        var channels: [RuntimeChannel] = []
+        for config in allChannelConfigs {
+            if let kept = current[config.name], kept.config.settingsJSON == config.settingsJSON,
+               kept.config.models == config.models, kept.config.modelMap == config.modelMap,
+               kept.config.weight == config.weight, kept.config.priority == config.priority {
+                channels.append(kept)
+                continue
+            }
+            if let problem = Self.providerProblem(config, registry: registry, pluginsDirectory: self.config.pluginsDirectory,
+                                                  templates: templates) {
+                runtime.logger.warning("channel waits for its provider", metadata: ["channel": .string(config.name), "reason": .string(problem)])
+                continue
+            }
+            do { channels.append(try RuntimeChannel.make(config, factory: factory)) } catch {
+                runtime.logger.error("channel out of service", metadata: ["channel": .string(config.name), "error": .string("\(error)")])
+            }
+        }
+        runtime.replaceRouter(ModelRouter(channels: channels))
+    }
+
+    private func applyTemplates(_ objects: [StoredObject]) {
+        let stored = Set(objects.map(\.name))
+        for provider in templates.installedProviders where !stored.contains(provider) { _ = templates.uninstall(provider: provider) }
+        for object in objects {
+            do { _ = try templates.install(templateJSON: object.body, source: "admin:\(object.name)") } catch {
+                runtime.logger.error("stored template refused", metadata: ["provider": .string(object.name), "error": "\(error)"])
+            }
+        }
+    }
+
+    private func applyRates(_ objects: [StoredObject]) {
+        runtime.rates.replaceStored(objects.compactMap { object in
+            guard let rate = (try? JSONParser.parse(object.body))?["rate"], case .number(let text) = rate,
+                  let nano = Money.parseNano(text) else { return nil }
+            return (object.name, nano, object.updatedAt / 1000)
+        })
+    }
+}
+
+/// Lets the admin routes reach the gateway that owns them without a reference cycle.
+final class GatewayLink: Sendable {
+    private struct Weak { weak var gateway: Gateway? }
+    private let box = Mutex(Weak())
+    var gateway: Gateway? {
+        get { box.withLock { $0.gateway } }
+        set { box.withLock { $0.gateway = newValue } }
+    }
+}

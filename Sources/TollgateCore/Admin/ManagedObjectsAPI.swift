@@ -1,0 +1,126 @@
+import NIOCore
+import NIOHTTP1
+
+/// `/admin/channels`, `/admin/templates`, `/admin/prices`, `/admin/exchange-rates`: list (GET on
+/// the collection), read, put and delete one object by name. A put is validated as the config
+/// file would be, stored, and applied to this instance at once; other instances apply it on
+/// their next storage refresh.
+struct ManagedObjectsAPI {
+    let api: AdminAPI
+    let admin: AdminContext
+
+    struct Route {
+        var kind: StoredObject.Kind
+        var name: String?
+
+        static let collections: [(String, StoredObject.Kind)] = [
+            ("/admin/channels", .channel), ("/admin/templates", .template), ("/admin/prices", .price),
+            ("/admin/exchange-rates", .exchangeRate),
+        ]
+
+        init?(path: Substring) {
+            guard path != "/admin/prices/sync",
+                  let (prefix, kind) = Self.collections.first(where: { path == $0.0 || path.hasPrefix($0.0 + "/") }) else { return nil }
+            self.kind = kind
+            let rest = path.dropFirst(prefix.count).drop { $0 == "/" }
+            name = rest.isEmpty ? nil : (String(rest).removingPercentEncoding ?? String(rest))
+        }
+    }
+
+    func serve(head: HTTPRequestHead, body: ByteBuffer, route: Route) throws {
+        let storage = admin.storage, link = admin.link, kind = route.kind
+        switch (head.method, route.name) {
+        case (.GET, nil):
+            let configChannels = kind == .channel ? (link.gateway?.config.channels ?? []) : []
+            api.answer {
+                let stored = try await storage.objects(kind: kind).map { Self.describe($0) }
+                let fromConfig = configChannels.map { Self.describe($0, source: "config") }
+                return .object(["data": .array(fromConfig + stored)])
+            }
+        case (.GET, let name?):
+            api.answer {
+                guard let object = try await storage.objects(kind: kind).first(where: { $0.name == name }) else {
+                    throw GatewayError.notFound("no stored \(kind.rawValue) '\(name)'")
+                }
+                return Self.describe(object)
+            }
+        case (.PUT, let name?):
+            let bytes = Array(buffer: body)
+            try validate(kind: kind, name: name, body: bytes)
+            api.answer {
+                try await storage.putObject(StoredObject(kind: kind, name: name, body: bytes, updatedAt: unixMillis()))
+                try await link.gateway?.applyManagedObjects()
+                return .object(["stored": .string(name), "kind": .string(kind.rawValue)])
+            }
+        case (.DELETE, let name?):
+            api.answer {
+                guard try await storage.deleteObject(kind: kind, name: name) else {
+                    throw GatewayError.notFound("no stored \(kind.rawValue) '\(name)'")
+                }
+                try await link.gateway?.applyManagedObjects()
+                return .object(["deleted": .string(name), "kind": .string(kind.rawValue)])
+            }
+        default:
+            throw GatewayError(status: 405, type: "invalid_request_error", code: "method_not_allowed",
+                               message: "\(head.method.rawValue) is not allowed here: GET the collection; GET, PUT or DELETE /\(kind.rawValue)s/{name}")
+        }
+    }
+
+    /// Refuses what the running gateway could not use, naming the field.
+    func validate(kind: StoredObject.Kind, name: String, body: [UInt8]) throws {
+        switch kind {
+        case .channel:
+            let channel = try ManagedObjects.channel(named: name, body: body)
+            if admin.link.gateway?.config.channels.contains(where: { $0.name == name }) == true {
+                throw GatewayError(status: 409, type: "invalid_request_error", code: "defined_in_config",
+                                   message: "channel '\(name)' is defined in the config file; change it there")
+            }
+            if let gateway = admin.link.gateway, let problem = Gateway.providerProblem(channel, registry: gateway.registry,
+                                                                                        pluginsDirectory: gateway.config.pluginsDirectory,
+                                                                                        templates: gateway.templates) {
+                throw GatewayError.badRequest(problem, code: "invalid_channel")
+            }
+        case .template:
+            do {
+                let template = try AdaptorTemplate.parse(body, source: "admin")
+                guard template.provider == name else {
+                    throw GatewayError.badRequest("the template's provider is '\(template.provider)' but the URL names '\(name)'",
+                                                  code: "invalid_template")
+                }
+            } catch let error as TemplateError {
+                throw GatewayError.badRequest("\(error)", code: "invalid_template")
+            }
+        case .price:
+            if let problem = admin.prices.problem(with: body) {
+                throw GatewayError.badRequest("\(name): \(problem)", code: "invalid_price")
+            }
+        case .exchangeRate:
+            guard name.count == 3, name == name.uppercased(), let json = try? JSONParser.parse(body),
+                  case .number(let text)? = json["rate"], let nano = Money.parseNano(text), nano > 0 else {
+                throw GatewayError.badRequest("an exchange rate is {\"rate\": <units of \(name) per 1 USD>} under an ISO 4217 code",
+                                              code: "invalid_exchange_rate")
+            }
+        }
+    }
+
+    /// A stored object as the API shows it: its JSON with secrets masked.
+    static func describe(_ object: StoredObject) -> JSONValue {
+        var body = (try? JSONParser.parse(object.body)) ?? .null
+        if object.kind == .channel, case .object(var members) = body {
+            members = members.map { $0.key == "credentials" ? .init("credentials", masked($0.value)) : $0 }
+            body = .object(members)
+        }
+        return .object(["name": .string(object.name), "kind": .string(object.kind.rawValue), "source": .string("admin"),
+                        "updated_at_ms": .int(object.updatedAt), "body": body])
+    }
+
+    static func describe(_ channel: ChannelConfig, source: String) -> JSONValue {
+        .object(["name": .string(channel.name), "kind": .string("channel"), "source": .string(source),
+                 "body": .object(["provider": .string(channel.provider), "models": .array(channel.models.map(JSONValue.string)),
+                                  "weight": .int(channel.weight), "priority": .int(channel.priority)])])
+    }
+
+    static func masked(_ credentials: JSONValue) -> JSONValue {
+        .object((credentials.objectValue ?? []).map { .init($0.key, .string("****")) })
+    }
+}
