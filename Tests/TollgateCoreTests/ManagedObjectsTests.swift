@@ -79,6 +79,16 @@ import Testing
         #expect(try await admin(h, "PATCH", "/admin/exchange-rates/CNY", "{}").status == 405)
     }
 
+    @Test func pluginsAndTemplatesAreListed() async throws {
+        let h = try await GatewayHarness.start(Self.yaml())
+        defer { Task { await h.stop() } }
+        let listed = try #require(try await admin(h, "GET", "/admin/plugins").json)
+        let billing = listed["plugins"]?.arrayValue?.first { $0["name"]?.stringValue == "billing" }
+        #expect(billing?["status"]?.stringValue == "loaded" && billing?["kind"]?.stringValue == "billing")
+        #expect(listed["templates"]?.arrayValue != nil)
+        #expect(try await h.client.fetch(port: h.port, method: "GET", path: "/admin/plugins").status == 401)
+    }
+
     @Test func aTemplatePutThroughTheAdminAPIServesItsProvider() async throws {
         let upstream = try await BillingGatewayTests.upstream()
         let h = try await GatewayHarness.start(Self.yaml())

@@ -30,6 +30,10 @@ struct AdminAPI {
             }
             let report = usage
             answer { try await JSONValue.object(["data": .array(admin.storage.usageReport(report).map(\.json))]) }
+        case (.GET, "/admin/plugins"):
+            guard let gateway = admin.link.gateway else { throw GatewayError.unavailable("the gateway is starting") }
+            handler.writeJSON(status: 200, body: Self.plugins(gateway).serialized())
+            handler.requestEnded(status: 200, channel: nil, usage: TokenUsage())
         case (.GET, "/admin/budgets"):
             let rows = admin.budgetKeys.map { name -> JSONValue in
                 let spent = runtime.budgets.spent(key: name)
@@ -54,6 +58,28 @@ struct AdminAPI {
         default:
             throw GatewayError.notFound("no admin route for \(head.method.rawValue) \(path)", code: "unknown_route")
         }
+    }
+
+    /// Every plugin file and template the gateway looked at: loaded (with what it serves) or refused (why).
+    static func plugins(_ gateway: Gateway) -> JSONValue {
+        let plugins = gateway.registry.reports.map { report -> JSONValue in
+            switch report.status {
+            case .loaded(let kind, let name, let version, let providers):
+                .object(["path": .string(report.path), "status": .string("loaded"), "kind": .string(kind.rawValue), "name": .string(name),
+                         "version": .string(version), "providers": .array(providers.map(JSONValue.string))])
+            case .refused(let reason):
+                .object(["path": .string(report.path), "status": .string("refused"), "reason": .string(reason)])
+            }
+        }
+        let templates = gateway.templates.reports.map { report -> JSONValue in
+            switch report.status {
+            case .loaded(let provider, let name):
+                .object(["source": .string(report.source), "status": .string("loaded"), "provider": .string(provider), "name": .string(name)])
+            case .refused(let reason):
+                .object(["source": .string(report.source), "status": .string("refused"), "reason": .string(reason)])
+            }
+        }
+        return .object(["plugins": .array(plugins), "templates": .array(templates)])
     }
 
     /// Runs `work` off the loop and writes its JSON (or its error) back on the loop.
