@@ -15,6 +15,9 @@ public final class Gateway: Sendable {
     public let ledger: UsageLedger
     public let prices: PriceService
     public let notifier: Notifier
+    public let keys: KeyRegistry
+    let prober: HealthProber
+    private let keyPoller = Mutex<Task<Void, Never>?>(nil)
     /// Template adaptors; `templateWatcher` reloads them when their files change.
     public let templates: TemplateRegistry
     let templateWatcher: TemplateWatcher?
@@ -25,8 +28,9 @@ public final class Gateway: Sendable {
     private let server = Mutex<Channel?>(nil)
 
     private init(config: GatewayConfig, registry: PluginRegistry, factory: AdaptorFactory, runtime: GatewayRuntime,
-                 storage: any Storage, ledger: UsageLedger, prices: PriceService, notifier: Notifier,
-                 templates: TemplateRegistry, demoKey: String?, group: MultiThreadedEventLoopGroup, blockingPool: NIOThreadPool) {
+                 storage: any Storage, ledger: UsageLedger, prices: PriceService, notifier: Notifier, keys: KeyRegistry,
+                 prober: HealthProber, templates: TemplateRegistry, demoKey: String?, group: MultiThreadedEventLoopGroup,
+                 blockingPool: NIOThreadPool) {
         self.config = config
         self.registry = registry
         self.factory = factory
@@ -35,6 +39,8 @@ public final class Gateway: Sendable {
         self.ledger = ledger
         self.prices = prices
         self.notifier = notifier
+        self.keys = keys
+        self.prober = prober
         self.templates = templates
         templateWatcher = Self.templatesDirectory(config).map { TemplateWatcher(directory: $0, registry: templates) }
         self.demoKey = demoKey
@@ -50,6 +56,7 @@ public final class Gateway: Sendable {
         let group = MultiThreadedEventLoopGroup(numberOfThreads: config.threads ?? usableCPUCount())
         let blockingPool = NIOThreadPool(numberOfThreads: 4)
         blockingPool.start()
+        var openedStorage: (any Storage)?
         do {
             let registry = PluginRegistry()
             var loader = PluginLoader(logger: logger)
@@ -60,11 +67,16 @@ public final class Gateway: Sendable {
             let templates = TemplateRegistry(reserved: registry.providerIDs, logger: logger)
             if let directory = templatesDirectory(config) { templates.reload(directory: directory) }
             let factory = AdaptorFactory(registry: registry, templates: templates)
-            let channels = try makeChannels(config, registry: registry, factory: factory, logger: logger, templates: templates)
 
             let storage = try await SQLiteStorage.open(url: config.storageURL, logger: logger)
+            openedStorage = storage
+            let health = HealthTracker(settings: config.health)
+            try await applyOverrides(try await storage.channelOverrides(), to: health)
+            let channels = try makeChannels(config, registry: registry, factory: factory, logger: logger, templates: templates,
+                                            health: health)
             let demoKey = config.demoKey ? try await DemoKey.ensure(dataDirectory: config.dataDirectory, storage: storage) : nil
-            let keys = try await loadKeys(config, storage: storage, logger: logger)
+            let keyRegistry = KeyRegistry(configKeys: config.keys, storage: storage, logger: logger)
+            let keys = KeyStore(try await keyRegistry.load())
 
             let notifier = Notifier(settings: config.notify, logger: logger) { url, body in
                 try await blockingPool.runIfActive {
@@ -72,6 +84,7 @@ public final class Gateway: Sendable {
                                                        body: body, timeout: .seconds(10))).status
                 }
             }
+            health.events.onNotify { notifier.notify($0) }
             let engine = billingEngine(registry, logger: logger)
             let prices = PriceService(engine: engine, storage: storage, settings: config.pricing, notifier: notifier,
                                       logger: logger) { url in
@@ -91,14 +104,20 @@ public final class Gateway: Sendable {
                                              budgets: budgets,
                                              admin: config.adminKey.map { AdminContext(keyDigest: KeyDigest(of: $0), storage: storage,
                                                                                         prices: prices,
-                                                                                        budgetKeys: config.keys.filter { $0.budget != nil }.map(\.name)) },
-                                             logger: logger)
+                                                                                        budgetKeys: config.keys.filter { $0.budget != nil }.map(\.name),
+                                                                                        keys: keyRegistry) },
+                                             health: health, routing: config.routing, logger: logger)
+            let prober = HealthProber(runtime: runtime, logger: logger) { request in
+                try await blockingPool.runIfActive { try sideClient.perform(request) }
+            }
             let gateway = Gateway(config: config, registry: registry, factory: factory, runtime: runtime, storage: storage,
-                                  ledger: ledger, prices: prices, notifier: notifier, templates: templates, demoKey: demoKey,
-                                  group: group, blockingPool: blockingPool)
+                                  ledger: ledger, prices: prices, notifier: notifier, keys: keyRegistry, prober: prober,
+                                  templates: templates, demoKey: demoKey, group: group, blockingPool: blockingPool)
             templates.onChange { [weak gateway] changed in gateway?.templatesChanged(changed) }
+            health.events.onDeprecation { [weak gateway] channel, model, notice in gateway?.deprecationFound(channel, model: model, notice) }
             return gateway
         } catch {
+            try? await openedStorage?.close()
             try? await group.shutdownGracefully()
             try? await blockingPool.shutdownGracefully()
             throw error
@@ -108,7 +127,7 @@ public final class Gateway: Sendable {
     /// Every channel's provider must be built in or served by a loaded plugin. Channels the
     /// embedded default added from the environment are skipped (with a warning) instead.
     static func makeChannels(_ config: GatewayConfig, registry: PluginRegistry, factory: AdaptorFactory,
-                             logger: Logger, templates: TemplateRegistry? = nil) throws -> [RuntimeChannel] {
+                             logger: Logger, templates: TemplateRegistry? = nil, health: HealthTracker) throws -> [RuntimeChannel] {
         var channels: [RuntimeChannel] = []
         for channel in config.channels {
             if let problem = providerProblem(channel, registry: registry, pluginsDirectory: config.pluginsDirectory, templates: templates) {
@@ -123,7 +142,7 @@ public final class Gateway: Sendable {
                 }
                 throw channel.error(problem)
             }
-            channels.append(try RuntimeChannel.make(channel, factory: factory))
+            channels.append(try RuntimeChannel.make(channel, factory: factory, health: health.health(for: channel.name)))
         }
         return channels
     }
@@ -138,21 +157,6 @@ public final class Gateway: Sendable {
         return "provider '\(provider)' is not available: no loaded plugin or template serves it (expected a plugin such as "
             + "libtollgate-\(provider).so in \(directory), or a template with \"provider\": \"\(provider)\"; "
             + "`tollgate plugins` lists what was found)"
-    }
-
-    static func loadKeys(_ config: GatewayConfig, storage: any Storage, logger: Logger) async throws -> KeyStore {
-        var keys = config.keys.map { ClientKey(name: $0.name, digest: KeyDigest(of: $0.key), models: $0.models) }
-        for stored in try await storage.keys() {
-            guard let key = stored.clientKey else {
-                logger.error("stored key has a malformed digest; skipped", metadata: ["key": .string(stored.name)])
-                continue
-            }
-            keys.append(key)
-        }
-        for key in config.keys where key.rpm != nil || key.tpm != nil || key.concurrency != nil {
-            logger.warning("per-key rpm/tpm/concurrency limits are not enforced yet", metadata: ["key": .string(key.name)])
-        }
-        return KeyStore(keys)
     }
 
     /// The loaded billing plugin, if any; without one requests are recorded unpriced (and say so).
@@ -208,6 +212,8 @@ public final class Gateway: Sendable {
         server.withLock { $0 = channel }
         prices.startBackground()
         templateWatcher?.start()
+        if config.health.probes { prober.start(interval: config.health.probeInterval) }
+        startKeyPolling()
         return channel.localAddress?.port ?? config.listen.port
     }
 
@@ -216,6 +222,8 @@ public final class Gateway: Sendable {
     public func stop(grace: Duration = .seconds(10)) async {
         if let channel = server.withLock({ $0 }) { try? await channel.close() }
         templateWatcher?.stop()
+        prober.stop()
+        keyPoller.withLock { $0?.cancel(); $0 = nil }
         let deadline = ContinuousClock.now + grace
         while runtime.inFlight > 0 && ContinuousClock.now < deadline { try? await Task.sleep(for: .milliseconds(20)) }
         prices.stop()
@@ -225,6 +233,8 @@ public final class Gateway: Sendable {
         try? await group.shutdownGracefully()
         try? await blockingPool.shutdownGracefully()
     }
+
+    func setKeyPoller(_ task: Task<Void, Never>) { keyPoller.withLock { $0?.cancel(); $0 = task } }
 
     /// Blocks until the listener closes.
     public func wait() async throws {

@@ -1,3 +1,4 @@
+import Foundation
 import NIOCore
 import NIOHTTP1
 
@@ -7,7 +8,7 @@ struct AdminAPI {
     let handler: RequestHandler
     var runtime: GatewayRuntime { handler.runtime }
 
-    func dispatch(head: HTTPRequestHead, path: Substring, query: [String: String]) throws {
+    func dispatch(head: HTTPRequestHead, path: Substring, query: [String: String], body: ByteBuffer) throws {
         guard let admin = runtime.admin else {
             throw GatewayError.notFound("the admin API is off: set admin_key in the configuration", code: "admin_disabled")
         }
@@ -45,13 +46,27 @@ struct AdminAPI {
                                 "removed": .int(summary.removed.count),
                                 "skipped": .array(summary.skipped.map { .object(["name": .string($0.name), "reason": .string($0.reason)]) })])
             }
+        case (.GET, "/admin/health"):
+            handler.writeJSON(status: 200, body: AdminHealth.report(runtime: runtime).serialized())
+            handler.requestEnded(status: 200, channel: nil, usage: TokenUsage())
+        case (.GET, "/admin/keys"):
+            let snapshot = runtime.snapshot.keys
+            answer { try await AdminKeys.list(admin: admin, keys: snapshot) }
+        case (.POST, "/admin/keys"):
+            let request = try AdminKeys.parseCreate(body)
+            let runtime = self.runtime
+            answer(status: 201) { try await AdminKeys.create(request, admin: admin, runtime: runtime) }
+        case (.DELETE, _) where path.hasPrefix("/admin/keys/"):
+            let name = String(path.dropFirst("/admin/keys/".count)).removingPercentEncoding ?? ""
+            let runtime = self.runtime
+            answer { try await AdminKeys.revoke(name, admin: admin, runtime: runtime) }
         default:
             throw GatewayError.notFound("no admin route for \(head.method.rawValue) \(path)", code: "unknown_route")
         }
     }
 
     /// Runs `work` off the loop and writes its JSON (or its error) back on the loop.
-    private func answer(_ work: @escaping @Sendable () async throws -> JSONValue) {
+    private func answer(status: Int = 200, _ work: @escaping @Sendable () async throws -> JSONValue) {
         guard let loop = handler.eventLoop else { return }
         let handler = self.handler
         let promise = loop.makePromise(of: JSONValue.self)
@@ -59,10 +74,11 @@ struct AdminAPI {
         promise.futureResult.whenComplete { result in
             switch result {
             case .success(let body):
-                handler.writeJSON(status: 200, body: body.serialized())
-                handler.requestEnded(status: 200, channel: nil, usage: TokenUsage())
+                handler.writeJSON(status: status, body: body.serialized())
+                handler.requestEnded(status: status, channel: nil, usage: TokenUsage())
             case .failure(let error):
-                let failure = error as? GatewayError ?? .badRequest("\(error)", code: "admin_failed")
+                let failure = error as? GatewayError ?? (error as? KeyIssuer.Failure).map(AdminKeys.gatewayError)
+                    ?? .badRequest("\(error)", code: "admin_failed")
                 handler.writeError(failure)
                 handler.requestEnded(status: failure.status, channel: nil, usage: TokenUsage())
             }
@@ -76,4 +92,5 @@ struct AdminContext: Sendable {
     var storage: any Storage
     var prices: PriceService
     var budgetKeys: [String]
+    var keys: KeyRegistry
 }

@@ -20,6 +20,10 @@ public struct GatewayConfig: Sendable {
     public var threads: Int?
     public var pricing = PricingSettings()
     public var notify = Notifier.Settings()
+    /// Breakers, probes, adaptive upstream limits (`health:`).
+    public var health = HealthSettings()
+    /// Failover (`routing:`).
+    public var routing = RoutingSettings()
     /// How often the usage ledger writes its queue (the most a hard kill can lose).
     public var ledgerFlushInterval: Duration = .milliseconds(200)
 
@@ -63,6 +67,8 @@ public struct KeyConfig: Sendable {
     public var tpm: Int?
     public var concurrency: Int?
     public var budget: Budget?
+
+    public var limits: KeyLimits { KeyLimits(rpm: rpm, tpm: tpm, concurrency: concurrency) }
 }
 
 /// Where a configured value came from, for errors raised after parsing.

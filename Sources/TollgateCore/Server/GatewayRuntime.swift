@@ -22,6 +22,9 @@ public final class GatewayRuntime: Sendable {
     let budgets: BudgetTracker
     /// Nil when no admin key is configured (the admin API is then off).
     let admin: AdminContext?
+    /// Every channel's breakers, states and adaptive limits.
+    public let health: HealthTracker
+    let routing: RoutingSettings
     private let state: Mutex<Snapshot>
     private let requestPrefix: String
     private let requestCounter = Atomic<UInt64>(0)
@@ -29,7 +32,7 @@ public final class GatewayRuntime: Sendable {
 
     init(limits: RequestLimits, upstream: UpstreamSettings, snapshot: Snapshot, group: MultiThreadedEventLoopGroup,
          blockingPool: NIOThreadPool, recorders: [any RequestRecorder], biller: Biller, budgets: BudgetTracker,
-         admin: AdminContext?, logger: Logger) throws {
+         admin: AdminContext?, health: HealthTracker, routing: RoutingSettings, logger: Logger) throws {
         self.limits = limits
         upstreamSettings = upstream
         self.logger = logger
@@ -38,6 +41,8 @@ public final class GatewayRuntime: Sendable {
         self.biller = biller
         self.budgets = budgets
         self.admin = admin
+        self.health = health
+        self.routing = routing
         pools = try UpstreamPool(group: group, settings: upstream)
         state = Mutex(snapshot)
         requestPrefix = String(UInt32.random(in: 0x1000_0000...UInt32.max), radix: 16)
@@ -52,6 +57,11 @@ public final class GatewayRuntime: Sendable {
 
     /// Swaps the routes; requests in flight keep the channels they picked.
     func replaceRouter(_ router: ModelRouter) { state.withLock { $0.router = router } }
+
+    /// Swaps the keys (limit counters carry over by key name).
+    func replaceKeys(_ keys: [ClientKey]) {
+        state.withLock { $0.keys = KeyStore(keys, reusing: $0.keys) }
+    }
 
     /// A request id unique within this process and, by its random prefix, across instances.
     func nextRequestID() -> String {

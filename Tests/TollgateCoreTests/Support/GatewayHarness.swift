@@ -14,8 +14,10 @@ struct GatewayHarness {
     let client = TestClient()
 
     /// `yaml` is the config without listen/data_dir/keys; they are added here.
+    /// `configure` adjusts what YAML cannot say (e.g. the notifier's backoff).
     static func start(_ yaml: String, pluginsDirectory: String? = nil,
-                      linkedPlugins: [(String, () -> UnsafeRawPointer?)] = []) async throws -> GatewayHarness {
+                      linkedPlugins: [(String, () -> UnsafeRawPointer?)] = [],
+                      configure: ((inout GatewayConfig) -> Void)? = nil) async throws -> GatewayHarness {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("tollgate-test-\(UUID().uuidString)").path
         var text = """
         listen: 127.0.0.1:0
@@ -28,6 +30,7 @@ struct GatewayHarness {
         // Tests never reach the internet: prices come from the bundled list unless a test syncs.
         if !yaml.contains("pricing:") { text += "\npricing: { sync_url: off }" }
         var config = try ConfigLoader.parse(text, file: "test.yaml")
+        configure?(&config)
         var linkedPlugins = linkedPlugins
         if pluginsDirectory == nil {
             config.pluginsDirectory = dir + "/no-plugins"
