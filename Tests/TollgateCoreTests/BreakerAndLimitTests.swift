@@ -101,3 +101,22 @@ import Testing
         #expect(tokens.message.contains("tokens per minute"))
     }
 }
+
+/// Auth failures: a fixed key opens the channel at once; a plugin that refreshes its own
+/// credentials (Vertex's OAuth token) gets one more try.
+@Suite struct AuthFailureTests {
+    static let refused = AttemptOutcome.authFailed(UpstreamErrorInfo(message: "bad key", scope: .account))
+
+    @Test func aFixedKeyOpensAtOnceARefreshingPluginAfterTwo() {
+        let fixed = ChannelHealth(name: "fixed", settings: HealthSettings(), events: HealthEvents())
+        fixed.record(model: "m", outcome: Self.refused, channelTrial: false, modelTrial: false, now: .now())
+        #expect(fixed.score(model: "m", now: .now()) == nil)
+
+        let plugin = ChannelHealth(name: "plugin", settings: HealthSettings(), events: HealthEvents())
+        plugin.setRefreshesCredentials(true)
+        plugin.record(model: "m", outcome: Self.refused, channelTrial: false, modelTrial: false, now: .now())
+        #expect(plugin.score(model: "m", now: .now()) != nil)
+        plugin.record(model: "m", outcome: Self.refused, channelTrial: false, modelTrial: false, now: .now())
+        #expect(plugin.score(model: "m", now: .now()) == nil)
+    }
+}

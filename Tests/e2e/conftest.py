@@ -118,6 +118,9 @@ def write_config(directory: Path, mock: MockOpenAI, dead_port: int) -> Path:
           connect_timeout: 5s
           response_timeout: 60s
           read_timeout: 60s
+        # These gateways pass upstream errors on, many times over: breakers stay closed here
+        # (test_traffic.py and the Swift suites cover them).
+        health: {{ breaker_failures: 1000 }}
         keys:
           - name: e2e
             key: {CLIENT_KEY}
@@ -159,6 +162,9 @@ def write_gateway_config(directory: Path, label: str, channels: str) -> Path:
           connect_timeout: 5s
           response_timeout: 60s
           read_timeout: 60s
+        # These gateways pass upstream errors on, many times over: breakers stay closed here
+        # (test_traffic.py and the Swift suites cover them).
+        health: {{ breaker_failures: 1000 }}
         keys:
           - name: e2e
             key: {CLIENT_KEY}

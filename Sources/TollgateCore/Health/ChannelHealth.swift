@@ -12,6 +12,12 @@ public final class ChannelHealth: Sendable {
     private let state: Mutex<State>
     /// Set once any model override exists, so the hot path skips the lock until then.
     private let hasOverrides = Atomic<Bool>(false)
+    /// Plugin channels may hold credentials they refresh themselves (Vertex drops its OAuth token
+    /// on a 401 and fetches another): their first auth failure may be stale, so it takes two in a
+    /// row to open the breaker. A fixed key cannot mend itself: one opens it.
+    private let refreshesCredentials = Atomic<Bool>(false)
+
+    func setRefreshesCredentials(_ value: Bool) { refreshesCredentials.store(value, ordering: .relaxed) }
 
     struct State: Sendable {
         var breaker = CircuitBreaker()
@@ -118,13 +124,13 @@ public final class ChannelHealth: Sendable {
 
     /// Applies an attempt's outcome; sends the notifications it calls for (outside the lock).
     func record(model: String, outcome: AttemptOutcome, channelTrial: Bool, modelTrial: Bool, now: NIODeadline) {
-        let wall = Int64(Date().timeIntervalSince1970 * 1000)
         let notices = state.withLock { state -> [NotificationEvent] in
             var health = state.models[model] ?? ModelHealth(settings: settings)
             var notices: [NotificationEvent] = []
             let threshold = settings.breakerFailures
             let cooldown = TimeAmount(settings.breakerCooldown)
             func fail(_ message: String) {
+                let wall = Int64(Date().timeIntervalSince1970 * 1000)
                 health.lastError = message
                 health.lastErrorAt = wall
                 state.lastError = message
@@ -163,7 +169,8 @@ public final class ChannelHealth: Sendable {
                 fail("HTTP 429: \(error.message)")
             case .authFailed(let error):
                 state.authFailed = true
-                if state.breaker.failure(now: now, threshold: threshold, cooldown: cooldown, immediate: true) {
+                let immediate = !refreshesCredentials.load(ordering: .relaxed)
+                if state.breaker.failure(now: now, threshold: immediate ? 1 : 2, cooldown: cooldown, immediate: immediate) {
                     opened("the channel", "authentication failed")
                 }
                 if modelTrial { health.breaker.release() }

@@ -31,6 +31,9 @@ struct RateLimitInfo: Sendable, Equatable {
         var info = RateLimitInfo()
         var retryAfterMillis: Duration?
         for (rawName, value) in headers {
+            // Cheap first look (this runs on every answer): the names wanted start with x, a or r.
+            guard let first = rawName.utf8.first, first | 0x20 == UInt8(ascii: "x") || first | 0x20 == UInt8(ascii: "a")
+                    || first | 0x20 == UInt8(ascii: "r") else { continue }
             let name = rawName.lowercased()
             guard name.contains("ratelimit") || name.contains("retry-after") || name == "x-ms-region" else { continue }
             let trimmed = value.trimmingCharacters(in: .whitespaces)

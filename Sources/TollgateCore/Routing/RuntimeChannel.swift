@@ -32,6 +32,7 @@ public final class RuntimeChannel: Sendable {
         self.backend = backend
         self.health = health ?? HealthTracker().health(for: config.name)
         self.azure = azure
+        if case .plugin = backend { self.health.setRefreshesCredentials(true) }
         patterns = config.models.map(ModelPattern.init)
     }
 
