@@ -120,3 +120,23 @@ import Testing
         #expect(plugin.score(model: "m", now: .now()) == nil)
     }
 }
+
+/// A wildcard channel tracks at most `maxTrackedModels` model names; more are served untracked.
+@Suite struct HealthMemoryTests {
+    @Test func modelNamesBeyondTheCapAreServedUntracked() {
+        let health = ChannelHealth(name: "wild", settings: HealthSettings(), events: HealthEvents())
+        for index in 0..<ChannelHealth.maxTrackedModels {
+            guard case .admitted(let lease) = health.admit(model: "m\(index)", embeddings: false, now: .now()) else {
+                Issue.record("refused m\(index)"); return
+            }
+            lease.end()
+        }
+        guard case .admitted(let extra) = health.admit(model: "one-more", embeddings: false, now: .now()) else {
+            Issue.record("refused past the cap"); return
+        }
+        extra.report(.serverError(status: 500, UpstreamErrorInfo(message: "x", scope: .unknown)))
+        extra.end()
+        #expect(health.withState { $0.models.count } == ChannelHealth.maxTrackedModels)
+        #expect(health.withState { $0.lastError } == "HTTP 500: x")
+    }
+}

@@ -31,6 +31,8 @@ public final class ChannelHealth: Sendable {
         var apiVersion: String?
     }
 
+    static let maxTrackedModels = 4096
+
     init(name: String, settings: HealthSettings, events: HealthEvents) {
         self.name = name
         self.settings = settings
@@ -64,6 +66,14 @@ public final class ChannelHealth: Sendable {
     /// the adaptive limit.
     func admit(model: String, embeddings: Bool, now: NIODeadline) -> Admission {
         state.withLock { state -> Admission in
+            // A wildcard channel sees whatever names clients send: past this many, new names are
+            // served untracked (the channel's own breaker still applies).
+            guard state.models[model] != nil || state.models.count < Self.maxTrackedModels else {
+                guard state.breaker.isClosed else {
+                    return .refused(until: nil, rateLimited: false, reason: "circuit open: \(state.lastError ?? "failures")")
+                }
+                return .admitted(HealthLease(health: self, model: model, channelTrial: false, modelTrial: false, slot: false))
+            }
             var health = state.models[model] ?? ModelHealth(settings: settings)
             defer { state.models[model] = health }
             health.probeEmbeddings = embeddings
@@ -215,7 +225,7 @@ public final class ChannelHealth: Sendable {
                 health.observe(success: false)
                 fail(message)
             }
-            state.models[model] = health
+            if state.models[model] != nil || state.models.count < Self.maxTrackedModels { state.models[model] = health }
             return notices
         }
         for notice in notices { events.notify(notice) }

@@ -34,6 +34,8 @@ public final class ModelRouter: Sendable {
         case unavailable(Refusal)
     }
 
+    func serves(_ model: String) -> Bool { channels.contains { $0.serves(model) } }
+
     /// Indices of the channels serving `model`, grouped by priority tier, lowest first.
     func tiers(for model: String) -> [[Int]] {
         var byPriority: [Int: [Int]] = [:]

@@ -162,7 +162,7 @@ struct ClientAPI {
         guard key.allows(model: model) else {
             throw GatewayError.forbidden("key '\(key.name)' may not use model '\(model)'")
         }
-        guard !snapshot.router.tiers(for: model).isEmpty else {
+        guard snapshot.router.serves(model) else {
             throw GatewayError.notFound("model '\(model)' is not served by this gateway", code: "model_not_found")
         }
         if let overBudget = runtime.budgets.check(key: key.name, now: unixSeconds()) { throw overBudget }
