@@ -1,13 +1,16 @@
 """Traffic control through the real binary: failover before the first byte (a 429 on one channel,
-one successful answer for the client), a request error returned unretried, and a key's rate limit
-answered as 429 with `retry-after` in the client's dialect (openai and anthropic SDKs). Its own
+one successful answer for the client), a request error returned unretried, a key's rate limit
+answered as 429 with `retry-after` in the client's dialect (openai and anthropic SDKs), and keys
+made and revoked with `tollgate keys` reaching the running gateway. Its own
 gateway: two `openai` channels on two scripted upstreams (`flaky` first, `steady` as fallback)."""
 
 from __future__ import annotations
 
 import json
+import subprocess
 import textwrap
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import anthropic
@@ -138,3 +141,42 @@ def test_a_key_over_its_rate_limit_gets_429_with_retry_after_in_its_dialect(traf
         claude.messages.create(model="gpt-4o-mini", max_tokens=5, messages=[{"role": "user", "content": "hi"}])
     assert int(refused.value.response.headers["retry-after"]) >= 1
     assert refused.value.body["error"]["type"] == "rate_limit_error"
+
+
+def test_keys_made_with_the_cli_reach_the_running_gateway(traffic):
+    gateway, _, _ = traffic
+    binary, config = _gateway_binary(), str(gateway.config_path)
+    made = subprocess.run([binary, "keys", "create", "--config", config, "--name", "cli-made", "--models", "gpt-4o-mini",
+                           "--rpm", "100", "--expires", "30d"], capture_output=True, text=True, timeout=60)
+    assert made.returncode == 0, made.stderr
+    key = made.stdout.strip()
+    assert key.startswith("tg-") and "shown only now" in made.stderr
+    listed = subprocess.run([binary, "keys", "list", "--config", config, "--json"], capture_output=True, text=True, timeout=60)
+    row = next(k for k in json.loads(listed.stdout) if k["name"] == "cli-made")
+    assert row["rpm"] == 100 and row["models"] == ["gpt-4o-mini"] and key not in listed.stdout
+    client = openai.OpenAI(base_url=gateway.url + "/v1", api_key=key, max_retries=0)
+    assert eventually(lambda: _status(client) == 200), "the running gateway did not pick the key up"
+    with pytest.raises(openai.PermissionDeniedError):
+        client.chat.completions.create(model="gpt-4o", messages=[{"role": "user", "content": "hi"}])
+    revoked = subprocess.run([binary, "keys", "revoke", "--config", config, "cli-made"], capture_output=True, text=True, timeout=60)
+    assert revoked.returncode == 0, revoked.stderr
+    assert eventually(lambda: _status(client) == 401), "the running gateway kept a revoked key"
+    again = subprocess.run([binary, "keys", "create", "--config", config, "--name", "cli-made"], capture_output=True, text=True, timeout=60)
+    assert again.returncode == 1 and "already exists" in again.stderr
+
+
+def _status(client: openai.OpenAI) -> int:
+    try:
+        client.chat.completions.create(model="gpt-4o-mini", messages=[{"role": "user", "content": "hi"}])
+        return 200
+    except openai.APIStatusError as error:
+        return error.status_code
+
+
+def eventually(condition, seconds: float = 15.0) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.2)
+    return False
