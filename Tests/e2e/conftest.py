@@ -118,9 +118,10 @@ def write_config(directory: Path, mock: MockOpenAI, dead_port: int) -> Path:
           connect_timeout: 5s
           response_timeout: 60s
           read_timeout: 60s
-        # These gateways pass upstream errors on, many times over: breakers stay closed here
-        # (test_traffic.py and the Swift suites cover them).
-        health: {{ breaker_failures: 1000 }}
+        # These gateways pass upstream errors on, many times over, and tests count what the mocks
+        # receive: breakers stay closed and no probes are sent (test_traffic.py and the Swift
+        # suites cover both).
+        health: {{ breaker_failures: 1000, probes: false }}
         keys:
           - name: e2e
             key: {CLIENT_KEY}
@@ -162,9 +163,10 @@ def write_gateway_config(directory: Path, label: str, channels: str) -> Path:
           connect_timeout: 5s
           response_timeout: 60s
           read_timeout: 60s
-        # These gateways pass upstream errors on, many times over: breakers stay closed here
-        # (test_traffic.py and the Swift suites cover them).
-        health: {{ breaker_failures: 1000 }}
+        # These gateways pass upstream errors on, many times over, and tests count what the mocks
+        # receive: breakers stay closed and no probes are sent (test_traffic.py and the Swift
+        # suites cover both).
+        health: {{ breaker_failures: 1000, probes: false }}
         keys:
           - name: e2e
             key: {CLIENT_KEY}

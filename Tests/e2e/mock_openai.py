@@ -15,12 +15,14 @@ Behaviours are selected by the request's model name:
               for the request's last user message (see `MockOpenAI.hold`)
   fail-500    answer 500 with an OpenAI error body
   cut-stream  send two events, then close the socket without ending the chunked body
+  slow-stream a normal stream with a pause of SLOW_EVENT_SECONDS before each event
 Any other model gets a normal answer (see `reply_text`, `chat_usage`, `embedding_vector`).
 
 Markers in the last user message change how a stream (or an answer) is written:
   [split]     the whole event stream is written in 5-byte HTTP chunks (events split anywhere)
   [crlf]      SSE lines end with CRLF instead of LF
   [big:N]     the answer has N extra words (a large body, or N extra events)
+  [hold]      a stream is held as for the `hold-back` model (so a priced model can be held)
 A `hold-back` stream whose client goes away while held ends with the hold's state "closed-by-peer"
 (the gateway closed the upstream connection).
 """
@@ -39,6 +41,7 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 HOLD_TIMEOUT_SECONDS = 10.0
+SLOW_EVENT_SECONDS = 0.02
 CREATED = 1_717_000_000
 
 
@@ -52,6 +55,8 @@ class RecordedRequest:
     response_headers: list[tuple[str, str]] = field(default_factory=list)
     # The complete answer body (for streams: every byte of every chunk, in order).
     response_body: bytes = b""
+    # Set once the whole answer was written (a stream: its terminating chunk); never for a cut.
+    answered: bool = False
 
     def header(self, name: str) -> str | None:
         name = name.lower()
@@ -252,6 +257,8 @@ class _Handler(BaseHTTPRequestHandler):
             self.send_header(name, value)
         self.end_headers()
         self.wfile.write(body)
+        self.wfile.flush()
+        self.record.answered = True
 
     def _start_stream(self) -> None:
         headers = [("Content-Type", "text/event-stream; charset=utf-8"), ("Transfer-Encoding", "chunked"),
@@ -309,6 +316,7 @@ class _Handler(BaseHTTPRequestHandler):
     def _end_stream(self) -> None:
         self.wfile.write(b"0\r\n\r\n")
         self.wfile.flush()
+        self.record.answered = True
 
     def _cut(self) -> None:
         """Closes the socket in the middle of the chunked body (no terminating chunk)."""
@@ -395,7 +403,7 @@ class _Handler(BaseHTTPRequestHandler):
             for event in events[:2]:
                 self._send_event(event)
             return self._cut()
-        if model == "hold-back":
+        if model == "hold-back" or "[hold]" in text:
             hold = self.server.mock._hold_for(last_user_text(request))
             hold.state = "holding"
             self._send_event(events[0])
@@ -411,6 +419,8 @@ class _Handler(BaseHTTPRequestHandler):
                 hold.finished.set()
             return
         for event in events:
+            if model == "slow-stream":
+                time.sleep(SLOW_EVENT_SECONDS)
             self._send_event(event)
         self._end_stream()
 
@@ -438,6 +448,7 @@ class _Handler(BaseHTTPRequestHandler):
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
+    request_queue_size = 256  # bursts of new connections (the load tests) are not dropped
     mock: "MockOpenAI"
 
 
