@@ -18,6 +18,9 @@ public final class Gateway: Sendable {
     let requestLog: RequestLog?
     /// Channels, templates, prices and rates managed through the admin API.
     let managed = ManagedObjects()
+    public let keys: KeyRegistry
+    let prober: HealthProber
+    private let keyPoller = Mutex<Task<Void, Never>?>(nil)
     /// Template adaptors; `templateWatcher` reloads them when their files change.
     public let templates: TemplateRegistry
     let templateWatcher: TemplateWatcher?
@@ -32,7 +35,8 @@ public final class Gateway: Sendable {
 
     private init(config: GatewayConfig, registry: PluginRegistry, factory: AdaptorFactory, runtime: GatewayRuntime,
                  storage: any Storage, ledger: UsageLedger, prices: PriceService, notifier: Notifier, requestLog: RequestLog?,
-                 templates: TemplateRegistry, demoKey: String?, group: MultiThreadedEventLoopGroup, blockingPool: NIOThreadPool) {
+                 keys: KeyRegistry, prober: HealthProber, templates: TemplateRegistry, demoKey: String?,
+                 group: MultiThreadedEventLoopGroup, blockingPool: NIOThreadPool) {
         self.config = config
         self.registry = registry
         self.factory = factory
@@ -42,10 +46,10 @@ public final class Gateway: Sendable {
         self.prices = prices
         self.notifier = notifier
         self.requestLog = requestLog
+        self.keys = keys
+        self.prober = prober
         self.templates = templates
-        sharedState = SharedStateWatcher(storage: storage, runtime: runtime,
-                                         configKeys: config.keys.map { ClientKey(name: $0.name, digest: KeyDigest(of: $0.key), models: $0.models) },
-                                         interval: config.sharedStateInterval, logger: runtime.logger)
+        sharedState = SharedStateWatcher(storage: storage, runtime: runtime, interval: config.sharedStateInterval, logger: runtime.logger)
         templateWatcher = Self.templatesDirectory(config).map { TemplateWatcher(directory: $0, registry: templates) }
         self.demoKey = demoKey
         self.group = group
@@ -60,6 +64,7 @@ public final class Gateway: Sendable {
         let group = MultiThreadedEventLoopGroup(numberOfThreads: config.threads ?? usableCPUCount())
         let blockingPool = NIOThreadPool(numberOfThreads: 4)
         blockingPool.start()
+        var openedStorage: (any Storage)?
         do {
             let registry = PluginRegistry()
             var loader = PluginLoader(logger: logger)
@@ -70,11 +75,16 @@ public final class Gateway: Sendable {
             let templates = TemplateRegistry(reserved: registry.providerIDs, logger: logger)
             if let directory = templatesDirectory(config) { templates.reload(directory: directory) }
             let factory = AdaptorFactory(registry: registry, templates: templates)
-            let channels = try makeChannels(config, registry: registry, factory: factory, logger: logger, templates: templates)
 
             let storage = try await StorageOpener.open(url: config.storageURL, logger: logger)
+            openedStorage = storage
+            let health = HealthTracker(settings: config.health)
+            try await applyOverrides(try await storage.channelOverrides(), to: health)
+            let channels = try makeChannels(config, registry: registry, factory: factory, logger: logger, templates: templates,
+                                            health: health)
             let demoKey = config.demoKey ? try await DemoKey.ensure(dataDirectory: config.dataDirectory, storage: storage) : nil
-            let keys = try await loadKeys(config, storage: storage, logger: logger)
+            let keyRegistry = KeyRegistry(configKeys: config.keys, storage: storage, logger: logger)
+            let keys = KeyStore(try await keyRegistry.load())
 
             let notifier = Notifier(settings: config.notify, logger: logger) { url, body in
                 try await blockingPool.runIfActive {
@@ -82,6 +92,7 @@ public final class Gateway: Sendable {
                                                        body: body, timeout: .seconds(10))).status
                 }
             }
+            health.events.onNotify { notifier.notify($0) }
             let engine = billingEngine(registry, logger: logger)
             let prices = PriceService(engine: engine, storage: storage, settings: config.pricing, notifier: notifier,
                                       logger: logger) { url in
@@ -111,12 +122,16 @@ public final class Gateway: Sendable {
                                              admin: config.adminKey.map { AdminContext(keyDigest: KeyDigest(of: $0), storage: storage,
                                                                                         prices: prices,
                                                                                         budgetKeys: config.keys.filter { $0.budget != nil }.map(\.name),
-                                                                                        configKeys: config.clientKeys, link: link) },
-                                             logger: logger)
+                                                                                        keys: keyRegistry, link: link) },
+                                             health: health, routing: config.routing, logger: logger)
+            let prober = HealthProber(runtime: runtime, logger: logger) { request in
+                try await blockingPool.runIfActive { try sideClient.perform(request) }
+            }
             let gateway = Gateway(config: config, registry: registry, factory: factory, runtime: runtime, storage: storage,
-                                  ledger: ledger, prices: prices, notifier: notifier, requestLog: requestLog, templates: templates,
-                                  demoKey: demoKey, group: group, blockingPool: blockingPool)
+                                  ledger: ledger, prices: prices, notifier: notifier, requestLog: requestLog, keys: keyRegistry,
+                                  prober: prober, templates: templates, demoKey: demoKey, group: group, blockingPool: blockingPool)
             templates.onChange { [weak gateway] changed in gateway?.templatesChanged(changed) }
+            health.events.onDeprecation { [weak gateway] channel, model, notice in gateway?.deprecationFound(channel, model: model, notice) }
             try await gateway.applyManagedObjects()
             link.gateway = gateway
             gateway.sharedState.onObjectsChanged { [weak gateway] in try await gateway?.applyManagedObjects() }
@@ -128,6 +143,7 @@ public final class Gateway: Sendable {
             }
             return gateway
         } catch {
+            try? await openedStorage?.close()
             try? await group.shutdownGracefully()
             try? await blockingPool.shutdownGracefully()
             throw error
@@ -137,7 +153,7 @@ public final class Gateway: Sendable {
     /// Every channel's provider must be built in or served by a loaded plugin. Channels the
     /// embedded default added from the environment are skipped (with a warning) instead.
     static func makeChannels(_ config: GatewayConfig, registry: PluginRegistry, factory: AdaptorFactory,
-                             logger: Logger, templates: TemplateRegistry? = nil) throws -> [RuntimeChannel] {
+                             logger: Logger, templates: TemplateRegistry? = nil, health: HealthTracker) throws -> [RuntimeChannel] {
         var channels: [RuntimeChannel] = []
         for channel in config.channels {
             if let problem = providerProblem(channel, registry: registry, pluginsDirectory: config.pluginsDirectory, templates: templates) {
@@ -152,7 +168,7 @@ public final class Gateway: Sendable {
                 }
                 throw channel.error(problem)
             }
-            channels.append(try RuntimeChannel.make(channel, factory: factory))
+            channels.append(try RuntimeChannel.make(channel, factory: factory, health: health.health(for: channel.name)))
         }
         return channels
     }
@@ -167,21 +183,6 @@ public final class Gateway: Sendable {
         return "provider '\(provider)' is not available: no loaded plugin or template serves it (expected a plugin such as "
             + "libtollgate-\(provider).so in \(directory), or a template with \"provider\": \"\(provider)\"; "
             + "`tollgate plugins` lists what was found)"
-    }
-
-    static func loadKeys(_ config: GatewayConfig, storage: any Storage, logger: Logger) async throws -> KeyStore {
-        var keys = config.keys.map { ClientKey(name: $0.name, digest: KeyDigest(of: $0.key), models: $0.models) }
-        for stored in try await storage.keys() {
-            guard let key = stored.clientKey else {
-                logger.error("stored key has a malformed digest; skipped", metadata: ["key": .string(stored.name)])
-                continue
-            }
-            keys.append(key)
-        }
-        for key in config.keys where key.rpm != nil || key.tpm != nil || key.concurrency != nil {
-            logger.warning("per-key rpm/tpm/concurrency limits are not enforced yet", metadata: ["key": .string(key.name)])
-        }
-        return KeyStore(keys)
     }
 
     /// The loaded billing plugin, if any; without one requests are recorded unpriced (and say so).
@@ -238,6 +239,8 @@ public final class Gateway: Sendable {
         prices.startBackground()
         templateWatcher?.start()
         sharedState.start()
+        if config.health.probes { prober.start(interval: config.health.probeInterval) }
+        startKeyPolling(every: config.sharedStateInterval)
         return channel.localAddress?.port ?? config.listen.port
     }
 
@@ -258,6 +261,8 @@ public final class Gateway: Sendable {
         if let channel = server.withLock({ $0 }) { try? await channel.close() }
         templateWatcher?.stop()
         sharedState.stop()
+        prober.stop()
+        keyPoller.withLock { $0?.cancel(); $0 = nil }
         let deadline = ContinuousClock.now + grace
         while runtime.inFlight > 0 && ContinuousClock.now < deadline { try? await Task.sleep(for: .milliseconds(20)) }
         prices.stop()
@@ -269,6 +274,8 @@ public final class Gateway: Sendable {
         try? await group.shutdownGracefully()
         try? await blockingPool.shutdownGracefully()
     }
+
+    func setKeyPoller(_ task: Task<Void, Never>) { keyPoller.withLock { $0?.cancel(); $0 = task } }
 
     /// Blocks until the gateway has stopped: the listener closed and, when `stop` closed it, the
     /// shutdown finished (so the process never exits before the ledger is written).

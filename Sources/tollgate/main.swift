@@ -9,7 +9,7 @@ struct Tollgate: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "tollgate",
         abstract: "An LLM API gateway: one endpoint, every provider, exact bills.",
-        subcommands: [Serve.self, CheckConfig.self, Plugins.self, Prices.self, Usage.self],
+        subcommands: [Serve.self, CheckConfig.self, Plugins.self, Keys.self, Prices.self, Usage.self],
         defaultSubcommand: Serve.self)
 }
 
@@ -105,6 +105,93 @@ struct Plugins: AsyncParsableCommand {
         print("Templates in \(templatesDirectory):")
         if templates.reports.isEmpty { print("  (no *.json files)") }
         for report in templates.reports { print("  " + report.line) }
+    }
+}
+
+/// `tollgate keys create|list|revoke`: client keys kept in storage. A running gateway picks a
+/// change up within a few seconds.
+struct Keys: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Create, list and revoke client keys kept in storage.",
+                                                    subcommands: [KeysCreate.self, KeysList.self, KeysRevoke.self])
+}
+
+struct KeysCreate: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "create", abstract: "Create a key; it is printed this once.")
+
+    @Option(help: "YAML configuration file (default: the embedded default's data directory).") var config: String?
+    @Option(help: "The key's name (unique).") var name: String
+    @Option(help: "Models it may use, comma separated; `*` wildcards (default: all).") var models: String?
+    @Option(help: "Expiry: 30d, 12h, 90m, a day (2026-12-31), an RFC 3339 time or Unix seconds.") var expires: String?
+    @Option(help: "Requests per minute.") var rpm: Int?
+    @Option(help: "Tokens per minute.") var tpm: Int?
+    @Option(help: "Requests in flight at once.") var concurrency: Int?
+
+    func run() async throws {
+        var request = KeyIssuer.Request(name: name)
+        request.models = models.map { $0.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty } } ?? []
+        if let expires {
+            guard let at = KeyIssuer.parseExpiry(expires) else { throw fatal("--expires must be like 30d, 12h, 2026-12-31 or Unix seconds") }
+            request.expiresAt = at
+        }
+        request.limits = KeyLimits(rpm: rpm, tpm: tpm, concurrency: concurrency)
+        let settings = try loadConfig(config)
+        let storage = try await SQLiteStorage.open(url: settings.storageURL, logger: makeLogger("error"))
+        do {
+            let (stored, key) = try await KeyIssuer.create(request, storage: storage, reserved: Set(settings.keys.map(\.name)))
+            try? await storage.close()
+            print(key)
+            FileHandle.standardError.write(Data("Created key '\(stored.name)'. It is shown only now: store it safely.\n".utf8))
+        } catch let failure as KeyIssuer.Failure {
+            try? await storage.close()
+            throw fatal(failure.message)
+        }
+    }
+}
+
+struct KeysList: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "list", abstract: "List stored keys (never the keys themselves).")
+
+    @Option(help: "YAML configuration file (default: the embedded default's data directory).") var config: String?
+    @Flag(help: "Print JSON.") var json = false
+
+    func run() async throws {
+        let settings = try loadConfig(config)
+        let storage = try await SQLiteStorage.open(url: settings.storageURL, logger: makeLogger("error"))
+        let keys = try await storage.keys()
+        try? await storage.close()
+        if json {
+            print(JSONValue.array(keys.map { KeyIssuer.json($0) }).jsonString)
+            return
+        }
+        let now = Int64(Date().timeIntervalSince1970)
+        print(["NAME", "PREFIX", "STATE", "MODELS", "EXPIRES", "RPM", "TPM", "CONCURRENCY"].joined(separator: "\t"))
+        for key in keys {
+            let state = key.revoked ? "revoked" : key.expiresAt.map { $0 <= now ? "expired" : "active" } ?? "active"
+            let expires = key.expiresAt.map { ISO8601DateFormatter().string(from: Date(timeIntervalSince1970: Double($0))) } ?? "-"
+            let limits = [key.limits.rpm, key.limits.tpm, key.limits.concurrency].map { $0.map(String.init) ?? "-" }
+            print(([key.name, key.prefix + "…", state, key.models.isEmpty ? "*" : key.models.joined(separator: ","), expires] + limits)
+                .joined(separator: "\t"))
+        }
+    }
+}
+
+struct KeysRevoke: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "revoke", abstract: "Revoke a stored key (it stays listed).")
+
+    @Option(help: "YAML configuration file (default: the embedded default's data directory).") var config: String?
+    @Argument(help: "The key's name.") var name: String
+
+    func run() async throws {
+        let settings = try loadConfig(config)
+        let storage = try await SQLiteStorage.open(url: settings.storageURL, logger: makeLogger("error"))
+        do {
+            try await KeyIssuer.revoke(name, storage: storage, reserved: Set(settings.keys.map(\.name)))
+            try? await storage.close()
+            print("Revoked key '\(name)'.")
+        } catch let failure as KeyIssuer.Failure {
+            try? await storage.close()
+            throw fatal(failure.message)
+        }
     }
 }
 

@@ -106,6 +106,9 @@ import Testing
         func keys() async throws -> [StoredKey] { [] }
         func insert(_ key: StoredKey) async throws {}
         func deleteKey(named name: String) async throws {}
+        func revokeKey(named name: String) async throws -> Bool { false }
+        func channelOverrides() async throws -> [ChannelOverride] { [] }
+        func saveChannelOverride(_ override: ChannelOverride) async throws {}
         func appendUsage(_ records: [RequestRecord]) async throws { throw CancellationError() }
         func usageReport(_ query: UsageQuery) async throws -> [UsageRow] { [] }
         func addBudgetSpend(key: String, periodStart: Int64, currency: String, nano: Int64) async throws -> Int64 { 0 }

@@ -133,3 +133,32 @@ import Testing
         #expect(cloud.channels[2].credentials["service_account_file"] == "/k.json" && cloud.channels[2].options["project"] == "p")
     }
 }
+
+@Suite struct TrafficConfigTests {
+    @Test func healthRoutingAndKeyLimitsParse() throws {
+        let config = try ConfigLoader.parse("""
+        routing: { retries: 3 }
+        health: { breaker_failures: 7, breaker_cooldown: 45s, probe_interval: 10s, probes: false, adaptive_start: 4, queue_wait: 500ms }
+        keys:
+          - { name: a, key: sk-aaaaaaaa, rpm: 10, tpm: 1000, concurrency: 2 }
+        """, file: "t.yaml")
+        #expect(config.routing.retries == 3)
+        #expect(config.health.breakerFailures == 7 && config.health.breakerCooldown == .seconds(45))
+        #expect(config.health.probeInterval == .seconds(10) && !config.health.probes && config.health.adaptiveStart == 4)
+        #expect(config.health.queueWait == .milliseconds(500))
+        #expect(config.keys.first?.limits == KeyLimits(rpm: 10, tpm: 1000, concurrency: 2))
+    }
+
+    @Test func mistakesNameTheKey() {
+        #expect(throws: ConfigError.self) { try ConfigLoader.parse("health: { breaker_failure: 3 }", file: "t.yaml") }
+        #expect(throws: ConfigError.self) { try ConfigLoader.parse("routing: { retries: -1 }", file: "t.yaml") }
+        do {
+            _ = try ConfigLoader.parse("health:\n  breaker_failures: 0\n", file: "t.yaml")
+            Issue.record("accepted 0")
+        } catch let error as ConfigError {
+            #expect("\(error)".contains("breaker_failures") && "\(error)".contains("t.yaml:2"))
+        } catch {
+            Issue.record("\(error)")
+        }
+    }
+}

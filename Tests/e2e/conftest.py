@@ -119,6 +119,10 @@ def write_config(directory: Path, mock: MockOpenAI, dead_port: int) -> Path:
           connect_timeout: 5s
           response_timeout: 60s
           read_timeout: 60s
+        # These gateways pass upstream errors on, many times over, and tests count what the mocks
+        # receive: breakers stay closed and no probes are sent (test_traffic.py and the Swift
+        # suites cover both).
+        health: {{ breaker_failures: 1000, probes: false }}
         keys:
           - name: e2e
             key: {CLIENT_KEY}
@@ -161,6 +165,10 @@ def write_gateway_config(directory: Path, label: str, channels: str, settings: s
           connect_timeout: 5s
           response_timeout: 60s
           read_timeout: 60s
+        # These gateways pass upstream errors on, many times over, and tests count what the mocks
+        # receive: breakers stay closed and no probes are sent (test_traffic.py and the Swift
+        # suites cover both).
+        health: {{ breaker_failures: 1000, probes: false }}
         pricing: {{ sync_url: off }}
         """) + textwrap.dedent(settings) + textwrap.dedent(f"""\
         keys:

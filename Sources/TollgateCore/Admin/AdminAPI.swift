@@ -1,3 +1,4 @@
+import Foundation
 import NIOCore
 import NIOHTTP1
 
@@ -7,7 +8,7 @@ struct AdminAPI {
     let handler: RequestHandler
     var runtime: GatewayRuntime { handler.runtime }
 
-    func dispatch(head: HTTPRequestHead, body: ByteBuffer = ByteBuffer(), path: Substring, query: [String: String]) throws {
+    func dispatch(head: HTTPRequestHead, path: Substring, query: [String: String], body: ByteBuffer) throws {
         guard let admin = runtime.admin else {
             throw GatewayError.notFound("the admin API is off: set admin_key in the configuration", code: "admin_disabled")
         }
@@ -42,8 +43,6 @@ struct AdminAPI {
             }
             handler.writeJSON(status: 200, body: JSONValue.object(["data": .array(rows)]).serialized())
             handler.requestEnded(status: 200, channel: nil, usage: TokenUsage())
-        case (_, "/admin/keys"), (_, _) where path.hasPrefix("/admin/keys/"):
-            try dispatchKeyRoute(head: head, body: body, path: path, admin: admin)
         case (_, _) where ManagedObjectsAPI.Route(path: path) != nil:
             guard let route = ManagedObjectsAPI.Route(path: path) else { return }
             try ManagedObjectsAPI(api: self, admin: admin).serve(head: head, body: body, route: route)
@@ -55,6 +54,20 @@ struct AdminAPI {
                                 "removed": .int(summary.removed.count),
                                 "skipped": .array(summary.skipped.map { .object(["name": .string($0.name), "reason": .string($0.reason)]) })])
             }
+        case (.GET, "/admin/health"):
+            handler.writeJSON(status: 200, body: AdminHealth.report(runtime: runtime).serialized())
+            handler.requestEnded(status: 200, channel: nil, usage: TokenUsage())
+        case (.GET, "/admin/keys"):
+            let snapshot = runtime.snapshot.keys
+            answer { try await AdminKeys.list(admin: admin, keys: snapshot) }
+        case (.POST, "/admin/keys"):
+            let request = try AdminKeys.parseCreate(body)
+            let runtime = self.runtime
+            answer(status: 201) { try await AdminKeys.create(request, admin: admin, runtime: runtime) }
+        case (.DELETE, _) where path.hasPrefix("/admin/keys/"):
+            let name = String(path.dropFirst("/admin/keys/".count)).removingPercentEncoding ?? ""
+            let runtime = self.runtime
+            answer { try await AdminKeys.revoke(name, admin: admin, runtime: runtime) }
         default:
             throw GatewayError.notFound("no admin route for \(head.method.rawValue) \(path)", code: "unknown_route")
         }
@@ -94,7 +107,8 @@ struct AdminAPI {
                 handler.writeJSON(status: status, body: body.serialized())
                 handler.requestEnded(status: status, channel: nil, usage: TokenUsage())
             case .failure(let error):
-                let failure = error as? GatewayError ?? .badRequest("\(error)", code: "admin_failed")
+                let failure = error as? GatewayError ?? (error as? KeyIssuer.Failure).map(AdminKeys.gatewayError)
+                    ?? .badRequest("\(error)", code: "admin_failed")
                 handler.writeError(failure)
                 handler.requestEnded(status: failure.status, channel: nil, usage: TokenUsage())
             }
@@ -108,8 +122,7 @@ struct AdminContext: Sendable {
     var storage: any Storage
     var prices: PriceService
     var budgetKeys: [String]
-    /// The config file's keys: a key snapshot rebuilt after a key change needs them beside the stored ones.
-    var configKeys: [ClientKey]
+    var keys: KeyRegistry
     /// The gateway, for applying managed objects (set once it exists).
     var link: GatewayLink
 }

@@ -42,7 +42,7 @@ public enum ConfigLoader {
     static func read(_ root: ConfigNode) throws -> GatewayConfig {
         let top = try root.mapping(allowed: ["listen", "data_dir", "storage", "admin_key", "plugins", "templates",
                                              "limits", "upstream", "keys", "channels", "demo_key", "threads",
-                                             "pricing", "notify", "ledger", "storage_refresh", "request_log"])
+                                             "pricing", "notify", "ledger", "storage_refresh", "request_log", "health", "routing"])
         var config = GatewayConfig()
         if let n = top["listen"] { config.listen = try listenAddress(n) }
         if let n = top["data_dir"] { config.dataDirectory = try n.string() }
@@ -64,6 +64,11 @@ public enum ConfigLoader {
         if let n = top["channels"] { config.channels = try n.sequence().map(channel) }
         if let n = top["pricing"] { config.pricing = try pricing(n) }
         if let n = top["notify"] { config.notify = try notify(n) }
+        if let n = top["health"] { config.health = try health(n) }
+        if let n = top["routing"] {
+            let m = try n.mapping(allowed: ["retries"])
+            if let v = m["retries"] { config.routing.retries = try v.int(in: 0...20) }
+        }
         if let n = top["ledger"] {
             let m = try n.mapping(allowed: ["flush_interval"])
             if let v = m["flush_interval"] { config.ledgerFlushInterval = try v.duration() }
@@ -203,6 +208,26 @@ public enum ConfigLoader {
             settings.minimumPriority = priority
         }
         if let v = m["per_type_per_hour"] { settings.perTypePerHour = try v.int(in: 1...10_000) }
+        return settings
+    }
+
+    static func health(_ n: ConfigNode) throws -> HealthSettings {
+        let m = try n.mapping(allowed: ["breaker_failures", "breaker_cooldown", "probe_interval", "probes", "retry_after_default",
+                                        "adaptive_start", "adaptive_step", "adaptive_successes", "adaptive_max",
+                                        "adaptive_cooldown", "queue_wait"])
+        var settings = HealthSettings()
+        if let v = m["breaker_failures"] { settings.breakerFailures = try v.int(in: 1...10_000) }
+        if let v = m["breaker_cooldown"] { settings.breakerCooldown = try v.duration() }
+        if let v = m["probe_interval"] { settings.probeInterval = try v.duration() }
+        if let v = m["probes"] { settings.probes = try v.bool() }
+        if let v = m["retry_after_default"] { settings.retryAfterDefault = try v.duration() }
+        if let v = m["adaptive_start"] { settings.adaptiveStart = try v.int(in: 1...100_000) }
+        if let v = m["adaptive_step"] { settings.adaptiveStep = try v.int(in: 0...100_000) }
+        if let v = m["adaptive_successes"] { settings.adaptiveSuccesses = try v.int(in: 1...100_000) }
+        if let v = m["adaptive_max"] { settings.adaptiveMax = try v.int(in: 1...1_000_000) }
+        if let v = m["adaptive_cooldown"] { settings.adaptiveCooldown = try v.duration() }
+        if let v = m["queue_wait"] { settings.queueWait = try v.duration() }
+        settings.adaptiveStart = min(settings.adaptiveStart, settings.adaptiveMax)
         return settings
     }
 

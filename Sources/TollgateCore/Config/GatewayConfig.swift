@@ -20,6 +20,10 @@ public struct GatewayConfig: Sendable {
     public var threads: Int?
     public var pricing = PricingSettings()
     public var notify = Notifier.Settings()
+    /// Breakers, probes, adaptive upstream limits (`health:`).
+    public var health = HealthSettings()
+    /// Failover (`routing:`).
+    public var routing = RoutingSettings()
     /// How often the usage ledger writes its queue (the most a hard kill can lose).
     public var ledgerFlushInterval: Duration = .milliseconds(200)
     /// How often keys and budget spend are re-read from storage (changes made by other instances).
@@ -67,6 +71,8 @@ public struct KeyConfig: Sendable {
     public var tpm: Int?
     public var concurrency: Int?
     public var budget: Budget?
+
+    public var limits: KeyLimits { KeyLimits(rpm: rpm, tpm: tpm, concurrency: concurrency) }
 }
 
 /// Where a configured value came from, for errors raised after parsing.

@@ -5,12 +5,16 @@ public struct ClientKey: Sendable {
     public var models: [ModelPattern]
     public var expiresAt: Int64?
     public var revoked = false
+    public var limits = KeyLimits()
+    /// Enforces `limits`; set by the store (shared by the key's snapshots).
+    public internal(set) var limiter: KeyLimiter?
 
-    public init(name: String, digest: KeyDigest, models: [String] = [], expiresAt: Int64? = nil) {
+    public init(name: String, digest: KeyDigest, models: [String] = [], expiresAt: Int64? = nil, limits: KeyLimits = KeyLimits()) {
         self.name = name
         self.digest = digest
         self.models = models.map(ModelPattern.init)
         self.expiresAt = expiresAt
+        self.limits = limits
     }
 
     public func allows(model: String) -> Bool { models.isEmpty || models.contains { $0.matches(model) } }
@@ -20,12 +24,28 @@ public struct ClientKey: Sendable {
 /// read nothing from the database.
 public struct KeyStore: Sendable {
     private let byDigest: [KeyDigest: ClientKey]
+    /// Limit counters by key name: a new store takes over the old one's, so a reload never
+    /// resets what a key used this minute.
+    let limiters: [String: KeyLimiter]
 
-    public init(_ keys: [ClientKey]) {
+    public init(_ keys: [ClientKey], reusing previous: KeyStore? = nil) {
         var map: [KeyDigest: ClientKey] = [:]
-        for key in keys { map[key.digest] = key }
+        var limiters: [String: KeyLimiter] = [:]
+        for var key in keys {
+            if !key.limits.isEmpty {
+                let limiter = limiters[key.name] ?? previous?.limiters[key.name] ?? KeyLimiter(keyName: key.name, limits: key.limits)
+                if limiter.limits != key.limits { limiter.limits = key.limits }
+                limiters[key.name] = limiter
+                key.limiter = limiter
+            }
+            map[key.digest] = key
+        }
         byDigest = map
+        self.limiters = limiters
     }
+
+    /// Every key, by name.
+    public var keys: [ClientKey] { byDigest.values.sorted { $0.name < $1.name } }
 
     public enum Verdict: Sendable {
         case valid(ClientKey)

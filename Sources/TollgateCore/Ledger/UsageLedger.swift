@@ -16,6 +16,8 @@ public final class UsageLedger: RequestRecorder {
     private let writer = Mutex<Task<Void, Never>?>(nil)
     private let written = Atomic<Int>(0)
     private let stopping = Atomic<Bool>(false)
+    /// One flush at a time, so a caller's flush returns only after an earlier write committed.
+    private let flushing = AsyncGate()
 
     public init(storage: any Storage, logger: Logger, flushInterval: Duration = .milliseconds(200), spillPath: String) {
         self.storage = storage
@@ -49,6 +51,13 @@ public final class UsageLedger: RequestRecorder {
     /// Writes everything queued now; on failure the records go back to the queue's front.
     @discardableResult
     public func flush() async -> Bool {
+        await flushing.enter()
+        let written = await writeQueued()
+        await flushing.leave()
+        return written
+    }
+
+    private func writeQueued() async -> Bool {
         let batch = queue.withLock { queue -> [RequestRecord] in
             defer { queue.removeAll(keepingCapacity: true) }
             return queue

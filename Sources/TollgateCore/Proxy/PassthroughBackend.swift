@@ -21,7 +21,8 @@ struct PassthroughBackend {
         if stripUsage { edits.append(Self.includeUsageEdit(call)) }
         let body = BodyEdit.apply(edits, to: call.body)
 
-        let path = basePath + (call.isChat ? "/chat/completions" : "/embeddings")
+        let path = call.channel.azure?.path(chat: call.isChat, model: upstreamModel, apiVersion: call.channel.apiVersion)
+            ?? basePath + (call.isChat ? "/chat/completions" : "/embeddings")
         var headers = baseHeaders
         headers.add(name: "content-length", value: String(body.readableBytes))
         headers.add(name: "accept", value: call.wantsStream ? "text/event-stream" : "application/json")
@@ -32,7 +33,7 @@ struct PassthroughBackend {
         let request = ProxyExchange.Request(endpoint: endpoint, head: head, body: body, mode: .passthrough(stripUsage: stripUsage),
                                             operation: call.operation, clientWantsStream: call.wantsStream,
                                             clientIncludeUsage: call.scan.includeUsage ?? false, model: call.model,
-                                            channel: call.channel)
+                                            channel: call.channel, lease: call.lease)
         let exchange = ProxyExchange(client: handler, pool: pool, request: request, settings: handler.runtime.upstreamSettings,
                                      maxResponseBytes: handler.runtime.limits.maxResponseBytes)
         handler.exchange = exchange

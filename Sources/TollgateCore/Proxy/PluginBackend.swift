@@ -48,7 +48,7 @@ struct PluginBackend {
                                             mode: .plugin(pluginChannel), operation: call.operation,
                                             clientWantsStream: call.wantsStream, clientIncludeUsage: call.scan.includeUsage ?? false,
                                             model: call.model, channel: call.channel, clientBody: Array(buffer: call.body),
-                                            dialect: call.dialect)
+                                            dialect: call.dialect, lease: call.lease)
         let exchange = ProxyExchange(client: handler, pool: pool, request: request, settings: handler.runtime.upstreamSettings,
                                      maxResponseBytes: handler.runtime.limits.maxResponseBytes)
         handler.exchange = exchange

@@ -32,6 +32,8 @@ final class ProxyExchange: UpstreamResponseDelegate, @unchecked Sendable {
         var clientBody: [UInt8] = []
         /// The dialect of the body sent to a plugin, which it answers in.
         var dialect = TOLLGATE_DIALECT_OPENAI
+        /// This attempt's hold on the channel's health (breaker trial, adaptive slot).
+        var lease: HealthLease?
     }
 
     private enum Phase { case connecting, waitingHead, streaming, buffering, finished }
@@ -53,12 +55,12 @@ final class ProxyExchange: UpstreamResponseDelegate, @unchecked Sendable {
     /// The client hung up: the upstream's answer is still read for its usage, but not written.
     private var clientGone = false
     private var retainedClient: RequestHandler?
-    /// When the request went to the upstream, for the time spent waiting on it.
-    private var sentAt: NIODeadline?
     private var templateStream: TemplateStream?
     /// When the current wait (for the head, or for the next chunk) times out; checked by the
     /// loop's sweep, so arming it costs no timer.
     private(set) var deadline = NIODeadline.distantFuture
+    /// When the request went out (the head's latency and the time spent on the upstream are measured from here).
+    private var sentAt = NIODeadline.now()
 
     init(client: RequestHandler, pool: LoopPool, request: Request, settings: UpstreamSettings, maxResponseBytes: Int) {
         self.client = client
@@ -82,16 +84,18 @@ final class ProxyExchange: UpstreamResponseDelegate, @unchecked Sendable {
             }
             switch result {
             case .success(let connection): send(on: connection)
-            case .failure(let error): fail(before: connectFailure(error))
+            case .failure(let error):
+                let failure = connectFailure(error)
+                failed(.unreachable(failure.message), else: failure)
             }
         }
     }
 
     private func send(on connection: UpstreamConnection) {
         self.connection = connection
-        sentAt = .now()
         phase = .waitingHead
-        deadline = .now() + TimeAmount(settings.responseTimeout)
+        sentAt = .now()
+        deadline = sentAt + TimeAmount(settings.responseTimeout)
         connection.send(head: request.head, body: request.body, delegate: self)
     }
 
@@ -110,6 +114,11 @@ final class ProxyExchange: UpstreamResponseDelegate, @unchecked Sendable {
         responseHead = head
         client.markFirstByte()
         let success = (200..<300).contains(Int(head.status.code))
+        if success, let lease = request.lease {
+            let now = NIODeadline.now()
+            lease.report(.success(latency: .nanoseconds((now - sentAt).nanoseconds),
+                                  limits: RateLimitInfo.parse(head.headers.lazy.map { ($0.name, $0.value) })), now: now)
+        }
         let isEventStream = head.headers.first(name: "content-type")?.lowercased().hasPrefix("text/event-stream") ?? false
         switch request.mode {
         case .passthrough(let strip) where success && isEventStream:
@@ -221,6 +230,13 @@ final class ProxyExchange: UpstreamResponseDelegate, @unchecked Sendable {
     private func deliverBuffered() {
         guard let head = responseHead else { return }
         let body = buffered ?? client.allocator.buffer(capacity: 0)
+        let status = Int(head.status.code)
+        if !(200..<300).contains(status), request.lease != nil {
+            let outcome = AttemptOutcome.classify(status: status, headers: head.headers.map { ($0.name, $0.value) },
+                                                  body: Array(buffer: body))
+            request.lease?.report(outcome)
+            if outcome.isRetryable && handOver() { return }
+        }
         switch request.mode {
         case .passthrough:
             if (200..<300).contains(Int(head.status.code)),
@@ -280,8 +296,9 @@ final class ProxyExchange: UpstreamResponseDelegate, @unchecked Sendable {
             start(freshConnection: true)  // the pooled connection had been closed by the upstream
         case .connecting, .waitingHead, .buffering:
             let cause = error as? ChannelError == .eof ? "" : " (\(error))"
-            fail(before: .badGateway("channel '\(request.channel.name)' closed the connection before the answer was complete\(cause)",
-                                     code: "upstream_disconnected"))
+            let failure = GatewayError.badGateway("channel '\(request.channel.name)' closed the connection before the answer was complete\(cause)",
+                                                  code: "upstream_disconnected")
+            failed(.streamBroken(failure.message), else: failure)
         case .streaming:
             endStream(error: "channel '\(request.channel.name)' closed the connection mid-stream", closeUpstream: false)
         case .finished:
@@ -311,6 +328,7 @@ final class ProxyExchange: UpstreamResponseDelegate, @unchecked Sendable {
     /// Ends a started stream with an error event in the client's dialect.
     private func endStream(error message: String, closeUpstream: Bool) {
         if closeUpstream { connection?.abandon(); connection = nil }
+        if phase != .finished { request.lease?.report(.streamBroken(message)) }
         client.writeStreamError(.badGateway(message, code: "upstream_stream_error"))
         finish(status: 502) { client.writeEnd() }
     }
@@ -318,6 +336,31 @@ final class ProxyExchange: UpstreamResponseDelegate, @unchecked Sendable {
     /// Fails before anything reached the client: it gets a complete error response.
     private func fail(before error: GatewayError) {
         finish(status: error.status) { client.writeError(error) }
+    }
+
+    /// An attempt failed before anything reached the client: health hears it, and the request
+    /// moves to another channel when one can take it; else the client gets `error`.
+    private func failed(_ outcome: AttemptOutcome, else error: GatewayError) {
+        guard phase != .finished else { return }
+        request.lease?.report(outcome)
+        if handOver() { return }
+        fail(before: error)
+    }
+
+    /// Gives the request to the next channel (failover); true when one took it. This attempt
+    /// then ends without a word to the client.
+    private func handOver() -> Bool {
+        guard !clientGone, phase != .finished else { return false }
+        connection?.abandon()
+        connection = nil
+        request.lease?.end()
+        let previous = phase
+        phase = .finished
+        pool.unwatch(self)
+        if client.failover(from: self) { return true }
+        phase = previous
+        pool.watch(self)
+        return false
     }
 
     /// Fails mid-read: closes the upstream connection first.
@@ -331,7 +374,8 @@ final class ProxyExchange: UpstreamResponseDelegate, @unchecked Sendable {
         guard phase != .finished else { return }
         phase = .finished
         pool.unwatch(self)
-        client.upstreamNanos = sentAt.map { (NIODeadline.now() - $0).nanoseconds }
+        client.upstreamNanos = (NIODeadline.now() - sentAt).nanoseconds
+        request.lease?.end()
         if !clientGone { write() }
         client.exchangeFinished(status: clientGone ? 499 : status, channel: request.channel.name, usage: usage.current)
         retainedClient = nil
@@ -345,10 +389,12 @@ final class ProxyExchange: UpstreamResponseDelegate, @unchecked Sendable {
         case .connecting, .waitingHead:
             connection?.abandon()
             connection = nil
-            fail(before: .gatewayTimeout("channel '\(request.channel.name)' sent no answer within \(settings.responseTimeout)"))
+            let failure = GatewayError.gatewayTimeout("channel '\(request.channel.name)' sent no answer within \(settings.responseTimeout)")
+            failed(phase == .connecting ? .unreachable(failure.message) : .timeout(failure.message), else: failure)
         case .streaming:
             endStream(error: "channel '\(request.channel.name)' went silent for \(settings.readTimeout)", closeUpstream: true)
         case .buffering:
+            request.lease?.report(.timeout("channel '\(request.channel.name)' stalled mid-answer"))
             abort(before: .gatewayTimeout("channel '\(request.channel.name)' stalled mid-answer for \(settings.readTimeout)"))
         case .finished:
             break

@@ -1,10 +1,14 @@
+import NIOCore
 import Synchronization
 
-/// Maps a model to the channels serving it and picks one: the lowest priority tier that has a
-/// channel wins, and channels within it share requests by smooth weighted round-robin.
+/// Maps a model to the channels serving it and picks one: the lowest priority tier with a
+/// channel able to take the request wins, and its channels share requests by smooth weighted
+/// round-robin on `weight` scaled by each (channel, model)'s health score (1...1000). Open
+/// breakers, rate-limit waits and full adaptive limits take a channel out of the choice.
 public final class ModelRouter: Sendable {
     public let channels: [RuntimeChannel]
-    /// Current weights of the smooth weighted round-robin, per channel index.
+    /// Current weights of the smooth weighted round-robin, per channel index. Held only for the
+    /// arithmetic; health is read before, under each channel's own lock.
     private let current: Mutex<[Int]>
 
     public init(channels: [RuntimeChannel]) {
@@ -12,27 +16,96 @@ public final class ModelRouter: Sendable {
         current = Mutex(Array(repeating: 0, count: channels.count))
     }
 
-    /// Indices of the channels of the first tier serving `model`.
-    func candidates(for model: String) -> [Int] {
-        var best: [Int] = []
-        var bestPriority = Int.max
-        for (index, channel) in channels.enumerated() where channel.serves(model) {
-            let priority = channel.config.priority
-            if priority < bestPriority { bestPriority = priority; best = [index] }
-            else if priority == bestPriority { best.append(index) }
-        }
-        return best
+    /// Why no channel could take a request.
+    public struct Refusal: Sendable {
+        /// Every candidate was at its adaptive concurrency limit (room may come soon).
+        public var busy = false
+        /// Every refusing candidate was rate limited.
+        public var rateLimited = true
+        /// When the first of them may take requests again, if known.
+        public var retryAt: NIODeadline?
+        public var reasons: [String] = []
     }
 
-    /// The channel to use for `model`, or nil when none serves it.
-    public func pick(_ model: String) -> RuntimeChannel? {
-        let indices = candidates(for: model)
-        guard indices.count > 1 else { return indices.first.map { channels[$0] } }
-        let chosen = current.withLock { current -> Int in
+    enum Route: Sendable {
+        case routed(RuntimeChannel, HealthLease?)
+        /// No channel serves the model at all.
+        case unknownModel
+        case unavailable(Refusal)
+    }
+
+    func serves(_ model: String) -> Bool { channels.contains { $0.serves(model) } }
+
+    /// Indices of the channels serving `model`, grouped by priority tier, lowest first.
+    func tiers(for model: String) -> [[Int]] {
+        var byPriority: [Int: [Int]] = [:]
+        for (index, channel) in channels.enumerated() where channel.serves(model) {
+            byPriority[channel.config.priority, default: []].append(index)
+        }
+        return byPriority.keys.sorted().compactMap { byPriority[$0] }
+    }
+
+    /// Picks a channel for `model` and claims its health lease; `excluding` holds channels
+    /// already tried for this request.
+    func route(_ model: String, excluding: Set<String> = [], embeddings: Bool = false, now: NIODeadline = .now()) -> Route {
+        let tiers = tiers(for: model)
+        guard !tiers.isEmpty else { return .unknownModel }
+        var refusal = Refusal()
+        var anyRefused = false
+        for tier in tiers {
+            var skipped = Set<Int>()
+            while true {
+                var eligible: [(index: Int, weight: Int)] = []
+                for index in tier where !skipped.contains(index) && !excluding.contains(channels[index].name) {
+                    let channel = channels[index]
+                    if case .mock = channel.backend { eligible.append((index, channel.config.weight * 1000)); continue }
+                    if let score = channel.health.score(model: channel.upstreamModel(for: model), now: now) {
+                        eligible.append((index, channel.config.weight * score))
+                    } else {
+                        skipped.insert(index)
+                        anyRefused = true
+                        note(channel.health.admit(model: channel.upstreamModel(for: model), embeddings: embeddings, now: now),
+                             into: &refusal)
+                    }
+                }
+                guard !eligible.isEmpty else { break }
+                let chosen = choose(eligible)
+                let channel = channels[chosen]
+                if case .mock = channel.backend { return .routed(channel, nil) }
+                let admission = channel.health.admit(model: channel.upstreamModel(for: model), embeddings: embeddings, now: now)
+                if case .admitted(let lease) = admission { return .routed(channel, lease) }
+                skipped.insert(chosen)
+                anyRefused = true
+                note(admission, into: &refusal)
+            }
+        }
+        if !anyRefused { refusal.rateLimited = false }
+        return .unavailable(refusal)
+    }
+
+    /// Folds a refused admission into the refusal (an admission that succeeded after all, in a
+    /// race, is given back).
+    private func note(_ admission: ChannelHealth.Admission, into refusal: inout Refusal) {
+        switch admission {
+        case .admitted(let lease):
+            lease.end()
+        case .busy:
+            refusal.busy = true
+            refusal.rateLimited = false
+        case .refused(let until, let rateLimited, let reason):
+            if !rateLimited { refusal.rateLimited = false }
+            if let until { refusal.retryAt = min(refusal.retryAt ?? until, until) }
+            refusal.reasons.append(reason)
+        }
+    }
+
+    /// Smooth weighted round-robin (nginx's) over the eligible channels.
+    private func choose(_ eligible: [(index: Int, weight: Int)]) -> Int {
+        guard eligible.count > 1 else { return eligible[0].index }
+        return current.withLock { current -> Int in
             var total = 0
-            var best = indices[0]
-            for index in indices {
-                let weight = channels[index].config.weight
+            var best = eligible[0].index
+            for (index, weight) in eligible {
                 current[index] += weight
                 total += weight
                 if current[index] > current[best] { best = index }
@@ -40,7 +113,14 @@ public final class ModelRouter: Sendable {
             current[best] -= total
             return best
         }
-        return channels[chosen]
+    }
+
+    /// The channel to use for `model` (its lease given back at once), or nil. For tools and
+    /// tests; requests use `route`.
+    public func pick(_ model: String) -> RuntimeChannel? {
+        guard case .routed(let channel, let lease) = route(model) else { return nil }
+        lease?.end()
+        return channel
     }
 
     /// Every model name a client can ask for by name.

@@ -17,11 +17,22 @@ public final class RuntimeChannel: Sendable {
     public let config: ChannelConfig
     public let backend: Backend
     let patterns: [ModelPattern]
+    /// Breakers, states and adaptive limits of this channel (kept by name across reloads).
+    public let health: ChannelHealth
+    /// Set when an `openai` channel's base URL is Azure OpenAI's.
+    let azure: AzureOpenAI?
     public var name: String { config.name }
 
-    public init(config: ChannelConfig, backend: Backend) {
+    public convenience init(config: ChannelConfig, backend: Backend, health: ChannelHealth? = nil) {
+        self.init(config: config, backend: backend, health: health, azure: nil)
+    }
+
+    init(config: ChannelConfig, backend: Backend, health: ChannelHealth?, azure: AzureOpenAI?) {
         self.config = config
         self.backend = backend
+        self.health = health ?? HealthTracker().health(for: config.name)
+        self.azure = azure
+        if case .plugin = backend { self.health.setRefreshesCredentials(true) }
         patterns = config.models.map(ModelPattern.init)
     }
 
@@ -32,7 +43,19 @@ public final class RuntimeChannel: Sendable {
     }
 
     /// The name sent upstream for a client's model (after `model_map`).
-    public func upstreamModel(for model: String) -> String { config.modelMap[model] ?? model }
+    /// (A successor named by a deprecation notice replaces it.)
+    public func upstreamModel(for model: String) -> String {
+        let mapped = config.modelMap[model] ?? model
+        return health.override(for: mapped) ?? mapped
+    }
+
+    /// Upstream names of the models the channel names (not patterns), for the health view.
+    var configuredUpstreamModels: [String] {
+        patterns.filter { !$0.isWildcard }.map(\.text) + config.modelMap.values.sorted()
+    }
+
+    /// The API version in force: a deprecation notice's successor, else the configured one.
+    var apiVersion: String? { health.apiVersionOverride ?? config.apiVersion }
 
     /// Model names a client can list (wildcard patterns are not names).
     var listedModels: [String] {
@@ -43,10 +66,12 @@ public final class RuntimeChannel: Sendable {
     static let defaultOpenAIBase = "https://api.openai.com/v1"
 
     /// Builds the runtime form of a channel; plugin providers get their channel handle here.
-    static func make(_ config: ChannelConfig, factory: AdaptorFactory) throws -> RuntimeChannel {
+    static func make(_ config: ChannelConfig, factory: AdaptorFactory, health: ChannelHealth? = nil) throws -> RuntimeChannel {
+        var config = config
+        if let version = health?.apiVersionOverride { config.apiVersion = version }
         switch config.provider {
         case "mock":
-            return RuntimeChannel(config: config, backend: .mock)
+            return RuntimeChannel(config: config, backend: .mock, health: health)
         case "openai":
             let base = config.baseURL ?? defaultOpenAIBase
             guard let (endpoint, path) = UpstreamEndpoint.parse(base) else {
@@ -55,17 +80,23 @@ public final class RuntimeChannel: Sendable {
             let basePath = path.hasSuffix("/") ? String(path.dropLast()) : path
             var headers = HTTPHeaders([("host", endpoint.hostHeader), ("content-type", "application/json"),
                                        ("user-agent", "tollgate/0.1")])
-            if let key = config.credentials["api_key"] { headers.add(name: "authorization", value: "Bearer \(key)") }
-            return RuntimeChannel(config: config, backend: .openAI(endpoint: endpoint, basePath: basePath, headers: headers))
+            let azure = AzureOpenAI.detect(host: endpoint.host, path: path, options: config.options)
+            if let key = config.credentials["api_key"] {
+                // Azure OpenAI takes its key in `api-key`.
+                headers.add(name: azure == nil ? "authorization" : "api-key", value: azure == nil ? "Bearer \(key)" : key)
+            }
+            return RuntimeChannel(config: config, backend: .openAI(endpoint: endpoint, basePath: basePath, headers: headers),
+                                  health: health, azure: azure)
         default:
             if let adaptor = factory.templateAdaptor(providerID: config.provider, apiVersion: config.apiVersion ?? "") {
-                do { return RuntimeChannel(config: config, backend: .template(try adaptor.makeChannel(config))) } catch {
+                do { return RuntimeChannel(config: config, backend: .template(try adaptor.makeChannel(config)), health: health) } catch {
                     throw config.error(error.message)
                 }
             }
             do {
                 let adaptor = try factory.adaptor(providerID: config.provider, apiVersion: config.apiVersion ?? "")
-                return RuntimeChannel(config: config, backend: .plugin(try adaptor.makeChannel(settings: config.settingsJSON)))
+                return RuntimeChannel(config: config, backend: .plugin(try adaptor.makeChannel(settings: config.settingsJSON)),
+                                      health: health)
             } catch let error as AdaptorError {
                 throw config.error(error.message)
             }

@@ -16,7 +16,7 @@ struct ClientAPI {
             return run { try modelCall(head: head, body: body, operation: TOLLGATE_OPERATION_CHAT, target: (route.model, route.stream)) }
         }
         if path == "/admin" || path.hasPrefix("/admin/") {
-            return run { try AdminAPI(handler: handler).dispatch(head: head, body: body, path: path, query: Self.query(head.uri)) }
+            return run { try AdminAPI(handler: handler).dispatch(head: head, path: path, query: Self.query(head.uri), body: body) }
         }
         switch (head.method, path) {
         case (.GET, "/healthz"):
@@ -125,7 +125,7 @@ struct ClientAPI {
     /// A call in another dialect goes on as it is when its channel takes that dialect (the
     /// provider's own); otherwise its body is converted to the internal dialect and a translator
     /// converts the answer back.
-    private func inInternalDialect(_ call: ModelCall) throws -> ModelCall {
+    func inInternalDialect(_ call: ModelCall) throws -> ModelCall {
         let dialect = handler.dialect
         guard dialect != .openAI else { return call }
         // A Gemini stream without alt=sse is a JSON array; upstreams are always asked for SSE, so
@@ -181,25 +181,21 @@ struct ClientAPI {
         guard key.allows(model: model) else {
             throw GatewayError.forbidden("key '\(key.name)' may not use model '\(model)'")
         }
-        guard let channel = snapshot.router.pick(model) else {
+        guard snapshot.router.serves(model) else {
             throw GatewayError.notFound("model '\(model)' is not served by this gateway", code: "model_not_found")
         }
         let proceed = { () throws -> Void in
-            let marks = body.withUnsafeReadableBytes { BillingMarks(headers: head.headers, body: $0) }
-            handler.routed = (channel, channel.upstreamModel(for: model), marks)
-            let stream = target?.stream ?? (operation == TOLLGATE_OPERATION_CHAT && scan.stream)
-            let call = try inInternalDialect(ModelCall(head: head, body: body, scan: scan, model: model, operation: operation,
-                                                       channel: channel, dialect: handler.dialect.abi, wantsStream: stream))
-            switch channel.backend {
-            case .mock:
-                try MockBackend(handler: handler).serve(call)
-            case .openAI(let endpoint, let basePath, let headers):
-                PassthroughBackend(handler: handler).serve(call, endpoint: endpoint, basePath: basePath, baseHeaders: headers)
-            case .plugin(let pluginChannel):
-                PluginBackend(handler: handler).serve(call, pluginChannel: pluginChannel)
-            case .template(let templateChannel):
-                TemplateBackend(handler: handler).serve(call, channel: templateChannel)
+            if let limiter = key.limiter {
+                switch limiter.admit(estimatedTokens: body.readableBytes / 4) {
+                case .success(let lease): handler.keyLease = lease
+                case .failure(let error): throw error
+                }
             }
+            let marks = body.withUnsafeReadableBytes { BillingMarks(headers: head.headers, body: $0) }
+            let stream = target?.stream ?? (operation == TOLLGATE_OPERATION_CHAT && scan.stream)
+            handler.pending = PendingCall(head: head, body: body, scan: scan, model: model, operation: operation, stream: stream,
+                                          marks: marks, retriesLeft: runtime.routing.retries)
+            _ = try attempt(failover: false)
         }
         switch runtime.budgets.admit(key: key.name, now: unixSeconds()) {
         case .deny(let error): throw error
@@ -220,6 +216,8 @@ struct ModelCall: Sendable {
     /// The dialect of `body`: the internal one, or the client's when its channel takes it as is.
     var dialect: tollgate_type_dialect
     var wantsStream: Bool
+    /// The attempt's hold on the channel's health, handed to its exchange.
+    var lease: HealthLease?
 
     var isChat: Bool { operation == TOLLGATE_OPERATION_CHAT }
 }

@@ -1,3 +1,4 @@
+import NIOCore
 /// Error bodies in each client dialect.
 public enum ErrorBody {
     /// `{"error":{"message":...,"type":...,"code":...}}`, as OpenAI sends.
@@ -50,6 +51,12 @@ public struct GatewayError: Error, Sendable {
     }
     public static func unavailable(_ message: String) -> GatewayError {
         GatewayError(status: 503, type: "service_unavailable", code: "no_channel_available", message: message)
+    }
+    /// 429 with `retry-after` (whole seconds, at least 1).
+    public static func rateLimited(_ message: String, code: String = "rate_limit_exceeded", retryAfter: TimeAmount) -> GatewayError {
+        var error = GatewayError(status: 429, type: "rate_limit_error", code: code, message: message)
+        error.headers = [("retry-after", String(max(1, (retryAfter.nanoseconds + 999_999_999) / 1_000_000_000)))]
+        return error
     }
     public static func internalError(_ message: String) -> GatewayError {
         GatewayError(status: 500, type: "internal_error", code: "internal_error", message: message)

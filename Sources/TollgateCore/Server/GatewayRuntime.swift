@@ -25,14 +25,17 @@ public final class GatewayRuntime: Sendable {
     public let rates: RateBook
     /// Nil when no admin key is configured (the admin API is then off).
     let admin: AdminContext?
+    /// Every channel's breakers, states and adaptive limits.
+    public let health: HealthTracker
+    let routing: RoutingSettings
     private let state: Mutex<Snapshot>
     private let requestPrefix: String
     private let requestCounter = Atomic<UInt64>(0)
     private let active = Atomic<Int>(0)
 
     init(limits: RequestLimits, upstream: UpstreamSettings, snapshot: Snapshot, group: MultiThreadedEventLoopGroup,
-         blockingPool: NIOThreadPool, recorders: [any RequestRecorder], metrics: GatewayMetrics, rates: RateBook, biller: Biller, budgets: BudgetTracker,
-         admin: AdminContext?, logger: Logger) throws {
+         blockingPool: NIOThreadPool, recorders: [any RequestRecorder], metrics: GatewayMetrics, rates: RateBook, biller: Biller,
+         budgets: BudgetTracker, admin: AdminContext?, health: HealthTracker, routing: RoutingSettings, logger: Logger) throws {
         self.limits = limits
         upstreamSettings = upstream
         self.logger = logger
@@ -43,6 +46,8 @@ public final class GatewayRuntime: Sendable {
         self.metrics = metrics
         self.rates = rates
         self.admin = admin
+        self.health = health
+        self.routing = routing
         pools = try UpstreamPool(group: group, settings: upstream)
         state = Mutex(snapshot)
         requestPrefix = String(UInt32.random(in: 0x1000_0000...UInt32.max), radix: 16)
@@ -60,6 +65,11 @@ public final class GatewayRuntime: Sendable {
 
     /// Swaps the routes; requests in flight keep the channels they picked.
     func replaceRouter(_ router: ModelRouter) { state.withLock { $0.router = router } }
+
+    /// Swaps the keys (limit counters carry over by key name).
+    func replaceKeys(_ keys: [ClientKey]) {
+        state.withLock { $0.keys = KeyStore(keys, reusing: $0.keys) }
+    }
 
     /// A request id unique within this process and, by its random prefix, across instances.
     func nextRequestID() -> String {

@@ -34,6 +34,11 @@ final class RequestHandler: ChannelInboundHandler, @unchecked Sendable {
     var translator: (any ResponseTranslator)?
     /// Where the request was routed, for its bill; set once a channel is picked.
     var routed: (channel: RuntimeChannel, upstreamModel: String, marks: BillingMarks)?
+    /// The model call being routed, kept so a failed attempt can move to another channel.
+    var pending: PendingCall?
+    /// The current attempt's hold on its channel's health; the key's hold on its limits.
+    var attemptLease: HealthLease?
+    var keyLease: KeyLease?
     /// The bill, once the usage is final (before a complete answer's head, so it can carry the cost).
     private var bill: Bill?
     private var startedWall: Int64 = 0
@@ -48,6 +53,7 @@ final class RequestHandler: ChannelInboundHandler, @unchecked Sendable {
     var allocator: ByteBufferAllocator { context?.channel.allocator ?? ByteBufferAllocator() }
     var isWritable: Bool { context?.channel.isWritable ?? true }
     var eventLoop: EventLoop? { context?.eventLoop }
+    var isConnected: Bool { context?.channel.isActive ?? false }
 
     func handlerAdded(context: ChannelHandlerContext) { self.context = context }
     func handlerRemoved(context: ChannelHandlerContext) { self.context = nil }
@@ -95,6 +101,7 @@ final class RequestHandler: ChannelInboundHandler, @unchecked Sendable {
         model = nil
         dialect = .openAI
         translator = nil
+        pending = nil
     }
 
     /// Answers 413 at once and closes: the rest of an oversized body is never read into memory.
@@ -239,9 +246,24 @@ final class RequestHandler: ChannelInboundHandler, @unchecked Sendable {
         requestEnded(status: status, channel: channel, usage: usage)
     }
 
+    /// After a failed attempt that wrote nothing: hands the request to the next channel. True
+    /// when another attempt took it over.
+    func failover(from failed: ProxyExchange) -> Bool {
+        guard exchange === failed else { return false }
+        exchange = nil
+        if ClientAPI(handler: self).failover() { return true }
+        if exchange == nil { exchange = failed }
+        return false
+    }
+
     /// Bills the finished request, charges its key's budget and hands the record to the ledger.
     func requestEnded(status: Int, channel: String?, usage: TokenUsage) {
         let now = NIODeadline.now()
+        attemptLease?.end()
+        attemptLease = nil
+        keyLease?.finish(usage: usage)
+        keyLease = nil
+        pending = nil
         if bill == nil { settle(usage) }
         let bill = self.bill ?? .unpriced
         if let keyName, let cost = bill.cost { runtime.budgets.charge(key: keyName, cost: cost, now: startedWall / 1000) }

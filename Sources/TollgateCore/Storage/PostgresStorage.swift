@@ -41,6 +41,13 @@ public final class PostgresStorage: Storage {
         CREATE TABLE admin_objects (kind TEXT NOT NULL, name TEXT NOT NULL, body TEXT NOT NULL, updated_at BIGINT NOT NULL,
                                     PRIMARY KEY (kind, name))
         """,
+        """
+        ALTER TABLE keys ADD COLUMN rpm BIGINT;
+        ALTER TABLE keys ADD COLUMN tpm BIGINT;
+        ALTER TABLE keys ADD COLUMN concurrency BIGINT;
+        CREATE TABLE channel_overrides (channel TEXT NOT NULL, kind TEXT NOT NULL, model TEXT NOT NULL, value TEXT NOT NULL,
+                                        reason TEXT NOT NULL, created_at BIGINT NOT NULL, PRIMARY KEY (channel, kind, model))
+        """,
     ]
 
     private init(client: PostgresClient, logger: Logger, runner: Task<Void, Never>) {
@@ -99,21 +106,51 @@ public final class PostgresStorage: Storage {
 
     public func keys() async throws -> [StoredKey] {
         var keys: [StoredKey] = []
-        let rows = try await client.query("SELECT name, digest, prefix, models, expires_at, revoked, created_at FROM keys ORDER BY created_at",
-                                          logger: logger)
-        for try await (name, digest, prefix, models, expires, revoked, created) in rows.decode((String, String, String, String, Int64?, Bool, Int64).self) {
+        let rows = try await client.query("""
+            SELECT name, digest, prefix, models, expires_at, revoked, created_at, rpm, tpm, concurrency FROM keys ORDER BY created_at
+            """, logger: logger)
+        for try await (name, digest, prefix, models, expires, revoked, created, rpm, tpm, concurrency)
+            in rows.decode((String, String, String, String, Int64?, Bool, Int64, Int64?, Int64?, Int64?).self) {
             let patterns = (try? JSONParser.parse(models))?.arrayValue?.compactMap(\.stringValue) ?? []
             keys.append(StoredKey(name: name, digestHex: digest, prefix: prefix, models: patterns, expiresAt: expires,
-                                  revoked: revoked, createdAt: created))
+                                  revoked: revoked, createdAt: created,
+                                  limits: KeyLimits(rpm: rpm.map { Int($0) }, tpm: tpm.map { Int($0) }, concurrency: concurrency.map { Int($0) })))
         }
         return keys
     }
 
     public func insert(_ key: StoredKey) async throws {
         let models = JSONValue.array(key.models.map(JSONValue.string)).jsonString
+        let rpm = key.limits.rpm.map(Int64.init), tpm = key.limits.tpm.map(Int64.init), concurrency = key.limits.concurrency.map(Int64.init)
         try await client.query("""
-            INSERT INTO keys (name, digest, prefix, models, expires_at, revoked, created_at)
-            VALUES (\(key.name), \(key.digestHex), \(key.prefix), \(models), \(key.expiresAt), \(key.revoked), \(key.createdAt))
+            INSERT INTO keys (name, digest, prefix, models, expires_at, revoked, created_at, rpm, tpm, concurrency)
+            VALUES (\(key.name), \(key.digestHex), \(key.prefix), \(models), \(key.expiresAt), \(key.revoked), \(key.createdAt),
+                    \(rpm), \(tpm), \(concurrency))
+            """, logger: logger)
+    }
+
+    public func revokeKey(named name: String) async throws -> Bool {
+        let rows = try await client.query("UPDATE keys SET revoked = TRUE WHERE name = \(name) RETURNING name", logger: logger)
+        for try await _ in rows.decode(String.self) { return true }
+        return false
+    }
+
+    public func channelOverrides() async throws -> [ChannelOverride] {
+        var overrides: [ChannelOverride] = []
+        let rows = try await client.query("SELECT channel, kind, model, value, reason, created_at FROM channel_overrides ORDER BY created_at",
+                                          logger: logger)
+        for try await (channel, kind, model, value, reason, created) in rows.decode((String, String, String, String, String, Int64).self) {
+            guard let kind = ChannelOverride.Kind(rawValue: kind) else { continue }
+            overrides.append(ChannelOverride(channel: channel, kind: kind, model: model, value: value, reason: reason, createdAt: created))
+        }
+        return overrides
+    }
+
+    public func saveChannelOverride(_ o: ChannelOverride) async throws {
+        try await client.query("""
+            INSERT INTO channel_overrides (channel, kind, model, value, reason, created_at)
+            VALUES (\(o.channel), \(o.kind.rawValue), \(o.model), \(o.value), \(o.reason), \(o.createdAt))
+            ON CONFLICT (channel, kind, model) DO UPDATE SET value = excluded.value, reason = excluded.reason, created_at = excluded.created_at
             """, logger: logger)
     }
 

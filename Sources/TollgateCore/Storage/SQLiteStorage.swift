@@ -50,6 +50,13 @@ public final class SQLiteStorage: Storage {
         CREATE TABLE admin_objects (kind TEXT NOT NULL, name TEXT NOT NULL, body TEXT NOT NULL, updated_at INTEGER NOT NULL,
                                     PRIMARY KEY (kind, name))
         """,
+        """
+        ALTER TABLE keys ADD COLUMN rpm INTEGER;
+        ALTER TABLE keys ADD COLUMN tpm INTEGER;
+        ALTER TABLE keys ADD COLUMN concurrency INTEGER;
+        CREATE TABLE channel_overrides (channel TEXT NOT NULL, kind TEXT NOT NULL, model TEXT NOT NULL, value TEXT NOT NULL,
+                                        reason TEXT NOT NULL, created_at INTEGER NOT NULL, PRIMARY KEY (channel, kind, model))
+        """,
     ]
 
     private init(connection: SQLiteConnection, path: String) {
@@ -104,23 +111,57 @@ public final class SQLiteStorage: Storage {
     }
 
     public func keys() async throws -> [StoredKey] {
-        try await connection.query("SELECT name, digest, prefix, models, expires_at, revoked, created_at FROM keys ORDER BY created_at")
+        try await connection.query("""
+            SELECT name, digest, prefix, models, expires_at, revoked, created_at, rpm, tpm, concurrency FROM keys ORDER BY created_at
+            """)
             .map { row in
                 let models = (try? JSONParser.parse(row.column("models")?.string ?? "[]"))?.arrayValue?.compactMap(\.stringValue) ?? []
                 return StoredKey(name: row.column("name")?.string ?? "", digestHex: row.column("digest")?.string ?? "",
                                  prefix: row.column("prefix")?.string ?? "", models: models,
                                  expiresAt: row.column("expires_at")?.integer.map(Int64.init),
                                  revoked: (row.column("revoked")?.integer ?? 0) != 0,
-                                 createdAt: Int64(row.column("created_at")?.integer ?? 0))
+                                 createdAt: Int64(row.column("created_at")?.integer ?? 0),
+                                 limits: KeyLimits(rpm: row.column("rpm")?.integer, tpm: row.column("tpm")?.integer,
+                                                   concurrency: row.column("concurrency")?.integer))
             }
     }
 
     public func insert(_ key: StoredKey) async throws {
         let models = JSONValue.array(key.models.map(JSONValue.string)).jsonString
         _ = try await connection.query(
-            "INSERT INTO keys (name, digest, prefix, models, expires_at, revoked, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            """
+            INSERT INTO keys (name, digest, prefix, models, expires_at, revoked, created_at, rpm, tpm, concurrency)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            """,
             [.text(key.name), .text(key.digestHex), .text(key.prefix), .text(models),
-             key.expiresAt.map { .integer(Int($0)) } ?? .null, .integer(key.revoked ? 1 : 0), .integer(Int(key.createdAt))])
+             key.expiresAt.map { .integer(Int($0)) } ?? .null, .integer(key.revoked ? 1 : 0), .integer(Int(key.createdAt)),
+             key.limits.rpm.map { .integer($0) } ?? .null, key.limits.tpm.map { .integer($0) } ?? .null,
+             key.limits.concurrency.map { .integer($0) } ?? .null])
+    }
+
+    public func revokeKey(named name: String) async throws -> Bool {
+        let found = try await connection.query("SELECT name FROM keys WHERE name = ?", [.text(name)])
+        guard !found.isEmpty else { return false }
+        _ = try await connection.query("UPDATE keys SET revoked = 1 WHERE name = ?", [.text(name)])
+        return true
+    }
+
+    public func channelOverrides() async throws -> [ChannelOverride] {
+        try await connection.query("SELECT channel, kind, model, value, reason, created_at FROM channel_overrides ORDER BY created_at")
+            .compactMap { row in
+                guard let kind = row.column("kind")?.string.flatMap(ChannelOverride.Kind.init(rawValue:)) else { return nil }
+                return ChannelOverride(channel: row.column("channel")?.string ?? "", kind: kind, model: row.column("model")?.string ?? "",
+                                       value: row.column("value")?.string ?? "", reason: row.column("reason")?.string ?? "",
+                                       createdAt: Int64(row.column("created_at")?.integer ?? 0))
+            }
+    }
+
+    public func saveChannelOverride(_ o: ChannelOverride) async throws {
+        _ = try await connection.query("""
+            INSERT INTO channel_overrides (channel, kind, model, value, reason, created_at) VALUES (?, ?, ?, ?, ?, ?)
+            ON CONFLICT (channel, kind, model) DO UPDATE SET value = excluded.value, reason = excluded.reason,
+                created_at = excluded.created_at
+            """, [.text(o.channel), .text(o.kind.rawValue), .text(o.model), .text(o.value), .text(o.reason), .integer(Int(o.createdAt))])
     }
 
     public func deleteKey(named name: String) async throws {

@@ -8,10 +8,23 @@ public struct StoredKey: Sendable, Equatable {
     public var expiresAt: Int64?
     public var revoked: Bool
     public var createdAt: Int64
+    public var limits = KeyLimits()
+
+    public init(name: String, digestHex: String, prefix: String, models: [String], expiresAt: Int64?, revoked: Bool,
+                createdAt: Int64, limits: KeyLimits = KeyLimits()) {
+        self.name = name
+        self.digestHex = digestHex
+        self.prefix = prefix
+        self.models = models
+        self.expiresAt = expiresAt
+        self.revoked = revoked
+        self.createdAt = createdAt
+        self.limits = limits
+    }
 
     public var clientKey: ClientKey? {
         guard let digest = KeyDigest(hex: digestHex) else { return nil }
-        var key = ClientKey(name: name, digest: digest, models: models, expiresAt: expiresAt)
+        var key = ClientKey(name: name, digest: digest, models: models, expiresAt: expiresAt, limits: limits)
         key.revoked = revoked
         return key
     }
@@ -23,6 +36,13 @@ public protocol Storage: Sendable {
     func keys() async throws -> [StoredKey]
     func insert(_ key: StoredKey) async throws
     func deleteKey(named name: String) async throws
+    /// Marks a key revoked; false when no key has that name.
+    func revokeKey(named name: String) async throws -> Bool
+
+    /// Replacements the deprecation detector applied (model successors, API versions).
+    func channelOverrides() async throws -> [ChannelOverride]
+    /// Stores one, replacing the one for the same channel, model and kind.
+    func saveChannelOverride(_ override: ChannelOverride) async throws
 
     /// Appends finished requests to the usage ledger in one transaction; a record already
     /// stored (same request id) is left as it is, so a retried batch never counts twice.
@@ -64,5 +84,26 @@ public struct StoredObject: Sendable, Equatable {
         self.name = name
         self.body = body
         self.updatedAt = updatedAt
+    }
+}
+
+/// A replacement the deprecation detector applied to a channel, kept so a restart keeps it.
+public struct ChannelOverride: Sendable, Equatable {
+    public enum Kind: String, Sendable { case model, apiVersion = "api_version" }
+    public var channel: String
+    public var kind: Kind
+    /// The upstream model replaced (empty for an API version).
+    public var model: String
+    public var value: String
+    public var reason: String
+    public var createdAt: Int64
+
+    public init(channel: String, kind: Kind, model: String, value: String, reason: String, createdAt: Int64) {
+        self.channel = channel
+        self.kind = kind
+        self.model = model
+        self.value = value
+        self.reason = reason
+        self.createdAt = createdAt
     }
 }

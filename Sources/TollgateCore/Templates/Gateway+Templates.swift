@@ -31,7 +31,7 @@ extension Gateway {
                 continue
             }
             do {
-                channels.append(try RuntimeChannel.make(config, factory: factory))
+                channels.append(try RuntimeChannel.make(config, factory: factory, health: runtime.health.health(for: config.name)))
                 logger.info("channel rebuilt from its template", metadata: ["channel": .string(config.name), "provider": .string(config.provider)])
             } catch {
                 logger.error("channel cannot use its changed template; it is out of service", metadata: [

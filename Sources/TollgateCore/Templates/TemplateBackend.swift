@@ -33,7 +33,7 @@ struct TemplateBackend {
             ? .passthrough(stripUsage: stripUsage) : .template(channel)
         let request = ProxyExchange.Request(endpoint: channel.endpoint, head: head, body: body, mode: mode, operation: call.operation,
                                             clientWantsStream: call.wantsStream, clientIncludeUsage: call.scan.includeUsage ?? false,
-                                            model: call.model, channel: call.channel)
+                                            model: call.model, channel: call.channel, lease: call.lease)
         let exchange = ProxyExchange(client: handler, pool: pool, request: request, settings: handler.runtime.upstreamSettings,
                                      maxResponseBytes: handler.runtime.limits.maxResponseBytes)
         handler.exchange = exchange

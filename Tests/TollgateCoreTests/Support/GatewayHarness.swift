@@ -14,9 +14,11 @@ struct GatewayHarness {
     let client = TestClient()
 
     /// `yaml` is the config without listen/data_dir/keys; they are added here.
-    /// `extraKeys` are more YAML items for `keys:`; `dataDirectory` reuses a directory (a restart).
+    /// `extraKeys` are more YAML items for `keys:`; `dataDirectory` reuses a directory (a restart);
+    /// `configure` adjusts what YAML cannot say (e.g. the notifier's backoff).
     static func start(_ yaml: String, pluginsDirectory: String? = nil, extraKeys: String = "", dataDirectory: String? = nil,
-                      linkedPlugins: [(String, () -> UnsafeRawPointer?)] = []) async throws -> GatewayHarness {
+                      linkedPlugins: [(String, () -> UnsafeRawPointer?)] = [],
+                      configure: ((inout GatewayConfig) -> Void)? = nil) async throws -> GatewayHarness {
         let dir = dataDirectory
             ?? FileManager.default.temporaryDirectory.appendingPathComponent("tollgate-test-\(UUID().uuidString)").path
         var text = """
@@ -31,6 +33,7 @@ struct GatewayHarness {
         // Tests never reach the internet: prices come from the bundled list unless a test syncs.
         if !yaml.contains("pricing:") { text += "\npricing: { sync_url: off }" }
         var config = try ConfigLoader.parse(text, file: "test.yaml")
+        configure?(&config)
         var linkedPlugins = linkedPlugins
         if pluginsDirectory == nil {
             config.pluginsDirectory = dir + "/no-plugins"

@@ -1,0 +1,62 @@
+import Foundation
+
+/// How one upstream attempt went, as health and failover see it.
+enum AttemptOutcome: Sendable {
+    /// A 2xx head arrived after `latency`.
+    case success(latency: Duration, limits: RateLimitInfo)
+    /// A 4xx caused by the request (400, 413, 422 ...): the upstream works; nothing to learn.
+    case requestError(status: Int)
+    case rateLimited(RateLimitInfo, UpstreamErrorInfo)
+    /// 401 or 403: the channel's credentials are refused.
+    case authFailed(UpstreamErrorInfo)
+    /// 402, or `insufficient_quota` and the like: the account is out of credit.
+    case quotaExhausted(UpstreamErrorInfo)
+    case modelNotFound(UpstreamErrorInfo)
+    case deprecated(DeprecationNotice, UpstreamErrorInfo)
+    case serverError(status: Int, UpstreamErrorInfo)
+    case timeout(String)
+    /// No connection could be made.
+    case unreachable(String)
+    /// A started stream broke off.
+    case streamBroken(String)
+
+    /// Classifies a complete non-2xx answer.
+    static func classify(status: Int, headers: [(String, String)], body: [UInt8], now: Date = Date()) -> AttemptOutcome {
+        let error = UpstreamErrorInfo.parse(status: status, body: body, headers: headers)
+        if error.isQuotaExhausted || status == 402 { return .quotaExhausted(error) }
+        if status == 429 {
+            var limits = RateLimitInfo.parse(headers, now: now)
+            if limits.retryAfter == nil, let delay = error.retryDelay { limits.retryAfter = delay }
+            return .rateLimited(limits, error)
+        }
+        if status == 401 || status == 403 { return .authFailed(error) }
+        if status >= 500 { return .serverError(status: status, error) }
+        if [400, 404, 410].contains(status), let notice = DeprecationNotice.detect(error.message) { return .deprecated(notice, error) }
+        if status == 404 { return .modelNotFound(error) }
+        if status == 408 { return .timeout("HTTP 408: \(error.message)") }
+        return .requestError(status: status)
+    }
+
+    /// Worth trying on another channel (only ever before anything reached the client).
+    var isRetryable: Bool {
+        switch self {
+        case .success, .requestError: false
+        default: true
+        }
+    }
+
+    /// For the health view and notifications.
+    var summary: String {
+        switch self {
+        case .success: "ok"
+        case .requestError(let status): "HTTP \(status) (request error)"
+        case .rateLimited(_, let e): "HTTP 429: \(e.message)"
+        case .authFailed(let e): "authentication failed: \(e.message)"
+        case .quotaExhausted(let e): "quota exhausted: \(e.message)"
+        case .modelNotFound(let e): "model not found: \(e.message)"
+        case .deprecated(_, let e): "deprecated: \(e.message)"
+        case .serverError(let status, let e): "HTTP \(status): \(e.message)"
+        case .timeout(let m), .unreachable(let m), .streamBroken(let m): m
+        }
+    }
+}

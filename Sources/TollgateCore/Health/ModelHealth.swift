@@ -1,0 +1,58 @@
+import NIOCore
+
+/// The state of one (channel, upstream model), guarded by its channel's lock.
+struct ModelHealth: Sendable {
+    var status = ModelStatus.available
+    /// Rate limited until then (the upstream's advice, else the default).
+    var retryAt: NIODeadline?
+    var breaker = CircuitBreaker()
+    var adaptive: AdaptiveLimit
+    /// EMA (alpha 0.2) of 1 per success, 0 per failure.
+    var successRate = 1.0
+    /// EMA (alpha 0.2) of the time to the response head, milliseconds.
+    var latencyMillis: Double?
+    var lastError: String?
+    var lastErrorAt: Int64?
+    var limits: RateLimitInfo?
+    var requests = 0
+    var failures = 0
+    /// Which operation to probe it with (the last one served).
+    var probeEmbeddings = false
+    var deprecation: String?
+
+    init(settings: HealthSettings) { adaptive = AdaptiveLimit(settings: settings) }
+
+    static let alpha = 0.2
+
+    mutating func observe(success: Bool) {
+        requests += 1
+        if !success { failures += 1 }
+        successRate += Self.alpha * ((success ? 1 : 0) - successRate)
+    }
+
+    mutating func observe(latency: Duration) {
+        let millis = Double(latency.components.seconds) * 1000 + Double(latency.components.attoseconds) / 1e15
+        latencyMillis = latencyMillis.map { $0 + Self.alpha * (millis - $0) } ?? millis
+    }
+
+    /// 1...1000: status, success rate and latency; scales the channel's weight.
+    func score(now: NIODeadline) -> Int {
+        let statusFactor: Double
+        switch status {
+        case .available: statusFactor = 1
+        case .rateLimited: statusFactor = (retryAt.map { now >= $0 } ?? true) ? 0.6 : 0.05
+        case .temporarilyDown: statusFactor = 0.3
+        case .quotaExhausted, .modelNotFound: statusFactor = 0.1
+        }
+        // Success counts for half, so a recovering model still gets traffic to prove itself.
+        let rateFactor = 0.5 + 0.5 * successRate
+        let latencyFactor = 1 / (1 + (latencyMillis ?? 0) / 10_000)
+        return max(1, Int(1000 * statusFactor * rateFactor * latencyFactor))
+    }
+
+    /// Whether routing may use it now (breakers aside).
+    func usable(now: NIODeadline) -> Bool {
+        guard status == .rateLimited, let retryAt else { return true }
+        return now >= retryAt
+    }
+}

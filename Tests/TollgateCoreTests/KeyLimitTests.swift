@@ -1,0 +1,158 @@
+import Foundation
+import NIOConcurrencyHelpers
+import Testing
+@testable import TollgateCore
+
+/// Per-key requests per minute, tokens per minute and concurrency, through the gateway, under
+/// concurrent bursts; 429 with retry-after in the route's dialect.
+@Suite struct KeyLimitTests {
+    static func harness(_ limits: String, upstream: String? = nil) async throws -> GatewayHarness {
+        let channel = upstream.map { "- { name: up, provider: openai, base_url: \"\($0)/v1\", models: [m] }" }
+            ?? "- { name: mock, provider: mock, models: [m] }"
+        return try await GatewayHarness.start("""
+        health: { probes: false }
+        channels:
+          \(channel)
+        """) { config in
+            config.keys.append(KeyConfig(name: "limited", key: "sk-limited-key-123", rpm: nil, tpm: nil, concurrency: nil))
+            let parsed = try? ConfigLoader.parse("keys: [{ name: limited, key: sk-limited-key-123, \(limits) }]", file: "k.yaml")
+            if let key = parsed?.keys.first { config.keys[config.keys.count - 1] = key }
+        }
+    }
+
+    static func burst(_ harness: GatewayHarness, count: Int, path: String = "/v1/chat/completions",
+                      body: String = #"{"model":"m","messages":[{"role":"user","content":"hi"}]}"#) async -> [TestResponse] {
+        await withTaskGroup(of: TestResponse?.self) { group in
+            for _ in 0..<count {
+                group.addTask { try? await harness.client.fetch(port: harness.port, path: path, key: "sk-limited-key-123", json: body) }
+            }
+            var all: [TestResponse] = []
+            for await response in group { if let response { all.append(response) } }
+            return all
+        }
+    }
+
+    @Test func requestsPerMinuteHoldUnderABurst() async throws {
+        let harness = try await Self.harness("rpm: 7")
+        defer { Task { await harness.stop() } }
+        let responses = await Self.burst(harness, count: 30)
+        #expect(responses.count == 30)
+        #expect(responses.filter { $0.status == 200 }.count == 7)
+        let refused = responses.filter { $0.status == 429 }
+        #expect(refused.count == 23)
+        #expect(refused.allSatisfy { Int($0.header("retry-after") ?? "") ?? 0 >= 1 })
+        #expect(refused.first?.json?["error"]?["code"]?.stringValue == "rate_limit_exceeded")
+        // Another key is not affected.
+        #expect(try await harness.chat(#"{"model":"m","messages":[{"role":"user","content":"hi"}]}"#).status == 200)
+    }
+
+    /// An upstream that holds every request until `release`, then answers at once.
+    final class HoldingUpstream: Sendable {
+        let mock: MockUpstream
+        let state: NIOLockedValueBox<(holding: Bool, held: [MockResponder], now: Int, peak: Int)>
+
+        init() async throws {
+            let state = NIOLockedValueBox<(holding: Bool, held: [MockResponder], now: Int, peak: Int)>((true, [], 0, 0))
+            self.state = state
+            mock = try await MockUpstream { _, respond in
+                let hold = state.withLockedValue { s -> Bool in
+                    s.now += 1
+                    s.peak = max(s.peak, s.now)
+                    if s.holding { s.held.append(respond) } else { s.now -= 1 }
+                    return s.holding
+                }
+                if !hold { Self.answer(respond) }
+            }
+        }
+
+        static func answer(_ respond: MockResponder) {
+            respond.json(200, #"{"choices":[],"usage":{"prompt_tokens":1,"completion_tokens":1}}"#)
+        }
+
+        func release() {
+            let held = state.withLockedValue { s -> [MockResponder] in
+                s.holding = false
+                s.now -= s.held.count
+                defer { s.held = [] }
+                return s.held
+            }
+            held.forEach(Self.answer)
+        }
+    }
+
+    @Test func concurrencyHoldsUnderABurst() async throws {
+        let upstream = try await HoldingUpstream()
+        let harness = try await Self.harness("concurrency: 3", upstream: upstream.mock.baseURL)
+        defer { Task { await harness.stop(); await upstream.mock.stop() } }
+        let burst = Task { await Self.burst(harness, count: 12) }
+        // Nine are refused at once; three wait upstream.
+        let waiting = await GatewayHarness.eventually {
+            harness.records.all.filter { $0.status == 429 }.count == 9 && upstream.mock.requests.count == 3
+        }
+        #expect(waiting)
+        upstream.release()
+        let responses = await burst.value
+        #expect(responses.filter { $0.status == 200 }.count == 3)
+        #expect(responses.filter { $0.status == 429 }.count == 9)
+        #expect(upstream.state.withLockedValue { $0.peak } == 3)
+        // Slots come back once requests end.
+        let after = try await harness.client.fetch(port: harness.port, path: "/v1/chat/completions", key: "sk-limited-key-123",
+                                                   json: #"{"model":"m","messages":[]}"#)
+        #expect(after.status == 200)
+    }
+
+    @Test func tokensPerMinuteCountUsageAndHoldUnderABurst() async throws {
+        // mock-echo counts a word a token, so every request here uses the same number.
+        let harness = try await Self.harness("tpm: 40")
+        defer { Task { await harness.stop() } }
+        let body = #"{"model":"m","messages":[{"role":"user","content":"one two three"}]}"#
+        var admitted = 0
+        var perRequest = 0
+        while admitted < 20 {
+            let response = try await harness.client.fetch(port: harness.port, path: "/v1/chat/completions", key: "sk-limited-key-123", json: body)
+            guard response.status == 200 else { break }
+            perRequest = Int(response.json?["usage"]?["total_tokens"]?.int64Value ?? 0)
+            admitted += 1
+        }
+        // Admitted while the minute's count is under the limit.
+        #expect(perRequest > 0 && admitted == (40 + perRequest - 1) / perRequest)
+        let refused = await Self.burst(harness, count: 10, body: body)
+        #expect(refused.allSatisfy { $0.status == 429 })
+        #expect(refused.first?.json?["error"]?["message"]?.stringValue?.contains("tokens per minute") == true)
+    }
+
+    @Test func aBurstReservesTokensBeforeTheyAreCounted() async throws {
+        let upstream = try await HoldingUpstream()
+        let harness = try await Self.harness("tpm: 100", upstream: upstream.mock.baseURL)
+        defer { Task { await harness.stop(); await upstream.mock.stop() } }
+        // Each body is 200 bytes, an estimate of 50 tokens: two fit in flight, the rest wait their turn.
+        let padding = String(repeating: "x", count: 200 - #"{"model":"m","messages":[{"role":"user","content":""}]}"#.utf8.count)
+        let body = #"{"model":"m","messages":[{"role":"user","content":"\#(padding)"}]}"#
+        let burst = Task { await Self.burst(harness, count: 20, body: body) }
+        let waiting = await GatewayHarness.eventually { harness.records.all.filter { $0.status == 429 }.count == 18 }
+        #expect(waiting)
+        #expect(upstream.mock.requests.count == 2)
+        upstream.release()
+        let responses = await burst.value
+        #expect(responses.filter { $0.status == 200 }.count == 2)
+        // Their real usage (2 tokens each) replaced the reservations.
+        let after = try await harness.client.fetch(port: harness.port, path: "/v1/chat/completions", key: "sk-limited-key-123", json: body)
+        #expect(after.status == 200)
+    }
+
+    @Test func limitsAnswerInTheRoutesDialect() async throws {
+        let harness = try await Self.harness("rpm: 1")
+        defer { Task { await harness.stop() } }
+        _ = await Self.burst(harness, count: 1)
+        let anthropic = try await harness.client.fetch(port: harness.port, path: "/v1/messages",
+                                                       headers: [("x-api-key", "sk-limited-key-123")],
+                                                       body: Array(#"{"model":"m","max_tokens":5,"messages":[{"role":"user","content":"hi"}]}"#.utf8))
+        #expect(anthropic.status == 429 && anthropic.header("retry-after") != nil)
+        #expect(anthropic.json?["error"]?["type"]?.stringValue == "rate_limit_error")
+        let gemini = try await harness.client.fetch(port: harness.port, path: "/v1beta/models/m:generateContent",
+                                                    headers: [("x-goog-api-key", "sk-limited-key-123")],
+                                                    body: Array(#"{"contents":[{"parts":[{"text":"hi"}]}]}"#.utf8))
+        #expect(gemini.status == 429 && gemini.header("retry-after") != nil)
+        #expect(gemini.json?["error"]?["status"]?.stringValue == "RESOURCE_EXHAUSTED")
+    }
+}

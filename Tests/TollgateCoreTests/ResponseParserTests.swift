@@ -1,0 +1,123 @@
+import Foundation
+import Testing
+@testable import TollgateCore
+
+/// Rate-limit headers and error bodies of each provider, and deprecation notices.
+@Suite struct ResponseParserTests {
+    static let now = Date(timeIntervalSince1970: 1_750_000_000)
+
+    @Test(arguments: [("6m0s", 360_000), ("1m30s", 90_000), ("150ms", 150), ("7.66s", 7_660), ("1h2m3s", 3_723_000),
+                      ("30s", 30_000), ("0s", 0), ("2", 2_000)])
+    func goStyleDurations(text: String, millis: Int64) {
+        #expect(DurationText.parse(text) == .milliseconds(millis))
+    }
+
+    @Test func nonsenseIsNoDuration() {
+        #expect(DurationText.parse("soon") == nil)
+        #expect(DurationText.parse("5x") == nil)
+        #expect(DurationText.parse("") == nil)
+    }
+
+    @Test func openAIHeaders() {
+        let info = RateLimitInfo.parse([("x-ratelimit-limit-requests", "500"), ("x-ratelimit-remaining-requests", "0"),
+                                        ("x-ratelimit-reset-requests", "6m0s"), ("X-RateLimit-Limit-Tokens", "30000"),
+                                        ("x-ratelimit-remaining-tokens", "29000"), ("x-ratelimit-reset-tokens", "150ms")], now: Self.now)
+        #expect(info.requestLimit == 500 && info.requestsRemaining == 0 && info.requestsReset == .seconds(360))
+        #expect(info.tokenLimit == 30000 && info.tokensRemaining == 29000 && info.tokensReset == .milliseconds(150))
+        #expect(info.wait == .seconds(360))  // the exhausted budget's reset
+    }
+
+    @Test func anthropicHeadersWithRFC3339Resets() {
+        let info = RateLimitInfo.parse([("anthropic-ratelimit-requests-limit", "50"), ("anthropic-ratelimit-requests-remaining", "0"),
+                                        ("anthropic-ratelimit-requests-reset", "2025-06-15T15:07:10Z"),
+                                        ("anthropic-ratelimit-input-tokens-remaining", "900"),
+                                        ("anthropic-ratelimit-output-tokens-remaining", "80"),
+                                        ("anthropic-ratelimit-tokens-reset", "2025-06-15T15:06:50.5Z")], now: Self.now)
+        // 1_750_000_000 is 2025-06-15T15:06:40Z.
+        #expect(info.requestLimit == 50 && info.requestsRemaining == 0)
+        #expect(info.requestsReset == .seconds(30))
+        #expect(info.tokensReset == .milliseconds(10_500))
+        #expect(info.tokensRemaining == 80)
+        #expect(info.wait == .seconds(30))
+    }
+
+    @Test func azureHeadersPreferMilliseconds() {
+        let info = RateLimitInfo.parse([("retry-after", "3"), ("x-ms-retry-after-ms", "2500"), ("x-ratelimit-remaining-requests", "0"),
+                                        ("x-ratelimit-remaining-tokens", "120"), ("x-ms-region", "East US")], now: Self.now)
+        #expect(info.retryAfter == .milliseconds(2500))
+        #expect(info.requestsRemaining == 0 && info.tokensRemaining == 120 && info.region == "East US")
+        #expect(RateLimitInfo.parse([("retry-after-ms", "750")]).retryAfter == .milliseconds(750))
+    }
+
+    @Test func retryAfterAsSecondsOrHTTPDate() {
+        #expect(RateLimitInfo.parse([("Retry-After", "17")], now: Self.now).retryAfter == .seconds(17))
+        #expect(RateLimitInfo.parse([("retry-after", "Sun, 15 Jun 2025 15:07:40 GMT")], now: Self.now).retryAfter == .seconds(60))
+        #expect(RateLimitInfo.parse([("retry-after", "whenever")], now: Self.now).retryAfter == nil)
+    }
+
+    @Test func geminiRetryInfoInTheBody() {
+        let body = #"{"error":{"code":429,"message":"Resource has been exhausted (e.g. check quota).","status":"RESOURCE_EXHAUSTED","details":[{"@type":"type.googleapis.com/google.rpc.QuotaFailure"},{"@type":"type.googleapis.com/google.rpc.RetryInfo","retryDelay":"38s"}]}}"#
+        let outcome = AttemptOutcome.classify(status: 429, headers: [], body: Array(body.utf8))
+        guard case .rateLimited(let limits, let error) = outcome else { Issue.record("\(outcome)"); return }
+        #expect(limits.retryAfter == .seconds(38))
+        #expect(error.type == "RESOURCE_EXHAUSTED" && error.message.hasPrefix("Resource has been exhausted"))
+    }
+
+    @Test func bedrockThrottling() {
+        let error = UpstreamErrorInfo.parse(status: 429, body: Array(#"{"message":"Too many requests, please wait before trying again."}"#.utf8),
+                                            headers: [("x-amzn-ErrorType", "ThrottlingException:http://internal.amazon.com/coral/com.amazon.bedrock/")])
+        #expect(error.type == "ThrottlingException" && error.message.hasPrefix("Too many requests"))
+        let typed = UpstreamErrorInfo.parse(status: 404, body: Array(#"{"__type":"com.amazon.coral#ResourceNotFoundException","message":"Model not found"}"#.utf8))
+        #expect(typed.type == "ResourceNotFoundException" && typed.scope == .model)
+    }
+
+    @Test func openAIAndAnthropicErrorsAndScopes() {
+        let quota = UpstreamErrorInfo.parse(status: 429, body: Array(#"{"error":{"message":"You exceeded your current quota","type":"insufficient_quota","code":"insufficient_quota"}}"#.utf8))
+        #expect(quota.isQuotaExhausted && quota.scope == .account)
+        guard case .quotaExhausted = AttemptOutcome.classify(status: 429, headers: [], body: Array(#"{"error":{"message":"x","type":"insufficient_quota","code":"insufficient_quota"}}"#.utf8)) else {
+            Issue.record("insufficient_quota is not a rate limit"); return
+        }
+        let anthropic = UpstreamErrorInfo.parse(status: 401, body: Array(#"{"type":"error","error":{"type":"authentication_error","message":"invalid x-api-key"}}"#.utf8))
+        #expect(anthropic.type == "authentication_error" && anthropic.message == "invalid x-api-key" && anthropic.scope == .account)
+        let missing = UpstreamErrorInfo.parse(status: 404, body: Array(#"{"error":{"message":"The model `gpt-9` does not exist","type":"invalid_request_error","code":"model_not_found"}}"#.utf8))
+        #expect(missing.scope == .model && missing.code == "model_not_found")
+    }
+
+    @Test func statusesClassify() {
+        func kind(_ status: Int, _ body: String = "{}") -> String {
+            switch AttemptOutcome.classify(status: status, headers: [], body: Array(body.utf8)) {
+            case .requestError: "request"
+            case .rateLimited: "rate"
+            case .authFailed: "auth"
+            case .quotaExhausted: "quota"
+            case .modelNotFound: "missing"
+            case .deprecated: "deprecated"
+            case .serverError: "server"
+            case .timeout: "timeout"
+            default: "other"
+            }
+        }
+        #expect(kind(400) == "request" && kind(422) == "request" && kind(413) == "request")
+        #expect(kind(401) == "auth" && kind(403) == "auth" && kind(402) == "quota" && kind(404) == "missing")
+        #expect(kind(429) == "rate" && kind(500) == "server" && kind(503) == "server" && kind(529) == "server" && kind(408) == "timeout")
+        #expect(kind(404, #"{"error":{"message":"The model 'text-davinci-003' has been deprecated"}}"#) == "deprecated")
+        #expect(!AttemptOutcome.requestError(status: 400).isRetryable && AttemptOutcome.serverError(status: 500, .init(message: "", scope: .unknown)).isRetryable)
+    }
+
+    @Test(arguments: [
+        ("The model `gpt-4-0314` has been deprecated, please use 'gpt-4o' instead.", DeprecationNotice.Replacement.model("gpt-4o")),
+        ("claude-2.0 is no longer available. Use claude-sonnet-4-5 instead.", .model("claude-sonnet-4-5")),
+        ("This model has been retired; migrate to \"gemini-2.5-flash\".", .model("gemini-2.5-flash")),
+        ("API version 2023-05-15 is deprecated; use version '2024-10-21'.", .apiVersion("2024-10-21")),
+        ("The API version 2023-07-01-preview has been retired. Please use 2024-10-21.", .apiVersion("2024-10-21")),
+    ])
+    func deprecationNoticesNameTheirReplacement(message: String, replacement: DeprecationNotice.Replacement) {
+        #expect(DeprecationNotice.detect(message)?.replacement == replacement)
+    }
+
+    @Test func deprecationWithoutReplacementAndOrdinaryErrors() {
+        #expect(DeprecationNotice.detect("This model is deprecated.")?.replacement == nil)
+        #expect(DeprecationNotice.detect("This model is deprecated.") != nil)
+        #expect(DeprecationNotice.detect("Invalid value for 'temperature'") == nil)
+    }
+}
