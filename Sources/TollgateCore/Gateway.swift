@@ -140,6 +140,7 @@ public final class Gateway: Sendable {
                     + "tollgate_ledger_queue_depth \(ledger.queueDepth)\n"
                     + "# HELP tollgate_requests_in_flight Requests being served.\n# TYPE tollgate_requests_in_flight gauge\n"
                     + "tollgate_requests_in_flight \(runtime?.inFlight ?? 0)\n"
+                    + (runtime.map { HealthGauges.render(AdminHealth.report(runtime: $0), label: GatewayMetrics.quote) } ?? "")
             }
             return gateway
         } catch {

@@ -23,7 +23,9 @@ import Testing
                      #"tollgate_tokens_total{model="gpt-4o",kind="cache_read"} 400"#,
                      #"tollgate_cost_total{model="gpt-4o",currency="USD"} 0.004000000"#,
                      #"tollgate_request_duration_seconds_count{model="gpt-4o",channel="up"} 1"#,
-                     #"tollgate_overhead_seconds_count{} 1"#, "tollgate_ledger_queue_depth ", "tollgate_requests_in_flight "] {
+                     #"tollgate_overhead_seconds_count{} 1"#, "tollgate_ledger_queue_depth ", "tollgate_requests_in_flight ",
+                     #"tollgate_channel_breaker_open{channel="up"} 0"#, #"tollgate_model_available{channel="up",model="gpt-4o"} 1"#,
+                     #"tollgate_model_status{channel="up",model="gpt-4o",status="Available"} 1"#] {
             #expect(text.contains(line), "\(line)")
         }
     }

@@ -80,8 +80,10 @@ public final class GatewayMetrics: RequestRecorder {
         return out
     }
 
+    func q(_ value: String) -> String { Self.quote(value) }
+
     /// A label value, quoted and escaped as the format asks.
-    func q(_ value: String) -> String {
+    static func quote(_ value: String) -> String {
         "\"" + value.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"")
             .replacingOccurrences(of: "\n", with: "\\n") + "\""
     }
