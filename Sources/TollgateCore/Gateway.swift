@@ -23,6 +23,7 @@ public final class Gateway: Sendable {
     let group: MultiThreadedEventLoopGroup
     let blockingPool: NIOThreadPool
     private let server = Mutex<Channel?>(nil)
+    private let stopping = Mutex<Task<Void, Never>?>(nil)
 
     private init(config: GatewayConfig, registry: PluginRegistry, factory: AdaptorFactory, runtime: GatewayRuntime,
                  storage: any Storage, ledger: UsageLedger, prices: PriceService, notifier: Notifier,
@@ -199,7 +200,8 @@ public final class Gateway: Sendable {
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     let sync = channel.pipeline.syncOperations
-                    try sync.configureHTTPServerPipeline(withPipeliningAssistance: true, withErrorHandling: true)
+                    try sync.configureHTTPServerPipeline(withPipeliningAssistance: true, withErrorHandling: false)
+                    try sync.addHandler(ProtocolErrorHandler())  // 431 for oversized headers, 400 otherwise
                     try sync.addHandler(RequestHandler(runtime: runtime))
                 }
             }
@@ -211,24 +213,40 @@ public final class Gateway: Sendable {
         return channel.localAddress?.port ?? config.listen.port
     }
 
-    /// Stops accepting, lets requests in flight finish (up to `grace`), writes the whole usage
-    /// ledger, and releases threads and storage.
-    public func stop(grace: Duration = .seconds(10)) async {
+    /// Stops accepting, lets requests in flight finish (up to `grace`, else the configured
+    /// `shutdown_grace`), closes what is left, writes the whole usage ledger, and releases
+    /// threads and storage. Called again (a second signal), it waits for the first call.
+    public func stop(grace: Duration? = nil) async {
+        let task = stopping.withLock { task in
+            if let task { return task }
+            let made = Task { await self.shutDown(grace: grace ?? self.config.shutdownGrace) }
+            task = made
+            return made
+        }
+        await task.value
+    }
+
+    private func shutDown(grace: Duration) async {
         if let channel = server.withLock({ $0 }) { try? await channel.close() }
         templateWatcher?.stop()
         let deadline = ContinuousClock.now + grace
         while runtime.inFlight > 0 && ContinuousClock.now < deadline { try? await Task.sleep(for: .milliseconds(20)) }
+        if runtime.inFlight > 0 {
+            runtime.logger.warning("shutdown grace over; closing requests still in flight", metadata: ["requests": "\(runtime.inFlight)"])
+        }
         prices.stop()
+        // Connections close before the ledger's last write, so requests cut here are recorded too.
+        try? await group.shutdownGracefully()
         await ledger.shutdown()
         await notifier.shutdown()
         try? await storage.close()
-        try? await group.shutdownGracefully()
         try? await blockingPool.shutdownGracefully()
     }
 
-    /// Blocks until the listener closes.
+    /// Blocks until the listener closes and, when that was `stop`, until it has finished.
     public func wait() async throws {
         if let channel = server.withLock({ $0 }) { try await channel.closeFuture.get() }
+        if let task = stopping.withLock({ $0 }) { await task.value }
     }
 }
 
