@@ -9,6 +9,8 @@ let package = Package(
         .executable(name: "tollgate", targets: ["tollgate"]),
         .library(name: "TollgateCore", targets: ["TollgateCore"]),
         .library(name: "TollgatePluginKit", targets: ["TollgatePluginKit"]),
+        // For Fuzz/ (a package of its own): the AWS event-stream decoder lives in the Bedrock plugin.
+        .library(name: "BedrockPlugin", targets: ["BedrockPlugin"]),
         // Plugins: each its own shared object, found by the core at run time with dlopen.
         .library(name: "tollgate-ollama-native", type: .dynamic, targets: ["OllamaNativePlugin"]),
         .library(name: "tollgate-claude", type: .dynamic, targets: ["ClaudePluginEntry"]),

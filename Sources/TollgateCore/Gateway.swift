@@ -230,7 +230,8 @@ public final class Gateway: Sendable {
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     let sync = channel.pipeline.syncOperations
-                    try sync.configureHTTPServerPipeline(withPipeliningAssistance: true, withErrorHandling: true)
+                    try sync.configureHTTPServerPipeline(withPipeliningAssistance: true, withErrorHandling: false)
+                    try sync.addHandler(ProtocolErrorHandler())  // 431 for oversized headers, 400 otherwise
                     try sync.addHandler(RequestHandler(runtime: runtime))
                 }
             }
@@ -245,20 +246,20 @@ public final class Gateway: Sendable {
         return channel.localAddress?.port ?? config.listen.port
     }
 
-    /// Stops accepting, lets requests in flight finish (up to `grace`), writes the whole usage
-    /// ledger, and releases threads and storage. Safe to call more than once: later calls wait
-    /// for the first.
-    public func stop(grace: Duration = .seconds(10)) async {
-        let task = stopping.withLock { task -> Task<Void, Never> in
+    /// Stops accepting, lets requests in flight finish (up to `grace`, else the configured
+    /// `shutdown_grace`), closes what is left, writes the whole usage ledger, and releases
+    /// threads and storage. Called again (a second signal), it waits for the first call.
+    public func stop(grace: Duration? = nil) async {
+        let task = stopping.withLock { task in
             if let task { return task }
-            let started = Task { await self.shutdown(grace: grace) }
-            task = started
-            return started
+            let made = Task { await self.shutDown(grace: grace ?? self.config.shutdownGrace) }
+            task = made
+            return made
         }
         await task.value
     }
 
-    private func shutdown(grace: Duration) async {
+    private func shutDown(grace: Duration) async {
         if let channel = server.withLock({ $0 }) { try? await channel.close() }
         templateWatcher?.stop()
         sharedState.stop()
@@ -266,20 +267,24 @@ public final class Gateway: Sendable {
         keyPoller.withLock { $0?.cancel(); $0 = nil }
         let deadline = ContinuousClock.now + grace
         while runtime.inFlight > 0 && ContinuousClock.now < deadline { try? await Task.sleep(for: .milliseconds(20)) }
+        if runtime.inFlight > 0 {
+            runtime.logger.warning("shutdown grace over; closing requests still in flight", metadata: ["requests": "\(runtime.inFlight)"])
+        }
         prices.stop()
-        await runtime.budgets.drain()
+        // Connections close before the ledger's last write, so requests cut here are recorded too.
+        try? await group.shutdownGracefully()
+        await runtime.budgets.drain()  // charges of requests cut just now
         await ledger.shutdown()
         requestLog?.stop()
         await notifier.shutdown()
         try? await storage.close()
-        try? await group.shutdownGracefully()
         try? await blockingPool.shutdownGracefully()
     }
 
     func setKeyPoller(_ task: Task<Void, Never>) { keyPoller.withLock { $0?.cancel(); $0 = task } }
 
-    /// Blocks until the gateway has stopped: the listener closed and, when `stop` closed it, the
-    /// shutdown finished (so the process never exits before the ledger is written).
+    /// Blocks until the listener closes and, when that was `stop`, until it has finished (so the
+    /// process never exits before the ledger is written).
     public func wait() async throws {
         if let channel = server.withLock({ $0 }) { try await channel.closeFuture.get() }
         if let task = stopping.withLock({ $0 }) { await task.value }

@@ -31,7 +31,7 @@ struct Serve: AsyncParsableCommand {
         let port = try await gateway.start()
         printBanner(gateway, port: port)
         let signals = SignalWatcher { signal in
-            logger.info("stopping", metadata: ["signal": .string(signal)])
+            logger.info("stopping", metadata: ["signal": .string(signal), "grace": .string("\(settings.shutdownGrace)")])
             Task { await gateway.stop() }
         }
         try await gateway.wait()

@@ -42,7 +42,8 @@ public enum ConfigLoader {
     static func read(_ root: ConfigNode) throws -> GatewayConfig {
         let top = try root.mapping(allowed: ["listen", "data_dir", "storage", "admin_key", "plugins", "templates",
                                              "limits", "upstream", "keys", "channels", "demo_key", "threads",
-                                             "pricing", "notify", "ledger", "storage_refresh", "request_log", "health", "routing"])
+                                             "pricing", "notify", "ledger", "storage_refresh", "request_log", "health", "routing",
+                                             "shutdown_grace"])
         var config = GatewayConfig()
         if let n = top["listen"] { config.listen = try listenAddress(n) }
         if let n = top["data_dir"] { config.dataDirectory = try n.string() }
@@ -59,6 +60,7 @@ public enum ConfigLoader {
         if let n = top["plugins"] { config.pluginsDirectory = try directory(n) }
         if let n = top["templates"] { config.templatesDirectory = try directory(n) }
         if let n = top["limits"] { config.limits = try limits(n) }
+        if let n = top["shutdown_grace"] { config.shutdownGrace = try n.duration() }
         if let n = top["upstream"] { config.upstream = try upstream(n) }
         if let n = top["keys"] { config.keys = try n.sequence().map(key) }
         if let n = top["channels"] { config.channels = try n.sequence().map(channel) }
@@ -106,10 +108,11 @@ public enum ConfigLoader {
     }
 
     static func limits(_ n: ConfigNode) throws -> RequestLimits {
-        let m = try n.mapping(allowed: ["max_body_bytes", "max_response_bytes"])
+        let m = try n.mapping(allowed: ["max_body_bytes", "max_response_bytes", "request_timeout"])
         var limits = RequestLimits()
         if let v = m["max_body_bytes"] { limits.maxBodyBytes = try v.int(in: 1...(1 << 30)) }
         if let v = m["max_response_bytes"] { limits.maxResponseBytes = try v.int(in: 1...(1 << 30)) }
+        if let v = m["request_timeout"] { limits.requestTimeout = try v.duration() }
         return limits
     }
 

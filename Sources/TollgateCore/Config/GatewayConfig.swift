@@ -30,6 +30,9 @@ public struct GatewayConfig: Sendable {
     public var sharedStateInterval: Duration = .seconds(2)
     /// Structured request log (JSON lines): `stdout`, `stderr`, a file path, or nil (off).
     public var requestLog: String?
+    /// On SIGTERM/SIGINT: how long requests in flight (streams included) may take to finish
+    /// after the listener closed, before the gateway exits anyway.
+    public var shutdownGrace: Duration = .seconds(10)
 
     public init() {}
 
@@ -50,6 +53,10 @@ public struct RequestLimits: Sendable {
     public var maxBodyBytes = 32 << 20
     /// Largest complete (non-streamed) upstream answer the gateway reads to meter it.
     public var maxResponseBytes = 64 << 20
+    /// Time a client has to send a whole request (head and body) after connecting or after its
+    /// previous answer; then 408 (or, before any byte, the connection is closed). Against
+    /// slowloris clients, and it bounds how long an idle keep-alive connection stays open.
+    public var requestTimeout: Duration = .seconds(60)
 }
 
 public struct UpstreamSettings: Sendable {

@@ -15,6 +15,8 @@ public final class GatewayRuntime: Sendable {
     public let upstreamSettings: UpstreamSettings
     public let logger: Logger
     let pools: UpstreamPool
+    /// Per event loop: client connections slow to send a request are closed (`limits.requestTimeout`).
+    private let clientSweeps: [ObjectIdentifier: ClientSweep]
     let blockingPool: NIOThreadPool
     /// Every finished request goes to each: the usage ledger first, then observers (tests, metrics).
     let recorders: [any RequestRecorder]
@@ -49,9 +51,16 @@ public final class GatewayRuntime: Sendable {
         self.health = health
         self.routing = routing
         pools = try UpstreamPool(group: group, settings: upstream)
+        var sweeps: [ObjectIdentifier: ClientSweep] = [:]
+        for loop in group.makeIterator() {
+            sweeps[ObjectIdentifier(loop)] = ClientSweep(loop: loop, timeout: TimeAmount(limits.requestTimeout))
+        }
+        clientSweeps = sweeps
         state = Mutex(snapshot)
         requestPrefix = String(UInt32.random(in: 0x1000_0000...UInt32.max), radix: 16)
     }
+
+    func clientSweep(for loop: EventLoop) -> ClientSweep? { clientSweeps[ObjectIdentifier(loop)] }
 
     public var snapshot: Snapshot { state.withLock { $0 } }
 

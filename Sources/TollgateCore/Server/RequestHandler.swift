@@ -47,6 +47,9 @@ final class RequestHandler: ChannelInboundHandler, @unchecked Sendable {
     /// The last key presented on this connection and its digest: keep-alive clients send the
     /// same key every time, so it is hashed once per connection.
     var lastKey: (bytes: [UInt8], digest: KeyDigest)?
+    /// Since when the connection waits for a request or reads one (nil while one is served):
+    /// `ClientSweep` closes it once that exceeds `limits.requestTimeout`.
+    private(set) var waitingSince: NIODeadline?
 
     init(runtime: GatewayRuntime) { self.runtime = runtime }
 
@@ -56,7 +59,29 @@ final class RequestHandler: ChannelInboundHandler, @unchecked Sendable {
     var isConnected: Bool { context?.channel.isActive ?? false }
 
     func handlerAdded(context: ChannelHandlerContext) { self.context = context }
-    func handlerRemoved(context: ChannelHandlerContext) { self.context = nil }
+    func handlerRemoved(context: ChannelHandlerContext) {
+        runtime.clientSweep(for: context.eventLoop)?.remove(self)
+        self.context = nil
+    }
+
+    func channelActive(context: ChannelHandlerContext) {
+        waitingSince = .now()
+        runtime.clientSweep(for: context.eventLoop)?.add(self)
+        context.fireChannelActive()
+    }
+
+    /// The client did not send a whole request in time: 408 when it had started one, else the
+    /// (idle or silent) connection is just closed.
+    func requestTimedOut() {
+        guard let context else { return }
+        waitingSince = nil
+        guard head != nil, !rejectingBody else { return context.close(promise: nil) }
+        rejectingBody = true  // whatever else arrives is dropped
+        keepAlive = false
+        writeError(GatewayError(status: 408, type: "invalid_request_error", code: "request_timeout",
+                                message: "the request was not received within \(runtime.limits.requestTimeout)"))
+        requestEnded(status: 408, channel: nil, usage: TokenUsage())
+    }
 
     // MARK: Reading
 
@@ -78,6 +103,8 @@ final class RequestHandler: ChannelInboundHandler, @unchecked Sendable {
             guard !rejectingBody, let head else { return }
             let requestBody = body ?? context.channel.allocator.buffer(capacity: 0)
             body = nil
+            self.head = nil
+            waitingSince = nil
             dispatched = true
             runtime.requestStarted()
             ClientAPI(handler: self).dispatch(head: head, body: requestBody)
@@ -114,6 +141,7 @@ final class RequestHandler: ChannelInboundHandler, @unchecked Sendable {
     }
 
     func channelInactive(context: ChannelHandlerContext) {
+        runtime.clientSweep(for: context.eventLoop)?.remove(self)
         exchange?.clientClosed()
         exchange = nil
         context.fireChannelInactive()
@@ -175,6 +203,7 @@ final class RequestHandler: ChannelInboundHandler, @unchecked Sendable {
         if let tail = translator?.streamEnd(), !tail.isEmpty { writeRaw(allocator.buffer(bytes: tail)) }
         let closing = !keepAlive
         let channel = context.channel
+        if !closing { waitingSince = .now() }
         context.writeAndFlush(wrapOutboundOut(.end(nil))).whenComplete { _ in
             if closing { channel.close(promise: nil) }
         }

@@ -30,7 +30,9 @@ public struct JSONPath: Sendable, Equatable, CustomStringConvertible {
         for segment in segments {
             switch segment {
             case .key(let key) where key.allSatisfy(isNameCharacter) && !key.isEmpty: out += "." + key
-            case .key(let key): out += "['" + key.replacingOccurrences(of: "'", with: "\\'") + "']"
+            // Backslashes too: the parser reads a backslash as escaping the next character (found by fuzzing).
+            case .key(let key):
+                out += "['" + key.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "'", with: "\\'") + "']"
             case .index(let index): out += "[\(index)]"
             case .wildcard: out += "[*]"
             }

@@ -17,6 +17,7 @@ public struct RequestScan: Sendable, Equatable {
     public static func scan(_ bytes: UnsafeRawBufferPointer) throws -> RequestScan {
         var parser = JSONParser(bytes)
         var scan = RequestScan()
+        var seen: UInt8 = 0  // bits of `model`, `stream`, `stream_options` read so far
         guard try parser.peek() == UInt8(ascii: "{") else {
             throw parser.fail("request body must be a JSON object")
         }
@@ -28,10 +29,18 @@ public struct RequestScan: Sendable, Equatable {
         } else {
             while true {
                 guard try parser.peek() == UInt8(ascii: "\"") else { throw parser.fail("expected a string key") }
+                let keyStart = parser.position
                 let (keyRange, keyEscaped) = try parser.scanString()
                 try parser.expect(UInt8(ascii: ":"))
-                let key = keyEscaped ? nil : UnsafeRawBufferPointer(rebasing: bytes[keyRange])
-                try scan.readMember(key: key, parser: &parser)
+                if keyEscaped {
+                    // Rare: a key spelled with escapes (`"mod\u0065l"`) is still that key to an
+                    // upstream's JSON parser, so it is decoded and read like the plain one.
+                    let decoded = Array(JSONParser.decodeString(bytes, range: keyRange, escaped: true).utf8)
+                    try decoded.withUnsafeBytes { try scan.readMember(key: $0, keyStart: keyStart, seen: &seen, parser: &parser) }
+                } else {
+                    try scan.readMember(key: UnsafeRawBufferPointer(rebasing: bytes[keyRange]), keyStart: keyStart, seen: &seen,
+                                         parser: &parser)
+                }
                 if try parser.nextInContainer(closing: UInt8(ascii: "}")) { break }
             }
         }
@@ -43,8 +52,17 @@ public struct RequestScan: Sendable, Equatable {
         try bytes.withUnsafeBytes { (raw) throws in try scan(raw) }
     }
 
-    private mutating func readMember(key: UnsafeRawBufferPointer?, parser: inout JSONParser) throws {
-        guard let key else { return try parser.skipValue() }
+    /// Reads the fields routing needs. Each may appear once: with two `model`s the gateway would
+    /// route and authorize one name while an upstream (most JSON parsers keep the last) used
+    /// another, so a repeated one is refused (found by fuzzing).
+    private mutating func readMember(key: UnsafeRawBufferPointer, keyStart: Int, seen: inout UInt8,
+                                     parser: inout JSONParser) throws {
+        let bit: UInt8 = key.elementsEqual("model".utf8) ? 1 : key.elementsEqual("stream".utf8) ? 2
+            : key.elementsEqual("stream_options".utf8) ? 4 : 0
+        if seen & bit != 0 {
+            throw JSONError(message: "duplicate \"\(String(decoding: key, as: UTF8.self))\" member", offset: keyStart)
+        }
+        seen |= bit
         _ = try parser.peek()
         let start = parser.position
         if key.elementsEqual("model".utf8) {
