@@ -29,6 +29,10 @@ def start_fault_gateway(directory: Path, mock: MockFaults, extra: str = "") -> G
           connect_timeout: 2s
           response_timeout: 1s
           read_timeout: 1s
+        pricing: {{ sync_url: off }}
+        # Every scenario must reach the faulty upstream to see its own failure: breakers stay
+        # closed here (their opening under failures is covered by the traffic-control suites).
+        health: {{ breaker_failures: 1000, probes: false }}
         keys:
           - name: faults
             key: {CLIENT_KEY}
