@@ -1,0 +1,117 @@
+"""Two gateway processes on one PostgreSQL (the one ./scripts/test starts; its URL is in
+TOLLGATE_TEST_POSTGRES_URL): a key created through one works on the other, a channel stored
+through one serves on the other, and a budget shared by concurrent traffic through both is never
+exceeded by more than the cost of the requests in flight."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import textwrap
+import threading
+import time
+import uuid
+from urllib.parse import urlsplit, urlunsplit
+
+import httpx
+import pytest
+
+from conftest import CLIENT_KEY, start_dedicated_gateway, stop_gateway, write_gateway_config
+
+POSTGRES_URL = os.environ.get("TOLLGATE_TEST_POSTGRES_URL")
+ADMIN_KEY = "tg-admin-scale-out-0123456789"
+BUDGET_KEY = "tg-team-shared-budget-0123456789"
+pytestmark = pytest.mark.skipif(POSTGRES_URL is None, reason="needs TOLLGATE_TEST_POSTGRES_URL (./scripts/test sets it)")
+
+
+def fresh_database() -> str:
+    """An empty database on the test server; its URL."""
+    name = "tg_e2e_" + uuid.uuid4().hex[:16]
+    subprocess.run(["psql", POSTGRES_URL, "-qc", f"CREATE DATABASE {name}"], check=True, capture_output=True)
+    parts = urlsplit(POSTGRES_URL)
+    return urlunsplit(parts._replace(path="/" + name))
+
+
+@pytest.fixture(scope="module")
+def pair(tmp_path_factory, mock_upstream):
+    url = fresh_database()
+    channels = textwrap.dedent(f"""\
+        - {{ name: builtin-mock, provider: mock, models: [mock-echo] }}
+        - {{ name: priced, provider: openai, base_url: "{mock_upstream.base_url}", credentials: {{ api_key: sk-upstream-channel-key-e2e-42 }},
+             models: [gpt-4o-mini] }}
+        """)
+    settings = f'storage: "{url}"\nstorage_refresh: 200ms\nadmin_key: {ADMIN_KEY}\n'
+    keys = f"- {{ name: team, key: {BUDGET_KEY}, budget: {{ amount: 0.0002, currency: USD, period: daily }} }}\n"
+    gateways = [start_dedicated_gateway(write_gateway_config(tmp_path_factory.mktemp(f"scale-{i}"), f"scale-out {i}", channels,
+                                                             settings=settings, keys=keys)) for i in range(2)]
+    yield gateways
+    for gw in gateways:
+        stop_gateway(gw)
+
+
+def admin(gw, method: str, path: str, **kwargs) -> httpx.Response:
+    return httpx.request(method, gw.url + path, headers={"Authorization": f"Bearer {ADMIN_KEY}"}, timeout=30, **kwargs)
+
+
+def chat(gw, key: str, model: str = "mock-echo") -> httpx.Response:
+    return httpx.post(gw.url + "/v1/chat/completions", headers={"Authorization": f"Bearer {key}"}, timeout=30,
+                      json={"model": model, "messages": [{"role": "user", "content": "hello"}]})
+
+
+def eventually(check, seconds: float = 10) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if check():
+            return True
+        time.sleep(0.1)
+    return False
+
+
+def test_a_key_created_on_one_instance_works_on_the_other(pair):
+    a, b = pair
+    created = admin(a, "POST", "/admin/keys", json={"name": "made-on-a"})
+    assert created.status_code == 201, created.text
+    secret = created.json()["key"]
+    assert chat(a, secret).status_code == 200
+    assert eventually(lambda: chat(b, secret).status_code == 200), "the key never reached the second instance"
+    assert admin(a, "DELETE", "/admin/keys/made-on-a").status_code == 200
+    assert eventually(lambda: chat(b, secret).status_code == 401), "the revocation never reached the second instance"
+
+
+def test_a_channel_stored_on_one_instance_serves_on_the_other(pair):
+    a, b = pair
+    put = admin(a, "PUT", "/admin/channels/echo-two", json={"provider": "mock", "models": ["echo-two"]})
+    assert put.status_code == 200, put.text
+    assert eventually(lambda: chat(b, CLIENT_KEY, "echo-two").status_code == 200)
+
+
+def test_a_shared_budget_is_not_overspent_by_more_than_the_requests_in_flight(pair, mock_upstream):
+    a, b = pair
+    statuses: list[tuple[int, str | None]] = []
+    lock = threading.Lock()
+    workers = 6
+
+    def worker(gw):
+        for _ in range(15):
+            response = chat(gw, BUDGET_KEY, "gpt-4o-mini")
+            with lock:
+                statuses.append((response.status_code, response.headers.get("x-tollgate-cost")))
+
+    threads = [threading.Thread(target=worker, args=(a if i % 2 == 0 else b,)) for i in range(workers)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    served = [cost for status, cost in statuses if status == 200]
+    assert all(status in (200, 402) for status, _ in statuses), statuses
+    assert served and all(cost for cost in served)
+    spent = sum(float(cost) for cost in served)
+    each = float(served[0])
+    # The budget is 0.0002 USD: past it only the requests already in flight (one per worker) may finish.
+    assert spent >= 0.0002 - each, (spent, len(served))
+    assert spent <= 0.0002 + workers * each + 1e-12, f"overspent: {len(served)} answers, {spent} USD"
+    # Both instances come to report the same shared spend: every answer charged once, across both.
+    def spent_on(gw) -> float:
+        rows = admin(gw, "GET", "/admin/budgets").json()["data"]
+        return float(next(row["spent"] for row in rows if row["key"] == "team"))
+    assert eventually(lambda: abs(spent_on(a) - spent) < 1e-12 and abs(spent_on(b) - spent) < 1e-12), (spent_on(a), spent_on(b), spent)
