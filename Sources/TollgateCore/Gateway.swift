@@ -235,12 +235,14 @@ public final class Gateway: Sendable {
             runtime.logger.warning("shutdown grace over; closing requests still in flight", metadata: ["requests": "\(runtime.inFlight)"])
         }
         prices.stop()
-        // Connections close before the ledger's last write, so requests cut here are recorded too.
+        // Notifications and the blocking pool first: their work (webhooks, plugins' side
+        // requests) still needs the event loops. Then the connections close before the ledger's
+        // last write, so requests cut here are recorded too.
+        await notifier.shutdown()
+        try? await blockingPool.shutdownGracefully()
         try? await group.shutdownGracefully()
         await ledger.shutdown()
-        await notifier.shutdown()
         try? await storage.close()
-        try? await blockingPool.shutdownGracefully()
     }
 
     /// Blocks until the listener closes and, when that was `stop`, until it has finished.
