@@ -68,7 +68,8 @@ public final class PriceEntry: BillingPrice {
     public func cost(_ request: BillRequest) throws(PluginError) -> BillResult {
         let bill = try self.bill(request)
         let total = try bill.nanoUnits
-        return BillResult(nanoUnits: total, currency: currency, breakdown: bill.breakdown(total: total).serialized())
+        return BillResult(nanoUnits: total, currency: currency,
+                          breakdown: request.wantsBreakdown ? bill.breakdown(total: total).serialized() : [])
     }
 
     /// Prices a request: cached parts at cache prices, the rest by the first rule that applies

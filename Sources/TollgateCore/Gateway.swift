@@ -271,14 +271,16 @@ public final class Gateway: Sendable {
             runtime.logger.warning("shutdown grace over; closing requests still in flight", metadata: ["requests": "\(runtime.inFlight)"])
         }
         prices.stop()
-        // Connections close before the ledger's last write, so requests cut here are recorded too.
+        // Notifications and the blocking pool first: their work (webhooks, plugins' side
+        // requests) still needs the event loops. Then the connections close before the ledger's
+        // last write, so requests cut here are recorded too.
+        await notifier.shutdown()
+        try? await blockingPool.shutdownGracefully()
         try? await group.shutdownGracefully()
         await runtime.budgets.drain()  // charges of requests cut just now
         await ledger.shutdown()
         requestLog?.stop()
-        await notifier.shutdown()
         try? await storage.close()
-        try? await blockingPool.shutdownGracefully()
     }
 
     func setKeyPoller(_ task: Task<Void, Never>) { keyPoller.withLock { $0?.cancel(); $0 = task } }

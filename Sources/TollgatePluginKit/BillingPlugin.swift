@@ -25,11 +25,15 @@ public struct BillRequest: Sendable, Equatable {
     /// "cn", "international", or "" for the universal price.
     public var region: String
 
-    public init(usage: TokenUsage, batch: Bool = false, priority: Bool = false, region: String = "") {
+    /// False when the host will not read the breakdown (`TOLLGATE_BILL_NO_BREAKDOWN`).
+    public var wantsBreakdown: Bool
+
+    public init(usage: TokenUsage, batch: Bool = false, priority: Bool = false, region: String = "", wantsBreakdown: Bool = true) {
         self.usage = usage
         self.batch = batch
         self.priority = priority
         self.region = region
+        self.wantsBreakdown = wantsBreakdown
     }
 }
 

@@ -18,4 +18,13 @@ import Testing
     @Test func refusesAGraceThatIsNotADuration() {
         #expect(throws: ConfigError.self) { try ConfigLoader.parse("shutdown_grace: soon\n", file: "t.yaml") }
     }
+
+    // Overflowed the millisecond product and crashed `check-config` and `serve`.
+    @Test func refusesDurationsTooLargeForTheClock() {
+        for text in ["9999999999999999h", "99999999999999s", "9223372036854775807", "367d", "400000h"] {
+            #expect(ConfigNode.parseDuration(text) == nil, "\(text)")
+        }
+        #expect(ConfigNode.parseDuration("24h") == .seconds(86_400))
+        #expect(throws: ConfigError.self) { try ConfigLoader.parse("upstream: {read_timeout: 9999999999999999h}\n", file: "t.yaml") }
+    }
 }

@@ -28,7 +28,8 @@ public final class Biller: Sendable {
             return Bill(problem: "no price for model '\(priceName ?? model)'")
         }
         do {
-            let (cost, _) = try engine.cost(priced.price, usage: usage, marks: marks, region: channel.config.region)
+            let (cost, _) = try engine.cost(priced.price, usage: usage, marks: marks, region: channel.config.region,
+                                            explained: false)
             return Bill(cost: cost, priceName: priced.name, priceSource: priced.source)
         } catch {
             reportMissing(model: model, channel: channel, reason: "\(priced.name): \(error.message)")

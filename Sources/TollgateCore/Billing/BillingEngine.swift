@@ -29,15 +29,16 @@ public final class BillingEngine: Sendable {
         return CompiledPrice(handle: handle, destroy: hooks.on_price_destroy)
     }
 
-    /// What one request costs. `breakdown` is the plugin's explanation (JSON).
-    public func cost(_ price: CompiledPrice, usage: TokenUsage, marks: BillingMarks, region: String?) throws(Failure)
-        -> (money: Money, breakdown: String)
+    /// What one request costs. `breakdown` is the plugin's explanation (JSON); without
+    /// `explained` the plugin may skip making it (the request path does not read it).
+    public func cost(_ price: CompiledPrice, usage: TokenUsage, marks: BillingMarks, region: String?,
+                     explained: Bool = true) throws(Failure) -> (money: Money, breakdown: String)
     {
         var request = tollgate_type_bill_request()
         request.struct_size = MemoryLayout<tollgate_type_bill_request>.size
         request.price = price.handle
         usage.write(into: &request.usage)
-        request.flags = marks.abiFlags
+        request.flags = marks.abiFlags | (explained ? 0 : UInt32(TOLLGATE_BILL_NO_BREAKDOWN))
         var cost = tollgate_type_cost()
         var breakdown = tollgate_type_buffer.empty
         var error = tollgate_type_buffer.empty

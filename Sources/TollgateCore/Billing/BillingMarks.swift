@@ -1,3 +1,8 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 import NIOHTTP1
 import TollgatePluginABI
 
@@ -36,20 +41,21 @@ public struct BillingMarks: Sendable, Equatable {
         return !["", "0", "false", "no"].contains(value)
     }
 
-    /// A quick byte search for `"name"`, so bodies without it are never parsed.
+    /// A quick byte search for `"name"` (memchr for each candidate quote: vectorized, so a 1 MB
+    /// body costs tens of microseconds, not milliseconds), so bodies without it are never parsed.
     static func mentions(_ body: UnsafeRawBufferPointer, _ name: String) -> Bool {
         let needle = Array("\"\(name)\"".utf8)
-        guard body.count >= needle.count, let first = needle.first else { return false }
-        var i = 0
-        let end = body.count - needle.count
-        while i <= end {
-            if body[i] == first {
-                var j = 1
-                while j < needle.count && body[i + j] == needle[j] { j += 1 }
-                if j == needle.count { return true }
+        guard let base = body.baseAddress, body.count >= needle.count else { return false }
+        return needle.withUnsafeBytes { needleBytes -> Bool in
+            guard let wanted = needleBytes.baseAddress else { return false }
+            var offset = 0
+            let last = body.count - needle.count
+            while offset <= last, let hit = memchr(base + offset, 0x22, last - offset + 1) {
+                let at = base.distance(to: UnsafeRawPointer(hit))
+                if memcmp(base + at, wanted, needle.count) == 0 { return true }
+                offset = at + 1
             }
-            i += 1
+            return false
         }
-        return false
     }
 }

@@ -91,11 +91,15 @@ struct ConfigNode {
 
     static func parseDuration(_ text: String) -> Duration? {
         let units: [(String, Int64)] = [("ms", 1), ("s", 1000), ("m", 60_000), ("h", 3_600_000)]
+        // At most a year: `99999999999999h` overflowed (a crash) and NIO's nanosecond clock
+        // overflows past 292 years, so larger values are refused like malformed ones.
+        let maxMillis: Int64 = 366 * 86_400_000
         for (suffix, millis) in units where text.hasSuffix(suffix) {
             guard let n = Int64(text.dropLast(suffix.count)), n >= 0 else { return nil }
-            return .milliseconds(n * millis)
+            let (total, overflow) = n.multipliedReportingOverflow(by: millis)
+            return overflow || total > maxMillis ? nil : .milliseconds(total)
         }
-        guard let seconds = Int64(text), seconds >= 0 else { return nil }
+        guard let seconds = Int64(text), seconds >= 0, seconds <= maxMillis / 1000 else { return nil }
         return .seconds(seconds)
     }
 

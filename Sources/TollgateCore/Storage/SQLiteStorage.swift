@@ -174,10 +174,28 @@ public final class SQLiteStorage: Storage {
 
     public func appendUsage(_ records: [RequestRecord]) async throws {
         guard !records.isEmpty else { return }
+        // Many rows per statement: one prepare and one hop to SQLite's thread per chunk instead of
+        // per row (per-row inserts were an eighth of the gateway's CPU at 5k requests/s).
         try await transaction {
-            for r in records { _ = try await connection.query(Self.insertUsage, Self.bindings(r)) }
+            var start = records.startIndex
+            while start < records.endIndex {
+                let end = min(start + Self.rowsPerInsert, records.endIndex)
+                let chunk = records[start..<end]
+                _ = try await connection.query(Self.insertUsage(rows: chunk.count), chunk.flatMap(Self.bindings))
+                start = end
+            }
         }
     }
+
+    /// 24 parameters a row, under SQLite's default limit of 32,766 per statement.
+    static let rowsPerInsert = 500
+
+    static func insertUsage(rows: Int) -> String {
+        insertUsage.replacingOccurrences(of: "VALUES " + rowPlaceholders, with: "VALUES "
+            + Array(repeating: rowPlaceholders, count: rows).joined(separator: ", "))
+    }
+
+    static let rowPlaceholders = "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 
     static let insertUsage = """
         INSERT OR IGNORE INTO usage_ledger (request_id, key_name, channel, provider, model, dialect, route, status,

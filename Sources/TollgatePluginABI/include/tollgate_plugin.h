@@ -320,6 +320,8 @@ typedef struct tollgate_type_price tollgate_type_price; /* opaque, the plugin's;
 /* Bits of tollgate_type_bill_request.flags. */
 #define TOLLGATE_BILL_BATCH (1u << 0)
 #define TOLLGATE_BILL_PRIORITY (1u << 1)
+/** The host will not read the breakdown: a plugin may leave it empty (it is built per request). */
+#define TOLLGATE_BILL_NO_BREAKDOWN (1u << 2)
 
 typedef struct tollgate_type_bill_request {
   size_t struct_size;
