@@ -8,6 +8,9 @@ final class ManagedObjects: Sendable {
     /// Stored channels in force (config channels are separate and cannot be changed here).
     let channels = Mutex<[ChannelConfig]>([])
     private let applied = Mutex<[StoredObject.Kind: [StoredObject]]>([:])
+    /// One apply at a time: each reads storage and applies what it read, so an older read can
+    /// never undo a newer one.
+    let applying = AsyncGate()
 
     /// Turns a stored or submitted channel body (the YAML config's channel fields, as JSON) into a
     /// checked channel config; the message names the field.
@@ -46,6 +49,17 @@ extension Gateway {
 
     /// Reads every managed object from storage and applies what changed.
     func applyManagedObjects() async throws {
+        await managed.applying.enter()
+        do {
+            try await applyManagedObjectsNow()
+            await managed.applying.leave()
+        } catch {
+            await managed.applying.leave()
+            throw error
+        }
+    }
+
+    private func applyManagedObjectsNow() async throws {
         for kind in StoredObject.Kind.allCases {
             let objects = try await storage.objects(kind: kind)
             guard managed.changed(kind, now: objects) else { continue }
