@@ -63,9 +63,12 @@ public final class PostgresStorage: Storage {
             throw StorageError(message: "storage URL must look like postgres://user:password@host:5432/database")
         }
         let database = parts.path.hasPrefix("/") ? String(parts.path.dropFirst()) : parts.path
-        let configuration = PostgresClient.Configuration(host: host, port: parts.port ?? 5432, username: user,
+        var configuration = PostgresClient.Configuration(host: host, port: parts.port ?? 5432, username: user,
                                                          password: parts.password, database: database.isEmpty ? nil : database,
                                                          tls: .disable)
+        // The hot path never waits on storage, so a few connections serve an instance; several
+        // instances then stay well under the server's max_connections.
+        configuration.options.maximumConnections = 8
         let client = PostgresClient(configuration: configuration, backgroundLogger: logger)
         let runner = Task { await client.run() }
         let storage = PostgresStorage(client: client, logger: logger, runner: runner)
