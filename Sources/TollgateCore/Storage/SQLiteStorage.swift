@@ -225,7 +225,7 @@ public final class SQLiteStorage: Storage {
         if let key = query.key { conditions.append("key_name = ?"); binds.append(.text(key)) }
         let filter = conditions.isEmpty ? "" : "WHERE " + conditions.joined(separator: " AND ")
         let sql = """
-            SELECT \(query.groupBy.column) AS grp, COALESCE(currency, 'USD') AS cur, COUNT(*) AS n,
+            SELECT \(Self.groupColumn(query.groupBy)) AS grp, COALESCE(currency, 'USD') AS cur, COUNT(*) AS n,
                    COALESCE(SUM(prompt_tokens), 0) AS p, COALESCE(SUM(completion_tokens), 0) AS c,
                    COALESCE(SUM(cache_read_tokens), 0) AS cr, COALESCE(SUM(cache_creation_tokens), 0) AS cc,
                    COALESCE(SUM(cost_nano), 0) AS cost, SUM(CASE WHEN cost_nano IS NULL AND prompt_tokens IS NOT NULL THEN 1 ELSE 0 END) AS unpriced
@@ -236,6 +236,16 @@ public final class SQLiteStorage: Storage {
             return UsageRow(group: row.column("grp")?.string ?? "", currency: row.column("cur")?.string ?? "",
                             requests: n("n"), promptTokens: n("p"), completionTokens: n("c"), cacheReadTokens: n("cr"),
                             cacheCreationTokens: n("cc"), costNano: n("cost"), unpriced: n("unpriced"))
+        }
+    }
+
+    /// The SQL expression a report groups by (each backend words the day its own way).
+    static func groupColumn(_ grouping: UsageQuery.Grouping) -> String {
+        switch grouping {
+        case .key: "COALESCE(key_name, '')"
+        case .model: "COALESCE(model, '')"
+        case .channel: "COALESCE(channel, '')"
+        case .day: "strftime('%Y-%m-%d', started_at / 1000, 'unixepoch')"
         }
     }
 

@@ -2,14 +2,6 @@
 public struct UsageQuery: Sendable {
     public enum Grouping: String, Sendable, CaseIterable {
         case key, model, channel, day
-        var column: String {
-            switch self {
-            case .key: "COALESCE(key_name, '')"
-            case .model: "COALESCE(model, '')"
-            case .channel: "COALESCE(channel, '')"
-            case .day: "strftime('%Y-%m-%d', started_at / 1000, 'unixepoch')"
-            }
-        }
     }
 
     public var groupBy: Grouping
