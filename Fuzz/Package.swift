@@ -14,6 +14,7 @@ let fuzzTargets: [(name: String, dependencies: [Target.Dependency])] = [
     ("FuzzConfig", [.product(name: "TollgateCore", package: "Tollgate")]),
     ("FuzzRequest", [.product(name: "TollgateCore", package: "Tollgate")]),
     ("FuzzPrices", [.product(name: "TollgateCore", package: "Tollgate")]),
+    ("FuzzAdmin", [.product(name: "TollgateCore", package: "Tollgate"), .product(name: "BillingPlugin", package: "Tollgate")]),
 ]
 
 let package = Package(

@@ -31,6 +31,8 @@ public final class Gateway: Sendable {
     let group: MultiThreadedEventLoopGroup
     let blockingPool: NIOThreadPool
     private let server = Mutex<Channel?>(nil)
+    /// The listener of `admin.listen`, when operations have one of their own.
+    private let adminServer = Mutex<Channel?>(nil)
     private let stopping = Mutex<Task<Void, Never>?>(nil)
 
     private init(config: GatewayConfig, registry: PluginRegistry, factory: AdaptorFactory, runtime: GatewayRuntime,
@@ -83,6 +85,7 @@ public final class Gateway: Sendable {
             let channels = try makeChannels(config, registry: registry, factory: factory, logger: logger, templates: templates,
                                             health: health)
             let demoKey = config.demoKey ? try await DemoKey.ensure(dataDirectory: config.dataDirectory, storage: storage) : nil
+            if !config.demoKey { try await DemoKey.remove(dataDirectory: config.dataDirectory, storage: storage, logger: logger) }
             let keyRegistry = KeyRegistry(configKeys: config.keys, storage: storage, logger: logger)
             let keys = KeyStore(try await keyRegistry.load())
 
@@ -122,7 +125,8 @@ public final class Gateway: Sendable {
                                              admin: config.adminKey.map { AdminContext(keyDigest: KeyDigest(of: $0), storage: storage,
                                                                                         prices: prices,
                                                                                         budgetKeys: config.keys.filter { $0.budget != nil }.map(\.name),
-                                                                                        keys: keyRegistry, link: link) },
+                                                                                        keys: keyRegistry, link: link,
+                                                                                        metricsAuth: config.admin.metricsAuth) },
                                              health: health, routing: config.routing, logger: logger)
             let prober = HealthProber(runtime: runtime, logger: logger) { request in
                 try await blockingPool.runIfActive { try sideClient.perform(request) }
@@ -140,6 +144,11 @@ public final class Gateway: Sendable {
                     + "tollgate_ledger_queue_depth \(ledger.queueDepth)\n"
                     + "# HELP tollgate_requests_in_flight Requests being served.\n# TYPE tollgate_requests_in_flight gauge\n"
                     + "tollgate_requests_in_flight \(runtime?.inFlight ?? 0)\n"
+                    + "# HELP tollgate_client_connections Client connections open.\n# TYPE tollgate_client_connections gauge\n"
+                    + "tollgate_client_connections \(runtime?.connections.open ?? 0)\n"
+                    + "# HELP tollgate_client_connections_refused_total Connections refused past limits.max_connections(_per_ip).\n"
+                    + "# TYPE tollgate_client_connections_refused_total counter\n"
+                    + "tollgate_client_connections_refused_total \(runtime?.connections.refused ?? 0)\n"
                     + (runtime.map { HealthGauges.render(AdminHealth.report(runtime: $0), label: GatewayMetrics.quote) } ?? "")
             }
             return gateway
@@ -218,11 +227,33 @@ public final class Gateway: Sendable {
 
     // MARK: Serving
 
-    /// Binds the listener; returns the bound port (useful with port 0).
+    /// Binds the listener (and the admin listener, with `admin.listen`); returns the bound port
+    /// (useful with port 0).
     @discardableResult
     public func start() async throws -> Int {
+        let separate = config.admin.listen
+        let channel = try await listen(on: config.listen, serving: separate == nil ? .all : .client)
+        server.withLock { $0 = channel }
+        if let separate {
+            let admin = try await listen(on: separate, serving: .admin)
+            adminServer.withLock { $0 = admin }
+        }
+        prices.startBackground()
+        templateWatcher?.start()
+        sharedState.start()
+        if config.health.probes { prober.start(interval: config.health.probeInterval) }
+        startKeyPolling(every: config.sharedStateInterval)
+        return channel.localAddress?.port ?? config.listen.port
+    }
+
+    /// The admin listener's bound port, when `admin.listen` is set and the gateway started.
+    public var adminPort: Int? { adminServer.withLock { $0 }?.localAddress?.port }
+
+    /// A listener: each connection it accepts (within `limits.max_connections` and
+    /// `max_connections_per_ip`) gets an HTTP pipeline ending in a `RequestHandler`.
+    private func listen(on address: ListenAddress, serving listener: RouteTable.Listener) async throws -> Channel {
         let runtime = self.runtime
-        let channel = try await ServerBootstrap(group: group)
+        return try await ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: 1024)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
@@ -230,20 +261,18 @@ public final class Gateway: Sendable {
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     let sync = channel.pipeline.syncOperations
+                    let peer = channel.remoteAddress?.ipAddress ?? ""
+                    if let refusal = runtime.connections.acquire(peer) {
+                        return try sync.addHandler(ConnectionRefusal(refusal))
+                    }
+                    channel.closeFuture.whenComplete { _ in runtime.connections.release(peer) }
                     try sync.configureHTTPServerPipeline(withPipeliningAssistance: true, withErrorHandling: false)
                     try sync.addHandler(ProtocolErrorHandler())  // 431 for oversized headers, 400 otherwise
-                    try sync.addHandler(RequestHandler(runtime: runtime))
+                    try sync.addHandler(RequestHandler(runtime: runtime, listener: listener))
                 }
             }
-            .bind(host: config.listen.host, port: config.listen.port)
+            .bind(host: address.host, port: address.port)
             .get()
-        server.withLock { $0 = channel }
-        prices.startBackground()
-        templateWatcher?.start()
-        sharedState.start()
-        if config.health.probes { prober.start(interval: config.health.probeInterval) }
-        startKeyPolling(every: config.sharedStateInterval)
-        return channel.localAddress?.port ?? config.listen.port
     }
 
     /// Stops accepting, lets requests in flight finish (up to `grace`, else the configured
@@ -261,6 +290,7 @@ public final class Gateway: Sendable {
 
     private func shutDown(grace: Duration) async {
         if let channel = server.withLock({ $0 }) { try? await channel.close() }
+        if let channel = adminServer.withLock({ $0 }) { try? await channel.close() }
         templateWatcher?.stop()
         sharedState.stop()
         prober.stop()
@@ -341,5 +371,19 @@ enum DemoKey {
                                                expiresAt: nil, revoked: false, createdAt: unixSeconds()))
         }
         return key
+    }
+
+    /// With `demo_key` off, the demo key an earlier run made in this data directory stops
+    /// working: its stored digest and its file are removed (a key is known as the demo key by the
+    /// file, so a stored key an operator happened to call "demo" is kept).
+    static func remove(dataDirectory: String, storage: any Storage, logger: Logger) async throws {
+        let path = (dataDirectory as NSString).appendingPathComponent("demo-key")
+        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { return }
+        let digest = KeyDigest(of: text.trimmingCharacters(in: .whitespacesAndNewlines)).hex
+        for stored in try await storage.keys() where stored.digestHex == digest {
+            try await storage.deleteKey(named: stored.name)
+        }
+        try FileManager.default.removeItem(atPath: path)
+        logger.notice("demo_key is off: the demo key of an earlier run was removed", metadata: ["file": .string(path)])
     }
 }

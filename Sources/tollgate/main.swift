@@ -41,7 +41,11 @@ struct Serve: AsyncParsableCommand {
     func printBanner(_ gateway: Gateway, port: Int) {
         let host = gateway.config.listen.host
         let base = "http://\(host.contains(":") ? "[\(host)]" : host):\(port)"
-        var lines = ["Tollgate listening on \(base)"]
+        var lines: [String] = []
+        if let admin = gateway.config.admin.listen, let adminPort = gateway.adminPort {
+            lines.append("Admin and metrics on http://\(admin.host.contains(":") ? "[\(admin.host)]" : admin.host):\(adminPort)")
+        }
+        lines.append("Tollgate listening on \(base)")
         for report in gateway.registry.reports { lines.append("  plugin \(report.line)") }
         for report in gateway.templates.reports { lines.append("  template \(report.line)") }
         if let key = gateway.demoKey {

@@ -24,9 +24,9 @@ import Testing
     """
 
     @Test func readsEverySetting() throws {
-        let config = try ConfigLoader.parse(Self.valid, file: "t.yaml", environment: ["ADMIN": "adm", "TEAM_A_KEY": "sk-team-a-1234"])
+        let config = try ConfigLoader.parse(Self.valid, file: "t.yaml", environment: ["ADMIN": "adm-0123456789abcdef0123456789", "TEAM_A_KEY": "sk-team-a-1234"])
         #expect(config.listen == ListenAddress(host: "0.0.0.0", port: 9090))
-        #expect(config.adminKey == "adm")
+        #expect(config.adminKey == "adm-0123456789abcdef0123456789")
         #expect(config.pluginsDirectory == "./plugins")
         #expect(config.limits.maxBodyBytes == 1024)
         #expect(config.upstream.connectTimeout == .milliseconds(500))
@@ -54,7 +54,7 @@ import Testing
     }
 
     @Test func namesFileLineAndKeyOfEachMistake() {
-        let unset = error(Self.valid, env: ["ADMIN": "x"])
+        let unset = error(Self.valid, env: ["ADMIN": "x-0123456789abcdef0123456789"])
         #expect(unset?.description == "bad.yaml:8:26: keys[0].key: environment variable TEAM_A_KEY is not set (write ${TEAM_A_KEY:-default} for a default)")
 
         let unknown = error("listen: 127.0.0.1:1\nlisten_port: 8\n")

@@ -5,7 +5,7 @@ import Testing
 /// Keys through the admin API (in force at once) and through storage as `tollgate keys create`
 /// writes it (picked up by the running gateway within seconds); expiry, revocation, models.
 @Suite struct KeyAdminTests {
-    static let adminKey = "admin-secret-key-42"
+    static let adminKey = "admin-secret-key-42-0123456789"
 
     static func harness() async throws -> GatewayHarness {
         try await GatewayHarness.start("""

@@ -98,6 +98,7 @@ DEEPSEEK_CHANNEL = "deepseek-upstream"
 ACME_CHANNEL = "acme-upstream"
 
 BANNER = re.compile(r"Tollgate listening on (http://\S+)")
+ADMIN_BANNER = re.compile(r"Admin and metrics on (http://\S+)")  # printed before BANNER
 
 
 def closed_port() -> int:
@@ -309,6 +310,7 @@ class Gateway:
     client_key: str = CLIENT_KEY
     restricted_key: str = RESTRICTED_KEY
     templates: Path | None = None  # the template gateway's watched folder
+    admin_url: str | None = None  # with `admin: { listen: ... }`: the admin listener
 
     @property
     def v1(self) -> str:
@@ -364,7 +366,9 @@ def _start_gateway(binary: str, config_path: Path, stderr_path: Path) -> Gateway
         seen.append(line)
         match = BANNER.search(line)
         if match:
-            return Gateway(process=process, url=match.group(1).rstrip("/"), config_path=config_path, stderr_path=stderr_path)
+            admin = next((m.group(1) for m in map(ADMIN_BANNER.search, seen) if m), None)
+            return Gateway(process=process, url=match.group(1).rstrip("/"), config_path=config_path, stderr_path=stderr_path,
+                           admin_url=admin)
 
 
 def _stop_gateway(gateway: Gateway) -> None:

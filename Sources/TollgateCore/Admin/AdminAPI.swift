@@ -13,9 +13,7 @@ struct AdminAPI {
             throw GatewayError.notFound("the admin API is off: set admin_key in the configuration", code: "admin_disabled")
         }
         if head.method == .GET, path == "/admin" || path == "/admin/" { return AdminPage.serve(handler) }  // the page asks for the key itself
-        guard let presented = ClientAPI.presentedKey(head), KeyDigest(of: Array(presented.utf8)) == admin.keyDigest else {
-            throw GatewayError.unauthorized("the admin API needs the admin key as 'Authorization: Bearer <admin_key>'")
-        }
+        // The admin key was checked at the request's head (`HeadAdmission`), before its body was read.
         switch (head.method, path) {
         case (.GET, "/admin/usage"):
             guard let grouping = UsageQuery.Grouping(rawValue: query["group_by"] ?? "key") else {
@@ -48,6 +46,11 @@ struct AdminAPI {
             try ManagedObjectsAPI(api: self, admin: admin).serve(head: head, body: body, route: route)
         case (.POST, "/admin/prices/sync"):
             let source = query["from"]
+            // A path would read a file on the gateway's host: files are synced with the CLI.
+            if let source, !(source.hasPrefix("http://") || source.hasPrefix("https://")) {
+                throw GatewayError.badRequest("from must be an http(s) URL; sync a local file with `tollgate prices sync --from FILE`",
+                                              code: "invalid_from")
+            }
             answer {
                 let summary = try await admin.prices.sync(from: source ?? admin.prices.settings.syncURL ?? PricingSettings.liteLLMURL)
                 return .object(["added": .int(summary.added.count), "changed": .int(summary.changed.count),
@@ -125,4 +128,7 @@ struct AdminContext: Sendable {
     var keys: KeyRegistry
     /// The gateway, for applying managed objects (set once it exists).
     var link: GatewayLink
+    /// Whether `/metrics` needs the admin key (`admin.metrics_auth`).
+    var metricsAuth = AdminSettings.MetricsAuth.none
+    let throttle = AdminThrottle()
 }

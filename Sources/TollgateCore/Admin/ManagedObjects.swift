@@ -24,14 +24,43 @@ final class ManagedObjects: Sendable {
         var members = json.objectValue ?? []
         members.removeAll { $0.key == "name" }
         members.insert(.init("name", .string(name)), at: 0)
+        if let index = members.firstIndex(where: { $0.key == "credentials" }) {
+            members[index].value = try inlineCredentials(members[index].value)
+        }
         do {
-            // JSON is YAML: the config loader checks it exactly like a channel in the file.
-            let config = try ConfigLoader.parse("channels:\n  - " + JSONValue.object(members).jsonString, file: "admin")
+            // JSON is YAML: the config loader checks it exactly like a channel in the file, but
+            // as data: no `${...}` is looked up in the environment.
+            let config = try ConfigLoader.parse("channels:\n  - " + JSONValue.object(members).jsonString, file: "admin", environment: nil)
             guard let channel = config.channels.first else { throw GatewayError.badRequest("no channel in the body", code: "invalid_channel") }
             return channel
         } catch let error as ConfigError {
             throw GatewayError.badRequest("\(error.key): \(error.message)", code: "invalid_channel")
         }
+    }
+
+    /// Credentials from the admin API are given inline: a name ending in `_file` would make the
+    /// gateway read a path on its host (and send what it read upstream), so it is refused.
+    /// `service_account` (the key's JSON, as an object or as text) becomes the Vertex plugin's
+    /// `service_account_json`.
+    static func inlineCredentials(_ credentials: JSONValue) throws -> JSONValue {
+        guard let members = credentials.objectValue else {
+            throw GatewayError.badRequest("credentials: must be an object of names to values", code: "invalid_channel")
+        }
+        return .object(try members.map { member in
+            if member.key.hasSuffix("_file") {
+                throw GatewayError.badRequest("credentials.\(member.key): the admin API takes credentials inline, never a path on the "
+                                              + "gateway's host (for Vertex: credentials.service_account with the key's JSON)",
+                                              code: "invalid_channel")
+            }
+            guard member.key == "service_account" else { return member }
+            switch member.value {
+            case .object: return .init("service_account_json", .string(member.value.jsonString))
+            case .string: return .init("service_account_json", member.value)
+            default:
+                throw GatewayError.badRequest("credentials.service_account: must be the service account key (a JSON object)",
+                                              code: "invalid_channel")
+            }
+        })
     }
 
     /// The objects of `kind` last applied, to tell what changed.
@@ -119,9 +148,7 @@ extension Gateway {
 
     private func applyRates(_ objects: [StoredObject]) {
         runtime.rates.replaceStored(objects.compactMap { object in
-            guard let rate = (try? JSONParser.parse(object.body))?["rate"], case .number(let text) = rate,
-                  let nano = Money.parseNano(text) else { return nil }
-            return (object.name, nano, object.updatedAt / 1000)
+            (try? ManagedObjectsAPI.exchangeRate(named: object.name, body: object.body)).map { (object.name, $0, object.updatedAt / 1000) }
         })
     }
 }

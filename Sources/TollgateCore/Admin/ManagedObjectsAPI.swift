@@ -81,26 +81,38 @@ struct ManagedObjectsAPI {
                 throw GatewayError.badRequest(problem, code: "invalid_channel")
             }
         case .template:
-            do {
-                let template = try AdaptorTemplate.parse(body, source: "admin")
-                guard template.provider == name else {
-                    throw GatewayError.badRequest("the template's provider is '\(template.provider)' but the URL names '\(name)'",
-                                                  code: "invalid_template")
-                }
-            } catch let error as TemplateError {
-                throw GatewayError.badRequest("\(error)", code: "invalid_template")
-            }
+            _ = try Self.template(named: name, body: body)
         case .price:
             if let problem = admin.prices.problem(with: body) {
                 throw GatewayError.badRequest("\(name): \(problem)", code: "invalid_price")
             }
         case .exchangeRate:
-            guard name.count == 3, name == name.uppercased(), let json = try? JSONParser.parse(body),
-                  case .number(let text)? = json["rate"], let nano = Money.parseNano(text), nano > 0 else {
-                throw GatewayError.badRequest("an exchange rate is {\"rate\": <units of \(name) per 1 USD>} under an ISO 4217 code",
-                                              code: "invalid_exchange_rate")
-            }
+            _ = try Self.exchangeRate(named: name, body: body)
         }
+    }
+
+    /// A submitted template, checked as a template file would be; it must serve the provider its URL names.
+    static func template(named name: String, body: [UInt8]) throws -> AdaptorTemplate {
+        let template: AdaptorTemplate
+        do { template = try AdaptorTemplate.parse(body, source: "admin") } catch {
+            throw GatewayError.badRequest("\(error)", code: "invalid_template")
+        }
+        guard template.provider == name else {
+            throw GatewayError.badRequest("the template's provider is '\(template.provider)' but the URL names '\(name)'",
+                                          code: "invalid_template")
+        }
+        return template
+    }
+
+    /// A stored or submitted exchange rate: `{"rate": <units of name per 1 USD>}` under an ISO
+    /// 4217 code, in nano-units.
+    static func exchangeRate(named name: String, body: [UInt8]) throws -> Int64 {
+        guard name.count == 3, name.allSatisfy({ $0.isASCII && $0.isUppercase }), let json = try? JSONParser.parse(body),
+              case .number(let text)? = json["rate"], let nano = Money.parseNano(text), nano > 0 else {
+            throw GatewayError.badRequest("an exchange rate is {\"rate\": <units of \(name) per 1 USD>} under an ISO 4217 code",
+                                          code: "invalid_exchange_rate")
+        }
+        return nano
     }
 
     /// A stored object as the API shows it: its JSON with secrets masked.

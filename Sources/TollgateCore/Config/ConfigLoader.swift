@@ -13,8 +13,9 @@ public enum ConfigLoader {
         return try parse(text, file: file, environment: environment)
     }
 
-    public static func parse(_ text: String, file: String, environment: [String: String] = [:]) throws -> GatewayConfig {
-        let (yaml, references) = ConfigNode.liftReferences(text)
+    /// `environment` nil: the text is data (admin JSON), its values are taken literally.
+    public static func parse(_ text: String, file: String, environment: [String: String]? = [:]) throws -> GatewayConfig {
+        let (yaml, references) = environment == nil ? (text, []) : ConfigNode.liftReferences(text)
         let node: Node
         do {
             guard let composed = try Yams.compose(yaml: yaml) else {
@@ -43,7 +44,7 @@ public enum ConfigLoader {
         let top = try root.mapping(allowed: ["listen", "data_dir", "storage", "admin_key", "plugins", "templates",
                                              "limits", "upstream", "keys", "channels", "demo_key", "threads",
                                              "pricing", "notify", "ledger", "storage_refresh", "request_log", "health", "routing",
-                                             "shutdown_grace"])
+                                             "shutdown_grace", "admin"])
         var config = GatewayConfig()
         if let n = top["listen"] { config.listen = try listenAddress(n) }
         if let n = top["data_dir"] { config.dataDirectory = try n.string() }
@@ -54,7 +55,20 @@ public enum ConfigLoader {
             }
             config.storage = url
         }
-        if let n = top["admin_key"] { config.adminKey = try n.string() }
+        if let n = top["admin_key"] {
+            let key = try n.string()
+            guard key.count >= 24 else { throw n.error("must be at least 24 characters (e.g. the output of `openssl rand -hex 16`)") }
+            config.adminKey = key
+        }
+        if let n = top["admin"] {
+            let m = try n.mapping(allowed: ["listen", "metrics_auth"])
+            if let v = m["listen"] { config.admin.listen = try listenAddress(v) }
+            if let v = m["metrics_auth"] {
+                guard let auth = AdminSettings.MetricsAuth(rawValue: try v.string()) else { throw v.error("must be none or admin_key") }
+                guard auth == .none || config.adminKey != nil else { throw v.error("admin_key needs admin_key to be set") }
+                config.admin.metricsAuth = auth
+            }
+        }
         if let n = top["demo_key"] { config.demoKey = try n.bool() }
         if let n = top["threads"] { config.threads = try n.int(in: 1...256) }
         if let n = top["plugins"] { config.pluginsDirectory = try directory(n) }
@@ -108,12 +122,22 @@ public enum ConfigLoader {
     }
 
     static func limits(_ n: ConfigNode) throws -> RequestLimits {
-        let m = try n.mapping(allowed: ["max_body_bytes", "max_response_bytes", "request_timeout"])
+        let m = try n.mapping(allowed: ["max_body_bytes", "max_response_bytes", "request_timeout", "keep_alive_timeout",
+                                        "max_connections", "max_connections_per_ip"])
         var limits = RequestLimits()
         if let v = m["max_body_bytes"] { limits.maxBodyBytes = try v.int(in: 1...(1 << 30)) }
         if let v = m["max_response_bytes"] { limits.maxResponseBytes = try v.int(in: 1...(1 << 30)) }
-        if let v = m["request_timeout"] { limits.requestTimeout = try v.duration() }
+        if let v = m["request_timeout"] { limits.requestTimeout = try positive(v) }
+        if let v = m["keep_alive_timeout"] { limits.keepAliveTimeout = try positive(v) }
+        if let v = m["max_connections"] { limits.maxConnections = try v.int(in: 1...1_000_000) }
+        if let v = m["max_connections_per_ip"] { limits.maxConnectionsPerIP = try v.int(in: 1...1_000_000) }
         return limits
+    }
+
+    static func positive(_ n: ConfigNode) throws -> Duration {
+        let duration = try n.duration()
+        guard duration > .zero else { throw n.error("must be longer than 0") }
+        return duration
     }
 
     static func upstream(_ n: ConfigNode) throws -> UpstreamSettings {

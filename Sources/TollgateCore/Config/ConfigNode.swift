@@ -6,7 +6,8 @@ struct ConfigNode {
     let node: Node
     let path: String
     let file: String
-    let environment: [String: String]
+    /// Nil: values are data, taken literally (admin JSON); no `${...}` is looked up.
+    let environment: [String: String]?
     /// The `${...}` expressions lifted out of the text before parsing, by placeholder index.
     var references: [Substring] = []
 
@@ -46,7 +47,8 @@ struct ConfigNode {
     /// A scalar with `${NAME}` and `${NAME:-default}` replaced from the environment.
     func string() throws -> String {
         guard case .scalar(let scalar) = node else { throw error("must be a single value") }
-        return try substitute(scalar.string)
+        guard let environment else { return scalar.string }
+        return try substitute(scalar.string, environment: environment)
     }
 
     func int(in range: ClosedRange<Int>) throws -> Int {
@@ -123,22 +125,27 @@ struct ConfigNode {
     }
 
     /// Puts environment values where the placeholders stand (`${NAME}` or `${NAME:-default}`).
-    private func substitute(_ text: String) throws -> String {
+    /// A placeholder is `__tollgate_env_<n>__`; text that only resembles one (written in the file
+    /// itself) is refused, never read past its end.
+    private func substitute(_ text: String, environment: [String: String]) throws -> String {
         if text.contains("${") { throw error("unclosed ${ in value") }
         guard text.contains(Self.placeholderPrefix) else { return text }
         var result = ""
         var rest = Substring(text)
         while let start = rest.range(of: Self.placeholderPrefix) {
             result += rest[..<start.lowerBound]
-            let digits = rest[start.upperBound...].prefix { $0.isNumber }
-            guard let index = Int(digits), references.indices.contains(index) else { throw error("malformed value") }
-            result += try resolve(references[index])
-            rest = rest[rest.index(start.upperBound, offsetBy: digits.count + 2)...]
+            let digits = rest[start.upperBound...].prefix { $0.isASCII && $0.isNumber }
+            let after = rest[digits.endIndex...]
+            guard let index = Int(digits), references.indices.contains(index), after.hasPrefix("__") else {
+                throw error("malformed value (\(Self.placeholderPrefix) is reserved)")
+            }
+            result += try resolve(references[index], environment: environment)
+            rest = after.dropFirst(2)
         }
         return result + rest
     }
 
-    private func resolve(_ expression: Substring) throws -> String {
+    private func resolve(_ expression: Substring, environment: [String: String]) throws -> String {
         var name = expression
         var fallback: Substring?
         if let dash = expression.range(of: ":-") {

@@ -6,7 +6,10 @@ public struct GatewayConfig: Sendable {
     public var dataDirectory = "./data"
     /// `sqlite:///path/to/file.db` (default: `<data_dir>/tollgate.db`).
     public var storage: String?
+    /// At least 24 characters; accepted only as `Authorization: Bearer <admin_key>`.
     public var adminKey: String?
+    /// Where `/admin` and `/metrics` are served, and whether `/metrics` needs the admin key.
+    public var admin = AdminSettings()
     /// Where plugin `*.so` files are found; nil = beside the executable (where `swift build` puts them).
     public var pluginsDirectory: String?
     public var templatesDirectory: String?
@@ -48,6 +51,17 @@ public struct ListenAddress: Sendable, Equatable, CustomStringConvertible {
     public var description: String { "\(host):\(port)" }
 }
 
+public struct AdminSettings: Sendable {
+    /// A listener of their own for `/admin` and `/metrics` (nil: the client listener serves them).
+    public var listen: ListenAddress?
+    public var metricsAuth = MetricsAuth.none
+
+    public enum MetricsAuth: String, Sendable, CaseIterable {
+        case none
+        case adminKey = "admin_key"
+    }
+}
+
 public struct RequestLimits: Sendable {
     /// Largest client request body accepted; larger gets 413.
     public var maxBodyBytes = 32 << 20
@@ -57,6 +71,12 @@ public struct RequestLimits: Sendable {
     /// previous answer; then 408 (or, before any byte, the connection is closed). Against
     /// slowloris clients, and it bounds how long an idle keep-alive connection stays open.
     public var requestTimeout: Duration = .seconds(60)
+    /// How long a keep-alive connection may wait, after an answer, for its next request.
+    public var keepAliveTimeout: Duration = .seconds(30)
+    /// Open client connections at most, in total and from one address (nil: no cap per address);
+    /// past either, a new connection is answered 503 / 429 and closed.
+    public var maxConnections = 10_000
+    public var maxConnectionsPerIP: Int?
 }
 
 public struct UpstreamSettings: Sendable {

@@ -27,6 +27,7 @@ public final class UsageLedger: RequestRecorder {
     }
 
     public func record(_ record: RequestRecord) {
+        guard record.authenticated else { return }  // keyless traffic is no one's usage
         queue.withLock { $0.append(record) }
     }
 

@@ -27,7 +27,9 @@ public final class GatewayMetrics: RequestRecorder {
     public func addGauges(_ render: @escaping @Sendable () -> String) { gauges.withLock { $0.append(render) } }
 
     public func record(_ r: RequestRecord) {
-        let model = r.model ?? "", channel = r.channel ?? ""
+        // A model is a label only once a channel served it: names a client made up (refused as
+        // unknown) would each add a series. Routes come from the fixed `RouteTable`.
+        let channel = r.channel ?? "", model = r.channel == nil ? "" : r.model ?? ""
         tables.withLock { t in
             t.requests[RequestLabels(route: r.route, model: model, channel: channel, status: r.status), default: 0] += 1
             guard r.channel != nil else { return }

@@ -19,15 +19,16 @@ struct ClientAPI {
             return run { try AdminAPI(handler: handler).dispatch(head: head, path: path, query: Self.query(head.uri), body: body) }
         }
         switch (head.method, path) {
-        case (.GET, "/healthz"):
-            handler.writeJSON(status: 200, body: Array(#"{"status":"ok"}"#.utf8))
+        case (.GET, "/healthz"), (.HEAD, "/healthz"):  // load balancers probe with HEAD
+            handler.writeJSON(status: 200, body: Array(#"{"status":"ok"}"#.utf8), headOnly: head.method == .HEAD)
             handler.requestEnded(status: 200, channel: nil, usage: TokenUsage())
         case (.GET, "/metrics"):
             handler.writeText(status: 200, contentType: "text/plain; version=0.0.4", body: Array(runtime.metrics.render().utf8))
             handler.requestEnded(status: 200, channel: nil, usage: TokenUsage())
-        case (.GET, "/readyz"):
+        case (.GET, "/readyz"), (.HEAD, "/readyz"):
             let channels = runtime.snapshot.router.channels.count
-            handler.writeJSON(status: 200, body: JSONValue.object(["status": .string("ready"), "channels": .int(channels)]).serialized())
+            handler.writeJSON(status: 200, body: JSONValue.object(["status": .string("ready"), "channels": .int(channels)]).serialized(),
+                              headOnly: head.method == .HEAD)
             handler.requestEnded(status: 200, channel: nil, usage: TokenUsage())
         case (.GET, "/v1/models"):
             run { try listModels(head) }
@@ -100,7 +101,9 @@ struct ClientAPI {
         return nil
     }
 
-    private func authenticate(_ head: HTTPRequestHead, keys: KeyStore) throws -> ClientKey {
+    /// The request's client key, checked once per request (at its head; see `HeadAdmission`).
+    func authenticate(_ head: HTTPRequestHead, keys: KeyStore) throws -> ClientKey {
+        if let key = handler.clientKey { return key }
         guard let presented = Self.presentedKey(head), !presented.isEmpty else {
             throw GatewayError.unauthorized("missing API key: send it as 'Authorization: Bearer <key>'")
         }

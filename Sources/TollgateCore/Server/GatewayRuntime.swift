@@ -15,6 +15,8 @@ public final class GatewayRuntime: Sendable {
     public let upstreamSettings: UpstreamSettings
     public let logger: Logger
     let pools: UpstreamPool
+    /// Open client connections, capped in total and per address.
+    let connections: ConnectionLimiter
     /// Per event loop: client connections slow to send a request are closed (`limits.requestTimeout`).
     private let clientSweeps: [ObjectIdentifier: ClientSweep]
     let blockingPool: NIOThreadPool
@@ -51,9 +53,11 @@ public final class GatewayRuntime: Sendable {
         self.health = health
         self.routing = routing
         pools = try UpstreamPool(group: group, settings: upstream)
+        connections = ConnectionLimiter(maxTotal: limits.maxConnections, maxPerAddress: limits.maxConnectionsPerIP)
         var sweeps: [ObjectIdentifier: ClientSweep] = [:]
         for loop in group.makeIterator() {
-            sweeps[ObjectIdentifier(loop)] = ClientSweep(loop: loop, timeout: TimeAmount(limits.requestTimeout))
+            sweeps[ObjectIdentifier(loop)] = ClientSweep(loop: loop, timeout: TimeAmount(limits.requestTimeout),
+                                                         keepAlive: TimeAmount(limits.keepAliveTimeout))
         }
         clientSweeps = sweeps
         state = Mutex(snapshot)

@@ -27,6 +27,10 @@ final class RequestHandler: ChannelInboundHandler, @unchecked Sendable {
     var upstreamNanos: Int64?
     private var route = ""
     var keyName: String?
+    /// The client key checked at the head (model routes), and whether any key (client or admin)
+    /// was valid: only such requests become usage-ledger rows.
+    var clientKey: ClientKey?
+    var authenticated = false
     var model: String?
     /// The client's dialect (errors are written in it) and, when its answers are produced in the
     /// internal dialect, the translator that converts them as they are written.
@@ -50,13 +54,23 @@ final class RequestHandler: ChannelInboundHandler, @unchecked Sendable {
     /// Since when the connection waits for a request or reads one (nil while one is served):
     /// `ClientSweep` closes it once that exceeds `limits.requestTimeout`.
     private(set) var waitingSince: NIODeadline?
+    /// An answer went out and the next request has not begun: `limits.keep_alive_timeout` applies.
+    var isIdle: Bool { head == nil && answered }
+    private var answered = false
 
-    init(runtime: GatewayRuntime) { self.runtime = runtime }
+    /// The routes this connection's listener serves.
+    let listener: RouteTable.Listener
+
+    init(runtime: GatewayRuntime, listener: RouteTable.Listener = .all) {
+        self.runtime = runtime
+        self.listener = listener
+    }
 
     var allocator: ByteBufferAllocator { context?.channel.allocator ?? ByteBufferAllocator() }
     var isWritable: Bool { context?.channel.isWritable ?? true }
     var eventLoop: EventLoop? { context?.eventLoop }
     var isConnected: Bool { context?.channel.isActive ?? false }
+    var peerAddress: String { context?.channel.remoteAddress?.ipAddress ?? "" }
 
     func handlerAdded(context: ChannelHandlerContext) { self.context = context }
     func handlerRemoved(context: ChannelHandlerContext) {
@@ -89,6 +103,7 @@ final class RequestHandler: ChannelInboundHandler, @unchecked Sendable {
         switch unwrapInboundIn(data) {
         case .head(let requestHead):
             begin(requestHead)
+            if let refusal = admissionRefusal(requestHead) { return refuseAtHead(refusal, requestHead) }
             if let length = requestHead.headers.first(name: "content-length").flatMap(Int.init), length > runtime.limits.maxBodyBytes {
                 rejectBody()
             } else if requestHead.headers.first(name: "expect")?.lowercased() == "100-continue" {
@@ -100,7 +115,10 @@ final class RequestHandler: ChannelInboundHandler, @unchecked Sendable {
             if (body?.readableBytes ?? 0) + chunk.readableBytes > runtime.limits.maxBodyBytes { return rejectBody() }
             if body == nil { body = chunk } else { body!.writeBuffer(&chunk) }
         case .end:
-            guard !rejectingBody, let head else { return }
+            guard !rejectingBody, let head else {
+                self.head = nil  // a refused request's end: the connection is idle now
+                return
+            }
             let requestBody = body ?? context.channel.allocator.buffer(capacity: 0)
             body = nil
             self.head = nil
@@ -123,13 +141,31 @@ final class RequestHandler: ChannelInboundHandler, @unchecked Sendable {
         upstreamNanos = nil
         routed = nil
         bill = nil
-        route = String(requestHead.uri.prefix { $0 != "?" })
+        let entry = RouteTable.entry(method: requestHead.method, path: requestHead.uri.prefix { $0 != "?" })
+        route = entry.label
         keyName = nil
+        clientKey = nil
+        authenticated = false
         model = nil
-        dialect = .openAI
+        dialect = entry.dialect
         translator = nil
         pending = nil
     }
+
+    /// A refusal decided from the head alone (no or a wrong key): no `100 Continue`, no body
+    /// byte kept. A small declared body is read and dropped, so the connection stays usable;
+    /// a larger, chunked or `100-continue` one is not waited for: the connection closes.
+    private func refuseAtHead(_ refusal: GatewayError, _ requestHead: HTTPRequestHead) {
+        rejectingBody = true
+        let length = requestHead.headers.first(name: "content-length").flatMap(Int.init)
+        let drains = length.map { $0 <= Self.drainAllowance } ?? !requestHead.headers.contains(name: "transfer-encoding")
+        if !drains || requestHead.headers.first(name: "expect")?.lowercased() == "100-continue" { keepAlive = false }
+        writeError(refusal)
+        requestEnded(status: refusal.status, channel: nil, usage: TokenUsage())
+    }
+
+    /// The most body bytes read (and dropped) after a refusal at the head, to keep the connection.
+    static let drainAllowance = 65_536
 
     /// Answers 413 at once and closes: the rest of an oversized body is never read into memory.
     private func rejectBody() {
@@ -203,7 +239,10 @@ final class RequestHandler: ChannelInboundHandler, @unchecked Sendable {
         if let tail = translator?.streamEnd(), !tail.isEmpty { writeRaw(allocator.buffer(bytes: tail)) }
         let closing = !keepAlive
         let channel = context.channel
-        if !closing { waitingSince = .now() }
+        if !closing {
+            waitingSince = .now()
+            answered = true
+        }
         context.writeAndFlush(wrapOutboundOut(.end(nil))).whenComplete { _ in
             if closing { channel.close(promise: nil) }
         }
@@ -230,11 +269,14 @@ final class RequestHandler: ChannelInboundHandler, @unchecked Sendable {
         writeEnd()
     }
 
-    func writeJSON(status: Int, body: [UInt8], channel: String? = nil, extraHeaders: [(String, String)] = [], raw: Bool = false) {
+    /// `headOnly`: the answer to a HEAD request, its headers (content-length too) without the body.
+    func writeJSON(status: Int, body: [UInt8], channel: String? = nil, extraHeaders: [(String, String)] = [], raw: Bool = false,
+                   headOnly: Bool = false) {
         var headers = HTTPHeaders([("content-type", "application/json"), ("content-length", String(body.count))])
         for (name, value) in extraHeaders { headers.add(name: name, value: value) }
         addGatewayHeaders(&headers, channel: channel)
-        writeComplete(status: HTTPResponseStatus(statusCode: status), headers: headers, body: allocator.buffer(bytes: body), raw: raw)
+        writeComplete(status: HTTPResponseStatus(statusCode: status), headers: headers,
+                      body: headOnly ? allocator.buffer(capacity: 0) : allocator.buffer(bytes: body), raw: raw)
     }
 
     /// A non-JSON answer of the gateway's own (metrics, the admin page).
@@ -300,7 +342,7 @@ final class RequestHandler: ChannelInboundHandler, @unchecked Sendable {
                                    provider: routed?.channel.config.provider, dialect: dialect.name, status: status,
                                    usage: usage, bill: bill, latencyNanos: (now - started).nanoseconds,
                                    firstByteNanos: firstByte.map { ($0 - started).nanoseconds }, upstreamNanos: upstreamNanos,
-                                   startedAtMillis: startedWall)
+                                   startedAtMillis: startedWall, authenticated: authenticated)
         for recorder in runtime.recorders { recorder.record(record) }
         if dispatched {
             dispatched = false

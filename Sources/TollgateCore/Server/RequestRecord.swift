@@ -19,10 +19,14 @@ public struct RequestRecord: Sendable {
     public var upstreamNanos: Int64?
     /// Wall clock when the request arrived, Unix milliseconds.
     public var startedAtMillis: Int64
+    /// A valid client or admin key came with it. Only such requests are usage-ledger rows; the
+    /// others (refused keys, probes, metrics scrapes) are counted in metrics and the request log.
+    public var authenticated: Bool
 
     public init(requestID: String, keyName: String? = nil, route: String, model: String? = nil, channel: String? = nil,
                 provider: String? = nil, dialect: String = "openai", status: Int, usage: TokenUsage = TokenUsage(),
-                bill: Bill = .unpriced, latencyNanos: Int64, firstByteNanos: Int64? = nil, upstreamNanos: Int64? = nil, startedAtMillis: Int64) {
+                bill: Bill = .unpriced, latencyNanos: Int64, firstByteNanos: Int64? = nil, upstreamNanos: Int64? = nil, startedAtMillis: Int64,
+                authenticated: Bool = true) {
         self.requestID = requestID
         self.keyName = keyName
         self.route = route
@@ -37,6 +41,7 @@ public struct RequestRecord: Sendable {
         self.firstByteNanos = firstByteNanos
         self.upstreamNanos = upstreamNanos
         self.startedAtMillis = startedAtMillis
+        self.authenticated = authenticated
     }
 }
 

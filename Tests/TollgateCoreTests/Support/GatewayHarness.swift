@@ -64,9 +64,10 @@ final class RecordCollector: RequestRecorder {
     func record(_ record: RequestRecord) { box.withLockedValue { $0.append(record) } }
     var all: [RequestRecord] { box.withLockedValue { $0 } }
 
-    /// The record of a request id, waiting briefly: a record is written just after the response.
+    /// The record of a request id, once it arrives (a record is written just after the response;
+    /// the minute's bound only keeps a broken gateway from hanging the test).
     func waitFor(_ requestID: String?) async -> RequestRecord? {
-        for _ in 0..<200 {
+        for _ in 0..<6000 {
             if let found = all.first(where: { $0.requestID == requestID }) { return found }
             try? await Task.sleep(for: .milliseconds(10))
         }

@@ -24,8 +24,10 @@ extension GatewayHarness {
     static let hello = #"{"model":"m","messages":[{"role":"user","content":"hi"}]}"#
 
     /// Waits (generously) until `condition` holds.
+    /// Waits for an event (the condition turning true), not for a time: the bound (a minute) is
+    /// only there so a broken gateway fails the test instead of hanging it.
     static func eventually(_ condition: () async -> Bool) async -> Bool {
-        for _ in 0..<500 {
+        for _ in 0..<3000 {
             if await condition() { return true }
             try? await Task.sleep(for: .milliseconds(20))
         }

@@ -49,20 +49,9 @@ final class TestClient: Sendable {
         return stream
     }
 
-    /// Sends a request and collects the whole response. A fresh connection the gateway closed
-    /// before the request could be written is tried once more (seen only on a heavily loaded
-    /// machine; see the session notes). 
+    /// Sends a request and collects the whole response.
     func fetch(port: Int, method: String = "POST", path: String, headers: [(String, String)] = [],
                body: [UInt8] = []) async throws -> TestResponse {
-        do {
-            return try await fetchOnce(port: port, method: method, path: path, headers: headers, body: body)
-        } catch ChannelError.ioOnClosedChannel {
-            return try await fetchOnce(port: port, method: method, path: path, headers: headers, body: body)
-        }
-    }
-
-    private func fetchOnce(port: Int, method: String, path: String, headers: [(String, String)],
-                           body: [UInt8]) async throws -> TestResponse {
         var response = TestResponse(status: 0, headers: [], body: [])
         for try await part in try await send(port: port, method: method, path: path, headers: headers, body: body) {
             switch part {

@@ -1,0 +1,338 @@
+"""Unauthenticated traffic from the open network, over raw sockets: the key is checked when the
+request head arrives (no `100 Continue`, no body byte read, the connection closed when a body is
+pending), keyless requests are counted and logged but never usage-ledger rows, and metric labels
+come from a fixed route table however many paths a client makes up."""
+
+from __future__ import annotations
+
+import json
+import random
+import socket
+import string
+import subprocess
+import textwrap
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from conftest import CLIENT_KEY, _gateway_binary, _stop_gateway, start_dedicated_gateway
+from fault_support import ledger_ids, read_response
+
+ADMIN_KEY = "tg-e2e-admin-key-network-0123456789"
+
+
+def write_config(directory: Path, extra: str = "") -> Path:
+    path = directory / "tollgate.yaml"
+    path.write_text(textwrap.dedent(f"""\
+        listen: 127.0.0.1:0
+        data_dir: {directory / "data"}
+        admin_key: {ADMIN_KEY}
+        request_log: {directory / "requests.log"}
+        ledger: {{ flush_interval: 50ms }}
+        pricing: {{ sync_url: off }}
+        health: {{ probes: false }}
+        keys:
+          - {{ name: e2e, key: {CLIENT_KEY} }}
+        channels:
+          - {{ name: builtin, provider: mock, models: [mock-echo] }}
+        """) + textwrap.dedent(extra))
+    return path
+
+
+@pytest.fixture(scope="module")
+def net_gateway(tmp_path_factory):
+    directory = tmp_path_factory.mktemp("tollgate-hostile-network")
+    gateway = start_dedicated_gateway(write_config(directory))
+    yield gateway
+    _stop_gateway(gateway)
+
+
+def connect(gateway) -> socket.socket:
+    host, port = gateway.url.removeprefix("http://").split(":")
+    s = socket.create_connection((host, int(port)), timeout=10)
+    return s
+
+
+def closed_by_server(s: socket.socket, timeout: float = 10) -> bool:
+    """True once the server closed its side (reads whatever else it sent first)."""
+    s.settimeout(timeout)
+    try:
+        while True:
+            data = s.recv(65536)
+            if not data:
+                return True
+    except (ConnectionResetError, BrokenPipeError):
+        return True
+    except socket.timeout:
+        return False
+
+
+def head(path: str, *lines: str, method: str = "POST") -> bytes:
+    return (f"{method} {path} HTTP/1.1\r\nHost: t\r\n" + "".join(line + "\r\n" for line in lines) + "\r\n").encode()
+
+
+CHAT = json.dumps({"model": "mock-echo", "messages": [{"role": "user", "content": "hi"}]}).encode()
+
+
+# --- 1. authenticate at the head ---------------------------------------------------------------
+
+@pytest.mark.parametrize("auth", [None, "Authorization: Bearer wrong-key-0123456789", "x-api-key: nope"])
+def test_no_key_gets_no_100_continue_and_the_connection_closes(net_gateway, auth):
+    lines = [line for line in [auth, "Content-Type: application/json", "Content-Length: 33554432", "Expect: 100-continue"] if line]
+    with connect(net_gateway) as s:
+        s.sendall(head("/v1/chat/completions", *lines))
+        status, headers, body = read_response(s)
+        assert status == 401, body
+        assert json.loads(body)["error"]["code"] == "invalid_api_key"
+        assert headers.get("connection") == "close"
+        assert closed_by_server(s), "the connection stayed open for a body that will never be read"
+
+
+def test_a_valid_key_gets_100_continue(net_gateway):
+    with connect(net_gateway) as s:
+        s.sendall(head("/v1/chat/completions", f"Authorization: Bearer {CLIENT_KEY}", f"Content-Length: {len(CHAT)}",
+                       "Expect: 100-continue"))
+        s.settimeout(10)
+        first = s.recv(65536)
+        assert first.startswith(b"HTTP/1.1 100"), first
+        s.sendall(CHAT)
+        status, _, body = read_response(s)
+        assert status == 200, body
+
+
+def test_a_body_streamed_without_a_key_is_not_read(net_gateway):
+    """The body follows the head at once (no Expect): the answer comes after the head alone and
+    the gateway closes instead of reading megabytes."""
+    with connect(net_gateway) as s:
+        s.sendall(head("/v1/messages", "Content-Length: 33554432", "anthropic-version: 2023-06-01"))
+        status, headers, body = read_response(s)
+        assert status == 401 and headers.get("connection") == "close"
+        assert json.loads(body)["type"] == "error"  # the route's dialect (Anthropic)
+        sent = 0
+        s.settimeout(10)
+        try:
+            for _ in range(32 * 16):
+                sent += s.send(b"x" * 65536)
+        except (BrokenPipeError, ConnectionResetError, socket.timeout):
+            pass
+        assert sent < 32 * 1024 * 1024, "the gateway kept reading a body it had refused"
+
+
+def test_a_chunked_body_without_a_key_closes_the_connection(net_gateway):
+    with connect(net_gateway) as s:
+        s.sendall(head("/v1/chat/completions", "Transfer-Encoding: chunked"))
+        status, headers, _ = read_response(s)
+        assert status == 401 and headers.get("connection") == "close"
+        assert closed_by_server(s)
+
+
+def test_a_small_refused_body_keeps_the_connection(net_gateway):
+    with connect(net_gateway) as s:
+        s.sendall(head("/v1/chat/completions", f"Content-Length: {len(CHAT)}") + CHAT)
+        status, headers, _ = read_response(s)
+        assert status == 401 and headers.get("connection") != "close"
+        s.sendall(head("/healthz", method="GET"))
+        assert read_response(s)[0] == 200
+
+
+def test_unknown_paths_need_a_key_too(net_gateway):
+    assert httpx.post(net_gateway.url + "/v1/does-not-exist", content=b"{}").status_code == 401
+    known = httpx.post(net_gateway.url + "/v1/does-not-exist", content=b"{}", headers={"Authorization": f"Bearer {CLIENT_KEY}"})
+    assert known.status_code == 404 and known.json()["error"]["code"] == "unknown_route"
+
+
+def test_the_admin_api_refuses_at_the_head_too(net_gateway):
+    with connect(net_gateway) as s:
+        s.sendall(head("/admin/channels/x", "Authorization: Bearer " + CLIENT_KEY, "Content-Length: 33554432",
+                       "Expect: 100-continue", method="PUT"))
+        status, headers, _ = read_response(s)
+        assert status == 401 and headers.get("connection") == "close"
+        assert closed_by_server(s)
+
+
+def test_keyless_requests_are_counted_and_logged_but_not_ledger_rows(tmp_path):
+    gateway = start_dedicated_gateway(write_config(tmp_path))
+    try:
+        refused = [httpx.post(gateway.v1 + "/chat/completions", content=CHAT, headers=h)
+                   for h in ({}, {"Authorization": "Bearer not-a-key-at-all"}, {"x-goog-api-key": "x"})]
+        assert [r.status_code for r in refused] == [401, 401, 401]
+        served = httpx.post(gateway.v1 + "/chat/completions", content=CHAT, headers={"Authorization": f"Bearer {CLIENT_KEY}"})
+        assert served.status_code == 200
+        metrics = httpx.get(gateway.url + "/metrics").text
+        assert 'tollgate_requests_total{route="/v1/chat/completions",model="",channel="",status="401"} 3' in metrics
+    finally:
+        _stop_gateway(gateway)
+    ids = ledger_ids(tmp_path)
+    assert served.headers["x-request-id"] in ids
+    assert not ids & {r.headers["x-request-id"] for r in refused}, "a keyless request became a ledger row"
+    logged = [json.loads(line) for line in (tmp_path / "requests.log").read_text().splitlines()]
+    assert {r.headers["x-request-id"] for r in refused} <= {line["request_id"] for line in logged}
+
+
+# --- 2. bounded by construction ----------------------------------------------------------------
+
+def series(metrics: str) -> set[str]:
+    return {line.rsplit(" ", 1)[0] for line in metrics.splitlines() if line and not line.startswith("#")}
+
+
+def routes(metrics: str) -> set[str]:
+    return {line.split('route="', 1)[1].split('"', 1)[0] for line in metrics.splitlines() if 'route="' in line}
+
+
+def test_made_up_paths_and_models_add_no_metric_series(net_gateway):
+    auth = {"Authorization": f"Bearer {CLIENT_KEY}"}
+    with httpx.Client(base_url=net_gateway.url, timeout=30) as http:
+        def burst(tag: str) -> None:
+            for i in range(150):
+                junk = "".join(random.choices(string.ascii_letters, k=12))
+                http.get(f"/{tag}{junk}/{i}")
+                http.post(f"/v1/{junk}", content=b"{}", headers=auth if i % 2 else {})
+                http.post(f"/admin/{junk}/{i}", content=b"{}", headers={"Authorization": f"Bearer {ADMIN_KEY}"})
+                http.post("/v1/chat/completions", headers=auth,
+                          json={"model": f"made-up-{junk}", "messages": []})
+                http.post(f"/v1beta/models/{junk}:generateContent", content=b"{}", headers={"x-goog-api-key": CLIENT_KEY})
+        http.get("/metrics")
+        burst("a")  # every label these (and a scrape) can reach now exists
+        before = series(http.get("/metrics").text)
+        burst("b")
+        after_text = http.get("/metrics").text
+    after = series(after_text)
+    assert after == before, f"{len(after - before)} new series: {sorted(after - before)[:5]}"
+    assert routes(after_text) <= ROUTE_LABELS, routes(after_text) - ROUTE_LABELS
+
+
+ROUTE_LABELS = {"/v1/chat/completions", "/v1/embeddings", "/v1/messages", "/v1/models", "/healthz", "/readyz", "/metrics",
+                "/admin", "/v1beta/models/{model}:generateContent", "/v1beta/models/{model}:streamGenerateContent", "other",
+                "/admin/other"} | {f"/admin/{name}" for name in ("usage", "budgets", "health", "plugins", "keys", "channels",
+                                                                   "templates", "prices", "prices/sync", "exchange-rates")}
+
+
+def eventually(check, attempts: int = 400) -> bool:
+    """Waits for an event the gateway reports (a released connection), not for a time."""
+    for _ in range(attempts):
+        if check():
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def served_ok(gateway) -> bool:
+    try:
+        return httpx.get(gateway.url + "/healthz", timeout=5).status_code == 200
+    except httpx.TransportError:
+        return False
+
+
+@pytest.mark.parametrize("limit,status", [("max_connections: 3", 503), ("max_connections_per_ip: 3", 429)])
+def test_connections_past_the_limit_get_a_clear_refusal(tmp_path, limit, status):
+    gateway = start_dedicated_gateway(write_config(tmp_path, f"limits: {{ {limit} }}\n"))
+    try:
+        held = [connect(gateway) for _ in range(3)]
+        for s in held:  # each is accepted and served: the gateway counts it
+            s.sendall(head("/healthz", method="GET"))
+            assert read_response(s)[0] == 200
+        with connect(gateway) as extra:
+            got, headers, body = read_response(extra)
+            assert got == status, body
+            assert json.loads(body)["error"]["code"] == "too_many_connections" and headers.get("connection") == "close"
+            assert closed_by_server(extra)
+        for s in held:
+            s.close()
+        assert eventually(lambda: served_ok(gateway)), "closed connections were not released"
+        assert "tollgate_client_connections_refused_total 1" in httpx.get(gateway.url + "/metrics").text
+    finally:
+        _stop_gateway(gateway)
+
+
+def test_an_idle_keep_alive_connection_is_closed(tmp_path):
+    gateway = start_dedicated_gateway(write_config(tmp_path, "limits: { keep_alive_timeout: 1s, request_timeout: 60s }\n"))
+    try:
+        with connect(gateway) as s:
+            for _ in range(2):  # requests in a row keep it
+                s.sendall(head("/healthz", method="GET"))
+                assert read_response(s)[0] == 200
+            assert closed_by_server(s, timeout=30), "an idle keep-alive connection stayed open"
+    finally:
+        _stop_gateway(gateway)
+
+
+# --- 4. admin on its own terms ----------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def split_gateway(tmp_path_factory):
+    directory = tmp_path_factory.mktemp("tollgate-admin-listener")
+    gateway = start_dedicated_gateway(write_config(directory, "admin: { listen: 127.0.0.1:0, metrics_auth: admin_key }\n"))
+    assert gateway.admin_url, "the admin listener's address was not printed"
+    yield gateway
+    _stop_gateway(gateway)
+
+
+def test_the_admin_listener_serves_admin_and_metrics_only(split_gateway):
+    admin = {"Authorization": f"Bearer {ADMIN_KEY}"}
+    client = {"Authorization": f"Bearer {CLIENT_KEY}"}
+    assert httpx.get(split_gateway.admin_url + "/admin/keys", headers=admin).status_code == 200
+    assert httpx.get(split_gateway.admin_url + "/metrics", headers=admin).status_code == 200
+    assert httpx.get(split_gateway.admin_url + "/admin").status_code == 200  # the page asks for the key itself
+    assert httpx.post(split_gateway.admin_url + "/v1/chat/completions", content=CHAT, headers=client).status_code == 404
+    for path in ("/admin/keys", "/metrics", "/admin"):
+        assert httpx.get(split_gateway.url + path, headers=admin).status_code == 404, path
+    assert httpx.post(split_gateway.v1 + "/chat/completions", content=CHAT, headers=client).status_code == 200
+    for url in (split_gateway.url, split_gateway.admin_url):
+        assert httpx.get(url + "/healthz").status_code == 200
+
+
+def test_metrics_follow_metrics_auth(split_gateway):
+    assert httpx.get(split_gateway.admin_url + "/metrics").status_code == 401
+    assert httpx.get(split_gateway.admin_url + "/metrics", headers={"Authorization": f"Bearer {CLIENT_KEY}"}).status_code == 401
+
+
+def test_the_admin_key_is_taken_from_authorization_only(tmp_path):
+    gateway = start_dedicated_gateway(write_config(tmp_path))  # its own: each refusal counts toward the throttle
+    try:
+        for how in ({"params": {"key": ADMIN_KEY}}, {"headers": {"x-api-key": ADMIN_KEY}}, {"headers": {"x-goog-api-key": ADMIN_KEY}}):
+            assert httpx.get(gateway.url + "/admin/keys", **how).status_code == 401, how
+        assert httpx.get(gateway.url + "/admin/keys", headers={"Authorization": f"Bearer {ADMIN_KEY}"}).status_code == 200
+    finally:
+        _stop_gateway(gateway)
+
+
+def test_repeated_admin_failures_from_one_address_are_throttled(tmp_path):
+    gateway = start_dedicated_gateway(write_config(tmp_path))
+    try:
+        with httpx.Client(base_url=gateway.url, timeout=30) as http:
+            for attempt in range(5):
+                assert http.get("/admin/keys", headers={"Authorization": f"Bearer wrong-{attempt}-0123456789abcdef"}).status_code == 401
+            throttled = http.get("/admin/keys", headers={"Authorization": f"Bearer {ADMIN_KEY}"})
+            assert throttled.status_code == 429, throttled.text
+            assert throttled.json()["error"]["code"] == "admin_throttled" and int(throttled.headers["retry-after"]) >= 1
+            assert http.post("/v1/chat/completions", content=CHAT, headers={"Authorization": f"Bearer {CLIENT_KEY}"}).status_code == 200
+    finally:
+        _stop_gateway(gateway)
+
+
+@pytest.mark.parametrize("key", ["short-admin-key", "x" * 23])
+def test_a_short_admin_key_is_refused_at_start(tmp_path, key):
+    config = write_config(tmp_path).read_text().replace(ADMIN_KEY, key)
+    (tmp_path / "short.yaml").write_text(config)
+    checked = subprocess.run([_gateway_binary(), "check-config", str(tmp_path / "short.yaml")], capture_output=True, text=True,
+                             timeout=60)
+    output = checked.stderr + checked.stdout
+    assert checked.returncode != 0 and "admin_key" in output and "24" in output, output
+
+
+# --- 6. small things an operator trips on -------------------------------------------------------
+
+@pytest.mark.parametrize("path", ["/healthz", "/readyz"])
+def test_head_probes_answer_200_without_a_body(net_gateway, path):
+    with connect(net_gateway) as s:
+        s.sendall(head(path, method="HEAD") + head("/healthz", method="GET"))
+        s.settimeout(10)
+        data = b""
+        while data.count(b"HTTP/1.1 200") < 2 or not data.endswith(b'{"status":"ok"}'):
+            chunk = s.recv(65536)
+            assert chunk, data
+            data += chunk
+    first = data.split(b"HTTP/1.1 200", 2)[1]
+    assert first.endswith(b"\r\n\r\n"), first  # nothing after the HEAD answer's head
