@@ -17,7 +17,7 @@ public final class Gateway: Sendable {
     public let notifier: Notifier
     let requestLog: RequestLog?
     /// Channels, templates, prices and rates managed through the admin API.
-    let managed = ManagedObjects()
+    let managed: ManagedObjects
     public let keys: KeyRegistry
     let prober: HealthProber
     private let keyPoller = Mutex<Task<Void, Never>?>(nil)
@@ -38,7 +38,8 @@ public final class Gateway: Sendable {
     private init(config: GatewayConfig, registry: PluginRegistry, factory: AdaptorFactory, runtime: GatewayRuntime,
                  storage: any Storage, ledger: UsageLedger, prices: PriceService, notifier: Notifier, requestLog: RequestLog?,
                  keys: KeyRegistry, prober: HealthProber, templates: TemplateRegistry, demoKey: String?,
-                 group: MultiThreadedEventLoopGroup, blockingPool: NIOThreadPool) {
+                 group: MultiThreadedEventLoopGroup, blockingPool: NIOThreadPool, sealer: SecretSealer?) {
+        managed = ManagedObjects(sealer: sealer)
         self.config = config
         self.registry = registry
         self.factory = factory
@@ -80,6 +81,7 @@ public final class Gateway: Sendable {
 
             let storage = try await StorageOpener.open(url: config.storageURL, logger: logger)
             openedStorage = storage
+            let sealer = try SecretSealer.load(key: config.secretKey, storageURL: config.storageURL, dataDirectory: config.dataDirectory)
             let health = HealthTracker(settings: config.health)
             try await applyOverrides(try await storage.channelOverrides(), to: health)
             let channels = try makeChannels(config, registry: registry, factory: factory, logger: logger, templates: templates,
@@ -126,14 +128,15 @@ public final class Gateway: Sendable {
                                                                                         prices: prices,
                                                                                         budgetKeys: config.keys.filter { $0.budget != nil }.map(\.name),
                                                                                         keys: keyRegistry, link: link,
-                                                                                        metricsAuth: config.admin.metricsAuth) },
+                                                                                        metricsAuth: config.admin.metricsAuth, sealer: sealer) },
                                              health: health, routing: config.routing, logger: logger)
             let prober = HealthProber(runtime: runtime, logger: logger) { request in
                 try await blockingPool.runIfActive { try sideClient.perform(request) }
             }
             let gateway = Gateway(config: config, registry: registry, factory: factory, runtime: runtime, storage: storage,
                                   ledger: ledger, prices: prices, notifier: notifier, requestLog: requestLog, keys: keyRegistry,
-                                  prober: prober, templates: templates, demoKey: demoKey, group: group, blockingPool: blockingPool)
+                                  prober: prober, templates: templates, demoKey: demoKey, group: group, blockingPool: blockingPool,
+                                  sealer: sealer)
             templates.onChange { [weak gateway] changed in gateway?.templatesChanged(changed) }
             health.events.onDeprecation { [weak gateway] channel, model, notice in gateway?.deprecationFound(channel, model: model, notice) }
             try await gateway.applyManagedObjects()

@@ -142,3 +142,27 @@ def test_a_vertex_channel_takes_its_service_account_inline(admin, admin_gateway,
     listed = admin.get("/admin/channels/vertex-inline").text
     assert mock_vertex.service_account["private_key"][40:80] not in listed
     assert json.loads(listed)["body"]["credentials"]["service_account"] == "****"
+
+
+# --- 5. secrets at rest ------------------------------------------------------------------------
+
+def test_credentials_are_sealed_at_rest_and_masked(admin, admin_gateway):
+    secret = "sk-at-rest-plain-secret-0123456789"
+    assert admin.put("/admin/channels/sealed", json={"provider": "openai", "base_url": "https://a.example/v1",
+                                                     "credentials": {"api_key": secret}, "models": ["sealed-*"]}).status_code == 200
+    data = admin_gateway.config_path.parent / "data"
+    stored = b"".join(path.read_bytes() for path in data.glob("tollgate.db*"))
+    assert secret.encode() not in stored and b"tg-sealed:v1:" in stored
+    key_file = data / "secret-key"
+    assert key_file.stat().st_mode & 0o777 == 0o600
+    for path in ("/admin/channels", "/admin/channels/sealed"):
+        shown = admin.get(path).text
+        assert secret not in shown and "tg-sealed" not in shown, path
+
+
+def test_template_headers_are_masked(admin):
+    template = {"provider": "acme", "base_url": "https://acme.example", "auth": {"style": "bearer"},
+                "endpoints": {"chat": "/v1/chat"}, "headers": {"x-org-secret": "org-secret-0123"}}
+    assert admin.put("/admin/templates/acme", json=template).status_code == 200
+    for path in ("/admin/templates", "/admin/templates/acme"):
+        assert "org-secret-0123" not in admin.get(path).text, path

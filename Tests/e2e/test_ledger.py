@@ -975,18 +975,39 @@ def test_prices_sync_summary(tmp_path):
     assert "Synced: 0 added, 0 changed, 0 removed, 1 skipped" in again.stdout, again.stdout
 
 
+@contextlib.contextmanager
+def serving(directory: Path):
+    """The files of `directory` over HTTP on loopback (the admin API syncs from URLs only)."""
+    from functools import partial
+    from http.server import SimpleHTTPRequestHandler
+
+    class Quiet(SimpleHTTPRequestHandler):
+        def log_message(self, *args) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), partial(Quiet, directory=str(directory)))
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
 def test_admin_prices_sync(billing_gateway, tmp_path):
     broken = tmp_path / "broken.json"
     broken.write_text("this is not JSON")
-    with httpx.Client(base_url=billing_gateway.url, timeout=60) as http:
+    with httpx.Client(base_url=billing_gateway.url, timeout=60) as http, serving(tmp_path) as files:
         admin = {"Authorization": f"Bearer {ADMIN_KEY}"}
-        refused = http.post("/admin/prices/sync", params={"from": str(broken)}, headers=admin)
+        refused = http.post("/admin/prices/sync", params={"from": f"{files}/broken.json"}, headers=admin)
         assert 400 <= refused.status_code < 500 and "JSON" in refused.text, refused.text
-        assert http.post("/admin/prices/sync", params={"from": str(broken)}).status_code == 401
+        assert http.post("/admin/prices/sync", params={"from": f"{files}/broken.json"}).status_code == 401
+        # A path on the gateway's host is the CLI's to sync, never the API's.
+        assert http.post("/admin/prices/sync", params={"from": str(broken)}, headers=admin).status_code == 400
         listing = json.loads(BUNDLED_PRICES.read_text())
         listing["e2e-admin-model"] = {"input_cost_per_token": 1e-06, "output_cost_per_token": 2e-06}
         good = tmp_path / "good.json"
         good.write_text(json.dumps(listing))
-        synced = http.post("/admin/prices/sync", params={"from": str(good)}, headers=admin)
+        synced = http.post("/admin/prices/sync", params={"from": f"{files}/good.json"}, headers=admin)
     assert synced.status_code == 200, synced.text
     assert synced.json()["added"] == 1 and synced.json()["changed"] == synced.json()["removed"] == 0, synced.text

@@ -130,5 +130,7 @@ struct AdminContext: Sendable {
     var link: GatewayLink
     /// Whether `/metrics` needs the admin key (`admin.metrics_auth`).
     var metricsAuth = AdminSettings.MetricsAuth.none
+    /// Seals credentials before they are stored (nil: PostgreSQL without TOLLGATE_SECRET_KEY).
+    var sealer: SecretSealer?
     let throttle = AdminThrottle()
 }

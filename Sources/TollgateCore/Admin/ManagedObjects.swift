@@ -5,6 +5,8 @@ import Synchronization
 /// in the database (so a restart and every instance see them) and applied to the running
 /// gateway, which swaps its routes, templates, prices or rates without dropping requests.
 final class ManagedObjects: Sendable {
+    /// Opens the sealed credentials of stored channels.
+    let sealer: SecretSealer?
     /// Stored channels in force (config channels are separate and cannot be changed here).
     let channels = Mutex<[ChannelConfig]>([])
     private let applied = Mutex<[StoredObject.Kind: [StoredObject]]>([:])
@@ -12,9 +14,11 @@ final class ManagedObjects: Sendable {
     /// never undo a newer one.
     let applying = AsyncGate()
 
+    init(sealer: SecretSealer?) { self.sealer = sealer }
+
     /// Turns a stored or submitted channel body (the YAML config's channel fields, as JSON) into a
     /// checked channel config; the message names the field.
-    static func channel(named name: String, body: [UInt8]) throws -> ChannelConfig {
+    static func channel(named name: String, body: [UInt8], sealer: SecretSealer? = nil) throws -> ChannelConfig {
         guard let json = try? JSONParser.parse(body), case .object = json else {
             throw GatewayError.badRequest("a channel is a JSON object with the config file's channel fields", code: "invalid_channel")
         }
@@ -25,7 +29,7 @@ final class ManagedObjects: Sendable {
         members.removeAll { $0.key == "name" }
         members.insert(.init("name", .string(name)), at: 0)
         if let index = members.firstIndex(where: { $0.key == "credentials" }) {
-            members[index].value = try inlineCredentials(members[index].value)
+            members[index].value = try openCredentials(inlineCredentials(members[index].value), sealer: sealer)
         }
         do {
             // JSON is YAML: the config loader checks it exactly like a channel in the file, but
@@ -59,6 +63,42 @@ final class ManagedObjects: Sendable {
             default:
                 throw GatewayError.badRequest("credentials.service_account: must be the service account key (a JSON object)",
                                               code: "invalid_channel")
+            }
+        })
+    }
+
+    /// A channel body as it is stored: every credential value sealed (an object, such as a service
+    /// account, as its JSON text). Without a sealer (PostgreSQL without TOLLGATE_SECRET_KEY) a body
+    /// with credentials is refused rather than stored in clear.
+    static func sealCredentials(_ body: [UInt8], sealer: SecretSealer?) throws -> [UInt8] {
+        guard let json = try? JSONParser.parse(body), var members = json.objectValue,
+              let index = members.firstIndex(where: { $0.key == "credentials" }),
+              let credentials = members[index].value.objectValue, !credentials.isEmpty else { return body }
+        guard let sealer else {
+            throw GatewayError(status: 409, type: "invalid_request_error", code: "secret_key_required",
+                               message: "credentials are stored sealed; on PostgreSQL that needs TOLLGATE_SECRET_KEY (the same "
+                                   + "32-byte key on every instance, e.g. `openssl rand -hex 32`): the channel was not stored")
+        }
+        do {
+            members[index].value = .object(try credentials.map { member in
+                .init(member.key, .string(try sealer.seal(member.value.stringValue ?? member.value.jsonString)))
+            })
+        } catch {
+            throw GatewayError.internalError("credentials could not be sealed: \(error)")
+        }
+        return JSONValue.object(members).serialized()
+    }
+
+    /// Stored credentials opened for use; a value that does not open (another key, altered) refuses the channel.
+    static func openCredentials(_ credentials: JSONValue, sealer: SecretSealer?) throws -> JSONValue {
+        guard let members = credentials.objectValue else { return credentials }
+        return .object(try members.map { member in
+            guard let text = member.value.stringValue, SecretSealer.isSealed(text) else { return member }
+            guard let sealer else {
+                throw GatewayError.badRequest("credentials.\(member.key) is sealed and TOLLGATE_SECRET_KEY is not set", code: "invalid_channel")
+            }
+            do { return .init(member.key, .string(try sealer.open(text))) } catch {
+                throw GatewayError.badRequest("credentials.\(member.key): \(error)", code: "invalid_channel")
             }
         })
     }
@@ -104,7 +144,7 @@ extension Gateway {
     private func applyChannels(_ objects: [StoredObject]) {
         var configs: [ChannelConfig] = []
         for object in objects {
-            do { configs.append(try ManagedObjects.channel(named: object.name, body: object.body)) } catch {
+            do { configs.append(try ManagedObjects.channel(named: object.name, body: object.body, sealer: managed.sealer)) } catch {
                 runtime.logger.error("stored channel refused", metadata: ["channel": .string(object.name), "error": "\(error)"])
             }
         }

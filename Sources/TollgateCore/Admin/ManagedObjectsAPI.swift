@@ -45,8 +45,9 @@ struct ManagedObjectsAPI {
                 return Self.describe(object)
             }
         case (.PUT, let name?):
-            let bytes = Array(buffer: body)
-            try validate(kind: kind, name: name, body: bytes)
+            let given = Array(buffer: body)
+            try validate(kind: kind, name: name, body: given)
+            let bytes = kind == .channel ? try ManagedObjects.sealCredentials(given, sealer: admin.sealer) : given
             api.answer {
                 try await storage.putObject(StoredObject(kind: kind, name: name, body: bytes, updatedAt: unixMillis()))
                 try await link.gateway?.applyManagedObjects()
@@ -118,8 +119,10 @@ struct ManagedObjectsAPI {
     /// A stored object as the API shows it: its JSON with secrets masked.
     static func describe(_ object: StoredObject) -> JSONValue {
         var body = (try? JSONParser.parse(object.body)) ?? .null
-        if object.kind == .channel, case .object(var members) = body {
-            members = members.map { $0.key == "credentials" ? .init("credentials", masked($0.value)) : $0 }
+        // Every secret masked: a channel's credentials and a template's extra headers.
+        let secret = object.kind == .channel ? "credentials" : object.kind == .template ? "headers" : nil
+        if let secret, case .object(var members) = body {
+            members = members.map { $0.key == secret ? .init(secret, masked($0.value)) : $0 }
             body = .object(members)
         }
         return .object(["name": .string(object.name), "kind": .string(object.kind.rawValue), "source": .string("admin"),

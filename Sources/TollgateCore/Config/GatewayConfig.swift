@@ -10,6 +10,8 @@ public struct GatewayConfig: Sendable {
     public var adminKey: String?
     /// Where `/admin` and `/metrics` are served, and whether `/metrics` needs the admin key.
     public var admin = AdminSettings()
+    /// The key sealing stored credentials: `TOLLGATE_SECRET_KEY` (never read from the file).
+    public var secretKey: String? = ProcessInfo.processInfo.environment["TOLLGATE_SECRET_KEY"]
     /// Where plugin `*.so` files are found; nil = beside the executable (where `swift build` puts them).
     public var pluginsDirectory: String?
     public var templatesDirectory: String?

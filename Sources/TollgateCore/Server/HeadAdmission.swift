@@ -40,10 +40,13 @@ extension RequestHandler {
             return .rateLimited("too many failed admin keys from this address; try again later", code: "admin_throttled",
                                 retryAfter: .seconds(wait))
         }
-        guard let auth = head.headers.first(name: "authorization"), auth.utf8.count > 7, auth.prefix(7).lowercased() == "bearer ",
-              KeyDigest(of: Array(auth.utf8.dropFirst(7))) == admin.keyDigest else {
+        let refusal = GatewayError.unauthorized("the admin API needs the admin key as 'Authorization: Bearer <admin_key>'")
+        guard let auth = head.headers.first(name: "authorization"), auth.utf8.count > 7, auth.prefix(7).lowercased() == "bearer " else {
+            return refusal  // no key: not a guess, so not counted
+        }
+        guard KeyDigest(of: Array(auth.utf8.dropFirst(7))) == admin.keyDigest else {
             admin.throttle.failed(peer, now: now)
-            return .unauthorized("the admin API needs the admin key as 'Authorization: Bearer <admin_key>'")
+            return refusal
         }
         authenticated = true
         return nil

@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import NIOSSL
 import PostgresNIO
 
 /// PostgreSQL storage, for several gateway instances sharing keys, prices, budgets and the usage
@@ -56,16 +57,55 @@ public final class PostgresStorage: Storage {
         self.runner = runner
     }
 
-    /// Connects (`postgres://user:password@host:port/database`) and migrates.
+    /// TLS as libpq's `sslmode` says: `disable` (the default), `prefer`, `require` (encrypted, the
+    /// certificate not checked), `verify-ca` (checked against the roots), `verify-full` (and the
+    /// host name); `sslrootcert=FILE` names the roots (else the system's). Nil: no TLS.
+    static func tls(_ query: [URLQueryItem]) throws -> (settings: TLSConfiguration, required: Bool)? {
+        let mode = query.last { $0.name == "sslmode" }?.value ?? "disable"
+        var tls = TLSConfiguration.makeClientConfiguration()
+        if let roots = query.last(where: { $0.name == "sslrootcert" })?.value { tls.trustRoots = .file(roots) }
+        switch mode {
+        case "disable": return nil
+        case "prefer", "require": tls.certificateVerification = .none
+        case "verify-ca": tls.certificateVerification = .noHostnameVerification
+        case "verify-full": tls.certificateVerification = .fullVerification
+        default: throw StorageError(message: "sslmode must be disable, prefer, require, verify-ca or verify-full (got '\(mode)')")
+        }
+        return (tls, mode != "prefer")
+    }
+
+    /// One connection made directly before the pool starts, so a refused login or TLS handshake
+    /// fails the start with its reason (the pool would retry it quietly).
+    private static func probe(_ configuration: PostgresClient.Configuration, host: String, port: Int,
+                              tls: (settings: TLSConfiguration, required: Bool)?, logger: Logger) async throws {
+        var connectionTLS = PostgresConnection.Configuration.TLS.disable
+        if let tls {
+            let context = try NIOSSLContext(configuration: tls.settings)
+            connectionTLS = tls.required ? .require(context) : .prefer(context)
+        }
+        let connection = try await PostgresConnection.connect(
+            configuration: .init(host: host, port: port, username: configuration.username, password: configuration.password,
+                                 database: configuration.database, tls: connectionTLS),
+            id: 0, logger: logger)
+        try await connection.close()
+    }
+
+    /// Connects (`postgres://user:password@host:port/database[?sslmode=...]`) and migrates.
     public static func open(url: String, logger: Logger) async throws -> PostgresStorage {
         guard let parts = URLComponents(string: url), ["postgres", "postgresql"].contains(parts.scheme ?? ""),
               let host = parts.host, let user = parts.user else {
             throw StorageError(message: "storage URL must look like postgres://user:password@host:5432/database")
         }
         let database = parts.path.hasPrefix("/") ? String(parts.path.dropFirst()) : parts.path
+        let tls = try tls(parts.queryItems ?? [])
         var configuration = PostgresClient.Configuration(host: host, port: parts.port ?? 5432, username: user,
                                                          password: parts.password, database: database.isEmpty ? nil : database,
-                                                         tls: .disable)
+                                                         tls: tls.map { $0.required ? .require($0.settings) : .prefer($0.settings) } ?? .disable)
+        do {
+            try await probe(configuration, host: host, port: parts.port ?? 5432, tls: tls, logger: logger)
+        } catch {
+            throw StorageError(message: "cannot connect to \(host):\(parts.port ?? 5432)/\(database): \(String(reflecting: error))")
+        }
         // The hot path never waits on storage, so a few connections serve an instance; several
         // instances then stay well under the server's max_connections.
         configuration.options.maximumConnections = 8
