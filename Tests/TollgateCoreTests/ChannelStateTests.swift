@@ -29,14 +29,12 @@ import Testing
             #expect(harness.health("main", "m")?["breaker"]?["consecutive_failures"]?.int64Value == Int64(attempt))
         }
         _ = try await harness.chat(GatewayHarness.hello)
-        let opened = ContinuousClock.now
         #expect(harness.breaker("main", "m") == "open" && harness.status("main", "m") == "TemporarilyDown")
         #expect(main.served == 5)
-        // Open: requests go to the backup without touching main (checked while the cooldown lasts;
-        // a loaded machine may take longer than the cooldown for these three).
+        // Open: requests go to the backup. However slow the machine, main sees at most one trial
+        // per cooldown, and a failed trial fails over to the backup too: counted, not timed.
         for _ in 0..<3 {
-            let channel = try await harness.chat(GatewayHarness.hello).header("x-tollgate-channel")
-            if ContinuousClock.now - opened < .milliseconds(900) { #expect(channel == "backup") }
+            #expect(try await harness.chat(GatewayHarness.hello).header("x-tollgate-channel") == "backup")
         }
         let trialsMeanwhile = main.served - 5
         #expect(trialsMeanwhile <= 3)  // at most one trial per cooldown reached main
