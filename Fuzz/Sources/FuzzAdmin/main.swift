@@ -43,11 +43,17 @@ func fuzzAdmin(_ start: UnsafeRawPointer?, _ count: Int) -> CInt {
             }
         }
     case 1:
-        refusedCleanly { invariant(try ManagedObjectsAPI.template(named: name, body: body).provider == name, "template under another name") }
+        refusedCleanly {
+            let template = try ManagedObjectsAPI.template(named: name, body: body)
+            invariant(template.provider == name, "template under another name")
+        }
     case 2:
         _ = try? engine.compile(body)
     case 3:
-        refusedCleanly { invariant(try ManagedObjectsAPI.exchangeRate(named: name, body: body) > 0, "a rate of zero or less") }
+        refusedCleanly {
+            let rate = try ManagedObjectsAPI.exchangeRate(named: name, body: body)
+            invariant(rate > 0, "a rate of zero or less")
+        }
     default:
         refusedCleanly { _ = try AdminKeys.parseCreate(ByteBuffer(bytes: body)) }
     }
