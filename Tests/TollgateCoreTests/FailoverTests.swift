@@ -16,7 +16,8 @@ import Testing
     }
 
     @Test func a429FailsOverAndTheClientSeesOneSuccess() async throws {
-        let a = try await ScriptedUpstream.start(.status(429, [("retry-after", "30")], #"{"error":{"message":"slow down","type":"requests"}}"#))
+        // A wait no loaded machine outlasts: the second request must still find `a` rate limited.
+        let a = try await ScriptedUpstream.start(.status(429, [("retry-after", "3000")], #"{"error":{"message":"slow down","type":"requests"}}"#))
         let b = try await ScriptedUpstream.start()
         let harness = try await GatewayHarness.start(Self.twoChannels(a, b.baseURL))
         defer { Task { await harness.stop(); await a.stop(); await b.stop() } }

@@ -1,5 +1,6 @@
 import Foundation
 import NIOConcurrencyHelpers
+import NIOCore
 import Testing
 @testable import TollgateCore
 
@@ -101,23 +102,35 @@ import Testing
         #expect(after.status == 200)
     }
 
-    @Test func tokensPerMinuteCountUsageAndHoldUnderABurst() async throws {
-        // mock-echo counts a word a token, so every request here uses the same number.
-        let harness = try await Self.harness("tpm: 40")
-        defer { Task { await harness.stop() } }
-        let body = #"{"model":"m","messages":[{"role":"user","content":"one two three"}]}"#
+    /// The minute's accounting, on the limiter's own clock (counted, never timed): requests are
+    /// admitted while the tokens used stay under the limit, and a minute later there is room again.
+    @Test func tokensPerMinuteCountUsage() {
+        let limiter = KeyLimiter(keyName: "k", limits: KeyLimits(rpm: nil, tpm: 40, concurrency: nil))
+        let start = NIODeadline.uptimeNanoseconds(1_000_000_000_000)
         var admitted = 0
-        var perRequest = 0
-        while admitted < 20 {
-            let response = try await harness.client.fetch(port: harness.port, path: "/v1/chat/completions", key: "sk-limited-key-123", json: body)
-            guard response.status == 200 else { break }
-            perRequest = Int(response.json?["usage"]?["total_tokens"]?.int64Value ?? 0)
+        while admitted <= 20, case .success = limiter.admit(estimatedTokens: 3, now: start + .seconds(Int64(admitted))) {
+            limiter.finish(reserved: 3, tokens: 7, now: start + .seconds(Int64(admitted)))
             admitted += 1
         }
-        // Admitted while the minute's count is under the limit.
-        #expect(perRequest > 0 && admitted == (40 + perRequest - 1) / perRequest)
+        #expect(admitted == (40 + 7 - 1) / 7)
+        guard case .failure(let refusal) = limiter.admit(estimatedTokens: 3, now: start + .seconds(30)) else {
+            Issue.record("admitted past the limit")
+            return
+        }
+        #expect(refusal.status == 429 && refusal.message.contains("tokens per minute"))
+        if case .failure = limiter.admit(estimatedTokens: 3, now: start + .seconds(121)) { Issue.record("no room two minutes later") }
+    }
+
+    /// Through the gateway: the first request's usage fills the minute, so a burst right after is refused.
+    @Test func tokensPerMinuteHoldUnderABurst() async throws {
+        // mock-echo counts a word a token: this request uses more than 3.
+        let harness = try await Self.harness("tpm: 3")
+        defer { Task { await harness.stop() } }
+        let body = #"{"model":"m","messages":[{"role":"user","content":"one two three"}]}"#
+        let first = try await harness.client.fetch(port: harness.port, path: "/v1/chat/completions", key: "sk-limited-key-123", json: body)
+        #expect(first.status == 200 && (first.json?["usage"]?["total_tokens"]?.int64Value ?? 0) > 3)
         let refused = await Self.burst(harness, count: 10, body: body)
-        #expect(refused.allSatisfy { $0.status == 429 })
+        #expect(refused.count == 10 && refused.allSatisfy { $0.status == 429 })
         #expect(refused.first?.json?["error"]?["message"]?.stringValue?.contains("tokens per minute") == true)
     }
 
