@@ -27,6 +27,30 @@ import Testing
         #expect(try await storage.keys().map(\.name) == ["k2"])
     }
 
+    @Test(arguments: TestDatabases.backends) func keysChangeOnlyFromTheSecretTheyHad(backend: String) async throws {
+        let storage = try await Self.open(backend)
+        defer { Task { try? await storage.close() } }
+        let original = StoredKey(name: "k", digestHex: KeyDigest(of: "sk-old").hex, prefix: "sk-old", models: [], expiresAt: nil,
+                                 revoked: false, createdAt: 100)
+        try await storage.insert(original)
+        var changed = original
+        changed.digestHex = KeyDigest(of: "sk-new").hex
+        changed.models = ["gpt-*"]
+        changed.expiresAt = 2_000_000_000
+        changed.limits = KeyLimits(rpm: 5, tpm: 600, concurrency: 2)
+        changed.budget = Budget(amountNano: 12_500_000_000, currency: "EUR", period: .weekly)
+        changed.previousDigestHex = original.digestHex
+        changed.previousValidUntil = 1_900_000_000
+        #expect(try await storage.updateKey(changed, ifDigest: original.digestHex))
+        #expect(try await storage.keys() == [changed])
+        var late = original
+        late.limits.rpm = 1
+        #expect(try await storage.updateKey(late, ifDigest: original.digestHex) == false)  // rotated meanwhile
+        #expect(try await storage.keys() == [changed])
+        #expect(try await storage.updateKey(original, ifDigest: changed.digestHex))  // every field can be cleared again
+        #expect(try await storage.keys() == [original])
+    }
+
     @Test(arguments: TestDatabases.backends) func theLedgerKeepsEachRequestOnceAndReports(backend: String) async throws {
         let storage = try await Self.open(backend)
         defer { Task { try? await storage.close() } }
