@@ -69,6 +69,26 @@ import Testing
         #expect(try await storage.usageReport(UsageQuery(groupBy: .channel, key: "z")).first?.costNano == 7)
     }
 
+    @Test(arguments: TestDatabases.backends) func recentRequestsAndSplitReports(backend: String) async throws {
+        let storage = try await Self.open(backend)
+        defer { Task { try? await storage.close() } }
+        let day: Int64 = 1_795_000_000_000
+        var refused = LedgerTests.record("d", key: "k", cost: nil, started: day + 3)
+        refused.status = 429
+        var admin = LedgerTests.record("e", cost: nil, started: day + 4)
+        admin.route = "/admin/usage"
+        try await storage.appendUsage([LedgerTests.record("a", key: "k", cost: 5, started: day), LedgerTests.record("b", key: "z", cost: 7, started: day + 1),
+                                       LedgerTests.record("c", key: "k", cost: 2, started: day + 2), refused, admin])
+        let all = try await storage.recentRequests(RecentRequestsQuery())
+        #expect(all.map(\.requestID) == ["d", "c", "b", "a"])  // newest first, client routes only
+        #expect(all.last?.costNano == 5 && all.last?.currency == "USD" && all.last?.key == "k" && all.first?.status == 429)
+        #expect(try await storage.recentRequests(RecentRequestsQuery(key: "k", statuses: 200..<300)).map(\.requestID) == ["c", "a"])
+        #expect(try await storage.recentRequests(RecentRequestsQuery(model: "m", limit: 2)).count == 2)
+        #expect(try await storage.recentRequests(RecentRequestsQuery(model: "none")).isEmpty)
+        let split = try await storage.usageReport(UsageQuery(groupBy: .day, splitBy: .key))
+        #expect(split.filter { $0.group == "2026-11-18" }.map { "\($0.split ?? "-")=\($0.costNano)" } == ["k=7", "z=7"])
+    }
+
     @Test(arguments: TestDatabases.backends) func budgetSpendAddsUpAtomically(backend: String) async throws {
         let storage = try await Self.open(backend)
         defer { Task { try? await storage.close() } }

@@ -76,12 +76,11 @@ enum AdminKeys {
     }
 
     static func gatewayError(_ failure: KeyIssuer.Failure) -> GatewayError {
-        let code = switch failure.status {
-        case 409 where failure.message.contains("config file"): "defined_in_config"
+        let byStatus = switch failure.status {
         case 409: "conflict"
         case 404: "key_not_found"
         default: "invalid_key_request"
         }
-        return GatewayError(status: failure.status, type: "invalid_request_error", code: code, message: failure.message)
+        return GatewayError(status: failure.status, type: "invalid_request_error", code: failure.code ?? byStatus, message: failure.message)
     }
 }

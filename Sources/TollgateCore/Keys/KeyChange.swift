@@ -90,7 +90,7 @@ extension KeyIssuer {
     }
 
     static func definedInConfig(_ name: String, place: String) -> Failure {
-        Failure(status: 409, message: "key '\(name)' is defined in the config file (\(place)); change it there")
+        Failure(status: 409, message: "key '\(name)' is defined in the config file (\(place)); change it there", code: "defined_in_config")
     }
 
     /// `0`, `90s`, `30m`, `24h`, `7d` or plain seconds; nil when it is none of these.

@@ -16,7 +16,15 @@ public enum KeyIssuer {
     public struct Failure: Error, Sendable, CustomStringConvertible {
         public var status: Int
         public var message: String
+        /// The admin API's error code, when the status alone does not say it.
+        public var code: String?
         public var description: String { message }
+
+        public init(status: Int, message: String, code: String? = nil) {
+            self.status = status
+            self.message = message
+            self.code = code
+        }
     }
 
     /// Stores a new key; returns it with the key in clear (shown this once, never stored).

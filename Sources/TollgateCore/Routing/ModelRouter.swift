@@ -43,7 +43,7 @@ public final class ModelRouter: Sendable {
     /// Indices of the channels serving `model`, grouped by priority tier, lowest first.
     func tiers(for model: String) -> [[Int]] {
         var byPriority: [Int: [Int]] = [:]
-        for (index, channel) in channels.enumerated() where channel.serves(model) && !outOfRotation.contains(channel.name) {
+        for (index, channel) in channels.enumerated() where channel.serves(model) && (outOfRotation.isEmpty || !outOfRotation.contains(channel.name)) {
             byPriority[channel.config.priority, default: []].append(index)
         }
         return byPriority.keys.sorted().compactMap { byPriority[$0] }
