@@ -222,7 +222,10 @@ def screenshot(driver, name: str) -> Path:
 def section_shot(driver, selector: str, name: str) -> None:
     """One part of the page at its natural size, easier to read than the whole page."""
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    # Chromium captures only what is inside the window: make the window as tall as the page first.
+    driver.set_window_size(1280, driver.execute_script("return document.documentElement.scrollHeight") + 200)
     assert driver.find_element(By.CSS_SELECTOR, selector).screenshot(str(SCREENSHOTS / f"{name}.png"))
+    driver.set_window_size(1280, 1000)
 
 
 def key_row(driver, name: str) -> list[str]:
