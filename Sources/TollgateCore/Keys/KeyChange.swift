@@ -29,7 +29,8 @@ public struct KeyChange: Sendable {
 }
 
 /// Changing and rotating stored keys, shared by the admin API and `tollgate keys`. Each change
-/// is written only if the key's secret did not change meanwhile, so two at once cannot both win.
+/// is written only if the key's secret did not change meanwhile: a rotation racing another
+/// rotation or a change is refused (409), never half applied; of two plain changes the later stands.
 extension KeyIssuer {
     /// Longest grace a rotated-out secret may keep.
     public static let maxGraceSeconds: Int64 = 90 * 86_400
@@ -85,7 +86,7 @@ extension KeyIssuer {
 
     private static func store(_ key: StoredKey, replacing current: StoredKey, storage: any Storage) async throws {
         guard try await storage.updateKey(key, ifDigest: current.digestHex) else {
-            throw Failure(status: 409, message: "key '\(key.name)' was changed or rotated meanwhile; read it again and retry")
+            throw Failure(status: 409, message: "key '\(key.name)' was rotated meanwhile; read it again and retry")
         }
     }
 

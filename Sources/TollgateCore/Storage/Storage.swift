@@ -55,7 +55,7 @@ public protocol Storage: Sendable {
     /// Marks a key revoked; false when no key has that name.
     func revokeKey(named name: String) async throws -> Bool
     /// Replaces a key's secret, limits, budget, models and expiry, only while its secret is still
-    /// `digestHex` (so two changes at once cannot both win); false when it is not.
+    /// `digestHex` (so a rotation never races another change); false when it is not.
     func updateKey(_ key: StoredKey, ifDigest digestHex: String) async throws -> Bool
 
     /// Replacements the deprecation detector applied (model successors, API versions).
