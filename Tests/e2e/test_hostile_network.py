@@ -205,7 +205,7 @@ def test_made_up_paths_and_models_add_no_metric_series(net_gateway):
 
 ROUTE_LABELS = {"/v1/chat/completions", "/v1/embeddings", "/v1/messages", "/v1/models", "/healthz", "/readyz", "/metrics",
                 "/admin", "/v1beta/models/{model}:generateContent", "/v1beta/models/{model}:streamGenerateContent", "other",
-                "/admin/other"} | {f"/admin/{name}" for name in ("usage", "budgets", "health", "plugins", "keys", "channels",
+                "/admin/other"} | {f"/admin/{name}" for name in ("usage", "requests", "budgets", "health", "plugins", "keys", "channels",
                                                                    "templates", "prices", "prices/sync", "exchange-rates")}
 
 

@@ -54,8 +54,9 @@ func fuzzAdmin(_ start: UnsafeRawPointer?, _ count: Int) -> CInt {
             let rate = try ManagedObjectsAPI.exchangeRate(named: name, body: body)
             invariant(rate > 0, "a rate of zero or less")
         }
-    default:
-        refusedCleanly { _ = try AdminKeys.parseCreate(ByteBuffer(bytes: body)) }
+    default:  // a key to create, or a change to a stored key (PATCH)
+        refusedCleanly { _ = try AdminKeys.parseCreate(ByteBuffer(bytes: body), rates: ExchangeRates()) }
+        refusedCleanly { _ = try KeyPayload(ByteBuffer(bytes: body), allowed: KeyPayload.changeable).change(rates: ExchangeRates(), now: 0) }
     }
     return 0
 }

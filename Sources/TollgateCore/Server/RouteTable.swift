@@ -68,6 +68,7 @@ enum RouteTable {
         let collection = path.dropFirst("/admin/".count).prefix { $0 != "/" }
         switch collection {
         case "usage": return "/admin/usage"
+        case "requests": return "/admin/requests"
         case "budgets": return "/admin/budgets"
         case "health": return "/admin/health"
         case "plugins": return "/admin/plugins"
