@@ -140,6 +140,8 @@ public final class Gateway: Sendable {
                     + "tollgate_ledger_queue_depth \(ledger.queueDepth)\n"
                     + "# HELP tollgate_requests_in_flight Requests being served.\n# TYPE tollgate_requests_in_flight gauge\n"
                     + "tollgate_requests_in_flight \(runtime?.inFlight ?? 0)\n"
+                    + "# HELP tollgate_client_hangups_total Clients that hung up while their request was served.\n# TYPE tollgate_client_hangups_total counter\n"
+                    + "tollgate_client_hangups_total \(runtime?.clientHangUps ?? 0)\n"
                     + (runtime.map { HealthGauges.render(AdminHealth.report(runtime: $0), label: GatewayMetrics.quote) } ?? "")
             }
             return gateway

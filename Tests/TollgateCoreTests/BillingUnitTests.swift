@@ -52,22 +52,26 @@ import Testing
 }
 
 @Suite struct BillingMarksTests {
-    func marks(_ headers: [(String, String)], _ body: String) -> BillingMarks {
-        Array(body.utf8).withUnsafeBytes { BillingMarks(headers: HTTPHeaders(headers), body: $0) }
+    @Test func onlyAnAnswersServiceTierMarksPriority() {
+        #expect(BillingMarks.servedPriority(.string("priority")))
+        #expect(!BillingMarks.servedPriority(.string("default")) && !BillingMarks.servedPriority(nil))
+        #expect(!BillingMarks.servedPriority(.object(["priority": .bool(true)])))
+        #expect(BillingMarks(batch: true).abiFlags != BillingMarks().abiFlags)
     }
 
-    @Test func headersAndBodyFieldsMarkBatchAndPriority() {
-        #expect(marks([], #"{"model":"m"}"#) == BillingMarks())
-        #expect(marks([("x-batch-request", "true")], "{}").batch)
-        #expect(marks([("OpenAI-Batch", "1")], "{}").batch)
-        #expect(!marks([("x-batch-request", "false")], "{}").batch)
-        #expect(marks([], #"{"metadata":{"batch_id":"b1"}}"#).batch)
-        #expect(marks([("x-priority", "HIGH")], "{}").priority)
-        #expect(marks([], #"{"service_tier":"priority"}"#).priority)
-        #expect(!marks([], #"{"service_tier":"default"}"#).priority)
-        #expect(marks([], #"{"metadata":{"priority":"urgent"}}"#).priority)
-        #expect(!marks([], #"{"metadata":{"priority":"low"}}"#).priority)
-        #expect(marks([], #"{"metadata": not json"#) == BillingMarks())  // never fails a request
+    @Test func billingTiersParseAndRefuseTheUnknown() throws {
+        let config = try ConfigLoader.parse("""
+        keys:
+          - { name: k, key: sk-0123456789, billing: { tier: batch } }
+        channels:
+          - { name: c, provider: mock, billing: { tier: standard } }
+        """, file: "t.yaml")
+        #expect(config.keys.first?.billingTier == .batch && config.channels.first?.billingTier == .standard)
+        for bad in ["billing: { tier: cheap }", "billing: { level: batch }", "billing: batch"] {
+            #expect(throws: ConfigError.self) {
+                try ConfigLoader.parse("keys:\n  - { name: k, key: sk-0123456789, \(bad) }", file: "t.yaml")
+            }
+        }
     }
 }
 
@@ -141,6 +145,48 @@ import Testing
         let first = try JSONParser.parse(String(lines[0]))
         #expect(first["request_id"]?.stringValue == "a" && first["cost"] == .number("0.000000005"))
         #expect(first["cache_read_tokens"]?.int64Value == 4)
+    }
+
+    /// One row storage refuses (here a duplicate request id) goes to the spill file; the rows
+    /// behind it are written, nothing waits for it.
+    @Test func aRefusedRowIsSpilledAndNeverBlocksTheRowsBehindIt() async throws {
+        let (storage, dir) = try await Self.storage()
+        defer { Task { try? await storage.close(); try? FileManager.default.removeItem(atPath: dir) } }
+        var logger = Logger(label: "test")
+        logger.logLevel = .critical
+        let ledger = UsageLedger(storage: storage, logger: logger, spillPath: dir + "/spill.jsonl")
+        ledger.record(Self.record("first"))
+        #expect(await ledger.flush())
+        ledger.record(Self.record("first"))
+        ledger.record(Self.record("second"))
+        #expect(await ledger.flush())  // one bad row among good ones: spilled in the same flush
+        #expect(ledger.queueDepth == 0 && ledger.writtenCount == 2)
+        // Bad rows at the front look like a store that is down; the untried rows go first next time.
+        for id in ["first", "first", "first", "third"] { ledger.record(Self.record(id)) }
+        #expect(await ledger.flush() == false)
+        #expect(await ledger.flush())
+        #expect(ledger.queueDepth == 0 && ledger.writtenCount == 3)
+        let rows = try await storage.usageReport(UsageQuery(groupBy: .key))
+        #expect(rows.first?.requests == 3)
+        let spilled = try String(contentsOfFile: dir + "/spill.jsonl", encoding: .utf8).split(separator: "\n")
+        #expect(spilled.count == 4 && spilled.allSatisfy { $0.contains(#""request_id":"first""#) })
+    }
+
+    @Test func theQueueIsBoundedWhileStorageIsDown() async throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("tollgate-spill-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        var logger = Logger(label: "test")
+        logger.logLevel = .critical
+        let ledger = UsageLedger(storage: BrokenStorage(), logger: logger, spillPath: dir + "/spill.jsonl", maxQueued: 5)
+        for n in 0..<8 { ledger.record(Self.record("r\(n)")) }
+        #expect(await ledger.flush() == false)
+        #expect(ledger.queueDepth == 5)  // the oldest beyond the bound were spilled, not dropped
+        let spilled = try String(contentsOfFile: dir + "/spill.jsonl", encoding: .utf8).split(separator: "\n")
+        #expect(spilled.count == 3)
+        await ledger.shutdown()
+        let all = try String(contentsOfFile: dir + "/spill.jsonl", encoding: .utf8).split(separator: "\n")
+        #expect(Set(all.compactMap { try? JSONParser.parse(String($0))["request_id"]?.stringValue }) == Set((0..<8).map { "r\($0)" }))
     }
 }
 

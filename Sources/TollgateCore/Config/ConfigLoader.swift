@@ -108,11 +108,15 @@ public enum ConfigLoader {
     }
 
     static func limits(_ n: ConfigNode) throws -> RequestLimits {
-        let m = try n.mapping(allowed: ["max_body_bytes", "max_response_bytes", "request_timeout"])
+        let m = try n.mapping(allowed: ["max_body_bytes", "max_response_bytes", "request_timeout", "on_client_disconnect"])
         var limits = RequestLimits()
         if let v = m["max_body_bytes"] { limits.maxBodyBytes = try v.int(in: 1...(1 << 30)) }
         if let v = m["max_response_bytes"] { limits.maxResponseBytes = try v.int(in: 1...(1 << 30)) }
         if let v = m["request_timeout"] { limits.requestTimeout = try v.duration() }
+        if let v = m["on_client_disconnect"] {
+            guard let mode = ClientDisconnect(rawValue: try v.string()) else { throw v.error("must be cancel or drain") }
+            limits.onClientDisconnect = mode
+        }
         return limits
     }
 
@@ -127,7 +131,7 @@ public enum ConfigLoader {
     }
 
     static func key(_ n: ConfigNode) throws -> KeyConfig {
-        let m = try n.mapping(allowed: ["name", "key", "models", "rpm", "tpm", "concurrency", "budget"])
+        let m = try n.mapping(allowed: ["name", "key", "models", "rpm", "tpm", "concurrency", "budget", "billing"])
         guard let name = m["name"] else { throw n.error("needs name") }
         guard let secret = m["key"] else { throw n.error("needs key") }
         let keyValue = try secret.string()
@@ -138,7 +142,16 @@ public enum ConfigLoader {
         if let v = m["tpm"] { key.tpm = try v.int(in: 1...Int(Int32.max)) }
         if let v = m["concurrency"] { key.concurrency = try v.int(in: 1...1_000_000) }
         if let v = m["budget"] { key.budget = try budget(v) }
+        if let v = m["billing"] { key.billingTier = try billingTier(v) }
         return key
+    }
+
+    /// `billing: { tier: standard | batch }` on a key or a channel.
+    static func billingTier(_ n: ConfigNode) throws -> BillingTier {
+        let m = try n.mapping(allowed: ["tier"])
+        guard let v = m["tier"] else { throw n.error("needs tier (standard or batch)") }
+        guard let tier = BillingTier(rawValue: try v.string()) else { throw v.error("must be standard or batch") }
+        return tier
     }
 
     static func budget(_ n: ConfigNode) throws -> Budget {
@@ -217,7 +230,7 @@ public enum ConfigLoader {
     static func health(_ n: ConfigNode) throws -> HealthSettings {
         let m = try n.mapping(allowed: ["breaker_failures", "breaker_cooldown", "probe_interval", "probes", "retry_after_default",
                                         "adaptive_start", "adaptive_step", "adaptive_successes", "adaptive_max",
-                                        "adaptive_cooldown", "queue_wait"])
+                                        "adaptive_cooldown", "queue_wait", "auto_switch"])
         var settings = HealthSettings()
         if let v = m["breaker_failures"] { settings.breakerFailures = try v.int(in: 1...10_000) }
         if let v = m["breaker_cooldown"] { settings.breakerCooldown = try v.duration() }
@@ -230,13 +243,14 @@ public enum ConfigLoader {
         if let v = m["adaptive_max"] { settings.adaptiveMax = try v.int(in: 1...1_000_000) }
         if let v = m["adaptive_cooldown"] { settings.adaptiveCooldown = try v.duration() }
         if let v = m["queue_wait"] { settings.queueWait = try v.duration() }
+        if let v = m["auto_switch"] { settings.autoSwitch = try v.bool() }
         settings.adaptiveStart = min(settings.adaptiveStart, settings.adaptiveMax)
         return settings
     }
 
     static func channel(_ n: ConfigNode) throws -> ChannelConfig {
         let m = try n.mapping(allowed: ["name", "provider", "base_url", "api_version", "credentials", "models",
-                                        "model_map", "weight", "priority", "region", "options"])
+                                        "model_map", "weight", "priority", "region", "options", "billing"])
         guard let name = m["name"] else { throw n.error("needs name") }
         guard let provider = m["provider"] else { throw n.error("needs provider") }
         var channel = ChannelConfig(name: try name.string(), provider: try provider.string())
@@ -260,6 +274,7 @@ public enum ConfigLoader {
             channel.region = region
         }
         if let v = m["options"] { channel.options = try v.stringMap() }
+        if let v = m["billing"] { channel.billingTier = try billingTier(v) }
         if channel.models.isEmpty && channel.provider != "mock" {
             throw n.error("needs models (the model names or patterns this channel serves)")
         }

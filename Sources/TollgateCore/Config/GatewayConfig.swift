@@ -57,6 +57,14 @@ public struct RequestLimits: Sendable {
     /// previous answer; then 408 (or, before any byte, the connection is closed). Against
     /// slowloris clients, and it bounds how long an idle keep-alive connection stays open.
     public var requestTimeout: Duration = .seconds(60)
+    /// What a client hanging up mid-answer does to its upstream request.
+    public var onClientDisconnect = ClientDisconnect.cancel
+}
+
+/// `limits.on_client_disconnect`: `cancel` closes the upstream request at once (what it reported,
+/// or an estimate, is billed); `drain` reads the answer to its end for the upstream's own usage.
+public enum ClientDisconnect: String, Sendable {
+    case cancel, drain
 }
 
 public struct UpstreamSettings: Sendable {
@@ -78,6 +86,8 @@ public struct KeyConfig: Sendable {
     public var tpm: Int?
     public var concurrency: Int?
     public var budget: Budget?
+    /// `billing: { tier: batch }`: the operator bills this key's requests at batch prices.
+    public var billingTier = BillingTier.standard
 
     public var limits: KeyLimits { KeyLimits(rpm: rpm, tpm: tpm, concurrency: concurrency) }
 }
@@ -105,6 +115,8 @@ public struct ChannelConfig: Sendable {
     public var region: String?
     /// Provider-specific settings handed to the adaptor as they are.
     public var options: [String: String] = [:]
+    /// `billing: { tier: batch }`: the operator bills this channel's requests at batch prices.
+    public var billingTier = BillingTier.standard
     public var source: SourcePosition?
 
     public init(name: String, provider: String, baseURL: String? = nil, models: [String] = []) {

@@ -6,6 +6,8 @@ public struct ClientKey: Sendable {
     public var expiresAt: Int64?
     public var revoked = false
     public var limits = KeyLimits()
+    /// Billed at batch prices (`billing: { tier: batch }`, config keys only).
+    public var billingTier = BillingTier.standard
     /// Enforces `limits`; set by the store (shared by the key's snapshots).
     public internal(set) var limiter: KeyLimiter?
 

@@ -12,7 +12,7 @@ struct PluginBackend {
     static let forwardable: Set<String> = ["anthropic-beta", "anthropic-version", "openai-beta"]
 
     func serve(_ call: ModelCall, pluginChannel: PluginChannel) {
-        guard let loop = handler.eventLoop else { return }
+        guard handler.stillWanted(), let loop = handler.eventLoop else { return }
         let clientHeaders = call.head.headers.filter { Self.forwardable.contains($0.name.lowercased()) }.map { ($0.name, $0.value) }
         let body = Array(buffer: call.body)
         let upstreamModel = call.channel.upstreamModel(for: call.model)
@@ -30,7 +30,7 @@ struct PluginBackend {
     }
 
     private func send(_ built: Result<UpstreamRequestSpec, any Error>, call: ModelCall, pluginChannel: PluginChannel) {
-        guard let loop = handler.eventLoop, let pool = handler.runtime.pools.pool(for: loop) else { return }
+        guard handler.stillWanted(), let loop = handler.eventLoop, let pool = handler.runtime.pools.pool(for: loop) else { return }
         let spec: UpstreamRequestSpec
         switch built {
         case .success(let value): spec = value
