@@ -41,7 +41,7 @@ import Testing
             waiting.append(Task { for try await _ in parts {} })
         }
         let allWaiting = await GatewayHarness.eventually { harness.gateway.runtime.inFlight == 20 && !held.withLockedValue { $0 }.isEmpty }
-        #expect(allWaiting)
+        #expect(allWaiting, "in flight: \(harness.gateway.runtime.inFlight), exchanges held: \(held.withLockedValue { $0 }.count), upstream saw: \(upstream.requests.map(\.uri))")
         waiting.forEach { $0.cancel() }  // each cancelled stream closes its connection
         let allGone = await GatewayHarness.eventually { harness.gateway.runtime.clientHangUps == 20 }
         #expect(allGone)

@@ -36,7 +36,8 @@ import Testing
     }
 
     static func dataLines(_ text: String) -> [JSONValue] {
-        text.components(separatedBy: "\n").filter { $0.hasPrefix("data: ") }.compactMap { try? JSONParser.parse(Array($0.dropFirst(6).utf8)) }
+        text.split(whereSeparator: \.isNewline).filter { $0.hasPrefix("data: ") }
+            .compactMap { try? JSONParser.parse(Array($0.dropFirst(6).utf8)) }
     }
 
     @Test(arguments: Ending.allCases)
