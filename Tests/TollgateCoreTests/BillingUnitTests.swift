@@ -133,12 +133,22 @@ import Testing
         func close() async throws {}
     }
 
-    @Test func whatStorageRefusesIsSpilledToAFileNotLost() async throws {
+    static func spillDirectory() throws -> String {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("tollgate-spill-\(UUID().uuidString)").path
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(atPath: dir) }
+        return dir
+    }
+
+    static var quietLogger: Logger {
         var logger = Logger(label: "test")
         logger.logLevel = .critical
+        return logger
+    }
+
+    @Test func whatStorageRefusesIsSpilledToAFileNotLost() async throws {
+        let dir = try Self.spillDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let logger = Self.quietLogger
         let ledger = UsageLedger(storage: BrokenStorage(), logger: logger, flushInterval: .milliseconds(10), spillPath: dir + "/spill.jsonl")
         ledger.start()
         ledger.record(Self.record("a"))
@@ -156,11 +166,9 @@ import Testing
     /// One row storage refuses (on PostgreSQL, a NUL in a text column) goes to the spill file; the
     /// rows behind it are written, nothing waits for it.
     @Test func aRefusedRowIsSpilledAndNeverBlocksTheRowsBehindIt() async throws {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("tollgate-spill-\(UUID().uuidString)").path
-        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        let dir = try Self.spillDirectory()
         defer { try? FileManager.default.removeItem(atPath: dir) }
-        var logger = Logger(label: "test")
-        logger.logLevel = .critical
+        let logger = Self.quietLogger
         let storage = BrokenStorage(refuses: { $0.requestID.hasPrefix("bad") })
         let ledger = UsageLedger(storage: storage, logger: logger, spillPath: dir + "/spill.jsonl")
         ledger.record(Self.record("bad1"))
@@ -178,11 +186,9 @@ import Testing
     }
 
     @Test func theQueueIsBoundedWhileStorageIsDown() async throws {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("tollgate-spill-\(UUID().uuidString)").path
-        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        let dir = try Self.spillDirectory()
         defer { try? FileManager.default.removeItem(atPath: dir) }
-        var logger = Logger(label: "test")
-        logger.logLevel = .critical
+        let logger = Self.quietLogger
         let ledger = UsageLedger(storage: BrokenStorage(), logger: logger, spillPath: dir + "/spill.jsonl", maxQueued: 5)
         for n in 0..<8 { ledger.record(Self.record("r\(n)")) }
         #expect(await ledger.flush() == false)

@@ -40,86 +40,78 @@ import Testing
             .compactMap { try? JSONParser.parse(Array($0.dropFirst(6).utf8)) }
     }
 
-    @Test(arguments: Ending.allCases)
-    func anthropicClients(_ ending: Ending) async throws {
+    /// Streams `body` to `path` through a gateway on an upstream ending as `ending`; checks the
+    /// answer with `check` and that the ending was billed from the upstream's usage.
+    static func stream(_ ending: Ending, _ body: String, path: String, check: (TestResponse) throws -> Void) async throws {
         let upstream = try await Self.upstream(ending)
         let harness = try await Self.gateway(upstream)
         defer { Task { await harness.stop(); await upstream.stop() } }
-        let answer = try await harness.chat(#"{"model":"m","max_tokens":10,"stream":true,"messages":[{"role":"user","content":"hi"}]}"#,
-                                            path: "/v1/messages")
+        let answer = try await harness.chat(body, path: path)
         #expect(answer.status == 200)
-        let events = Self.dataLines(answer.text)
-        let types = events.compactMap { $0["type"]?.stringValue }
-        #expect(types.first == "message_start")
-        if ending == .cut {
-            #expect(types.last == "error")
-            #expect(events.last?["error"]?["message"]?.stringValue == StreamTail.cutMessage)
-        } else {
-            #expect(Array(types.suffix(2)) == ["message_delta", "message_stop"])
-            let delta = events.first { $0["type"]?.stringValue == "message_delta" }
-            #expect(delta?["delta"]?["stop_reason"]?.stringValue == "max_tokens")
-            #expect(delta?["usage"]?["output_tokens"]?.int64Value == 5 && delta?["usage"]?["input_tokens"]?.int64Value == 10)
+        try check(answer)
+        let record = try #require(await harness.records.waitFor(answer.header("x-request-id")))
+        #expect(record.usage.prompt == 10 && record.usage.completion == 5 && !record.usage.estimated)
+    }
+
+    static let gemini = #"{"contents":[{"role":"user","parts":[{"text":"hi"}]}]}"#
+
+    @Test(arguments: Ending.allCases)
+    func anthropicClients(_ ending: Ending) async throws {
+        try await Self.stream(ending, #"{"model":"m","max_tokens":10,"stream":true,"messages":[{"role":"user","content":"hi"}]}"#,
+                              path: "/v1/messages") { answer in
+            let events = Self.dataLines(answer.text)
+            let types = events.compactMap { $0["type"]?.stringValue }
+            #expect(types.first == "message_start")
+            if ending == .cut {
+                #expect(types.last == "error")
+                #expect(events.last?["error"]?["message"]?.stringValue == StreamTail.cutMessage)
+            } else {
+                #expect(Array(types.suffix(2)) == ["message_delta", "message_stop"])
+                let delta = events.first { $0["type"]?.stringValue == "message_delta" }
+                #expect(delta?["delta"]?["stop_reason"]?.stringValue == "max_tokens")
+                #expect(delta?["usage"]?["output_tokens"]?.int64Value == 5 && delta?["usage"]?["input_tokens"]?.int64Value == 10)
+            }
         }
-        try await Self.expectBilled(harness, answer)
     }
 
     @Test(arguments: Ending.allCases)
     func geminiSSEClients(_ ending: Ending) async throws {
-        let upstream = try await Self.upstream(ending)
-        let harness = try await Self.gateway(upstream)
-        defer { Task { await harness.stop(); await upstream.stop() } }
-        let answer = try await harness.chat(#"{"contents":[{"role":"user","parts":[{"text":"hi"}]}]}"#,
-                                            path: "/v1beta/models/m:streamGenerateContent?alt=sse")
-        #expect(answer.status == 200)
-        let last = try #require(Self.dataLines(answer.text).last)
-        if ending == .cut {
-            #expect(last["error"]?["message"]?.stringValue == StreamTail.cutMessage)
-        } else {
-            #expect(last["candidates"]?[0]?["finishReason"]?.stringValue == "MAX_TOKENS")
-            #expect(last["usageMetadata"]?["promptTokenCount"]?.int64Value == 10)
-            #expect(last["usageMetadata"]?["candidatesTokenCount"]?.int64Value == 5)
+        try await Self.stream(ending, Self.gemini, path: "/v1beta/models/m:streamGenerateContent?alt=sse") { answer in
+            let last = try #require(Self.dataLines(answer.text).last)
+            if ending == .cut {
+                #expect(last["error"]?["message"]?.stringValue == StreamTail.cutMessage)
+            } else {
+                #expect(last["candidates"]?[0]?["finishReason"]?.stringValue == "MAX_TOKENS")
+                #expect(last["usageMetadata"]?["promptTokenCount"]?.int64Value == 10)
+                #expect(last["usageMetadata"]?["candidatesTokenCount"]?.int64Value == 5)
+            }
         }
-        try await Self.expectBilled(harness, answer)
     }
 
     @Test(arguments: Ending.allCases)
     func geminiJSONArrayClients(_ ending: Ending) async throws {
-        let upstream = try await Self.upstream(ending)
-        let harness = try await Self.gateway(upstream)
-        defer { Task { await harness.stop(); await upstream.stop() } }
-        let answer = try await harness.chat(#"{"contents":[{"role":"user","parts":[{"text":"hi"}]}]}"#,
-                                            path: "/v1beta/models/m:streamGenerateContent")
-        #expect(answer.status == 200)
-        let array = try #require(answer.json?.arrayValue, "not a JSON array: \(answer.text)")
-        #expect(array.first?["candidates"]?[0]?["content"]?["parts"]?[0]?["text"]?.stringValue == "hello")
-        if ending == .cut {
-            #expect(array.last?["error"]?["message"]?.stringValue == StreamTail.cutMessage)
-        } else {
-            #expect(array.last?["candidates"]?[0]?["finishReason"]?.stringValue == "MAX_TOKENS")
-            #expect(array.last?["usageMetadata"]?["totalTokenCount"]?.int64Value == 15)
+        try await Self.stream(ending, Self.gemini, path: "/v1beta/models/m:streamGenerateContent") { answer in
+            let array = try #require(answer.json?.arrayValue, "not a JSON array: \(answer.text)")
+            #expect(array.first?["candidates"]?[0]?["content"]?["parts"]?[0]?["text"]?.stringValue == "hello")
+            if ending == .cut {
+                #expect(array.last?["error"]?["message"]?.stringValue == StreamTail.cutMessage)
+            } else {
+                #expect(array.last?["candidates"]?[0]?["finishReason"]?.stringValue == "MAX_TOKENS")
+                #expect(array.last?["usageMetadata"]?["totalTokenCount"]?.int64Value == 15)
+            }
         }
-        try await Self.expectBilled(harness, answer)
     }
 
     @Test(arguments: Ending.allCases)
     func openAIClients(_ ending: Ending) async throws {
-        let upstream = try await Self.upstream(ending)
-        let harness = try await Self.gateway(upstream)
-        defer { Task { await harness.stop(); await upstream.stop() } }
-        let answer = try await harness.chat(#"{"model":"m","stream":true,"messages":[{"role":"user","content":"hi"}]}"#)
-        #expect(answer.status == 200)
-        #expect(!answer.text.contains("usage\":{"))  // the usage chunk the gateway asked for stays hidden
-        switch ending {
-        case .done: #expect(answer.text.hasSuffix("data: [DONE]\n\n"))
-        case .noDone: #expect(answer.text.hasSuffix(#""finish_reason":"length"}]}"# + "\n\n"))
-        case .cut: #expect(Self.dataLines(answer.text).last?["error"]?["code"]?.stringValue == "upstream_stream_truncated")
+        try await Self.stream(ending, #"{"model":"m","stream":true,"messages":[{"role":"user","content":"hi"}]}"#,
+                              path: "/v1/chat/completions") { answer in
+            #expect(!answer.text.contains("usage\":{"))  // the usage chunk the gateway asked for stays hidden
+            switch ending {
+            case .done: #expect(answer.text.hasSuffix("data: [DONE]\n\n"))
+            case .noDone: #expect(answer.text.hasSuffix(#""finish_reason":"length"}]}"# + "\n\n"))
+            case .cut: #expect(Self.dataLines(answer.text).last?["error"]?["code"]?.stringValue == "upstream_stream_truncated")
+            }
         }
-        try await Self.expectBilled(harness, answer)
-    }
-
-    /// Every ending is billed from the usage the upstream reported before it.
-    static func expectBilled(_ harness: GatewayHarness, _ answer: TestResponse) async throws {
-        let record = try #require(await harness.records.waitFor(answer.header("x-request-id")))
-        #expect(record.usage.prompt == 10 && record.usage.completion == 5 && !record.usage.estimated)
     }
 }

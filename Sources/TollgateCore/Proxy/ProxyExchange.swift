@@ -411,11 +411,11 @@ final class ProxyExchange: UpstreamResponseDelegate, @unchecked Sendable {
     /// request on but reported nothing (or no completion) before the end.
     private func finalUsage() -> TokenUsage {
         let reported = usage.current
-        guard billable, reported.prompt == nil || reported.completion == nil else { return reported }
+        let chat = request.operation == TOLLGATE_OPERATION_CHAT
+        guard billable, reported.prompt == nil || chat && reported.completion == nil else { return reported }
         var text = streamedText
-        if let buffered { buffered.withUnsafeReadableBytes { text.read($0) } }
-        return UsageEstimate.complete(reported, promptBytes: request.body.readableBytes, completionTextBytes: text.bytes,
-                                      chat: request.operation == TOLLGATE_OPERATION_CHAT)
+        if chat, let buffered { buffered.withUnsafeReadableBytes { text.read($0) } }
+        return UsageEstimate.complete(reported, promptBytes: request.body.readableBytes, completionTextBytes: text.bytes, chat: chat)
     }
 
     // MARK: Timeouts
