@@ -13,9 +13,14 @@
  *                       body unchanged, "Content-Type: application/json".
  *   on_convert_response the upstream status and body unchanged; no usage.
  *   on_stream_*         upstream bytes passed through unchanged; finish adds nothing.
+ *
+ * BLOCK_UNTIL_FILE, a string macro: the plugin declares TOLLGATE_PLUGIN_FLAG_BUILD_MAY_BLOCK and
+ * on_build_request waits (polling, at most a minute) until that file exists, standing in for a
+ * blocking build such as a token exchange that the test releases.
  */
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <stddef.h>
 
@@ -148,6 +153,9 @@ static tollgate_status on_build_request(tollgate_type_channel *channel,
   static const char headers[] = "Content-Type: application/json\r\n";
   if (!out) return fail(error, TOLLGATE_ERR_INTERNAL, "out is NULL");
   memset(out, 0, sizeof *out);
+#ifdef BLOCK_UNTIL_FILE
+  for (int waited = 0; access(BLOCK_UNTIL_FILE, F_OK) != 0 && waited < 12000; waited++) usleep(5000);
+#endif
   if (!channel || !request) return fail(error, TOLLGATE_ERR_INTERNAL, "NULL channel or request");
   const char *path =
       request->operation == TOLLGATE_OPERATION_EMBEDDINGS ? "/embeddings" : "/chat/completions";
@@ -236,7 +244,11 @@ static const tollgate_type_plugin_descriptor descriptor = {
     .abi_major = TOLLGATE_ABI_VERSION_MAJOR,
     .abi_minor = TOLLGATE_ABI_VERSION_MINOR,
     .kind = TOLLGATE_KIND_ADAPTOR,
+#ifdef BLOCK_UNTIL_FILE
+    .flags = TOLLGATE_PLUGIN_FLAG_BUILD_MAY_BLOCK,
+#else
     .flags = 0,
+#endif
     .name = "fixture",
     .version = "0.0.1",
     .provider_ids = provider_ids,
