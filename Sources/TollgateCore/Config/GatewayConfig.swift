@@ -86,6 +86,8 @@ public struct KeyConfig: Sendable {
     public var tpm: Int?
     public var concurrency: Int?
     public var budget: Budget?
+    /// Where the config file defines it (an admin change is refused with this place).
+    public var source: SourcePosition?
     /// `billing: { tier: batch }`: the operator bills this key's requests at batch prices.
     public var billingTier = BillingTier.standard
 
@@ -93,10 +95,12 @@ public struct KeyConfig: Sendable {
 }
 
 /// Where a configured value came from, for errors raised after parsing.
-public struct SourcePosition: Sendable, Equatable {
+public struct SourcePosition: Sendable, Equatable, CustomStringConvertible {
     public var file: String
     public var line: Int?
     public var column: Int?
+
+    public var description: String { line.map { "\(file), line \($0)" } ?? file }
 }
 
 public struct ChannelConfig: Sendable {
@@ -115,6 +119,8 @@ public struct ChannelConfig: Sendable {
     public var region: String?
     /// Provider-specific settings handed to the adaptor as they are.
     public var options: [String: String] = [:]
+    /// Out of rotation when false: kept (with its health) but routing sends it nothing.
+    public var enabled = true
     /// `billing: { tier: batch }`: the operator bills this channel's requests at batch prices.
     public var billingTier = BillingTier.standard
     public var source: SourcePosition?
