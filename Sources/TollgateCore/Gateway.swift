@@ -123,7 +123,10 @@ public final class Gateway: Sendable {
                                                                                         prices: prices,
                                                                                         budgetKeys: config.keys.filter { $0.budget != nil }.map(\.name),
                                                                                         keys: keyRegistry, link: link) },
-                                             health: health, routing: config.routing, logger: logger)
+                                             health: health, routing: config.routing, logger: logger,
+                                             responses: (storage as? any ResponseStore).map {
+                                                 ResponseKeeper(store: $0, retention: config.responsesRetention, logger: logger)
+                                             })
             let prober = HealthProber(runtime: runtime, logger: logger) { request in
                 try await blockingPool.runIfActive { try sideClient.perform(request) }
             }

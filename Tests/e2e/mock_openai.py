@@ -6,6 +6,7 @@ answers, chunked transfer encoding for event streams) on 127.0.0.1 with a random
 Routes:
   POST /v1/chat/completions   chat.completion, or a text/event-stream of chat.completion.chunk
   POST /v1/embeddings         float or base64 embeddings
+  POST /v1/responses          a Response object, or its event stream (see mock_openai_responses.py)
 
 Every request is recorded (method, path, headers, raw body bytes) together with the exact bytes
 of the answer body, so tests can assert byte-for-byte passthrough in both directions.
@@ -39,6 +40,8 @@ import struct
 import threading
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import mock_openai_responses as responses_api
 
 HOLD_TIMEOUT_SECONDS = 10.0
 SLOW_EVENT_SECONDS = 0.02
@@ -230,7 +233,7 @@ class _Handler(BaseHTTPRequestHandler):
             return self._complete(401, openai_error(
                 "Incorrect API key provided. You can find your API key at https://platform.openai.com/account/api-keys.",
                 "invalid_request_error", "invalid_api_key"))
-        if method != "POST" or self.path not in ("/v1/chat/completions", "/v1/embeddings"):
+        if method != "POST" or self.path not in ("/v1/chat/completions", "/v1/embeddings", "/v1/responses"):
             return self._complete(404, openai_error(f"Unknown request URL: {method} {self.path}.",
                                                     "invalid_request_error", "unknown_url"))
         try:
@@ -241,6 +244,8 @@ class _Handler(BaseHTTPRequestHandler):
                                                     "invalid_request_error", None))
         if self.path == "/v1/embeddings":
             return self._embeddings(request)
+        if self.path == "/v1/responses":
+            return self._responses(request)
         return self._chat(request)
 
     # Writing
@@ -422,6 +427,23 @@ class _Handler(BaseHTTPRequestHandler):
             if model == "slow-stream":
                 time.sleep(SLOW_EVENT_SECONDS)
             self._send_event(event)
+        self._end_stream()
+
+    # Responses
+
+    def _responses(self, request: dict) -> None:
+        try:
+            responses_api.validate(request)
+        except responses_api.BadRequest as bad:
+            return self._complete(400, openai_error(str(bad), "invalid_request_error", None, bad.param))
+        n = self.server.mock._next_id()
+        if not request.get("stream"):
+            return self._complete(200, responses_api.complete(request, n))
+        self._start_stream()
+        for event in responses_api.stream_events(request, n):
+            event += b"\n\n"
+            self.record.response_body += event
+            self._write_chunk(event)
         self._end_stream()
 
     # Embeddings

@@ -15,6 +15,9 @@ struct ClientAPI {
             handler.dialect = .gemini(sse: head.uri.contains("alt=sse"))
             return run { try modelCall(head: head, body: body, operation: TOLLGATE_OPERATION_CHAT, target: (route.model, route.stream)) }
         }
+        if path.hasPrefix(StoredResponseRoute.prefix) {
+            return run { try storedResponse(head: head, id: path.dropFirst(StoredResponseRoute.prefix.count)) }
+        }
         if path == "/admin" || path.hasPrefix("/admin/") {
             return run { try AdminAPI(handler: handler).dispatch(head: head, path: path, query: Self.query(head.uri), body: body) }
         }
@@ -38,8 +41,11 @@ struct ClientAPI {
         case (.POST, "/v1/messages"):
             handler.dialect = .anthropic
             run { try modelCall(head: head, body: body, operation: TOLLGATE_OPERATION_CHAT) }
+        case (.POST, "/v1/responses"):
+            handler.dialect = .responses
+            run { try modelCall(head: head, body: body, operation: TOLLGATE_OPERATION_CHAT) }
         case (_, "/healthz"), (_, "/readyz"), (_, "/metrics"), (_, "/v1/models"), (_, "/v1/chat/completions"), (_, "/v1/embeddings"),
-             (_, "/v1/messages"):
+             (_, "/v1/messages"), (_, "/v1/responses"):
             fail(GatewayError(status: 405, type: "invalid_request_error", code: "method_not_allowed",
                               message: "\(head.method.rawValue) is not allowed on \(path)"))
         default:
@@ -47,11 +53,11 @@ struct ClientAPI {
         }
     }
 
-    private func run(_ body: () throws -> Void) {
+    func run(_ body: () throws -> Void) {
         do { try body() } catch let error as GatewayError { fail(error) } catch { fail(.internalError("\(error)")) }
     }
 
-    private func fail(_ error: GatewayError) {
+    func fail(_ error: GatewayError) {
         handler.writeError(error)
         handler.requestEnded(status: error.status, channel: nil, usage: TokenUsage())
     }
@@ -100,7 +106,7 @@ struct ClientAPI {
         return nil
     }
 
-    private func authenticate(_ head: HTTPRequestHead, keys: KeyStore) throws -> ClientKey {
+    func authenticate(_ head: HTTPRequestHead, keys: KeyStore) throws -> ClientKey {
         guard let presented = Self.presentedKey(head), !presented.isEmpty else {
             throw GatewayError.unauthorized("missing API key: send it as 'Authorization: Bearer <key>'")
         }
@@ -128,10 +134,15 @@ struct ClientAPI {
     func inInternalDialect(_ call: ModelCall) throws -> ModelCall {
         let dialect = handler.dialect
         guard dialect != .openAI else { return call }
+        if dialect == .responses, let upstreamPath = call.channel.ownResponsesPath {
+            var own = call
+            own.upstreamPath = upstreamPath
+            return own
+        }
         // A Gemini stream without alt=sse is a JSON array; upstreams are always asked for SSE, so
         // such a stream is converted rather than passed through.
         let arrayStream = dialect == .gemini(sse: false) && call.wantsStream
-        if !arrayStream, case .plugin(let plugin) = call.channel.backend,
+        if !arrayStream, dialect != .responses, case .plugin(let plugin) = call.channel.backend,
            plugin.accepts(dialect.abi, model: call.channel.upstreamModel(for: call.model)) {
             return call
         }
@@ -141,12 +152,17 @@ struct ClientAPI {
         } catch {
             throw GatewayError.badRequest("request body is not valid JSON: \(error)", code: "invalid_json")
         }
-        let ir = try dialect.requestToIR(original, model: call.model, stream: call.wantsStream).serialized()
+        let ir: [UInt8]
+        if dialect == .responses {
+            ir = try responsesToIR(original, model: call.model).serialized()
+        } else {
+            ir = try dialect.requestToIR(original, model: call.model, stream: call.wantsStream).serialized()
+            handler.translator = dialect.makeTranslator(model: call.model, request: original)
+        }
         var converted = call
         converted.body = handler.allocator.buffer(bytes: ir)
         converted.scan = try RequestScan.scan(ir)
         converted.dialect = TOLLGATE_DIALECT_OPENAI
-        handler.translator = dialect.makeTranslator(model: call.model)
         return converted
     }
 
@@ -195,7 +211,7 @@ struct ClientAPI {
             let stream = target?.stream ?? (operation == TOLLGATE_OPERATION_CHAT && scan.stream)
             handler.pending = PendingCall(head: head, body: body, scan: scan, model: model, operation: operation, stream: stream,
                                           marks: marks, retriesLeft: runtime.routing.retries)
-            _ = try attempt(failover: false)
+            try afterPreviousResponse(body: body, key: key.name) { _ = try attempt(failover: false) }
         }
         switch runtime.budgets.admit(key: key.name, now: unixSeconds()) {
         case .deny(let error): throw error
@@ -218,6 +234,9 @@ struct ModelCall: Sendable {
     var wantsStream: Bool
     /// The attempt's hold on the channel's health, handed to its exchange.
     var lease: HealthLease?
+    /// For a passthrough channel: the path after its base path when it is not the operation's
+    /// own (`/responses` for a Responses request the upstream serves itself).
+    var upstreamPath: String? = nil
 
     var isChat: Bool { operation == TOLLGATE_OPERATION_CHAT }
 }

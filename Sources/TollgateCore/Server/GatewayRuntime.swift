@@ -30,6 +30,8 @@ public final class GatewayRuntime: Sendable {
     /// Every channel's breakers, states and adaptive limits.
     public let health: HealthTracker
     let routing: RoutingSettings
+    /// Converted Responses API answers kept in storage (nil when the storage cannot keep them).
+    let responses: ResponseKeeper?
     private let state: Mutex<Snapshot>
     private let requestPrefix: String
     private let requestCounter = Atomic<UInt64>(0)
@@ -37,7 +39,8 @@ public final class GatewayRuntime: Sendable {
 
     init(limits: RequestLimits, upstream: UpstreamSettings, snapshot: Snapshot, group: MultiThreadedEventLoopGroup,
          blockingPool: NIOThreadPool, recorders: [any RequestRecorder], metrics: GatewayMetrics, rates: RateBook, biller: Biller,
-         budgets: BudgetTracker, admin: AdminContext?, health: HealthTracker, routing: RoutingSettings, logger: Logger) throws {
+         budgets: BudgetTracker, admin: AdminContext?, health: HealthTracker, routing: RoutingSettings, logger: Logger,
+         responses: ResponseKeeper? = nil) throws {
         self.limits = limits
         upstreamSettings = upstream
         self.logger = logger
@@ -50,6 +53,7 @@ public final class GatewayRuntime: Sendable {
         self.admin = admin
         self.health = health
         self.routing = routing
+        self.responses = responses
         pools = try UpstreamPool(group: group, settings: upstream)
         var sweeps: [ObjectIdentifier: ClientSweep] = [:]
         for loop in group.makeIterator() {

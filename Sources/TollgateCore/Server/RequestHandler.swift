@@ -36,6 +36,8 @@ final class RequestHandler: ChannelInboundHandler, @unchecked Sendable {
     var routed: (channel: RuntimeChannel, upstreamModel: String, marks: BillingMarks)?
     /// The model call being routed, kept so a failed attempt can move to another channel.
     var pending: PendingCall?
+    /// A Responses request's `previous_response_id` and what storage held for it (nil: nothing).
+    var previousResponse: (id: String, stored: StoredResponse?)?
     /// The current attempt's hold on its channel's health; the key's hold on its limits.
     var attemptLease: HealthLease?
     var keyLease: KeyLease?
@@ -129,6 +131,7 @@ final class RequestHandler: ChannelInboundHandler, @unchecked Sendable {
         dialect = .openAI
         translator = nil
         pending = nil
+        previousResponse = nil
     }
 
     /// Answers 413 at once and closes: the rest of an oversized body is never read into memory.

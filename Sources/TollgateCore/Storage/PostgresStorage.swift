@@ -48,6 +48,12 @@ public final class PostgresStorage: Storage {
         CREATE TABLE channel_overrides (channel TEXT NOT NULL, kind TEXT NOT NULL, model TEXT NOT NULL, value TEXT NOT NULL,
                                         reason TEXT NOT NULL, created_at BIGINT NOT NULL, PRIMARY KEY (channel, kind, model))
         """,
+        // Responses API answers kept for previous_response_id (ResponseStore).
+        """
+        CREATE TABLE stored_responses (id TEXT PRIMARY KEY, key_name TEXT NOT NULL, created_at BIGINT NOT NULL,
+                                       expires_at BIGINT NOT NULL, response TEXT NOT NULL, conversation TEXT NOT NULL);
+        CREATE INDEX stored_responses_expiry ON stored_responses (expires_at)
+        """,
     ]
 
     private init(client: PostgresClient, logger: Logger, runner: Task<Void, Never>) {

@@ -57,6 +57,12 @@ public final class SQLiteStorage: Storage {
         CREATE TABLE channel_overrides (channel TEXT NOT NULL, kind TEXT NOT NULL, model TEXT NOT NULL, value TEXT NOT NULL,
                                         reason TEXT NOT NULL, created_at INTEGER NOT NULL, PRIMARY KEY (channel, kind, model))
         """,
+        // Responses API answers kept for previous_response_id (ResponseStore).
+        """
+        CREATE TABLE stored_responses (id TEXT PRIMARY KEY, key_name TEXT NOT NULL, created_at INTEGER NOT NULL,
+                                       expires_at INTEGER NOT NULL, response TEXT NOT NULL, conversation TEXT NOT NULL);
+        CREATE INDEX stored_responses_expiry ON stored_responses (expires_at)
+        """,
     ]
 
     private init(connection: SQLiteConnection, path: String) {
