@@ -244,3 +244,79 @@ import Testing
         #expect(converted.json?["output"]?[0]?["content"]?[0]?["text"]?.stringValue == "from chat")
     }
 }
+
+@Suite struct StoredResponsesTests {
+    @Test(arguments: TestDatabases.backends) func storageKeepsAResponseForItsKeyUntilItExpires(backend: String) async throws {
+        let storage = try await StorageTests.open(backend)
+        defer { Task { try? await storage.close() } }
+        let store = try #require(storage as? any ResponseStore)
+        let stored = StoredResponse(id: "resp_a", keyName: "k1", createdAt: 100, expiresAt: 200, response: Array(#"{"id":"resp_a"}"#.utf8),
+                                    conversation: Array(#"[{"role":"user","content":"hi"}]"#.utf8))
+        try await store.putResponse(stored)
+        try await store.putResponse(StoredResponse(id: "resp_b", keyName: "k1", createdAt: 100, expiresAt: 150, response: [], conversation: []))
+        #expect(try await store.storedResponse(id: "resp_a", key: "k1", now: 199) == stored)
+        #expect(try await store.storedResponse(id: "resp_a", key: "k2", now: 199) == nil, "another key sees nothing")
+        #expect(try await store.storedResponse(id: "resp_a", key: "k1", now: 200) == nil, "expired")
+        #expect(try await store.deleteResponse(id: "resp_a", key: "k2") == false)
+        #expect(try await store.purgeResponses(before: 160) == 1)
+        #expect(try await store.deleteResponse(id: "resp_a", key: "k1") == true)
+        #expect(try await store.deleteResponse(id: "resp_a", key: "k1") == false)
+    }
+
+    @Test func retentionIsConfiguredInDays() throws {
+        let config = try ConfigLoader.parse("responses: { retention: 7d }", file: "t.yaml")
+        #expect(config.responsesRetention == .seconds(7 * 86_400))
+        #expect(GatewayConfig().responsesRetention == .seconds(30 * 86_400))
+        #expect(throws: ConfigError.self) { try ConfigLoader.parse("responses: { retention: forever }", file: "t.yaml") }
+        #expect(throws: ConfigError.self) { try ConfigLoader.parse("responses: { keep: 1d }", file: "t.yaml") }
+    }
+
+    /// A converted answer is stored for its key: GET finds it, another key gets 404, the next turn
+    /// continues it with `previous_response_id` (the upstream sees the whole conversation), DELETE
+    /// removes it, and `store: false` keeps nothing.
+    @Test func conversationsContinueAndStayWithTheirKey() async throws {
+        let upstream = try await MockUpstream { request, respond in
+            let turns = request.json?["messages"]?.arrayValue?.count ?? 0
+            respond.json(200, #"{"id":"c","object":"chat.completion","choices":[{"index":0,"message":{"role":"assistant","content":"turns \#(turns)"},"finish_reason":"stop"}],"usage":{"prompt_tokens":3,"completion_tokens":2}}"#)
+        }
+        let other = "sk-test-other-key-456"
+        let harness = try await GatewayHarness.start("""
+        channels:
+          - { name: compat, provider: openai, base_url: "\(upstream.baseURL)/v1", models: [gpt-compat], options: { responses: chat } }
+        """, extraKeys: "  - { name: other, key: \(other) }")
+        defer { Task { await harness.stop(); await upstream.stop() } }
+        let first = try #require(try await harness.chat(#"{"model":"gpt-compat","input":"one","instructions":"sys"}"#, path: "/v1/responses").json)
+        let id = try #require(first["id"]?.stringValue)
+        #expect(first["output"]?[0]?["content"]?[0]?["text"]?.stringValue == "turns 2")
+
+        let fetched = try await harness.client.fetch(port: harness.port, method: "GET", path: "/v1/responses/\(id)",
+                                                     headers: [("authorization", "Bearer \(GatewayHarness.clientKey)")])
+        #expect(fetched.status == 200 && fetched.json == first)
+        let stranger = try await harness.client.fetch(port: harness.port, method: "GET", path: "/v1/responses/\(id)",
+                                                      headers: [("authorization", "Bearer \(other)")])
+        #expect(stranger.status == 404 && stranger.json?["error"]?["code"]?.stringValue == "response_not_found")
+        let strangerContinues = try await harness.client.fetch(port: harness.port, path: "/v1/responses", key: other,
+                                                               json: #"{"model":"gpt-compat","input":"x","previous_response_id":"\#(id)"}"#)
+        #expect(strangerContinues.status == 404)
+        #expect(strangerContinues.json?["error"]?["code"]?.stringValue == "previous_response_not_found")
+
+        let second = try await harness.chat(#"{"model":"gpt-compat","input":"two","previous_response_id":"\#(id)","store":false}"#,
+                                            path: "/v1/responses")
+        let messages = try #require(upstream.requests.last?.json?["messages"]?.arrayValue)
+        #expect(messages.map { $0["content"]?.stringValue ?? "" } == ["one", "turns 2", "two"], "instructions are not carried over")
+        #expect(second.json?["previous_response_id"]?.stringValue == id)
+        let secondID = try #require(second.json?["id"]?.stringValue)
+        let unstored = try await harness.client.fetch(port: harness.port, method: "GET", path: "/v1/responses/\(secondID)",
+                                                      headers: [("authorization", "Bearer \(GatewayHarness.clientKey)")])
+        #expect(unstored.status == 404, "store: false keeps nothing")
+
+        let deleted = try await harness.client.fetch(port: harness.port, method: "DELETE", path: "/v1/responses/\(id)",
+                                                     headers: [("authorization", "Bearer \(GatewayHarness.clientKey)")])
+        #expect(deleted.status == 200 && deleted.json?["deleted"] == .bool(true))
+        let gone = try await harness.client.fetch(port: harness.port, method: "GET", path: "/v1/responses/\(id)",
+                                                  headers: [("authorization", "Bearer \(GatewayHarness.clientKey)")])
+        #expect(gone.status == 404)
+        let unauthenticated = try await harness.client.fetch(port: harness.port, method: "GET", path: "/v1/responses/\(id)")
+        #expect(unauthenticated.status == 401)
+    }
+}

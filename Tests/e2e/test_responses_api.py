@@ -290,3 +290,45 @@ def test_agents_sdk_runs_a_tool_using_agent(dialect_gateway, model, streamed):
     assert result.final_output.startswith("Tool said:") and "sunny in Paris" in result.final_output
     assert len(result.raw_responses) == 2
     assert all(r.usage.input_tokens > 0 and r.usage.output_tokens > 0 for r in result.raw_responses)
+
+
+# --- stored responses: previous_response_id, retrieve, delete --------------------------------------
+
+def test_openai_sdk_continues_a_converted_conversation_with_previous_response_id(dialect_gateway, mock_anthropic):
+    oai = client(dialect_gateway)
+    first = oai.responses.create(model=CLAUDE_MODEL, input="my name is Ada", instructions="Be brief.")
+    second = oai.responses.create(model=CLAUDE_MODEL, input="what is my name?", previous_response_id=first.id)
+    assert second.previous_response_id == first.id
+    assert second.output_text == "Mock reply to: what is my name?"
+    sent = json.loads(mock_anthropic.requests[-1].body)
+    assert [(m["role"], ma_text(m["content"])) for m in sent["messages"]] == [
+        ("user", "my name is Ada"), ("assistant", first.output_text), ("user", "what is my name?")]
+    assert "system" not in sent, "instructions are not carried over, as OpenAI does"
+    assert oai.responses.retrieve(first.id).output_text == first.output_text
+    with pytest.raises(Exception) as missing:
+        oai.responses.create(model=CLAUDE_MODEL, input="x", previous_response_id="resp_nobody_made_this")
+    assert getattr(missing.value, "status_code", None) == 404
+
+
+def ma_text(content) -> str:
+    return content if isinstance(content, str) else "".join(block.get("text", "") for block in content)
+
+
+def test_stored_responses_stay_with_the_key_that_made_them(gateway):
+    from conftest import RESTRICTED_KEY
+    oai = client(gateway)
+    made = oai.responses.create(model="mock-echo", input="keep this")
+    assert oai.responses.retrieve(made.id).id == made.id
+    other = OpenAI(base_url=gateway.v1, api_key=RESTRICTED_KEY, max_retries=0)
+    for attempt in (lambda: other.responses.retrieve(made.id), lambda: other.responses.delete(made.id),
+                    lambda: other.responses.create(model="mock-echo", input="x", previous_response_id=made.id)):
+        with pytest.raises(Exception) as refused:
+            attempt()
+        assert getattr(refused.value, "status_code", None) == 404
+    oai.responses.delete(made.id)
+    with pytest.raises(Exception) as gone:
+        oai.responses.retrieve(made.id)
+    assert getattr(gone.value, "status_code", None) == 404
+    unstored = oai.responses.create(model="mock-echo", input="forget this", store=False)
+    with pytest.raises(Exception):
+        oai.responses.retrieve(unstored.id)
