@@ -41,11 +41,14 @@ struct ClientAPI {
         case (.POST, "/v1/messages"):
             handler.dialect = .anthropic
             run { try modelCall(head: head, body: body, operation: TOLLGATE_OPERATION_CHAT) }
+        case (.POST, "/v1/messages/count_tokens"):
+            handler.dialect = .anthropic
+            run { try countTokens(head: head, body: body) }
         case (.POST, "/v1/responses"):
             handler.dialect = .responses
             run { try modelCall(head: head, body: body, operation: TOLLGATE_OPERATION_CHAT) }
         case (_, "/healthz"), (_, "/readyz"), (_, "/metrics"), (_, "/v1/models"), (_, "/v1/chat/completions"), (_, "/v1/embeddings"),
-             (_, "/v1/messages"), (_, "/v1/responses"):
+             (_, "/v1/messages"), (_, "/v1/responses"), (_, "/v1/messages/count_tokens"):
             fail(GatewayError(status: 405, type: "invalid_request_error", code: "method_not_allowed",
                               message: "\(head.method.rawValue) is not allowed on \(path)"))
         default:

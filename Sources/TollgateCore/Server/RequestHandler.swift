@@ -38,6 +38,8 @@ final class RequestHandler: ChannelInboundHandler, @unchecked Sendable {
     var pending: PendingCall?
     /// A Responses request's `previous_response_id` and what storage held for it (nil: nothing).
     var previousResponse: (id: String, stored: StoredResponse?)?
+    /// False for requests that are never billed (token counting).
+    var billable = true
     /// The current attempt's hold on its channel's health; the key's hold on its limits.
     var attemptLease: HealthLease?
     var keyLease: KeyLease?
@@ -132,6 +134,7 @@ final class RequestHandler: ChannelInboundHandler, @unchecked Sendable {
         translator = nil
         pending = nil
         previousResponse = nil
+        billable = true
     }
 
     /// Answers 413 at once and closes: the rest of an oversized body is never read into memory.
@@ -268,7 +271,7 @@ final class RequestHandler: ChannelInboundHandler, @unchecked Sendable {
 
     /// Prices the request's final usage (call before writing a complete answer).
     func settle(_ usage: TokenUsage) {
-        guard let routed else { return }
+        guard billable, let routed else { return }
         bill = runtime.biller.bill(usage: usage, model: routed.upstreamModel, channel: routed.channel, marks: routed.marks)
     }
 
