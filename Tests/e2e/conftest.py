@@ -96,6 +96,7 @@ COHERE_CHANNEL_KEY = "co-upstream-channel-key-e2e"
 COHERE_CHANNEL = "cohere-upstream"
 DEEPSEEK_CHANNEL = "deepseek-upstream"
 ACME_CHANNEL = "acme-upstream"
+VLLM_CHANNEL = "vllm-upstream"  # the `vllm` template on the mock OpenAI upstream (legacy completions)
 
 BANNER = re.compile(r"Tollgate listening on (http://\S+)")
 
@@ -288,6 +289,12 @@ def write_template_config(directory: Path, templates: Path, cohere_mock: MockCoh
             credentials:
               api_key: {CHANNEL_KEY}
             models: ["deepseek-*"]
+          - name: {VLLM_CHANNEL}
+            provider: vllm
+            base_url: {openai_mock.base_url}
+            credentials:
+              api_key: {CHANNEL_KEY}
+            models: ["vllm-*"]
           - name: {ACME_CHANNEL}
             provider: acme
             base_url: {openai_mock.base_url}

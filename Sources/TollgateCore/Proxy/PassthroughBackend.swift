@@ -17,8 +17,8 @@ struct PassthroughBackend {
         if upstreamModel != call.model, let range = call.scan.modelRange {
             edits.append(BodyEdit(range: range, bytes: JSONValue.quoted(upstreamModel)))
         }
-        // Only chat streams need asking for usage; other APIs (Responses) always report it.
-        let stripUsage = call.upstreamPath == nil && call.wantsStream && call.scan.includeUsage != true
+        // Chat and completions streams need asking for usage; the Responses API always reports it.
+        let stripUsage = call.upstreamPath != ClientRoutes.responses && call.wantsStream && call.scan.includeUsage != true
         if stripUsage { edits.append(Self.includeUsageEdit(call)) }
         let body = BodyEdit.apply(edits, to: call.body)
 

@@ -70,7 +70,7 @@ public final class RuntimeChannel: Sendable {
     /// channels with `options.responses: chat` (OpenAI-compatible servers without the API).
     var ownResponsesPath: String? {
         guard case .openAI = backend, azure == nil, config.options["responses"] != "chat" else { return nil }
-        return "/responses"
+        return ClientRoutes.responses
     }
 
     /// Builds the runtime form of a channel; plugin providers get their channel handle here.

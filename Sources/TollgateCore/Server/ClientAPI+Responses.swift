@@ -1,6 +1,12 @@
 import NIOCore
 import NIOHTTP1
 
+/// Paths after a passthrough channel's base for the routes it serves at their own path.
+enum ClientRoutes {
+    static let responses = "/responses"
+    static let completions = "/completions"
+}
+
 /// `GET` and `DELETE /v1/responses/{id}`: Responses answers the gateway converted and stored.
 enum StoredResponseRoute {
     static let prefix = "/v1/responses/"

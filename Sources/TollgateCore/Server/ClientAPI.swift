@@ -41,6 +41,8 @@ struct ClientAPI {
         case (.POST, "/v1/messages"):
             handler.dialect = .anthropic
             run { try modelCall(head: head, body: body, operation: TOLLGATE_OPERATION_CHAT) }
+        case (.POST, "/v1/completions"):
+            run { try modelCall(head: head, body: body, operation: TOLLGATE_OPERATION_CHAT, upstreamPath: ClientRoutes.completions) }
         case (.POST, "/v1/messages/count_tokens"):
             handler.dialect = .anthropic
             run { try countTokens(head: head, body: body) }
@@ -48,7 +50,7 @@ struct ClientAPI {
             handler.dialect = .responses
             run { try modelCall(head: head, body: body, operation: TOLLGATE_OPERATION_CHAT) }
         case (_, "/healthz"), (_, "/readyz"), (_, "/metrics"), (_, "/v1/models"), (_, "/v1/chat/completions"), (_, "/v1/embeddings"),
-             (_, "/v1/messages"), (_, "/v1/responses"), (_, "/v1/messages/count_tokens"):
+             (_, "/v1/messages"), (_, "/v1/responses"), (_, "/v1/messages/count_tokens"), (_, "/v1/completions"):
             fail(GatewayError(status: 405, type: "invalid_request_error", code: "method_not_allowed",
                               message: "\(head.method.rawValue) is not allowed on \(path)"))
         default:
@@ -184,7 +186,7 @@ struct ClientAPI {
 
     /// `target` is the model and streaming named by the URL (Gemini), else they come from the body.
     private func modelCall(head: HTTPRequestHead, body: ByteBuffer, operation: tollgate_type_operation,
-                           target: (model: String, stream: Bool)? = nil) throws {
+                           target: (model: String, stream: Bool)? = nil, upstreamPath: String? = nil) throws {
         let snapshot = runtime.snapshot
         let key = try authenticate(head, keys: snapshot.keys)
         let scan: RequestScan
@@ -213,7 +215,7 @@ struct ClientAPI {
             let marks = body.withUnsafeReadableBytes { BillingMarks(headers: head.headers, body: $0) }
             let stream = target?.stream ?? (operation == TOLLGATE_OPERATION_CHAT && scan.stream)
             handler.pending = PendingCall(head: head, body: body, scan: scan, model: model, operation: operation, stream: stream,
-                                          marks: marks, retriesLeft: runtime.routing.retries)
+                                          marks: marks, retriesLeft: runtime.routing.retries, upstreamPath: upstreamPath)
             try afterPreviousResponse(body: body, key: key.name) { _ = try attempt(failover: false) }
         }
         switch runtime.budgets.admit(key: key.name, now: unixSeconds()) {

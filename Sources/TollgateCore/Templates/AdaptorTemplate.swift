@@ -2,7 +2,8 @@
 /// its URLs split into parts. Made once when the file loads; requests only read it.
 public struct AdaptorTemplate: Sendable, Equatable {
     public enum Operation: String, Sendable, CaseIterable {
-        case chat, embeddings
+        /// `completions`: legacy text completions, passed through (OpenAI-compatible servers).
+        case chat, embeddings, completions
     }
 
     public struct Auth: Sendable, Equatable {

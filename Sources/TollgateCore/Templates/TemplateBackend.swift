@@ -10,12 +10,13 @@ struct TemplateBackend {
 
     func serve(_ call: ModelCall, channel: TemplateChannel) {
         guard let loop = handler.eventLoop, let pool = handler.runtime.pools.pool(for: loop) else { return }
-        let operation: AdaptorTemplate.Operation = call.isChat ? .chat : .embeddings
+        let operation: AdaptorTemplate.Operation = call.upstreamPath == ClientRoutes.completions ? .completions
+            : call.isChat ? .chat : .embeddings
         let upstreamModel = call.channel.upstreamModel(for: call.model)
         guard let path = channel.path(operation, model: upstreamModel) else {
             return fail(.badRequest("provider '\(channel.template.provider)' (template) has no \(operation.rawValue) endpoint", code: "unsupported"))
         }
-        let stripUsage = call.wantsStream && channel.injectsIncludeUsage && call.scan.includeUsage != true
+        let stripUsage = call.wantsStream && (channel.injectsIncludeUsage || operation == .completions) && call.scan.includeUsage != true
         let body: ByteBuffer
         do {
             body = try makeBody(call, channel: channel, operation: operation, upstreamModel: upstreamModel, stripUsage: stripUsage)
