@@ -30,7 +30,10 @@ final class GeminiChannel: AdaptorChannel {
             body = request.body
             let batch = request.body.withUnsafeBytes { RequestScan.member("requests", in: $0) } != nil
             url = batch ? urls.batchEmbedContents(model: request.model) : urls.embedContent(model: request.model)
-        case (.anthropic, _), (_, .countTokens):
+        case (.gemini, .countTokens):
+            body = request.body
+            url = urls.method("countTokens", model: request.model)
+        case (.anthropic, _), (.openAI, .countTokens):
             throw PluginError(.unsupported, "the Gemini adaptor does not take Anthropic bodies")
         }
         return PluginUpstreamRequest(url: url, headers: [("x-goog-api-key", settings.apiKey), ("content-type", "application/json")],

@@ -34,7 +34,7 @@ public struct PluginError: Error, Sendable {
 public typealias PluginUsage = TokenUsage
 
 public enum Operation: Sendable {
-    /// `countTokens` (ABI 1.2): an Anthropic count_tokens body in, `{"input_tokens": N}` out.
+    /// `countTokens` (ABI 1.2): a count request in the client's dialect (Anthropic or Gemini), its count out.
     case chat, embeddings, countTokens
 }
 

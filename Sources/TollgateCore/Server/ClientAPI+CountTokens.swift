@@ -2,12 +2,13 @@ import NIOCore
 import NIOHTTP1
 import TollgatePluginABI
 
-/// `POST /v1/messages/count_tokens` (Anthropic dialect): the input tokens a Messages request
-/// would use. Counted by the provider's own counter when the routed channel has one (a plugin
-/// built for ABI 1.2 that takes Anthropic bodies and counts them), else estimated here and marked
-/// `x-tollgate-estimated: true`. Never billed; it counts against the key's rpm like any request.
+/// `POST /v1/messages/count_tokens` (Anthropic) and `:countTokens` (Gemini): the input tokens a
+/// request would use. Counted by the provider's own counter when the routed channel has one (a
+/// plugin built for ABI 1.2 that takes the client's dialect and counts it), else estimated here and
+/// marked `x-tollgate-estimated: true`. Never billed; it counts against the key's rpm like any request.
 extension ClientAPI {
-    func countTokens(head: HTTPRequestHead, body: ByteBuffer) throws {
+    /// `geminiModel`: the model a Gemini route names in its URL (nil for Anthropic's route).
+    func countTokens(head: HTTPRequestHead, body: ByteBuffer, geminiModel: String? = nil) throws {
         let snapshot = runtime.snapshot
         let key = try authenticate(head, keys: snapshot.keys)
         handler.billable = false
@@ -17,9 +18,15 @@ extension ClientAPI {
         } catch {
             throw GatewayError.badRequest("request body is not valid JSON: \(error)", code: "invalid_json")
         }
-        // Validated (and measured) as the Messages request it counts.
-        let ir = try AnthropicRequest.toIR(request)
-        guard let model = request["model"]?.stringValue, !model.isEmpty else {
+        // Validated (and measured) as the request it counts; Gemini may wrap it in generateContentRequest.
+        let ir: JSONValue
+        if let geminiModel {
+            let generate = GeminiRequest.field(request, "generateContentRequest", "generate_content_request") ?? request
+            ir = try GeminiRequest.toIR(generate, model: geminiModel, stream: false)
+        } else {
+            ir = try AnthropicRequest.toIR(request)
+        }
+        guard let model = geminiModel ?? request["model"]?.stringValue, !model.isEmpty else {
             throw GatewayError.badRequest("missing required field 'model'", code: "missing_model")
         }
         handler.model = model
@@ -33,10 +40,12 @@ extension ClientAPI {
             case .failure(let error): throw error
             }
         }
-        let estimate = { [handler] in Self.writeEstimate(ir, handler: handler) }
+        let gemini = geminiModel != nil
+        let estimate = { [handler] in Self.writeEstimate(ir, gemini: gemini, handler: handler) }
+        let dialect = gemini ? TOLLGATE_DIALECT_GEMINI : TOLLGATE_DIALECT_ANTHROPIC
         guard case .routed(let channel, let lease) = snapshot.router.route(model, excluding: [], embeddings: false),
               case .plugin(let plugin) = channel.backend, plugin.plugin.knowsCountTokens,
-              plugin.accepts(TOLLGATE_DIALECT_ANTHROPIC, model: channel.upstreamModel(for: model)) else {
+              plugin.accepts(dialect, model: channel.upstreamModel(for: model)) else {
             return estimate()
         }
         handler.attemptLease = lease
@@ -44,14 +53,15 @@ extension ClientAPI {
         let scan = try RequestScan.scan(Array(buffer: body))
         PluginBackend(handler: handler).serve(
             ModelCall(head: head, body: body, scan: scan, model: model, operation: TOLLGATE_OPERATION_COUNT_TOKENS, channel: channel,
-                      dialect: TOLLGATE_DIALECT_ANTHROPIC, wantsStream: false, lease: lease),
+                      dialect: dialect, wantsStream: false, lease: lease),
             pluginChannel: plugin, unsupported: estimate)
     }
 
-    /// The gateway's own count: about four bytes of text per token, plus a few per message.
-    static func writeEstimate(_ ir: JSONValue, handler: RequestHandler) {
+    /// The gateway's own count (Anthropic's `input_tokens` or Gemini's `totalTokens`): about four
+    /// bytes of text per token, plus a few per message.
+    static func writeEstimate(_ ir: JSONValue, gemini: Bool, handler: RequestHandler) {
         let tokens = estimatedTokens(ir)
-        handler.writeJSON(status: 200, body: JSONValue.object(["input_tokens": .int(tokens)]).serialized(),
+        handler.writeJSON(status: 200, body: JSONValue.object([gemini ? "totalTokens" : "input_tokens": .int(tokens)]).serialized(),
                           extraHeaders: [("x-tollgate-estimated", "true")], raw: true)
         handler.requestEnded(status: 200, channel: nil, usage: TokenUsage())
     }

@@ -13,7 +13,16 @@ struct ClientAPI {
         let path = head.uri.prefix { $0 != "?" }
         if head.method == .POST, let route = GeminiRoute(path: path) {
             handler.dialect = .gemini(sse: head.uri.contains("alt=sse"))
-            return run { try modelCall(head: head, body: body, operation: TOLLGATE_OPERATION_CHAT, target: (route.model, route.stream)) }
+            return run {
+                switch route.method {
+                case .generateContent, .streamGenerateContent:
+                    try modelCall(head: head, body: body, operation: TOLLGATE_OPERATION_CHAT, target: (route.model, route.stream))
+                case .embedContent, .batchEmbedContents:
+                    try modelCall(head: head, body: body, operation: TOLLGATE_OPERATION_EMBEDDINGS, target: (route.model, false))
+                case .countTokens:
+                    try countTokens(head: head, body: body, geminiModel: route.model)
+                }
+            }
         }
         if path.hasPrefix(StoredResponseRoute.prefix) {
             return run { try storedResponse(head: head, id: path.dropFirst(StoredResponseRoute.prefix.count)) }
@@ -158,7 +167,10 @@ struct ClientAPI {
             throw GatewayError.badRequest("request body is not valid JSON: \(error)", code: "invalid_json")
         }
         let ir: [UInt8]
-        if dialect == .responses {
+        if !call.isChat, case .gemini = dialect {
+            ir = try GeminiEmbeddingsRequest.toIR(original, model: call.model).serialized()
+            handler.translator = GeminiEmbeddingsTranslator(batch: original["requests"] != nil)
+        } else if dialect == .responses {
             ir = try responsesToIR(original, model: call.model).serialized()
         } else {
             ir = try dialect.requestToIR(original, model: call.model, stream: call.wantsStream).serialized()
@@ -246,11 +258,13 @@ struct ModelCall: Sendable {
     var isChat: Bool { operation == TOLLGATE_OPERATION_CHAT }
 }
 
-/// `/v1beta/models/{model}:generateContent` and `:streamGenerateContent` (also under `/v1`, which
-/// google-genai calls by default).
+/// `/v1beta/models/{model}:generateContent`, `:streamGenerateContent`, `:embedContent`,
+/// `:batchEmbedContents` and `:countTokens` (also under `/v1`, which google-genai calls by default).
 struct GeminiRoute {
+    enum Method: String { case generateContent, streamGenerateContent, embedContent, batchEmbedContents, countTokens }
     var model: String
-    var stream: Bool
+    var method: Method
+    var stream: Bool { method == .streamGenerateContent }
 
     static let prefixes = ["/v1beta/models/", "/v1/models/"]
 
@@ -258,11 +272,8 @@ struct GeminiRoute {
         guard let prefix = Self.prefixes.first(where: { path.hasPrefix($0) }) else { return nil }
         let rest = path.dropFirst(prefix.count)
         guard let colon = rest.lastIndex(of: ":") else { return nil }
-        switch rest[rest.index(after: colon)...] {
-        case "generateContent": stream = false
-        case "streamGenerateContent": stream = true
-        default: return nil
-        }
+        guard let method = Method(rawValue: String(rest[rest.index(after: colon)...])) else { return nil }
+        self.method = method
         model = String(rest[..<colon]).removingPercentEncoding ?? String(rest[..<colon])
         guard !model.isEmpty else { return nil }
     }
