@@ -14,7 +14,7 @@ import Testing
         #expect(first.json?["input_tokens"]?.int64Value == 10)  // 28 bytes / 4 = 7, plus 3 for the message
         #expect(first.header("x-tollgate-cost") == nil)
         let record = try #require(await harness.records.waitFor(first.header("x-request-id")))
-        #expect(record.bill == .unpriced && record.usage.isEmpty && record.route == "/v1/messages/count_tokens")
+        #expect(record.bill == .unpriced && record.usage.isEmpty && record.route == "count_tokens")
         let responses = await KeyLimitTests.burst(harness, count: 3, path: "/v1/messages/count_tokens", body: Self.body)
         #expect(responses.filter { $0.status == 200 }.count == 1, "rpm 2: one more in this minute")
         let refused = try #require(responses.first { $0.status == 429 })

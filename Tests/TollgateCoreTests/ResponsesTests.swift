@@ -185,7 +185,7 @@ import Testing
         #expect(json["usage"]?["input_tokens"]?.int64Value == 2 && json["usage"]?["output_tokens"]?.int64Value == 3)
         #expect(json["metadata"]?["t"]?.stringValue == "1")
         let record = try #require(await harness.records.waitFor(answer.header("x-request-id")))
-        #expect(record.dialect == "responses" && record.route == "/v1/responses")
+        #expect(record.dialect == "responses" && record.route == "responses")
         #expect(record.usage.prompt == 2 && record.usage.completion == 3)
 
         let stream = try await harness.chat(#"{"model":"mock-echo","input":"hi","stream":true}"#, path: "/v1/responses")

@@ -47,7 +47,7 @@ def test_a_claude_channel_counts_with_anthropics_counter_unbilled(claude, dialec
     assert raw.headers["x-tollgate-channel"] == CLAUDE_CHANNEL
     assert "x-tollgate-cost" not in raw.headers
     row = ledger_row(dialect_gateway, raw.headers["x-request-id"])
-    assert (row["route"], row["status"], row["cost_nano"], row["prompt_tokens"]) == ("/v1/messages/count_tokens", 200, None, None), row
+    assert (row["route"], row["status"], row["cost_nano"], row["prompt_tokens"]) == ("count_tokens", 200, None, None), row
 
 
 def test_a_channel_without_a_counter_gets_an_estimate(claude, dialect_gateway, mock_gemini):

@@ -125,7 +125,7 @@ def test_openai_channel_passes_a_response_through_byte_for_byte(gateway, mock_up
                                                       mr.REASONING_TOKENS),
                     model="gpt-4o", channel=OPENAI_CHANNEL, provider="openai", upstream_model="gpt-4o", dialect="responses",
                     stream=False)
-    assert row["route"] == "/v1/responses"
+    assert row["route"] == "responses"
 
 
 def test_openai_channel_streams_a_response_through_and_meters_it(gateway, mock_upstream):

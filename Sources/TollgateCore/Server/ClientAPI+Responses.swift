@@ -1,6 +1,16 @@
 import NIOCore
 import NIOHTTP1
 
+/// The names model routes are recorded under (the ledger's `route` column, the metrics' `route`
+/// label), whatever the dialect's path: Gemini's `:generateContent` is `chat`, `:embedContent` is
+/// `embeddings`, both count routes are `count_tokens`.
+enum ClientRouteName: String, Sendable {
+    case chat, responses, embeddings, completions
+    case countTokens = "count_tokens"
+    /// `GET`/`DELETE /v1/responses/{id}` (one name, not one per id).
+    case storedResponses = "stored_responses"
+}
+
 /// Paths after a passthrough channel's base for the routes it serves at their own path.
 enum ClientRoutes {
     static let responses = "/responses"
@@ -64,6 +74,7 @@ extension ClientAPI {
     /// `GET` answers the stored Response object, `DELETE` removes it; either 404 for an id this
     /// key did not create.
     func storedResponse(head: HTTPRequestHead, id: Substring) throws {
+        handler.routeName = .storedResponses
         let key = try authenticate(head, keys: runtime.snapshot.keys)
         guard head.method == .GET || head.method == .DELETE else {
             throw GatewayError(status: 405, type: "invalid_request_error", code: "method_not_allowed",

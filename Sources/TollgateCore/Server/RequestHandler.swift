@@ -40,6 +40,8 @@ final class RequestHandler: ChannelInboundHandler, @unchecked Sendable {
     var previousResponse: (id: String, stored: StoredResponse?)?
     /// False for requests that are never billed (token counting).
     var billable = true
+    /// The model route's name for the ledger and metrics (`ClientRouteName`); else the path is recorded.
+    var routeName: ClientRouteName?
     /// The current attempt's hold on its channel's health; the key's hold on its limits.
     var attemptLease: HealthLease?
     var keyLease: KeyLease?
@@ -135,6 +137,7 @@ final class RequestHandler: ChannelInboundHandler, @unchecked Sendable {
         pending = nil
         previousResponse = nil
         billable = true
+        routeName = nil
     }
 
     /// Answers 413 at once and closes: the rest of an oversized body is never read into memory.
@@ -302,7 +305,7 @@ final class RequestHandler: ChannelInboundHandler, @unchecked Sendable {
         if bill == nil { settle(usage) }
         let bill = self.bill ?? .unpriced
         if let keyName, let cost = bill.cost { runtime.budgets.charge(key: keyName, cost: cost, now: startedWall / 1000) }
-        let record = RequestRecord(requestID: requestID, keyName: keyName, route: route, model: model, channel: channel,
+        let record = RequestRecord(requestID: requestID, keyName: keyName, route: routeName?.rawValue ?? route, model: model, channel: channel,
                                    provider: routed?.channel.config.provider, dialect: dialect.name, status: status,
                                    usage: usage, bill: bill, latencyNanos: (now - started).nanoseconds,
                                    firstByteNanos: firstByte.map { ($0 - started).nanoseconds }, upstreamNanos: upstreamNanos,
