@@ -214,7 +214,7 @@ def write_bedrock_config(directory: Path, bedrock_mock: MockBedrock, sts_mock: M
               secret_access_key: {AWS_SECRET_ACCESS_KEY}
             options:
               region: {AWS_REGION}
-            models: ["anthropic.*", "mock.*"]
+            models: ["anthropic.*", "mock.*", "amazon.titan-embed-*", "cohere.embed-*"]
             model_map:
               {BEDROCK_MAPPED_MODEL}: "{BEDROCK_MODEL_ID}"
               {BEDROCK_PROFILE_MODEL}: "{BEDROCK_PROFILE_ARN}"
@@ -267,7 +267,7 @@ def write_vertex_config(directory: Path, vertex_mock: MockVertex, service_accoun
               project: {VERTEX_PROJECT}
               location: {VERTEX_LOCATION}
               token_uri: {vertex_mock.token_uri}
-            models: ["gemini-*", "claude-*"]
+            models: ["gemini-*", "claude-*", "text-embedding-*"]
             model_map:
               {VERTEX_MAPPED_MODEL}: {VERTEX_MAPPED_UPSTREAM_MODEL}
               {VERTEX_CLAUDE_MAPPED_MODEL}: "{VERTEX_CLAUDE_UPSTREAM_MODEL}"
