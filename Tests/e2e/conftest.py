@@ -282,7 +282,7 @@ def write_template_config(directory: Path, templates: Path, cohere_mock: MockCoh
             base_url: {cohere_mock.url}
             credentials:
               api_key: {COHERE_CHANNEL_KEY}
-            models: ["command-*"]
+            models: ["command-*", "embed-*"]
           - name: {DEEPSEEK_CHANNEL}
             provider: deepseek
             base_url: {openai_mock.base_url}

@@ -44,7 +44,7 @@ struct TemplateBackend {
     /// The upstream body: byte edits when the template maps nothing, else the mapped document.
     private func makeBody(_ call: ModelCall, channel: TemplateChannel, operation: AdaptorTemplate.Operation,
                           upstreamModel: String, stripUsage: Bool) throws(GatewayError) -> ByteBuffer {
-        let ops = operation == .chat ? channel.template.request : []
+        let ops = operation == .chat ? channel.template.request : operation == .embeddings ? channel.template.embeddings?.request ?? [] : []
         guard !ops.isEmpty else {
             var edits: [BodyEdit] = []
             if upstreamModel != call.model, let range = call.scan.modelRange {
@@ -61,6 +61,10 @@ struct TemplateBackend {
         }
         do {
             try JSONPath(segments: [.key("model")]).set(.string(upstreamModel), in: &document)
+            // A mapped embeddings request always has a list of inputs (a template cannot wrap a string).
+            if operation == .embeddings, case .string(let single)? = document["input"] {
+                try JSONPath(segments: [.key("input")]).set(.array([.string(single)]), in: &document)
+            }
             if stripUsage {
                 try JSONPath(segments: [.key("stream_options"), .key("include_usage")]).set(.bool(true), in: &document)
             }
