@@ -19,19 +19,8 @@ enum BedrockEmbeddings {
         guard let family = family(of: model) else {
             throw PluginError(.unsupported, "Bedrock embeddings serve amazon.titan-embed-* and cohere.embed-* models, not \(model)")
         }
-        let request: JSONValue
-        do { request = try JSONParser.parse(body) } catch { throw PluginError(.invalidInput, "request body is not JSON: \(error)") }
-        let inputs: [String]
-        switch request["input"] {
-        case .string(let text)?: inputs = [text]
-        case .array(let items)? where !items.isEmpty && items.allSatisfy({ $0.stringValue != nil }): inputs = items.compactMap(\.stringValue)
-        default: throw PluginError(.invalidInput, "'input' must be a string or a non-empty array of strings")
-        }
-        var dimensions: Int64?
-        if let value = request["dimensions"], !value.isNull {
-            guard let n = value.int64Value, n > 0 else { throw PluginError(.invalidInput, "'dimensions' must be a positive integer") }
-            dimensions = n
-        }
+        let request = try OpenAIEmbeddingsRequest(body)
+        let inputs = request.texts, dimensions = request.dimensions
         switch family {
         case .titan:
             guard inputs.count == 1 else {

@@ -7,19 +7,9 @@ import TollgatePluginKit
 /// back as an OpenAI embedding, the summed `statistics.token_count` as its usage.
 enum VertexEmbeddings {
     static func predictBody(fromOpenAI body: [UInt8]) throws(PluginError) -> [UInt8] {
-        let request: JSONValue
-        do { request = try JSONParser.parse(body) } catch { throw PluginError(.invalidInput, "request body is not JSON: \(error)") }
-        let inputs: [String]
-        switch request["input"] {
-        case .string(let text)?: inputs = [text]
-        case .array(let items)? where !items.isEmpty && items.allSatisfy({ $0.stringValue != nil }): inputs = items.compactMap(\.stringValue)
-        default: throw PluginError(.invalidInput, "'input' must be a string or a non-empty array of strings (Vertex embeds text)")
-        }
-        var members: [JSONValue.Member] = [.init("instances", .array(inputs.map { .object(["content": .string($0)]) }))]
-        if let dimensions = request["dimensions"], !dimensions.isNull {
-            guard let n = dimensions.int64Value, n > 0 else { throw PluginError(.invalidInput, "'dimensions' must be a positive integer") }
-            members.append(.init("parameters", .object(["outputDimensionality": .int(n)])))
-        }
+        let request = try OpenAIEmbeddingsRequest(body)
+        var members: [JSONValue.Member] = [.init("instances", .array(request.texts.map { .object(["content": .string($0)]) }))]
+        if let n = request.dimensions { members.append(.init("parameters", .object(["outputDimensionality": .int(n)]))) }
         return JSONValue.object(members).serialized()
     }
 
