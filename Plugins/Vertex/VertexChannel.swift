@@ -44,7 +44,16 @@ final class VertexChannel: AdaptorChannel {
         let urls = settings.urls
         switch request.operation {
         case .chat: break
-        case .countTokens: throw PluginError(.unsupported, "the vertex plugin has no token counter yet")
+        case .countTokens:
+            // Anthropic's counter on Vertex: one endpoint for every Claude model, named in the body.
+            guard request.dialect == .anthropic, Self.publisher(of: request.model) == .anthropic else {
+                throw PluginError(.unsupported, "Vertex counts tokens for Claude models in Anthropic bodies")
+            }
+            let platform = try AnthropicWire.platformBody(request.body, anthropicVersion: AnthropicWire.vertexVersion)
+            let token = try tokens.token(for: signer)
+            return PluginUpstreamRequest(url: urls.model("count-tokens", publisher: .anthropic, method: "rawPredict"),
+                                         headers: [("authorization", token.authorization), ("content-type", "application/json")],
+                                         body: try AnthropicWire.settingModel(request.model, in: platform))
         case .embeddings:
             guard request.dialect == .openAI, Self.publisher(of: request.model) == .google else {
                 throw PluginError(.unsupported, "Vertex embeddings take OpenAI embeddings bodies for Google's text-embedding models")

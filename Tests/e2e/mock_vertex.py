@@ -222,6 +222,13 @@ class _Handler(mg._Handler):
         if request.get("anthropic_version") != VERTEX_ANTHROPIC_VERSION:
             return refuse("invalid_request_error", f"anthropic_version: {request.get('anthropic_version')!r} is not "
                                                    f"supported on Vertex AI (use {VERTEX_ANTHROPIC_VERSION!r})")
+        if model == "count-tokens":  # Anthropic's token counter: the model named in the body
+            request = {k: v for k, v in request.items() if k != "anthropic_version"}
+            try:
+                ma.validate(request, counting=True)
+            except ma.InvalidRequest as problem:
+                return refuse("invalid_request_error", str(problem))
+            return self.complete(200, json.dumps({"input_tokens": ma.count_tokens(request)}).encode())
         if "model" in request:
             return refuse("invalid_request_error", "model: Extra inputs are not permitted (the model is in the URL)")
         if bool(request.get("stream")) != (rpc == "streamRawPredict"):

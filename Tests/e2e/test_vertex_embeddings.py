@@ -38,3 +38,21 @@ def test_openai_sdk_embeddings_on_vertex_through_the_gateway(vertex_gateway, moc
     row = ledger_row(vertex_gateway, raw.headers["x-request-id"])
     assert (row["channel"], row["provider"], row["route"], row["prompt_tokens"]) == (VERTEX_CHANNEL, "vertex", "embeddings", 3)
     assert mv.embedding_prediction("three", 4)["embeddings"]["statistics"]["token_count"] == 1
+
+
+def test_claude_on_vertex_counts_tokens_with_vertexs_counter(vertex_gateway, mock_vertex):
+    """`/v1/messages/count_tokens` for Claude on Vertex: `publishers/anthropic/models/count-tokens:rawPredict`."""
+    import anthropic
+
+    import mock_anthropic as ma
+    from conftest import VERTEX_CLAUDE_MAPPED_MODEL, VERTEX_CLAUDE_UPSTREAM_MODEL
+    claude = anthropic.Anthropic(base_url=vertex_gateway.url, api_key=CLIENT_KEY, max_retries=0)
+    raw = claude.messages.with_raw_response.count_tokens(model=VERTEX_CLAUDE_MAPPED_MODEL,
+                                                         messages=[{"role": "user", "content": "count on vertex"}])
+    sent = [r for r in mock_vertex.requests if r.path != "/token"][-1]
+    assert sent.path == MODEL_PATH.replace("google", "anthropic") + "/count-tokens:rawPredict"
+    body = json.loads(sent.body)
+    assert body["model"] == VERTEX_CLAUDE_UPSTREAM_MODEL and body["anthropic_version"] == mv.VERTEX_ANTHROPIC_VERSION
+    assert raw.parse().input_tokens == ma.count_tokens({k: v for k, v in body.items() if k != "anthropic_version"})
+    assert "x-tollgate-estimated" not in raw.headers
+
