@@ -163,8 +163,11 @@ def test_builtin_mock_serves_responses(gateway, stream):
     if stream:
         final = check_stream(stream_events(oai, model="mock-echo", input="hello mock echo"), TEXT_EVENTS)
     else:
-        final = oai.responses.create(model="mock-echo", input="hello mock echo", metadata={"k": "v"})
+        raw = oai.responses.with_raw_response.create(model="mock-echo", input="hello mock echo", metadata={"k": "v"})
+        final = raw.parse()
         assert final.metadata == {"k": "v"}
+        check_row(gateway, raw, reported=usage(3, 4), model="mock-echo", channel=MOCK_CHANNEL, provider="mock",
+                  upstream_model="mock-echo", dialect="responses", stream=False)
     assert final.output_text == "echo: hello mock echo"
     assert (final.usage.input_tokens, final.usage.output_tokens) == (3, 4)
 
