@@ -100,7 +100,7 @@ public final class Gateway: Sendable {
             }
             try await prices.load()
             let rates = RateBook(config.pricing.exchangeRates)
-            let budgets = try await loadBudgets(config, rates: rates, storage: storage, logger: logger)
+            let budgets = try await loadBudgets(keyRegistry.budgets, rates: rates, storage: storage, logger: logger)
             let ledger = UsageLedger(storage: storage, logger: logger, flushInterval: config.ledgerFlushInterval,
                                      spillPath: (config.dataDirectory as NSString).appendingPathComponent("ledger-spill.jsonl"))
             ledger.start()
@@ -120,9 +120,7 @@ public final class Gateway: Sendable {
                                              biller: Biller(engine: engine, prices: prices, notifier: notifier),
                                              budgets: budgets,
                                              admin: config.adminKey.map { AdminContext(keyDigest: KeyDigest(of: $0), storage: storage,
-                                                                                        prices: prices,
-                                                                                        budgetKeys: config.keys.filter { $0.budget != nil }.map(\.name),
-                                                                                        keys: keyRegistry, link: link) },
+                                                                                        prices: prices, keys: keyRegistry, link: link) },
                                              health: health, routing: config.routing, logger: logger,
                                              responses: (storage as? any ResponseStore).map {
                                                  ResponseKeeper(store: $0, retention: config.responsesRetention, logger: logger)
@@ -210,10 +208,8 @@ public final class Gateway: Sendable {
         return answer.body
     }
 
-    /// Each configured key's budget, with what it already spent this period (from storage).
-    static func loadBudgets(_ config: GatewayConfig, rates: RateBook, storage: any Storage, logger: Logger) async throws -> BudgetTracker {
-        var budgets: [String: Budget] = [:]
-        for key in config.keys { budgets[key.name] = key.budget }
+    /// Each key's budget, with what it already spent this period (from storage).
+    static func loadBudgets(_ budgets: [String: Budget], rates: RateBook, storage: any Storage, logger: Logger) async throws -> BudgetTracker {
         let tracker = BudgetTracker(budgets: budgets, rates: rates, storage: storage, logger: logger)
         try await tracker.refresh(now: unixSeconds())
         return tracker

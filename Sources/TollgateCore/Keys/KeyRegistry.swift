@@ -17,8 +17,10 @@ public final class KeyRegistry: Sendable {
         self.logger = logger
     }
 
-    /// Names the config file defines: the admin API cannot replace or revoke them.
-    var configNames: Set<String> { Set(configKeys.map(\.name)) }
+    /// Names the config file defines, with where: the admin API cannot take, change or revoke them.
+    var configPlaces: [String: String] {
+        Dictionary(configKeys.map { ($0.name, $0.source?.description ?? "keys") }, uniquingKeysWith: { first, _ in first })
+    }
 
     /// Every key: the config file's, then storage's.
     func load() async throws -> [ClientKey] {
@@ -27,9 +29,10 @@ public final class KeyRegistry: Sendable {
         return keys(stored)
     }
 
-    /// Reloads and swaps the runtime's keys.
+    /// Reloads and swaps the runtime's keys and budgets.
     func reload(into runtime: GatewayRuntime) async throws {
         runtime.replaceKeys(try await load())
+        try await applyBudgets(to: runtime.budgets)
     }
 
     /// Swaps the runtime's keys when storage changed since the last look.
@@ -40,7 +43,22 @@ public final class KeyRegistry: Sendable {
             last = stored
             return true
         }
-        if changed { runtime.replaceKeys(keys(stored)) }
+        guard changed else { return }
+        runtime.replaceKeys(keys(stored))
+        try await applyBudgets(to: runtime.budgets)
+    }
+
+    /// Every key's budget: the config file's, then storage's (as last loaded).
+    var budgets: [String: Budget] {
+        var budgets: [String: Budget] = [:]
+        for key in configKeys { budgets[key.name] = key.budget }
+        for key in lastStored.withLock({ $0 ?? [] }) where !key.revoked { budgets[key.name] = key.budget }
+        return budgets
+    }
+
+    /// Swaps the tracker's budgets; a key with a new budget reads its period's spend from storage.
+    private func applyBudgets(to tracker: BudgetTracker) async throws {
+        if tracker.replaceBudgets(budgets) { try await tracker.refresh(now: unixSeconds()) }
     }
 
     private func keys(_ stored: [StoredKey]) -> [ClientKey] {
@@ -51,6 +69,7 @@ public final class KeyRegistry: Sendable {
                 continue
             }
             keys.append(client)
+            if let previous = key.previousClientKey { keys.append(previous) }
         }
         return keys
     }
