@@ -270,7 +270,7 @@ public final class PostgresStorage: Storage {
         let result = try await client.query("""
             SELECT request_id, started_at, key_name, route, model, channel, status, prompt_tokens, completion_tokens, estimated,
                    cost_nano, currency, latency_us
-            FROM usage_ledger WHERE route LIKE '/v1%' AND status >= \(low) AND status < \(high) AND (\(query.key)::TEXT IS NULL OR key_name = \(query.key))
+            FROM usage_ledger WHERE (route NOT LIKE '/%' OR route LIKE '/v1%') AND status >= \(low) AND status < \(high) AND (\(query.key)::TEXT IS NULL OR key_name = \(query.key))
                 AND (\(query.model)::TEXT IS NULL OR model = \(query.model))
             ORDER BY started_at DESC, request_id DESC LIMIT \(limit)
             """, logger: logger)

@@ -278,7 +278,8 @@ public final class SQLiteStorage: Storage {
     }
 
     public func recentRequests(_ query: RecentRequestsQuery) async throws -> [LedgerRow] {
-        var conditions = ["route LIKE '/v1%'", "status >= ?", "status < ?"]
+        // Client requests: model calls are recorded by route name, other client routes by their /v1 path.
+        var conditions = ["(route NOT LIKE '/%' OR route LIKE '/v1%')", "status >= ?", "status < ?"]
         var binds: [SQLiteData] = [.integer(query.statuses.lowerBound), .integer(query.statuses.upperBound)]
         if let key = query.key { conditions.append("key_name = ?"); binds.append(.text(key)) }
         if let model = query.model { conditions.append("model = ?"); binds.append(.text(model)) }
