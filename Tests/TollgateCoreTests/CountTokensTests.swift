@@ -42,3 +42,16 @@ import Testing
         #expect(ClientAPI.estimatedTokens(large) > 400)
     }
 }
+
+@Suite struct ClientRouteNameTests {
+    @Test func everyClientRouteHasOneNameWhateverTheDialect() {
+        let cases: [(Substring, ClientRouteName?)] = [
+            ("/v1/chat/completions", .chat), ("/v1/messages", .chat), ("/v1beta/models/g:streamGenerateContent", .chat),
+            ("/v1/responses", .responses), ("/v1/responses/resp_1", .storedResponses), ("/v1/embeddings", .embeddings),
+            ("/v1/models/g:batchEmbedContents", .embeddings), ("/v1/completions", .completions),
+            ("/v1/messages/count_tokens", .countTokens), ("/v1beta/models/g:countTokens", .countTokens),
+            ("/admin/usage", nil), ("/metrics", nil), ("/v1/models", nil), ("/v1/nope", nil),
+        ]
+        for (path, name) in cases { #expect(ClientRouteName(path: path) == name, "\(path)") }
+    }
+}

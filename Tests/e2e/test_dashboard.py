@@ -83,7 +83,7 @@ def seed_ledger(db_path, rows) -> None:
             started = int(noon.timestamp() * 1000)
             db.execute("INSERT INTO usage_ledger (request_id, key_name, channel, provider, model, dialect, route, status,"
                        " prompt_tokens, completion_tokens, cost_nano, currency, latency_us, started_at, ended_at)"
-                       " VALUES (?, ?, 'seeded', 'openai', ?, 'openai', '/v1/chat/completions', 200, ?, ?, ?, 'USD', 1000, ?, ?)",
+                       " VALUES (?, ?, 'seeded', 'openai', ?, 'openai', 'chat', 200, ?, ?, ?, 'USD', 1000, ?, ?)",
                        (f"seed-{uuid.uuid4().hex}", key, model, prompt, completion, cost, started, started + 1))
 
 

@@ -9,7 +9,6 @@ import TollgatePluginABI
 extension ClientAPI {
     /// `geminiModel`: the model a Gemini route names in its URL (nil for Anthropic's route).
     func countTokens(head: HTTPRequestHead, body: ByteBuffer, geminiModel: String? = nil) throws {
-        handler.routeName = .countTokens
         let snapshot = runtime.snapshot
         let key = try authenticate(head, keys: snapshot.keys)
         handler.billable = false

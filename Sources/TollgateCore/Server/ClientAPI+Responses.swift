@@ -9,6 +9,25 @@ enum ClientRouteName: String, Sendable {
     case countTokens = "count_tokens"
     /// `GET`/`DELETE /v1/responses/{id}` (one name, not one per id).
     case storedResponses = "stored_responses"
+
+    /// The name of a client route's path; nil for the gateway's other routes (recorded by path).
+    init?(path: Substring) {
+        switch path {
+        case "/v1/chat/completions", "/v1/messages": self = .chat
+        case "/v1/responses": self = .responses
+        case "/v1/embeddings": self = .embeddings
+        case "/v1/completions": self = .completions
+        case "/v1/messages/count_tokens": self = .countTokens
+        default:
+            if path.hasPrefix(StoredResponseRoute.prefix) { self = .storedResponses; return }
+            switch GeminiRoute(path: path)?.method {
+            case .generateContent?, .streamGenerateContent?: self = .chat
+            case .embedContent?, .batchEmbedContents?: self = .embeddings
+            case .countTokens?: self = .countTokens
+            case nil: return nil
+            }
+        }
+    }
 }
 
 /// Paths after a passthrough channel's base for the routes it serves at their own path.
@@ -74,7 +93,6 @@ extension ClientAPI {
     /// `GET` answers the stored Response object, `DELETE` removes it; either 404 for an id this
     /// key did not create.
     func storedResponse(head: HTTPRequestHead, id: Substring) throws {
-        handler.routeName = .storedResponses
         let key = try authenticate(head, keys: runtime.snapshot.keys)
         guard head.method == .GET || head.method == .DELETE else {
             throw GatewayError(status: 405, type: "invalid_request_error", code: "method_not_allowed",

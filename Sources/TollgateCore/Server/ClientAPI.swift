@@ -200,8 +200,6 @@ struct ClientAPI {
     /// `target` is the model and streaming named by the URL (Gemini), else they come from the body.
     private func modelCall(head: HTTPRequestHead, body: ByteBuffer, operation: tollgate_type_operation,
                            target: (model: String, stream: Bool)? = nil, upstreamPath: String? = nil) throws {
-        handler.routeName = upstreamPath == ClientRoutes.completions ? .completions : handler.dialect == .responses ? .responses
-            : operation == TOLLGATE_OPERATION_EMBEDDINGS ? .embeddings : .chat
         let snapshot = runtime.snapshot
         let key = try authenticate(head, keys: snapshot.keys)
         let scan: RequestScan

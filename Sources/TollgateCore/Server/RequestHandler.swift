@@ -40,8 +40,8 @@ final class RequestHandler: ChannelInboundHandler, @unchecked Sendable {
     var previousResponse: (id: String, stored: StoredResponse?)?
     /// False for requests that are never billed (token counting).
     var billable = true
-    /// The model route's name for the ledger and metrics (`ClientRouteName`); else the path is recorded.
-    var routeName: ClientRouteName?
+    /// The client route's name for the ledger and metrics (`ClientRouteName`); else the path is recorded.
+    private var routeName: ClientRouteName?
     /// The current attempt's hold on its channel's health; the key's hold on its limits.
     var attemptLease: HealthLease?
     var keyLease: KeyLease?
@@ -137,7 +137,7 @@ final class RequestHandler: ChannelInboundHandler, @unchecked Sendable {
         pending = nil
         previousResponse = nil
         billable = true
-        routeName = nil
+        routeName = ClientRouteName(path: route[...])
     }
 
     /// Answers 413 at once and closes: the rest of an oversized body is never read into memory.
