@@ -34,8 +34,11 @@ struct Serve: AsyncParsableCommand {
             logger.info("stopping", metadata: ["signal": .string(signal), "grace": .string("\(settings.shutdownGrace)")])
             Task { await gateway.stop() }
         }
+        let reloads = SignalWatcher(signals: [(SIGHUP, "SIGHUP")]) { _ in
+            Task { _ = try? await gateway.reload() }  // it logs what it applied, or why it refused the file
+        }
         try await gateway.wait()
-        _ = signals
+        _ = (signals, reloads)
     }
 
     func printBanner(_ gateway: Gateway, port: Int) {
@@ -279,12 +282,13 @@ func makeLogger(_ level: String?) -> Logger {
     return logger
 }
 
-/// Calls back on SIGTERM or SIGINT (once each), off the signal handler's context.
+/// Calls back on each delivery of the given signals (SIGTERM and SIGINT by default), off the
+/// signal handler's context.
 final class SignalWatcher: @unchecked Sendable {
     private let sources: [any DispatchSourceSignal]
 
-    init(_ onSignal: @escaping @Sendable (String) -> Void) {
-        sources = [(SIGTERM, "SIGTERM"), (SIGINT, "SIGINT")].map { number, name in
+    init(signals: [(Int32, String)] = [(SIGTERM, "SIGTERM"), (SIGINT, "SIGINT")], _ onSignal: @escaping @Sendable (String) -> Void) {
+        sources = signals.map { number, name in
             signal(number, SIG_IGN)
             let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
             source.setEventHandler { onSignal(name) }

@@ -35,8 +35,15 @@ struct AdminAPI {
             guard let gateway = admin.link.gateway else { throw GatewayError.unavailable("the gateway is starting") }
             handler.writeJSON(status: 200, body: Self.plugins(gateway).serialized())
             handler.requestEnded(status: 200, channel: nil, usage: TokenUsage())
+        case (.POST, "/admin/reload"):
+            guard let gateway = admin.link.gateway else { throw GatewayError.unavailable("the gateway is starting") }
+            answer {
+                do { return try await gateway.reload().json } catch let error as ConfigError {
+                    throw GatewayError.badRequest("config reload refused; the running config stays: \(error)", code: "invalid_config")
+                }
+            }
         case (.GET, "/admin/budgets"):
-            let rows = admin.budgetKeys.map { name -> JSONValue in
+            let rows = runtime.budgets.keys.map { name -> JSONValue in
                 let spent = runtime.budgets.spent(key: name)
                 return .object(["key": .string(name), "spent": spent.map { .number($0.decimal) } ?? .null,
                                 "currency": spent.map { .string($0.currency) } ?? .null])
@@ -79,9 +86,11 @@ struct AdminAPI {
             switch report.status {
             case .loaded(let kind, let name, let version, let providers):
                 .object(["path": .string(report.path), "status": .string("loaded"), "kind": .string(kind.rawValue), "name": .string(name),
-                         "version": .string(version), "providers": .array(providers.map(JSONValue.string))])
+                         "version": .string(version), "providers": .array(providers.map(JSONValue.string)),
+                         "loaded_at": .string(PluginReport.time(report.at))])
             case .refused(let reason):
-                .object(["path": .string(report.path), "status": .string("refused"), "reason": .string(reason)])
+                .object(["path": .string(report.path), "status": .string("refused"), "reason": .string(reason),
+                         "refused_at": .string(PluginReport.time(report.at))])
             }
         }
         let templates = gateway.templates.reports.map { report -> JSONValue in
@@ -121,7 +130,6 @@ struct AdminContext: Sendable {
     var keyDigest: KeyDigest
     var storage: any Storage
     var prices: PriceService
-    var budgetKeys: [String]
     var keys: KeyRegistry
     /// The gateway, for applying managed objects (set once it exists).
     var link: GatewayLink

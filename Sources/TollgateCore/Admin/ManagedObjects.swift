@@ -45,7 +45,7 @@ final class ManagedObjects: Sendable {
 
 extension Gateway {
     /// Every channel in force: the config file's, then the stored ones.
-    var allChannelConfigs: [ChannelConfig] { config.channels + managed.channels.withLock { $0 } }
+    var allChannelConfigs: [ChannelConfig] { configChannels.withLock { $0 } + managed.channels.withLock { $0 } }
 
     /// Reads every managed object from storage and applies what changed.
     func applyManagedObjects() async throws {
@@ -86,12 +86,17 @@ extension Gateway {
     /// Builds the routes from every channel in force, keeping the runtime form of channels whose
     /// settings did not change (their connections and state carry on).
     func rebuildRoutes() {
+        routeEdits.withLock { _ in runtime.replaceRouter(routes()) }
+    }
+
+    /// The routes of every channel in force (call under `routeEdits`).
+    func routes() -> ModelRouter {
         let current = Dictionary(runtime.snapshot.router.channels.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
         var channels: [RuntimeChannel] = []
         for config in allChannelConfigs {
             if let kept = current[config.name], kept.config.settingsJSON == config.settingsJSON,
                kept.config.models == config.models, kept.config.modelMap == config.modelMap,
-               kept.config.weight == config.weight, kept.config.priority == config.priority {
+               kept.config.weight == config.weight, kept.config.priority == config.priority, kept.config.region == config.region {
                 channels.append(kept)
                 continue
             }
@@ -100,11 +105,11 @@ extension Gateway {
                 runtime.logger.warning("channel waits for its provider", metadata: ["channel": .string(config.name), "reason": .string(problem)])
                 continue
             }
-            do { channels.append(try RuntimeChannel.make(config, factory: factory)) } catch {
+            do { channels.append(try RuntimeChannel.make(config, factory: factory, health: runtime.health.health(for: config.name))) } catch {
                 runtime.logger.error("channel out of service", metadata: ["channel": .string(config.name), "error": .string("\(error)")])
             }
         }
-        runtime.replaceRouter(ModelRouter(channels: channels))
+        return ModelRouter(channels: channels)
     }
 
     private func applyTemplates(_ objects: [StoredObject]) {

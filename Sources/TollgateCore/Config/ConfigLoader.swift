@@ -10,7 +10,9 @@ public enum ConfigLoader {
         guard let text = String(data: data, encoding: .utf8) else {
             throw ConfigError(file: file, key: "", message: "the file is not UTF-8 text")
         }
-        return try parse(text, file: file, environment: environment)
+        var config = try parse(text, file: file, environment: environment)
+        config.file = file
+        return config
     }
 
     public static func parse(_ text: String, file: String, environment: [String: String] = [:]) throws -> GatewayConfig {
@@ -57,7 +59,10 @@ public enum ConfigLoader {
         if let n = top["admin_key"] { config.adminKey = try n.string() }
         if let n = top["demo_key"] { config.demoKey = try n.bool() }
         if let n = top["threads"] { config.threads = try n.int(in: 1...256) }
-        if let n = top["plugins"] { config.pluginsDirectory = try directory(n) }
+        if let n = top["plugins"] {
+            config.pluginsDirectory = try directory(n, also: ["watch"])
+            config.watchPlugins = try n.mapping(allowed: ["dir", "watch"])["watch"]?.bool() ?? true
+        }
         if let n = top["templates"] { config.templatesDirectory = try directory(n) }
         if let n = top["limits"] { config.limits = try limits(n) }
         if let n = top["shutdown_grace"] { config.shutdownGrace = try n.duration() }
@@ -101,18 +106,22 @@ public enum ConfigLoader {
         return ListenAddress(host: host, port: port)
     }
 
-    static func directory(_ n: ConfigNode) throws -> String {
-        let members = try n.mapping(allowed: ["dir"])
+    static func directory(_ n: ConfigNode, also: [String] = []) throws -> String {
+        let members = try n.mapping(allowed: Set(["dir"] + also))
         guard let dir = members["dir"] else { throw n.error("needs dir") }
         return try dir.string()
     }
 
     static func limits(_ n: ConfigNode) throws -> RequestLimits {
-        let m = try n.mapping(allowed: ["max_body_bytes", "max_response_bytes", "request_timeout"])
+        let m = try n.mapping(allowed: ["max_body_bytes", "max_response_bytes", "request_timeout", "sync_interval"])
         var limits = RequestLimits()
         if let v = m["max_body_bytes"] { limits.maxBodyBytes = try v.int(in: 1...(1 << 30)) }
         if let v = m["max_response_bytes"] { limits.maxResponseBytes = try v.int(in: 1...(1 << 30)) }
         if let v = m["request_timeout"] { limits.requestTimeout = try v.duration() }
+        if let v = m["sync_interval"] {
+            limits.syncInterval = try v.duration()
+            guard limits.syncInterval >= .milliseconds(10) else { throw v.error("must be at least 10ms") }
+        }
         return limits
     }
 

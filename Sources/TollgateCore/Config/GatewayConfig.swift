@@ -1,6 +1,8 @@
 import Foundation
 /// The gateway's whole configuration, as read from YAML (or built for the embedded default).
 public struct GatewayConfig: Sendable {
+    /// The file it was read from (what a reload reads again); nil for the embedded default.
+    public var file: String?
     public var listen = ListenAddress(host: "127.0.0.1", port: 8080)
     /// Where the SQLite file, the demo key and other local state live.
     public var dataDirectory = "./data"
@@ -9,6 +11,9 @@ public struct GatewayConfig: Sendable {
     public var adminKey: String?
     /// Where plugin `*.so` files are found; nil = beside the executable (where `swift build` puts them).
     public var pluginsDirectory: String?
+    /// Load, replace and withdraw plugins as their files come and go (`plugins: { watch }`; on
+    /// when the config names a plugins folder). Channels on a provider not loaded yet then wait.
+    public var watchPlugins = false
     public var templatesDirectory: String?
     public var limits = RequestLimits()
     public var upstream = UpstreamSettings()
@@ -57,6 +62,8 @@ public struct RequestLimits: Sendable {
     /// previous answer; then 408 (or, before any byte, the connection is closed). Against
     /// slowloris clients, and it bounds how long an idle keep-alive connection stays open.
     public var requestTimeout: Duration = .seconds(60)
+    /// How often instances on one PostgreSQL share their rate-limit counts (`SharedLimitSync`).
+    public var syncInterval: Duration = .milliseconds(250)
 }
 
 public struct UpstreamSettings: Sendable {

@@ -29,6 +29,22 @@ public final class BudgetTracker: Sendable {
 
     public var isEmpty: Bool { accounts.withLock { $0.isEmpty } }
 
+    /// Puts the configured budgets in force (a config reload): a key whose budget is unchanged
+    /// keeps its spend; a new or changed one starts from what storage holds for it.
+    public func replace(budgets: [String: Budget], now: Int64) async throws {
+        accounts.withLock { accounts in
+            accounts = budgets.reduce(into: [:]) { next, entry in
+                if let kept = accounts[entry.key], kept.budget == entry.value { next[entry.key] = kept } else {
+                    next[entry.key] = Account(budget: entry.value, periodStart: 0, spentNano: 0)
+                }
+            }
+        }
+        try await refresh(now: now)
+    }
+
+    /// Keys with a budget, by name.
+    public var keys: [String] { accounts.withLock { $0.keys.sorted() } }
+
     /// Reads each key's spend in its current period from storage (after a restart, or to see
     /// what other instances spent).
     public func refresh(now: Int64) async throws {

@@ -6,19 +6,29 @@ import Synchronization
 /// another process arrive through `refresh`, which the gateway calls every 2 s off the hot path
 /// (one small query; the snapshot is swapped only when something changed).
 public final class KeyRegistry: Sendable {
-    let configKeys: [KeyConfig]
+    private let configured: Mutex<[KeyConfig]>
+    /// The config file's keys (a reload replaces them).
+    var configKeys: [KeyConfig] {
+        get { configured.withLock { $0 } }
+        set { configured.withLock { $0 = newValue } }
+    }
     let storage: any Storage
     let logger: Logger
     private let lastStored = Mutex<[StoredKey]?>(nil)
 
     init(configKeys: [KeyConfig], storage: any Storage, logger: Logger) {
-        self.configKeys = configKeys
+        configured = Mutex(configKeys)
         self.storage = storage
         self.logger = logger
     }
 
     /// Names the config file defines: the admin API cannot replace or revoke them.
     var configNames: Set<String> { Set(configKeys.map(\.name)) }
+
+    /// Every key, the config file's from `configKeys`, with storage's as last read.
+    func current(configKeys: [KeyConfig]) -> [ClientKey] {
+        keys(lastStored.withLock { $0 } ?? [], configKeys: configKeys)
+    }
 
     /// Every key: the config file's, then storage's.
     func load() async throws -> [ClientKey] {
@@ -43,8 +53,8 @@ public final class KeyRegistry: Sendable {
         if changed { runtime.replaceKeys(keys(stored)) }
     }
 
-    private func keys(_ stored: [StoredKey]) -> [ClientKey] {
-        var keys = configKeys.map { ClientKey(name: $0.name, digest: KeyDigest(of: $0.key), models: $0.models, limits: $0.limits) }
+    private func keys(_ stored: [StoredKey], configKeys: [KeyConfig]? = nil) -> [ClientKey] {
+        var keys = (configKeys ?? self.configKeys).map { ClientKey(name: $0.name, digest: KeyDigest(of: $0.key), models: $0.models, limits: $0.limits) }
         for key in stored {
             guard let client = key.clientKey else {
                 logger.error("stored key has a malformed digest; skipped", metadata: ["key": .string(key.name)])

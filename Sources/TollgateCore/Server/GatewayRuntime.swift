@@ -75,6 +75,14 @@ public final class GatewayRuntime: Sendable {
     /// Swaps the routes; requests in flight keep the channels they picked.
     func replaceRouter(_ router: ModelRouter) { state.withLock { $0.router = router } }
 
+    /// Swaps keys and routes in one step (a config reload): a request sees both old or both new.
+    func replace(keys: [ClientKey], router: ModelRouter) {
+        state.withLock { state in
+            state.keys = KeyStore(keys, reusing: state.keys)
+            state.router = router
+        }
+    }
+
     /// Swaps the keys (limit counters carry over by key name).
     func replaceKeys(_ keys: [ClientKey]) {
         state.withLock { $0.keys = KeyStore(keys, reusing: $0.keys) }
