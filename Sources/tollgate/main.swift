@@ -29,7 +29,7 @@ struct Serve: AsyncParsableCommand {
             throw fatal("\(error)")
         }
         let port = try await gateway.start()
-        printBanner(gateway, port: port)
+        // Signals are handled before the banner says the gateway is ready.
         let signals = SignalWatcher { signal in
             logger.info("stopping", metadata: ["signal": .string(signal), "grace": .string("\(settings.shutdownGrace)")])
             Task { await gateway.stop() }
@@ -37,6 +37,7 @@ struct Serve: AsyncParsableCommand {
         let reloads = SignalWatcher(signals: [(SIGHUP, "SIGHUP")]) { _ in
             Task { _ = try? await gateway.reload() }  // it logs what it applied, or why it refused the file
         }
+        printBanner(gateway, port: port)
         try await gateway.wait()
         _ = (signals, reloads)
     }

@@ -43,6 +43,7 @@ final class SharedLimitSync: Sendable {
     /// One round; false when the storage has nothing to share (one instance).
     func sync() async -> Bool {
         let limiters = runtime.snapshot.keys.limiters
+        guard !limiters.isEmpty else { return true }  // no key has limits: nothing to share yet
         let minute = unixSeconds() / 60
         var report = SharedLimitReport(instance: instance, minute: minute, deltas: [], inFlight: [:])
         var taken: [String: [Int64: KeyLimiter.Counts]] = [:]
