@@ -45,7 +45,7 @@ public enum ConfigLoader {
         let top = try root.mapping(allowed: ["listen", "data_dir", "storage", "admin_key", "plugins", "templates",
                                              "limits", "upstream", "keys", "channels", "demo_key", "threads",
                                              "pricing", "notify", "ledger", "storage_refresh", "request_log", "health", "routing",
-                                             "shutdown_grace"])
+                                             "shutdown_grace", "fallbacks"])
         var config = GatewayConfig()
         if let n = top["listen"] { config.listen = try listenAddress(n) }
         if let n = top["data_dir"] { config.dataDirectory = try n.string() }
@@ -69,6 +69,7 @@ public enum ConfigLoader {
         if let n = top["upstream"] { config.upstream = try upstream(n) }
         if let n = top["keys"] { config.keys = try n.sequence().map(key) }
         if let n = top["channels"] { config.channels = try n.sequence().map(channel) }
+        if let n = top["fallbacks"] { config.fallbacks = try fallbacks(n) }
         if let n = top["pricing"] { config.pricing = try pricing(n) }
         if let n = top["notify"] { config.notify = try notify(n) }
         if let n = top["health"] { config.health = try health(n) }
@@ -136,7 +137,7 @@ public enum ConfigLoader {
     }
 
     static func key(_ n: ConfigNode) throws -> KeyConfig {
-        let m = try n.mapping(allowed: ["name", "key", "models", "rpm", "tpm", "concurrency", "budget"])
+        let m = try n.mapping(allowed: ["name", "key", "models", "rpm", "tpm", "concurrency", "budget", "fallbacks"])
         guard let name = m["name"] else { throw n.error("needs name") }
         guard let secret = m["key"] else { throw n.error("needs key") }
         let keyValue = try secret.string()
@@ -147,7 +148,21 @@ public enum ConfigLoader {
         if let v = m["tpm"] { key.tpm = try v.int(in: 1...Int(Int32.max)) }
         if let v = m["concurrency"] { key.concurrency = try v.int(in: 1...1_000_000) }
         if let v = m["budget"] { key.budget = try budget(v) }
+        if let v = m["fallbacks"] { key.fallbacks = try fallbacks(v) }
         return key
+    }
+
+    /// `{ model: [fallback, ...] }`: each list non-empty, without the model itself.
+    static func fallbacks(_ n: ConfigNode) throws -> [String: [String]] {
+        var out: [String: [String]] = [:]
+        for (model, node) in try n.mapping(allowed: nil) {
+            let list = try node.strings()
+            guard !list.isEmpty, !list.contains(model), Set(list).count == list.count, !list.contains(where: \.isEmpty) else {
+                throw node.error("must list other models, each once, to try in order")
+            }
+            out[model] = list
+        }
+        return out
     }
 
     static func budget(_ n: ConfigNode) throws -> Budget {

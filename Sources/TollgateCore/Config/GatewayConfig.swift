@@ -19,6 +19,9 @@ public struct GatewayConfig: Sendable {
     public var upstream = UpstreamSettings()
     public var keys: [KeyConfig] = []
     public var channels: [ChannelConfig] = []
+    /// Models tried in order when every channel of a model failed with a retryable failure
+    /// (`fallbacks: { gpt-4o: [claude-sonnet-4-5] }`); a key's own list wins for its requests.
+    public var fallbacks: [String: [String]] = [:]
     /// Create and print a demo key (the embedded default does).
     public var demoKey = false
     /// Event loop threads; nil = the CPUs this process may run on (its affinity mask).
@@ -85,6 +88,8 @@ public struct KeyConfig: Sendable {
     public var tpm: Int?
     public var concurrency: Int?
     public var budget: Budget?
+    /// This key's fallbacks (they replace the top-level ones for the models they name).
+    public var fallbacks: [String: [String]] = [:]
 
     public var limits: KeyLimits { KeyLimits(rpm: rpm, tpm: tpm, concurrency: concurrency) }
 }

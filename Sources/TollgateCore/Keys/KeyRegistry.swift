@@ -54,7 +54,11 @@ public final class KeyRegistry: Sendable {
     }
 
     private func keys(_ stored: [StoredKey], configKeys: [KeyConfig]? = nil) -> [ClientKey] {
-        var keys = (configKeys ?? self.configKeys).map { ClientKey(name: $0.name, digest: KeyDigest(of: $0.key), models: $0.models, limits: $0.limits) }
+        var keys = (configKeys ?? self.configKeys).map { config in
+            var key = ClientKey(name: config.name, digest: KeyDigest(of: config.key), models: config.models, limits: config.limits)
+            key.fallbacks = config.fallbacks
+            return key
+        }
         for key in stored {
             guard let client = key.clientKey else {
                 logger.error("stored key has a malformed digest; skipped", metadata: ["key": .string(key.name)])

@@ -9,6 +9,8 @@ public final class GatewayRuntime: Sendable {
     public struct Snapshot: Sendable {
         public var keys: KeyStore
         public var router: ModelRouter
+        /// Models tried when every channel of a model failed (`fallbacks:`).
+        public var fallbacks: [String: [String]] = [:]
     }
 
     public let limits: RequestLimits
@@ -76,10 +78,11 @@ public final class GatewayRuntime: Sendable {
     func replaceRouter(_ router: ModelRouter) { state.withLock { $0.router = router } }
 
     /// Swaps keys and routes in one step (a config reload): a request sees both old or both new.
-    func replace(keys: [ClientKey], router: ModelRouter) {
+    func replace(keys: [ClientKey], router: ModelRouter, fallbacks: [String: [String]]) {
         state.withLock { state in
             state.keys = KeyStore(keys, reusing: state.keys)
             state.router = router
+            state.fallbacks = fallbacks
         }
     }
 

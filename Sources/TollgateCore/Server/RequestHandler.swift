@@ -27,7 +27,9 @@ final class RequestHandler: ChannelInboundHandler, @unchecked Sendable {
     var upstreamNanos: Int64?
     private var route = ""
     var keyName: String?
+    /// The model served (after a fallback, the fallback's); `fallbackFrom` the one asked for.
     var model: String?
+    var fallbackFrom: String?
     /// The client's dialect (errors are written in it) and, when its answers are produced in the
     /// internal dialect, the translator that converts them as they are written.
     var dialect = ClientDialect.openAI
@@ -126,6 +128,7 @@ final class RequestHandler: ChannelInboundHandler, @unchecked Sendable {
         route = String(requestHead.uri.prefix { $0 != "?" })
         keyName = nil
         model = nil
+        fallbackFrom = nil
         dialect = .openAI
         translator = nil
         pending = nil
@@ -163,7 +166,10 @@ final class RequestHandler: ChannelInboundHandler, @unchecked Sendable {
     /// Adds the headers every answer carries.
     func addGatewayHeaders(_ headers: inout HTTPHeaders, channel: String?) {
         headers.add(name: "x-request-id", value: requestID)
-        if let channel { headers.add(name: "x-tollgate-channel", value: channel) }
+        if let channel {
+            headers.add(name: "x-tollgate-channel", value: channel)
+            if let model { headers.add(name: "x-tollgate-model", value: model) }
+        }
         if !keepAlive { headers.replaceOrAdd(name: "connection", value: "close") }
     }
 
@@ -300,7 +306,7 @@ final class RequestHandler: ChannelInboundHandler, @unchecked Sendable {
                                    provider: routed?.channel.config.provider, dialect: dialect.name, status: status,
                                    usage: usage, bill: bill, latencyNanos: (now - started).nanoseconds,
                                    firstByteNanos: firstByte.map { ($0 - started).nanoseconds }, upstreamNanos: upstreamNanos,
-                                   startedAtMillis: startedWall)
+                                   startedAtMillis: startedWall, fallbackFrom: fallbackFrom)
         for recorder in runtime.recorders { recorder.record(record) }
         if dispatched {
             dispatched = false

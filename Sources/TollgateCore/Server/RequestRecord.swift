@@ -19,10 +19,13 @@ public struct RequestRecord: Sendable {
     public var upstreamNanos: Int64?
     /// Wall clock when the request arrived, Unix milliseconds.
     public var startedAtMillis: Int64
+    /// The model the client asked for when a fallback (`model`) served it.
+    public var fallbackFrom: String?
 
     public init(requestID: String, keyName: String? = nil, route: String, model: String? = nil, channel: String? = nil,
                 provider: String? = nil, dialect: String = "openai", status: Int, usage: TokenUsage = TokenUsage(),
-                bill: Bill = .unpriced, latencyNanos: Int64, firstByteNanos: Int64? = nil, upstreamNanos: Int64? = nil, startedAtMillis: Int64) {
+                bill: Bill = .unpriced, latencyNanos: Int64, firstByteNanos: Int64? = nil, upstreamNanos: Int64? = nil, startedAtMillis: Int64,
+                fallbackFrom: String? = nil) {
         self.requestID = requestID
         self.keyName = keyName
         self.route = route
@@ -37,6 +40,7 @@ public struct RequestRecord: Sendable {
         self.firstByteNanos = firstByteNanos
         self.upstreamNanos = upstreamNanos
         self.startedAtMillis = startedAtMillis
+        self.fallbackFrom = fallbackFrom
     }
 }
 

@@ -68,6 +68,10 @@ public final class PostgresStorage: Storage {
         CREATE TABLE limit_in_flight (key_name TEXT NOT NULL, instance TEXT NOT NULL, in_flight BIGINT NOT NULL,
                                       updated_at BIGINT NOT NULL, PRIMARY KEY (key_name, instance))
         """,
+        // The model the client asked for, when a fallback (`model`) served the request.
+        """
+        ALTER TABLE usage_ledger ADD COLUMN fallback_from TEXT
+        """,
     ]
 
     private init(client: PostgresClient, logger: Logger, runner: Task<Void, Never>) {
@@ -274,12 +278,13 @@ public final class PostgresStorage: Storage {
                 try await connection.query("""
                     INSERT INTO usage_ledger (request_id, key_name, channel, provider, model, dialect, route, status,
                         prompt_tokens, completion_tokens, cache_read_tokens, cache_creation_tokens, audio_tokens, reasoning_tokens,
-                        estimated, cost_nano, currency, price_name, price_source, price_problem, latency_us, ttfb_us, started_at, ended_at)
+                        estimated, cost_nano, currency, price_name, price_source, price_problem, latency_us, ttfb_us, started_at, ended_at,
+                        fallback_from)
                     VALUES (\(r.requestID), \(r.keyName), \(r.channel), \(r.provider), \(r.model), \(r.dialect), \(r.route), \(r.status),
                         \(r.usage.prompt), \(r.usage.completion), \(r.usage.cacheRead), \(r.usage.cacheCreation), \(audio),
                         \(r.usage.reasoning), \(r.usage.estimated), \(r.bill.cost?.nanoUnits), \(r.bill.cost?.currency),
                         \(r.bill.priceName), \(r.bill.priceSource), \(r.bill.problem), \(latency), \(r.firstByteNanos.map { $0 / 1000 }),
-                        \(r.startedAtMillis), \(ended))
+                        \(r.startedAtMillis), \(ended), \(r.fallbackFrom))
                     ON CONFLICT (request_id) DO NOTHING
                     """, logger: logger)
             }

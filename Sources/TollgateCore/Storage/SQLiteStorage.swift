@@ -57,6 +57,10 @@ public final class SQLiteStorage: Storage {
         CREATE TABLE channel_overrides (channel TEXT NOT NULL, kind TEXT NOT NULL, model TEXT NOT NULL, value TEXT NOT NULL,
                                         reason TEXT NOT NULL, created_at INTEGER NOT NULL, PRIMARY KEY (channel, kind, model))
         """,
+        // The model the client asked for, when a fallback (`model`) served the request.
+        """
+        ALTER TABLE usage_ledger ADD COLUMN fallback_from TEXT
+        """,
     ]
 
     private init(connection: SQLiteConnection, path: String) {
@@ -187,7 +191,7 @@ public final class SQLiteStorage: Storage {
         }
     }
 
-    /// 24 parameters a row, under SQLite's default limit of 32,766 per statement.
+    /// 25 parameters a row, under SQLite's default limit of 32,766 per statement.
     static let rowsPerInsert = 500
 
     static func insertUsage(rows: Int) -> String {
@@ -195,13 +199,14 @@ public final class SQLiteStorage: Storage {
             + Array(repeating: rowPlaceholders, count: rows).joined(separator: ", "))
     }
 
-    static let rowPlaceholders = "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    static let rowPlaceholders = "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 
     static let insertUsage = """
         INSERT OR IGNORE INTO usage_ledger (request_id, key_name, channel, provider, model, dialect, route, status,
             prompt_tokens, completion_tokens, cache_read_tokens, cache_creation_tokens, audio_tokens, reasoning_tokens,
-            estimated, cost_nano, currency, price_name, price_source, price_problem, latency_us, ttfb_us, started_at, ended_at)
-        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            estimated, cost_nano, currency, price_name, price_source, price_problem, latency_us, ttfb_us, started_at, ended_at,
+            fallback_from)
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
         """
 
     static func bindings(_ r: RequestRecord) -> [SQLiteData] {
@@ -214,7 +219,7 @@ public final class SQLiteStorage: Storage {
                 int(r.usage.cacheCreation), int(audio), int(r.usage.reasoning), .integer(r.usage.estimated ? 1 : 0),
                 int(r.bill.cost?.nanoUnits), text(r.bill.cost?.currency), text(r.bill.priceName), text(r.bill.priceSource),
                 text(r.bill.problem), .integer(Int(latencyMicros)), int(r.firstByteNanos.map { $0 / 1000 }),
-                .integer(Int(r.startedAtMillis)), .integer(Int(r.startedAtMillis + latencyMicros / 1000))]
+                .integer(Int(r.startedAtMillis)), .integer(Int(r.startedAtMillis + latencyMicros / 1000)), text(r.fallbackFrom)]
     }
 
     public func usageReport(_ query: UsageQuery) async throws -> [UsageRow] {
