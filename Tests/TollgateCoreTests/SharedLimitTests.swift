@@ -60,22 +60,23 @@ import Testing
         let storage = try await PostgresStorage.open(url: try await TestDatabases.freshURL("postgres"), logger: .init(label: "test"))
         defer { Task { try? await storage.close() } }
         let m = Self.minute
-        let a = SharedLimitReport(instance: "a", minute: m, deltas: [.init(key: "k", minute: m, requests: 3, tokens: 30),
+        let at = m * 60_000
+        let a = SharedLimitReport(instance: "a", minute: m, at: at, deltas: [.init(key: "k", minute: m, requests: 3, tokens: 30),
                                                                      .init(key: "k", minute: m - 1, requests: 5, tokens: 0)],
                                   inFlight: ["k": 2])
         _ = try await storage.syncLimits(a)
-        let b = SharedLimitReport(instance: "b", minute: m, deltas: [.init(key: "k", minute: m, requests: 4, tokens: 1)], inFlight: ["k": 1])
+        let b = SharedLimitReport(instance: "b", minute: m, at: at + 1, deltas: [.init(key: "k", minute: m, requests: 4, tokens: 1)], inFlight: ["k": 1])
         let totals = try #require(try await storage.syncLimits(b)?["k"])
         #expect(totals.requests == 7 && totals.tokens == 31 && totals.previousRequests == 5)
         #expect(totals.othersInFlight == 2, "a's, not b's own")
-        let again = try #require(try await storage.syncLimits(SharedLimitReport(instance: "a", minute: m, deltas: [], inFlight: ["k": 0]))?["k"])
+        let again = try #require(try await storage.syncLimits(SharedLimitReport(instance: "a", minute: m, at: at + 2, deltas: [], inFlight: ["k": 0]))?["k"])
         #expect(again.requests == 7 && again.othersInFlight == 1)
     }
 
     @Test func sqliteSharesNothing() async throws {
         let storage = try await SQLiteStorage.open(url: try await TestDatabases.freshURL("sqlite"), logger: .init(label: "test"))
         defer { Task { try? await storage.close() } }
-        #expect(try await storage.syncLimits(SharedLimitReport(instance: "a", minute: 1, deltas: [], inFlight: [:])) == nil)
+        #expect(try await storage.syncLimits(SharedLimitReport(instance: "a", minute: 1, at: 60_000, deltas: [], inFlight: [:])) == nil)
     }
 
     /// Two gateways on one PostgreSQL, a key with `rpm: 10`, 30 requests sent alternately; after

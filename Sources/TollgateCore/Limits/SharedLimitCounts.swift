@@ -12,6 +12,9 @@ public struct SharedLimitReport: Sendable {
     public var instance: String
     /// The current Unix minute.
     public var minute: Int64
+    /// When the report was made (Unix milliseconds): the instance's in-flight row is as of then,
+    /// and rows of instances silent for 10 s before it no longer count.
+    public var at: Int64
     public var deltas: [Delta]
     /// Every limited key, with this instance's requests in flight.
     public var inFlight: [String: Int64]

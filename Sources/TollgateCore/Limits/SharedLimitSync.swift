@@ -44,8 +44,9 @@ final class SharedLimitSync: Sendable {
     func sync() async -> Bool {
         let limiters = runtime.snapshot.keys.limiters
         guard !limiters.isEmpty else { return true }  // no key has limits: nothing to share yet
-        let minute = unixSeconds() / 60
-        var report = SharedLimitReport(instance: instance, minute: minute, deltas: [], inFlight: [:])
+        let now = unixMillis()
+        let minute = now / 60_000
+        var report = SharedLimitReport(instance: instance, minute: minute, at: now, deltas: [], inFlight: [:])
         var taken: [String: [Int64: KeyLimiter.Counts]] = [:]
         for (name, limiter) in limiters {
             let (counts, inFlight) = limiter.takePending()

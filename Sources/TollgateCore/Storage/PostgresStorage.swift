@@ -164,7 +164,7 @@ public final class PostgresStorage: Storage {
     static let inFlightTTLMillis: Int64 = 10_000
 
     public func syncLimits(_ report: SharedLimitReport) async throws -> [String: SharedLimitTotals]? {
-        let now = unixMillis()
+        let now = report.at
         let keys = Array(report.inFlight.keys)
         return try await client.withConnection { connection in
             if !report.deltas.isEmpty {
