@@ -134,7 +134,8 @@ public final class Gateway: Sendable {
             requestLog?.start()
 
             let runtime = try GatewayRuntime(limits: config.limits, upstream: config.upstream,
-                                             snapshot: .init(keys: keys, router: ModelRouter(channels: channels), fallbacks: config.fallbacks),
+                                             snapshot: .init(keys: keys, router: ModelRouter(channels: channels), fallbacks: config.fallbacks,
+                                                             contextWindowFallbacks: config.contextWindowFallbacks),
                                              group: group, blockingPool: blockingPool,
                                              recorders: [ledger, metrics] + (requestLog.map { [$0] } ?? [])
                                                  + [recorder ?? LogRecorder(logger: logger)],

@@ -78,3 +78,54 @@ import Testing
         }
     }
 }
+
+/// `context_window_fallbacks`: the provider's context-length error moves the request to a model
+/// with a larger window; a server error does not use that list, and other 400s stay the client's.
+@Suite struct ContextWindowFallbackTests {
+    static let tooLong = #"{"error":{"message":"This model's maximum context length is 8192 tokens. However, your messages resulted in 9001 tokens.","type":"invalid_request_error","param":"messages","code":"context_length_exceeded"}}"#
+
+    static func config(_ small: ScriptedUpstream, _ big: ScriptedUpstream) -> String {
+        """
+        health: { probes: false }
+        context_window_fallbacks: { gpt-4o-mini: [gpt-4o] }
+        channels:
+          - { name: small, provider: openai, base_url: "\(small.baseURL)/v1", models: [gpt-4o-mini] }
+          - { name: big, provider: openai, base_url: "\(big.baseURL)/v1", models: [gpt-4o] }
+        """
+    }
+    static let ask = #"{"model":"gpt-4o-mini","messages":[{"role":"user","content":"long"}]}"#
+
+    @Test func aContextLengthErrorMovesToTheLargerModel() async throws {
+        let small = try await ScriptedUpstream.start(.status(400, [], Self.tooLong))
+        let big = try await ScriptedUpstream.start()
+        let harness = try await GatewayHarness.start(Self.config(small, big))
+        defer { Task { await harness.stop(); await small.stop(); await big.stop() } }
+        let response = try await harness.chat(Self.ask)
+        #expect(response.status == 200 && response.header("x-tollgate-model") == "gpt-4o")
+        #expect(big.mock.requests.last?.json?["model"]?.stringValue == "gpt-4o")
+        let record = try #require(await harness.records.waitFor(response.header("x-request-id")))
+        #expect(record.model == "gpt-4o" && record.fallbackFrom == "gpt-4o-mini")
+        #expect(harness.status("small", "gpt-4o-mini") == "Available", "a request error says nothing about the channel")
+    }
+
+    @Test func otherFailuresDoNotUseTheContextList() async throws {
+        let small = try await ScriptedUpstream.start(.status(400, [], #"{"error":{"message":"bad 'temperature'","type":"invalid_request_error"}}"#))
+        let big = try await ScriptedUpstream.start()
+        let harness = try await GatewayHarness.start(Self.config(small, big))
+        defer { Task { await harness.stop(); await small.stop(); await big.stop() } }
+        #expect(try await harness.chat(Self.ask).status == 400)
+        small.set(.status(500, [], #"{"error":{"message":"down"}}"#))
+        #expect(try await harness.chat(Self.ask).status == 500)
+        #expect(big.served == 0)
+    }
+
+    @Test func contextErrorsAreToldFromOtherRequestErrors() {
+        func check(_ status: Int, _ body: String) -> Bool { UpstreamErrorInfo.isContextWindowError(status: status, body: Array(body.utf8)) }
+        #expect(check(400, Self.tooLong))
+        #expect(check(400, #"{"type":"error","error":{"type":"invalid_request_error","message":"prompt is too long: 210000 tokens > 200000 maximum"}}"#))
+        #expect(check(400, #"{"error":{"code":400,"message":"The input token count (1200000) exceeds the maximum number of tokens allowed (1048576).","status":"INVALID_ARGUMENT"}}"#))
+        #expect(!check(400, #"{"error":{"message":"bad 'temperature'"}}"#))
+        #expect(!check(500, Self.tooLong))
+        #expect(!check(400, "not json"))
+    }
+}

@@ -45,7 +45,7 @@ public enum ConfigLoader {
         let top = try root.mapping(allowed: ["listen", "data_dir", "storage", "admin_key", "plugins", "templates",
                                              "limits", "upstream", "keys", "channels", "demo_key", "threads",
                                              "pricing", "notify", "ledger", "storage_refresh", "request_log", "health", "routing",
-                                             "shutdown_grace", "fallbacks"])
+                                             "shutdown_grace", "fallbacks", "context_window_fallbacks"])
         var config = GatewayConfig()
         if let n = top["listen"] { config.listen = try listenAddress(n) }
         if let n = top["data_dir"] { config.dataDirectory = try n.string() }
@@ -70,6 +70,7 @@ public enum ConfigLoader {
         if let n = top["keys"] { config.keys = try n.sequence().map(key) }
         if let n = top["channels"] { config.channels = try n.sequence().map(channel) }
         if let n = top["fallbacks"] { config.fallbacks = try fallbacks(n) }
+        if let n = top["context_window_fallbacks"] { config.contextWindowFallbacks = try fallbacks(n) }
         if let n = top["pricing"] { config.pricing = try pricing(n) }
         if let n = top["notify"] { config.notify = try notify(n) }
         if let n = top["health"] { config.health = try health(n) }

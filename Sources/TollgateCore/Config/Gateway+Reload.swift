@@ -70,7 +70,7 @@ extension Gateway {
         keys.configKeys = next.keys
         routeEdits.withLock { _ in
             configChannels.withLock { $0 = next.channels }
-            runtime.replace(keys: keys.current(configKeys: next.keys), router: routes(), fallbacks: next.fallbacks)
+            runtime.replace(keys: keys.current(configKeys: next.keys), router: routes(), config: next)
         }
         let needsRestart = Self.restartOnly.filter { $0.value(config) != $0.value(next) }.map(\.key)
         return ReloadOutcome(applied: ["keys", "channels", "fallbacks", "pricing", "notify", "templates"], needsRestart: needsRestart)

@@ -22,6 +22,9 @@ public struct GatewayConfig: Sendable {
     /// Models tried in order when every channel of a model failed with a retryable failure
     /// (`fallbacks: { gpt-4o: [claude-sonnet-4-5] }`); a key's own list wins for its requests.
     public var fallbacks: [String: [String]] = [:]
+    /// Models tried in order when the upstream says the prompt exceeds the model's context
+    /// window (`context_window_fallbacks: { gpt-4o-mini: [gpt-4.1] }`).
+    public var contextWindowFallbacks: [String: [String]] = [:]
     /// Create and print a demo key (the embedded default does).
     public var demoKey = false
     /// Event loop threads; nil = the CPUs this process may run on (its affinity mask).

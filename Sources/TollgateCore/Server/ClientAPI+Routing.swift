@@ -15,6 +15,9 @@ struct PendingCall {
     var retriesLeft: Int
     /// Models still to try, in order, when every channel of `model` failed (`fallbacks:`).
     var fallbacks: [String] = []
+    /// Models to try, in order, when the upstream says the prompt exceeds the model's context
+    /// window (`context_window_fallbacks:`).
+    var contextFallbacks: [String] = []
     var tried: Set<String> = []
     /// While every channel is at its adaptive limit, the request waits for room until then.
     var waitUntil: NIODeadline?
@@ -68,6 +71,15 @@ extension ClientAPI {
             guard let current = handler.pending else { return false }
             pending = current
         }
+        guard fallBack(&pending) else { return false }
+        return (try? attempt(failover: true)) ?? false
+    }
+
+    /// The upstream said the prompt does not fit the model: the next context-window fallback.
+    func contextWindowFallback() -> Bool {
+        guard var pending = handler.pending, handler.isConnected, !pending.contextFallbacks.isEmpty else { return false }
+        pending.fallbacks = pending.contextFallbacks
+        pending.contextFallbacks.removeFirst()
         guard fallBack(&pending) else { return false }
         return (try? attempt(failover: true)) ?? false
     }

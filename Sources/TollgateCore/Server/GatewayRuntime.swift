@@ -11,6 +11,8 @@ public final class GatewayRuntime: Sendable {
         public var router: ModelRouter
         /// Models tried when every channel of a model failed (`fallbacks:`).
         public var fallbacks: [String: [String]] = [:]
+        /// Models tried when the upstream says a prompt exceeds the model's context window.
+        public var contextWindowFallbacks: [String: [String]] = [:]
     }
 
     public let limits: RequestLimits
@@ -78,11 +80,12 @@ public final class GatewayRuntime: Sendable {
     func replaceRouter(_ router: ModelRouter) { state.withLock { $0.router = router } }
 
     /// Swaps keys and routes in one step (a config reload): a request sees both old or both new.
-    func replace(keys: [ClientKey], router: ModelRouter, fallbacks: [String: [String]]) {
+    func replace(keys: [ClientKey], router: ModelRouter, config: GatewayConfig) {
         state.withLock { state in
             state.keys = KeyStore(keys, reusing: state.keys)
             state.router = router
-            state.fallbacks = fallbacks
+            state.fallbacks = config.fallbacks
+            state.contextWindowFallbacks = config.contextWindowFallbacks
         }
     }
 

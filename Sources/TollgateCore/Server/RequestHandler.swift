@@ -283,10 +283,11 @@ final class RequestHandler: ChannelInboundHandler, @unchecked Sendable {
 
     /// After a failed attempt that wrote nothing: hands the request to the next channel. True
     /// when another attempt took it over.
-    func failover(from failed: ProxyExchange) -> Bool {
+    func failover(from failed: ProxyExchange, contextWindow: Bool = false) -> Bool {
         guard exchange === failed else { return false }
         exchange = nil
-        if ClientAPI(handler: self).failover() { return true }
+        let api = ClientAPI(handler: self)
+        if contextWindow ? api.contextWindowFallback() : api.failover() { return true }
         if exchange == nil { exchange = failed }
         return false
     }
