@@ -52,7 +52,7 @@ let package = Package(
                 .product(name: "PostgresNIO", package: "postgres-nio"),
             ],
             // LiteLLM's price list, so a first run has prices offline (see README, "Prices").
-            resources: [.copy("Resources/model_prices_and_context_window.json")]),
+            resources: [.copy("Resources/model_prices_and_context_window.json"), .copy("Resources/admin-page.html")]),
         .executableTarget(
             name: "tollgate",
             dependencies: ["TollgateCore", .product(name: "ArgumentParser", package: "swift-argument-parser")]),

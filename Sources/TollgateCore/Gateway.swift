@@ -122,7 +122,7 @@ public final class Gateway: Sendable {
             }
             try await prices.load()
             let rates = RateBook(config.pricing.exchangeRates)
-            let budgets = try await loadBudgets(config, rates: rates, storage: storage, logger: logger)
+            let budgets = try await loadBudgets(keyRegistry.budgets, rates: rates, storage: storage, logger: logger)
             let ledger = UsageLedger(storage: storage, logger: logger, flushInterval: config.ledgerFlushInterval,
                                      spillPath: (config.dataDirectory as NSString).appendingPathComponent("ledger-spill.jsonl"))
             ledger.start()
@@ -143,8 +143,7 @@ public final class Gateway: Sendable {
                                              biller: Biller(engine: engine, prices: prices, notifier: notifier),
                                              budgets: budgets,
                                              admin: config.adminKey.map { AdminContext(keyDigest: KeyDigest(of: $0), storage: storage,
-                                                                                        prices: prices,
-                                                                                        keys: keyRegistry, link: link) },
+                                                                                        prices: prices, keys: keyRegistry, link: link) },
                                              health: health, routing: config.routing, logger: logger)
             let prober = HealthProber(runtime: runtime, logger: logger) { request in
                 try await blockingPool.runIfActive { try sideClient.perform(request) }
@@ -235,10 +234,8 @@ public final class Gateway: Sendable {
         return answer.body
     }
 
-    /// Each configured key's budget, with what it already spent this period (from storage).
-    static func loadBudgets(_ config: GatewayConfig, rates: RateBook, storage: any Storage, logger: Logger) async throws -> BudgetTracker {
-        var budgets: [String: Budget] = [:]
-        for key in config.keys { budgets[key.name] = key.budget }
+    /// Each key's budget, with what it already spent this period (from storage).
+    static func loadBudgets(_ budgets: [String: Budget], rates: RateBook, storage: any Storage, logger: Logger) async throws -> BudgetTracker {
         let tracker = BudgetTracker(budgets: budgets, rates: rates, storage: storage, logger: logger)
         try await tracker.refresh(now: unixSeconds())
         return tracker

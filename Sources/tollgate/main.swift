@@ -112,11 +112,47 @@ struct Plugins: AsyncParsableCommand {
     }
 }
 
-/// `tollgate keys create|list|revoke`: client keys kept in storage. A running gateway picks a
-/// change up within a few seconds.
+/// `tollgate keys create|list|update|rotate|revoke`: client keys kept in storage. A running
+/// gateway picks a change up on its next storage refresh (every 2 s by default).
 struct Keys: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Create, list and revoke client keys kept in storage.",
-                                                    subcommands: [KeysCreate.self, KeysList.self, KeysRevoke.self])
+    static let configuration = CommandConfiguration(abstract: "Create, list, change, rotate and revoke client keys kept in storage.",
+                                                    subcommands: [KeysCreate.self, KeysList.self, KeysUpdate.self, KeysRotate.self,
+                                                                  KeysRevoke.self])
+}
+
+/// Opens the configuration's storage, runs `body`, closes it; a refused change exits with its message.
+func withKeyStorage<T>(_ configFile: String?, _ body: (GatewayConfig, any Storage, [String: String]) async throws -> T) async throws -> T {
+    let settings = try loadConfig(configFile)
+    let storage = try await StorageOpener.open(url: settings.storageURL, logger: makeLogger("error"))
+    let reserved = Dictionary(settings.keys.map { ($0.name, $0.source?.description ?? "keys") }, uniquingKeysWith: { first, _ in first })
+    do {
+        let result = try await body(settings, storage, reserved)
+        try? await storage.close()
+        return result
+    } catch let failure as KeyIssuer.Failure {
+        try? await storage.close()
+        throw fatal(failure.message)
+    } catch {
+        try? await storage.close()
+        throw error
+    }
+}
+
+/// `50`, `50 USD`, `12.5 EUR daily`: a budget whose currency has an exchange rate (the config's
+/// or one set through the admin API).
+func parseBudget(_ text: String, settings: GatewayConfig, storage: any Storage) async throws -> Budget {
+    guard let budget = Budget.parse(text) else {
+        throw fatal("--budget must be like '50 USD monthly' (period: \(Budget.Period.allCases.map(\.rawValue).joined(separator: ", ")))")
+    }
+    let stored = try await storage.objects(kind: .exchangeRate).map(\.name)
+    guard settings.pricing.exchangeRates.rates[budget.currency] != nil || stored.contains(budget.currency) else {
+        throw fatal("budget currency \(budget.currency) has no exchange rate: add it under pricing.exchange_rates or /admin/exchange-rates")
+    }
+    return budget
+}
+
+func modelList(_ text: String) -> [String] {
+    text.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
 }
 
 struct KeysCreate: AsyncParsableCommand {
@@ -129,26 +165,22 @@ struct KeysCreate: AsyncParsableCommand {
     @Option(help: "Requests per minute.") var rpm: Int?
     @Option(help: "Tokens per minute.") var tpm: Int?
     @Option(help: "Requests in flight at once.") var concurrency: Int?
+    @Option(help: "Budget: amount, currency and period, e.g. '50 USD monthly'.") var budget: String?
 
     func run() async throws {
         var request = KeyIssuer.Request(name: name)
-        request.models = models.map { $0.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty } } ?? []
+        request.models = models.map(modelList) ?? []
         if let expires {
             guard let at = KeyIssuer.parseExpiry(expires) else { throw fatal("--expires must be like 30d, 12h, 2026-12-31 or Unix seconds") }
             request.expiresAt = at
         }
         request.limits = KeyLimits(rpm: rpm, tpm: tpm, concurrency: concurrency)
-        let settings = try loadConfig(config)
-        let storage = try await SQLiteStorage.open(url: settings.storageURL, logger: makeLogger("error"))
-        do {
-            let (stored, key) = try await KeyIssuer.create(request, storage: storage, reserved: Set(settings.keys.map(\.name)))
-            try? await storage.close()
-            print(key)
-            FileHandle.standardError.write(Data("Created key '\(stored.name)'. It is shown only now: store it safely.\n".utf8))
-        } catch let failure as KeyIssuer.Failure {
-            try? await storage.close()
-            throw fatal(failure.message)
+        let (stored, key) = try await withKeyStorage(config) { settings, storage, reserved in
+            if let budget { request.budget = try await parseBudget(budget, settings: settings, storage: storage) }
+            return try await KeyIssuer.create(request, storage: storage, reserved: reserved)
         }
+        print(key)
+        FileHandle.standardError.write(Data("Created key '\(stored.name)'. It is shown only now: store it safely.\n".utf8))
     }
 }
 
@@ -159,23 +191,95 @@ struct KeysList: AsyncParsableCommand {
     @Flag(help: "Print JSON.") var json = false
 
     func run() async throws {
-        let settings = try loadConfig(config)
-        let storage = try await SQLiteStorage.open(url: settings.storageURL, logger: makeLogger("error"))
-        let keys = try await storage.keys()
-        try? await storage.close()
+        let keys = try await withKeyStorage(config) { _, storage, _ in try await storage.keys() }
         if json {
             print(JSONValue.array(keys.map { KeyIssuer.json($0) }).jsonString)
             return
         }
         let now = Int64(Date().timeIntervalSince1970)
-        print(["NAME", "PREFIX", "STATE", "MODELS", "EXPIRES", "RPM", "TPM", "CONCURRENCY"].joined(separator: "\t"))
+        func time(_ unix: Int64) -> String { ISO8601DateFormatter().string(from: Date(timeIntervalSince1970: Double(unix))) }
+        print(["NAME", "PREFIX", "STATE", "MODELS", "EXPIRES", "RPM", "TPM", "CONCURRENCY", "BUDGET", "OLD KEY VALID UNTIL"]
+            .joined(separator: "\t"))
         for key in keys {
             let state = key.revoked ? "revoked" : key.expiresAt.map { $0 <= now ? "expired" : "active" } ?? "active"
-            let expires = key.expiresAt.map { ISO8601DateFormatter().string(from: Date(timeIntervalSince1970: Double($0))) } ?? "-"
             let limits = [key.limits.rpm, key.limits.tpm, key.limits.concurrency].map { $0.map(String.init) ?? "-" }
-            print(([key.name, key.prefix + "…", state, key.models.isEmpty ? "*" : key.models.joined(separator: ","), expires] + limits)
-                .joined(separator: "\t"))
+            let budget = key.budget.map { "\(Money(nanoUnits: $0.amountNano, currency: $0.currency)) \($0.period.rawValue)" } ?? "-"
+            let previous = key.previousValidUntil.flatMap { $0 > now ? time($0) : nil } ?? "-"
+            print(([key.name, key.prefix + "…", state, key.models.isEmpty ? "*" : key.models.joined(separator: ","),
+                    key.expiresAt.map(time) ?? "-"] + limits + [budget, previous]).joined(separator: "\t"))
         }
+    }
+}
+
+struct KeysUpdate: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "update", abstract: "Change a stored key's models, limits, budget or expiry (its secret stays).",
+        discussion: "Options left out keep their value; the --no-* flags remove a limit, the budget or the expiry.")
+
+    @Option(help: "YAML configuration file (default: the embedded default's data directory).") var config: String?
+    @Argument(help: "The key's name.") var name: String
+    @Option(help: "Models it may use, comma separated; `*` wildcards; `*` alone: all.") var models: String?
+    @Option(help: "Expiry: 30d, 12h, 90m, a day (2026-12-31), an RFC 3339 time or Unix seconds.") var expires: String?
+    @Flag(help: "Remove the expiry.") var noExpiry = false
+    @Option(help: "Requests per minute.") var rpm: Int?
+    @Flag(help: "Remove the requests-per-minute limit.") var noRpm = false
+    @Option(help: "Tokens per minute.") var tpm: Int?
+    @Flag(help: "Remove the tokens-per-minute limit.") var noTpm = false
+    @Option(help: "Requests in flight at once.") var concurrency: Int?
+    @Flag(help: "Remove the concurrency limit.") var noConcurrency = false
+    @Option(help: "Budget: amount, currency and period, e.g. '50 USD monthly'.") var budget: String?
+    @Flag(help: "Remove the budget.") var noBudget = false
+
+    func validate() throws {
+        for (given, removed, option) in [(expires != nil, noExpiry, "expires"), (rpm != nil, noRpm, "rpm"), (tpm != nil, noTpm, "tpm"),
+                                         (concurrency != nil, noConcurrency, "concurrency"), (budget != nil, noBudget, "budget")]
+        where given && removed {
+            throw ValidationError("--\(option) and its --no-\(option == "expires" ? "expiry" : option) contradict each other")
+        }
+    }
+
+    func run() async throws {
+        var change = KeyChange()
+        if let models { change.models = models == "*" ? [] : modelList(models) }
+        if let expires {
+            guard let at = KeyIssuer.parseExpiry(expires) else { throw fatal("--expires must be like 30d, 12h, 2026-12-31 or Unix seconds") }
+            change.expiresAt = .some(at)
+        }
+        if noExpiry { change.expiresAt = .some(nil) }
+        for (value, removed, path) in [(rpm, noRpm, \KeyChange.rpm), (tpm, noTpm, \KeyChange.tpm),
+                                       (concurrency, noConcurrency, \KeyChange.concurrency)] {
+            if let value { change[keyPath: path] = .some(value) }
+            if removed { change[keyPath: path] = .some(nil) }
+        }
+        if noBudget { change.budget = .some(nil) }
+        let stored = try await withKeyStorage(config) { settings, storage, reserved in
+            if let budget { change.budget = .some(try await parseBudget(budget, settings: settings, storage: storage)) }
+            return try await KeyIssuer.update(name, change, storage: storage, reserved: reserved)
+        }
+        print("Updated key '\(stored.name)': \(KeyIssuer.json(stored).jsonString)")
+    }
+}
+
+struct KeysRotate: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "rotate", abstract: "Give a stored key a new secret, printed this once; the old one works during --grace.")
+
+    @Option(help: "YAML configuration file (default: the embedded default's data directory).") var config: String?
+    @Argument(help: "The key's name.") var name: String
+    @Option(help: "How long the old secret keeps working: 24h, 30m, 90s, 0 (refused at once).") var grace = "24h"
+
+    func run() async throws {
+        guard let seconds = KeyIssuer.parseGrace(grace), seconds <= KeyIssuer.maxGraceSeconds else {
+            throw fatal("--grace must be like 24h, 30m, 90s or 0, at most 90d")
+        }
+        let (stored, key) = try await withKeyStorage(config) { _, storage, reserved in
+            try await KeyIssuer.rotate(name, graceSeconds: seconds, storage: storage, reserved: reserved)
+        }
+        print(key)
+        let old = stored.previousValidUntil.map {
+            "The old key works until \(ISO8601DateFormatter().string(from: Date(timeIntervalSince1970: Double($0))))."
+        } ?? "The old key is refused from now on."
+        FileHandle.standardError.write(Data("Rotated key '\(stored.name)'. The new key is shown only now: store it safely. \(old)\n".utf8))
     }
 }
 
@@ -186,16 +290,8 @@ struct KeysRevoke: AsyncParsableCommand {
     @Argument(help: "The key's name.") var name: String
 
     func run() async throws {
-        let settings = try loadConfig(config)
-        let storage = try await SQLiteStorage.open(url: settings.storageURL, logger: makeLogger("error"))
-        do {
-            try await KeyIssuer.revoke(name, storage: storage, reserved: Set(settings.keys.map(\.name)))
-            try? await storage.close()
-            print("Revoked key '\(name)'.")
-        } catch let failure as KeyIssuer.Failure {
-            try? await storage.close()
-            throw fatal(failure.message)
-        }
+        try await withKeyStorage(config) { _, storage, reserved in try await KeyIssuer.revoke(name, storage: storage, reserved: reserved) }
+        print("Revoked key '\(name)'.")
     }
 }
 

@@ -107,10 +107,12 @@ import Testing
         func insert(_ key: StoredKey) async throws {}
         func deleteKey(named name: String) async throws {}
         func revokeKey(named name: String) async throws -> Bool { false }
+        func updateKey(_ key: StoredKey, ifDigest digestHex: String) async throws -> Bool { false }
         func channelOverrides() async throws -> [ChannelOverride] { [] }
         func saveChannelOverride(_ override: ChannelOverride) async throws {}
         func appendUsage(_ records: [RequestRecord]) async throws { throw CancellationError() }
         func usageReport(_ query: UsageQuery) async throws -> [UsageRow] { [] }
+        func recentRequests(_ query: RecentRequestsQuery) async throws -> [LedgerRow] { [] }
         func addBudgetSpend(key: String, periodStart: Int64, currency: String, nano: Int64) async throws -> Int64 { 0 }
         func budgetSpent(key: String, periodStart: Int64, currency: String) async throws -> Int64 { 0 }
         func syncedPrices() async throws -> SyncedPrices? { nil }

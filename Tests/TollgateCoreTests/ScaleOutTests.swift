@@ -32,6 +32,30 @@ import Testing
         #expect(try await call(a) == 200)
     }
 
+    @Test func aKeyChangedOrRotatedThroughOneInstanceChangesOnTheOther() async throws {
+        let url = try await TestDatabases.freshURL(Self.backend)
+        let yaml = """
+        storage: "\(url)"
+        storage_refresh: 200ms
+        admin_key: \(KeyAdminTests.adminKey)
+        channels:
+          - { name: m, provider: mock, models: [mock-echo, other] }
+        """
+        let a = try await GatewayHarness.start(yaml)
+        let b = try await GatewayHarness.start(yaml)
+        defer { Task { await a.stop(); await b.stop() } }
+        let admin = KeyAdminTests()
+        let old = try await KeyChangeTests().made(a, #"{"name":"shared"}"#)
+        #expect(await GatewayHarness.eventually { (try? await admin.chat(b, key: old))?.status == 200 })
+
+        #expect(try await admin.admin(a, "PATCH", "/admin/keys/shared", #"{"models":["other"]}"#).status == 200)
+        #expect(await GatewayHarness.eventually { (try? await admin.chat(b, key: old))?.status == 403 })
+        let rotated = try await admin.admin(a, "POST", "/admin/keys/shared/rotate", #"{"grace":0}"#)
+        let new = rotated.json?["key"]?.stringValue ?? ""
+        #expect(await GatewayHarness.eventually { (try? await admin.chat(b, key: new, model: "other"))?.status == 200 })
+        #expect(try await admin.chat(b, key: old, model: "other").status == 401)
+    }
+
     /// Several instances sharing budgets need PostgreSQL (one SQLite file is for one instance).
     @Test(.enabled(if: TestDatabases.postgresURL != nil, "needs TOLLGATE_TEST_POSTGRES_URL (./scripts/test sets it)"))
     func aSharedBudgetIsNotOverspentByMoreThanTheRequestsInFlight() async throws {

@@ -27,6 +27,30 @@ import Testing
         #expect(try await storage.keys().map(\.name) == ["k2"])
     }
 
+    @Test(arguments: TestDatabases.backends) func keysChangeOnlyFromTheSecretTheyHad(backend: String) async throws {
+        let storage = try await Self.open(backend)
+        defer { Task { try? await storage.close() } }
+        let original = StoredKey(name: "k", digestHex: KeyDigest(of: "sk-old").hex, prefix: "sk-old", models: [], expiresAt: nil,
+                                 revoked: false, createdAt: 100)
+        try await storage.insert(original)
+        var changed = original
+        changed.digestHex = KeyDigest(of: "sk-new").hex
+        changed.models = ["gpt-*"]
+        changed.expiresAt = 2_000_000_000
+        changed.limits = KeyLimits(rpm: 5, tpm: 600, concurrency: 2)
+        changed.budget = Budget(amountNano: 12_500_000_000, currency: "EUR", period: .weekly)
+        changed.previousDigestHex = original.digestHex
+        changed.previousValidUntil = 1_900_000_000
+        #expect(try await storage.updateKey(changed, ifDigest: original.digestHex))
+        #expect(try await storage.keys() == [changed])
+        var late = original
+        late.limits.rpm = 1
+        #expect(try await storage.updateKey(late, ifDigest: original.digestHex) == false)  // rotated meanwhile
+        #expect(try await storage.keys() == [changed])
+        #expect(try await storage.updateKey(original, ifDigest: changed.digestHex))  // every field can be cleared again
+        #expect(try await storage.keys() == [original])
+    }
+
     @Test(arguments: TestDatabases.backends) func theLedgerKeepsEachRequestOnceAndReports(backend: String) async throws {
         let storage = try await Self.open(backend)
         defer { Task { try? await storage.close() } }
@@ -43,6 +67,26 @@ import Testing
         #expect(try await storage.usageReport(UsageQuery(groupBy: .day)).map(\.group) == ["2026-11-18", "2026-11-19"])
         #expect(try await storage.usageReport(UsageQuery(groupBy: .model, from: day + 1)).first?.requests == 1)
         #expect(try await storage.usageReport(UsageQuery(groupBy: .channel, key: "z")).first?.costNano == 7)
+    }
+
+    @Test(arguments: TestDatabases.backends) func recentRequestsAndSplitReports(backend: String) async throws {
+        let storage = try await Self.open(backend)
+        defer { Task { try? await storage.close() } }
+        let day: Int64 = 1_795_000_000_000
+        var refused = LedgerTests.record("d", key: "k", cost: nil, started: day + 3)
+        refused.status = 429
+        var admin = LedgerTests.record("e", cost: nil, started: day + 4)
+        admin.route = "/admin/usage"
+        try await storage.appendUsage([LedgerTests.record("a", key: "k", cost: 5, started: day), LedgerTests.record("b", key: "z", cost: 7, started: day + 1),
+                                       LedgerTests.record("c", key: "k", cost: 2, started: day + 2), refused, admin])
+        let all = try await storage.recentRequests(RecentRequestsQuery())
+        #expect(all.map(\.requestID) == ["d", "c", "b", "a"])  // newest first, client routes only
+        #expect(all.last?.costNano == 5 && all.last?.currency == "USD" && all.last?.key == "k" && all.first?.status == 429)
+        #expect(try await storage.recentRequests(RecentRequestsQuery(key: "k", statuses: 200..<300)).map(\.requestID) == ["c", "a"])
+        #expect(try await storage.recentRequests(RecentRequestsQuery(model: "m", limit: 2)).count == 2)
+        #expect(try await storage.recentRequests(RecentRequestsQuery(model: "none")).isEmpty)
+        let split = try await storage.usageReport(UsageQuery(groupBy: .day, splitBy: .key))
+        #expect(split.filter { $0.group == "2026-11-18" }.map { "\($0.split ?? "-")=\($0.costNano)" } == ["k=7", "z=7"])
     }
 
     @Test(arguments: TestDatabases.backends) func budgetSpendAddsUpAtomically(backend: String) async throws {

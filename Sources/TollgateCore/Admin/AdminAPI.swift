@@ -22,6 +22,12 @@ struct AdminAPI {
                 throw GatewayError.badRequest("group_by must be one of key, model, channel, day", code: "invalid_group_by")
             }
             var usage = UsageQuery(groupBy: grouping, key: query["key"])
+            if let split = query["split_by"], !split.isEmpty {
+                guard let splitting = UsageQuery.Grouping(rawValue: split), splitting != grouping else {
+                    throw GatewayError.badRequest("split_by must be one of key, model, channel, day, other than group_by", code: "invalid_split_by")
+                }
+                usage.splitBy = splitting
+            }
             for (name, keyPath) in [("from", \UsageQuery.from), ("to", \UsageQuery.to)] {
                 guard let text = query[name] else { continue }
                 guard let day = UsageReport.parseDay(text) else {
@@ -30,7 +36,11 @@ struct AdminAPI {
                 usage[keyPath: keyPath] = day
             }
             let report = usage
-            answer { try await JSONValue.object(["data": .array(admin.storage.usageReport(report).map(\.json))]) }
+            let currency = admin.prices.settings.currency
+            answer { try await JSONValue.object(["data": .array(admin.storage.usageReport(report).map(\.json)), "currency": .string(currency)]) }
+        case (.GET, "/admin/requests"):
+            let recent = try Self.recentRequests(query)
+            answer { try await .object(["data": .array(admin.storage.recentRequests(recent).map(\.json))]) }
         case (.GET, "/admin/plugins"):
             guard let gateway = admin.link.gateway else { throw GatewayError.unavailable("the gateway is starting") }
             handler.writeJSON(status: 200, body: Self.plugins(gateway).serialized())
@@ -43,7 +53,7 @@ struct AdminAPI {
                 }
             }
         case (.GET, "/admin/budgets"):
-            let rows = runtime.budgets.keys.map { name -> JSONValue in
+            let rows = runtime.budgets.keyNames.map { name -> JSONValue in
                 let spent = runtime.budgets.spent(key: name)
                 return .object(["key": .string(name), "spent": spent.map { .number($0.decimal) } ?? .null,
                                 "currency": spent.map { .string($0.currency) } ?? .null])
@@ -65,19 +75,56 @@ struct AdminAPI {
             handler.writeJSON(status: 200, body: AdminHealth.report(runtime: runtime).serialized())
             handler.requestEnded(status: 200, channel: nil, usage: TokenUsage())
         case (.GET, "/admin/keys"):
-            let snapshot = runtime.snapshot.keys
-            answer { try await AdminKeys.list(admin: admin, keys: snapshot) }
+            let snapshot = runtime.snapshot.keys, budgets = runtime.budgets
+            answer { try await AdminKeys.list(admin: admin, keys: snapshot, budgets: budgets) }
         case (.POST, "/admin/keys"):
-            let request = try AdminKeys.parseCreate(body)
+            let request = try AdminKeys.parseCreate(body, rates: runtime.rates.rates)
             let runtime = self.runtime
             answer(status: 201) { try await AdminKeys.create(request, admin: admin, runtime: runtime) }
-        case (.DELETE, _) where path.hasPrefix("/admin/keys/"):
-            let name = String(path.dropFirst("/admin/keys/".count)).removingPercentEncoding ?? ""
-            let runtime = self.runtime
-            answer { try await AdminKeys.revoke(name, admin: admin, runtime: runtime) }
+        case (_, _) where path.hasPrefix("/admin/keys/"):
+            try keyRoute(head.method, path: path.dropFirst("/admin/keys/".count), body: body, admin: admin)
         default:
             throw GatewayError.notFound("no admin route for \(head.method.rawValue) \(path)", code: "unknown_route")
         }
+    }
+
+    /// `/admin/keys/{name}` (PATCH changes, DELETE revokes) and `/admin/keys/{name}/rotate` (POST).
+    private func keyRoute(_ method: HTTPMethod, path rest: Substring, body: ByteBuffer, admin: AdminContext) throws {
+        let rotate = rest.hasSuffix("/rotate")
+        let name = String(rotate ? rest.dropLast("/rotate".count) : rest).removingPercentEncoding ?? ""
+        let runtime = self.runtime
+        switch (method, rotate) {
+        case (.PATCH, false):
+            let change = try KeyPayload(body, allowed: KeyPayload.changeable).change(rates: runtime.rates.rates, now: unixSeconds())
+            answer { try await AdminKeys.update(name, change, admin: admin, runtime: runtime) }
+        case (.DELETE, false):
+            answer { try await AdminKeys.revoke(name, admin: admin, runtime: runtime) }
+        case (.POST, true):
+            let grace = try KeyPayload(body, allowed: ["grace"], emptyIsObject: true).grace()
+            answer { try await AdminKeys.rotate(name, graceSeconds: grace, admin: admin, runtime: runtime) }
+        default:
+            throw GatewayError(status: 405, type: "invalid_request_error", code: "method_not_allowed",
+                               message: "\(method.rawValue) is not allowed here: PATCH or DELETE /admin/keys/{name}, POST /admin/keys/{name}/rotate")
+        }
+    }
+
+    /// `?key=&model=&status=&limit=` of `GET /admin/requests`, checked.
+    static func recentRequests(_ query: [String: String]) throws -> RecentRequestsQuery {
+        var recent = RecentRequestsQuery(key: query["key"].flatMap { $0.isEmpty ? nil : $0 },
+                                         model: query["model"].flatMap { $0.isEmpty ? nil : $0 })
+        if let text = query["status"], !text.isEmpty {
+            guard let statuses = RecentRequestsQuery.statuses(text) else {
+                throw GatewayError.badRequest("status must be a code such as 429 or a class such as 4xx", code: "invalid_status")
+            }
+            recent.statuses = statuses
+        }
+        if let text = query["limit"] {
+            guard let limit = Int(text), (1...100).contains(limit) else {
+                throw GatewayError.badRequest("limit must be from 1 to 100", code: "invalid_limit")
+            }
+            recent.limit = limit
+        }
+        return recent
     }
 
     /// Every plugin file and template the gateway looked at: loaded (with what it serves) or refused (why).

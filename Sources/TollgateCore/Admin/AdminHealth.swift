@@ -6,12 +6,14 @@ import NIOCore
 enum AdminHealth {
     static func report(runtime: GatewayRuntime) -> JSONValue {
         let now = NIODeadline.now()
-        let channels = runtime.snapshot.router.channels.map { channel -> JSONValue in
+        let router = runtime.snapshot.router
+        let channels = router.channels.map { channel -> JSONValue in
             guard var members = channel.health.report(configured: channel.configuredUpstreamModels, now: now).objectValue else {
                 return .null
             }
             members.insert(contentsOf: [.init("provider", .string(channel.config.provider)), .init("priority", .int(channel.config.priority)),
-                                        .init("weight", .int(channel.config.weight))], at: 1)
+                                        .init("weight", .int(channel.config.weight)),
+                                        .init("enabled", .bool(!router.outOfRotation.contains(channel.name)))], at: 1)
             return .object(members)
         }
         return .object(["channels": .array(channels)])

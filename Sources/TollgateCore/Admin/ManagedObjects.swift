@@ -7,6 +7,8 @@ import Synchronization
 final class ManagedObjects: Sendable {
     /// Stored channels in force (config channels are separate and cannot be changed here).
     let channels = Mutex<[ChannelConfig]>([])
+    /// Config-file channels put in or out of rotation through the admin API, by name.
+    let rotation = Mutex<[String: Bool]>([:])
     private let applied = Mutex<[StoredObject.Kind: [StoredObject]]>([:])
     /// One apply at a time: each reads storage and applies what it read, so an older read can
     /// never undo a newer one.
@@ -34,6 +36,20 @@ final class ManagedObjects: Sendable {
         }
     }
 
+    /// `{"enabled": true|false}` and nothing else: a change of rotation, not a whole channel.
+    static func rotationOnly(_ body: [UInt8]) -> Bool? {
+        guard let members = (try? JSONParser.parse(body))?.objectValue, members.count == 1, members[0].key == "enabled" else { return nil }
+        return members[0].value.boolValue
+    }
+
+    /// A stored channel body with its `enabled` member set (the rest as it was).
+    static func setting(enabled: Bool, in body: [UInt8]) -> [UInt8]? {
+        guard var members = (try? JSONParser.parse(body))?.objectValue else { return nil }
+        members.removeAll { $0.key == "enabled" }
+        members.append(.init("enabled", .bool(enabled)))
+        return Array(JSONValue.object(members).jsonString.utf8)
+    }
+
     /// The objects of `kind` last applied, to tell what changed.
     func changed(_ kind: StoredObject.Kind, now objects: [StoredObject]) -> Bool {
         applied.withLock { applied in
@@ -44,8 +60,16 @@ final class ManagedObjects: Sendable {
 }
 
 extension Gateway {
-    /// Every channel in force: the config file's, then the stored ones.
-    var allChannelConfigs: [ChannelConfig] { configChannels.withLock { $0 } + managed.channels.withLock { $0 } }
+    /// Every channel in force: the config file's (with rotation set through the admin API), then
+    /// the stored ones.
+    var allChannelConfigs: [ChannelConfig] {
+        let rotation = managed.rotation.withLock { $0 }
+        return configChannels.withLock { $0 }.map { channel in
+            var channel = channel
+            if let enabled = rotation[channel.name] { channel.enabled = enabled }
+            return channel
+        } + managed.channels.withLock { $0 }
+    }
 
     /// Reads every managed object from storage and applies what changed.
     func applyManagedObjects() async throws {
@@ -74,12 +98,19 @@ extension Gateway {
 
     private func applyChannels(_ objects: [StoredObject]) {
         var configs: [ChannelConfig] = []
+        var rotation: [String: Bool] = [:]
+        let configNames = Set(config.channels.map(\.name))
         for object in objects {
+            if configNames.contains(object.name) {  // only the rotation of a config-file channel is stored
+                if let enabled = ManagedObjects.rotationOnly(object.body) { rotation[object.name] = enabled }
+                continue
+            }
             do { configs.append(try ManagedObjects.channel(named: object.name, body: object.body)) } catch {
                 runtime.logger.error("stored channel refused", metadata: ["channel": .string(object.name), "error": "\(error)"])
             }
         }
         managed.channels.withLock { $0 = configs }
+        managed.rotation.withLock { $0 = rotation }
         rebuildRoutes()
     }
 
@@ -93,7 +124,8 @@ extension Gateway {
     func routes() -> ModelRouter {
         let current = Dictionary(runtime.snapshot.router.channels.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
         var channels: [RuntimeChannel] = []
-        for config in allChannelConfigs {
+        let configs = allChannelConfigs
+        for config in configs {
             if let kept = current[config.name], kept.config.settingsJSON == config.settingsJSON,
                kept.config.models == config.models, kept.config.modelMap == config.modelMap,
                kept.config.weight == config.weight, kept.config.priority == config.priority, kept.config.region == config.region {
@@ -109,7 +141,7 @@ extension Gateway {
                 runtime.logger.error("channel out of service", metadata: ["channel": .string(config.name), "error": .string("\(error)")])
             }
         }
-        return ModelRouter(channels: channels)
+        return ModelRouter(channels: channels, outOfRotation: Set(configs.filter { !$0.enabled }.map(\.name)))
     }
 
     private func applyTemplates(_ objects: [StoredObject]) {

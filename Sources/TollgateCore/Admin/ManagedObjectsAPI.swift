@@ -31,9 +31,11 @@ struct ManagedObjectsAPI {
         let storage = admin.storage, link = admin.link, kind = route.kind
         switch (head.method, route.name) {
         case (.GET, nil):
-            let configChannels = kind == .channel ? (link.gateway?.config.channels ?? []) : []
+            // Config-file channels come first in `allChannelConfigs`, with their rotation applied.
+            let configChannels = kind == .channel ? (link.gateway.map { Array($0.allChannelConfigs.prefix($0.config.channels.count)) } ?? []) : []
+            let configNames = Set(configChannels.map(\.name))
             api.answer {
-                let stored = try await storage.objects(kind: kind).map { Self.describe($0) }
+                let stored = try await storage.objects(kind: kind).filter { !configNames.contains($0.name) }.map { Self.describe($0) }
                 let fromConfig = configChannels.map { Self.describe($0, source: "config") }
                 return .object(["data": .array(fromConfig + stored)])
             }
@@ -44,6 +46,9 @@ struct ManagedObjectsAPI {
                 }
                 return Self.describe(object)
             }
+        case (.PUT, let name?) where kind == .channel && ManagedObjects.rotationOnly(Array(buffer: body)) != nil:
+            let enabled = ManagedObjects.rotationOnly(Array(buffer: body)) ?? true
+            api.answer { try await Self.setRotation(of: name, enabled: enabled, storage: storage, link: link) }
         case (.PUT, let name?):
             let bytes = Array(buffer: body)
             try validate(kind: kind, name: name, body: bytes)
@@ -66,14 +71,34 @@ struct ManagedObjectsAPI {
         }
     }
 
+    /// `{"enabled": false|true}`: takes a channel out of rotation or back in, keeping the rest of
+    /// it (a config-file channel's rotation is stored on its own, by the channel's name).
+    static func setRotation(of name: String, enabled: Bool, storage: any Storage, link: GatewayLink) async throws -> JSONValue {
+        let body: [UInt8]
+        if link.gateway?.config.channels.contains(where: { $0.name == name }) == true {
+            body = Array(JSONValue.object(["enabled": .bool(enabled)]).jsonString.utf8)
+        } else {
+            guard let stored = try await storage.objects(kind: .channel).first(where: { $0.name == name }),
+                  let changed = ManagedObjects.setting(enabled: enabled, in: stored.body) else {
+                throw GatewayError.notFound("no channel '\(name)': to add one, PUT its whole settings", code: "channel_not_found")
+            }
+            body = changed
+        }
+        try await storage.putObject(StoredObject(kind: .channel, name: name, body: body, updatedAt: unixMillis()))
+        try await link.gateway?.applyManagedObjects()
+        return .object(["stored": .string(name), "kind": .string("channel"), "enabled": .bool(enabled)])
+    }
+
     /// Refuses what the running gateway could not use, naming the field.
     func validate(kind: StoredObject.Kind, name: String, body: [UInt8]) throws {
         switch kind {
         case .channel:
             let channel = try ManagedObjects.channel(named: name, body: body)
-            if admin.link.gateway?.config.channels.contains(where: { $0.name == name }) == true {
+            if let defined = admin.link.gateway?.config.channels.first(where: { $0.name == name }) {
                 throw GatewayError(status: 409, type: "invalid_request_error", code: "defined_in_config",
-                                   message: "channel '\(name)' is defined in the config file; change it there")
+                                   message: "channel '\(name)' is defined in the config file (\(defined.source?.description ?? "channels")); "
+                                       + "change it there. Here only {\"enabled\": false} or {\"enabled\": true} can be set, "
+                                       + "to take it out of or back into rotation")
             }
             if let gateway = admin.link.gateway, let problem = Gateway.providerProblem(channel, registry: gateway.registry,
                                                                                         pluginsDirectory: gateway.config.pluginsDirectory,
@@ -117,7 +142,7 @@ struct ManagedObjectsAPI {
     static func describe(_ channel: ChannelConfig, source: String) -> JSONValue {
         .object(["name": .string(channel.name), "kind": .string("channel"), "source": .string(source),
                  "body": .object(["provider": .string(channel.provider), "models": .array(channel.models.map(JSONValue.string)),
-                                  "weight": .int(channel.weight), "priority": .int(channel.priority)])])
+                                  "weight": .int(channel.weight), "priority": .int(channel.priority), "enabled": .bool(channel.enabled)])])
     }
 
     static func masked(_ credentials: JSONValue) -> JSONValue {

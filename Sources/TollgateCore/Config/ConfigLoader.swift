@@ -144,6 +144,7 @@ public enum ConfigLoader {
         let keyValue = try secret.string()
         guard keyValue.count >= 8 else { throw secret.error("must be at least 8 characters") }
         var key = KeyConfig(name: try name.string(), key: keyValue)
+        key.source = SourcePosition(file: name.file, line: name.node.mark?.line, column: name.node.mark?.column)
         if let v = m["models"] { key.models = try v.strings() }
         if let v = m["rpm"] { key.rpm = try v.int(in: 1...Int(Int32.max)) }
         if let v = m["tpm"] { key.tpm = try v.int(in: 1...Int(Int32.max)) }
@@ -261,7 +262,7 @@ public enum ConfigLoader {
 
     static func channel(_ n: ConfigNode) throws -> ChannelConfig {
         let m = try n.mapping(allowed: ["name", "provider", "base_url", "api_version", "credentials", "models",
-                                        "model_map", "weight", "priority", "region", "options"])
+                                        "model_map", "weight", "priority", "region", "options", "enabled"])
         guard let name = m["name"] else { throw n.error("needs name") }
         guard let provider = m["provider"] else { throw n.error("needs provider") }
         var channel = ChannelConfig(name: try name.string(), provider: try provider.string())
@@ -285,6 +286,7 @@ public enum ConfigLoader {
             channel.region = region
         }
         if let v = m["options"] { channel.options = try v.stringMap() }
+        if let v = m["enabled"] { channel.enabled = try v.bool() }
         if channel.models.isEmpty && channel.provider != "mock" {
             throw n.error("needs models (the model names or patterns this channel serves)")
         }

@@ -62,12 +62,12 @@ extension Gateway {
                !waits { throw channel.error(problem) }
         }
         // Checked; from here on nothing fails half way.
-        try await runtime.budgets.replace(budgets: next.keys.reduce(into: [:]) { $0[$1.name] = $1.budget }, now: unixSeconds())
         notifier.update(next.notify)
         runtime.rates.replaceBase(next.pricing.exchangeRates)
         prices.update(next.pricing)
         if let directory = Self.templatesDirectory(config) { templates.reload(directory: directory) }
         keys.configKeys = next.keys
+        try await keys.applyBudgets(to: runtime.budgets)  // the config's and the stored keys' budgets
         routeEdits.withLock { _ in
             configChannels.withLock { $0 = next.channels }
             runtime.replace(keys: keys.current(configKeys: next.keys), router: routes(), config: next)

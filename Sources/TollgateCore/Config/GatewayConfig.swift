@@ -93,15 +93,19 @@ public struct KeyConfig: Sendable {
     public var budget: Budget?
     /// This key's fallbacks (they replace the top-level ones for the models they name).
     public var fallbacks: [String: [String]] = [:]
+    /// Where the config file defines it (an admin change is refused with this place).
+    public var source: SourcePosition?
 
     public var limits: KeyLimits { KeyLimits(rpm: rpm, tpm: tpm, concurrency: concurrency) }
 }
 
 /// Where a configured value came from, for errors raised after parsing.
-public struct SourcePosition: Sendable, Equatable {
+public struct SourcePosition: Sendable, Equatable, CustomStringConvertible {
     public var file: String
     public var line: Int?
     public var column: Int?
+
+    public var description: String { line.map { "\(file), line \($0)" } ?? file }
 }
 
 public struct ChannelConfig: Sendable {
@@ -120,6 +124,8 @@ public struct ChannelConfig: Sendable {
     public var region: String?
     /// Provider-specific settings handed to the adaptor as they are.
     public var options: [String: String] = [:]
+    /// Out of rotation when false: kept (with its health) but routing sends it nothing.
+    public var enabled = true
     public var source: SourcePosition?
 
     public init(name: String, provider: String, baseURL: String? = nil, models: [String] = []) {

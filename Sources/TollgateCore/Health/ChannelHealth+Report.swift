@@ -21,6 +21,7 @@ extension ChannelHealth {
                     ])),
                     .init("success_rate", .number(String(format: "%.3f", health.successRate))),
                     .init("latency_ms", health.latencyMillis.map { .number(String(format: "%.1f", $0)) } ?? .null),
+                    .init("latency_p50_ms", health.recentLatencies.median.map { .number(String(format: "%.1f", $0)) } ?? .null),
                     .init("requests", .int(health.requests)), .init("failures", .int(health.failures)),
                     .init("last_error", health.lastError.map(JSONValue.string) ?? .null),
                     .init("last_error_at", health.lastErrorAt.map { .int($0) } ?? .null),

@@ -59,7 +59,7 @@ extension Gateway {
         do {
             var rebuilt = channels
             rebuilt[index] = try RuntimeChannel.make(config, factory: factory, health: runtime.health.health(for: name))
-            runtime.replaceRouter(ModelRouter(channels: rebuilt))
+            runtime.replaceRouter(ModelRouter(channels: rebuilt, outOfRotation: runtime.snapshot.router.outOfRotation))
         } catch {
             runtime.logger.error("channel cannot switch API version", metadata: ["channel": .string(name), "error": .string("\(error)")])
         }

@@ -11,6 +11,8 @@ struct ModelHealth: Sendable {
     var successRate = 1.0
     /// EMA (alpha 0.2) of the time to the response head, milliseconds.
     var latencyMillis: Double?
+    /// The last answers' times to the response head, for the median the health view shows.
+    var recentLatencies = LatencyWindow()
     var lastError: String?
     var lastErrorAt: Int64?
     var limits: RateLimitInfo?
@@ -33,6 +35,7 @@ struct ModelHealth: Sendable {
     mutating func observe(latency: Duration) {
         let millis = Double(latency.components.seconds) * 1000 + Double(latency.components.attoseconds) / 1e15
         latencyMillis = latencyMillis.map { $0 + Self.alpha * (millis - $0) } ?? millis
+        recentLatencies.add(millis)
     }
 
     /// 1...1000: status, success rate and latency; scales the channel's weight.
@@ -54,5 +57,31 @@ struct ModelHealth: Sendable {
     func usable(now: NIODeadline) -> Bool {
         guard status == .rateLimited, let retryAt else { return true }
         return now >= retryAt
+    }
+}
+
+/// The last `capacity` latencies in a ring (allocated once, on the first sample); the median is
+/// worked out only when someone looks.
+struct LatencyWindow: Sendable {
+    static let capacity = 64
+    private var samples: [Double] = []
+    private var next = 0
+
+    mutating func add(_ millis: Double) {
+        if samples.count < Self.capacity {
+            if samples.isEmpty { samples.reserveCapacity(Self.capacity) }
+            samples.append(millis)
+        } else {
+            samples[next] = millis
+        }
+        next = (next + 1) % Self.capacity
+    }
+
+    /// The median of the samples held, nil before the first.
+    var median: Double? {
+        guard !samples.isEmpty else { return nil }
+        let sorted = samples.sorted()
+        let middle = sorted.count / 2
+        return sorted.count % 2 == 1 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2
     }
 }

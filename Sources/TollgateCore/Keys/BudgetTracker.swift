@@ -29,21 +29,28 @@ public final class BudgetTracker: Sendable {
 
     public var isEmpty: Bool { accounts.withLock { $0.isEmpty } }
 
-    /// Puts the configured budgets in force (a config reload): a key whose budget is unchanged
-    /// keeps its spend; a new or changed one starts from what storage holds for it.
-    public func replace(budgets: [String: Budget], now: Int64) async throws {
+    /// Names of the keys with a budget.
+    public var keyNames: [String] { accounts.withLock { $0.keys.sorted() } }
+
+    /// The budget each key has now (a key left out has none). A key whose currency and period
+    /// stay keeps what it spent; true when some key needs its spend read from storage.
+    @discardableResult
+    public func replaceBudgets(_ budgets: [String: Budget]) -> Bool {
         accounts.withLock { accounts in
-            accounts = budgets.reduce(into: [:]) { next, entry in
-                if let kept = accounts[entry.key], kept.budget == entry.value { next[entry.key] = kept } else {
-                    next[entry.key] = Account(budget: entry.value, periodStart: 0, spentNano: 0)
+            var unread = false
+            accounts = budgets.reduce(into: [:]) { result, entry in
+                let (key, budget) = entry
+                if var account = accounts[key], account.budget.currency == budget.currency, account.budget.period == budget.period {
+                    account.budget = budget
+                    result[key] = account
+                } else {
+                    result[key] = Account(budget: budget, periodStart: 0, spentNano: 0)
+                    unread = true
                 }
             }
+            return unread
         }
-        try await refresh(now: now)
     }
-
-    /// Keys with a budget, by name.
-    public var keys: [String] { accounts.withLock { $0.keys.sorted() } }
 
     /// Reads each key's spend in its current period from storage (after a restart, or to see
     /// what other instances spent).

@@ -22,8 +22,10 @@ public final class KeyRegistry: Sendable {
         self.logger = logger
     }
 
-    /// Names the config file defines: the admin API cannot replace or revoke them.
-    var configNames: Set<String> { Set(configKeys.map(\.name)) }
+    /// Names the config file defines, with where: the admin API cannot take, change or revoke them.
+    var configPlaces: [String: String] {
+        Dictionary(configKeys.map { ($0.name, $0.source?.description ?? "keys") }, uniquingKeysWith: { first, _ in first })
+    }
 
     /// Every key, the config file's from `configKeys`, with storage's as last read.
     func current(configKeys: [KeyConfig]) -> [ClientKey] {
@@ -37,9 +39,10 @@ public final class KeyRegistry: Sendable {
         return keys(stored)
     }
 
-    /// Reloads and swaps the runtime's keys.
+    /// Reloads and swaps the runtime's keys and budgets.
     func reload(into runtime: GatewayRuntime) async throws {
         runtime.replaceKeys(try await load())
+        try await applyBudgets(to: runtime.budgets)
     }
 
     /// Swaps the runtime's keys when storage changed since the last look.
@@ -50,7 +53,22 @@ public final class KeyRegistry: Sendable {
             last = stored
             return true
         }
-        if changed { runtime.replaceKeys(keys(stored)) }
+        guard changed else { return }
+        runtime.replaceKeys(keys(stored))
+        try await applyBudgets(to: runtime.budgets)
+    }
+
+    /// Every key's budget: the config file's, then storage's (as last loaded).
+    var budgets: [String: Budget] {
+        var budgets: [String: Budget] = [:]
+        for key in configKeys { budgets[key.name] = key.budget }
+        for key in lastStored.withLock({ $0 ?? [] }) where !key.revoked { budgets[key.name] = key.budget }
+        return budgets
+    }
+
+    /// Swaps the tracker's budgets; a key with a new budget reads its period's spend from storage.
+    func applyBudgets(to tracker: BudgetTracker) async throws {
+        if tracker.replaceBudgets(budgets) { try await tracker.refresh(now: unixSeconds()) }
     }
 
     private func keys(_ stored: [StoredKey], configKeys: [KeyConfig]? = nil) -> [ClientKey] {
@@ -65,6 +83,7 @@ public final class KeyRegistry: Sendable {
                 continue
             }
             keys.append(client)
+            if let previous = key.previousClientKey { keys.append(previous) }
         }
         return keys
     }

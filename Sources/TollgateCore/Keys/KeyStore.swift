@@ -8,6 +8,8 @@ public struct ClientKey: Sendable {
     public var limits = KeyLimits()
     /// Fallback models of this key (over the gateway's).
     public var fallbacks: [String: [String]] = [:]
+    /// Set on a secret a rotation replaced: it is refused from then on (Unix seconds).
+    public var replacedAt: Int64?
     /// Enforces `limits`; set by the store (shared by the key's snapshots).
     public internal(set) var limiter: KeyLimiter?
 
@@ -46,14 +48,16 @@ public struct KeyStore: Sendable {
         self.limiters = limiters
     }
 
-    /// Every key, by name.
-    public var keys: [ClientKey] { byDigest.values.sorted { $0.name < $1.name } }
+    /// Every key, by name (a replaced secret in its grace period is not a key of its own).
+    public var keys: [ClientKey] { byDigest.values.filter { $0.replacedAt == nil }.sorted { $0.name < $1.name } }
 
     public enum Verdict: Sendable {
         case valid(ClientKey)
         case unknown
         case expired(ClientKey)
         case revoked(ClientKey)
+        /// A secret a rotation replaced, after its grace period.
+        case replaced(ClientKey)
     }
 
     public func check(_ presented: some Collection<UInt8>, nowUnix: Int64) -> Verdict {
@@ -63,6 +67,7 @@ public struct KeyStore: Sendable {
     public func check(digest: KeyDigest, nowUnix: Int64) -> Verdict {
         guard let key = byDigest[digest] else { return .unknown }
         if key.revoked { return .revoked(key) }
+        if let replaced = key.replacedAt, replaced <= nowUnix { return .replaced(key) }
         if let expiry = key.expiresAt, expiry <= nowUnix { return .expired(key) }
         return .valid(key)
     }

@@ -7,12 +7,16 @@ import Synchronization
 /// breakers, rate-limit waits and full adaptive limits take a channel out of the choice.
 public final class ModelRouter: Sendable {
     public let channels: [RuntimeChannel]
+    /// Channels taken out of rotation (`enabled: false`): listed and watched, never routed to.
+    public let outOfRotation: Set<String>
     /// Current weights of the smooth weighted round-robin, per channel index. Held only for the
     /// arithmetic; health is read before, under each channel's own lock.
     private let current: Mutex<[Int]>
 
-    public init(channels: [RuntimeChannel]) {
+    /// `outOfRotation` defaults to the channels whose config says `enabled: false`.
+    public init(channels: [RuntimeChannel], outOfRotation: Set<String>? = nil) {
         self.channels = channels
+        self.outOfRotation = outOfRotation ?? Set(channels.filter { !$0.config.enabled }.map(\.name))
         current = Mutex(Array(repeating: 0, count: channels.count))
     }
 
@@ -39,7 +43,7 @@ public final class ModelRouter: Sendable {
     /// Indices of the channels serving `model`, grouped by priority tier, lowest first.
     func tiers(for model: String) -> [[Int]] {
         var byPriority: [Int: [Int]] = [:]
-        for (index, channel) in channels.enumerated() where channel.serves(model) {
+        for (index, channel) in channels.enumerated() where channel.serves(model) && (outOfRotation.isEmpty || !outOfRotation.contains(channel.name)) {
             byPriority[channel.config.priority, default: []].append(index)
         }
         return byPriority.keys.sorted().compactMap { byPriority[$0] }
@@ -49,7 +53,10 @@ public final class ModelRouter: Sendable {
     /// already tried for this request.
     func route(_ model: String, excluding: Set<String> = [], embeddings: Bool = false, now: NIODeadline = .now()) -> Route {
         let tiers = tiers(for: model)
-        guard !tiers.isEmpty else { return .unknownModel }
+        guard !tiers.isEmpty else {
+            let resting = channels.filter { $0.serves(model) && outOfRotation.contains($0.name) }.map { "channel '\($0.name)' is out of rotation" }
+            return resting.isEmpty ? .unknownModel : .unavailable(Refusal(rateLimited: false, reasons: resting))
+        }
         var refusal = Refusal()
         var anyRefused = false
         for tier in tiers {

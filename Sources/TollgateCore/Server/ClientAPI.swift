@@ -111,6 +111,7 @@ struct ClientAPI {
         case .unknown: throw GatewayError.unauthorized("invalid API key")
         case .expired(let key): throw GatewayError.unauthorized("API key '\(key.name)' has expired")
         case .revoked(let key): throw GatewayError.unauthorized("API key '\(key.name)' has been revoked")
+        case .replaced(let key): throw GatewayError.unauthorized("API key '\(key.name)' was rotated: this secret is no longer valid, use the new one")
         }
     }
 

@@ -48,6 +48,14 @@ public final class PostgresStorage: Storage {
         CREATE TABLE channel_overrides (channel TEXT NOT NULL, kind TEXT NOT NULL, model TEXT NOT NULL, value TEXT NOT NULL,
                                         reason TEXT NOT NULL, created_at BIGINT NOT NULL, PRIMARY KEY (channel, kind, model))
         """,
+        // Keys that change and rotate: a budget per stored key, and the replaced secret's grace.
+        """
+        ALTER TABLE keys ADD COLUMN budget_nano BIGINT;
+        ALTER TABLE keys ADD COLUMN budget_currency TEXT;
+        ALTER TABLE keys ADD COLUMN budget_period TEXT;
+        ALTER TABLE keys ADD COLUMN previous_digest TEXT;
+        ALTER TABLE keys ADD COLUMN previous_valid_until BIGINT
+        """,
         // Every change to what instances cache is announced on `tollgate_changes` (payload: the
         // table), whichever process made it; listeners apply it at once (see `watchChanges`).
         """
@@ -215,26 +223,61 @@ public final class PostgresStorage: Storage {
     public func keys() async throws -> [StoredKey] {
         var keys: [StoredKey] = []
         let rows = try await client.query("""
-            SELECT name, digest, prefix, models, expires_at, revoked, created_at, rpm, tpm, concurrency FROM keys ORDER BY created_at
+            SELECT name, digest, prefix, models, expires_at, revoked, created_at, rpm, tpm, concurrency,
+                   budget_nano, budget_currency, budget_period, previous_digest, previous_valid_until FROM keys ORDER BY created_at
             """, logger: logger)
-        for try await (name, digest, prefix, models, expires, revoked, created, rpm, tpm, concurrency)
-            in rows.decode((String, String, String, String, Int64?, Bool, Int64, Int64?, Int64?, Int64?).self) {
+        for try await (name, digest, prefix, models, expires, revoked, created, rpm, tpm, concurrency,
+                       budgetNano, currency, period, previousDigest, previousUntil)
+            in rows.decode((String, String, String, String, Int64?, Bool, Int64, Int64?, Int64?, Int64?,
+                            Int64?, String?, String?, String?, Int64?).self) {
             let patterns = (try? JSONParser.parse(models))?.arrayValue?.compactMap(\.stringValue) ?? []
-            keys.append(StoredKey(name: name, digestHex: digest, prefix: prefix, models: patterns, expiresAt: expires,
-                                  revoked: revoked, createdAt: created,
-                                  limits: KeyLimits(rpm: rpm.map { Int($0) }, tpm: tpm.map { Int($0) }, concurrency: concurrency.map { Int($0) })))
+            var key = StoredKey(name: name, digestHex: digest, prefix: prefix, models: patterns, expiresAt: expires,
+                                revoked: revoked, createdAt: created,
+                                limits: KeyLimits(rpm: rpm.map { Int($0) }, tpm: tpm.map { Int($0) }, concurrency: concurrency.map { Int($0) }),
+                                budget: Budget(storedNano: budgetNano, currency: currency, period: period))
+            key.previousDigestHex = previousDigest
+            key.previousValidUntil = previousUntil
+            keys.append(key)
         }
         return keys
     }
 
     public func insert(_ key: StoredKey) async throws {
-        let models = JSONValue.array(key.models.map(JSONValue.string)).jsonString
-        let rpm = key.limits.rpm.map(Int64.init), tpm = key.limits.tpm.map(Int64.init), concurrency = key.limits.concurrency.map(Int64.init)
+        let c = Changeable(key)
         try await client.query("""
-            INSERT INTO keys (name, digest, prefix, models, expires_at, revoked, created_at, rpm, tpm, concurrency)
-            VALUES (\(key.name), \(key.digestHex), \(key.prefix), \(models), \(key.expiresAt), \(key.revoked), \(key.createdAt),
-                    \(rpm), \(tpm), \(concurrency))
+            INSERT INTO keys (name, digest, prefix, models, expires_at, revoked, created_at, rpm, tpm, concurrency,
+                              budget_nano, budget_currency, budget_period, previous_digest, previous_valid_until)
+            VALUES (\(key.name), \(key.digestHex), \(key.prefix), \(c.models), \(key.expiresAt), \(key.revoked), \(key.createdAt),
+                    \(c.rpm), \(c.tpm), \(c.concurrency), \(key.budget?.amountNano), \(key.budget?.currency), \(c.period),
+                    \(key.previousDigestHex), \(key.previousValidUntil))
             """, logger: logger)
+    }
+
+    public func updateKey(_ key: StoredKey, ifDigest digestHex: String) async throws -> Bool {
+        let c = Changeable(key)
+        let rows = try await client.query("""
+            UPDATE keys SET digest = \(key.digestHex), prefix = \(key.prefix), models = \(c.models), expires_at = \(key.expiresAt),
+                rpm = \(c.rpm), tpm = \(c.tpm), concurrency = \(c.concurrency), budget_nano = \(key.budget?.amountNano),
+                budget_currency = \(key.budget?.currency), budget_period = \(c.period), previous_digest = \(key.previousDigestHex),
+                previous_valid_until = \(key.previousValidUntil)
+            WHERE name = \(key.name) AND digest = \(digestHex) RETURNING name
+            """, logger: logger)
+        for try await _ in rows.decode(String.self) { return true }
+        return false
+    }
+
+    /// A key's columns in the types the statements bind.
+    private struct Changeable {
+        var models: String
+        var rpm, tpm, concurrency: Int64?
+        var period: String?
+        init(_ key: StoredKey) {
+            models = JSONValue.array(key.models.map(JSONValue.string)).jsonString
+            rpm = key.limits.rpm.map(Int64.init)
+            tpm = key.limits.tpm.map(Int64.init)
+            concurrency = key.limits.concurrency.map(Int64.init)
+            period = key.budget?.period.rawValue
+        }
     }
 
     public func revokeKey(named name: String) async throws -> Bool {
@@ -292,30 +335,51 @@ public final class PostgresStorage: Storage {
     }
 
     public func usageReport(_ query: UsageQuery) async throws -> [UsageRow] {
-        let group = switch query.groupBy {
-        case .key: "COALESCE(key_name, '')"
-        case .model: "COALESCE(model, '')"
-        case .channel: "COALESCE(channel, '')"
-        case .day: "to_char(to_timestamp(started_at / 1000) AT TIME ZONE 'UTC', 'YYYY-MM-DD')"
+        func column(_ grouping: UsageQuery.Grouping) -> String {
+            switch grouping {
+            case .key: "COALESCE(key_name, '')"
+            case .model: "COALESCE(model, '')"
+            case .channel: "COALESCE(channel, '')"
+            case .day: "to_char(to_timestamp(started_at / 1000) AT TIME ZONE 'UTC', 'YYYY-MM-DD')"
+            }
         }
         var sql = PostgresQuery(unsafeSQL: """
-            SELECT \(group) AS grp, COALESCE(currency, 'USD') AS cur, COUNT(*)::BIGINT,
-                   COALESCE(SUM(prompt_tokens), 0)::BIGINT, COALESCE(SUM(completion_tokens), 0)::BIGINT,
+            SELECT \(column(query.groupBy)) AS grp, \(query.splitBy.map(column) ?? "NULL::TEXT") AS spl, COALESCE(currency, 'USD') AS cur,
+                   COUNT(*)::BIGINT, COALESCE(SUM(prompt_tokens), 0)::BIGINT, COALESCE(SUM(completion_tokens), 0)::BIGINT,
                    COALESCE(SUM(cache_read_tokens), 0)::BIGINT, COALESCE(SUM(cache_creation_tokens), 0)::BIGINT,
                    COALESCE(SUM(cost_nano), 0)::BIGINT,
                    SUM(CASE WHEN cost_nano IS NULL AND prompt_tokens IS NOT NULL THEN 1 ELSE 0 END)::BIGINT
             FROM usage_ledger WHERE started_at >= $1 AND started_at < $2 AND ($3::TEXT IS NULL OR key_name = $3)
-            GROUP BY grp, cur ORDER BY grp, cur
+            GROUP BY grp, spl, cur ORDER BY grp, spl, cur
             """)
         sql.binds.append(query.from ?? Int64.min)
         sql.binds.append(query.to ?? Int64.max)
         sql.binds.append(query.key)
         var rows: [UsageRow] = []
         let result = try await client.query(sql, logger: logger)
-        for try await (grp, cur, n, p, c, cr, cc, cost, unpriced)
-            in result.decode((String, String, Int64, Int64, Int64, Int64, Int64, Int64, Int64).self) {
-            rows.append(UsageRow(group: grp, currency: cur, requests: n, promptTokens: p, completionTokens: c, cacheReadTokens: cr,
+        for try await (grp, spl, cur, n, p, c, cr, cc, cost, unpriced)
+            in result.decode((String, String?, String, Int64, Int64, Int64, Int64, Int64, Int64, Int64).self) {
+            rows.append(UsageRow(group: grp, split: spl, currency: cur, requests: n, promptTokens: p, completionTokens: c, cacheReadTokens: cr,
                                  cacheCreationTokens: cc, costNano: cost, unpriced: unpriced))
+        }
+        return rows
+    }
+
+    public func recentRequests(_ query: RecentRequestsQuery) async throws -> [LedgerRow] {
+        let low = query.statuses.lowerBound, high = query.statuses.upperBound, limit = query.limit
+        let result = try await client.query("""
+            SELECT request_id, started_at, key_name, route, model, channel, status, prompt_tokens, completion_tokens, estimated,
+                   cost_nano, currency, latency_us
+            FROM usage_ledger WHERE route LIKE '/v1%' AND status >= \(low) AND status < \(high) AND (\(query.key)::TEXT IS NULL OR key_name = \(query.key))
+                AND (\(query.model)::TEXT IS NULL OR model = \(query.model))
+            ORDER BY started_at DESC, request_id DESC LIMIT \(limit)
+            """, logger: logger)
+        var rows: [LedgerRow] = []
+        for try await (id, started, key, route, model, channel, status, prompt, completion, estimated, cost, currency, latency)
+            in result.decode((String, Int64, String?, String, String?, String?, Int, Int64?, Int64?, Bool, Int64?, String?, Int64).self) {
+            rows.append(LedgerRow(requestID: id, startedAt: started, key: key, route: route, model: model, channel: channel, status: status,
+                                  promptTokens: prompt, completionTokens: completion, estimated: estimated, costNano: cost,
+                                  currency: currency, latencyMicros: latency))
         }
         return rows
     }

@@ -57,6 +57,14 @@ public final class SQLiteStorage: Storage {
         CREATE TABLE channel_overrides (channel TEXT NOT NULL, kind TEXT NOT NULL, model TEXT NOT NULL, value TEXT NOT NULL,
                                         reason TEXT NOT NULL, created_at INTEGER NOT NULL, PRIMARY KEY (channel, kind, model))
         """,
+        // Keys that change and rotate: a budget per stored key, and the replaced secret's grace.
+        """
+        ALTER TABLE keys ADD COLUMN budget_nano INTEGER;
+        ALTER TABLE keys ADD COLUMN budget_currency TEXT;
+        ALTER TABLE keys ADD COLUMN budget_period TEXT;
+        ALTER TABLE keys ADD COLUMN previous_digest TEXT;
+        ALTER TABLE keys ADD COLUMN previous_valid_until INTEGER
+        """,
         // The model the client asked for, when a fallback (`model`) served the request.
         """
         ALTER TABLE usage_ledger ADD COLUMN fallback_from TEXT
@@ -116,31 +124,54 @@ public final class SQLiteStorage: Storage {
 
     public func keys() async throws -> [StoredKey] {
         try await connection.query("""
-            SELECT name, digest, prefix, models, expires_at, revoked, created_at, rpm, tpm, concurrency FROM keys ORDER BY created_at
+            SELECT name, digest, prefix, models, expires_at, revoked, created_at, rpm, tpm, concurrency,
+                   budget_nano, budget_currency, budget_period, previous_digest, previous_valid_until FROM keys ORDER BY created_at
             """)
             .map { row in
                 let models = (try? JSONParser.parse(row.column("models")?.string ?? "[]"))?.arrayValue?.compactMap(\.stringValue) ?? []
-                return StoredKey(name: row.column("name")?.string ?? "", digestHex: row.column("digest")?.string ?? "",
-                                 prefix: row.column("prefix")?.string ?? "", models: models,
-                                 expiresAt: row.column("expires_at")?.integer.map(Int64.init),
-                                 revoked: (row.column("revoked")?.integer ?? 0) != 0,
-                                 createdAt: Int64(row.column("created_at")?.integer ?? 0),
-                                 limits: KeyLimits(rpm: row.column("rpm")?.integer, tpm: row.column("tpm")?.integer,
-                                                   concurrency: row.column("concurrency")?.integer))
+                var key = StoredKey(name: row.column("name")?.string ?? "", digestHex: row.column("digest")?.string ?? "",
+                                    prefix: row.column("prefix")?.string ?? "", models: models,
+                                    expiresAt: row.column("expires_at")?.integer.map(Int64.init),
+                                    revoked: (row.column("revoked")?.integer ?? 0) != 0,
+                                    createdAt: Int64(row.column("created_at")?.integer ?? 0),
+                                    limits: KeyLimits(rpm: row.column("rpm")?.integer, tpm: row.column("tpm")?.integer,
+                                                      concurrency: row.column("concurrency")?.integer),
+                                    budget: Budget(storedNano: row.column("budget_nano")?.integer.map(Int64.init),
+                                                   currency: row.column("budget_currency")?.string,
+                                                   period: row.column("budget_period")?.string))
+                key.previousDigestHex = row.column("previous_digest")?.string
+                key.previousValidUntil = row.column("previous_valid_until")?.integer.map(Int64.init)
+                return key
             }
     }
 
     public func insert(_ key: StoredKey) async throws {
-        let models = JSONValue.array(key.models.map(JSONValue.string)).jsonString
         _ = try await connection.query(
             """
-            INSERT INTO keys (name, digest, prefix, models, expires_at, revoked, created_at, rpm, tpm, concurrency)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            INSERT INTO keys (digest, prefix, models, expires_at, rpm, tpm, concurrency, budget_nano, budget_currency, budget_period,
+                              previous_digest, previous_valid_until, name, revoked, created_at)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
             """,
-            [.text(key.name), .text(key.digestHex), .text(key.prefix), .text(models),
-             key.expiresAt.map { .integer(Int($0)) } ?? .null, .integer(key.revoked ? 1 : 0), .integer(Int(key.createdAt)),
-             key.limits.rpm.map { .integer($0) } ?? .null, key.limits.tpm.map { .integer($0) } ?? .null,
-             key.limits.concurrency.map { .integer($0) } ?? .null])
+            Self.changeable(key) + [.text(key.name), .integer(key.revoked ? 1 : 0), .integer(Int(key.createdAt))])
+    }
+
+    public func updateKey(_ key: StoredKey, ifDigest digestHex: String) async throws -> Bool {
+        let updated = try await connection.query("""
+            UPDATE keys SET digest = ?, prefix = ?, models = ?, expires_at = ?, rpm = ?, tpm = ?, concurrency = ?,
+                budget_nano = ?, budget_currency = ?, budget_period = ?, previous_digest = ?, previous_valid_until = ?
+            WHERE name = ? AND digest = ? RETURNING name
+            """, Self.changeable(key) + [.text(key.name), .text(digestHex)])
+        return !updated.isEmpty
+    }
+
+    /// The columns a change may rewrite, in the order the statements above name them.
+    private static func changeable(_ key: StoredKey) -> [SQLiteData] {
+        func int(_ n: (some BinaryInteger)?) -> SQLiteData { n.map { .integer(Int($0)) } ?? .null }
+        func text(_ s: String?) -> SQLiteData { s.map { .text($0) } ?? .null }
+        return [.text(key.digestHex), .text(key.prefix), .text(JSONValue.array(key.models.map(JSONValue.string)).jsonString),
+                int(key.expiresAt), int(key.limits.rpm), int(key.limits.tpm), int(key.limits.concurrency),
+                int(key.budget?.amountNano), text(key.budget?.currency), text(key.budget?.period.rawValue),
+                text(key.previousDigestHex), int(key.previousValidUntil)]
     }
 
     public func revokeKey(named name: String) async throws -> Bool {
@@ -230,17 +261,40 @@ public final class SQLiteStorage: Storage {
         if let key = query.key { conditions.append("key_name = ?"); binds.append(.text(key)) }
         let filter = conditions.isEmpty ? "" : "WHERE " + conditions.joined(separator: " AND ")
         let sql = """
-            SELECT \(Self.groupColumn(query.groupBy)) AS grp, COALESCE(currency, 'USD') AS cur, COUNT(*) AS n,
+            SELECT \(Self.groupColumn(query.groupBy)) AS grp, \(query.splitBy.map(Self.groupColumn) ?? "NULL") AS spl,
+                   COALESCE(currency, 'USD') AS cur, COUNT(*) AS n,
                    COALESCE(SUM(prompt_tokens), 0) AS p, COALESCE(SUM(completion_tokens), 0) AS c,
                    COALESCE(SUM(cache_read_tokens), 0) AS cr, COALESCE(SUM(cache_creation_tokens), 0) AS cc,
                    COALESCE(SUM(cost_nano), 0) AS cost, SUM(CASE WHEN cost_nano IS NULL AND prompt_tokens IS NOT NULL THEN 1 ELSE 0 END) AS unpriced
-            FROM usage_ledger \(filter) GROUP BY grp, cur ORDER BY grp, cur
+            FROM usage_ledger \(filter) GROUP BY grp, spl, cur ORDER BY grp, spl, cur
             """
         return try await connection.query(sql, binds).map { row in
             func n(_ name: String) -> Int64 { Int64(row.column(name)?.integer ?? 0) }
-            return UsageRow(group: row.column("grp")?.string ?? "", currency: row.column("cur")?.string ?? "",
+            return UsageRow(group: row.column("grp")?.string ?? "", split: row.column("spl")?.string, currency: row.column("cur")?.string ?? "",
                             requests: n("n"), promptTokens: n("p"), completionTokens: n("c"), cacheReadTokens: n("cr"),
                             cacheCreationTokens: n("cc"), costNano: n("cost"), unpriced: n("unpriced"))
+        }
+    }
+
+    public func recentRequests(_ query: RecentRequestsQuery) async throws -> [LedgerRow] {
+        var conditions = ["route LIKE '/v1%'", "status >= ?", "status < ?"]
+        var binds: [SQLiteData] = [.integer(query.statuses.lowerBound), .integer(query.statuses.upperBound)]
+        if let key = query.key { conditions.append("key_name = ?"); binds.append(.text(key)) }
+        if let model = query.model { conditions.append("model = ?"); binds.append(.text(model)) }
+        binds.append(.integer(query.limit))
+        let sql = """
+            SELECT request_id, started_at, key_name, route, model, channel, status, prompt_tokens, completion_tokens, estimated,
+                   cost_nano, currency, latency_us
+            FROM usage_ledger WHERE \(conditions.joined(separator: " AND ")) ORDER BY started_at DESC, request_id DESC LIMIT ?
+            """
+        return try await connection.query(sql, binds).map { row in
+            func n(_ name: String) -> Int64? { row.column(name)?.integer.map(Int64.init) }
+            return LedgerRow(requestID: row.column("request_id")?.string ?? "", startedAt: n("started_at") ?? 0,
+                             key: row.column("key_name")?.string, route: row.column("route")?.string ?? "",
+                             model: row.column("model")?.string, channel: row.column("channel")?.string,
+                             status: row.column("status")?.integer ?? 0, promptTokens: n("prompt_tokens"),
+                             completionTokens: n("completion_tokens"), estimated: (n("estimated") ?? 0) != 0,
+                             costNano: n("cost_nano"), currency: row.column("currency")?.string, latencyMicros: n("latency_us") ?? 0)
         }
     }
 

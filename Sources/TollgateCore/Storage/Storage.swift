@@ -9,9 +9,13 @@ public struct StoredKey: Sendable, Equatable {
     public var revoked: Bool
     public var createdAt: Int64
     public var limits = KeyLimits()
+    public var budget: Budget?
+    /// The secret a rotation replaced, accepted until `previousValidUntil` (Unix seconds).
+    public var previousDigestHex: String?
+    public var previousValidUntil: Int64?
 
     public init(name: String, digestHex: String, prefix: String, models: [String], expiresAt: Int64?, revoked: Bool,
-                createdAt: Int64, limits: KeyLimits = KeyLimits()) {
+                createdAt: Int64, limits: KeyLimits = KeyLimits(), budget: Budget? = nil) {
         self.name = name
         self.digestHex = digestHex
         self.prefix = prefix
@@ -20,9 +24,21 @@ public struct StoredKey: Sendable, Equatable {
         self.revoked = revoked
         self.createdAt = createdAt
         self.limits = limits
+        self.budget = budget
     }
 
-    public var clientKey: ClientKey? {
+    public var clientKey: ClientKey? { clientKey(digestHex: digestHex) }
+
+    /// The replaced secret during its grace period: the same key (limits, budget, models), ending
+    /// when the grace does.
+    public var previousClientKey: ClientKey? {
+        guard let previousDigestHex, let previousValidUntil else { return nil }
+        var key = clientKey(digestHex: previousDigestHex)
+        key?.replacedAt = previousValidUntil
+        return key
+    }
+
+    private func clientKey(digestHex: String) -> ClientKey? {
         guard let digest = KeyDigest(hex: digestHex) else { return nil }
         var key = ClientKey(name: name, digest: digest, models: models, expiresAt: expiresAt, limits: limits)
         key.revoked = revoked
@@ -38,6 +54,9 @@ public protocol Storage: Sendable {
     func deleteKey(named name: String) async throws
     /// Marks a key revoked; false when no key has that name.
     func revokeKey(named name: String) async throws -> Bool
+    /// Replaces a key's secret, limits, budget, models and expiry, only while its secret is still
+    /// `digestHex` (so a rotation never races another change); false when it is not.
+    func updateKey(_ key: StoredKey, ifDigest digestHex: String) async throws -> Bool
 
     /// Replacements the deprecation detector applied (model successors, API versions).
     func channelOverrides() async throws -> [ChannelOverride]
@@ -48,6 +67,8 @@ public protocol Storage: Sendable {
     /// stored (same request id) is left as it is, so a retried batch never counts twice.
     func appendUsage(_ records: [RequestRecord]) async throws
     func usageReport(_ query: UsageQuery) async throws -> [UsageRow]
+    /// The newest ledger rows matching `query`, newest first.
+    func recentRequests(_ query: RecentRequestsQuery) async throws -> [LedgerRow]
     /// Adds to a key's spend in one budget period, atomically in the database so that several
     /// gateway instances share one total; returns the new total.
     func addBudgetSpend(key: String, periodStart: Int64, currency: String, nano: Int64) async throws -> Int64

@@ -5,13 +5,16 @@ public struct UsageQuery: Sendable {
     }
 
     public var groupBy: Grouping
+    /// A second grouping inside each group (spend per day split by key, say).
+    public var splitBy: Grouping?
     /// Unix milliseconds, inclusive start and exclusive end.
     public var from: Int64?
     public var to: Int64?
     public var key: String?
 
-    public init(groupBy: Grouping, from: Int64? = nil, to: Int64? = nil, key: String? = nil) {
+    public init(groupBy: Grouping, splitBy: Grouping? = nil, from: Int64? = nil, to: Int64? = nil, key: String? = nil) {
         self.groupBy = groupBy
+        self.splitBy = splitBy
         self.from = from
         self.to = to
         self.key = key
@@ -21,6 +24,8 @@ public struct UsageQuery: Sendable {
 /// One group of a usage report, per currency (unpriced requests count under USD, at no cost).
 public struct UsageRow: Sendable, Equatable {
     public var group: String
+    /// The second grouping's value, when the query asked for one.
+    public var split: String? = nil
     public var currency: String
     public var requests: Int64
     public var promptTokens: Int64
@@ -32,7 +37,7 @@ public struct UsageRow: Sendable, Equatable {
     public var unpriced: Int64
 
     public var json: JSONValue {
-        .object(["group": .string(group), "currency": .string(currency), "requests": .int(requests),
+        .object(["group": .string(group), "split": split.map(JSONValue.string) ?? .null, "currency": .string(currency), "requests": .int(requests),
                  "prompt_tokens": .int(promptTokens), "completion_tokens": .int(completionTokens),
                  "cache_read_tokens": .int(cacheReadTokens), "cache_creation_tokens": .int(cacheCreationTokens),
                  "cost": .number(Money.decimal(costNano)), "cost_nano": .int(costNano), "unpriced_requests": .int(unpriced)])

@@ -44,6 +44,6 @@ extension Gateway {
                     "channel": .string(config.name), "error": .string("\(error)")])
             }
         }
-        runtime.replaceRouter(ModelRouter(channels: channels))
+        runtime.replaceRouter(ModelRouter(channels: channels, outOfRotation: runtime.snapshot.router.outOfRotation))
     }
 }
