@@ -84,11 +84,13 @@ let package = Package(
         .target(name: "BillingPluginEntry", dependencies: ["BillingPlugin"], path: "Plugins/BillingEntry"),
         .testTarget(name: "BillingPluginTests", dependencies: ["BillingPlugin", "TollgatePluginKit"], resources: [.copy("Fixtures")]),
         .testTarget(name: "BedrockPluginTests", dependencies: ["BedrockPlugin"], resources: [.copy("Fixtures")]),
-        .testTarget(name: "VertexPluginTests", dependencies: ["VertexPlugin"]),
+        // Runs fixture tools (openssl, cc) for the tests without Foundation's Process.
+        .target(name: "TestSupport", path: "Tests/TestSupport"),
+        .testTarget(name: "VertexPluginTests", dependencies: ["VertexPlugin", "TestSupport"]),
         .testTarget(name: "GeminiWireTests", dependencies: ["GeminiWire"]),
         .testTarget(
             name: "TollgateCoreTests",
-            dependencies: ["TollgateCore", "TollgatePluginKit", "TollgateShared", "BedrockPlugin", "BillingPlugin",
+            dependencies: ["TollgateCore", "TollgatePluginKit", "TollgateShared", "BedrockPlugin", "BillingPlugin", "TestSupport",
                            .product(name: "NIOCore", package: "swift-nio"),
                            .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                            .product(name: "NIOPosix", package: "swift-nio"),

@@ -9,6 +9,15 @@ import Synchronization
 public final class Gateway: Sendable {
     public let config: GatewayConfig
     public let registry: PluginRegistry
+    /// Loads plugin files found while running (`pluginWatcher` finds them).
+    let pluginLoader: PluginLoader
+    let pluginWatcher: PluginWatcher?
+    /// One route rebuild at a time (template, plugin and admin changes arrive on their own tasks).
+    let routeEdits = Mutex(())
+    /// The config file's channels in force (a reload replaces them).
+    let configChannels: Mutex<[ChannelConfig]>
+    /// One config reload at a time.
+    let reloading = AsyncGate()
     public let factory: AdaptorFactory
     public let runtime: GatewayRuntime
     public let storage: any Storage
@@ -26,6 +35,8 @@ public final class Gateway: Sendable {
     let templateWatcher: TemplateWatcher?
     /// Re-reads keys and budget spend that other instances change.
     let sharedState: SharedStateWatcher
+    /// Shares rate-limit counts with other instances on the same PostgreSQL.
+    let sharedLimits: SharedLimitSync
     /// The demo key in clear, when the configuration asks for one (the embedded default does).
     public let demoKey: String?
     let group: MultiThreadedEventLoopGroup
@@ -35,13 +46,17 @@ public final class Gateway: Sendable {
     private let adminServer = Mutex<Channel?>(nil)
     private let stopping = Mutex<Task<Void, Never>?>(nil)
 
-    private init(config: GatewayConfig, registry: PluginRegistry, factory: AdaptorFactory, runtime: GatewayRuntime,
+    private init(config: GatewayConfig, registry: PluginRegistry, pluginLoader: PluginLoader, pluginWatcher: PluginWatcher?,
+                 factory: AdaptorFactory, runtime: GatewayRuntime,
                  storage: any Storage, ledger: UsageLedger, prices: PriceService, notifier: Notifier, requestLog: RequestLog?,
                  keys: KeyRegistry, prober: HealthProber, templates: TemplateRegistry, demoKey: String?,
                  group: MultiThreadedEventLoopGroup, blockingPool: NIOThreadPool, sealer: SecretSealer?) {
         managed = ManagedObjects(sealer: sealer)
         self.config = config
         self.registry = registry
+        self.pluginLoader = pluginLoader
+        self.pluginWatcher = pluginWatcher
+        configChannels = Mutex(config.channels)
         self.factory = factory
         self.runtime = runtime
         self.storage = storage
@@ -53,6 +68,7 @@ public final class Gateway: Sendable {
         self.prober = prober
         self.templates = templates
         sharedState = SharedStateWatcher(storage: storage, runtime: runtime, interval: config.sharedStateInterval, logger: runtime.logger)
+        sharedLimits = SharedLimitSync(storage: storage, runtime: runtime, interval: config.limits.syncInterval, logger: runtime.logger)
         templateWatcher = Self.templatesDirectory(config).map { TemplateWatcher(directory: $0, registry: templates) }
         self.demoKey = demoKey
         self.group = group
@@ -73,9 +89,15 @@ public final class Gateway: Sendable {
             var loader = PluginLoader(logger: logger)
             let sideClient = try SideClient(group: group)
             loader.sideClient = sideClient
-            loader.loadDirectory(config.pluginsDirectory ?? PluginLoader.defaultDirectory, into: registry)
+            let pluginsDirectory = config.pluginsDirectory ?? PluginLoader.defaultDirectory
+            let pluginWatcher = config.watchPlugins
+                ? PluginWatcher(directory: pluginsDirectory, seen: PluginWatcher.signature(pluginsDirectory)) : nil
+            loader.loadDirectory(pluginsDirectory, into: registry)
             for (name, entry) in linkedPlugins { loader.loadLinked(entry: entry, name: name, into: registry) }
             let templates = TemplateRegistry(reserved: registry.providerIDs, logger: logger)
+            var hotLoader = loader
+            hotLoader.acceptsBilling = false
+            hotLoader.servedElsewhere = { [weak templates] id in templates?.template(for: id).map { "template \($0.source)" } }
             if let directory = templatesDirectory(config) { templates.reload(directory: directory) }
             let factory = AdaptorFactory(registry: registry, templates: templates)
 
@@ -117,7 +139,8 @@ public final class Gateway: Sendable {
             requestLog?.start()
 
             let runtime = try GatewayRuntime(limits: config.limits, upstream: config.upstream,
-                                             snapshot: .init(keys: keys, router: ModelRouter(channels: channels)),
+                                             snapshot: .init(keys: keys, router: ModelRouter(channels: channels), fallbacks: config.fallbacks,
+                                                             contextWindowFallbacks: config.contextWindowFallbacks),
                                              group: group, blockingPool: blockingPool,
                                              recorders: [ledger, metrics] + (requestLog.map { [$0] } ?? [])
                                                  + [recorder ?? LogRecorder(logger: logger)],
@@ -131,15 +154,22 @@ public final class Gateway: Sendable {
             let prober = HealthProber(runtime: runtime, logger: logger) { request in
                 try await blockingPool.runIfActive { try sideClient.perform(request) }
             }
-            let gateway = Gateway(config: config, registry: registry, factory: factory, runtime: runtime, storage: storage,
+            let gateway = Gateway(config: config, registry: registry, pluginLoader: hotLoader, pluginWatcher: pluginWatcher,
+                                  factory: factory, runtime: runtime, storage: storage,
                                   ledger: ledger, prices: prices, notifier: notifier, requestLog: requestLog, keys: keyRegistry,
                                   prober: prober, templates: templates, demoKey: demoKey, group: group, blockingPool: blockingPool,
                                   sealer: sealer)
-            templates.onChange { [weak gateway] changed in gateway?.templatesChanged(changed) }
+            templates.onChange { [weak gateway] changed in gateway?.providersChanged(changed) }
             health.events.onDeprecation { [weak gateway] channel, model, notice in gateway?.deprecationFound(channel, model: model, notice) }
             try await gateway.applyManagedObjects()
             link.gateway = gateway
             gateway.sharedState.onObjectsChanged { [weak gateway] in try await gateway?.applyManagedObjects() }
+            gateway.sharedState.onAnnounced { [weak gateway] table in await gateway?.storageChanged(table) }
+            metrics.addGauges { [weak gateway] in
+                "# HELP tollgate_shared_limit_syncs_total Rate-limit syncs with other instances (PostgreSQL).\n"
+                    + "# TYPE tollgate_shared_limit_syncs_total counter\n"
+                    + "tollgate_shared_limit_syncs_total \(gateway?.sharedLimits.syncs.load(ordering: .relaxed) ?? 0)\n"
+            }
             metrics.addGauges { [weak runtime] in
                 "# HELP tollgate_ledger_queue_depth Usage records waiting to be written.\n# TYPE tollgate_ledger_queue_depth gauge\n"
                     + "tollgate_ledger_queue_depth \(ledger.queueDepth)\n"
@@ -168,9 +198,8 @@ public final class Gateway: Sendable {
         var channels: [RuntimeChannel] = []
         for channel in config.channels {
             if let problem = providerProblem(channel, registry: registry, pluginsDirectory: config.pluginsDirectory, templates: templates) {
-                if let directory = config.templatesDirectory {  // it may come as a template later
-                    logger.warning("channel waits for its provider", metadata: ["channel": .string(channel.name), "reason": .string(problem),
-                                                                                 "templates": .string(directory)])
+                if config.templatesDirectory != nil || config.watchPlugins {  // it may come as a template or plugin later
+                    logger.warning("channel waits for its provider", metadata: ["channel": .string(channel.name), "reason": .string(problem)])
                     continue
                 }
                 if config.demoKey && channel.source == nil {
@@ -239,7 +268,9 @@ public final class Gateway: Sendable {
         }
         prices.startBackground()
         templateWatcher?.start()
+        pluginWatcher?.start { [weak self] changes in self?.pluginFilesChanged(changes) }
         sharedState.start()
+        sharedLimits.start()
         if config.health.probes { prober.start(interval: config.health.probeInterval) }
         startKeyPolling(every: config.sharedStateInterval)
         return channel.localAddress?.port ?? config.listen.port
@@ -291,7 +322,9 @@ public final class Gateway: Sendable {
         if let channel = server.withLock({ $0 }) { try? await channel.close() }
         if let channel = adminServer.withLock({ $0 }) { try? await channel.close() }
         templateWatcher?.stop()
+        pluginWatcher?.stop()
         sharedState.stop()
+        sharedLimits.stop()
         prober.stop()
         keyPoller.withLock { $0?.cancel(); $0 = nil }
         let deadline = ContinuousClock.now + grace

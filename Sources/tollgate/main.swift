@@ -29,13 +29,17 @@ struct Serve: AsyncParsableCommand {
             throw fatal("\(error)")
         }
         let port = try await gateway.start()
-        printBanner(gateway, port: port)
+        // Signals are handled before the banner says the gateway is ready.
         let signals = SignalWatcher { signal in
             logger.info("stopping", metadata: ["signal": .string(signal), "grace": .string("\(settings.shutdownGrace)")])
             Task { await gateway.stop() }
         }
+        let reloads = SignalWatcher(signals: [(SIGHUP, "SIGHUP")]) { _ in
+            Task { _ = try? await gateway.reload() }  // it logs what it applied, or why it refused the file
+        }
+        printBanner(gateway, port: port)
         try await gateway.wait()
-        _ = signals
+        _ = (signals, reloads)
     }
 
     func printBanner(_ gateway: Gateway, port: Int) {
@@ -379,12 +383,13 @@ func makeLogger(_ level: String?) -> Logger {
     return logger
 }
 
-/// Calls back on SIGTERM or SIGINT (once each), off the signal handler's context.
+/// Calls back on each delivery of the given signals (SIGTERM and SIGINT by default), off the
+/// signal handler's context.
 final class SignalWatcher: @unchecked Sendable {
     private let sources: [any DispatchSourceSignal]
 
-    init(_ onSignal: @escaping @Sendable (String) -> Void) {
-        sources = [(SIGTERM, "SIGTERM"), (SIGINT, "SIGINT")].map { number, name in
+    init(signals: [(Int32, String)] = [(SIGTERM, "SIGTERM"), (SIGINT, "SIGINT")], _ onSignal: @escaping @Sendable (String) -> Void) {
+        sources = signals.map { number, name in
             signal(number, SIG_IGN)
             let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
             source.setEventHandler { onSignal(name) }

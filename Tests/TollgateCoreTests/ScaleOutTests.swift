@@ -92,3 +92,39 @@ import Testing
         #expect(stored == Int64(answered) * 4_000_000)  // every answer charged exactly once, across both
     }
 }
+
+/// PostgreSQL announces changes (LISTEN/NOTIFY): with polling at a minute, a key revoked through
+/// one instance is refused by the other as soon as the announcement arrives.
+@Suite(.enabled(if: TestDatabases.postgresURL != nil, "needs TOLLGATE_TEST_POSTGRES_URL (./scripts/test sets it)"))
+struct ChangeFeedTests {
+    @Test func aKeyRevokedThroughOneInstanceIsRefusedByTheOtherWithoutPolling() async throws {
+        let url = try await TestDatabases.freshURL("postgres")
+        let yaml = "storage: \"\(url)\"\nstorage_refresh: 60s\nchannels:\n  - { name: m, provider: mock, models: [mock-echo] }"
+        let a = try await GatewayHarness.start(yaml)
+        let b = try await GatewayHarness.start(yaml)
+        defer { Task { await a.stop(); await b.stop() } }
+        let secret = "sk-feed-\(UUID().uuidString)"
+        func call(_ h: GatewayHarness) async throws -> Int {
+            try await h.client.fetch(port: h.port, path: "/v1/chat/completions", key: secret,
+                                     json: #"{"model":"mock-echo","messages":[{"role":"user","content":"hi"}]}"#).status
+        }
+        /// Requests answered otherwise before the first `status`; the loop ends at the first.
+        func answersBefore(_ status: Int, on h: GatewayHarness) async throws -> Int? {
+            for count in 0..<2_000 where try await call(h) == status { return count }
+            return nil
+        }
+        try await a.gateway.storage.insert(StoredKey(name: "feed", digestHex: KeyDigest(of: secret).hex, prefix: "sk-feed",
+                                                     models: [], expiresAt: nil, revoked: false, createdAt: unixSeconds()))
+        #expect(try await answersBefore(200, on: b) != nil, "the new key reached the other instance")
+        let heard = b.gateway.sharedState.announcements.load(ordering: .relaxed)
+        #expect(try await a.gateway.storage.revokeKey(named: "feed"))
+        #expect(try await answersBefore(401, on: b) != nil, "the revocation reached the other instance")
+        #expect(b.gateway.sharedState.announcements.load(ordering: .relaxed) > heard)
+    }
+
+    @Test func migrationsSplitAtSemicolonsOutsideFunctionBodies() {
+        let sql = "CREATE TABLE a (x INT); CREATE FUNCTION f() RETURNS trigger AS $$ BEGIN PERFORM 1; RETURN NULL; END $$ LANGUAGE plpgsql;\n "
+        #expect(PostgresStorage.statements(sql) == ["CREATE TABLE a (x INT)",
+                                                     " CREATE FUNCTION f() RETURNS trigger AS $$ BEGIN PERFORM 1; RETURN NULL; END $$ LANGUAGE plpgsql"])
+    }
+}

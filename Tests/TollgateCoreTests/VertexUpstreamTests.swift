@@ -1,6 +1,7 @@
 import Foundation
 import NIOConcurrencyHelpers
 import Testing
+import TestSupport
 @testable import TollgateCore
 
 /// The Vertex plugin built by the package (`libtollgate-vertex.so`), loaded from the build folder
@@ -365,23 +366,8 @@ enum VertexKeys {
         }
     }
 
-    struct Failure: Error { var status: Int32 }
-
     /// Runs `openssl` with small inputs; its stdout, or a failure on a non-zero exit.
     private static func run(_ arguments: [String], input: [UInt8] = []) throws -> [UInt8] {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["openssl"] + arguments
-        let stdin = Pipe(), stdout = Pipe()
-        process.standardInput = stdin
-        process.standardOutput = stdout
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        stdin.fileHandleForWriting.write(Data(input))
-        try stdin.fileHandleForWriting.close()
-        let out = stdout.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else { throw Failure(status: process.terminationStatus) }
-        return Array(out)
+        try Subprocess.checked("openssl", arguments, input: input)
     }
 }

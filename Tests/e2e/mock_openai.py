@@ -14,6 +14,7 @@ Behaviours are selected by the request's model name:
   hold-back   stream the first event, then block until the test releases the `Hold` registered
               for the request's last user message (see `MockOpenAI.hold`)
   fail-500    answer 500 with an OpenAI error body
+  small-context  answer 400 `context_length_exceeded`, as OpenAI does for a prompt over the window
   cut-stream  send two events, then close the socket without ending the chunked body
   slow-stream a normal stream with a pause of SLOW_EVENT_SECONDS before each event
 Any other model gets a normal answer (see `reply_text`, `chat_usage`, `embedding_vector`).
@@ -333,6 +334,10 @@ class _Handler(BaseHTTPRequestHandler):
         model = request.get("model")
         if model == "fail-500":
             return self._complete(500, FAIL_500_BODY)
+        if model == "small-context":
+            return self._complete(400, openai_error(
+                "This model's maximum context length is 8192 tokens. However, your messages resulted in 9001 tokens. "
+                "Please reduce the length of the messages.", "invalid_request_error", "context_length_exceeded", "messages"))
         if request.get("stream"):
             return self._chat_stream(request)
         calling = wants_tool_call(request)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import time
 
 import httpx
 
@@ -60,3 +61,13 @@ def assert_openai_error(response: httpx.Response, status: int, code: str | None 
     if code is not None:
         assert error["code"] == code, f"expected code {code!r}, got {error['code']!r}: {body}"
     return error
+
+
+def eventually(check, seconds: float = 30, interval: float = 0.05) -> bool:
+    """Whether `check()` came true before `seconds` passed (it is asked again every `interval`)."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if check():
+            return True
+        time.sleep(interval)
+    return False

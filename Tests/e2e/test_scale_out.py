@@ -1,7 +1,7 @@
 """Two gateway processes on one PostgreSQL (the one ./scripts/test starts; its URL is in
 TOLLGATE_TEST_POSTGRES_URL): a key created through one works on the other, a channel stored
-through one serves on the other, and a budget shared by concurrent traffic through both is never
-exceeded by more than the cost of the requests in flight."""
+through one serves on the other, a budget shared by concurrent traffic through both is never
+exceeded by more than the cost of the requests in flight, and a key's `rpm` holds across both."""
 
 from __future__ import annotations
 
@@ -9,18 +9,19 @@ import os
 import subprocess
 import textwrap
 import threading
-import time
 import uuid
 from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 import pytest
 
+from support import eventually
 from conftest import CLIENT_KEY, start_dedicated_gateway, stop_gateway, write_gateway_config
 
 POSTGRES_URL = os.environ.get("TOLLGATE_TEST_POSTGRES_URL")
 ADMIN_KEY = "tg-admin-scale-out-0123456789"
 BUDGET_KEY = "tg-team-shared-budget-0123456789"
+RPM_KEY = "tg-team-shared-rpm-0123456789"
 pytestmark = pytest.mark.skipif(POSTGRES_URL is None, reason="needs TOLLGATE_TEST_POSTGRES_URL (./scripts/test sets it)")
 
 
@@ -41,7 +42,8 @@ def pair(tmp_path_factory, mock_upstream):
              models: [gpt-4o-mini] }}
         """)
     settings = f'storage: "{url}"\nstorage_refresh: 200ms\nadmin_key: {ADMIN_KEY}\n'
-    keys = f"- {{ name: team, key: {BUDGET_KEY}, budget: {{ amount: 0.0002, currency: USD, period: daily }} }}\n"
+    keys = (f"- {{ name: team, key: {BUDGET_KEY}, budget: {{ amount: 0.0002, currency: USD, period: daily }} }}\n"
+            f"- {{ name: paced, key: {RPM_KEY}, rpm: 10 }}\n")
     gateways = [start_dedicated_gateway(write_gateway_config(tmp_path_factory.mktemp(f"scale-{i}"), f"scale-out {i}", channels,
                                                              settings=settings, keys=keys)) for i in range(2)]
     yield gateways
@@ -58,13 +60,6 @@ def chat(gw, key: str, model: str = "mock-echo") -> httpx.Response:
                       json={"model": model, "messages": [{"role": "user", "content": "hello"}]})
 
 
-def eventually(check, seconds: float = 10) -> bool:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if check():
-            return True
-        time.sleep(0.1)
-    return False
 
 
 def test_a_key_created_on_one_instance_works_on_the_other(pair):
@@ -115,3 +110,22 @@ def test_a_shared_budget_is_not_overspent_by_more_than_the_requests_in_flight(pa
         rows = admin(gw, "GET", "/admin/budgets").json()["data"]
         return float(next(row["spent"] for row in rows if row["key"] == "team"))
     assert eventually(lambda: abs(spent_on(a) - spent) < 1e-12 and abs(spent_on(b) - spent) < 1e-12), (spent_on(a), spent_on(b), spent)
+
+
+def limit_syncs(gw) -> int:
+    text = httpx.get(gw.url + "/metrics", timeout=30).text
+    return int(next(line.split()[1] for line in text.splitlines() if line.startswith("tollgate_shared_limit_syncs_total ")))
+
+
+def test_a_key_with_rpm_10_admits_10_of_30_requests_sent_alternately_through_both(pair):
+    a, b = pair
+    statuses = []
+    for i in range(30):
+        statuses.append(chat(a if i % 2 == 0 else b, RPM_KEY).status_code)
+        for gw in (a, b):  # both instances have shared what they counted (counted, not timed)
+            start = limit_syncs(gw)
+            assert eventually(lambda: limit_syncs(gw) >= start + 2), "an instance stopped syncing its limits"
+    assert set(statuses) <= {200, 429}, statuses
+    admitted = statuses.count(200)
+    assert 9 <= admitted <= 11, f"admitted {admitted} of 30: {statuses}"
+    assert statuses[:9] == [200] * 9, statuses

@@ -43,6 +43,13 @@ struct AdminAPI {
             guard let gateway = admin.link.gateway else { throw GatewayError.unavailable("the gateway is starting") }
             handler.writeJSON(status: 200, body: Self.plugins(gateway).serialized())
             handler.requestEnded(status: 200, channel: nil, usage: TokenUsage())
+        case (.POST, "/admin/reload"):
+            guard let gateway = admin.link.gateway else { throw GatewayError.unavailable("the gateway is starting") }
+            answer {
+                do { return try await gateway.reload().json } catch let error as ConfigError {
+                    throw GatewayError.badRequest("config reload refused; the running config stays: \(error)", code: "invalid_config")
+                }
+            }
         case (.GET, "/admin/budgets"):
             let rows = runtime.budgets.keyNames.map { name -> JSONValue in
                 let spent = runtime.budgets.spent(key: name)
@@ -129,9 +136,11 @@ struct AdminAPI {
             switch report.status {
             case .loaded(let kind, let name, let version, let providers):
                 .object(["path": .string(report.path), "status": .string("loaded"), "kind": .string(kind.rawValue), "name": .string(name),
-                         "version": .string(version), "providers": .array(providers.map(JSONValue.string))])
+                         "version": .string(version), "providers": .array(providers.map(JSONValue.string)),
+                         "loaded_at": .string(PluginReport.time(report.at))])
             case .refused(let reason):
-                .object(["path": .string(report.path), "status": .string("refused"), "reason": .string(reason)])
+                .object(["path": .string(report.path), "status": .string("refused"), "reason": .string(reason),
+                         "refused_at": .string(PluginReport.time(report.at))])
             }
         }
         let templates = gateway.templates.reports.map { report -> JSONValue in

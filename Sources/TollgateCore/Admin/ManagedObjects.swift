@@ -133,7 +133,7 @@ extension Gateway {
     /// the stored ones.
     var allChannelConfigs: [ChannelConfig] {
         let rotation = managed.rotation.withLock { $0 }
-        return config.channels.map { channel in
+        return configChannels.withLock { $0 }.map { channel in
             var channel = channel
             if let enabled = rotation[channel.name] { channel.enabled = enabled }
             return channel
@@ -186,13 +186,18 @@ extension Gateway {
     /// Builds the routes from every channel in force, keeping the runtime form of channels whose
     /// settings did not change (their connections and state carry on).
     func rebuildRoutes() {
+        routeEdits.withLock { _ in runtime.replaceRouter(routes()) }
+    }
+
+    /// The routes of every channel in force (call under `routeEdits`).
+    func routes() -> ModelRouter {
         let current = Dictionary(runtime.snapshot.router.channels.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
         var channels: [RuntimeChannel] = []
         let configs = allChannelConfigs
         for config in configs {
             if let kept = current[config.name], kept.config.settingsJSON == config.settingsJSON,
                kept.config.models == config.models, kept.config.modelMap == config.modelMap,
-               kept.config.weight == config.weight, kept.config.priority == config.priority {
+               kept.config.weight == config.weight, kept.config.priority == config.priority, kept.config.region == config.region {
                 channels.append(kept)
                 continue
             }
@@ -201,11 +206,11 @@ extension Gateway {
                 runtime.logger.warning("channel waits for its provider", metadata: ["channel": .string(config.name), "reason": .string(problem)])
                 continue
             }
-            do { channels.append(try RuntimeChannel.make(config, factory: factory)) } catch {
+            do { channels.append(try RuntimeChannel.make(config, factory: factory, health: runtime.health.health(for: config.name))) } catch {
                 runtime.logger.error("channel out of service", metadata: ["channel": .string(config.name), "error": .string("\(error)")])
             }
         }
-        runtime.replaceRouter(ModelRouter(channels: channels, outOfRotation: Set(configs.filter { !$0.enabled }.map(\.name))))
+        return ModelRouter(channels: channels, outOfRotation: Set(configs.filter { !$0.enabled }.map(\.name)))
     }
 
     private func applyTemplates(_ objects: [StoredObject]) {

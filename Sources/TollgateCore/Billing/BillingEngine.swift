@@ -26,7 +26,7 @@ public final class BillingEngine: Sendable {
         guard status == TOLLGATE_OK, let handle else {
             throw Failure(message: message.isEmpty ? "refused (\(status.name))" : message)
         }
-        return CompiledPrice(handle: handle, destroy: hooks.on_price_destroy)
+        return CompiledPrice(handle: handle, destroy: hooks.on_price_destroy, plugin: plugin)
     }
 
     /// What one request costs. `breakdown` is the plugin's explanation (JSON); without
@@ -56,14 +56,17 @@ public final class BillingEngine: Sendable {
     }
 }
 
-/// A price entry compiled by the billing plugin; released through the plugin when dropped.
+/// A price entry compiled by the billing plugin; released through the plugin when dropped (so
+/// it holds the plugin, whose code frees it).
 public final class CompiledPrice: @unchecked Sendable {
     let handle: OpaquePointer
     private let destroy: (@convention(c) (OpaquePointer?) -> Void)?
+    private let plugin: LoadedPlugin
 
-    init(handle: OpaquePointer, destroy: (@convention(c) (OpaquePointer?) -> Void)?) {
+    init(handle: OpaquePointer, destroy: (@convention(c) (OpaquePointer?) -> Void)?, plugin: LoadedPlugin) {
         self.handle = handle
         self.destroy = destroy
+        self.plugin = plugin
     }
 
     deinit { destroy?(handle) }

@@ -11,7 +11,9 @@ public final class PriceService: Sendable {
 
     let engine: BillingEngine?
     let storage: any Storage
-    let settings: PricingSettings
+    /// Swapped by a config reload (`update`).
+    private let live: Mutex<PricingSettings>
+    var settings: PricingSettings { live.withLock { $0 } }
     let notifier: Notifier?
     let logger: Logger
     let fetch: Fetch
@@ -26,7 +28,7 @@ public final class PriceService: Sendable {
                 logger: Logger, fetch: @escaping Fetch) {
         self.engine = engine
         self.storage = storage
-        self.settings = settings
+        live = Mutex(settings)
         self.notifier = notifier
         self.logger = logger
         self.fetch = fetch
@@ -134,6 +136,13 @@ public final class PriceService: Sendable {
         current.withLock { $0 = book }
         logger.info("prices loaded", metadata: ["models": "\(book.models.count)", "refused": "\(book.refused.count)",
                                                 "source": .string(syncedPrices.syncedAt == 0 ? "bundled" : syncedPrices.source)])
+    }
+
+    /// Puts new pricing settings in force (a config reload): local files are read again now, a
+    /// changed sync URL or interval applies from the next sync.
+    func update(_ settings: PricingSettings) {
+        live.withLock { $0 = settings }
+        rebuild()
     }
 
     /// Replaces the admin layer (entries stored through the admin API) and rebuilds the book.

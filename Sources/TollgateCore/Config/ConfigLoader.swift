@@ -10,7 +10,9 @@ public enum ConfigLoader {
         guard let text = String(data: data, encoding: .utf8) else {
             throw ConfigError(file: file, key: "", message: "the file is not UTF-8 text")
         }
-        return try parse(text, file: file, environment: environment)
+        var config = try parse(text, file: file, environment: environment)
+        config.file = file
+        return config
     }
 
     /// `environment` nil: the text is data (admin JSON), its values are taken literally.
@@ -44,7 +46,7 @@ public enum ConfigLoader {
         let top = try root.mapping(allowed: ["listen", "data_dir", "storage", "admin_key", "plugins", "templates",
                                              "limits", "upstream", "keys", "channels", "demo_key", "threads",
                                              "pricing", "notify", "ledger", "storage_refresh", "request_log", "health", "routing",
-                                             "shutdown_grace", "admin"])
+                                             "shutdown_grace", "admin", "fallbacks", "context_window_fallbacks"])
         var config = GatewayConfig()
         if let n = top["listen"] { config.listen = try listenAddress(n) }
         if let n = top["data_dir"] { config.dataDirectory = try n.string() }
@@ -71,13 +73,18 @@ public enum ConfigLoader {
         }
         if let n = top["demo_key"] { config.demoKey = try n.bool() }
         if let n = top["threads"] { config.threads = try n.int(in: 1...256) }
-        if let n = top["plugins"] { config.pluginsDirectory = try directory(n) }
+        if let n = top["plugins"] {
+            config.pluginsDirectory = try directory(n, also: ["watch"])
+            config.watchPlugins = try n.mapping(allowed: ["dir", "watch"])["watch"]?.bool() ?? true
+        }
         if let n = top["templates"] { config.templatesDirectory = try directory(n) }
         if let n = top["limits"] { config.limits = try limits(n) }
         if let n = top["shutdown_grace"] { config.shutdownGrace = try n.duration() }
         if let n = top["upstream"] { config.upstream = try upstream(n) }
         if let n = top["keys"] { config.keys = try n.sequence().map(key) }
         if let n = top["channels"] { config.channels = try n.sequence().map(channel) }
+        if let n = top["fallbacks"] { config.fallbacks = try fallbacks(n) }
+        if let n = top["context_window_fallbacks"] { config.contextWindowFallbacks = try fallbacks(n) }
         if let n = top["pricing"] { config.pricing = try pricing(n) }
         if let n = top["notify"] { config.notify = try notify(n) }
         if let n = top["health"] { config.health = try health(n) }
@@ -115,15 +122,15 @@ public enum ConfigLoader {
         return ListenAddress(host: host, port: port)
     }
 
-    static func directory(_ n: ConfigNode) throws -> String {
-        let members = try n.mapping(allowed: ["dir"])
+    static func directory(_ n: ConfigNode, also: [String] = []) throws -> String {
+        let members = try n.mapping(allowed: Set(["dir"] + also))
         guard let dir = members["dir"] else { throw n.error("needs dir") }
         return try dir.string()
     }
 
     static func limits(_ n: ConfigNode) throws -> RequestLimits {
         let m = try n.mapping(allowed: ["max_body_bytes", "max_response_bytes", "request_timeout", "keep_alive_timeout",
-                                        "max_connections", "max_connections_per_ip"])
+                                        "max_connections", "max_connections_per_ip", "sync_interval"])
         var limits = RequestLimits()
         if let v = m["max_body_bytes"] { limits.maxBodyBytes = try v.int(in: 1...(1 << 30)) }
         if let v = m["max_response_bytes"] { limits.maxResponseBytes = try v.int(in: 1...(1 << 30)) }
@@ -131,6 +138,10 @@ public enum ConfigLoader {
         if let v = m["keep_alive_timeout"] { limits.keepAliveTimeout = try positive(v) }
         if let v = m["max_connections"] { limits.maxConnections = try v.int(in: 1...1_000_000) }
         if let v = m["max_connections_per_ip"] { limits.maxConnectionsPerIP = try v.int(in: 1...1_000_000) }
+        if let v = m["sync_interval"] {
+            limits.syncInterval = try v.duration()
+            guard limits.syncInterval >= .milliseconds(10) else { throw v.error("must be at least 10ms") }
+        }
         return limits
     }
 
@@ -151,7 +162,7 @@ public enum ConfigLoader {
     }
 
     static func key(_ n: ConfigNode) throws -> KeyConfig {
-        let m = try n.mapping(allowed: ["name", "key", "models", "rpm", "tpm", "concurrency", "budget"])
+        let m = try n.mapping(allowed: ["name", "key", "models", "rpm", "tpm", "concurrency", "budget", "fallbacks"])
         guard let name = m["name"] else { throw n.error("needs name") }
         guard let secret = m["key"] else { throw n.error("needs key") }
         let keyValue = try secret.string()
@@ -163,7 +174,21 @@ public enum ConfigLoader {
         if let v = m["tpm"] { key.tpm = try v.int(in: 1...Int(Int32.max)) }
         if let v = m["concurrency"] { key.concurrency = try v.int(in: 1...1_000_000) }
         if let v = m["budget"] { key.budget = try budget(v) }
+        if let v = m["fallbacks"] { key.fallbacks = try fallbacks(v) }
         return key
+    }
+
+    /// `{ model: [fallback, ...] }`: each list non-empty, without the model itself.
+    static func fallbacks(_ n: ConfigNode) throws -> [String: [String]] {
+        var out: [String: [String]] = [:]
+        for (model, node) in try n.mapping(allowed: nil) {
+            let list = try node.strings()
+            guard !list.isEmpty, !list.contains(model), Set(list).count == list.count, !list.contains(where: \.isEmpty) else {
+                throw node.error("must list other models, each once, to try in order")
+            }
+            out[model] = list
+        }
+        return out
     }
 
     static func budget(_ n: ConfigNode) throws -> Budget {

@@ -1,6 +1,8 @@
 import Foundation
 /// The gateway's whole configuration, as read from YAML (or built for the embedded default).
 public struct GatewayConfig: Sendable {
+    /// The file it was read from (what a reload reads again); nil for the embedded default.
+    public var file: String?
     public var listen = ListenAddress(host: "127.0.0.1", port: 8080)
     /// Where the SQLite file, the demo key and other local state live.
     public var dataDirectory = "./data"
@@ -14,11 +16,20 @@ public struct GatewayConfig: Sendable {
     public var secretKey: String? = ProcessInfo.processInfo.environment["TOLLGATE_SECRET_KEY"]
     /// Where plugin `*.so` files are found; nil = beside the executable (where `swift build` puts them).
     public var pluginsDirectory: String?
+    /// Load, replace and withdraw plugins as their files come and go (`plugins: { watch }`; on
+    /// when the config names a plugins folder). Channels on a provider not loaded yet then wait.
+    public var watchPlugins = false
     public var templatesDirectory: String?
     public var limits = RequestLimits()
     public var upstream = UpstreamSettings()
     public var keys: [KeyConfig] = []
     public var channels: [ChannelConfig] = []
+    /// Models tried in order when every channel of a model failed with a retryable failure
+    /// (`fallbacks: { gpt-4o: [claude-sonnet-4-5] }`); a key's own list wins for its requests.
+    public var fallbacks: [String: [String]] = [:]
+    /// Models tried in order when the upstream says the prompt exceeds the model's context
+    /// window (`context_window_fallbacks: { gpt-4o-mini: [gpt-4.1] }`).
+    public var contextWindowFallbacks: [String: [String]] = [:]
     /// Create and print a demo key (the embedded default does).
     public var demoKey = false
     /// Event loop threads; nil = the CPUs this process may run on (its affinity mask).
@@ -79,6 +90,8 @@ public struct RequestLimits: Sendable {
     /// past either, a new connection is answered 503 / 429 and closed.
     public var maxConnections = 10_000
     public var maxConnectionsPerIP: Int?
+    /// How often instances on one PostgreSQL share their rate-limit counts (`SharedLimitSync`).
+    public var syncInterval: Duration = .milliseconds(250)
 }
 
 public struct UpstreamSettings: Sendable {
@@ -100,6 +113,8 @@ public struct KeyConfig: Sendable {
     public var tpm: Int?
     public var concurrency: Int?
     public var budget: Budget?
+    /// This key's fallbacks (they replace the top-level ones for the models they name).
+    public var fallbacks: [String: [String]] = [:]
     /// Where the config file defines it (an admin change is refused with this place).
     public var source: SourcePosition?
 

@@ -13,6 +13,16 @@ struct UpstreamErrorInfo: Sendable, Equatable {
     /// Google's `RetryInfo.retryDelay` (e.g. `"30s"`).
     var retryDelay: Duration?
 
+    /// A 400 saying the prompt does not fit the model's context window: OpenAI's
+    /// `context_length_exceeded` code, Anthropic's "prompt is too long", Google's "exceeds the
+    /// maximum number of tokens". (Only ever moves the request that caused it.)
+    static func isContextWindowError(status: Int, body: [UInt8]) -> Bool {
+        guard status == 400 || status == 413 else { return false }
+        let error = parse(status: status, body: body)
+        return error.code == "context_length_exceeded" || error.message.hasPrefix("prompt is too long")
+            || error.message.contains("exceeds the maximum number of tokens") || error.message.contains("maximum context length")
+    }
+
     static func parse(status: Int, body: [UInt8], headers: [(String, String)] = []) -> UpstreamErrorInfo {
         let json = try? JSONParser.parse(body)
         var message: String?

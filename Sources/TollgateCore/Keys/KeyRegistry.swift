@@ -6,13 +6,18 @@ import Synchronization
 /// another process arrive through `refresh`, which the gateway calls every 2 s off the hot path
 /// (one small query; the snapshot is swapped only when something changed).
 public final class KeyRegistry: Sendable {
-    let configKeys: [KeyConfig]
+    private let configured: Mutex<[KeyConfig]>
+    /// The config file's keys (a reload replaces them).
+    var configKeys: [KeyConfig] {
+        get { configured.withLock { $0 } }
+        set { configured.withLock { $0 = newValue } }
+    }
     let storage: any Storage
     let logger: Logger
     private let lastStored = Mutex<[StoredKey]?>(nil)
 
     init(configKeys: [KeyConfig], storage: any Storage, logger: Logger) {
-        self.configKeys = configKeys
+        configured = Mutex(configKeys)
         self.storage = storage
         self.logger = logger
     }
@@ -20,6 +25,11 @@ public final class KeyRegistry: Sendable {
     /// Names the config file defines, with where: the admin API cannot take, change or revoke them.
     var configPlaces: [String: String] {
         Dictionary(configKeys.map { ($0.name, $0.source?.description ?? "keys") }, uniquingKeysWith: { first, _ in first })
+    }
+
+    /// Every key, the config file's from `configKeys`, with storage's as last read.
+    func current(configKeys: [KeyConfig]) -> [ClientKey] {
+        keys(lastStored.withLock { $0 } ?? [], configKeys: configKeys)
     }
 
     /// Every key: the config file's, then storage's.
@@ -57,12 +67,16 @@ public final class KeyRegistry: Sendable {
     }
 
     /// Swaps the tracker's budgets; a key with a new budget reads its period's spend from storage.
-    private func applyBudgets(to tracker: BudgetTracker) async throws {
+    func applyBudgets(to tracker: BudgetTracker) async throws {
         if tracker.replaceBudgets(budgets) { try await tracker.refresh(now: unixSeconds()) }
     }
 
-    private func keys(_ stored: [StoredKey]) -> [ClientKey] {
-        var keys = configKeys.map { ClientKey(name: $0.name, digest: KeyDigest(of: $0.key), models: $0.models, limits: $0.limits) }
+    private func keys(_ stored: [StoredKey], configKeys: [KeyConfig]? = nil) -> [ClientKey] {
+        var keys = (configKeys ?? self.configKeys).map { config in
+            var key = ClientKey(name: config.name, digest: KeyDigest(of: config.key), models: config.models, limits: config.limits)
+            key.fallbacks = config.fallbacks
+            return key
+        }
         for key in stored {
             guard let client = key.clientKey else {
                 logger.error("stored key has a malformed digest; skipped", metadata: ["key": .string(key.name)])

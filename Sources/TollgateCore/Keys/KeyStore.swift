@@ -6,6 +6,8 @@ public struct ClientKey: Sendable {
     public var expiresAt: Int64?
     public var revoked = false
     public var limits = KeyLimits()
+    /// Fallback models of this key (over the gateway's).
+    public var fallbacks: [String: [String]] = [:]
     /// Set on a secret a rotation replaced: it is refused from then on (Unix seconds).
     public var replacedAt: Int64?
     /// Enforces `limits`; set by the store (shared by the key's snapshots).

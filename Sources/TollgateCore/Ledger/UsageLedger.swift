@@ -127,7 +127,7 @@ enum LedgerJSON {
             "price": text(r.bill.priceName), "price_source": text(r.bill.priceSource), "price_problem": text(r.bill.problem),
             "latency_ms": .number(String(format: "%.3f", Double(r.latencyNanos) / 1e6)),
             "ttfb_ms": r.firstByteNanos.map { .number(String(format: "%.3f", Double($0) / 1e6)) } ?? .null,
-            "started_at_ms": .int(r.startedAtMillis),
+            "started_at_ms": .int(r.startedAtMillis), "fallback_from": text(r.fallbackFrom),
         ]).serialized()
     }
 }

@@ -18,7 +18,13 @@ public final class Notifier: Sendable {
     /// Posts a body to the webhook and returns the HTTP status.
     public typealias Post = @Sendable (_ url: String, _ body: [UInt8]) async throws -> Int
 
-    let settings: Settings
+    /// Swapped whole by a config reload; each delivery reads the settings in force.
+    private final class Live: Sendable {
+        let settings: Mutex<Settings>
+        init(_ settings: Settings) { self.settings = Mutex(settings) }
+    }
+    private let live: Live
+    var settings: Settings { live.settings.withLock { $0 } }
     let logger: Logger
     private let post: Post
     private let queue: AsyncStream<NotificationEvent>.Continuation
@@ -26,21 +32,26 @@ public final class Notifier: Sendable {
     private let worker: Task<Void, Never>
 
     public init(settings: Settings, logger: Logger, post: @escaping Post) {
-        self.settings = settings
+        let live = Live(settings)
+        self.live = live
         self.logger = logger
         self.post = post
         let (stream, continuation) = AsyncStream.makeStream(of: NotificationEvent.self, bufferingPolicy: .bufferingNewest(1000))
         queue = continuation
-        worker = Task { [settings, logger, post] in
-            for await event in stream { await Self.deliver(event, settings: settings, logger: logger, post: post) }
+        worker = Task { [live, logger, post] in
+            for await event in stream { await Self.deliver(event, settings: live.settings.withLock { $0 }, logger: logger, post: post) }
         }
     }
+
+    /// Puts new settings in force (a config reload); queued events are delivered under them.
+    func update(_ settings: Settings) { live.settings.withLock { $0 = settings } }
 
     deinit { queue.finish() }
 
     /// Logs the event and queues it for the webhook, unless filtered or over its hourly limit.
     public func notify(_ event: NotificationEvent) {
         logger.log(level: event.priority >= .high ? .warning : .notice, "\(event.type): \(event.message)")
+        let settings = self.settings
         guard settings.webhook != nil, event.priority >= settings.minimumPriority else { return }
         let now = event.timestampMillis
         let allowed = sentTimes.withLock { times -> Bool in

@@ -1,3 +1,4 @@
+import Foundation
 import TollgatePluginABI
 #if canImport(Glibc)
 import Glibc
@@ -7,8 +8,10 @@ public enum PluginKind: String, Sendable {
     case adaptor, billing
 }
 
-/// A plugin that passed every check and whose `on_init` succeeded. It stays mapped for the life
-/// of the process (Swift images cannot be unloaded safely), so its descriptor pointer is stable.
+/// A plugin that passed every check and whose `on_init` succeeded. Everything made from it (its
+/// adaptors, channels and streams) holds it, so its descriptor stays valid while any of them
+/// lives; when the last goes (its file was removed or replaced and its requests finished), its
+/// `on_shutdown` runs and its image is `dlclose`d.
 public final class LoadedPlugin: @unchecked Sendable {
     public let path: String
     public let name: String
@@ -16,11 +19,15 @@ public final class LoadedPlugin: @unchecked Sendable {
     public let kind: PluginKind
     public let providerIDs: [String]
     public let mayBlock: Bool
+    /// When it was loaded (Unix milliseconds).
+    public let loadedAt: Int64
     let descriptor: UnsafePointer<tollgate_type_plugin_descriptor>
     let host: PluginHost
+    /// The `dlopen` handle; nil for a plugin linked into the process.
+    let image: UnsafeMutableRawPointer?
 
     init(path: String, name: String, version: String, kind: PluginKind, providerIDs: [String],
-         descriptor: UnsafePointer<tollgate_type_plugin_descriptor>, host: PluginHost) {
+         descriptor: UnsafePointer<tollgate_type_plugin_descriptor>, host: PluginHost, image: UnsafeMutableRawPointer?) {
         self.path = path
         self.name = name
         self.version = version
@@ -28,7 +35,18 @@ public final class LoadedPlugin: @unchecked Sendable {
         self.providerIDs = providerIDs
         self.descriptor = descriptor
         self.host = host
+        self.image = image
+        loadedAt = unixMillis()
         mayBlock = descriptor.pointee.flags & UInt32(TOLLGATE_PLUGIN_FLAG_BUILD_MAY_BLOCK) != 0
+    }
+
+    /// A plugin linked into the process (tests, embedders) belongs to the process: it may serve
+    /// other gateways in it, so it is never shut down here.
+    deinit {
+        guard let image else { return }
+        descriptor.pointee.on_shutdown?()
+        host.release()
+        dlclose(image)
     }
 
     /// The plugin's hook table, zero-filled past the end of an older (smaller) table so hooks a
@@ -68,13 +86,29 @@ public struct PluginReport: Sendable, Equatable {
     }
     public var path: String
     public var status: Status
+    /// When the file was loaded or refused (Unix milliseconds).
+    public var at: Int64 = unixMillis()
+
+    public init(path: String, status: Status) {
+        self.path = path
+        self.status = status
+    }
 
     public var line: String {
         switch status {
         case .loaded(let kind, let name, let version, let providers):
-            "loaded   \(path): \(kind.rawValue) '\(name)' \(version), providers: \(providers.joined(separator: ", "))"
+            "loaded   \(path): \(kind.rawValue) '\(name)' \(version), providers: \(providers.joined(separator: ", ")), at \(Self.time(at))"
         case .refused(let reason):
             "refused  \(path): \(reason)"
         }
     }
+
+    /// `at` as RFC 3339 UTC with milliseconds.
+    static func time(_ millis: Int64) -> String {
+        let formatter = ISO8601DateFormatter()
+        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        return formatter.string(from: Date(timeIntervalSince1970: Double(millis) / 1000))
+    }
+
+    public static func == (a: PluginReport, b: PluginReport) -> Bool { a.path == b.path && a.status == b.status }
 }

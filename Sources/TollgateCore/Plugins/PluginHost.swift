@@ -25,8 +25,8 @@ public protocol SideHTTPClient: Sendable {
     func perform(_ request: SideRequest) throws -> SideResponse
 }
 
-/// The host table one plugin receives. It lives as long as the plugin (for the process), and its
-/// `host_context` points back here so callbacks know which plugin calls.
+/// The host table one plugin receives. It lives as long as the plugin, and its `host_context`
+/// points back here so callbacks know which plugin calls.
 final class PluginHost: @unchecked Sendable {
     let pluginName: String
     let logger: Logger
@@ -46,6 +46,10 @@ final class PluginHost: @unchecked Sendable {
             callback_http_call: hostHTTPCall, callback_free_buffer: hostFreeBuffer))
         table.pointee.host_context = UnsafeRawPointer(Unmanaged.passUnretained(self).toOpaque())
     }
+
+    /// Frees the table; only once the plugin has let go of it (after `on_shutdown`, or when
+    /// `on_init` failed). A plugin linked into the process keeps it for the process's life.
+    func release() { table.deallocate() }
 
     static func from(_ table: UnsafePointer<tollgate_type_host>?) -> PluginHost? {
         guard let context = table?.pointee.host_context else { return nil }

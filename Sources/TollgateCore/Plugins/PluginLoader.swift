@@ -1,13 +1,19 @@
 import Foundation
 import Logging
+import Synchronization
 import TollgatePluginABI
 
 /// Finds `*.so` files in a directory, opens each with dlopen and registers those that pass every
 /// check. A plugin is registered whole or not at all: every check and its `on_init` run before
 /// its provider ids are taken.
-public struct PluginLoader {
+public struct PluginLoader: Sendable {
     public var logger: Logger
     public var sideClient: SideHTTPClient?
+    /// Who else serves a provider id (a template, named by its source), or nil: a plugin may not
+    /// take an id that is already served.
+    public var servedElsewhere: (@Sendable (String) -> String?)?
+    /// False for files found while running: the billing engine is built once, at start.
+    public var acceptsBilling = true
     /// Provider ids the core serves itself.
     public static let builtInProviders: Set<String> = ["openai", "mock"]
 
@@ -31,7 +37,7 @@ public struct PluginLoader {
             logger.warning("plugins directory cannot be read", metadata: ["dir": .string(directory), "error": .string("\(error)")])
             return
         }
-        for name in names.sorted() where name.hasSuffix(".so") {
+        for name in names.sorted() where name.hasSuffix(".so") && !name.hasPrefix(".") {
             load(path: (directory as NSString).appendingPathComponent(name), into: registry)
         }
     }
@@ -51,18 +57,23 @@ public struct PluginLoader {
         }
     }
 
-    /// Registers what `attempt` produced, or records why it was refused.
+    /// Registers what `attempt` produced (in place of an earlier version of the same file), or
+    /// records why it was refused; a refused new version leaves the loaded one in service.
     private func admit(path: String, into registry: PluginRegistry, _ attempt: () throws(Refusal) -> LoadedPlugin) -> PluginReport {
         let report: PluginReport
         do {
             let plugin = try attempt()
-            registry.register(plugin)
+            let replaced = registry.register(plugin)
+            withExtendedLifetime(replaced) {}
             report = PluginReport(path: path, status: .loaded(kind: plugin.kind, name: plugin.name, version: plugin.version,
                                                               providers: plugin.providerIDs))
-            logger.info("plugin loaded", metadata: ["path": .string(path), "name": .string(plugin.name)])
+            logger.info("plugin loaded", metadata: ["path": .string(path), "name": .string(plugin.name),
+                                                    "version": .string(plugin.version)])
         } catch {
-            report = PluginReport(path: path, status: .refused(reason: error.reason))
-            logger.warning("plugin refused", metadata: ["path": .string(path), "reason": .string(error.reason)])
+            var reason = error.reason
+            if registry.plugin(at: path) != nil { reason += " (the version loaded before stays in service)" }
+            report = PluginReport(path: path, status: .refused(reason: reason))
+            logger.warning("plugin refused", metadata: ["path": .string(path), "reason": .string(reason)])
         }
         registry.record(report)
         return report
@@ -71,9 +82,7 @@ public struct PluginLoader {
     struct Refusal: Error { let reason: String }
 
     private func open(path: String, registry: PluginRegistry) throws(Refusal) -> LoadedPlugin {
-        guard let handle = dlopen(path, RTLD_NOW | RTLD_LOCAL) else {
-            throw Refusal(reason: "cannot be opened: \(String(cString: dlerror()))")
-        }
+        let handle = try openImage(path)
         do {
             return try check(handle: handle, path: path, registry: registry)
         } catch {
@@ -82,17 +91,39 @@ public struct PluginLoader {
         }
     }
 
+    private static let copies = Atomic<Int>(0)
+
+    /// Opens a private copy of the file, so replacing or rewriting the file later never touches
+    /// the mapped image, and the dynamic linker (which hands back an image it already holds under
+    /// the same name) maps a replaced file afresh. The copy sits beside the file, so `$ORIGIN`
+    /// still finds its neighbours, and is unlinked once mapped. An image linked against the Swift
+    /// runtime stays mapped after its last `dlclose` (RTLD_NODELETE): the runtime keeps pointers
+    /// into every image it has seen, so unmapping one would leave them dangling.
+    private func openImage(_ path: String) throws(Refusal) -> UnsafeMutableRawPointer {
+        guard let bytes = FileManager.default.contents(atPath: path) else { throw Refusal(reason: "cannot be read") }
+        let usesSwift = bytes.range(of: Data("libswiftCore.so".utf8)) != nil
+        let base = (path as NSString).lastPathComponent
+        let copy = (path as NSString).deletingLastPathComponent + "/.\(base).tollgate-\(getpid())-\(Self.copies.add(1, ordering: .relaxed).newValue)"
+        let made = FileManager.default.createFile(atPath: copy, contents: bytes, attributes: [.posixPermissions: 0o600])
+        let target = made ? copy : path  // a read-only folder: the file itself
+        defer { if made { unlink(copy) } }
+        guard let handle = dlopen(target, RTLD_NOW | RTLD_LOCAL | (usesSwift ? RTLD_NODELETE : 0)) else {
+            throw Refusal(reason: "cannot be opened: " + String(cString: dlerror()).replacingOccurrences(of: copy, with: path))
+        }
+        return handle
+    }
+
     private func check(handle: UnsafeMutableRawPointer, path: String, registry: PluginRegistry) throws(Refusal) -> LoadedPlugin {
         guard let symbol = dlsym(handle, TOLLGATE_PLUGIN_ENTRY_SYMBOL) else {
             throw Refusal(reason: "does not export \(TOLLGATE_PLUGIN_ENTRY_SYMBOL)")
         }
         let entry = unsafeBitCast(symbol, to: tollgate_type_plugin_entry.self)
         guard let descriptor = entry() else { throw Refusal(reason: "\(TOLLGATE_PLUGIN_ENTRY_SYMBOL) returned NULL") }
-        return try check(descriptor: descriptor, path: path, registry: registry)
+        return try check(descriptor: descriptor, path: path, registry: registry, image: handle)
     }
 
     private func check(descriptor: UnsafePointer<tollgate_type_plugin_descriptor>, path: String,
-                       registry: PluginRegistry) throws(Refusal) -> LoadedPlugin {
+                       registry: PluginRegistry, image: UnsafeMutableRawPointer? = nil) throws(Refusal) -> LoadedPlugin {
         let d = descriptor.pointee
         guard Int32(d.abi_major) == TOLLGATE_ABI_VERSION_MAJOR else {
             throw Refusal(reason: "built for plugin ABI \(d.abi_major).\(d.abi_minor); this gateway speaks ABI \(TOLLGATE_ABI_VERSION_MAJOR).x")
@@ -104,17 +135,18 @@ public struct PluginLoader {
         let version = boundedCString(d.version) ?? "unversioned"
         guard d.free_buffer != nil, d.on_init != nil else { throw Refusal(reason: "descriptor lacks free_buffer or on_init") }
         let kind = try checkKind(d)
-        let providers = try providerIDs(d, kind: kind, registry: registry)
+        let providers = try providerIDs(d, kind: kind, path: path, registry: registry)
         let host = PluginHost(pluginName: name, logger: logger, sideClient: sideClient)
         var error = tollgate_type_buffer.empty
         let status = d.on_init(host.table, &error)
         let message = error.string
         if error.ptr != nil { d.free_buffer(&error) }
         guard status == TOLLGATE_OK else {
+            host.release()
             throw Refusal(reason: "on_init failed (\(status.name)): \(message.isEmpty ? "no message" : message)")
         }
         return LoadedPlugin(path: path, name: name, version: version, kind: kind, providerIDs: providers,
-                            descriptor: descriptor, host: host)
+                            descriptor: descriptor, host: host, image: image)
     }
 
     private func checkKind(_ d: tollgate_type_plugin_descriptor) throws(Refusal) -> PluginKind {
@@ -135,6 +167,7 @@ public struct PluginLoader {
             if let missing = required.first(where: { !$0.1 }) { throw Refusal(reason: "adaptor hook \(missing.0) is NULL") }
             return .adaptor
         case TOLLGATE_KIND_BILLING:
+            guard acceptsBilling else { throw Refusal(reason: "a billing plugin is read at start only; restart the gateway to use this one") }
             guard let hooks = d.billing?.pointee else { throw Refusal(reason: "billing plugin without billing hooks") }
             guard hooks.struct_size >= MemoryLayout<tollgate_type_billing_hooks>.size,
                   hooks.on_price_new != nil, hooks.on_price_destroy != nil, hooks.on_compute_cost != nil else {
@@ -146,7 +179,8 @@ public struct PluginLoader {
         }
     }
 
-    private func providerIDs(_ d: tollgate_type_plugin_descriptor, kind: PluginKind, registry: PluginRegistry) throws(Refusal) -> [String] {
+    private func providerIDs(_ d: tollgate_type_plugin_descriptor, kind: PluginKind, path: String,
+                             registry: PluginRegistry) throws(Refusal) -> [String] {
         guard d.provider_id_count <= 64 else { throw Refusal(reason: "declares \(d.provider_id_count) provider ids (at most 64)") }
         var ids: [String] = []
         for i in 0..<d.provider_id_count {
@@ -155,9 +189,10 @@ public struct PluginLoader {
             }
             guard !ids.contains(id) else { throw Refusal(reason: "declares provider id '\(id)' twice") }
             if Self.builtInProviders.contains(id) { throw Refusal(reason: "provider id '\(id)' is built into the core") }
-            if let owner = registry.adaptor(for: id) {
+            if let owner = registry.adaptor(for: id), owner.path != path {  // a new version may take its own ids
                 throw Refusal(reason: "provider id '\(id)' is already served by \(owner.path)")
             }
+            if let owner = servedElsewhere?(id) { throw Refusal(reason: "provider id '\(id)' is already served by \(owner)") }
             ids.append(id)
         }
         if kind == .adaptor && ids.isEmpty { throw Refusal(reason: "adaptor plugin declares no provider id") }

@@ -14,7 +14,7 @@ struct PassthroughBackend {
         guard let loop = handler.eventLoop, let pool = handler.runtime.pools.pool(for: loop) else { return }
         var edits: [BodyEdit] = []
         let upstreamModel = call.channel.upstreamModel(for: call.model)
-        if upstreamModel != call.model, let range = call.scan.modelRange {
+        if upstreamModel != (call.scan.model ?? call.model), let range = call.scan.modelRange {  // model_map, or a fallback
             edits.append(BodyEdit(range: range, bytes: JSONValue.quoted(upstreamModel)))
         }
         let stripUsage = call.wantsStream && call.scan.includeUsage != true

@@ -236,6 +236,8 @@ final class ProxyExchange: UpstreamResponseDelegate, @unchecked Sendable {
                                                   body: Array(buffer: body))
             request.lease?.report(outcome)
             if outcome.isRetryable && handOver() { return }
+            if case .requestError = outcome, UpstreamErrorInfo.isContextWindowError(status: status, body: Array(buffer: body)),
+               handOver(contextWindow: true) { return }
         }
         switch request.mode {
         case .passthrough:
@@ -347,9 +349,10 @@ final class ProxyExchange: UpstreamResponseDelegate, @unchecked Sendable {
         fail(before: error)
     }
 
-    /// Gives the request to the next channel (failover); true when one took it. This attempt
-    /// then ends without a word to the client.
-    private func handOver() -> Bool {
+    /// Gives the request to the next channel (failover), or with `contextWindow` to its next
+    /// `context_window_fallbacks` model; true when one took it. This attempt then ends without a
+    /// word to the client.
+    private func handOver(contextWindow: Bool = false) -> Bool {
         guard !clientGone, phase != .finished else { return false }
         connection?.abandon()
         connection = nil
@@ -357,7 +360,7 @@ final class ProxyExchange: UpstreamResponseDelegate, @unchecked Sendable {
         let previous = phase
         phase = .finished
         pool.unwatch(self)
-        if client.failover(from: self) { return true }
+        if client.failover(from: self, contextWindow: contextWindow) { return true }
         phase = previous
         pool.watch(self)
         return false

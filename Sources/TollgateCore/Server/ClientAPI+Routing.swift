@@ -13,6 +13,11 @@ struct PendingCall {
     var marks: BillingMarks
     /// Further channels it may still try after a failed attempt.
     var retriesLeft: Int
+    /// Models still to try, in order, when every channel of `model` failed (`fallbacks:`).
+    var fallbacks: [String] = []
+    /// Models to try, in order, when the upstream says the prompt exceeds the model's context
+    /// window (`context_window_fallbacks:`).
+    var contextFallbacks: [String] = []
     var tried: Set<String> = []
     /// While every channel is at its adaptive limit, the request waits for room until then.
     var waitUntil: NIODeadline?
@@ -25,7 +30,9 @@ extension ClientAPI {
     func attempt(failover: Bool) throws -> Bool {
         guard var pending = handler.pending else { return false }
         let embeddings = pending.operation == TOLLGATE_OPERATION_EMBEDDINGS
-        switch runtime.snapshot.router.route(pending.model, excluding: pending.tried, embeddings: embeddings) {
+        let route = runtime.snapshot.router.route(pending.model, excluding: pending.tried, embeddings: embeddings)
+        if case .routed = route {} else if fallBack(&pending) { return try attempt(failover: failover) }
+        switch route {
         case .unknownModel:
             if failover { return false }
             throw GatewayError.notFound("model '\(pending.model)' is not served by this gateway", code: "model_not_found")
@@ -53,12 +60,44 @@ extension ClientAPI {
         }
     }
 
-    /// The next channel after a failed attempt, if retries are left and one can take it now.
+    /// The next channel after a failed attempt, if retries are left and one can take it now;
+    /// else the first channel of the next fallback model.
     func failover() -> Bool {
-        guard var pending = handler.pending, pending.retriesLeft > 0, handler.isConnected else { return false }
-        pending.retriesLeft -= 1
-        handler.pending = pending
+        guard var pending = handler.pending, handler.isConnected else { return false }
+        if pending.retriesLeft > 0 {
+            pending.retriesLeft -= 1
+            handler.pending = pending
+            if (try? attempt(failover: true)) == true { return true }
+            guard let current = handler.pending else { return false }
+            pending = current
+        }
+        guard fallBack(&pending) else { return false }
         return (try? attempt(failover: true)) ?? false
+    }
+
+    /// The upstream said the prompt does not fit the model: the next context-window fallback.
+    func contextWindowFallback() -> Bool {
+        guard var pending = handler.pending, handler.isConnected, !pending.contextFallbacks.isEmpty else { return false }
+        pending.fallbacks = pending.contextFallbacks
+        pending.contextFallbacks.removeFirst()
+        guard fallBack(&pending) else { return false }
+        return (try? attempt(failover: true)) ?? false
+    }
+
+    /// Moves the call to its next fallback model, with its retries renewed; false when none
+    /// is left. The answer then names the model that served (`x-tollgate-model`), the bill is
+    /// that model's, and the ledger keeps the model asked for.
+    private func fallBack(_ pending: inout PendingCall) -> Bool {
+        guard !pending.fallbacks.isEmpty else { return false }
+        if handler.fallbackFrom == nil { handler.fallbackFrom = pending.model }
+        pending.model = pending.fallbacks.removeFirst()
+        pending.tried = []
+        pending.retriesLeft = runtime.routing.retries
+        pending.waitUntil = nil
+        handler.pending = pending
+        handler.model = pending.model
+        runtime.logger.debug("falling back", metadata: ["from": .string(handler.fallbackFrom ?? ""), "to": .string(pending.model)])
+        return true
     }
 
     private func serve(_ call: ModelCall) throws {

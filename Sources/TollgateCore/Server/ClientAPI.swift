@@ -198,7 +198,9 @@ struct ClientAPI {
             let marks = body.withUnsafeReadableBytes { BillingMarks(headers: head.headers, body: $0) }
             let stream = target?.stream ?? (operation == TOLLGATE_OPERATION_CHAT && scan.stream)
             handler.pending = PendingCall(head: head, body: body, scan: scan, model: model, operation: operation, stream: stream,
-                                          marks: marks, retriesLeft: runtime.routing.retries)
+                                          marks: marks, retriesLeft: runtime.routing.retries,
+                                          fallbacks: (key.fallbacks[model] ?? snapshot.fallbacks[model] ?? []).filter(key.allows),
+                                          contextFallbacks: (snapshot.contextWindowFallbacks[model] ?? []).filter(key.allows))
             _ = try attempt(failover: false)
         }
         switch runtime.budgets.admit(key: key.name, now: unixSeconds()) {

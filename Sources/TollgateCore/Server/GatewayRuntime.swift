@@ -9,6 +9,10 @@ public final class GatewayRuntime: Sendable {
     public struct Snapshot: Sendable {
         public var keys: KeyStore
         public var router: ModelRouter
+        /// Models tried when every channel of a model failed (`fallbacks:`).
+        public var fallbacks: [String: [String]] = [:]
+        /// Models tried when the upstream says a prompt exceeds the model's context window.
+        public var contextWindowFallbacks: [String: [String]] = [:]
     }
 
     public let limits: RequestLimits
@@ -78,6 +82,16 @@ public final class GatewayRuntime: Sendable {
 
     /// Swaps the routes; requests in flight keep the channels they picked.
     func replaceRouter(_ router: ModelRouter) { state.withLock { $0.router = router } }
+
+    /// Swaps keys and routes in one step (a config reload): a request sees both old or both new.
+    func replace(keys: [ClientKey], router: ModelRouter, config: GatewayConfig) {
+        state.withLock { state in
+            state.keys = KeyStore(keys, reusing: state.keys)
+            state.router = router
+            state.fallbacks = config.fallbacks
+            state.contextWindowFallbacks = config.contextWindowFallbacks
+        }
+    }
 
     /// Swaps the keys (limit counters carry over by key name).
     func replaceKeys(_ keys: [ClientKey]) {

@@ -31,7 +31,9 @@ final class RequestHandler: ChannelInboundHandler, @unchecked Sendable {
     /// was valid: only such requests become usage-ledger rows.
     var clientKey: ClientKey?
     var authenticated = false
+    /// The model served (after a fallback, the fallback's); `fallbackFrom` the one asked for.
     var model: String?
+    var fallbackFrom: String?
     /// The client's dialect (errors are written in it) and, when its answers are produced in the
     /// internal dialect, the translator that converts them as they are written.
     var dialect = ClientDialect.openAI
@@ -147,6 +149,7 @@ final class RequestHandler: ChannelInboundHandler, @unchecked Sendable {
         clientKey = nil
         authenticated = false
         model = nil
+        fallbackFrom = nil
         dialect = entry.dialect
         translator = nil
         pending = nil
@@ -199,7 +202,10 @@ final class RequestHandler: ChannelInboundHandler, @unchecked Sendable {
     /// Adds the headers every answer carries.
     func addGatewayHeaders(_ headers: inout HTTPHeaders, channel: String?) {
         headers.add(name: "x-request-id", value: requestID)
-        if let channel { headers.add(name: "x-tollgate-channel", value: channel) }
+        if let channel {
+            headers.add(name: "x-tollgate-channel", value: channel)
+            if let model { headers.add(name: "x-tollgate-model", value: model) }
+        }
         if !keepAlive { headers.replaceOrAdd(name: "connection", value: "close") }
     }
 
@@ -319,10 +325,11 @@ final class RequestHandler: ChannelInboundHandler, @unchecked Sendable {
 
     /// After a failed attempt that wrote nothing: hands the request to the next channel. True
     /// when another attempt took it over.
-    func failover(from failed: ProxyExchange) -> Bool {
+    func failover(from failed: ProxyExchange, contextWindow: Bool = false) -> Bool {
         guard exchange === failed else { return false }
         exchange = nil
-        if ClientAPI(handler: self).failover() { return true }
+        let api = ClientAPI(handler: self)
+        if contextWindow ? api.contextWindowFallback() : api.failover() { return true }
         if exchange == nil { exchange = failed }
         return false
     }
@@ -342,7 +349,7 @@ final class RequestHandler: ChannelInboundHandler, @unchecked Sendable {
                                    provider: routed?.channel.config.provider, dialect: dialect.name, status: status,
                                    usage: usage, bill: bill, latencyNanos: (now - started).nanoseconds,
                                    firstByteNanos: firstByte.map { ($0 - started).nanoseconds }, upstreamNanos: upstreamNanos,
-                                   startedAtMillis: startedWall, authenticated: authenticated)
+                                   startedAtMillis: startedWall, authenticated: authenticated, fallbackFrom: fallbackFrom)
         for recorder in runtime.recorders { recorder.record(record) }
         if dispatched {
             dispatched = false

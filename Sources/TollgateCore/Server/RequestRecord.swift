@@ -22,11 +22,13 @@ public struct RequestRecord: Sendable {
     /// A valid client or admin key came with it. Only such requests are usage-ledger rows; the
     /// others (refused keys, probes, metrics scrapes) are counted in metrics and the request log.
     public var authenticated: Bool
+    /// The model the client asked for when a fallback (`model`) served it.
+    public var fallbackFrom: String?
 
     public init(requestID: String, keyName: String? = nil, route: String, model: String? = nil, channel: String? = nil,
                 provider: String? = nil, dialect: String = "openai", status: Int, usage: TokenUsage = TokenUsage(),
                 bill: Bill = .unpriced, latencyNanos: Int64, firstByteNanos: Int64? = nil, upstreamNanos: Int64? = nil, startedAtMillis: Int64,
-                authenticated: Bool = true) {
+                authenticated: Bool = true, fallbackFrom: String? = nil) {
         self.requestID = requestID
         self.keyName = keyName
         self.route = route
@@ -42,6 +44,7 @@ public struct RequestRecord: Sendable {
         self.upstreamNanos = upstreamNanos
         self.startedAtMillis = startedAtMillis
         self.authenticated = authenticated
+        self.fallbackFrom = fallbackFrom
     }
 }
 

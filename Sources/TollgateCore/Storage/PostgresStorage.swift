@@ -57,6 +57,30 @@ public final class PostgresStorage: Storage {
         ALTER TABLE keys ADD COLUMN previous_digest TEXT;
         ALTER TABLE keys ADD COLUMN previous_valid_until BIGINT
         """,
+        // Every change to what instances cache is announced on `tollgate_changes` (payload: the
+        // table), whichever process made it; listeners apply it at once (see `watchChanges`).
+        """
+        CREATE OR REPLACE FUNCTION tollgate_announce_change() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN PERFORM pg_notify('tollgate_changes', TG_TABLE_NAME); RETURN NULL; END $$;
+        CREATE TRIGGER keys_announce AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON keys
+            FOR EACH STATEMENT EXECUTE FUNCTION tollgate_announce_change();
+        CREATE TRIGGER admin_objects_announce AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON admin_objects
+            FOR EACH STATEMENT EXECUTE FUNCTION tollgate_announce_change();
+        CREATE TRIGGER price_sync_announce AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON price_sync
+            FOR EACH STATEMENT EXECUTE FUNCTION tollgate_announce_change()
+        """,
+        // Rate limits shared by instances: requests and tokens per key and Unix minute, and each
+        // instance's requests in flight (see `syncLimits`).
+        """
+        CREATE TABLE limit_windows (key_name TEXT NOT NULL, minute BIGINT NOT NULL, requests BIGINT NOT NULL, tokens BIGINT NOT NULL,
+                                    PRIMARY KEY (key_name, minute));
+        CREATE TABLE limit_in_flight (key_name TEXT NOT NULL, instance TEXT NOT NULL, in_flight BIGINT NOT NULL,
+                                      updated_at BIGINT NOT NULL, PRIMARY KEY (key_name, instance))
+        """,
+        // The model the client asked for, when a fallback (`model`) served the request.
+        """
+        ALTER TABLE usage_ledger ADD COLUMN fallback_from TEXT
+        """,
     ]
 
     private init(client: PostgresClient, logger: Logger, runner: Task<Void, Never>) {
@@ -142,12 +166,93 @@ public final class PostgresStorage: Storage {
                 current = version
             }
             for (index, sql) in Self.migrations.enumerated() where index + 1 > current {
-                for statement in sql.split(separator: ";") where !statement.allSatisfy(\.isWhitespace) {
-                    try await connection.query(PostgresQuery(unsafeSQL: String(statement)), logger: logger)
+                for statement in Self.statements(sql) {
+                    try await connection.query(PostgresQuery(unsafeSQL: statement), logger: logger)
                 }
                 try await connection.query("INSERT INTO schema_migrations (version, applied_at) VALUES (\(index + 1), \(unixSeconds()))",
                                            logger: logger)
             }
+        }
+    }
+
+    /// A migration's statements: split at `;`, except inside `$$`-quoted function bodies.
+    static func statements(_ sql: String) -> [String] {
+        var statements: [String] = []
+        var current = ""
+        for (index, piece) in sql.components(separatedBy: "$$").enumerated() {
+            if index > 0 { current += "$$" }
+            guard index % 2 == 0 else { current += piece; continue }  // inside a body
+            let parts = piece.components(separatedBy: ";")
+            for (n, part) in parts.enumerated() {
+                current += part
+                if n < parts.count - 1 {
+                    statements.append(current)
+                    current = ""
+                }
+            }
+        }
+        statements.append(current)
+        return statements.filter { !$0.allSatisfy(\.isWhitespace) }
+    }
+
+    public var announcesChanges: Bool { true }
+
+    /// Listens on `tollgate_changes` on a connection of its own until cancelled or the
+    /// connection fails.
+    public func watchChanges(listening: @Sendable () async -> Void, changed: @Sendable (String) async -> Void) async throws {
+        try await client.withConnection { connection in
+            try await connection.listen(on: "tollgate_changes") { notifications in
+                await listening()
+                for try await notification in notifications { await changed(notification.payload) }
+            }
+        }
+    }
+
+    /// An instance that has not synced for this long no longer counts as having requests in flight.
+    static let inFlightTTLMillis: Int64 = 10_000
+
+    public func syncLimits(_ report: SharedLimitReport) async throws -> [String: SharedLimitTotals]? {
+        let now = report.at
+        let keys = Array(report.inFlight.keys)
+        return try await client.withConnection { connection in
+            if !report.deltas.isEmpty {
+                try await connection.query("""
+                    INSERT INTO limit_windows (key_name, minute, requests, tokens)
+                    SELECT * FROM UNNEST(\(report.deltas.map(\.key))::text[], \(report.deltas.map(\.minute))::bigint[],
+                                         \(report.deltas.map(\.requests))::bigint[], \(report.deltas.map(\.tokens))::bigint[])
+                    ON CONFLICT (key_name, minute) DO UPDATE
+                    SET requests = limit_windows.requests + excluded.requests, tokens = limit_windows.tokens + excluded.tokens
+                    """, logger: logger)
+            }
+            try await connection.query("""
+                INSERT INTO limit_in_flight (key_name, instance, in_flight, updated_at)
+                SELECT k, \(report.instance), n, \(now) FROM UNNEST(\(keys)::text[], \(keys.map { report.inFlight[$0] ?? 0 })::bigint[]) AS t(k, n)
+                ON CONFLICT (key_name, instance) DO UPDATE SET in_flight = excluded.in_flight, updated_at = excluded.updated_at
+                """, logger: logger)
+            var totals: [String: SharedLimitTotals] = [:]
+            let windows = try await connection.query("""
+                SELECT key_name, minute, requests, tokens FROM limit_windows WHERE key_name = ANY(\(keys)::text[]) AND minute >= \(report.minute - 1)
+                """, logger: logger)
+            for try await (key, minute, requests, tokens) in windows.decode((String, Int64, Int64, Int64).self) {
+                if minute == report.minute {
+                    totals[key, default: SharedLimitTotals()].requests = requests
+                    totals[key, default: SharedLimitTotals()].tokens = tokens
+                } else if minute == report.minute - 1 {
+                    totals[key, default: SharedLimitTotals()].previousRequests = requests
+                    totals[key, default: SharedLimitTotals()].previousTokens = tokens
+                }
+            }
+            let flights = try await connection.query("""
+                SELECT key_name, SUM(in_flight)::bigint FROM limit_in_flight
+                WHERE key_name = ANY(\(keys)::text[]) AND instance <> \(report.instance) AND updated_at > \(now - Self.inFlightTTLMillis)
+                GROUP BY key_name
+                """, logger: logger)
+            for try await (key, count) in flights.decode((String, Int64).self) { totals[key, default: SharedLimitTotals()].othersInFlight = count }
+            if report.minute % 10 == 0 {  // old windows and gone instances, now and then
+                try await connection.query("DELETE FROM limit_windows WHERE minute < \(report.minute - 2)", logger: logger)
+                try await connection.query("DELETE FROM limit_in_flight WHERE updated_at < \(now - 60_000)", logger: logger)
+            }
+            return totals
         }
     }
 
@@ -256,12 +361,13 @@ public final class PostgresStorage: Storage {
                 try await connection.query("""
                     INSERT INTO usage_ledger (request_id, key_name, channel, provider, model, dialect, route, status,
                         prompt_tokens, completion_tokens, cache_read_tokens, cache_creation_tokens, audio_tokens, reasoning_tokens,
-                        estimated, cost_nano, currency, price_name, price_source, price_problem, latency_us, ttfb_us, started_at, ended_at)
+                        estimated, cost_nano, currency, price_name, price_source, price_problem, latency_us, ttfb_us, started_at, ended_at,
+                        fallback_from)
                     VALUES (\(r.requestID), \(r.keyName), \(r.channel), \(r.provider), \(r.model), \(r.dialect), \(r.route), \(r.status),
                         \(r.usage.prompt), \(r.usage.completion), \(r.usage.cacheRead), \(r.usage.cacheCreation), \(audio),
                         \(r.usage.reasoning), \(r.usage.estimated), \(r.bill.cost?.nanoUnits), \(r.bill.cost?.currency),
                         \(r.bill.priceName), \(r.bill.priceSource), \(r.bill.problem), \(latency), \(r.firstByteNanos.map { $0 / 1000 }),
-                        \(r.startedAtMillis), \(ended))
+                        \(r.startedAtMillis), \(ended), \(r.fallbackFrom))
                     ON CONFLICT (request_id) DO NOTHING
                     """, logger: logger)
             }

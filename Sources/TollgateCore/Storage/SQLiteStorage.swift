@@ -65,6 +65,10 @@ public final class SQLiteStorage: Storage {
         ALTER TABLE keys ADD COLUMN previous_digest TEXT;
         ALTER TABLE keys ADD COLUMN previous_valid_until INTEGER
         """,
+        // The model the client asked for, when a fallback (`model`) served the request.
+        """
+        ALTER TABLE usage_ledger ADD COLUMN fallback_from TEXT
+        """,
     ]
 
     private init(connection: SQLiteConnection, path: String) {
@@ -218,7 +222,7 @@ public final class SQLiteStorage: Storage {
         }
     }
 
-    /// 24 parameters a row, under SQLite's default limit of 32,766 per statement.
+    /// 25 parameters a row, under SQLite's default limit of 32,766 per statement.
     static let rowsPerInsert = 500
 
     static func insertUsage(rows: Int) -> String {
@@ -226,13 +230,14 @@ public final class SQLiteStorage: Storage {
             + Array(repeating: rowPlaceholders, count: rows).joined(separator: ", "))
     }
 
-    static let rowPlaceholders = "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    static let rowPlaceholders = "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 
     static let insertUsage = """
         INSERT OR IGNORE INTO usage_ledger (request_id, key_name, channel, provider, model, dialect, route, status,
             prompt_tokens, completion_tokens, cache_read_tokens, cache_creation_tokens, audio_tokens, reasoning_tokens,
-            estimated, cost_nano, currency, price_name, price_source, price_problem, latency_us, ttfb_us, started_at, ended_at)
-        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            estimated, cost_nano, currency, price_name, price_source, price_problem, latency_us, ttfb_us, started_at, ended_at,
+            fallback_from)
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
         """
 
     static func bindings(_ r: RequestRecord) -> [SQLiteData] {
@@ -245,7 +250,7 @@ public final class SQLiteStorage: Storage {
                 int(r.usage.cacheCreation), int(audio), int(r.usage.reasoning), .integer(r.usage.estimated ? 1 : 0),
                 int(r.bill.cost?.nanoUnits), text(r.bill.cost?.currency), text(r.bill.priceName), text(r.bill.priceSource),
                 text(r.bill.problem), .integer(Int(latencyMicros)), int(r.firstByteNanos.map { $0 / 1000 }),
-                .integer(Int(r.startedAtMillis)), .integer(Int(r.startedAtMillis + latencyMicros / 1000))]
+                .integer(Int(r.startedAtMillis)), .integer(Int(r.startedAtMillis + latencyMicros / 1000)), text(r.fallbackFrom)]
     }
 
     public func usageReport(_ query: UsageQuery) async throws -> [UsageRow] {

@@ -86,7 +86,23 @@ public protocol Storage: Sendable {
     func deleteObject(kind: StoredObject.Kind, name: String) async throws -> Bool
     /// Changes whenever any object changes (count and latest update), so other instances notice.
     func objectsStamp() async throws -> String
+    /// Whether `watchChanges` announces changes (PostgreSQL's LISTEN/NOTIFY); else instances poll.
+    var announcesChanges: Bool { get }
+    /// Calls `listening` once the feed is up (changes made before it may have been missed), then
+    /// `changed` with the table of each change any process makes, until cancelled or the feed
+    /// breaks (it throws then). Returns at once when the storage announces nothing.
+    func watchChanges(listening: @Sendable () async -> Void, changed: @Sendable (String) async -> Void) async throws
+    /// Adds an instance's counts to the shared per-minute windows, records its requests in
+    /// flight, and returns every instance's totals for the keys reported (this minute and the
+    /// one before). Nil when the storage serves one instance (SQLite): limits stay in memory.
+    func syncLimits(_ report: SharedLimitReport) async throws -> [String: SharedLimitTotals]?
     func close() async throws
+}
+
+extension Storage {
+    public var announcesChanges: Bool { false }
+    public func watchChanges(listening: @Sendable () async -> Void, changed: @Sendable (String) async -> Void) async throws {}
+    public func syncLimits(_ report: SharedLimitReport) async throws -> [String: SharedLimitTotals]? { nil }
 }
 
 /// An admin-managed object as stored.

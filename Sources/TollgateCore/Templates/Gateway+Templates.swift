@@ -13,9 +13,14 @@ extension Gateway {
         return exists && isDirectory.boolValue ? defaultTemplatesDirectory : nil
     }
 
-    /// Rebuilds the channels whose provider is in `providers` (also those waiting for it) and
-    /// drops the factory's adaptors of those providers; other channels are kept as they are.
-    func templatesChanged(_ providers: Set<String>) {
+    /// Rebuilds the channels whose provider is in `providers` (its template or plugin changed;
+    /// also those waiting for it) and drops the factory's adaptors of those providers; other
+    /// channels are kept as they are.
+    func providersChanged(_ providers: Set<String>) {
+        routeEdits.withLock { _ in rebuildChannels(of: providers) }
+    }
+
+    private func rebuildChannels(of providers: Set<String>) {
         for provider in providers { factory.invalidate(providerID: provider) }
         let logger = runtime.logger
         let current = Dictionary(runtime.snapshot.router.channels.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
@@ -32,9 +37,10 @@ extension Gateway {
             }
             do {
                 channels.append(try RuntimeChannel.make(config, factory: factory, health: runtime.health.health(for: config.name)))
-                logger.info("channel rebuilt from its template", metadata: ["channel": .string(config.name), "provider": .string(config.provider)])
+                logger.info("channel rebuilt on its changed provider", metadata: ["channel": .string(config.name),
+                                                                                   "provider": .string(config.provider)])
             } catch {
-                logger.error("channel cannot use its changed template; it is out of service", metadata: [
+                logger.error("channel cannot use its changed provider; it is out of service", metadata: [
                     "channel": .string(config.name), "error": .string("\(error)")])
             }
         }

@@ -20,8 +20,9 @@ public final class TemplateRegistry: Sendable {
         var reports: [TemplateReport] = []
     }
 
-    /// Provider ids taken by plugins (a template may not take them).
-    public let reserved: Set<String>
+    /// Provider ids taken by plugins (a template may not take them); plugins come and go.
+    private let reservedIDs: Mutex<Set<String>>
+    public var reserved: Set<String> { reservedIDs.withLock { $0 } }
     private let logger: Logger
     private let state = Mutex(State())
     /// Serialises updates, so announcements arrive in order and never overlap.
@@ -30,7 +31,7 @@ public final class TemplateRegistry: Sendable {
 
     /// Without a logger, only errors are logged (tools and tests that read `reports` instead).
     public init(reserved: Set<String> = [], logger: Logger? = nil) {
-        self.reserved = reserved
+        reservedIDs = Mutex(reserved)
         self.logger = logger ?? { var quiet = Logger(label: "tollgate.templates"); quiet.logLevel = .error; return quiet }()
     }
 
@@ -42,6 +43,12 @@ public final class TemplateRegistry: Sendable {
     /// Providers of templates installed through `install` (not files).
     public var installedProviders: [String] { state.withLock { Array($0.installed.keys) } }
     public var reports: [TemplateReport] { state.withLock { $0.reports } }
+
+    /// Sets the provider ids plugins serve now and recomputes which templates are in force.
+    @discardableResult
+    public func reserve(_ ids: Set<String>) -> Set<String> {
+        update { _ in reservedIDs.withLock { $0 = ids } }
+    }
 
     /// Reads every `*.json` in `directory` again (a missing directory holds none).
     @discardableResult
@@ -107,6 +114,7 @@ public final class TemplateRegistry: Sendable {
 
     /// Installed templates first, then files in name order; the first source of an id wins.
     private func merge(_ state: inout State, previous: [String: AdaptorTemplate]) {
+        let reserved = self.reserved
         var served = state.installed
         var reports = state.installed.values.sorted { $0.provider < $1.provider }
             .map { TemplateReport(source: $0.source, status: .loaded(provider: $0.provider, name: $0.name)) }

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 
 /// Compiles the C fixture plugins of Fixtures/plugins into a fresh directory with the system
 /// C compiler, exactly as a third party would build a plugin against the header.
@@ -10,17 +11,11 @@ enum FixturePlugins {
 
     /// Builds `file` (a .c in the fixtures folder) to `directory/output`.
     static func compile(_ file: String, to directory: String, as output: String, defines: [String] = []) throws {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["cc", "-shared", "-fPIC", "-I", header] + defines.map { "-D\($0)" }
+        let arguments = ["-shared", "-fPIC", "-I", header] + defines.map { "-D\($0)" }
             + ["\(sources)/\(file)", "-o", "\(directory)/\(output)"]
-        let pipe = Pipe()
-        process.standardError = pipe
-        try process.run()
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else {
-            let message = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-            throw CompileError(description: "cc \(file) failed: \(message)")
+        let result = try Subprocess.run("cc", arguments)
+        guard result.status == 0 else {
+            throw CompileError(description: "cc \(file) failed: \(String(decoding: result.stderr, as: UTF8.self))")
         }
     }
 

@@ -13,6 +13,11 @@
  *                       body unchanged, "Content-Type: application/json".
  *   on_convert_response the upstream status and body unchanged; no usage.
  *   on_stream_*         upstream bytes passed through unchanged; finish adds nothing.
+ *
+ * VERSION (default "0.0.1") is the descriptor's version. With -DTAG_VERSION, on_build_request
+ * also sends "x-fixture-version: VERSION" (and "Authorization: Bearer <api_key>" when the
+ * settings hold an "api_key", found by the same naive search) and on_stream_finish appends the
+ * SSE comment ": finished by VERSION", so a test can tell which build served a request.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -28,6 +33,10 @@
 #define HOOKS_SIZE sizeof(tollgate_type_adaptor_hooks)
 #endif
 
+#ifndef VERSION
+#define VERSION "0.0.1"
+#endif
+
 #ifndef PROVIDER_ID
 #define PROVIDER_ID "fixture"
 #endif
@@ -38,6 +47,8 @@ struct tollgate_type_adaptor {
 struct tollgate_type_channel {
   char *base_url; /* read-only after creation */
   size_t base_url_len;
+  char *headers; /* request headers, read-only after creation */
+  size_t headers_len;
 };
 struct tollgate_type_stream {
   int unused;
@@ -88,11 +99,10 @@ static tollgate_status on_adaptor_new(tollgate_type_bytes provider_id,
 
 static void on_adaptor_destroy(tollgate_type_adaptor *adaptor) { free(adaptor); }
 
-/* Naive: the first "base_url" key, then optional spaces, ':', spaces, and a string without
+/* Naive: the first `key` (quoted), then optional spaces, ':', spaces, and a string without
  * escapes. A fixture, not a JSON parser. */
-static int find_base_url(const uint8_t *s, size_t len, const uint8_t **value, size_t *value_len) {
-  static const char key[] = "\"base_url\"";
-  size_t key_len = sizeof key - 1;
+static int find_string(const uint8_t *s, size_t len, const char *key, const uint8_t **value, size_t *value_len) {
+  size_t key_len = strlen(key);
   for (size_t i = 0; i + key_len <= len; i++) {
     if (memcmp(s + i, key, key_len) != 0) continue;
     size_t j = i + key_len;
@@ -118,7 +128,7 @@ static tollgate_status on_channel_new(tollgate_type_adaptor *adaptor, tollgate_t
   *out = NULL;
   const uint8_t *url = NULL;
   size_t url_len = 0;
-  if (!settings.ptr || !find_base_url(settings.ptr, settings.len, &url, &url_len))
+  if (!settings.ptr || !find_string(settings.ptr, settings.len, "\"base_url\"", &url, &url_len))
     return fail(error, TOLLGATE_ERR_CONFIG, "base_url is missing");
   if (!((url_len > 7 && memcmp(url, "http://", 7) == 0) ||
         (url_len > 8 && memcmp(url, "https://", 8) == 0)))
@@ -131,6 +141,26 @@ static tollgate_status on_channel_new(tollgate_type_adaptor *adaptor, tollgate_t
   }
   memcpy(channel->base_url, url, url_len);
   channel->base_url_len = url_len;
+#ifdef TAG_VERSION
+  static const char tag[] = "Content-Type: application/json\r\nx-fixture-version: " VERSION "\r\n";
+  const uint8_t *key = NULL;
+  size_t key_len = 0;
+  int has_key = find_string(settings.ptr, settings.len, "\"api_key\"", &key, &key_len);
+  static const char auth[] = "Authorization: Bearer ";
+  size_t total = sizeof tag - 1 + (has_key ? sizeof auth - 1 + key_len + 2 : 0);
+  if (!(channel->headers = malloc(total))) {
+    free(channel->base_url);
+    free(channel);
+    return fail(error, TOLLGATE_ERR_INTERNAL, "out of memory");
+  }
+  memcpy(channel->headers, tag, sizeof tag - 1);
+  if (has_key) {
+    memcpy(channel->headers + sizeof tag - 1, auth, sizeof auth - 1);
+    memcpy(channel->headers + sizeof tag - 1 + sizeof auth - 1, key, key_len);
+    memcpy(channel->headers + total - 2, "\r\n", 2);
+  }
+  channel->headers_len = total;
+#endif
   *out = channel;
   return TOLLGATE_OK;
 }
@@ -138,6 +168,7 @@ static tollgate_status on_channel_new(tollgate_type_adaptor *adaptor, tollgate_t
 static void on_channel_destroy(tollgate_type_channel *channel) {
   if (!channel) return;
   free(channel->base_url);
+  free(channel->headers);
   free(channel);
 }
 
@@ -145,7 +176,9 @@ static tollgate_status on_build_request(tollgate_type_channel *channel,
                                         const tollgate_type_request_in *request,
                                         tollgate_type_upstream_request *out,
                                         tollgate_type_buffer *error) {
-  static const char headers[] = "Content-Type: application/json\r\n";
+  static const char plain_headers[] = "Content-Type: application/json\r\n";
+  const char *headers = channel && channel->headers ? channel->headers : plain_headers;
+  size_t headers_len = channel && channel->headers ? channel->headers_len : sizeof plain_headers - 1;
   if (!out) return fail(error, TOLLGATE_ERR_INTERNAL, "out is NULL");
   memset(out, 0, sizeof *out);
   if (!channel || !request) return fail(error, TOLLGATE_ERR_INTERNAL, "NULL channel or request");
@@ -154,7 +187,7 @@ static tollgate_status on_build_request(tollgate_type_channel *channel,
   size_t body_len = request->body.ptr ? request->body.len : 0;
   if (!fill(&out->method, "POST", 4, NULL, 0) ||
       !fill(&out->url, channel->base_url, channel->base_url_len, path, strlen(path)) ||
-      !fill(&out->headers, headers, sizeof headers - 1, NULL, 0) ||
+      !fill(&out->headers, headers, headers_len, NULL, 0) ||
       !fill(&out->body, request->body.ptr, body_len, NULL, 0)) {
     free_buffer(&out->method);
     free_buffer(&out->url);
@@ -209,6 +242,10 @@ static tollgate_status on_stream_finish(tollgate_type_stream *stream, tollgate_t
   if (out) {
     out->ptr = NULL;
     out->len = 0;
+#ifdef TAG_VERSION
+    static const char mark[] = ": finished by " VERSION "\n\n";
+    if (!fill(out, mark, sizeof mark - 1, NULL, 0)) return fail(error, TOLLGATE_ERR_INTERNAL, "out of memory");
+#endif
   }
   return TOLLGATE_OK;
 }
@@ -238,7 +275,7 @@ static const tollgate_type_plugin_descriptor descriptor = {
     .kind = TOLLGATE_KIND_ADAPTOR,
     .flags = 0,
     .name = "fixture",
-    .version = "0.0.1",
+    .version = VERSION,
     .provider_ids = provider_ids,
     .provider_id_count = 1,
     .on_init = on_init,
