@@ -150,7 +150,8 @@ public final class Gateway: Sendable {
                                              admin: config.adminKey.map { AdminContext(keyDigest: KeyDigest(of: $0), storage: storage,
                                                                                         prices: prices, keys: keyRegistry, link: link,
                                                                                         metricsAuth: config.admin.metricsAuth, sealer: sealer) },
-                                             health: health, routing: config.routing, logger: logger)
+                                             health: health, routing: config.routing,
+                                             tracing: try RequestTracing.make(config.tracing, logger: logger), logger: logger)
             let prober = HealthProber(runtime: runtime, logger: logger) { request in
                 try await blockingPool.runIfActive { try sideClient.perform(request) }
             }
@@ -273,6 +274,7 @@ public final class Gateway: Sendable {
         sharedLimits.start()
         if config.health.probes { prober.start(interval: config.health.probeInterval) }
         startKeyPolling(every: config.sharedStateInterval)
+        runtime.tracing?.start(logger: runtime.logger)
         return channel.localAddress?.port ?? config.listen.port
     }
 
@@ -341,6 +343,7 @@ public final class Gateway: Sendable {
         try? await group.shutdownGracefully()
         await runtime.budgets.drain()  // charges of requests cut just now
         await ledger.shutdown()
+        await runtime.tracing?.stop()  // the last spans
         requestLog?.stop()
         try? await storage.close()
     }

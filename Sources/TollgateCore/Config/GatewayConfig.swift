@@ -49,6 +49,8 @@ public struct GatewayConfig: Sendable {
     /// On SIGTERM/SIGINT: how long requests in flight (streams included) may take to finish
     /// after the listener closed, before the gateway exits anyway.
     public var shutdownGrace: Duration = .seconds(10)
+    /// OpenTelemetry tracing, from the standard OTEL_* variables (off without an endpoint).
+    public var tracing = TracingSettings(environment: ProcessInfo.processInfo.environment)
 
     public init() {}
 

@@ -96,7 +96,8 @@ final class ProxyExchange: UpstreamResponseDelegate, @unchecked Sendable {
         phase = .waitingHead
         sentAt = .now()
         deadline = sentAt + TimeAmount(settings.responseTimeout)
-        connection.send(head: request.head, body: request.body, delegate: self)
+        let head = client.trace?.upstreamCall(request.head, host: request.endpoint.host) ?? request.head
+        connection.send(head: head, body: request.body, delegate: self)
     }
 
     private func connectFailure(_ error: any Error) -> GatewayError {
@@ -112,6 +113,7 @@ final class ProxyExchange: UpstreamResponseDelegate, @unchecked Sendable {
     func upstreamHead(_ head: HTTPResponseHead) {
         guard phase == .waitingHead else { return }
         responseHead = head
+        client.trace?.upstreamAnswered(status: Int(head.status.code))
         client.markFirstByte()
         let success = (200..<300).contains(Int(head.status.code))
         if success, let lease = request.lease {

@@ -47,6 +47,7 @@ extension ClientAPI {
             handler.attemptLease = lease
             handler.routed = (channel, channel.upstreamModel(for: pending.model), pending.marks)
             handler.translator = nil
+            handler.trace?.attempt(channel: channel, model: pending.model, operation: pending.operation)
             do {
                 let call = try inInternalDialect(ModelCall(head: pending.head, body: pending.body, scan: pending.scan,
                                                            model: pending.model, operation: pending.operation, channel: channel,

@@ -18,6 +18,8 @@ final class RequestHandler: ChannelInboundHandler, @unchecked Sendable {
     private var rejectingBody = false
     private var keepAlive = true
     var exchange: ProxyExchange?
+    /// The request's spans, when tracing is on.
+    var trace: RequestTrace?
 
     // The request in flight, for its record.
     private(set) var requestID = ""
@@ -145,6 +147,7 @@ final class RequestHandler: ChannelInboundHandler, @unchecked Sendable {
         bill = nil
         let entry = RouteTable.entry(method: requestHead.method, path: requestHead.uri.prefix { $0 != "?" })
         route = entry.label
+        trace = entry.access == .clientKey ? runtime.tracing?.begin(requestHead, route: entry.label) : nil
         keyName = nil
         clientKey = nil
         authenticated = false
@@ -351,6 +354,8 @@ final class RequestHandler: ChannelInboundHandler, @unchecked Sendable {
                                    firstByteNanos: firstByte.map { ($0 - started).nanoseconds }, upstreamNanos: upstreamNanos,
                                    startedAtMillis: startedWall, authenticated: authenticated, fallbackFrom: fallbackFrom)
         for recorder in runtime.recorders { recorder.record(record) }
+        trace?.end(record, responseModel: routed?.upstreamModel)
+        trace = nil
         if dispatched {
             dispatched = false
             runtime.requestFinished()

@@ -1,0 +1,28 @@
+/// Where spans go: the standard OpenTelemetry variables, read once at start. Without an endpoint
+/// tracing is off and the request path makes no span at all.
+public struct TracingSettings: Sendable, Equatable {
+    /// The OTLP/HTTP URL spans are posted to (`.../v1/traces`); nil turns tracing off.
+    public var endpoint: String?
+    /// `service.name` of every span (`OTEL_SERVICE_NAME`).
+    public var serviceName = "tollgate"
+    /// How long finished spans wait to be sent in a batch, and how many may wait: past that
+    /// they are dropped, so an exporter that cannot deliver never grows memory.
+    public var scheduleDelay: Duration = .seconds(5)
+    public var maxQueueSize = 2048
+
+    public init(endpoint: String? = nil) { self.endpoint = endpoint }
+
+    /// `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT` is used as it is; `OTEL_EXPORTER_OTLP_ENDPOINT` is a
+    /// base the traces path is added to. `OTEL_SDK_DISABLED=true` or `OTEL_TRACES_EXPORTER=none`
+    /// keep tracing off.
+    public init(environment: [String: String]) {
+        if let name = environment["OTEL_SERVICE_NAME"], !name.isEmpty { serviceName = name }
+        guard environment["OTEL_SDK_DISABLED"]?.lowercased() != "true",
+              environment["OTEL_TRACES_EXPORTER"]?.lowercased() != "none" else { return }
+        if let traces = environment["OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"], !traces.isEmpty {
+            endpoint = traces
+        } else if let base = environment["OTEL_EXPORTER_OTLP_ENDPOINT"], !base.isEmpty {
+            endpoint = base.hasSuffix("/") ? base + "v1/traces" : base + "/v1/traces"
+        }
+    }
+}
