@@ -56,11 +56,18 @@ final class RequestTracing: Sendable {
         }
     }
 
-    /// Sends the spans still queued (within the export timeout) and stops.
-    func stop() async {
+    /// Sends the spans still queued and stops; an exporter that cannot deliver within `flushLimit`
+    /// (a receiver gone: the HTTP client keeps reconnecting until its timeout) is cut off, so it
+    /// never holds up the gateway's exit.
+    func stop(flushLimit: Duration = .seconds(2)) async {
         guard let task = running.withLock({ $0 }) else { return }
         await services.triggerGracefulShutdown()
+        let deadline = Task {
+            try await Task.sleep(for: flushLimit)
+            task.cancel()
+        }
         await task.value
+        deadline.cancel()
     }
 
     /// The span of a client request, continuing the client's trace when it sent a valid `traceparent`.
