@@ -162,5 +162,11 @@ import Testing
         for endpoint in ["not a url", "ftp://collector/v1/traces", "http://"] {
             #expect(throws: ConfigError.self) { _ = try RequestTracing.make(TracingSettings(endpoint: endpoint), logger: .init(label: "test")) }
         }
+        // What swift-otel would stop the process for is refused first.
+        for (variable, value) in [("OTEL_EXPORTER_OTLP_PROTOCOL", "grpc"), ("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL", "GRPC"),
+                                  ("OTEL_TRACES_SAMPLER", "parentbased_jaeger_remote"), ("OTEL_TRACES_SAMPLER", "xray")] {
+            let settings = TracingSettings(environment: ["OTEL_EXPORTER_OTLP_ENDPOINT": "http://c:4318", variable: value])
+            #expect(throws: ConfigError.self) { _ = try RequestTracing.make(settings, logger: .init(label: "test")) }
+        }
     }
 }

@@ -8,6 +8,7 @@ continued; a malformed one is ignored. A receiver that fails or is gone never af
 from __future__ import annotations
 
 import os
+import subprocess
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -16,7 +17,7 @@ import openai
 import pytest
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 
-from conftest import CHANNEL_KEY, CLIENT_KEY, closed_port, start_dedicated_gateway, stop_gateway, write_gateway_config
+from conftest import CHANNEL_KEY, CLIENT_KEY, _gateway_binary, closed_port, start_dedicated_gateway, stop_gateway, write_gateway_config
 from support import eventually
 
 CLIENT_TRACE = "0af7651916cd43dd8448eb211c80319c"
@@ -183,3 +184,15 @@ def test_without_an_endpoint_no_span_is_sent(tmp_path_factory, monkeypatch, mock
         assert mock_upstream.requests[-1].header("traceparent") is None
     finally:
         stop_gateway(gateway)
+
+
+def test_a_protocol_this_build_lacks_is_refused_at_start(tmp_path_factory, monkeypatch, mock_upstream):
+    monkeypatch.setenv("OTEL_EXPORTER_OTLP_ENDPOINT", "http://127.0.0.1:4317")
+    monkeypatch.setenv("OTEL_EXPORTER_OTLP_PROTOCOL", "grpc")
+    config = write_gateway_config(tmp_path_factory.mktemp("grpc"), "grpc",
+                                  f'- {{ name: serving, provider: openai, base_url: "{mock_upstream.base_url}", '
+                                  f'credentials: {{ api_key: {CHANNEL_KEY} }}, models: [gpt-4o-mini] }}\n')
+    result = subprocess.run([_gateway_binary(), "serve", "--config", str(config)],
+                            capture_output=True, text=True, timeout=60, cwd=config.parent)
+    assert result.returncode != 0
+    assert "OTEL_EXPORTER_OTLP_PROTOCOL" in result.stderr + result.stdout, result.stderr[-2000:]

@@ -16,6 +16,9 @@ final class RequestTracing: Sendable {
     /// Throws when the OTEL_* variables ask for what this build cannot do (gRPC, a bad URL).
     static func make(_ settings: TracingSettings, logger: Logger) throws -> RequestTracing? {
         guard let endpoint = settings.endpoint else { return nil }
+        if let (variable, value) = settings.unsupported {
+            throw ConfigError(file: "environment", key: variable, message: "'\(value)' is not supported by this build (only OTLP/HTTP)")
+        }
         guard let (target, _) = UpstreamEndpoint.parse(endpoint), !target.host.isEmpty else {
             throw ConfigError(file: "environment", key: "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",
                               message: "'\(endpoint)' is not an http:// or https:// URL")
@@ -36,7 +39,7 @@ final class RequestTracing: Sendable {
             return RequestTracing(tracer: backend.factory,
                                   services: ServiceGroup(services: [backend.service], gracefulShutdownSignals: [], logger: logger))
         } catch {
-            throw ConfigError(file: "environment", key: "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", message: "tracing cannot start: \(error)")
+            throw ConfigError(file: "environment", key: "OTEL_*", message: "tracing cannot start: \(error)")
         }
     }
 
