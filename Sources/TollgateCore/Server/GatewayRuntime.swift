@@ -36,6 +36,8 @@ public final class GatewayRuntime: Sendable {
     /// Every channel's breakers, states and adaptive limits.
     public let health: HealthTracker
     let routing: RoutingSettings
+    /// Converted Responses API answers kept in storage (nil when the storage cannot keep them).
+    let responses: ResponseKeeper?
     private let state: Mutex<Snapshot>
     private let requestPrefix: String
     private let requestCounter = Atomic<UInt64>(0)
@@ -43,7 +45,8 @@ public final class GatewayRuntime: Sendable {
 
     init(limits: RequestLimits, upstream: UpstreamSettings, snapshot: Snapshot, group: MultiThreadedEventLoopGroup,
          blockingPool: NIOThreadPool, recorders: [any RequestRecorder], metrics: GatewayMetrics, rates: RateBook, biller: Biller,
-         budgets: BudgetTracker, admin: AdminContext?, health: HealthTracker, routing: RoutingSettings, logger: Logger) throws {
+         budgets: BudgetTracker, admin: AdminContext?, health: HealthTracker, routing: RoutingSettings, logger: Logger,
+         responses: ResponseKeeper? = nil) throws {
         self.limits = limits
         upstreamSettings = upstream
         self.logger = logger
@@ -56,6 +59,7 @@ public final class GatewayRuntime: Sendable {
         self.admin = admin
         self.health = health
         self.routing = routing
+        self.responses = responses
         pools = try UpstreamPool(group: group, settings: upstream)
         connections = ConnectionLimiter(maxTotal: limits.maxConnections, maxPerAddress: limits.maxConnectionsPerIP)
         var sweeps: [ObjectIdentifier: ClientSweep] = [:]
