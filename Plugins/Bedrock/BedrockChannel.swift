@@ -16,6 +16,7 @@ public final class BedrockChannel: AdaptorChannel {
     }
 
     public func buildRequest(_ request: PluginRequest) throws(PluginError) -> PluginUpstreamRequest {
+        if request.operation == .embeddings { return try buildEmbeddings(request) }
         switch settings.api {
         case .converse:
             guard request.dialect == .openAI else {
@@ -29,6 +30,7 @@ public final class BedrockChannel: AdaptorChannel {
     }
 
     public func convertResponse(_ response: PluginResponse) throws(PluginError) -> PluginConvertedResponse {
+        if response.operation == .embeddings { return try BedrockEmbeddings.toOpenAI(response) }
         switch settings.api {
         case .converse:
             return try convert(status: response.status, headers: response.headers, body: response.body, model: response.model)
@@ -71,6 +73,18 @@ public final class BedrockChannel: AdaptorChannel {
     func stream(model: String, headers: [(String, String)], includeUsage: Bool) -> ConverseStream {
         ConverseStream(writer: ChunkWriter(id: ResponseID.make(headers: headers), created: settings.nowSeconds, model: model),
                        includeUsage: includeUsage)
+    }
+
+    /// Embeddings go to InvokeModel whatever the channel's `api` (Converse has none).
+    func buildEmbeddings(_ request: PluginRequest) throws(PluginError) -> PluginUpstreamRequest {
+        guard request.dialect == .openAI else { throw PluginError(.unsupported, "Bedrock embeddings take OpenAI embeddings bodies") }
+        let body = try BedrockEmbeddings.body(fromOpenAI: request.body, model: request.model)
+        let path: String
+        do { path = try BedrockRuntime.path(modelID: request.model, operation: .invoke) } catch {
+            throw PluginError(.invalidInput, error.description)
+        }
+        return try settings.signedRequest(path: path, headers: [("Content-Type", "application/json"), ("Accept", "application/json")],
+                                          body: body)
     }
 
     // MARK: InvokeModel (Anthropic)

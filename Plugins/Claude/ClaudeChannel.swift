@@ -16,8 +16,13 @@ final class ClaudeChannel: AdaptorChannel {
     func accepts(_ dialect: Dialect, model: String) -> Bool { dialect == .anthropic }
 
     func buildRequest(_ request: PluginRequest) throws(PluginError) -> PluginUpstreamRequest {
-        guard request.operation == .chat else {
-            throw PluginError(.unsupported, "Anthropic offers no embeddings API")
+        switch request.operation {
+        case .chat: break
+        case .embeddings: throw PluginError(.unsupported, "Anthropic offers no embeddings API")
+        case .countTokens:
+            guard request.dialect == .anthropic else { throw PluginError(.unsupported, "token counting takes Anthropic bodies") }
+            return PluginUpstreamRequest(url: settings.baseURL + "/v1/messages/count_tokens", headers: headers(request.clientHeaders),
+                                         body: try AnthropicWire.settingModel(request.model, in: request.body))
         }
         let body: [UInt8]
         switch request.dialect {

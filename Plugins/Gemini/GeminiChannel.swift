@@ -30,7 +30,10 @@ final class GeminiChannel: AdaptorChannel {
             body = request.body
             let batch = request.body.withUnsafeBytes { RequestScan.member("requests", in: $0) } != nil
             url = batch ? urls.batchEmbedContents(model: request.model) : urls.embedContent(model: request.model)
-        case (.anthropic, _):
+        case (.gemini, .countTokens):
+            body = request.body
+            url = urls.method("countTokens", model: request.model)
+        case (.anthropic, _), (.openAI, .countTokens):
             throw PluginError(.unsupported, "the Gemini adaptor does not take Anthropic bodies")
         }
         return PluginUpstreamRequest(url: url, headers: [("x-goog-api-key", settings.apiKey), ("content-type", "application/json")],
@@ -50,6 +53,7 @@ final class GeminiChannel: AdaptorChannel {
         switch response.operation {
         case .chat: converted = try GeminiResponse.toOpenAI(response.body, model: response.model, created: Self.now())
         case .embeddings: converted = try GeminiEmbeddings.toOpenAI(response.body, model: response.model, requestBody: response.requestBody)
+        case .countTokens: throw PluginError(.unsupported, "the Gemini adaptor does not count Anthropic bodies")
         }
         return PluginConvertedResponse(status: response.status, body: converted.body, usage: converted.usage)
     }

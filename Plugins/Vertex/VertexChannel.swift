@@ -41,10 +41,28 @@ final class VertexChannel: AdaptorChannel {
     }
 
     func buildRequest(_ request: PluginRequest) throws(PluginError) -> PluginUpstreamRequest {
-        guard request.operation == .chat else {
-            throw PluginError(.unsupported, "the vertex plugin serves chat; Vertex embeddings (the predict API) are not supported")
-        }
         let urls = settings.urls
+        switch request.operation {
+        case .chat: break
+        case .countTokens:
+            // Anthropic's counter on Vertex: one endpoint for every Claude model, named in the body.
+            guard request.dialect == .anthropic, Self.publisher(of: request.model) == .anthropic else {
+                throw PluginError(.unsupported, "Vertex counts tokens for Claude models in Anthropic bodies")
+            }
+            let platform = try AnthropicWire.platformBody(request.body, anthropicVersion: AnthropicWire.vertexVersion)
+            let token = try tokens.token(for: signer)
+            return PluginUpstreamRequest(url: urls.model("count-tokens", publisher: .anthropic, method: "rawPredict"),
+                                         headers: [("authorization", token.authorization), ("content-type", "application/json")],
+                                         body: try AnthropicWire.settingModel(request.model, in: platform))
+        case .embeddings:
+            guard request.dialect == .openAI, Self.publisher(of: request.model) == .google else {
+                throw PluginError(.unsupported, "Vertex embeddings take OpenAI embeddings bodies for Google's text-embedding models")
+            }
+            let token = try tokens.token(for: signer)
+            return PluginUpstreamRequest(url: urls.model(request.model, publisher: .google, method: "predict"),
+                                         headers: [("authorization", token.authorization), ("content-type", "application/json")],
+                                         body: try VertexEmbeddings.predictBody(fromOpenAI: request.body))
+        }
         let url: String
         let body: [UInt8]
         var headers: [(String, String)] = []
@@ -81,6 +99,7 @@ final class VertexChannel: AdaptorChannel {
         // A refused token (revoked, or the clock was off) is not reused: the next request fetches anew.
         if response.status == 401 { tokens.invalidate(signer) }
         let success = (200..<300).contains(response.status)
+        if response.operation == .embeddings { return try VertexEmbeddings.toOpenAI(response) }
         switch response.dialect {
         case .anthropic:
             return try AnthropicWire.passthroughResponse(response)

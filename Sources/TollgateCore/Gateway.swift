@@ -150,8 +150,11 @@ public final class Gateway: Sendable {
                                              admin: config.adminKey.map { AdminContext(keyDigest: KeyDigest(of: $0), storage: storage,
                                                                                         prices: prices, keys: keyRegistry, link: link,
                                                                                         metricsAuth: config.admin.metricsAuth, sealer: sealer) },
-                                             health: health, routing: config.routing,
-                                             tracing: try RequestTracing.make(config.tracing, logger: logger), logger: logger)
+                                             health: health, routing: config.routing, logger: logger,
+                                             responses: (storage as? any ResponseStore).map {
+                                                 ResponseKeeper(store: $0, retention: config.responsesRetention, logger: logger)
+                                             },
+                                             tracing: try RequestTracing.make(config.tracing, logger: logger))
             let prober = HealthProber(runtime: runtime, logger: logger) { request in
                 try await blockingPool.runIfActive { try sideClient.perform(request) }
             }

@@ -34,7 +34,8 @@ public struct PluginError: Error, Sendable {
 public typealias PluginUsage = TokenUsage
 
 public enum Operation: Sendable {
-    case chat, embeddings
+    /// `countTokens` (ABI 1.2): a count request in the client's dialect (Anthropic or Gemini), its count out.
+    case chat, embeddings, countTokens
 }
 
 /// API dialects. `.openAI` (Chat Completions) is the gateway's internal representation.

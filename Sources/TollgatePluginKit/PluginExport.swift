@@ -155,7 +155,13 @@ func report(_ error: any Error, _ buffer: UnsafeMutablePointer<tollgate_type_buf
     return failure.status
 }
 
-private func operation(_ op: tollgate_type_operation) -> Operation { op == TOLLGATE_OPERATION_EMBEDDINGS ? .embeddings : .chat }
+private func operation(_ op: tollgate_type_operation) -> Operation {
+    switch op {
+    case TOLLGATE_OPERATION_EMBEDDINGS: .embeddings
+    case TOLLGATE_OPERATION_COUNT_TOKENS: .countTokens
+    default: .chat
+    }
+}
 
 private func dialect(_ d: tollgate_type_dialect) -> Dialect {
     switch d {

@@ -85,7 +85,8 @@ import Testing
     @Test func paymentRequiredExhaustsTheBalance() async throws {
         let main = try await ScriptedUpstream.start(.status(402, [], #"{"error":{"message":"Insufficient balance"}}"#))
         let backup = try await ScriptedUpstream.start()
-        let harness = try await Self.gateway(main, backup: backup)
+        // A cooldown longer than any loaded run: the second request must not find a trial due.
+        let harness = try await Self.gateway(main, backup: backup, health: "probes: false, breaker_cooldown: 1h")
         defer { Task { await harness.stop(); await main.stop(); await backup.stop() } }
         #expect(try await harness.chat(GatewayHarness.hello).header("x-tollgate-channel") == "backup")
         #expect(harness.channelHealth("main")?["balance"]?.stringValue == "Exhausted")
@@ -104,7 +105,7 @@ import Testing
             }
         }
         let harness = try await GatewayHarness.start("""
-        health: { probes: false }
+        health: { probes: false, breaker_cooldown: 1h }
         channels:
           - { name: main, provider: openai, base_url: "\(main.baseURL)/v1", models: [gone, here] }
         """)

@@ -159,7 +159,9 @@ import Testing
     @Test func routesReadTheModelAndMethodFromThePath() {
         #expect(GeminiRoute(path: "/v1beta/models/gemini-2.0-flash:generateContent").map { ($0.model, $0.stream) }! == ("gemini-2.0-flash", false))
         #expect(GeminiRoute(path: "/v1/models/a%2Fb:streamGenerateContent")?.model == "a/b")
-        #expect(GeminiRoute(path: "/v1beta/models/x:countTokens") == nil)
+        #expect(GeminiRoute(path: "/v1beta/models/x:countTokens")?.method == .countTokens)
+        #expect(GeminiRoute(path: "/v1beta/models/x:batchEmbedContents")?.method == .batchEmbedContents)
+        #expect(GeminiRoute(path: "/v1beta/models/x:predict") == nil)
         #expect(GeminiRoute(path: "/v1/models") == nil)
     }
 }

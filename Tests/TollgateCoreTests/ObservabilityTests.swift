@@ -17,8 +17,8 @@ import Testing
         let metrics = try await h.client.fetch(port: h.port, method: "GET", path: "/metrics")
         #expect(metrics.status == 200 && metrics.header("content-type")?.hasPrefix("text/plain") == true)
         let text = metrics.text
-        for line in [#"tollgate_requests_total{route="/v1/chat/completions",model="gpt-4o",channel="up",status="200"} 1"#,
-                     #"tollgate_requests_total{route="/v1/chat/completions",model="",channel="",status="404"} 1"#,
+        for line in [#"tollgate_requests_total{route="chat",model="gpt-4o",channel="up",status="200"} 1"#,
+                     #"tollgate_requests_total{route="chat",model="",channel="",status="404"} 1"#,
                      #"tollgate_tokens_total{model="gpt-4o",kind="prompt"} 1000"#,
                      #"tollgate_tokens_total{model="gpt-4o",kind="cache_read"} 400"#,
                      #"tollgate_cost_total{model="gpt-4o",currency="USD"} 0.004000000"#,

@@ -96,15 +96,19 @@ import Testing
             }
             #expect(h.gateway.sharedLimits.syncs.load(ordering: .relaxed) >= start + 2, "the instance stopped syncing")
         }
-        var admitted = 0
+        // Counted per Unix minute (the windows the instances share): a loaded run may cross into
+        // the next minute, where the sliding estimate lets part of the limit in again.
+        var admittedIn: [Int64: Int] = [:]
         for i in 0..<30 {
             let h = i % 2 == 0 ? a : b
             let r = try await h.client.fetch(port: h.port, path: "/v1/chat/completions", key: "sk-shared-rpm-key-1",
                                              json: #"{"model":"mock-echo","messages":[{"role":"user","content":"hi"}]}"#)
-            if r.status == 200 { admitted += 1 } else { #expect(r.status == 429) }
+            if r.status == 200 { admittedIn[unixMillis() / 60_000, default: 0] += 1 } else { #expect(r.status == 429) }
             try await syncedTwice(a)
             try await syncedTwice(b)
         }
-        #expect((10...11).contains(admitted), "admitted \(admitted) of 30")
+        let admitted = admittedIn.values.reduce(0, +)
+        #expect(admittedIn.values.allSatisfy { $0 <= 11 } && admitted >= 10, "admitted \(admittedIn) of 30")
+        if admittedIn.count == 1 { #expect((10...11).contains(admitted), "admitted \(admitted) of 30 within one minute") }
     }
 }

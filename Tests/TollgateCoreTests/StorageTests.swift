@@ -77,8 +77,10 @@ import Testing
         refused.status = 429
         var admin = LedgerTests.record("e", cost: nil, started: day + 4)
         admin.route = "/admin/usage"
+        var named = LedgerTests.record("c", key: "k", cost: 2, started: day + 2)
+        named.route = "chat"  // model calls are recorded by route name
         try await storage.appendUsage([LedgerTests.record("a", key: "k", cost: 5, started: day), LedgerTests.record("b", key: "z", cost: 7, started: day + 1),
-                                       LedgerTests.record("c", key: "k", cost: 2, started: day + 2), refused, admin])
+                                       named, refused, admin])
         let all = try await storage.recentRequests(RecentRequestsQuery())
         #expect(all.map(\.requestID) == ["d", "c", "b", "a"])  // newest first, client routes only
         #expect(all.last?.costNano == 5 && all.last?.currency == "USD" && all.last?.key == "k" && all.first?.status == 429)

@@ -41,7 +41,9 @@ import Testing
         #expect(refusal(#"{"provider":"acme","base_url":"https://x.test","endpoints":{"chat":"v1/chat"}}"#)?.field == "endpoints.chat")
         #expect(refusal(#"{"provider":"acme","base_url":"https://x.test","endpoints":{"chat":"/{region}/chat"}}"#)?.message
                 == "unknown placeholder '{region}' (allowed: {model}, {deployment}, {api_version})")
-        #expect(refusal(#"{"provider":"acme","base_url":"https://x.test","endpoints":{"completions":"/c"}}"#)?.field == "endpoints.completions")
+        #expect(refusal(#"{"provider":"acme","base_url":"https://x.test","endpoints":{"images":"/c"}}"#)?.field == "endpoints.images")
+        #expect(refusal(#"{"provider":"acme","base_url":"https://x.test","endpoints":{"completions":"/c"}}"#)?.field == "endpoints",
+                "legacy completions alone are not enough")
         #expect(refusal(#"{"provider":"Acme!","base_url":"https://x.test","endpoints":{"chat":"/c"}}"#)?.field == "provider")
         #expect(refusal(#"{"provider":"openai","base_url":"https://x.test","endpoints":{"chat":"/c"}}"#)?.message == "'openai' is built into the core")
         #expect(refusal(#"{"base_url":"https://x.test","endpoints":{"chat":"/c"}}"#)?.field == "provider")

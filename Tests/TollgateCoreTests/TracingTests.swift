@@ -47,8 +47,9 @@ import Testing
         #expect(spans.count == 5, "\(spans.map(\.name))")
 
         // The request: a server span continuing the client's trace, with the outcome.
-        let request = try #require(spans.first { $0.name == "POST /v1/chat/completions" })
+        let request = try #require(spans.first { $0.name == "POST chat" })
         #expect(request.kind == 2 && request.parentSpanID == Self.clientSpan && request.serviceName == "tollgate")
+        #expect(request.attributes["url.path"] == "/v1/chat/completions" && request.attributes["http.route"] == "chat")
         #expect(request.attributes["gen_ai.request.model"] == "gpt-4o" && request.attributes["gen_ai.response.model"] == "gpt-4o-mini")
         #expect(request.attributes["gen_ai.usage.input_tokens"] == "10" && request.attributes["gen_ai.usage.output_tokens"] == "5")
         #expect(request.attributes["tollgate.key.name"] == "tester" && request.attributes["tollgate.channel"] == "small")

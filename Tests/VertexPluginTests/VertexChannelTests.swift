@@ -192,9 +192,12 @@ enum Vertex {
 
     @Test func refusesWhatVertexCannotServe() throws {
         let channel = try Vertex.channel()
+        // Embeddings are Google's text-embedding models' (`predict`), never Claude's.
         #expect(throws: PluginError.self) {
-            try channel.buildRequest(PluginRequest(operation: .embeddings, model: "text-embedding-005", body: Array(#"{"input":"x"}"#.utf8), stream: false))
+            try channel.buildRequest(PluginRequest(operation: .embeddings, model: "claude-x", body: Array(#"{"input":"x"}"#.utf8), stream: false))
         }
+        let embed = try channel.buildRequest(PluginRequest(operation: .embeddings, model: "text-embedding-005", body: Array(#"{"input":"x"}"#.utf8), stream: false))
+        #expect(embed.url.hasSuffix("/google/models/text-embedding-005:predict"))
         #expect(throws: PluginError.self) { try Vertex.build(channel, #"{"contents":[]}"#, model: "claude-x", dialect: .gemini) }
         #expect(throws: PluginError.self) { try Vertex.build(channel, #"{"messages":[]}"#, model: "gemini-x", dialect: .anthropic) }
         #expect(throws: PluginError.self) { try Vertex.build(channel, "{oops", model: "claude-x") }

@@ -96,6 +96,7 @@ COHERE_CHANNEL_KEY = "co-upstream-channel-key-e2e"
 COHERE_CHANNEL = "cohere-upstream"
 DEEPSEEK_CHANNEL = "deepseek-upstream"
 ACME_CHANNEL = "acme-upstream"
+VLLM_CHANNEL = "vllm-upstream"  # the `vllm` template on the mock OpenAI upstream (legacy completions)
 
 BANNER = re.compile(r"Tollgate listening on (http://\S+)")
 ADMIN_BANNER = re.compile(r"Admin and metrics on (http://\S+)")  # printed before BANNER
@@ -214,7 +215,7 @@ def write_bedrock_config(directory: Path, bedrock_mock: MockBedrock, sts_mock: M
               secret_access_key: {AWS_SECRET_ACCESS_KEY}
             options:
               region: {AWS_REGION}
-            models: ["anthropic.*", "mock.*"]
+            models: ["anthropic.*", "mock.*", "amazon.titan-embed-*", "cohere.embed-*"]
             model_map:
               {BEDROCK_MAPPED_MODEL}: "{BEDROCK_MODEL_ID}"
               {BEDROCK_PROFILE_MODEL}: "{BEDROCK_PROFILE_ARN}"
@@ -267,7 +268,7 @@ def write_vertex_config(directory: Path, vertex_mock: MockVertex, service_accoun
               project: {VERTEX_PROJECT}
               location: {VERTEX_LOCATION}
               token_uri: {vertex_mock.token_uri}
-            models: ["gemini-*", "claude-*"]
+            models: ["gemini-*", "claude-*", "text-embedding-*"]
             model_map:
               {VERTEX_MAPPED_MODEL}: {VERTEX_MAPPED_UPSTREAM_MODEL}
               {VERTEX_CLAUDE_MAPPED_MODEL}: "{VERTEX_CLAUDE_UPSTREAM_MODEL}"
@@ -282,13 +283,19 @@ def write_template_config(directory: Path, templates: Path, cohere_mock: MockCoh
             base_url: {cohere_mock.url}
             credentials:
               api_key: {COHERE_CHANNEL_KEY}
-            models: ["command-*"]
+            models: ["command-*", "embed-*"]
           - name: {DEEPSEEK_CHANNEL}
             provider: deepseek
             base_url: {openai_mock.base_url}
             credentials:
               api_key: {CHANNEL_KEY}
             models: ["deepseek-*"]
+          - name: {VLLM_CHANNEL}
+            provider: vllm
+            base_url: {openai_mock.base_url}
+            credentials:
+              api_key: {CHANNEL_KEY}
+            models: ["vllm-*"]
           - name: {ACME_CHANNEL}
             provider: acme
             base_url: {openai_mock.base_url}

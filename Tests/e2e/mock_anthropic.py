@@ -1,6 +1,8 @@
 """A mock of Anthropic's Messages API for Tollgate's end-to-end tests.
 
-Route: `POST /v1/messages` (anything else: 404 `not_found_error`). Like the real API it wants the
+Routes: `POST /v1/messages`, and `POST /v1/messages/count_tokens` (`{"input_tokens": N}`, N as
+`count_tokens` computes it; the same validation, but `max_tokens` is neither required nor allowed)
+(anything else: 404 `not_found_error`). Like the real API it wants the
 API key in `x-api-key` or as `Authorization: Bearer` (the anthropic SDK 2.x sends the latter; 401
 `authentication_error` when missing or wrong) and `anthropic-version` (400 when missing or
 unknown), and it validates the body the way Anthropic does (400 `invalid_request_error`
@@ -177,13 +179,25 @@ def anthropic_error(type_: str, message: str, request_id: str) -> bytes:
 
 # --- validation (the messages are Anthropic's) ------------------------------------------------
 
-def validate(request: dict) -> None:
-    for name in ("model", "max_tokens", "messages"):
+COUNT_TOP_LEVEL = {"model", "messages", "system", "tools", "tool_choice", "thinking", "mcp_servers", "context_management",
+                   "output_format", "output_config", "cache_control"}
+
+
+def count_tokens(request: dict) -> int:
+    """What the counter answers: every input word, plus 5 (the same input count as a message's, caches included)."""
+    usage = message_usage(request)
+    return usage["input_tokens"] + usage["cache_read_input_tokens"] + usage["cache_creation_input_tokens"]
+
+
+def validate(request: dict, counting: bool = False) -> None:
+    for name in ("model", "messages") if counting else ("model", "max_tokens", "messages"):
         if name not in request:
             raise InvalidRequest(f"{name}: Field required")
     for name in request:
-        if name not in TOP_LEVEL:
+        if name not in (COUNT_TOP_LEVEL if counting else TOP_LEVEL):
             raise InvalidRequest(f"{name}: Extra inputs are not permitted")
+    if counting:
+        request = {**request, "max_tokens": 1}
     if not isinstance(request["model"], str) or not request["model"]:
         raise InvalidRequest("model: Input should be a valid string")
     if not isinstance(request["max_tokens"], int) or isinstance(request["max_tokens"], bool) or request["max_tokens"] < 1:
@@ -332,7 +346,7 @@ class _Handler(MockHandler):
 
     def handle_request(self, method: str, body: bytes) -> None:
         mock: MockAnthropic = self.server.mock  # type: ignore[assignment]
-        if method != "POST" or self.route != "/v1/messages":
+        if method != "POST" or self.route not in ("/v1/messages", "/v1/messages/count_tokens"):
             return self.error("not_found_error", "Not found")
         # The API key comes as `x-api-key` (the classic way, and the claude plugin's) or as a bearer
         # token (what the anthropic SDK 2.x sends).
@@ -353,10 +367,13 @@ class _Handler(MockHandler):
             return self.error("invalid_request_error", f"There was an error parsing the body: {problem}")
         if not isinstance(request, dict):
             return self.error("invalid_request_error", "Input should be a valid dictionary")
+        counting = self.route == "/v1/messages/count_tokens"
         try:
-            validate(request)
+            validate(request, counting)
         except InvalidRequest as problem:
             return self.error("invalid_request_error", str(problem))
+        if counting:
+            return self.complete(200, json.dumps({"input_tokens": count_tokens(request)}).encode())
 
         model = request["model"]
         if model == "claude-overloaded":

@@ -65,6 +65,7 @@ from botocore.compat import HTTPHeaders
 from botocore.credentials import Credentials
 
 import mock_anthropic as ma
+import mock_gemini as mg  # deterministic embedding values
 from mock_server import MockHandler, MockServer, RecordedRequest  # noqa: F401 - re-exported
 
 SERVICE = "bedrock"
@@ -435,6 +436,16 @@ BEDROCK_ANTHROPIC_VERSION = "bedrock-2023-05-31"
 INVOKE_LATENCY_MS = 654
 
 
+COHERE_DIMENSIONS = 1024
+
+
+def embedding_family(model: str) -> str | None:
+    """`titan` for Amazon Titan Text Embeddings, `cohere` for Cohere Embed, else None."""
+    if "amazon.titan-embed" in model:
+        return "titan"
+    return "cohere" if "cohere.embed" in model else None
+
+
 def validate_invoke(request: dict, model: str) -> None:
     """InvokeModel with an Anthropic body: Bedrock's own rules, then Anthropic's (as `mock_anthropic`)."""
     version = request.get("anthropic_version")
@@ -534,6 +545,8 @@ class _Handler(MockHandler):
             return self.error("ValidationException", f"Unable to parse request body: {problem}")
         if not isinstance(request, dict):
             return self.error("ValidationException", "Unable to parse request body: expected an object")
+        if operation == "invoke" and embedding_family(model):
+            return self.embed(request, model)
         if operation.startswith("invoke"):
             return self.invoke(request, model, streamed=operation == "invoke-with-response-stream")
         try:
@@ -552,6 +565,27 @@ class _Handler(MockHandler):
             "metrics": {"latencyMs": LATENCY_MS},
         }
         self.complete(200, json.dumps(answer, ensure_ascii=False).encode())
+
+    def embed(self, request: dict, model: str) -> None:
+        """Titan Text Embeddings v2 and Cohere Embed as InvokeModel answers them."""
+        if embedding_family(model) == "titan":
+            text, dimensions = request.get("inputText"), request.get("dimensions", 1024)
+            unknown = set(request) - {"inputText", "dimensions", "normalize", "embeddingTypes"}
+            if not isinstance(text, str) or not text or unknown or dimensions not in (256, 512, 1024):
+                return self.error("ValidationException", "Malformed input request: #: extraneous key or invalid inputText/dimensions")
+            tokens = len(text.split())
+            answer = {"embedding": mg.embedding_values(text, dimensions), "embeddingsByType": {"float": mg.embedding_values(text, dimensions)},
+                      "inputTextTokenCount": tokens}
+        else:
+            texts, kind = request.get("texts"), request.get("input_type")
+            if not isinstance(texts, list) or not texts or not all(isinstance(t, str) for t in texts) or kind not in (
+                    "search_document", "search_query", "classification", "clustering"):
+                return self.error("ValidationException", "Malformed input request: texts and a valid input_type are required")
+            tokens = sum(len(t.split()) for t in texts)
+            answer = {"embeddings": [mg.embedding_values(t, COHERE_DIMENSIONS) for t in texts], "id": self.request_id,
+                      "response_type": "embeddings_floats", "texts": texts}
+        self.complete(200, json.dumps(answer).encode(), extra=[("X-Amzn-Bedrock-Input-Token-Count", str(tokens)),
+                                                              ("X-Amzn-Bedrock-Invocation-Latency", str(INVOKE_LATENCY_MS))])
 
     def invoke(self, request: dict, model: str, streamed: bool) -> None:
         try:

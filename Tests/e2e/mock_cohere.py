@@ -32,6 +32,20 @@ def usage(request: dict) -> dict:
             "tokens": {"input_tokens": prompt + 64, "output_tokens": words}}
 
 
+EMBED_FIELDS = {"model", "texts", "images", "inputs", "input_type", "embedding_types", "output_dimension", "max_tokens",
+                "truncate"}
+EMBED_DIMENSIONS = 8  # the mock's default (real models: 1024 or 1536)
+
+
+def embedding_values(text: str, dimensions: int) -> list[float]:
+    seed = sum(text.encode())
+    return [((seed * (i + 7)) % 29 - 14) / 16 for i in range(dimensions)]
+
+
+def embed_tokens(texts: list[str]) -> int:
+    return sum(len(t.split()) for t in texts)
+
+
 def last_user_text(request: dict) -> str:
     for message in reversed(request["messages"]):
         if message.get("role") == "user":
@@ -55,7 +69,7 @@ class CohereHandler(MockHandler):
 
     def handle_request(self, method: str, body: bytes) -> None:
         mock: MockCohere = self.server.mock  # type: ignore[assignment]
-        if method != "POST" or self.route != "/v2/chat":
+        if method != "POST" or self.route not in ("/v2/chat", "/v2/embed"):
             return self.error(404, "not found")
         if self.headers.get("Authorization") != f"Bearer {mock.api_key}":
             return self.error(401, "invalid api token")
@@ -63,6 +77,8 @@ class CohereHandler(MockHandler):
             request = json.loads(body)
         except ValueError:
             return self.error(400, "invalid request: the body is not valid JSON")
+        if self.route == "/v2/embed":
+            return self.embed(request)
         unknown = sorted(set(request) - FIELDS)
         if unknown:
             return self.error(400, f"invalid request: unknown field: parameter '{unknown[0]}' is not a valid field")
@@ -85,6 +101,23 @@ class CohereHandler(MockHandler):
             answer = {"id": self.request_id, "finish_reason": "COMPLETE",
                       "message": {"role": "assistant", "content": [{"type": "text", "text": reply_text(request)}]},
                       "usage": usage(request)}
+        self.complete(200, json.dumps(answer).encode())
+
+    def embed(self, request: dict) -> None:
+        """Cohere's v2 embed: `texts`, a required `input_type`, `embedding_types` (answered by type)."""
+        unknown = sorted(set(request) - EMBED_FIELDS)
+        if unknown:
+            return self.error(400, f"invalid request: unknown field: parameter '{unknown[0]}' is not a valid field")
+        texts, types = request.get("texts"), request.get("embedding_types") or ["float"]
+        if not isinstance(request.get("model"), str) or not isinstance(texts, list) or not texts \
+                or not all(isinstance(t, str) for t in texts):
+            return self.error(400, "invalid request: model and a non-empty texts array are required")
+        if request.get("input_type") not in ("search_document", "search_query", "classification", "clustering", "image"):
+            return self.error(400, "invalid request: input_type is required for embed models v3 and higher")
+        dimensions = request.get("output_dimension") or EMBED_DIMENSIONS
+        answer = {"id": self.request_id, "texts": texts, "response_type": "embeddings_by_type",
+                  "embeddings": {kind: [embedding_values(t, dimensions) for t in texts] for kind in types},
+                  "meta": {"api_version": {"version": "2"}, "billed_units": {"input_tokens": embed_tokens(texts)}}}
         self.complete(200, json.dumps(answer).encode())
 
     def stream(self, request: dict) -> None:

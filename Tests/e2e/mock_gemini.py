@@ -1,6 +1,8 @@
 """A mock of Google AI's Gemini API for Tollgate's end-to-end tests.
 
-Routes: `POST /{v1beta|v1|v1alpha}/models/{model}:generateContent` and `:streamGenerateContent`
+Routes: `POST /{v1beta|v1|v1alpha}/models/{model}:countTokens` (`{"totalTokens": N}`, N the
+promptTokenCount of `usage_metadata`), `:embedContent` / `:batchEmbedContents` (`embedding_values`;
+a batch's requests must name the path's model, as Google checks), `:generateContent` and `:streamGenerateContent`
 (`?alt=sse`: SSE events `data: {...}\\r\\n\\r\\n`; without it: one JSON array written piece by
 piece, as Google does). Like the real API it wants a key in `x-goog-api-key` or `?key=` (missing:
 403 PERMISSION_DENIED; wrong: 400 INVALID_ARGUMENT with reason API_KEY_INVALID, which is what
@@ -112,6 +114,12 @@ def last_user_text(request: dict) -> str:
         if get(content, "role", "user") == "user" and parts_text(get(content, "parts")):
             return parts_text(get(content, "parts"))
     return ""
+
+
+def embedding_values(text: str, dimensions: int) -> list[float]:
+    """Deterministic, exactly representable (multiples of 1/16)."""
+    seed = sum(text.encode())
+    return [((seed * (i + 5)) % 33 - 16) / 16 for i in range(dimensions)]
 
 
 def function_response(request: dict) -> dict | None:
@@ -340,7 +348,8 @@ class _Handler(MockHandler):
             return self.error(400, "API key not valid. Please pass a valid API key.", [{
                 "@type": "type.googleapis.com/google.rpc.ErrorInfo", "reason": "API_KEY_INVALID",
                 "domain": "googleapis.com", "metadata": {"service": "generativelanguage.googleapis.com"}}])
-        if method != "POST" or not match or match.group(3) not in ("generateContent", "streamGenerateContent"):
+        if method != "POST" or not match or match.group(3) not in ("generateContent", "streamGenerateContent", "countTokens",
+                                                                    "embedContent", "batchEmbedContents"):
             return self.error(404, f"Method not found: {method} {self.route}")
         version, resource, rpc = match.group(1), unquote(match.group(2)), match.group(3)
         model = resource.split("/", 1)[1]
@@ -351,10 +360,19 @@ class _Handler(MockHandler):
             request = json.loads(body)
         except ValueError as problem:
             return self.error(400, f"Invalid JSON payload received. {problem}")
+        if rpc in ("embedContent", "batchEmbedContents"):
+            return self.embed(request, resource, batch=rpc == "batchEmbedContents")
+        if rpc == "countTokens":
+            request = get(request, "generateContentRequest") or request
+            request = {k: v for k, v in request.items() if k != "model"}
         try:
             validate(request)
         except InvalidArgument as problem:
             return self.error(400, str(problem))
+        if rpc == "countTokens":
+            count = usage_metadata(request)["promptTokenCount"]
+            return self.complete(200, json.dumps({"totalTokens": count, "promptTokensDetails": [
+                {"modality": "TEXT", "tokenCount": count}]}).encode(), "application/json; charset=UTF-8")
         if model == "gemini-overloaded":
             return self.error(503, "The model is overloaded. Please try again later.")
         if rpc == "streamGenerateContent":
@@ -368,6 +386,21 @@ class _Handler(MockHandler):
             "responseId": self.response_id(),
         }
         self.complete(200, json.dumps(answer, indent=2, ensure_ascii=False).encode(), "application/json; charset=UTF-8")
+
+    def embed(self, request: dict, resource: str, batch: bool) -> None:
+        requests = get(request, "requests") if batch else [request]
+        if not isinstance(requests, list) or not requests:
+            return self.error(400, "* BatchEmbedContentsRequest.requests: contents is not specified")
+        values = []
+        for i, item in enumerate(requests):
+            if batch and get(item, "model") != resource:
+                return self.error(400, f"* BatchEmbedContentsRequest.requests[{i}].model: the model must match the URL's")
+            text = parts_text(get(get(item, "content") or {}, "parts"))
+            if not text:
+                return self.error(400, f"* {'BatchEmbedContentsRequest.requests[%d].' % i if batch else 'EmbedContentRequest.'}content: contents is not specified")
+            values.append({"values": embedding_values(text, get(item, "outputDimensionality") or 8)})
+        answer = {"embeddings": values} if batch else {"embedding": values[0]}
+        self.complete(200, json.dumps(answer, indent=2).encode(), "application/json; charset=UTF-8")
 
     def response_id(self) -> str:
         return f"mockResp{self.request_id.rsplit('_', 1)[-1]}"

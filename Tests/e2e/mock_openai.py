@@ -6,6 +6,8 @@ answers, chunked transfer encoding for event streams) on 127.0.0.1 with a random
 Routes:
   POST /v1/chat/completions   chat.completion, or a text/event-stream of chat.completion.chunk
   POST /v1/embeddings         float or base64 embeddings
+  POST /v1/responses          a Response object, or its event stream (see mock_openai_responses.py)
+  POST /v1/completions        a text_completion (legacy), or its stream (`completion_text`, `completion_usage`)
 
 Every request is recorded (method, path, headers, raw body bytes) together with the exact bytes
 of the answer body, so tests can assert byte-for-byte passthrough in both directions.
@@ -40,6 +42,8 @@ import struct
 import threading
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import mock_openai_responses as responses_api
 
 HOLD_TIMEOUT_SECONDS = 10.0
 SLOW_EVENT_SECONDS = 0.02
@@ -147,6 +151,15 @@ def chat_usage(request: dict) -> dict:
     }
 
 
+def completion_text(prompt: str) -> str:
+    return f"Mock completion of: {prompt}"
+
+
+def completion_usage(prompt: str) -> dict:
+    prompt_tokens, completion_tokens = len(prompt.split()) + 2, len(completion_text(prompt).split())
+    return {"prompt_tokens": prompt_tokens, "completion_tokens": completion_tokens, "total_tokens": prompt_tokens + completion_tokens}
+
+
 def embedding_vector(text: str, index: int) -> list[float]:
     """Deterministic, exactly representable in float32 (multiples of 1/8)."""
     seed = sum(text.encode()) + index
@@ -231,7 +244,7 @@ class _Handler(BaseHTTPRequestHandler):
             return self._complete(401, openai_error(
                 "Incorrect API key provided. You can find your API key at https://platform.openai.com/account/api-keys.",
                 "invalid_request_error", "invalid_api_key"))
-        if method != "POST" or self.path not in ("/v1/chat/completions", "/v1/embeddings"):
+        if method != "POST" or self.path not in ("/v1/chat/completions", "/v1/embeddings", "/v1/responses", "/v1/completions"):
             return self._complete(404, openai_error(f"Unknown request URL: {method} {self.path}.",
                                                     "invalid_request_error", "unknown_url"))
         try:
@@ -242,6 +255,10 @@ class _Handler(BaseHTTPRequestHandler):
                                                     "invalid_request_error", None))
         if self.path == "/v1/embeddings":
             return self._embeddings(request)
+        if self.path == "/v1/responses":
+            return self._responses(request)
+        if self.path == "/v1/completions":
+            return self._completions(request)
         return self._chat(request)
 
     # Writing
@@ -427,6 +444,49 @@ class _Handler(BaseHTTPRequestHandler):
             if model == "slow-stream":
                 time.sleep(SLOW_EVENT_SECONDS)
             self._send_event(event)
+        self._end_stream()
+
+    # Legacy completions
+
+    def _completions(self, request: dict) -> None:
+        prompt = request.get("prompt")
+        if not isinstance(prompt, str) or not isinstance(request.get("model"), str):
+            return self._complete(400, openai_error("'prompt' must be a string and 'model' is required",
+                                                    "invalid_request_error", None, "prompt"))
+        base = {"id": f"cmpl-{self.request_id}", "object": "text_completion", "created": CREATED, "model": request["model"]}
+        usage = completion_usage(prompt)
+        if not request.get("stream"):
+            answer = {**base, "choices": [{"text": completion_text(prompt), "index": 0, "logprobs": None, "finish_reason": "stop"}],
+                      "usage": usage}
+            return self._complete(200, json.dumps(answer, indent=1).encode())
+        words = completion_text(prompt).split(" ")
+        events = [json.dumps({**base, "choices": [{"text": w if i == 0 else " " + w, "index": 0, "logprobs": None,
+                                                    "finish_reason": "stop" if i == len(words) - 1 else None}]}).encode()
+                  for i, w in enumerate(words)]
+        if (request.get("stream_options") or {}).get("include_usage"):
+            events.append(json.dumps({**base, "choices": [], "usage": usage}).encode())
+        events.append(b"[DONE]")
+        self.crlf = False
+        self._start_stream()
+        for event in events:
+            self._send_event(event)
+        self._end_stream()
+
+    # Responses
+
+    def _responses(self, request: dict) -> None:
+        try:
+            responses_api.validate(request)
+        except responses_api.BadRequest as bad:
+            return self._complete(400, openai_error(str(bad), "invalid_request_error", None, bad.param))
+        n = self.server.mock._next_id()
+        if not request.get("stream"):
+            return self._complete(200, responses_api.complete(request, n))
+        self._start_stream()
+        for event in responses_api.stream_events(request, n):
+            event += b"\n\n"
+            self.record.response_body += event
+            self._write_chunk(event)
         self._end_stream()
 
     # Embeddings

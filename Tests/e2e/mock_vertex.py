@@ -53,6 +53,12 @@ ROUTE = re.compile(r"^/(v1|v1beta1)/projects/([^/]+)/locations/([^/]+)/publisher
 VERTEX_ANTHROPIC_VERSION = "vertex-2023-10-16"
 
 
+def embedding_prediction(text: str, dimensions: int) -> dict:
+    """One `predict` answer for a text: the Gemini mock's values, the text's words as token_count."""
+    return {"embeddings": {"statistics": {"truncated": False, "token_count": len(text.split())},
+                           "values": mg.embedding_values(text, dimensions)}}
+
+
 def b64url_decode(text: str) -> bytes:
     return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
 
@@ -142,7 +148,7 @@ class _Handler(mg._Handler):
         if self.route == "/token":
             return self.token(method, body)
         match = ROUTE.match(self.route)
-        rpcs = {"google": ("generateContent", "streamGenerateContent"), "anthropic": ("rawPredict", "streamRawPredict")}
+        rpcs = {"google": ("generateContent", "streamGenerateContent", "predict"), "anthropic": ("rawPredict", "streamRawPredict")}
         if method != "POST" or not match or match.group(6) not in rpcs[match.group(4)]:
             return self.error(404, f"Method not found: {method} {self.route}")
         bearer = self.headers.get("Authorization") or ""
@@ -170,6 +176,8 @@ class _Handler(mg._Handler):
             request = json.loads(body)
         except ValueError as problem:
             return self.error(400, f"Invalid JSON payload received. {problem}")
+        if rpc == "predict":
+            return self.predict(request)
         try:
             mg.validate(request)
         except mg.InvalidArgument as problem:
@@ -189,6 +197,18 @@ class _Handler(mg._Handler):
         }
         self.complete(200, json.dumps(answer, indent=2, ensure_ascii=False).encode(), "application/json; charset=UTF-8")
 
+    def predict(self, request: dict) -> None:
+        """Text embeddings as Vertex's predict API answers them (`embedding_prediction`)."""
+        instances = request.get("instances") if isinstance(request, dict) else None
+        if not isinstance(instances, list) or not instances or not all(
+                isinstance(i, dict) and isinstance(i.get("content"), str) for i in instances):
+            return self.error(400, "Invalid instances: each needs a string 'content'.")
+        dimensions = (request.get("parameters") or {}).get("outputDimensionality") or 8
+        predictions = [embedding_prediction(i["content"], dimensions) for i in instances]
+        answer = {"predictions": predictions,
+                  "metadata": {"billableCharacterCount": sum(len(i["content"]) for i in instances)}}
+        self.complete(200, json.dumps(answer, indent=2).encode(), "application/json; charset=UTF-8")
+
     def claude(self, model: str, rpc: str, body: bytes) -> None:
         """Anthropic's Messages API as Vertex serves it: `anthropic_version` in the body, the model in the URL."""
         def refuse(type_: str, message: str) -> None:
@@ -202,6 +222,13 @@ class _Handler(mg._Handler):
         if request.get("anthropic_version") != VERTEX_ANTHROPIC_VERSION:
             return refuse("invalid_request_error", f"anthropic_version: {request.get('anthropic_version')!r} is not "
                                                    f"supported on Vertex AI (use {VERTEX_ANTHROPIC_VERSION!r})")
+        if model == "count-tokens":  # Anthropic's token counter: the model named in the body
+            request = {k: v for k, v in request.items() if k != "anthropic_version"}
+            try:
+                ma.validate(request, counting=True)
+            except ma.InvalidRequest as problem:
+                return refuse("invalid_request_error", str(problem))
+            return self.complete(200, json.dumps({"input_tokens": ma.count_tokens(request)}).encode())
         if "model" in request:
             return refuse("invalid_request_error", "model: Extra inputs are not permitted (the model is in the URL)")
         if bool(request.get("stream")) != (rpc == "streamRawPredict"):

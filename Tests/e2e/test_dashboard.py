@@ -83,7 +83,7 @@ def seed_ledger(db_path, rows) -> None:
             started = int(noon.timestamp() * 1000)
             db.execute("INSERT INTO usage_ledger (request_id, key_name, channel, provider, model, dialect, route, status,"
                        " prompt_tokens, completion_tokens, cost_nano, currency, latency_us, started_at, ended_at)"
-                       " VALUES (?, ?, 'seeded', 'openai', ?, 'openai', '/v1/chat/completions', 200, ?, ?, ?, 'USD', 1000, ?, ?)",
+                       " VALUES (?, ?, 'seeded', 'openai', ?, 'openai', 'chat', 200, ?, ?, ?, 'USD', 1000, ?, ?)",
                        (f"seed-{uuid.uuid4().hex}", key, model, prompt, completion, cost, started, started + 1))
 
 
@@ -384,7 +384,7 @@ def test_recent_requests_filtered_from_the_top_lists(dashboard, browser):
     driver.find_element(By.ID, "filter-clear").click()
     wait(driver, lambda d: len(d.find_elements(By.CSS_SELECTOR, "#requests tbody tr")) > len(failed), "clearing did not reload")
     routes = {tr.find_elements(By.TAG_NAME, "td")[2].text for tr in driver.find_elements(By.CSS_SELECTOR, "#requests tbody tr")}
-    assert routes == {"/v1/chat/completions"}, routes  # client requests only, never the page's own admin calls
+    assert routes == {"chat"}, routes  # client requests only (model calls by route name), never the page's own admin calls
     section_shot(driver, "#requests-section", "admin-requests")
 
 

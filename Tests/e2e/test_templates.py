@@ -18,8 +18,10 @@ import jsonschema
 import openai
 import pytest
 
+import mock_cohere as mc
 from conftest import (ACME_CHANNEL, CHANNEL_KEY, COHERE_CHANNEL, COHERE_CHANNEL_KEY, DEEPSEEK_CHANNEL, DEFAULT_BIN, REPO,
                       SDK)
+from test_ledger import ledger_row
 
 BIN = os.environ.get("TOLLGATE_BIN", str(DEFAULT_BIN))
 
@@ -171,3 +173,24 @@ def test_check_config_accepts_channels_on_shipped_templates(tmp_path: Path):
 def test_shipped_templates_match_the_schema(path: Path):
     schema = json.loads((REPO / "adaptor-templates" / "template.schema.json").read_text())
     jsonschema.validate(json.loads(path.read_text()), schema, cls=jsonschema.Draft202012Validator)
+
+
+# --- cohere embeddings (v2 embed) ------------------------------------------------------------
+
+def test_cohere_sdk_embeds_on_the_mock(mock_cohere):
+    co = cohere.ClientV2(api_key=COHERE_CHANNEL_KEY, base_url=mock_cohere.url)
+    answer = co.embed(model="embed-v4.0", texts=["a b", "c"], input_type="search_document", embedding_types=["float"])
+    assert answer.embeddings.float_ == [mc.embedding_values("a b", mc.EMBED_DIMENSIONS), mc.embedding_values("c", mc.EMBED_DIMENSIONS)]
+    assert answer.meta.billed_units.input_tokens == 3
+
+
+def test_openai_sdk_embeddings_reach_cohere_converted(client, template_gateway, mock_cohere):
+    raw = client.client.embeddings.with_raw_response.create(model="embed-v4.0", input="one two three", dimensions=4)
+    answer = raw.parse()
+    sent = mock_cohere.only("/v2/embed").json()
+    assert sent == {"model": "embed-v4.0", "texts": ["one two three"], "output_dimension": 4, "input_type": "search_document",
+                    "embedding_types": ["float"]}
+    assert answer.data[0].embedding == mc.embedding_values("one two three", 4)
+    assert answer.usage.prompt_tokens == 3
+    row = ledger_row(template_gateway, raw.headers["x-request-id"])
+    assert (row["provider"], row["route"], row["prompt_tokens"]) == ("cohere", "embeddings", 3)

@@ -113,7 +113,8 @@ def test_spans_reach_the_receiver_linked_and_with_the_genai_attributes(tmp_path_
         assert len(spans) == 5, spans
 
         request = next(s for s in spans if s["kind"] == SERVER)
-        assert request["name"] == "POST /v1/chat/completions" and request["parent"] == CLIENT_SPAN
+        assert request["name"] == "POST chat" and request["parent"] == CLIENT_SPAN
+        assert request["attributes"]["url.path"] == "/v1/chat/completions"
         assert request["service"] == "tollgate-e2e"
         attributes = request["attributes"]
         assert attributes["gen_ai.request.model"] == "fail-500" and attributes["gen_ai.response.model"] == "gpt-4o-mini"

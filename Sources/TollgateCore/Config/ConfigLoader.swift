@@ -46,7 +46,7 @@ public enum ConfigLoader {
         let top = try root.mapping(allowed: ["listen", "data_dir", "storage", "admin_key", "plugins", "templates",
                                              "limits", "upstream", "keys", "channels", "demo_key", "threads",
                                              "pricing", "notify", "ledger", "storage_refresh", "request_log", "health", "routing",
-                                             "shutdown_grace", "admin", "fallbacks", "context_window_fallbacks"])
+                                             "shutdown_grace", "admin", "fallbacks", "context_window_fallbacks", "responses"])
         var config = GatewayConfig()
         if let n = top["listen"] { config.listen = try listenAddress(n) }
         if let n = top["data_dir"] { config.dataDirectory = try n.string() }
@@ -91,6 +91,13 @@ public enum ConfigLoader {
         if let n = top["routing"] {
             let m = try n.mapping(allowed: ["retries"])
             if let v = m["retries"] { config.routing.retries = try v.int(in: 0...20) }
+        }
+        if let n = top["responses"] {
+            let m = try n.mapping(allowed: ["retention"])
+            if let v = m["retention"] {
+                config.responsesRetention = try v.duration()
+                guard config.responsesRetention >= .seconds(1) else { throw v.error("must be at least 1s") }
+            }
         }
         if let n = top["ledger"] {
             let m = try n.mapping(allowed: ["flush_interval"])

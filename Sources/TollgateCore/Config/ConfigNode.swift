@@ -82,7 +82,7 @@ struct ConfigNode {
         return result
     }
 
-    /// A duration such as `500ms`, `10s`, `5m`, `1h`, or a number of seconds.
+    /// A duration such as `500ms`, `10s`, `5m`, `1h`, `30d`, or a number of seconds.
     func duration() throws -> Duration {
         let text = try string().trimmingSpaces
         guard let parsed = Self.parseDuration(text) else {
@@ -92,7 +92,7 @@ struct ConfigNode {
     }
 
     static func parseDuration(_ text: String) -> Duration? {
-        let units: [(String, Int64)] = [("ms", 1), ("s", 1000), ("m", 60_000), ("h", 3_600_000)]
+        let units: [(String, Int64)] = [("ms", 1), ("s", 1000), ("m", 60_000), ("h", 3_600_000), ("d", 86_400_000)]
         // At most a year: `99999999999999h` overflowed (a crash) and NIO's nanosecond clock
         // overflows past 292 years, so larger values are refused like malformed ones.
         let maxMillis: Int64 = 366 * 86_400_000

@@ -28,7 +28,7 @@ extension Gateway {
         ("upstream", { "\($0.upstream)" }), ("health", { "\($0.health)" }), ("routing", { "\($0.routing)" }),
         ("ledger", { "\($0.ledgerFlushInterval)" }), ("storage_refresh", { "\($0.sharedStateInterval)" }),
         ("request_log", { String(describing: $0.requestLog) }), ("shutdown_grace", { "\($0.shutdownGrace)" }),
-        ("demo_key", { "\($0.demoKey)" }),
+        ("demo_key", { "\($0.demoKey)" }), ("admin", { "\($0.admin)" }), ("responses", { "\($0.responsesRetention)" }),
     ]
 
     /// Reads the config file again and applies it. Throws `ConfigError` (nothing changed).

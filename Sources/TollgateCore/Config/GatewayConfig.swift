@@ -44,6 +44,8 @@ public struct GatewayConfig: Sendable {
     public var ledgerFlushInterval: Duration = .milliseconds(200)
     /// How often keys and budget spend are re-read from storage (changes made by other instances).
     public var sharedStateInterval: Duration = .seconds(2)
+    /// How long converted Responses API answers are kept for `previous_response_id`.
+    public var responsesRetention: Duration = .seconds(30 * 86_400)
     /// Structured request log (JSON lines): `stdout`, `stderr`, a file path, or nil (off).
     public var requestLog: String?
     /// On SIGTERM/SIGINT: how long requests in flight (streams included) may take to finish

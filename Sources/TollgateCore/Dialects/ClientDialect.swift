@@ -6,6 +6,8 @@ import TollgatePluginABI
 /// unless the upstream speaks the client's dialect itself, in which case nothing is converted.
 enum ClientDialect: Sendable, Equatable {
     case openAI, anthropic
+    /// OpenAI's Responses API (`/v1/responses`): converted unless an `openai` channel serves it itself.
+    case responses
     /// Gemini; `sse` when the client asked for `alt=sse` streams (else a streamed JSON array).
     case gemini(sse: Bool)
 
@@ -15,12 +17,13 @@ enum ClientDialect: Sendable, Equatable {
         case .openAI: "openai"
         case .anthropic: "anthropic"
         case .gemini: "gemini"
+        case .responses: "responses"
         }
     }
 
     var abi: tollgate_type_dialect {
         switch self {
-        case .openAI: TOLLGATE_DIALECT_OPENAI
+        case .openAI, .responses: TOLLGATE_DIALECT_OPENAI
         case .anthropic: TOLLGATE_DIALECT_ANTHROPIC
         case .gemini: TOLLGATE_DIALECT_GEMINI
         }
@@ -33,22 +36,25 @@ enum ClientDialect: Sendable, Equatable {
         case .openAI: body
         case .anthropic: try AnthropicRequest.toIR(body)
         case .gemini: try GeminiRequest.toIR(body, model: model, stream: stream)
+        case .responses: try ResponsesRequest.toIR(body)
         }
     }
 
     /// Converts answers in the internal representation back to this dialect; nil for OpenAI.
-    func makeTranslator(model: String) -> (any ResponseTranslator)? {
+    /// `request` is the client's body (a Response object repeats some of its fields).
+    func makeTranslator(model: String, request: JSONValue) -> (any ResponseTranslator)? {
         switch self {
         case .openAI: nil
         case .anthropic: AnthropicTranslator(model: model)
         case .gemini(let sse): GeminiTranslator(model: model, sse: sse)
+        case .responses: ResponsesTranslator(model: model, echo: ResponsesRequest.echo(request))
         }
     }
 
     /// A gateway error in this dialect's error shape.
     func errorBody(_ error: GatewayError) -> [UInt8] {
         switch self {
-        case .openAI: error.body
+        case .openAI, .responses: error.body
         case .anthropic: AnthropicErrors.body(status: error.status, message: error.message)
         case .gemini: GeminiErrors.body(status: error.status, message: error.message)
         }
@@ -60,6 +66,7 @@ enum ClientDialect: Sendable, Equatable {
         case .openAI: ErrorBody.openAIStreamEvent(message: error.message, type: error.type, code: error.code)
         case .anthropic: AnthropicErrors.event(status: error.status, message: error.message)
         case .gemini: GeminiErrors.event(status: error.status, message: error.message)
+        case .responses: ResponsesTranslator.errorEvent(error)
         }
     }
 }

@@ -17,11 +17,12 @@ struct PassthroughBackend {
         if upstreamModel != (call.scan.model ?? call.model), let range = call.scan.modelRange {  // model_map, or a fallback
             edits.append(BodyEdit(range: range, bytes: JSONValue.quoted(upstreamModel)))
         }
-        let stripUsage = call.wantsStream && call.scan.includeUsage != true
+        // Chat and completions streams need asking for usage; the Responses API always reports it.
+        let stripUsage = call.upstreamPath != ClientRoutes.responses && call.wantsStream && call.scan.includeUsage != true
         if stripUsage { edits.append(Self.includeUsageEdit(call)) }
         let body = BodyEdit.apply(edits, to: call.body)
 
-        let path = call.channel.azure?.path(chat: call.isChat, model: upstreamModel, apiVersion: call.channel.apiVersion)
+        let path = call.upstreamPath.map { basePath + $0 } ?? call.channel.azure?.path(chat: call.isChat, model: upstreamModel, apiVersion: call.channel.apiVersion)
             ?? basePath + (call.isChat ? "/chat/completions" : "/embeddings")
         var headers = baseHeaders
         headers.add(name: "content-length", value: String(body.readableBytes))

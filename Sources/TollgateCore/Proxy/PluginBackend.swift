@@ -11,7 +11,9 @@ struct PluginBackend {
     /// Client headers a plugin may forward (provider feature flags); credentials never cross.
     static let forwardable: Set<String> = ["anthropic-beta", "anthropic-version", "openai-beta"]
 
-    func serve(_ call: ModelCall, pluginChannel: PluginChannel) {
+    /// `unsupported`: what to do instead when the plugin cannot build this operation (token
+    /// counting falls back to an estimate); nil answers the client with the plugin's error.
+    func serve(_ call: ModelCall, pluginChannel: PluginChannel, unsupported: (() -> Void)? = nil) {
         guard let loop = handler.eventLoop else { return }
         let clientHeaders = call.head.headers.filter { Self.forwardable.contains($0.name.lowercased()) }.map { ($0.name, $0.value) }
         let body = Array(buffer: call.body)
@@ -22,18 +24,21 @@ struct PluginBackend {
         }
         if pluginChannel.plugin.mayBlock {
             handler.runtime.blockingPool.runIfActive(eventLoop: loop, build).whenComplete { result in
-                send(result.mapError { $0 }, call: call, pluginChannel: pluginChannel)
+                send(result.mapError { $0 }, call: call, pluginChannel: pluginChannel, unsupported: unsupported)
             }
         } else {
-            send(Result(catching: build), call: call, pluginChannel: pluginChannel)
+            send(Result(catching: build), call: call, pluginChannel: pluginChannel, unsupported: unsupported)
         }
     }
 
-    private func send(_ built: Result<UpstreamRequestSpec, any Error>, call: ModelCall, pluginChannel: PluginChannel) {
+    private func send(_ built: Result<UpstreamRequestSpec, any Error>, call: ModelCall, pluginChannel: PluginChannel,
+                      unsupported: (() -> Void)?) {
         guard let loop = handler.eventLoop, let pool = handler.runtime.pools.pool(for: loop) else { return }
         let spec: UpstreamRequestSpec
         switch built {
         case .success(let value): spec = value
+        case .failure(let error as AdaptorError) where error.status == TOLLGATE_ERR_UNSUPPORTED && unsupported != nil:
+            return unsupported?() ?? ()
         case .failure(let error as AdaptorError): return fail(Self.gatewayError(error, plugin: pluginChannel.plugin.name))
         case .failure(let error): return fail(.internalError("\(error)"))
         }

@@ -276,7 +276,9 @@ final class ProxyExchange: UpstreamResponseDelegate, @unchecked Sendable {
             }
         case .template(let channel):
             do {
-                let converted = try channel.convertAnswer(status: Int(head.status.code), body: Array(buffer: body), model: request.model)
+                let converted = request.operation == TOLLGATE_OPERATION_EMBEDDINGS
+                    ? try channel.convertEmbeddings(status: Int(head.status.code), body: Array(buffer: body), model: request.model)
+                    : try channel.convertAnswer(status: Int(head.status.code), body: Array(buffer: body), model: request.model)
                 usage.set(converted.usage)
                 client.settle(converted.usage)
                 var headers = HTTPHeaders([("content-type", "application/json")])

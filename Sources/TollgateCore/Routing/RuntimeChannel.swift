@@ -65,6 +65,14 @@ public final class RuntimeChannel: Sendable {
 
     static let defaultOpenAIBase = "https://api.openai.com/v1"
 
+    /// Where an `openai` channel serves the Responses API itself (`/responses` under its base);
+    /// nil when requests must be converted to chat: other providers, Azure deployments, and
+    /// channels with `options.responses: chat` (OpenAI-compatible servers without the API).
+    var ownResponsesPath: String? {
+        guard case .openAI = backend, azure == nil, config.options["responses"] != "chat" else { return nil }
+        return ClientRoutes.responses
+    }
+
     /// Builds the runtime form of a channel; plugin providers get their channel handle here.
     static func make(_ config: ChannelConfig, factory: AdaptorFactory, health: ChannelHealth? = nil) throws -> RuntimeChannel {
         var config = config

@@ -18,6 +18,8 @@ struct PendingCall {
     /// Models to try, in order, when the upstream says the prompt exceeds the model's context
     /// window (`context_window_fallbacks:`).
     var contextFallbacks: [String] = []
+    /// Set for routes an upstream serves at a path of its own (see `ModelCall.upstreamPath`).
+    var upstreamPath: String? = nil
     var tried: Set<String> = []
     /// While every channel is at its adaptive limit, the request waits for room until then.
     var waitUntil: NIODeadline?
@@ -51,7 +53,8 @@ extension ClientAPI {
             do {
                 let call = try inInternalDialect(ModelCall(head: pending.head, body: pending.body, scan: pending.scan,
                                                            model: pending.model, operation: pending.operation, channel: channel,
-                                                           dialect: handler.dialect.abi, wantsStream: pending.stream, lease: lease))
+                                                           dialect: handler.dialect.abi, wantsStream: pending.stream, lease: lease,
+                                                           upstreamPath: pending.upstreamPath))
                 try serve(call)
             } catch {
                 if failover { lease?.end(); return false }
@@ -102,6 +105,14 @@ extension ClientAPI {
     }
 
     private func serve(_ call: ModelCall) throws {
+        if call.upstreamPath == ClientRoutes.completions {
+            switch call.channel.backend {
+            case .openAI, .template: break
+            default:
+                throw GatewayError.badRequest("legacy completions (/v1/completions) are served by openai channels and templates; channel "
+                                              + "'\(call.channel.name)' is \(call.channel.config.provider)", code: "unsupported")
+            }
+        }
         switch call.channel.backend {
         case .mock:
             try MockBackend(handler: handler).serve(call)

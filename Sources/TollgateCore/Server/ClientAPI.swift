@@ -13,7 +13,19 @@ struct ClientAPI {
         let path = head.uri.prefix { $0 != "?" }
         if head.method == .POST, let route = GeminiRoute(path: path) {
             handler.dialect = .gemini(sse: head.uri.contains("alt=sse"))
-            return run { try modelCall(head: head, body: body, operation: TOLLGATE_OPERATION_CHAT, target: (route.model, route.stream)) }
+            return run {
+                switch route.method {
+                case .generateContent, .streamGenerateContent:
+                    try modelCall(head: head, body: body, operation: TOLLGATE_OPERATION_CHAT, target: (route.model, route.stream))
+                case .embedContent, .batchEmbedContents:
+                    try modelCall(head: head, body: body, operation: TOLLGATE_OPERATION_EMBEDDINGS, target: (route.model, false))
+                case .countTokens:
+                    try countTokens(head: head, body: body, geminiModel: route.model)
+                }
+            }
+        }
+        if path.hasPrefix(StoredResponseRoute.prefix) {
+            return run { try storedResponse(head: head, id: path.dropFirst(StoredResponseRoute.prefix.count)) }
         }
         if path == "/admin" || path.hasPrefix("/admin/") {
             return run { try AdminAPI(handler: handler).dispatch(head: head, path: path, query: Self.query(head.uri), body: body) }
@@ -39,8 +51,16 @@ struct ClientAPI {
         case (.POST, "/v1/messages"):
             handler.dialect = .anthropic
             run { try modelCall(head: head, body: body, operation: TOLLGATE_OPERATION_CHAT) }
+        case (.POST, "/v1/completions"):
+            run { try modelCall(head: head, body: body, operation: TOLLGATE_OPERATION_CHAT, upstreamPath: ClientRoutes.completions) }
+        case (.POST, "/v1/messages/count_tokens"):
+            handler.dialect = .anthropic
+            run { try countTokens(head: head, body: body) }
+        case (.POST, "/v1/responses"):
+            handler.dialect = .responses
+            run { try modelCall(head: head, body: body, operation: TOLLGATE_OPERATION_CHAT) }
         case (_, "/healthz"), (_, "/readyz"), (_, "/metrics"), (_, "/v1/models"), (_, "/v1/chat/completions"), (_, "/v1/embeddings"),
-             (_, "/v1/messages"):
+             (_, "/v1/messages"), (_, "/v1/responses"), (_, "/v1/messages/count_tokens"), (_, "/v1/completions"):
             fail(GatewayError(status: 405, type: "invalid_request_error", code: "method_not_allowed",
                               message: "\(head.method.rawValue) is not allowed on \(path)"))
         default:
@@ -48,11 +68,11 @@ struct ClientAPI {
         }
     }
 
-    private func run(_ body: () throws -> Void) {
+    func run(_ body: () throws -> Void) {
         do { try body() } catch let error as GatewayError { fail(error) } catch { fail(.internalError("\(error)")) }
     }
 
-    private func fail(_ error: GatewayError) {
+    func fail(_ error: GatewayError) {
         handler.writeError(error)
         handler.requestEnded(status: error.status, channel: nil, usage: TokenUsage())
     }
@@ -132,10 +152,15 @@ struct ClientAPI {
     func inInternalDialect(_ call: ModelCall) throws -> ModelCall {
         let dialect = handler.dialect
         guard dialect != .openAI else { return call }
+        if dialect == .responses, let upstreamPath = call.channel.ownResponsesPath {
+            var own = call
+            own.upstreamPath = upstreamPath
+            return own
+        }
         // A Gemini stream without alt=sse is a JSON array; upstreams are always asked for SSE, so
         // such a stream is converted rather than passed through.
         let arrayStream = dialect == .gemini(sse: false) && call.wantsStream
-        if !arrayStream, case .plugin(let plugin) = call.channel.backend,
+        if !arrayStream, dialect != .responses, case .plugin(let plugin) = call.channel.backend,
            plugin.accepts(dialect.abi, model: call.channel.upstreamModel(for: call.model)) {
             return call
         }
@@ -145,12 +170,20 @@ struct ClientAPI {
         } catch {
             throw GatewayError.badRequest("request body is not valid JSON: \(error)", code: "invalid_json")
         }
-        let ir = try dialect.requestToIR(original, model: call.model, stream: call.wantsStream).serialized()
+        let ir: [UInt8]
+        if !call.isChat, case .gemini = dialect {
+            ir = try GeminiEmbeddingsRequest.toIR(original, model: call.model).serialized()
+            handler.translator = GeminiEmbeddingsTranslator(batch: original["requests"] != nil)
+        } else if dialect == .responses {
+            ir = try responsesToIR(original, model: call.model).serialized()
+        } else {
+            ir = try dialect.requestToIR(original, model: call.model, stream: call.wantsStream).serialized()
+            handler.translator = dialect.makeTranslator(model: call.model, request: original)
+        }
         var converted = call
         converted.body = handler.allocator.buffer(bytes: ir)
         converted.scan = try RequestScan.scan(ir)
         converted.dialect = TOLLGATE_DIALECT_OPENAI
-        handler.translator = dialect.makeTranslator(model: call.model)
         return converted
     }
 
@@ -169,7 +202,7 @@ struct ClientAPI {
 
     /// `target` is the model and streaming named by the URL (Gemini), else they come from the body.
     private func modelCall(head: HTTPRequestHead, body: ByteBuffer, operation: tollgate_type_operation,
-                           target: (model: String, stream: Bool)? = nil) throws {
+                           target: (model: String, stream: Bool)? = nil, upstreamPath: String? = nil) throws {
         let snapshot = runtime.snapshot
         let key = try authenticate(head, keys: snapshot.keys)
         let scan: RequestScan
@@ -200,8 +233,9 @@ struct ClientAPI {
             handler.pending = PendingCall(head: head, body: body, scan: scan, model: model, operation: operation, stream: stream,
                                           marks: marks, retriesLeft: runtime.routing.retries,
                                           fallbacks: (key.fallbacks[model] ?? snapshot.fallbacks[model] ?? []).filter(key.allows),
-                                          contextFallbacks: (snapshot.contextWindowFallbacks[model] ?? []).filter(key.allows))
-            _ = try attempt(failover: false)
+                                          contextFallbacks: (snapshot.contextWindowFallbacks[model] ?? []).filter(key.allows),
+                                          upstreamPath: upstreamPath)
+            try afterPreviousResponse(body: body, key: key.name) { _ = try attempt(failover: false) }
         }
         switch runtime.budgets.admit(key: key.name, now: unixSeconds()) {
         case .deny(let error): throw error
@@ -224,15 +258,20 @@ struct ModelCall: Sendable {
     var wantsStream: Bool
     /// The attempt's hold on the channel's health, handed to its exchange.
     var lease: HealthLease?
+    /// For a passthrough channel: the path after its base path when it is not the operation's
+    /// own (`/responses` for a Responses request the upstream serves itself).
+    var upstreamPath: String? = nil
 
     var isChat: Bool { operation == TOLLGATE_OPERATION_CHAT }
 }
 
-/// `/v1beta/models/{model}:generateContent` and `:streamGenerateContent` (also under `/v1`, which
-/// google-genai calls by default).
+/// `/v1beta/models/{model}:generateContent`, `:streamGenerateContent`, `:embedContent`,
+/// `:batchEmbedContents` and `:countTokens` (also under `/v1`, which google-genai calls by default).
 struct GeminiRoute {
+    enum Method: String { case generateContent, streamGenerateContent, embedContent, batchEmbedContents, countTokens }
     var model: String
-    var stream: Bool
+    var method: Method
+    var stream: Bool { method == .streamGenerateContent }
 
     static let prefixes = ["/v1beta/models/", "/v1/models/"]
 
@@ -240,11 +279,8 @@ struct GeminiRoute {
         guard let prefix = Self.prefixes.first(where: { path.hasPrefix($0) }) else { return nil }
         let rest = path.dropFirst(prefix.count)
         guard let colon = rest.lastIndex(of: ":") else { return nil }
-        switch rest[rest.index(after: colon)...] {
-        case "generateContent": stream = false
-        case "streamGenerateContent": stream = true
-        default: return nil
-        }
+        guard let method = Method(rawValue: String(rest[rest.index(after: colon)...])) else { return nil }
+        self.method = method
         model = String(rest[..<colon]).removingPercentEncoding ?? String(rest[..<colon])
         guard !model.isEmpty else { return nil }
     }

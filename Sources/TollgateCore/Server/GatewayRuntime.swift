@@ -36,6 +36,8 @@ public final class GatewayRuntime: Sendable {
     /// Every channel's breakers, states and adaptive limits.
     public let health: HealthTracker
     let routing: RoutingSettings
+    /// Converted Responses API answers kept in storage (nil when the storage cannot keep them).
+    let responses: ResponseKeeper?
     /// Nil when tracing is off: requests then make no span.
     let tracing: RequestTracing?
     private let state: Mutex<Snapshot>
@@ -45,7 +47,8 @@ public final class GatewayRuntime: Sendable {
 
     init(limits: RequestLimits, upstream: UpstreamSettings, snapshot: Snapshot, group: MultiThreadedEventLoopGroup,
          blockingPool: NIOThreadPool, recorders: [any RequestRecorder], metrics: GatewayMetrics, rates: RateBook, biller: Biller,
-         budgets: BudgetTracker, admin: AdminContext?, health: HealthTracker, routing: RoutingSettings, tracing: RequestTracing? = nil, logger: Logger) throws {
+         budgets: BudgetTracker, admin: AdminContext?, health: HealthTracker, routing: RoutingSettings, logger: Logger,
+         responses: ResponseKeeper? = nil, tracing: RequestTracing? = nil) throws {
         self.limits = limits
         upstreamSettings = upstream
         self.logger = logger
@@ -58,6 +61,7 @@ public final class GatewayRuntime: Sendable {
         self.admin = admin
         self.health = health
         self.routing = routing
+        self.responses = responses
         self.tracing = tracing
         pools = try UpstreamPool(group: group, settings: upstream)
         connections = ConnectionLimiter(maxTotal: limits.maxConnections, maxPerAddress: limits.maxConnectionsPerIP)

@@ -44,6 +44,10 @@ final class RequestHandler: ChannelInboundHandler, @unchecked Sendable {
     var routed: (channel: RuntimeChannel, upstreamModel: String, marks: BillingMarks)?
     /// The model call being routed, kept so a failed attempt can move to another channel.
     var pending: PendingCall?
+    /// A Responses request's `previous_response_id` and what storage held for it (nil: nothing).
+    var previousResponse: (id: String, stored: StoredResponse?)?
+    /// False for requests that are never billed (token counting).
+    var billable = true
     /// The current attempt's hold on its channel's health; the key's hold on its limits.
     var attemptLease: HealthLease?
     var keyLease: KeyLease?
@@ -156,6 +160,8 @@ final class RequestHandler: ChannelInboundHandler, @unchecked Sendable {
         dialect = entry.dialect
         translator = nil
         pending = nil
+        previousResponse = nil
+        billable = true
     }
 
     /// A refusal decided from the head alone (no or a wrong key): no `100 Continue`, no body
@@ -316,7 +322,7 @@ final class RequestHandler: ChannelInboundHandler, @unchecked Sendable {
 
     /// Prices the request's final usage (call before writing a complete answer).
     func settle(_ usage: TokenUsage) {
-        guard let routed else { return }
+        guard billable, let routed else { return }
         bill = runtime.biller.bill(usage: usage, model: routed.upstreamModel, channel: routed.channel, marks: routed.marks)
     }
 

@@ -81,6 +81,12 @@ public final class PostgresStorage: Storage {
         """
         ALTER TABLE usage_ledger ADD COLUMN fallback_from TEXT
         """,
+        // Responses API answers kept for previous_response_id (ResponseStore).
+        """
+        CREATE TABLE stored_responses (id TEXT PRIMARY KEY, key_name TEXT NOT NULL, created_at BIGINT NOT NULL,
+                                       expires_at BIGINT NOT NULL, response TEXT NOT NULL, conversation TEXT NOT NULL);
+        CREATE INDEX stored_responses_expiry ON stored_responses (expires_at)
+        """,
     ]
 
     private init(client: PostgresClient, logger: Logger, runner: Task<Void, Never>) {
@@ -410,7 +416,7 @@ public final class PostgresStorage: Storage {
         let result = try await client.query("""
             SELECT request_id, started_at, key_name, route, model, channel, status, prompt_tokens, completion_tokens, estimated,
                    cost_nano, currency, latency_us
-            FROM usage_ledger WHERE route LIKE '/v1%' AND status >= \(low) AND status < \(high) AND (\(query.key)::TEXT IS NULL OR key_name = \(query.key))
+            FROM usage_ledger WHERE (route NOT LIKE '/%' OR route LIKE '/v1%') AND status >= \(low) AND status < \(high) AND (\(query.key)::TEXT IS NULL OR key_name = \(query.key))
                 AND (\(query.model)::TEXT IS NULL OR model = \(query.model))
             ORDER BY started_at DESC, request_id DESC LIMIT \(limit)
             """, logger: logger)

@@ -69,6 +69,12 @@ public final class SQLiteStorage: Storage {
         """
         ALTER TABLE usage_ledger ADD COLUMN fallback_from TEXT
         """,
+        // Responses API answers kept for previous_response_id (ResponseStore).
+        """
+        CREATE TABLE stored_responses (id TEXT PRIMARY KEY, key_name TEXT NOT NULL, created_at INTEGER NOT NULL,
+                                       expires_at INTEGER NOT NULL, response TEXT NOT NULL, conversation TEXT NOT NULL);
+        CREATE INDEX stored_responses_expiry ON stored_responses (expires_at)
+        """,
     ]
 
     private init(connection: SQLiteConnection, path: String) {
@@ -277,7 +283,8 @@ public final class SQLiteStorage: Storage {
     }
 
     public func recentRequests(_ query: RecentRequestsQuery) async throws -> [LedgerRow] {
-        var conditions = ["route LIKE '/v1%'", "status >= ?", "status < ?"]
+        // Client requests: model calls are recorded by route name, other client routes by their /v1 path.
+        var conditions = ["(route NOT LIKE '/%' OR route LIKE '/v1%')", "status >= ?", "status < ?"]
         var binds: [SQLiteData] = [.integer(query.statuses.lowerBound), .integer(query.statuses.upperBound)]
         if let key = query.key { conditions.append("key_name = ?"); binds.append(.text(key)) }
         if let model = query.model { conditions.append("model = ?"); binds.append(.text(model)) }

@@ -35,10 +35,11 @@ public struct OpenAIStreamMeter: Sendable {
     /// Bytes of a trailing event the upstream never terminated (strip mode forwards them as-is).
     public var hasPartialEvent: Bool { parser.hasPartialEvent }
 
-    /// Finds a non-null `usage` in an event's data; parses the event only when one is there.
+    /// Finds a non-null `usage` in an event's data (a Responses stream carries it in the final
+    /// event's `response`); parses the event only when one is there.
     static func usageObject(in data: [UInt8]) -> (usage: JSONValue, choicesEmpty: Bool)? {
         guard hasUsageObject(data), let value = try? JSONParser.parse(data),
-              let usage = value["usage"], case .object = usage else { return nil }
+              let usage = value["usage"] ?? value["response"]?["usage"], case .object = usage else { return nil }
         return (usage, value["choices"]?.arrayValue?.isEmpty ?? true)
     }
 

@@ -2,7 +2,7 @@
 /// field (`auth.style`, `request[1].from`).
 extension AdaptorTemplate {
     static let topFields: Set<String> = ["$schema", "provider", "name", "description", "base_url", "api_version", "endpoints",
-                                         "auth", "headers", "request", "response", "stream"]
+                                         "auth", "headers", "request", "response", "stream", "embeddings"]
     /// Placeholders an endpoint may use; filled per request or per channel.
     static let endpointPlaceholders: Set<String> = ["model", "deployment", "api_version"]
 
@@ -42,6 +42,7 @@ extension AdaptorTemplate {
         if let request = top["request"] { template.request = try request.items().map(readOp) }
         if let response = top["response"] { template.response = try readResponse(response) }
         if let stream = top["stream"] { template.stream = try readStream(stream) }
+        if let embeddings = top["embeddings"] { template.embeddings = try readEmbeddings(embeddings) }
         if case .events = template.stream, template.response == nil {
             throw TemplateError(source: source, field: "response", message: "is required when stream.format is 'events' (a provider with its own stream format has its own answer format)")
         }
@@ -139,6 +140,13 @@ extension AdaptorTemplate {
         return ResponseMapping(id: try members["id"]?.singlePath(), content: try content.singlePath(),
                                finishReason: try members["finish_reason"]?.singlePath(), finishReasons: finishReasons,
                                usage: try members["usage"].map(readUsage), errorMessage: try members["error_message"]?.singlePath())
+    }
+
+    static func readEmbeddings(_ field: TemplateField) throws(TemplateError) -> EmbeddingsMapping {
+        let members = try field.object(allowed: ["request", "vectors", "prompt_tokens", "error_message"])
+        guard let vectors = members["vectors"] else { throw field.child("vectors", .null).error("is required (the path to the array of vectors)") }
+        return EmbeddingsMapping(request: try members["request"]?.items().map(readOp) ?? [], vectors: try vectors.singlePath(),
+                                 promptTokens: try members["prompt_tokens"]?.singlePath(), errorMessage: try members["error_message"]?.singlePath())
     }
 
     static func readStream(_ field: TemplateField) throws(TemplateError) -> StreamFormat {

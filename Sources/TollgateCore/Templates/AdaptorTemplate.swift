@@ -2,7 +2,8 @@
 /// its URLs split into parts. Made once when the file loads; requests only read it.
 public struct AdaptorTemplate: Sendable, Equatable {
     public enum Operation: String, Sendable, CaseIterable {
-        case chat, embeddings
+        /// `completions`: legacy text completions, passed through (OpenAI-compatible servers).
+        case chat, embeddings, completions
     }
 
     public struct Auth: Sendable, Equatable {
@@ -37,6 +38,8 @@ public struct AdaptorTemplate: Sendable, Equatable {
     /// Nil: answers are OpenAI chat completions, passed through.
     public var response: ResponseMapping?
     public var stream: StreamFormat
+    /// Nil: embeddings requests and answers are OpenAI's, passed through.
+    public var embeddings: EmbeddingsMapping? = nil
 
     /// True when bodies pass through untouched both ways (only URL, auth and headers differ).
     public var passesBodiesThrough: Bool {
@@ -48,6 +51,6 @@ public struct AdaptorTemplate: Sendable, Equatable {
         a.provider == b.provider && a.name == b.name && a.source == b.source && a.baseURL == b.baseURL
             && a.apiVersion == b.apiVersion && a.endpoints == b.endpoints && a.auth == b.auth
             && a.headers.elementsEqual(b.headers, by: ==) && a.request == b.request && a.response == b.response
-            && a.stream == b.stream
+            && a.stream == b.stream && a.embeddings == b.embeddings
     }
 }

@@ -10,12 +10,13 @@ struct TemplateBackend {
 
     func serve(_ call: ModelCall, channel: TemplateChannel) {
         guard let loop = handler.eventLoop, let pool = handler.runtime.pools.pool(for: loop) else { return }
-        let operation: AdaptorTemplate.Operation = call.isChat ? .chat : .embeddings
+        let operation: AdaptorTemplate.Operation = call.upstreamPath == ClientRoutes.completions ? .completions
+            : call.isChat ? .chat : .embeddings
         let upstreamModel = call.channel.upstreamModel(for: call.model)
         guard let path = channel.path(operation, model: upstreamModel) else {
             return fail(.badRequest("provider '\(channel.template.provider)' (template) has no \(operation.rawValue) endpoint", code: "unsupported"))
         }
-        let stripUsage = call.wantsStream && channel.injectsIncludeUsage && call.scan.includeUsage != true
+        let stripUsage = call.wantsStream && (channel.injectsIncludeUsage || operation == .completions) && call.scan.includeUsage != true
         let body: ByteBuffer
         do {
             body = try makeBody(call, channel: channel, operation: operation, upstreamModel: upstreamModel, stripUsage: stripUsage)
@@ -43,7 +44,7 @@ struct TemplateBackend {
     /// The upstream body: byte edits when the template maps nothing, else the mapped document.
     private func makeBody(_ call: ModelCall, channel: TemplateChannel, operation: AdaptorTemplate.Operation,
                           upstreamModel: String, stripUsage: Bool) throws(GatewayError) -> ByteBuffer {
-        let ops = operation == .chat ? channel.template.request : []
+        let ops = operation == .chat ? channel.template.request : operation == .embeddings ? channel.template.embeddings?.request ?? [] : []
         guard !ops.isEmpty else {
             var edits: [BodyEdit] = []
             if upstreamModel != call.model, let range = call.scan.modelRange {
@@ -60,6 +61,10 @@ struct TemplateBackend {
         }
         do {
             try JSONPath(segments: [.key("model")]).set(.string(upstreamModel), in: &document)
+            // A mapped embeddings request always has a list of inputs (a template cannot wrap a string).
+            if operation == .embeddings, case .string(let single)? = document["input"] {
+                try JSONPath(segments: [.key("input")]).set(.array([.string(single)]), in: &document)
+            }
             if stripUsage {
                 try JSONPath(segments: [.key("stream_options"), .key("include_usage")]).set(.bool(true), in: &document)
             }

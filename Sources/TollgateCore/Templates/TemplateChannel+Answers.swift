@@ -24,6 +24,25 @@ extension TemplateChannel {
         }
     }
 
+    /// An embeddings answer in the provider's format becomes an OpenAI embeddings list (errors as
+    /// for `convertAnswer`).
+    func convertEmbeddings(status: Int, body: [UInt8], model: String) throws(ConversionError) -> (status: Int, body: [UInt8], usage: TokenUsage) {
+        guard let mapping = template.embeddings else { return (status, body, TokenUsage()) }
+        let parsed = try? JSONParser.parse(body)
+        guard (200..<300).contains(status) else {
+            let message = parsed.flatMap { answer in mapping.errorMessage.flatMap { try? $0.value(in: answer).stringValue } }
+                ?? "\(template.provider) answered HTTP \(status): \(String(decoding: body.prefix(500), as: UTF8.self))"
+            return (status, ErrorBody.openAI(message: message, type: Self.errorType(status), code: nil), TokenUsage())
+        }
+        guard let parsed else { throw ConversionError(message: "template '\(template.provider)': the upstream answer is not JSON") }
+        do {
+            let (list, usage) = try mapping.list(from: parsed, model: model)
+            return (status, list.serialized(), usage)
+        } catch {
+            throw ConversionError(message: "template '\(template.provider)' (\(template.source)): the upstream answer has \(error)")
+        }
+    }
+
     /// OpenAI's error type for an upstream status.
     static func errorType(_ status: Int) -> String {
         switch status {

@@ -38,7 +38,8 @@ public final class TemplateChannel: Sendable {
 
     /// True when this call's answer comes back as OpenAI bytes (forwarded, metered on the side).
     func answersInOpenAI(stream: Bool, operation: AdaptorTemplate.Operation) -> Bool {
-        if operation == .embeddings { return true }
+        if operation == .embeddings { return template.embeddings == nil }
+        if operation != .chat { return true }
         if stream, case .openAI = template.stream { return true }
         return !stream && template.response == nil
     }

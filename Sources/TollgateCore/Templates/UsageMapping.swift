@@ -14,7 +14,7 @@ public struct UsageMapping: Sendable, Equatable {
         return usage
     }
 
-    private static func count(_ path: JSONPath, _ document: JSONValue) throws(JSONPathMiss) -> Int64 {
+    static func count(_ path: JSONPath, _ document: JSONValue) throws(JSONPathMiss) -> Int64 {
         let value = try path.value(in: document)
         guard let count = value.int64Value else {
             throw JSONPathMiss(path: path.text, place: path.text, reason: "is \(value.kindName), not a token count")

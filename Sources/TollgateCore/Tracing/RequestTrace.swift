@@ -23,11 +23,14 @@ final class RequestTrace: @unchecked Sendable {
     private var callAnswered = false
     private var attempts = 0
 
-    init(tracer: any Tracer, parent: ServiceContext, method: String, route: String) {
+    /// `route` is the route's name (`chat`, `embeddings`...): the span's name stays low-cardinality;
+    /// `path` is without the query (which may carry a key).
+    init(tracer: any Tracer, parent: ServiceContext, method: String, route: String, path: Substring) {
         self.tracer = tracer
         request = tracer.startSpan("\(method) \(route)", context: parent, ofKind: .server)
         request.attributes["http.request.method"] = method
         request.attributes["http.route"] = route
+        request.attributes["url.path"] = String(path)
     }
 
     /// A channel was picked for `model`: a new attempt, the one before it (if any) having failed.
@@ -35,7 +38,7 @@ final class RequestTrace: @unchecked Sendable {
         endAttempt(failed: true)
         attempts += 1
         let target = Target(channel: channel.name, system: Self.system(channel.config.provider), model: model,
-                            operation: operation == TOLLGATE_OPERATION_EMBEDDINGS ? "embeddings" : "chat")
+                            operation: Self.operationName(operation))
         let span = tracer.startSpan("attempt \(channel.name)", context: request.context, ofKind: .internal)
         span.attributes["tollgate.attempt"] = attempts
         describe(span, target)
@@ -110,6 +113,15 @@ final class RequestTrace: @unchecked Sendable {
         attempt.end()
         self.attempt = nil
         target = nil
+    }
+
+    /// `gen_ai.operation.name`: the convention's `chat` and `embeddings`; `count_tokens` otherwise.
+    static func operationName(_ operation: tollgate_type_operation) -> String {
+        switch operation {
+        case TOLLGATE_OPERATION_EMBEDDINGS: "embeddings"
+        case TOLLGATE_OPERATION_COUNT_TOKENS: "count_tokens"
+        default: "chat"
+        }
     }
 
     /// `gen_ai.system` of a provider: the convention's names where one exists, else the provider id.

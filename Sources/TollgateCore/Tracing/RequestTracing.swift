@@ -78,6 +78,7 @@ final class RequestTracing: Sendable {
         var context = ServiceContext.topLevel
         let headers = TraceHeaders(head.headers)
         if headers.traceparent != nil { tracer.extract(headers, into: &context, using: TraceHeadersExtractor()) }
-        return RequestTrace(tracer: tracer, parent: context, method: head.method.rawValue, route: route)
+        return RequestTrace(tracer: tracer, parent: context, method: head.method.rawValue, route: route,
+                            path: head.uri.prefix { $0 != "?" })
     }
 }

@@ -44,7 +44,7 @@ extern "C" {
 #endif
 
 #define TOLLGATE_ABI_VERSION_MAJOR 1
-#define TOLLGATE_ABI_VERSION_MINOR 1
+#define TOLLGATE_ABI_VERSION_MINOR 2
 #define TOLLGATE_PLUGIN_ENTRY_SYMBOL "tollgate_plugin_entry"
 
 /* ----------------------------------------------------------------------------------------------
@@ -89,6 +89,13 @@ typedef enum tollgate_type_dialect {
 typedef enum tollgate_type_operation {
   TOLLGATE_OPERATION_CHAT = 1,
   TOLLGATE_OPERATION_EMBEDDINGS = 2,
+  /* ABI 1.2: count a request's input tokens with the provider's own counter. The body is a count
+   * request in the client's dialect, sent only when on_accepts_dialect took it: Anthropic's
+   * count_tokens body (answer `{"input_tokens": N}`) or Gemini's countTokens body (answer
+   * `{"totalTokens": N}`). Sent only to plugins built for ABI 1.2 or later; a plugin without a
+   * counter answers on_build_request with TOLLGATE_ERR_UNSUPPORTED and the core estimates
+   * instead. Never billed. */
+  TOLLGATE_OPERATION_COUNT_TOKENS = 3,
 } tollgate_type_operation;
 
 typedef enum tollgate_type_log_level {

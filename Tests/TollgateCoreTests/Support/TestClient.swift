@@ -28,6 +28,14 @@ final class TestClient: Sendable {
     func send(port: Int, method: String = "POST", path: String, headers: [(String, String)] = [],
               body: [UInt8] = []) async throws -> AsyncThrowingStream<Part, any Error> {
         let (stream, continuation) = AsyncThrowingStream<Part, any Error>.makeStream()
+        var all = HTTPHeaders(headers)
+        all.replaceOrAdd(name: "host", value: "127.0.0.1:\(port)")
+        all.replaceOrAdd(name: "content-length", value: String(body.count))
+        let head = HTTPRequestHead(version: .http1_1, method: HTTPMethod(rawValue: method), uri: path, headers: all)
+        // The request is written on the event loop as soon as the connection is up, not after the
+        // awaiting task resumes: on a loaded machine that task can wait past the gateway's
+        // `request_timeout`, and the gateway rightly closes a connection that stayed silent so long
+        // (the "I/O on closed channel" failures of issue 13).
         let channel = try await ClientBootstrap(group: group)
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
@@ -38,13 +46,13 @@ final class TestClient: Sendable {
                     try channel.pipeline.syncOperations.addHandler(Collector(continuation: continuation))
                 }
             }
-            .connect(host: "127.0.0.1", port: port).get()
-        var all = HTTPHeaders(headers)
-        all.replaceOrAdd(name: "host", value: "127.0.0.1:\(port)")
-        all.replaceOrAdd(name: "content-length", value: String(body.count))
-        channel.write(HTTPClientRequestPart.head(HTTPRequestHead(version: .http1_1, method: HTTPMethod(rawValue: method), uri: path, headers: all)), promise: nil)
-        channel.write(HTTPClientRequestPart.body(.byteBuffer(channel.allocator.buffer(bytes: body))), promise: nil)
-        try await channel.writeAndFlush(HTTPClientRequestPart.end(nil))
+            .connect(host: "127.0.0.1", port: port)
+            .flatMap { channel in
+                channel.write(HTTPClientRequestPart.head(head), promise: nil)
+                channel.write(HTTPClientRequestPart.body(.byteBuffer(channel.allocator.buffer(bytes: body))), promise: nil)
+                return channel.writeAndFlush(HTTPClientRequestPart.end(nil)).map { channel }
+            }
+            .get()
         continuation.onTermination = { _ in channel.close(promise: nil) }
         return stream
     }
