@@ -53,6 +53,8 @@ public struct GatewayConfig: Sendable {
     public var shutdownGrace: Duration = .seconds(10)
     /// OpenTelemetry tracing, from the standard OTEL_* variables (off without an endpoint).
     public var tracing = TracingSettings(environment: ProcessInfo.processInfo.environment)
+    /// The clock of the per-key rate-limit windows; not in the file (tests fix it).
+    public var limiterClock: LimiterClock = { .now() }
 
     public init() {}
 

@@ -19,7 +19,7 @@
  * settings hold an "api_key", found by the same naive search) and on_stream_finish appends the
  * SSE comment ": finished by VERSION", so a test can tell which build served a request.
  * BLOCK_UNTIL_FILE, a string macro: the plugin declares TOLLGATE_PLUGIN_FLAG_BUILD_MAY_BLOCK and
- * on_build_request waits (polling, at most a minute) until that file exists, standing in for a
+ * on_build_request waits (polling, at most ten minutes) until that file exists, standing in for a
  * blocking build such as a token exchange that the test releases.
  */
 #include <stdlib.h>
@@ -186,7 +186,7 @@ static tollgate_status on_build_request(tollgate_type_channel *channel,
   if (!out) return fail(error, TOLLGATE_ERR_INTERNAL, "out is NULL");
   memset(out, 0, sizeof *out);
 #ifdef BLOCK_UNTIL_FILE
-  for (int waited = 0; access(BLOCK_UNTIL_FILE, F_OK) != 0 && waited < 12000; waited++) usleep(5000);
+  for (int waited = 0; access(BLOCK_UNTIL_FILE, F_OK) != 0 && waited < 120000; waited++) usleep(5000);
 #endif
   if (!channel || !request) return fail(error, TOLLGATE_ERR_INTERNAL, "NULL channel or request");
   const char *path =
