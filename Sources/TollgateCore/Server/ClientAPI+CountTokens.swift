@@ -4,8 +4,8 @@ import TollgatePluginABI
 
 /// `POST /v1/messages/count_tokens` (Anthropic) and `:countTokens` (Gemini): the input tokens a
 /// request would use. Counted by the provider's own counter when the routed channel has one (a
-/// plugin built for ABI 1.2 that takes the client's dialect and counts it), else estimated here and
-/// marked `x-tollgate-estimated: true`. Never billed; it counts against the key's rpm like any request.
+/// plugin built for ABI 1.2 that counts the client's body, or the internal form when it does not
+/// take the client's dialect), else estimated here and marked `x-tollgate-estimated: true`. Never billed; it counts against the key's rpm like any request.
 extension ClientAPI {
     /// `geminiModel`: the model a Gemini route names in its URL (nil for Anthropic's route).
     func countTokens(head: HTTPRequestHead, body: ByteBuffer, geminiModel: String? = nil) throws {
@@ -44,24 +44,31 @@ extension ClientAPI {
         let estimate = { [handler] in Self.writeEstimate(ir, gemini: gemini, handler: handler) }
         let dialect = gemini ? TOLLGATE_DIALECT_GEMINI : TOLLGATE_DIALECT_ANTHROPIC
         guard case .routed(let channel, let lease) = snapshot.router.route(model, excluding: [], embeddings: false),
-              case .plugin(let plugin) = channel.backend, plugin.plugin.knowsCountTokens,
-              plugin.accepts(dialect, model: channel.upstreamModel(for: model)) else {
+              case .plugin(let plugin) = channel.backend, plugin.plugin.knowsCountTokens else {
             return estimate()
         }
         handler.attemptLease = lease
         handler.routed = (channel, channel.upstreamModel(for: model), BillingMarks())
-        let scan = try RequestScan.scan(Array(buffer: body))
-        PluginBackend(handler: handler).serve(
-            ModelCall(head: head, body: body, scan: scan, model: model, operation: TOLLGATE_OPERATION_COUNT_TOKENS, channel: channel,
-                      dialect: dialect, wantsStream: false, lease: lease),
-            pluginChannel: plugin, unsupported: estimate)
+        var call = ModelCall(head: head, body: body, scan: try RequestScan.scan(Array(buffer: body)), model: model,
+                             operation: TOLLGATE_OPERATION_COUNT_TOKENS, channel: channel, dialect: dialect, wantsStream: false, lease: lease)
+        if !plugin.accepts(dialect, model: channel.upstreamModel(for: model)) {
+            // The channel counts what it would be sent: the internal form, converted by its plugin
+            // like a chat; the count comes back as `{"input_tokens": N}`, put in the client's shape.
+            let converted = ir.serialized()
+            call.body = handler.allocator.buffer(bytes: converted)
+            call.scan = try RequestScan.scan(converted)
+            call.dialect = TOLLGATE_DIALECT_OPENAI
+            handler.translator = CountTokensTranslator(gemini: gemini)
+        }
+        PluginBackend(handler: handler).serve(call, pluginChannel: plugin, unsupported: estimate)
     }
 
     /// The gateway's own count (Anthropic's `input_tokens` or Gemini's `totalTokens`): about four
     /// bytes of text per token, plus a few per message.
     static func writeEstimate(_ ir: JSONValue, gemini: Bool, handler: RequestHandler) {
         let tokens = estimatedTokens(ir)
-        handler.writeJSON(status: 200, body: JSONValue.object([gemini ? "totalTokens" : "input_tokens": .int(tokens)]).serialized(),
+        handler.translator = nil
+        handler.writeJSON(status: 200, body: CountTokensTranslator.body(tokens: tokens, gemini: gemini),
                           extraHeaders: [("x-tollgate-estimated", "true")], raw: true)
         handler.requestEnded(status: 200, channel: nil, usage: TokenUsage())
     }

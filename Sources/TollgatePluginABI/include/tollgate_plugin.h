@@ -90,9 +90,10 @@ typedef enum tollgate_type_operation {
   TOLLGATE_OPERATION_CHAT = 1,
   TOLLGATE_OPERATION_EMBEDDINGS = 2,
   /* ABI 1.2: count a request's input tokens with the provider's own counter. The body is a count
-   * request in the client's dialect, sent only when on_accepts_dialect took it: Anthropic's
-   * count_tokens body (answer `{"input_tokens": N}`) or Gemini's countTokens body (answer
-   * `{"totalTokens": N}`). Sent only to plugins built for ABI 1.2 or later; a plugin without a
+   * request in the client's dialect when on_accepts_dialect took it: Anthropic's count_tokens
+   * body (answer `{"input_tokens": N}`) or Gemini's countTokens body (answer `{"totalTokens": N}`);
+   * else the request in the internal dialect (an OpenAI chat body, answer `{"input_tokens": N}`,
+   * errors in OpenAI's shape), which the core puts back in the client's shape. Sent only to plugins built for ABI 1.2 or later; a plugin without a
    * counter answers on_build_request with TOLLGATE_ERR_UNSUPPORTED and the core estimates
    * instead. Never billed. */
   TOLLGATE_OPERATION_COUNT_TOKENS = 3,
