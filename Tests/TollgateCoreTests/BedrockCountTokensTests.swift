@@ -8,31 +8,14 @@ import Testing
 /// checks the SigV4 signature and the input's shape as AWS does and answers `{"inputTokens": N}`.
 @Suite struct BedrockCountTokensTests {
     static let countPath = "/model/anthropic.claude-3-5-sonnet-20240620-v1%3A0/count-tokens"
-    static let anthropicHeaders = [("x-api-key", GatewayHarness.clientKey), ("anthropic-version", "2023-06-01"),
-                                   ("content-type", "application/json")]
-    static let countBody = #"""
-    {"model":"MODEL","system":"Answer in French.","messages":[{"role":"user","content":"Say hello to everyone"}],
-     "tools":[{"name":"get_weather","description":"Weather for a city","input_schema":{"type":"object","properties":{"city":{"type":"string"}}}}]}
-    """#
 
     // MARK: The mock CountTokens
 
-    /// Words of every `text` (and string `content`) in the counted request, 4 per message, 20 per
-    /// tool: a stand-in tokenizer whose count the tests can predict.
+    /// Words of the system prompt and messages, 4 per message, 20 per tool.
     static func mockCount(_ request: JSONValue) -> Int64 {
-        var words = 0
-        func walk(_ value: JSONValue, key: String?) {
-            switch value {
-            case .string(let text) where ["text", "content", "system"].contains(key ?? ""): words += text.split(separator: " ").count
-            case .array(let items): items.forEach { walk($0, key: nil) }
-            case .object(let members): members.forEach { walk($0.value, key: $0.key) }
-            default: break
-            }
-        }
-        walk(.object((request.objectValue ?? []).filter { $0.key == "messages" || $0.key == "system" }), key: nil)
-        let messages = request["messages"]?.arrayValue?.count ?? 0
+        let words = CountTokensChecks.words(in: [request["system"], request["messages"]], keys: ["text", "content", "system"])
         let tools = (request["tools"] ?? request["toolConfig"]?["tools"])?.arrayValue?.count ?? 0
-        return Int64(words + 4 * messages + 20 * tools)
+        return Int64(words + 4 * (request["messages"]?.arrayValue?.count ?? 0) + 20 * tools)
     }
 
     /// Bedrock's CountTokens: a signed POST whose `input` is exactly one of `converse` (the members
@@ -40,7 +23,7 @@ import Testing
     static func upstream() async throws -> MockUpstream {
         try await MockUpstream { request, respond in
             func refuse(_ status: Int, _ type: String, _ message: String) {
-                respond.json(status, JSONValue.object(["message": .string(message)]).serialized().string, headers: [("x-amzn-ErrorType", type)])
+                respond.json(status, JSONValue.object(["message": .string(message)]).serialized().asString, headers: [("x-amzn-ErrorType", type)])
             }
             guard request.uri == countPath else { return refuse(404, "UnknownOperationException", "no route \(request.uri)") }
             let region = request.header("authorization")?.components(separatedBy: "/").dropFirst(2).first ?? ""
@@ -84,13 +67,6 @@ import Testing
         return content?.stringValue ?? content?[0]?["text"]?.stringValue
     }
 
-    static func count(_ harness: GatewayHarness, model: String, text: String = "Say hello to everyone",
-                      headers: [(String, String)] = []) async throws -> TestResponse {
-        let body = countBody.replacingOccurrences(of: "MODEL", with: model).replacingOccurrences(of: "Say hello to everyone", with: text)
-        return try await harness.client.fetch(port: harness.port, path: "/v1/messages/count_tokens",
-                                              headers: anthropicHeaders + headers, body: Array(body.utf8))
-    }
-
     // MARK: Tests
 
     @Test func aConverseChannelCountsWithConverseInput() async throws {
@@ -98,7 +74,7 @@ import Testing
         let harness = try await BedrockUpstreamTests.start(upstream)
         defer { Task { await harness.stop(); await upstream.stop() } }
 
-        let response = try await Self.count(harness, model: "claude-sonnet")
+        let response = try await CountTokensChecks.count(harness, model: "claude-sonnet")
         #expect(response.status == 200, "\(response.text)")
         #expect(response.text == #"{"input_tokens":31}"#, "3 + 4 words, 4 for the message, 20 for the tool")
         #expect(response.header("x-tollgate-estimated") == nil)
@@ -132,7 +108,7 @@ import Testing
         let harness = try await BedrockUpstreamTests.startInvoke(upstream)
         defer { Task { await harness.stop(); await upstream.stop() } }
 
-        let response = try await Self.count(harness, model: "claude-invoke", headers: [("anthropic-beta", "token-efficient-tools-2025-02-19")])
+        let response = try await CountTokensChecks.count(harness, model: "claude-invoke", headers: [("anthropic-beta", "token-efficient-tools-2025-02-19")])
         #expect(response.status == 200, "\(response.text)")
         #expect(response.text == #"{"input_tokens":31}"#)
         #expect(response.header("x-tollgate-estimated") == nil)
@@ -147,7 +123,7 @@ import Testing
 
         // A model InvokeModel cannot serve has no counter here: estimated, nothing sent.
         let before = upstream.requests.count
-        let nova = try await Self.count(harness, model: "nova")
+        let nova = try await CountTokensChecks.count(harness, model: "nova")
         #expect(nova.status == 200 && nova.header("x-tollgate-estimated") == "true", "\(nova.text)")
         #expect(upstream.requests.count == before)
     }
@@ -158,22 +134,8 @@ import Testing
         let invoke = try await BedrockUpstreamTests.startInvoke(upstream)
         defer { Task { await converse.stop(); await invoke.stop(); await upstream.stop() } }
 
-        for (harness, model) in [(converse, "claude-sonnet"), (invoke, "claude-invoke")] {
-            for text in ["no count", "not json", "huge", "negative"] {
-                let bad = try await Self.count(harness, model: model, text: text)
-                #expect(bad.status == 502, "\(model), \(text): \(bad.text)")
-                #expect(bad.json?["type"]?.stringValue == "error", "\(model), \(text): \(bad.text)")
-                #expect(bad.json?["error"]?["message"]?.stringValue?.contains("token count answer") == true, "\(model), \(text): \(bad.text)")
-                #expect(bad.header("x-tollgate-estimated") == nil)
-            }
-            let refused = try await Self.count(harness, model: model, text: "invalid")
-            #expect(refused.status == 400, "\(model): \(refused.text)")
-            #expect(refused.json?["type"]?.stringValue == "error" && refused.json?["error"]?["type"]?.stringValue == "invalid_request_error")
-            #expect(refused.json?["error"]?["message"]?.stringValue?.contains("doesn't support counting tokens") == true, "\(refused.text)")
-            // Last: a 429 cools the channel down.
-            let throttled = try await Self.count(harness, model: model, text: "throttle")
-            #expect(throttled.status == 429 && throttled.json?["error"]?["type"]?.stringValue == "rate_limit_error", "\(model): \(throttled.text)")
-        }
+        try await CountTokensChecks.expectRefusalsAndBadAnswers(converse, model: "claude-sonnet", refusal: "doesn't support counting tokens")
+        try await CountTokensChecks.expectRefusalsAndBadAnswers(invoke, model: "claude-invoke", refusal: "doesn't support counting tokens")
     }
 
     @Test func anUnreachableBedrockIsA502InAnthropicsShape() async throws {
@@ -182,13 +144,10 @@ import Testing
         defer { Task { await harness.stop() } }
         await upstream.stop()
 
-        let response = try await Self.count(harness, model: "claude-sonnet")
+        let response = try await CountTokensChecks.count(harness, model: "claude-sonnet")
         #expect(response.status == 502, "\(response.text)")
         #expect(response.json?["type"]?.stringValue == "error" && response.json?["error"]?["type"]?.stringValue == "api_error")
         #expect(response.header("x-tollgate-estimated") == nil)
     }
 }
 
-private extension [UInt8] {
-    var string: String { String(decoding: self, as: UTF8.self) }
-}

@@ -1,7 +1,8 @@
 """A mock of Google AI's Gemini API for Tollgate's end-to-end tests.
 
 Routes: `POST /{v1beta|v1|v1alpha}/models/{model}:countTokens` (`{"totalTokens": N}`, N the
-promptTokenCount of `usage_metadata`), `:embedContent` / `:batchEmbedContents` (`embedding_values`;
+promptTokenCount of `usage_metadata`; `contents`, or a whole `generateContentRequest` whose `model`
+is the URL's `models/{model}`), `:embedContent` / `:batchEmbedContents` (`embedding_values`;
 a batch's requests must name the path's model, as Google checks), `:generateContent` and `:streamGenerateContent`
 (`?alt=sse`: SSE events `data: {...}\\r\\n\\r\\n`; without it: one JSON array written piece by
 piece, as Google does). Like the real API it wants a key in `x-goog-api-key` or `?key=` (missing:
@@ -363,8 +364,13 @@ class _Handler(MockHandler):
         if rpc in ("embedContent", "batchEmbedContents"):
             return self.embed(request, resource, batch=rpc == "batchEmbedContents")
         if rpc == "countTokens":
-            request = get(request, "generateContentRequest") or request
-            request = {k: v for k, v in request.items() if k != "model"}
+            wrapped = get(request, "generateContentRequest")
+            if wrapped is not None:
+                if get(request, "contents") is not None:
+                    return self.error(400, "* CountTokensRequest: only one of contents and generate_content_request may be set")
+                if not isinstance(wrapped, dict) or get(wrapped, "model") != resource:
+                    return self.error(400, "* GenerateContentRequest.model: the model must be the URL's, as models/{model}")
+                request = {k: v for k, v in wrapped.items() if k != "model"}
         try:
             validate(request)
         except InvalidArgument as problem:

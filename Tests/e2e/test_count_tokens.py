@@ -1,7 +1,9 @@
 """`POST /v1/messages/count_tokens` (Anthropic dialect) with the official `anthropic` SDK: the mock
 Anthropic API's own counter is first shown faithful (SDK pointed straight at it); through the
-gateway a Claude channel's count is the provider's, while a channel without a counter (Gemini) gets
-the gateway's estimate marked `x-tollgate-estimated: true`. Counting is never billed."""
+gateway a Claude channel's count is the provider's, so is a Gemini channel's (Google's countTokens,
+the request converted) and a Bedrock channel's (its CountTokens API, with the Converse or the
+InvokeModel input the channel would send), while a channel without a counter (`mock`) gets the
+gateway's estimate marked `x-tollgate-estimated: true`. Counting is never billed."""
 
 from __future__ import annotations
 
@@ -14,8 +16,9 @@ import pytest
 
 import mock_anthropic as ma
 import mock_bedrock as mb
+import mock_gemini as mg
 from conftest import (ANTHROPIC_CHANNEL_KEY, BEDROCK_CHANNEL, BEDROCK_INVOKE_CHANNEL, BEDROCK_INVOKE_MODEL, BEDROCK_MAPPED_MODEL,
-                      CLAUDE_CHANNEL, CLIENT_KEY, SAGEMAKER_ENDPOINT)
+                      CLAUDE_CHANNEL, CLIENT_KEY, GEMINI_CHANNEL, GEMINI_CHANNEL_KEY, SAGEMAKER_ENDPOINT)
 from test_ledger import ledger_row
 
 CLAUDE_MODEL = "claude-sonnet-4-5-20250929"
@@ -61,13 +64,33 @@ def test_a_claude_channel_counts_with_anthropics_counter_unbilled(claude, dialec
     assert_counted_unbilled(dialect_gateway, raw, CLAUDE_CHANNEL)
 
 
-def test_a_channel_without_a_counter_gets_an_estimate(claude, dialect_gateway, mock_gemini):
-    raw = claude.messages.with_raw_response.count_tokens(model="gemini-2.5-flash", messages=MESSAGES)
-    assert raw.headers["x-tollgate-estimated"] == "true"
-    assert 5 <= raw.parse().input_tokens <= 40
-    assert not mock_gemini.requests, "nothing was sent upstream"
-    longer = claude.messages.count_tokens(model="gemini-2.5-flash", messages=MESSAGES * 10)
+def test_a_gemini_channel_counts_with_googles_counter(claude, dialect_gateway, mock_gemini):
+    raw = claude.messages.with_raw_response.count_tokens(model="gemini-2.5-flash", messages=MESSAGES, system="Be brief.", tools=TOOLS)
+    sent = mock_gemini.only("/v1beta/models/gemini-2.5-flash:countTokens")
+    assert sent.header("x-goog-api-key") == GEMINI_CHANNEL_KEY
+    generate = json.loads(sent.body)["generateContentRequest"]
+    assert generate["model"] == "models/gemini-2.5-flash"
+    assert generate["systemInstruction"] == {"parts": [{"text": "Be brief."}]}
+    assert generate["tools"][0]["functionDeclarations"][0]["name"] == "get_weather"
+    assert raw.parse().input_tokens == mg.usage_metadata(generate)["promptTokenCount"] > 0
+    assert_counted_unbilled(dialect_gateway, raw, GEMINI_CHANNEL)
+
+
+def test_gemini_refusals_are_anthropic_errors(claude, mock_gemini):
+    with pytest.raises(anthropic.NotFoundError) as refused:
+        claude.messages.count_tokens(model="gemini-missing", messages=MESSAGES)
+    assert refused.value.body["type"] == "error" and "is not found" in refused.value.body["error"]["message"]
+    assert mock_gemini.only().path == "/v1beta/models/gemini-missing:countTokens"
+
+
+def test_a_channel_without_a_counter_gets_an_estimate(gateway, mock_upstream):
+    with sdk(gateway) as client:
+        raw = client.messages.with_raw_response.count_tokens(model="mock-echo", messages=MESSAGES)
+        assert raw.headers["x-tollgate-estimated"] == "true"
+        assert 5 <= raw.parse().input_tokens <= 40
+        longer = client.messages.count_tokens(model="mock-echo", messages=MESSAGES * 10)
     assert longer.input_tokens > raw.parse().input_tokens * 5
+    assert not mock_upstream.requests, "nothing was sent upstream"
 
 
 def test_bad_count_requests_get_anthropic_errors(claude, dialect_gateway, mock_anthropic):
