@@ -4,8 +4,8 @@ import TollgatePluginABI
 
 /// `POST /v1/messages/count_tokens` (Anthropic) and `:countTokens` (Gemini): the input tokens a
 /// request would use. Counted by the provider's own counter when the routed channel has one (a
-/// plugin built for ABI 1.2 that counts the client's body, or the internal form when it does not
-/// take the client's dialect), else estimated here and marked `x-tollgate-estimated: true`. Never billed; it counts against the key's rpm like any request.
+/// plugin built for ABI 1.2 that counts the client's body, or for 1.3 the internal form when it
+/// does not take the client's dialect), else estimated here and marked `x-tollgate-estimated: true`. Never billed; it counts against the key's rpm like any request.
 extension ClientAPI {
     /// `geminiModel`: the model a Gemini route names in its URL (nil for Anthropic's route).
     func countTokens(head: HTTPRequestHead, body: ByteBuffer, geminiModel: String? = nil) throws {
@@ -54,6 +54,8 @@ extension ClientAPI {
         if !plugin.accepts(dialect, model: channel.upstreamModel(for: model)) {
             // The channel counts what it would be sent: the internal form, converted by its plugin
             // like a chat; the count comes back as `{"input_tokens": N}`, put in the client's shape.
+            // A plugin built before ABI 1.3 was never told it might get one.
+            guard plugin.plugin.countsInternalDialect else { return estimate() }
             let converted = ir.serialized()
             call.body = handler.allocator.buffer(bytes: converted)
             call.scan = try RequestScan.scan(converted)
