@@ -183,6 +183,8 @@ public final class Gateway: Sendable {
                     + "# HELP tollgate_client_connections_refused_total Connections refused past limits.max_connections(_per_ip).\n"
                     + "# TYPE tollgate_client_connections_refused_total counter\n"
                     + "tollgate_client_connections_refused_total \(runtime?.connections.refused ?? 0)\n"
+                    + "# HELP tollgate_client_hangups_total Clients that hung up while their request was served.\n# TYPE tollgate_client_hangups_total counter\n"
+                    + "tollgate_client_hangups_total \(runtime?.clientHangUps ?? 0)\n"
                     + (runtime.map { HealthGauges.render(AdminHealth.report(runtime: $0), label: GatewayMetrics.quote) } ?? "")
             }
             return gateway

@@ -45,7 +45,7 @@ import Testing
             }
         }
         let harness = try await GatewayHarness.start("""
-        health: { probes: false }
+        health: { probes: false, auto_switch: true }
         channels:
           - { name: azure, provider: openai, base_url: "\(upstream.baseURL)/openai/deployments/d?api-version=2023-05-15", models: [gpt-4o] }
         """)

@@ -397,8 +397,11 @@ extension BedrockUpstreamTests {
         }
     }
 
+    /// Without health probes: a test counts the upstream's requests, and a probe of the model a
+    /// throttled stream took out would be one more on a slow run.
     static func startInvoke(_ upstream: MockUpstream) async throws -> GatewayHarness {
         try await GatewayHarness.start("""
+        health: { probes: false }
         channels:
           - name: aws-invoke
             provider: bedrock

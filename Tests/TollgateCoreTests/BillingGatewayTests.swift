@@ -65,22 +65,80 @@ import Testing
         #expect(record.bill.cost?.nanoUnits == 4_000_000)
     }
 
-    @Test func batchAndPriorityMarksPickTheirPrices() async throws {
+    /// An upstream that serves the tier it chooses and says so (`service_tier` in the answer
+    /// and in the stream's usage chunk), whatever the request asked for.
+    static func tieredUpstream(serves tier: String) async throws -> MockUpstream {
+        try await MockUpstream { request, respond in
+            let usage = #"{"prompt_tokens":1000,"completion_tokens":200,"prompt_tokens_details":{"cached_tokens":400}}"#
+            guard request.json?["stream"]?.boolValue == true else {
+                return respond.json(200, #"{"id":"c1","object":"chat.completion","model":"gpt-4o","choices":[],"usage":"# + usage
+                                    + #","service_tier":"\#(tier)"}"#)
+            }
+            respond.head(200, [("content-type", "text/event-stream")])
+            respond.chunk(#"data: {"service_tier":"\#(tier)","choices":[{"index":0,"delta":{"content":"hi"}}]}"# + "\n\n")
+            respond.chunk(#"data: {"service_tier":"\#(tier)","choices":[],"usage":"# + usage + "}\n\n")
+            respond.chunk("data: [DONE]\n\n")
+            respond.end()
+        }
+    }
+
+    /// gpt-4o: standard 600 x 2.50 + 400 x 1.25 + 200 x 10 per 1M; priority 600 x 4.25 + 400 x
+    /// 2.125 + 200 x 17; batch (no batch cache price: 50% of the cache read price).
+    static let standard = "0.004000000", priority = "0.006800000", batch = "0.002000000"
+
+    @Test func priorityIsBilledWhenTheUpstreamReportsServingIt() async throws {
+        let servesPriority = try await Self.tieredUpstream(serves: "priority")
+        let servesDefault = try await Self.tieredUpstream(serves: "default")
+        let harness = try await GatewayHarness.start("""
+        channels:
+          - { name: fast, provider: openai, base_url: "\(servesPriority.baseURL)/v1", models: [gpt-4o] }
+          - { name: slow, provider: openai, base_url: "\(servesDefault.baseURL)/v1", models: [gpt-4o-slow], model_map: { gpt-4o-slow: gpt-4o } }
+        """)
+        defer { Task { await harness.stop(); await servesPriority.stop(); await servesDefault.stop() } }
+        #expect(try await harness.chat(#"{"model":"gpt-4o","messages":[]}"#).header("x-tollgate-cost") == Self.priority)
+        // Asking for priority does not make it priority: the answer says what was served.
+        let asked = try await harness.chat(#"{"model":"gpt-4o-slow","service_tier":"priority","messages":[]}"#)
+        #expect(asked.header("x-tollgate-cost") == Self.standard)
+        let stream = try await harness.chat(#"{"model":"gpt-4o","stream":true,"messages":[]}"#)
+        let record = try #require(await harness.records.waitFor(stream.header("x-request-id")))
+        #expect(record.bill.cost?.nanoUnits == 6_800_000)
+    }
+
+    @Test func clientHeadersAndMetadataChooseNoPrice() async throws {
         let upstream = try await Self.upstream()
         let harness = try await GatewayHarness.start("""
         channels:
           - { name: up, provider: openai, base_url: "\(upstream.baseURL)/v1", models: [gpt-4o] }
         """)
         defer { Task { await harness.stop(); await upstream.stop() } }
-        let priority = try await harness.chat(#"{"model":"gpt-4o","service_tier":"priority","messages":[]}"#)
-        // gpt-4o's own *_priority prices: 600 x 4.25 + 400 x 2.125 + 200 x 17 per 1M
-        #expect(priority.header("x-tollgate-cost") == "0.006800000")
-        let batch = try await harness.client.fetch(port: harness.port, path: "/v1/chat/completions",
-                                                   headers: [("authorization", "Bearer \(GatewayHarness.clientKey)"),
-                                                             ("content-type", "application/json"), ("x-batch-request", "1")],
-                                                   body: Array(#"{"model":"gpt-4o","messages":[]}"#.utf8))
-        // *_batches prices; no batch cache price, so 50% of the cache read price
-        #expect(batch.header("x-tollgate-cost") == "0.002000000")
+        let hostileHeaders = [("authorization", "Bearer \(GatewayHarness.clientKey)"), ("content-type", "application/json"),
+                              ("x-batch-request", "1"), ("openai-batch", "true"), ("x-priority", "high")]
+        for body in [#"{"model":"gpt-4o","messages":[]}"#, #"{"model":"gpt-4o","metadata":{"batch_id":"b1","priority":"urgent"},"messages":[]}"#] {
+            let answer = try await harness.client.fetch(port: harness.port, path: "/v1/chat/completions", headers: hostileHeaders,
+                                                        body: Array(body.utf8))
+            #expect(answer.header("x-tollgate-cost") == Self.standard)
+        }
+        // A repeated service_tier would be served with one value and could be billed with the other.
+        let repeated = try await harness.chat(#"{"model":"gpt-4o","service_tier":"default","messages":[],"service_tier":"priority"}"#)
+        #expect(repeated.status == 400 && repeated.text.contains("service_tier"))
+        #expect(upstream.requests.count == 2)
+    }
+
+    @Test func operatorsMarkKeysAndChannelsBatch() async throws {
+        let upstream = try await Self.upstream()
+        let batchKey = "sk-batch-key-0123456789"
+        let harness = try await GatewayHarness.start("""
+        channels:
+          - { name: live, provider: openai, base_url: "\(upstream.baseURL)/v1", models: [gpt-4o] }
+          - { name: offline, provider: openai, base_url: "\(upstream.baseURL)/v1", models: [gpt-4o-batch], model_map: { gpt-4o-batch: gpt-4o },
+              billing: { tier: batch } }
+        """, extraKeys: "  - { name: nightly, key: \(batchKey), billing: { tier: batch } }")
+        defer { Task { await harness.stop(); await upstream.stop() } }
+        #expect(try await harness.chat(#"{"model":"gpt-4o","messages":[]}"#).header("x-tollgate-cost") == Self.standard)
+        #expect(try await harness.chat(#"{"model":"gpt-4o-batch","messages":[]}"#).header("x-tollgate-cost") == Self.batch)
+        let nightly = try await harness.client.fetch(port: harness.port, path: "/v1/chat/completions", key: batchKey,
+                                                     json: #"{"model":"gpt-4o","messages":[]}"#)
+        #expect(nightly.header("x-tollgate-cost") == Self.batch)
     }
 
     @Test func theMockModelIsBilledOfflineFromTheBuiltinPrice() async throws {

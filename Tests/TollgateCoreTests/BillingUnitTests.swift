@@ -52,22 +52,26 @@ import Testing
 }
 
 @Suite struct BillingMarksTests {
-    func marks(_ headers: [(String, String)], _ body: String) -> BillingMarks {
-        Array(body.utf8).withUnsafeBytes { BillingMarks(headers: HTTPHeaders(headers), body: $0) }
+    @Test func onlyAnAnswersServiceTierMarksPriority() {
+        #expect(BillingMarks.servedPriority(.string("priority")))
+        #expect(!BillingMarks.servedPriority(.string("default")) && !BillingMarks.servedPriority(nil))
+        #expect(!BillingMarks.servedPriority(.object(["priority": .bool(true)])))
+        #expect(BillingMarks(batch: true).abiFlags != BillingMarks().abiFlags)
     }
 
-    @Test func headersAndBodyFieldsMarkBatchAndPriority() {
-        #expect(marks([], #"{"model":"m"}"#) == BillingMarks())
-        #expect(marks([("x-batch-request", "true")], "{}").batch)
-        #expect(marks([("OpenAI-Batch", "1")], "{}").batch)
-        #expect(!marks([("x-batch-request", "false")], "{}").batch)
-        #expect(marks([], #"{"metadata":{"batch_id":"b1"}}"#).batch)
-        #expect(marks([("x-priority", "HIGH")], "{}").priority)
-        #expect(marks([], #"{"service_tier":"priority"}"#).priority)
-        #expect(!marks([], #"{"service_tier":"default"}"#).priority)
-        #expect(marks([], #"{"metadata":{"priority":"urgent"}}"#).priority)
-        #expect(!marks([], #"{"metadata":{"priority":"low"}}"#).priority)
-        #expect(marks([], #"{"metadata": not json"#) == BillingMarks())  // never fails a request
+    @Test func billingTiersParseAndRefuseTheUnknown() throws {
+        let config = try ConfigLoader.parse("""
+        keys:
+          - { name: k, key: sk-0123456789, billing: { tier: batch } }
+        channels:
+          - { name: c, provider: mock, billing: { tier: standard } }
+        """, file: "t.yaml")
+        #expect(config.keys.first?.billingTier == .batch && config.channels.first?.billingTier == .standard)
+        for bad in ["billing: { tier: cheap }", "billing: { level: batch }", "billing: batch"] {
+            #expect(throws: ConfigError.self) {
+                try ConfigLoader.parse("keys:\n  - { name: k, key: sk-0123456789, \(bad) }", file: "t.yaml")
+            }
+        }
     }
 }
 
@@ -101,8 +105,11 @@ import Testing
         #expect(try await storage.usageReport(UsageQuery(groupBy: .key, from: 2_000)).isEmpty)
     }
 
-    /// Storage that refuses every write.
+    /// Storage that refuses every write, or, with `refuses`, every batch holding a row it refuses
+    /// (as a transaction would); `accepted` lists the rows it took.
     struct BrokenStorage: Storage {
+        var refuses: @Sendable (RequestRecord) -> Bool = { _ in true }
+        let accepted = NIOLockedValueBox<[String]>([])
         func keys() async throws -> [StoredKey] { [] }
         func insert(_ key: StoredKey) async throws {}
         func deleteKey(named name: String) async throws {}
@@ -110,7 +117,10 @@ import Testing
         func updateKey(_ key: StoredKey, ifDigest digestHex: String) async throws -> Bool { false }
         func channelOverrides() async throws -> [ChannelOverride] { [] }
         func saveChannelOverride(_ override: ChannelOverride) async throws {}
-        func appendUsage(_ records: [RequestRecord]) async throws { throw CancellationError() }
+        func appendUsage(_ records: [RequestRecord]) async throws {
+            if records.contains(where: refuses) { throw CancellationError() }
+            accepted.withLockedValue { $0 += records.map(\.requestID) }
+        }
         func usageReport(_ query: UsageQuery) async throws -> [UsageRow] { [] }
         func recentRequests(_ query: RecentRequestsQuery) async throws -> [LedgerRow] { [] }
         func addBudgetSpend(key: String, periodStart: Int64, currency: String, nano: Int64) async throws -> Int64 { 0 }
@@ -125,12 +135,22 @@ import Testing
         func close() async throws {}
     }
 
-    @Test func whatStorageRefusesIsSpilledToAFileNotLost() async throws {
+    static func spillDirectory() throws -> String {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("tollgate-spill-\(UUID().uuidString)").path
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(atPath: dir) }
+        return dir
+    }
+
+    static var quietLogger: Logger {
         var logger = Logger(label: "test")
         logger.logLevel = .critical
+        return logger
+    }
+
+    @Test func whatStorageRefusesIsSpilledToAFileNotLost() async throws {
+        let dir = try Self.spillDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let logger = Self.quietLogger
         let ledger = UsageLedger(storage: BrokenStorage(), logger: logger, flushInterval: .milliseconds(10), spillPath: dir + "/spill.jsonl")
         ledger.start()
         ledger.record(Self.record("a"))
@@ -143,6 +163,43 @@ import Testing
         let first = try JSONParser.parse(String(lines[0]))
         #expect(first["request_id"]?.stringValue == "a" && first["cost"] == .number("0.000000005"))
         #expect(first["cache_read_tokens"]?.int64Value == 4)
+    }
+
+    /// One row storage refuses (on PostgreSQL, a NUL in a text column) goes to the spill file; the
+    /// rows behind it are written, nothing waits for it.
+    @Test func aRefusedRowIsSpilledAndNeverBlocksTheRowsBehindIt() async throws {
+        let dir = try Self.spillDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let logger = Self.quietLogger
+        let storage = BrokenStorage(refuses: { $0.requestID.hasPrefix("bad") })
+        let ledger = UsageLedger(storage: storage, logger: logger, spillPath: dir + "/spill.jsonl")
+        ledger.record(Self.record("bad1"))
+        ledger.record(Self.record("good1"))
+        #expect(await ledger.flush())  // one bad row among good ones: spilled in the same flush
+        #expect(ledger.queueDepth == 0 && storage.accepted.withLockedValue { $0 } == ["good1"])
+        // Bad rows at the front look like a store that is down; the untried rows go first next time.
+        for id in ["bad2", "bad3", "bad4", "good2"] { ledger.record(Self.record(id)) }
+        #expect(await ledger.flush() == false)
+        #expect(await ledger.flush())
+        #expect(ledger.queueDepth == 0 && storage.accepted.withLockedValue { $0 } == ["good1", "good2"])
+        let spilled = try String(contentsOfFile: dir + "/spill.jsonl", encoding: .utf8).split(separator: "\n")
+        let ids = spilled.compactMap { try? JSONParser.parse(String($0))["request_id"]?.stringValue }
+        #expect(ids.sorted() == ["bad1", "bad2", "bad3", "bad4"])
+    }
+
+    @Test func theQueueIsBoundedWhileStorageIsDown() async throws {
+        let dir = try Self.spillDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let logger = Self.quietLogger
+        let ledger = UsageLedger(storage: BrokenStorage(), logger: logger, spillPath: dir + "/spill.jsonl", maxQueued: 5)
+        for n in 0..<8 { ledger.record(Self.record("r\(n)")) }
+        #expect(await ledger.flush() == false)
+        #expect(ledger.queueDepth == 5)  // the oldest beyond the bound were spilled, not dropped
+        let spilled = try String(contentsOfFile: dir + "/spill.jsonl", encoding: .utf8).split(separator: "\n")
+        #expect(spilled.count == 3)
+        await ledger.shutdown()
+        let all = try String(contentsOfFile: dir + "/spill.jsonl", encoding: .utf8).split(separator: "\n")
+        #expect(Set(all.compactMap { try? JSONParser.parse(String($0))["request_id"]?.stringValue }) == Set((0..<8).map { "r\($0)" }))
     }
 }
 

@@ -42,7 +42,7 @@ import Testing
         upstream.next(.status(500, [], "{}"), .status(500, [], "{}"))
         _ = try await harness.chat(GatewayHarness.hello)
         _ = try await harness.chat(GatewayHarness.hello)
-        upstream.next(.status(410, [], #"{"error":{"message":"Model old has been retired, use 'new' instead"}}"#))
+        upstream.next(.status(410, [], #"{"error":{"message":"Model old has been retired, use 'new' instead","code":"model_not_found"}}"#))
         _ = try await harness.chat(#"{"model":"old","messages":[]}"#)
         let all = await GatewayHarness.eventually { Set(Self.events(receiver).compactMap { $0["type"]?.stringValue }).count == 4 }
         #expect(all)
@@ -54,6 +54,7 @@ import Testing
         #expect(auth?["message"]?.stringValue == "bad key" && auth?["timestamp"]?.stringValue != nil)
         let deprecated = events.first { $0["type"]?.stringValue == "api_version_deprecated" }
         #expect(deprecated?["metadata"]?["replacement_model"]?.stringValue == "new")
+        #expect(deprecated?["metadata"]?["applied"]?.stringValue == "false")  // proposed, not applied
         #expect(receiver.requests.allSatisfy { $0.uri == "/hook" && $0.method == "POST" })
     }
 

@@ -198,6 +198,7 @@ import Testing
         held.forEach { $0.cancel() }
     }
 
+    /// With `auto_switch`, a successor the channel lists is applied at once.
     @Test func aDeprecatedModelSwitchesToItsSuccessorAndIsKept() async throws {
         let main = try await MockUpstream { request, respond in
             if request.json?["model"]?.stringValue == "old-model" {
@@ -207,9 +208,9 @@ import Testing
             }
         }
         let harness = try await GatewayHarness.start("""
-        health: { probes: false }
+        health: { probes: false, auto_switch: true }
         channels:
-          - { name: main, provider: openai, base_url: "\(main.baseURL)/v1", models: [old-model] }
+          - { name: main, provider: openai, base_url: "\(main.baseURL)/v1", models: [old-model, new-model] }
         """)
         defer { Task { await harness.stop(); await main.stop() } }
         let first = try await harness.chat(#"{"model":"old-model","messages":[]}"#)

@@ -7,7 +7,8 @@ import Testing
     // document (and an upstream's JSON parser) could read another.
     @Test func aRepeatedRoutingFieldIsRefused() {
         for body in [#"{"model":"cheap","messages":[],"model":"dear"}"#, #"{"stream":null,"x":1,"stream":null}"#,
-                     #"{"stream_options":{},"stream_options":{"include_usage":true}}"#] {
+                     #"{"stream_options":{},"stream_options":{"include_usage":true}}"#,
+                     #"{"service_tier":"default","service_tier":"priority"}"#, #"{"service_tier":"a","servic\u0065_tier":"b"}"#] {
             #expect(throws: JSONError.self) { try RequestScan.scan(Array(body.utf8)) }
         }
     }

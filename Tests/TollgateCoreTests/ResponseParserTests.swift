@@ -84,8 +84,8 @@ import Testing
     }
 
     @Test func statusesClassify() {
-        func kind(_ status: Int, _ body: String = "{}") -> String {
-            switch AttemptOutcome.classify(status: status, headers: [], body: Array(body.utf8)) {
+        func kind(_ status: Int, _ body: String = "{}", model: String = "text-davinci-003") -> String {
+            switch AttemptOutcome.classify(status: status, headers: [], body: Array(body.utf8), model: model) {
             case .requestError: "request"
             case .rateLimited: "rate"
             case .authFailed: "auth"
@@ -100,7 +100,11 @@ import Testing
         #expect(kind(400) == "request" && kind(422) == "request" && kind(413) == "request")
         #expect(kind(401) == "auth" && kind(403) == "auth" && kind(402) == "quota" && kind(404) == "missing")
         #expect(kind(429) == "rate" && kind(500) == "server" && kind(503) == "server" && kind(529) == "server" && kind(408) == "timeout")
-        #expect(kind(404, #"{"error":{"message":"The model 'text-davinci-003' has been deprecated"}}"#) == "deprecated")
+        #expect(kind(404, #"{"error":{"message":"The model 'text-davinci-003' has been deprecated","code":"model_not_found"}}"#) == "deprecated")
+        // Without the provider's code the same words are only a model not found, and a 400 the client's.
+        #expect(kind(404, #"{"error":{"message":"The model 'text-davinci-003' has been deprecated"}}"#) == "missing")
+        #expect(kind(400, #"{"error":{"message":"The model 'text-davinci-003' has been deprecated","type":"invalid_request_error"}}"#) == "request")
+        #expect(kind(422, #"{"error":{"message":"bad","type":"invalid_request_error"}}"#) == "request")
         #expect(!AttemptOutcome.requestError(status: 400).isRetryable && AttemptOutcome.serverError(status: 500, .init(message: "", scope: .unknown)).isRetryable)
     }
 
@@ -112,12 +116,40 @@ import Testing
         ("The API version 2023-07-01-preview has been retired. Please use 2024-10-21.", .apiVersion("2024-10-21")),
     ])
     func deprecationNoticesNameTheirReplacement(message: String, replacement: DeprecationNotice.Replacement) {
-        #expect(DeprecationNotice.detect(message)?.replacement == replacement)
+        #expect(DeprecationNotice.read(message)?.replacement == replacement)
     }
 
     @Test func deprecationWithoutReplacementAndOrdinaryErrors() {
-        #expect(DeprecationNotice.detect("This model is deprecated.")?.replacement == nil)
-        #expect(DeprecationNotice.detect("This model is deprecated.") != nil)
-        #expect(DeprecationNotice.detect("Invalid value for 'temperature'") == nil)
+        #expect(DeprecationNotice.read("This model is deprecated.")?.replacement == nil)
+        #expect(DeprecationNotice.read("This model is deprecated.") != nil)
+        #expect(DeprecationNotice.read("Invalid value for 'temperature'") == nil)
+    }
+
+    /// Only the provider's structured code, naming the channel's own model (or API version),
+    /// makes a deprecation; text a client could have put in the message does not.
+    @Test(arguments: [
+        // (status, body, upstream model, api version, detected successor or "none" / nil)
+        (404, #"{"error":{"message":"The model `gpt-4-0314` has been deprecated, use 'gpt-4o' instead.","type":"invalid_request_error","code":"model_not_found"}}"#, "gpt-4-0314", nil, "gpt-4o"),
+        (404, #"{"type":"error","error":{"type":"not_found_error","message":"model: claude-2.0 has been retired, use claude-sonnet-4-5"}}"#, "claude-2.0", nil, "claude-sonnet-4-5"),
+        (404, #"{"error":{"code":404,"message":"models/gemini-1.0-pro is no longer available","status":"NOT_FOUND"}}"#, "gemini-1.0-pro", nil, "none"),
+        (400, #"{"message":"This model version has reached the end of its life. Please refer to the AWS documentation for more details."}"#, "anthropic.claude-v2", nil, "none"),
+        (400, #"{"error":{"code":"DeprecatedApiVersion","message":"API version 2023-05-15 is deprecated; use version '2024-10-21'."}}"#, "gpt-4o", "2023-05-15", "2024-10-21"),
+        // Hostile or foreign: no code, another model, a longer name, another version, a client's text echoed.
+        (400, #"{"error":{"message":"Unrecognized request argument supplied: this model is deprecated, use gpt-bogus-9 instead","type":"invalid_request_error","param":null,"code":null}}"#, "gpt-4o", nil, nil),
+        (404, #"{"error":{"message":"The model `gpt-3` has been deprecated, use 'gpt-bogus' instead.","code":"model_not_found"}}"#, "gpt-4o", nil, nil),
+        (404, #"{"error":{"message":"The model `gpt-4o-old` has been deprecated, use 'x' instead.","code":"model_not_found"}}"#, "gpt-4o", nil, nil),
+        (400, #"{"error":{"code":"DeprecatedApiVersion","message":"API version 2023-05-15 is deprecated; use version '2024-10-21'."}}"#, "gpt-4o", "2024-06-01", nil),
+        (400, #"{"message":"Malformed input request: extraneous key [anthropic.claude-v2 has reached the end of its life, use evil] is not permitted"}"#, "anthropic.claude-v2", nil, nil),
+        (429, #"{"error":{"message":"gpt-4o is deprecated","code":"model_not_found"}}"#, "gpt-4o", nil, nil),
+    ] as [(Int, String, String, String?, String?)])
+    func deprecationNeedsTheProvidersOwnSignal(status: Int, body: String, model: String, apiVersion: String?, successor: String?) {
+        var headers: [(String, String)] = []
+        if body.hasPrefix(#"{"message""#) { headers = [("x-amzn-errortype", "ValidationException:http://internal.amazon.com/")] }
+        let error = UpstreamErrorInfo.parse(status: status, body: Array(body.utf8), headers: headers)
+        let notice = DeprecationNotice.detect(error, status: status, model: model, apiVersion: apiVersion)
+        switch notice?.replacement {
+        case nil: #expect(notice == nil ? successor == nil : successor == "none")
+        case .model(let name)?, .apiVersion(let name)?: #expect(name == successor)
+        }
     }
 }

@@ -138,6 +138,7 @@ def write_config(directory: Path, mock: MockOpenAI, dead_port: int) -> Path:
             credentials:
               api_key: {CHANNEL_KEY}
             models: ["gpt-*", "text-embedding-*", "hold-back", "fail-500", "cut-stream"]
+            options: {{ forward_openai_organization: "true" }}
             model_map:
               {MAPPED_MODEL}: {MAPPED_UPSTREAM_MODEL}
           - name: {MOCK_CHANNEL}

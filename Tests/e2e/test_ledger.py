@@ -411,13 +411,9 @@ def test_gemini_dialect_to_claude(dialect_gateway, mock_anthropic):
 
 # --- 2. a client that hangs up mid-stream is billed ------------------------------------------------
 
-@pytest.mark.parametrize("model", ["gpt-4o", "hold-back"])
-def test_client_hang_up_is_billed_for_the_whole_upstream_stream(gateway, mock_upstream, model):
-    """The client reads one event and leaves; the gateway keeps reading the (held) upstream, which
-    then sends the rest and its usage: the ledger has status 499 and the usage of the whole stream."""
-    key = f"[hold] hang-up {uuid.uuid4().hex}"
-    hold = mock_upstream.hold(key)
-    request = {"model": model, "stream": True, "messages": [{"role": "user", "content": key}]}
+def hang_up_after_first_event(gateway: Gateway, hold_key: str, model: str) -> tuple[str, dict]:
+    """Streams a held request, reads its first event and leaves; returns the request id and body."""
+    request = {"model": model, "stream": True, "messages": [{"role": "user", "content": hold_key}]}
     with httpx.Client(base_url=gateway.url, timeout=HOLD_TIMEOUT_SECONDS * 3) as http:
         with http.stream("POST", "/v1/chat/completions", json=request,
                          headers={"Authorization": f"Bearer {CLIENT_KEY}"}) as response:
@@ -427,22 +423,64 @@ def test_client_hang_up_is_billed_for_the_whole_upstream_stream(gateway, mock_up
             while not first:
                 buffer += next(chunks)
                 first, buffer = split_complete_events(buffer)
-            assert hold.state == "holding"
-    # The client's connection is closed. Give the gateway a moment to notice, then let the upstream finish.
+    return request_id, request
+
+
+@pytest.mark.parametrize("model", ["gpt-4o", "hold-back"])
+def test_client_hang_up_cancels_the_upstream_and_bills_an_estimate(gateway, mock_upstream, model):
+    """By default (`limits.on_client_disconnect: cancel`) the client's hang-up closes the upstream
+    stream at once; nothing reported usage yet, so the row (499) carries an estimate marked as such."""
+    key = f"[hold] hang-up {uuid.uuid4().hex}"
+    hold = mock_upstream.hold(key)
+    request_id, _ = hang_up_after_first_event(gateway, key, model)
+    assert hold.finished.wait(HOLD_TIMEOUT_SECONDS), "the gateway kept the upstream stream open"
+    assert hold.state == "closed-by-peer", hold.state
+    upstream = mock_upstream.only("/v1/chat/completions")
+    row = ledger_row(gateway, request_id, timeout=HOLD_TIMEOUT_SECONDS)
+    assert (row["status"], row["estimated"]) == (499, 1), row
+    assert row["prompt_tokens"] == (len(upstream.body) + 3) // 4 > 0, row
+    assert row["completion_tokens"] == 0, row  # the first event carries the role, no text yet
+    priced = price_entry(model, "openai")
+    if priced:
+        assert row["cost_nano"] == expected_cost_nano(priced[1], tokens(row)) > 0
+    else:
+        assert row["cost_nano"] is None and row["price_problem"]
+
+
+@pytest.fixture(scope="module")
+def draining_gateway(mock_upstream, tmp_path_factory):
+    directory = tmp_path_factory.mktemp("tollgate-drain")
+    channels = textwrap.dedent(f"""\
+        - name: {OPENAI_CHANNEL}
+          provider: openai
+          base_url: {mock_upstream.base_url}
+          credentials:
+            api_key: {CHANNEL_KEY}
+          models: ["gpt-*", "hold-back"]
+        """)
+    gw = start_dedicated_gateway(write_gateway_config(directory, "drain", channels,
+                                                      settings="limits: { on_client_disconnect: drain }\n"))
+    yield gw
+    stop_gateway(gw)
+
+
+def test_drain_reads_the_upstream_to_its_end_for_its_usage(draining_gateway, mock_upstream):
+    """With `on_client_disconnect: drain` the gateway keeps reading the (held) upstream, which then
+    sends the rest and its usage: the ledger has status 499 and the usage of the whole stream."""
+    key = f"[hold] drain {uuid.uuid4().hex}"
+    hold = mock_upstream.hold(key)
+    request_id, _ = hang_up_after_first_event(draining_gateway, key, "gpt-4o")
+    # Give the gateway a moment to notice the hang-up, then let the upstream finish.
     time.sleep(0.3)
     assert hold.state == "holding", f"the upstream stream was '{hold.state}' after the client left (not drained)"
     hold.release.set()
     assert hold.finished.wait(HOLD_TIMEOUT_SECONDS) and hold.state == "released"
     upstream = mock_upstream.only("/v1/chat/completions")
     assert upstream.answered
-    row = ledger_row(gateway, request_id, timeout=HOLD_TIMEOUT_SECONDS)
+    row = ledger_row(draining_gateway, request_id, timeout=HOLD_TIMEOUT_SECONDS)
     assert row["status"] == 499, row
     assert (tokens(row), row["estimated"]) == (openai_reported(upstream.json()), 0), row
-    priced = price_entry(model, "openai")
-    if priced:
-        assert row["cost_nano"] == expected_cost_nano(priced[1], openai_reported(upstream.json())) > 0
-    else:
-        assert row["cost_nano"] is None and row["price_problem"]
+    assert row["cost_nano"] == expected_cost_nano(price_entry("gpt-4o", "openai")[1], openai_reported(upstream.json())) > 0
 
 
 # --- 3. an upstream that cuts its stream is billed for what it reported -------------------------
@@ -493,15 +531,18 @@ def test_gemini_cut_stream_bills_the_usage_so_far(dialect_gateway, mock_gemini):
 
 
 def test_openai_cut_stream_is_recorded(gateway, mock_upstream):
-    """The openai mock's cut comes before any usage: the row is there (502), with no tokens and no
-    cost, not a zero cost."""
+    """The openai mock's cut comes before any usage: the row is there (502), with estimated tokens,
+    never a zero."""
     with httpx.Client(base_url=gateway.url, timeout=30) as http:
         response = http.post("/v1/chat/completions", headers={"Authorization": f"Bearer {CLIENT_KEY}"}, json={
             "model": "cut-stream", "stream": True, "messages": [{"role": "user", "content": "cut"}]})
     assert response.status_code == 200
     row = ledger_row(gateway, response.headers["x-request-id"])
     assert (row["status"], row["model"], row["channel"]) == (502, "cut-stream", OPENAI_CHANNEL), row
-    assert row["cost_nano"] is None and row["prompt_tokens"] is None, row
+    # Never zero: the prompt and the text before the cut are estimated (and marked so); the model
+    # has no price, so the row says why it has no cost.
+    assert row["estimated"] == 1 and row["prompt_tokens"] > 0, row
+    assert row["cost_nano"] is None and row["price_problem"], row
 
 
 # --- 4. SIGTERM under load ---------------------------------------------------------------------------

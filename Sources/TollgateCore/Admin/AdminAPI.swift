@@ -58,6 +58,8 @@ struct AdminAPI {
             }
             handler.writeJSON(status: 200, body: JSONValue.object(["data": .array(rows)]).serialized())
             handler.requestEnded(status: 200, channel: nil, usage: TokenUsage())
+        case (.POST, _) where AdminSuccessors.matches(path):
+            try AdminSuccessors.accept(handler, admin: admin, path: path, body: body)
         case (_, _) where ManagedObjectsAPI.Route(path: path) != nil:
             guard let route = ManagedObjectsAPI.Route(path: path) else { return }
             try ManagedObjectsAPI(api: self, admin: admin).serve(head: head, body: body, route: route)

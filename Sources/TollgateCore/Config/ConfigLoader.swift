@@ -137,7 +137,7 @@ public enum ConfigLoader {
 
     static func limits(_ n: ConfigNode) throws -> RequestLimits {
         let m = try n.mapping(allowed: ["max_body_bytes", "max_response_bytes", "request_timeout", "keep_alive_timeout",
-                                        "max_connections", "max_connections_per_ip", "sync_interval"])
+                                        "max_connections", "max_connections_per_ip", "sync_interval", "on_client_disconnect"])
         var limits = RequestLimits()
         if let v = m["max_body_bytes"] { limits.maxBodyBytes = try v.int(in: 1...(1 << 30)) }
         if let v = m["max_response_bytes"] { limits.maxResponseBytes = try v.int(in: 1...(1 << 30)) }
@@ -148,6 +148,10 @@ public enum ConfigLoader {
         if let v = m["sync_interval"] {
             limits.syncInterval = try v.duration()
             guard limits.syncInterval >= .milliseconds(10) else { throw v.error("must be at least 10ms") }
+        }
+        if let v = m["on_client_disconnect"] {
+            guard let mode = ClientDisconnect(rawValue: try v.string()) else { throw v.error("must be cancel or drain") }
+            limits.onClientDisconnect = mode
         }
         return limits
     }
@@ -169,7 +173,7 @@ public enum ConfigLoader {
     }
 
     static func key(_ n: ConfigNode) throws -> KeyConfig {
-        let m = try n.mapping(allowed: ["name", "key", "models", "rpm", "tpm", "concurrency", "budget", "fallbacks"])
+        let m = try n.mapping(allowed: ["name", "key", "models", "rpm", "tpm", "concurrency", "budget", "fallbacks", "billing"])
         guard let name = m["name"] else { throw n.error("needs name") }
         guard let secret = m["key"] else { throw n.error("needs key") }
         let keyValue = try secret.string()
@@ -181,6 +185,7 @@ public enum ConfigLoader {
         if let v = m["tpm"] { key.tpm = try v.int(in: 1...Int(Int32.max)) }
         if let v = m["concurrency"] { key.concurrency = try v.int(in: 1...1_000_000) }
         if let v = m["budget"] { key.budget = try budget(v) }
+        if let v = m["billing"] { key.billingTier = try billingTier(v) }
         if let v = m["fallbacks"] { key.fallbacks = try fallbacks(v) }
         return key
     }
@@ -196,6 +201,14 @@ public enum ConfigLoader {
             out[model] = list
         }
         return out
+    }
+
+    /// `billing: { tier: standard | batch }` on a key or a channel.
+    static func billingTier(_ n: ConfigNode) throws -> BillingTier {
+        let m = try n.mapping(allowed: ["tier"])
+        guard let v = m["tier"] else { throw n.error("needs tier (standard or batch)") }
+        guard let tier = BillingTier(rawValue: try v.string()) else { throw v.error("must be standard or batch") }
+        return tier
     }
 
     static func budget(_ n: ConfigNode) throws -> Budget {
@@ -274,7 +287,7 @@ public enum ConfigLoader {
     static func health(_ n: ConfigNode) throws -> HealthSettings {
         let m = try n.mapping(allowed: ["breaker_failures", "breaker_cooldown", "probe_interval", "probes", "retry_after_default",
                                         "adaptive_start", "adaptive_step", "adaptive_successes", "adaptive_max",
-                                        "adaptive_cooldown", "queue_wait"])
+                                        "adaptive_cooldown", "queue_wait", "auto_switch"])
         var settings = HealthSettings()
         if let v = m["breaker_failures"] { settings.breakerFailures = try v.int(in: 1...10_000) }
         if let v = m["breaker_cooldown"] { settings.breakerCooldown = try v.duration() }
@@ -287,13 +300,14 @@ public enum ConfigLoader {
         if let v = m["adaptive_max"] { settings.adaptiveMax = try v.int(in: 1...1_000_000) }
         if let v = m["adaptive_cooldown"] { settings.adaptiveCooldown = try v.duration() }
         if let v = m["queue_wait"] { settings.queueWait = try v.duration() }
+        if let v = m["auto_switch"] { settings.autoSwitch = try v.bool() }
         settings.adaptiveStart = min(settings.adaptiveStart, settings.adaptiveMax)
         return settings
     }
 
     static func channel(_ n: ConfigNode) throws -> ChannelConfig {
         let m = try n.mapping(allowed: ["name", "provider", "base_url", "api_version", "credentials", "models",
-                                        "model_map", "weight", "priority", "region", "options", "enabled"])
+                                        "model_map", "weight", "priority", "region", "options", "enabled", "billing"])
         guard let name = m["name"] else { throw n.error("needs name") }
         guard let provider = m["provider"] else { throw n.error("needs provider") }
         var channel = ChannelConfig(name: try name.string(), provider: try provider.string())
@@ -318,6 +332,7 @@ public enum ConfigLoader {
         }
         if let v = m["options"] { channel.options = try v.stringMap() }
         if let v = m["enabled"] { channel.enabled = try v.bool() }
+        if let v = m["billing"] { channel.billingTier = try billingTier(v) }
         if channel.models.isEmpty && channel.provider != "mock" {
             throw n.error("needs models (the model names or patterns this channel serves)")
         }

@@ -94,6 +94,14 @@ public struct RequestLimits: Sendable {
     public var maxConnectionsPerIP: Int?
     /// How often instances on one PostgreSQL share their rate-limit counts (`SharedLimitSync`).
     public var syncInterval: Duration = .milliseconds(250)
+    /// What a client hanging up mid-answer does to its upstream request.
+    public var onClientDisconnect = ClientDisconnect.cancel
+}
+
+/// `limits.on_client_disconnect`: `cancel` closes the upstream request at once (what it reported,
+/// or an estimate, is billed); `drain` reads the answer to its end for the upstream's own usage.
+public enum ClientDisconnect: String, Sendable {
+    case cancel, drain
 }
 
 public struct UpstreamSettings: Sendable {
@@ -119,6 +127,8 @@ public struct KeyConfig: Sendable {
     public var fallbacks: [String: [String]] = [:]
     /// Where the config file defines it (an admin change is refused with this place).
     public var source: SourcePosition?
+    /// `billing: { tier: batch }`: the operator bills this key's requests at batch prices.
+    public var billingTier = BillingTier.standard
 
     public var limits: KeyLimits { KeyLimits(rpm: rpm, tpm: tpm, concurrency: concurrency) }
 }
@@ -150,6 +160,8 @@ public struct ChannelConfig: Sendable {
     public var options: [String: String] = [:]
     /// Out of rotation when false: kept (with its health) but routing sends it nothing.
     public var enabled = true
+    /// `billing: { tier: batch }`: the operator bills this channel's requests at batch prices.
+    public var billingTier = BillingTier.standard
     public var source: SourcePosition?
 
     public init(name: String, provider: String, baseURL: String? = nil, models: [String] = []) {

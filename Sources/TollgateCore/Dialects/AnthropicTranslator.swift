@@ -82,7 +82,13 @@ final class AnthropicTranslator: ResponseTranslator {
         return out
     }
 
-    func streamEnd() -> [UInt8] { [] }
+    func streamEnd() -> [UInt8] {
+        switch StreamTail.read(&parser) {
+        case .cut: return stream.fail(StreamTail.cutMessage)
+        case .event(let json): return stream.read(json, model: model) + stream.finish(model: model)
+        case .none, .done: return stream.finish(model: model)
+        }
+    }
 }
 
 /// Where an Anthropic stream stands while OpenAI chunks are turned into its events.
@@ -102,10 +108,8 @@ struct AnthropicStreamState {
 
     /// One OpenAI chunk in, the Anthropic events it implies out.
     mutating func read(_ chunk: JSONValue, model: String) -> [UInt8] {
-        if let error = chunk["error"] {
-            finished = true
-            return AnthropicErrors.event(status: 502, message: error["message"]?.stringValue ?? "upstream error")
-        }
+        guard !finished else { return [] }
+        if let error = chunk["error"] { return fail(error["message"]?.stringValue ?? "upstream error") }
         var out = start(id: chunk["id"]?.stringValue, model: model)
         if let counted = TokenUsage(openAI: chunk["usage"] ?? .null) { usage.merge(counted) }
         guard let choice = chunk["choices"]?[0] else { return out }
@@ -162,7 +166,14 @@ struct AnthropicStreamState {
         return Self.event("content_block_stop", .object(["type": .string("content_block_stop"), "index": .int(index)]))
     }
 
-    /// `[DONE]`: the closing events, with the usage the last chunk carried.
+    /// Ends the stream with an error event.
+    mutating func fail(_ message: String) -> [UInt8] {
+        guard !finished else { return [] }
+        finished = true
+        return AnthropicErrors.event(status: 502, message: message)
+    }
+
+    /// `[DONE]`, or the end of the body: the closing events, with the usage the last chunk carried.
     mutating func finish(model: String) -> [UInt8] {
         guard !finished else { return [] }
         finished = true

@@ -80,6 +80,28 @@ protocol ResponseTranslator: AnyObject {
     func complete(status: Int, body: [UInt8]) -> [UInt8]
     /// Stream bytes (OpenAI SSE, split anywhere) in; this dialect's stream bytes out.
     func streamChunk(_ bytes: UnsafeRawBufferPointer) -> [UInt8]
-    /// The stream ended: whatever closes it in this dialect.
+    /// The upstream's body ended, with or without `[DONE]`, maybe inside an event: what closes
+    /// the stream in this dialect (the stop reason, the usage and the closing events), or an
+    /// error event when the last event was cut off. Nothing when the stream already ended.
     func streamEnd() -> [UInt8]
+}
+
+/// How the last bytes of an internal (OpenAI SSE) stream read when its body ended.
+enum StreamTail {
+    /// Nothing was pending.
+    case none
+    /// `[DONE]` or a whole event, missing only its blank line.
+    case done
+    case event(JSONValue)
+    /// An event cut off mid-way.
+    case cut
+
+    static func read(_ parser: inout SSEParser) -> StreamTail {
+        guard let last = parser.finish(), !last.isEmpty else { return .none }
+        if last.isDone { return .done }
+        guard let json = try? JSONParser.parse(last.data) else { return .cut }
+        return .event(json)
+    }
+
+    static let cutMessage = "the upstream ended the stream inside an event"
 }

@@ -10,7 +10,9 @@ final class GeminiTranslator: ResponseTranslator {
     private var usage = TokenUsage()
     /// Tool calls are sent whole (Gemini has no partial arguments): collected until the finish.
     private var calls: [Int: (name: String, arguments: String)] = [:]
-    private var failed = false
+    /// The last response (and, for an array, its `]`) is written: by `[DONE]`, the end of the
+    /// body, or an error.
+    private var ended = false
 
     init(model: String, sse: Bool) {
         self.model = model
@@ -77,7 +79,7 @@ final class GeminiTranslator: ResponseTranslator {
         var out: [UInt8] = []
         do {
             try parser.feed(bytes) { event in
-                guard !failed else { return }
+                guard !ended else { return }
                 if event.isDone { out += finish(); return }
                 guard let json = try? JSONParser.parse(event.data) else { return }
                 out += read(json)
@@ -106,8 +108,11 @@ final class GeminiTranslator: ResponseTranslator {
         return element(response(parts: [.object(["text": .string(text)])], finishReason: nil, usage: nil))
     }
 
-    /// `[DONE]`: the tool calls, the finish reason and the usage, in one last response.
+    /// `[DONE]`, or the end of the body: the tool calls, the finish reason and the usage, in one
+    /// last response.
     private func finish() -> [UInt8] {
+        guard !ended else { return [] }
+        ended = true
         let parts = calls.keys.sorted().compactMap { calls[$0] }.map { Self.functionCall(name: $0.name, arguments: $0.arguments) }
         var out = element(response(parts: parts.isEmpty ? [.object(["text": .string("")])] : parts,
                                    finishReason: finishReason ?? "STOP", usage: usage))
@@ -116,7 +121,8 @@ final class GeminiTranslator: ResponseTranslator {
     }
 
     private func fail(_ error: JSONValue) -> [UInt8] {
-        failed = true
+        guard !ended else { return [] }
+        ended = true
         return element(error) + (sse ? [] : Array("]".utf8))
     }
 
@@ -127,7 +133,14 @@ final class GeminiTranslator: ResponseTranslator {
         return Array((sentElements == 1 ? "[" : ",\r\n").utf8) + value.serialized()
     }
 
-    func streamEnd() -> [UInt8] { [] }
+    func streamEnd() -> [UInt8] {
+        guard !ended else { return [] }
+        switch StreamTail.read(&parser) {
+        case .cut: return fail(GeminiErrors.object(status: 502, message: StreamTail.cutMessage))
+        case .event(let json): return read(json) + finish()
+        case .none, .done: return finish()
+        }
+    }
 }
 
 /// Google's error shape: `{"error":{"code":404,"message":"...","status":"NOT_FOUND"}}`.

@@ -134,10 +134,17 @@ final class ResponsesTranslator: ResponseTranslator {
     /// answer had ended, else failed).
     func streamEnd() -> [UInt8] {
         guard fedStream, !state.finished else { return [] }
-        guard state.finishReason != nil else {
-            return state.fail(self, code: "upstream_stream_truncated", message: "the upstream ended the stream before the answer was complete")
+        var out: [UInt8] = []
+        switch StreamTail.read(&parser) {
+        case .cut: return state.fail(self, code: "upstream_stream_truncated", message: StreamTail.cutMessage)
+        case .event(let json): out = state.read(json, self)
+        case .none, .done: break
         }
-        return state.finish(self)
+        guard !state.finished else { return out }
+        guard state.finishReason != nil else {
+            return out + state.fail(self, code: "upstream_stream_truncated", message: "the upstream ended the stream before the answer was complete")
+        }
+        return out + state.finish(self)
     }
 
     /// An error event for a stream that has no translator (a passthrough stream failing in the gateway).

@@ -20,8 +20,12 @@ enum AttemptOutcome: Sendable {
     /// A started stream broke off.
     case streamBroken(String)
 
-    /// Classifies a complete non-2xx answer.
-    static func classify(status: Int, headers: [(String, String)], body: [UInt8], now: Date = Date()) -> AttemptOutcome {
+    /// Classifies a complete non-2xx answer to a request for `model` (the upstream's name) sent
+    /// with `apiVersion`. A deprecation counts only when the detector finds the provider's own
+    /// structured signal naming them. Any other 4xx than 401/402/403/404/408/429 (400, 413, 422,
+    /// `invalid_request_error` bodies) was caused by the request: the client's, never the channel's.
+    static func classify(status: Int, headers: [(String, String)], body: [UInt8], model: String = "",
+                         apiVersion: String? = nil, now: Date = Date()) -> AttemptOutcome {
         let error = UpstreamErrorInfo.parse(status: status, body: body, headers: headers)
         if error.isQuotaExhausted || status == 402 { return .quotaExhausted(error) }
         if status == 429 {
@@ -31,7 +35,9 @@ enum AttemptOutcome: Sendable {
         }
         if status == 401 || status == 403 { return .authFailed(error) }
         if status >= 500 { return .serverError(status: status, error) }
-        if [400, 404, 410].contains(status), let notice = DeprecationNotice.detect(error.message) { return .deprecated(notice, error) }
+        if let notice = DeprecationNotice.detect(error, status: status, model: model, apiVersion: apiVersion) {
+            return .deprecated(notice, error)
+        }
         if status == 404 { return .modelNotFound(error) }
         if status == 408 { return .timeout("HTTP 408: \(error.message)") }
         return .requestError(status: status)

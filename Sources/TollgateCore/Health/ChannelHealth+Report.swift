@@ -32,6 +32,7 @@ extension ChannelHealth {
                 if let limits = health.limits { members.append(.init("rate_limit", Self.limitsJSON(limits))) }
                 if let deprecation = health.deprecation { members.append(.init("deprecation", .string(deprecation))) }
                 if let successor = state.modelOverrides[name] { members.append(.init("replaced_by", .string(successor))) }
+                if let proposal = state.proposals[name] { members.append(.init("proposed_successor", .string(proposal.value))) }
                 return .object(members)
             }
             var members: [JSONValue.Member] = [
@@ -43,6 +44,7 @@ extension ChannelHealth {
                 .init("last_error_at", state.lastErrorAt.map { .int($0) } ?? .null),
             ]
             if let version = state.apiVersion { members.append(.init("api_version", .string(version))) }
+            if let proposal = state.proposals[""] { members.append(.init("proposed_api_version", .string(proposal.value))) }
             members.append(.init("models", .array(models)))
             return .object(members)
         }

@@ -29,6 +29,9 @@ public final class ChannelHealth: Sendable {
         /// Replacements a deprecation notice named: upstream model -> its successor.
         var modelOverrides: [String: String] = [:]
         var apiVersion: String?
+        /// Successors a deprecation notice named that wait for an operator (key: the upstream
+        /// model, "" for the API version).
+        var proposals: [String: ChannelOverride] = [:]
     }
 
     static let maxTrackedModels = 4096

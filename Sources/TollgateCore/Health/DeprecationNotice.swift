@@ -1,6 +1,9 @@
-/// Recognises an upstream telling that a model or API version is gone ("deprecated", "no longer
-/// available", "has been retired", "decommissioned") and, when it names one, the replacement
-/// ("use 'X' instead", "use version 'X'", "please use X").
+/// Recognises an upstream telling that the channel's own model or API version is gone, and the
+/// successor it names. Only signals a client cannot write count: the provider's structured code
+/// for a retired model or version (an upstream may echo any client text in its message, as OpenAI
+/// does with unknown argument names), and a message that names the channel's own upstream model
+/// (or API version). The wording ("deprecated", "has been retired", ...) and the successor ("use
+/// 'X' instead", "use version 'X'") are read from the message only once those hold.
 struct DeprecationNotice: Sendable, Equatable {
     enum Replacement: Sendable, Equatable {
         case model(String)
@@ -11,9 +14,51 @@ struct DeprecationNotice: Sendable, Equatable {
     var replacement: Replacement?
 
     static let markers = ["deprecated", "no longer available", "has been retired", "been decommissioned",
-                          "is retired", "no longer supported", "end of life", "has been removed"]
+                          "is retired", "no longer supported", "end of life", "end of its life", "has been removed"]
 
-    static func detect(_ message: String) -> DeprecationNotice? {
+    /// Structured codes (OpenAI `code`) and types (Anthropic `error.type`, Google `error.status`)
+    /// an upstream uses for a model that is not there (any more).
+    static let retiredModelCodes: Set<String> = ["model_not_found", "deprecated", "model_deprecated", "DeploymentNotFound"]
+    static let retiredModelTypes: Set<String> = ["not_found_error", "NOT_FOUND"]
+    /// Bedrock's end-of-life answer is a fixed sentence (the model is in the URL, not the text).
+    static let bedrockEndOfLife = "this model version has reached the end of its life"
+    /// Azure OpenAI's code for a retired `api-version`.
+    static let retiredVersionCodes: Set<String> = ["DeprecatedApiVersion", "ApiVersionDeprecated"]
+
+    /// A retirement of `model` (the channel's upstream name) or of `apiVersion` (the one the
+    /// channel sends), from an error answer; nil for anything a client could have written.
+    static func detect(_ error: UpstreamErrorInfo, status: Int, model: String, apiVersion: String?) -> DeprecationNotice? {
+        guard [400, 404, 410].contains(status) else { return nil }
+        if let code = error.code ?? error.type, retiredVersionCodes.contains(code) {
+            guard let apiVersion, names(apiVersion, in: error.message), let notice = read(error.message),
+                  case .apiVersion? = notice.replacement else { return nil }
+            return notice
+        }
+        let structured = error.code.map(retiredModelCodes.contains) == true || error.type.map(retiredModelTypes.contains) == true
+        let bedrock = error.type == "ValidationException" && error.message.lowercased().hasPrefix(bedrockEndOfLife)
+        guard structured && names(model, in: error.message) || bedrock, var notice = read(error.message) else { return nil }
+        if case .apiVersion? = notice.replacement { notice.replacement = nil }  // a model's notice cannot move the version
+        if notice.replacement == .model(model) { notice.replacement = nil }
+        return notice
+    }
+
+    /// True when `name` appears in `text` as a whole name (not inside a longer one).
+    static func names(_ name: String, in text: String) -> Bool {
+        guard !name.isEmpty else { return false }
+        let partOfName: (Character) -> Bool = { $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" }
+        var from = text.startIndex
+        while let range = text.range(of: name, range: from..<text.endIndex) {
+            let before = range.lowerBound == text.startIndex ? nil : text[text.index(before: range.lowerBound)]
+            let after = range.upperBound == text.endIndex ? nil : text[range.upperBound]
+            if !(before.map(partOfName) ?? false) && !(after.map(partOfName) ?? false) { return true }
+            from = text.index(after: range.lowerBound)
+        }
+        return false
+    }
+
+    /// The wording of a retirement and the successor it names, from a message already known to
+    /// be the provider's own.
+    static func read(_ message: String) -> DeprecationNotice? {
         let lower = message.lowercased()
         guard markers.contains(where: lower.contains) else { return nil }
         return DeprecationNotice(message: message, replacement: replacement(in: message))

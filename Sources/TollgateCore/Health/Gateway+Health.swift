@@ -1,54 +1,81 @@
 import Foundation
 
-/// What the gateway does with health's findings: deprecation notices switch a channel's model
-/// or API version (kept in storage, so a restart keeps them); and key polling.
+/// What the gateway does with health's findings: deprecation notices propose (or, when allowed,
+/// switch to) a channel's successor model or API version, kept in storage once applied; and key polling.
 extension Gateway {
     /// Replays stored replacements into the channels' health before the channels are built.
     static func applyOverrides(_ overrides: [ChannelOverride], to health: HealthTracker) async throws {
         for override in overrides {
-            let channel = health.health(for: override.channel)
-            switch override.kind {
-            case .model: channel.setOverride(model: override.model, to: override.value)
-            case .apiVersion: channel.apiVersionOverride = override.value
-            }
+            _ = health.health(for: override.channel).apply(override)
         }
     }
 
-    /// An upstream said `model` (or the API version) is deprecated. With a named successor the
-    /// channel switches to it at once (a new API version rebuilds the channel), the switch is
-    /// stored, and operators hear of it either way.
+    /// An upstream said, in its own structured words, that `model` (or the API version) is
+    /// retired. A named successor is proposed to operators (`POST /admin/channels/{name}/accept-successor`
+    /// applies it); with `health.auto_switch` it is applied at once when the channel lists it or
+    /// the price book knows it. Operators hear of it either way.
     func deprecationFound(_ channel: ChannelHealth, model: String, _ notice: DeprecationNotice) {
         var metadata = ["channel": channel.name, "model": model]
-        var override: ChannelOverride?
-        let now = unixSeconds()
-        switch notice.replacement {
-        case .model(let successor) where successor != model && channel.override(for: model) != successor:
-            channel.setOverride(model: model, to: successor)
-            metadata["replacement_model"] = successor
-            override = ChannelOverride(channel: channel.name, kind: .model, model: model, value: successor, reason: notice.message, createdAt: now)
-        case .apiVersion(let version) where channel.apiVersionOverride != version:
-            channel.apiVersionOverride = version
-            metadata["replacement_api_version"] = version
-            override = ChannelOverride(channel: channel.name, kind: .apiVersion, model: "", value: version, reason: notice.message, createdAt: now)
-            rebuildChannel(named: channel.name)
-        case .model, .apiVersion:
-            return  // already switched
-        case nil:
-            break
+        var outcome = "; no replacement named"
+        if let successor = Self.successor(notice, channel: channel.name, model: model) {
+            let key = successor.kind == .model ? "replacement_model" : "replacement_api_version"
+            metadata[key] = successor.value
+            if runtime.health.settings.autoSwitch && isKnownSuccessor(successor) {
+                guard applySuccessor(successor) else { return }  // already switched
+                metadata["applied"] = "true"
+                outcome = "; switched to '\(successor.value)'"
+            } else {
+                guard channel.propose(successor) else { return }  // already proposed
+                metadata["applied"] = "false"
+                outcome = "; '\(successor.value)' is proposed: POST /admin/channels/\(channel.name)/accept-successor applies it"
+            }
         }
-        let switched = metadata["replacement_model"].map { "; now using model '\($0)'" }
-            ?? metadata["replacement_api_version"].map { "; now using API version '\($0)'" } ?? "; no replacement named"
         notifier.notify(NotificationEvent(type: "api_version_deprecated", priority: .high,
                                           title: "Channel \(channel.name): '\(model)' is deprecated",
-                                          message: notice.message + switched, metadata: metadata))
-        guard let override else { return }
+                                          message: notice.message + outcome, metadata: metadata))
+    }
+
+    private static func successor(_ notice: DeprecationNotice, channel: String, model: String) -> ChannelOverride? {
+        let now = unixSeconds()
+        switch notice.replacement {
+        case .model(let name)?:
+            return ChannelOverride(channel: channel, kind: .model, model: model, value: name, reason: notice.message, createdAt: now)
+        case .apiVersion(let version)?:
+            return ChannelOverride(channel: channel, kind: .apiVersion, model: "", value: version, reason: notice.message, createdAt: now)
+        case nil:
+            return nil
+        }
+    }
+
+    /// A model successor the channel names or the price book prices; an API version shaped
+    /// like one (`2024-10-21`, `2025-01-01-preview`).
+    func isKnownSuccessor(_ successor: ChannelOverride) -> Bool {
+        switch successor.kind {
+        case .model:
+            guard let channel = runtime.snapshot.router.channels.first(where: { $0.name == successor.channel }) else { return false }
+            return channel.configuredUpstreamModels.contains(successor.value)
+                || prices.book.find(model: successor.value, provider: channel.config.provider) != nil
+        case .apiVersion:
+            let parts = successor.value.split(separator: "-", maxSplits: 3)
+            return parts.count >= 3 && parts[0].count == 4 && parts[1].count == 2 && parts[2].count == 2
+                && parts.prefix(3).allSatisfy { $0.allSatisfy(\.isNumber) } && (parts.count == 3 || parts[3] == "preview")
+        }
+    }
+
+    /// Puts a successor in force, keeps it in storage (a restart keeps it) and rebuilds the
+    /// channel when its API version changed. False when it was in force already.
+    @discardableResult
+    func applySuccessor(_ successor: ChannelOverride) -> Bool {
+        guard runtime.health.health(for: successor.channel).apply(successor) else { return false }
+        if successor.kind == .apiVersion { rebuildChannel(named: successor.channel) }
         let storage = self.storage
         let logger = runtime.logger
         Task {
-            do { try await storage.saveChannelOverride(override) } catch {
-                logger.error("could not store a deprecation switch", metadata: ["channel": .string(override.channel), "error": .string("\(error)")])
+            do { try await storage.saveChannelOverride(successor) } catch {
+                logger.error("could not store a deprecation switch", metadata: ["channel": .string(successor.channel), "error": .string("\(error)")])
             }
         }
+        return true
     }
 
     /// Rebuilds one channel (its API version changed); the others are kept as they are.

@@ -62,7 +62,8 @@ final class HealthProber: Sendable {
             if (200..<300).contains(answer.status) {
                 return .success(latency: ContinuousClock.now - started, limits: RateLimitInfo.parse(answer.headers))
             }
-            return AttemptOutcome.classify(status: answer.status, headers: answer.headers, body: answer.body)
+            return AttemptOutcome.classify(status: answer.status, headers: answer.headers, body: answer.body, model: model,
+                                           apiVersion: channel.sentAPIVersion)
         } catch let error as AdaptorError {
             return .unreachable("probe could not be built: \(error.message)")
         } catch {

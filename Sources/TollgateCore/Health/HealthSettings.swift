@@ -19,6 +19,9 @@ public struct HealthSettings: Sendable {
     public var queueWait: Duration = .seconds(2)
     /// Probes are off when false (tests that count upstream requests exactly).
     public var probes = true
+    /// Apply a successor a deprecation notice names (one the channel lists or the price book
+    /// knows) at once; off: it is only proposed, for an operator to accept.
+    public var autoSwitch = false
 
     public init() {}
 }

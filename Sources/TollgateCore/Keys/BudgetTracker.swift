@@ -5,11 +5,24 @@ import Synchronization
 /// (no database read) and charged after it. Each charge is also added in the database, atomically,
 /// off the hot path; the total it returns (every instance's spend) replaces the in-memory one, so
 /// instances sharing a database overspend by at most the requests in flight.
+///
+/// Requests in flight hold a reservation (`reserve`): their estimated cost counts as spent until
+/// they settle with their real cost, and a key is admitted only while its spend plus what is
+/// reserved is under its budget, so concurrent requests of one key overspend by at most one.
 public final class BudgetTracker: Sendable {
     struct Account {
         var budget: Budget
         var periodStart: Int64
         var spentNano: Int64
+        /// Estimates of the requests in flight (this period).
+        var reservedNano: Int64 = 0
+    }
+
+    /// A request's reservation, given back by `settle`.
+    public struct Hold: Sendable {
+        let key: String
+        let nano: Int64
+        let periodStart: Int64
     }
 
     private let accounts: Mutex<[String: Account]>
@@ -111,12 +124,47 @@ public final class BudgetTracker: Sendable {
             guard var account = accounts[key] else { return nil }
             rollOver(&account, now: now)
             accounts[key] = account
-            guard account.spentNano >= account.budget.amountNano else { return nil }
-            let budget = account.budget
-            return GatewayError(status: 402, type: "insufficient_quota", code: "insufficient_quota",
-                                message: "key '\(key)' has used its \(budget.period.rawValue) budget of "
-                                    + "\(Money(nanoUnits: budget.amountNano, currency: budget.currency))")
+            guard account.spentNano + account.reservedNano >= account.budget.amountNano else { return nil }
+            return Self.exhausted(key: key, account.budget, inFlight: account.reservedNano > 0)
         }
+    }
+
+    static func exhausted(key: String, _ budget: Budget, inFlight: Bool) -> GatewayError {
+        GatewayError(status: 402, type: "insufficient_quota", code: "insufficient_quota",
+                     message: "key '\(key)' has used its \(budget.period.rawValue) budget of "
+                        + "\(Money(nanoUnits: budget.amountNano, currency: budget.currency))"
+                        + (inFlight ? " (counting its requests in flight)" : ""))
+    }
+
+    public func hasBudget(key: String) -> Bool { accounts.withLock { $0[key] != nil } }
+
+    /// Reserves `estimate` for a request of `key`, checking and reserving under one lock: refused
+    /// (402) when what is spent and reserved already reaches the budget. Nil for a key without a
+    /// budget; an estimate in a currency without a rate reserves nothing (logged).
+    public func reserve(key: String, estimate: Money, now: Int64) throws(GatewayError) -> Hold? {
+        let converted = accounts.withLock { $0[key] }.flatMap { rates.rates.convert(estimate, to: $0.budget.currency, now: now)?.money }
+        let result = accounts.withLock { accounts -> Result<Hold?, GatewayError> in
+            guard var account = accounts[key] else { return .success(nil) }
+            rollOver(&account, now: now)
+            defer { accounts[key] = account }
+            guard account.spentNano + account.reservedNano < account.budget.amountNano else {
+                return .failure(Self.exhausted(key: key, account.budget, inFlight: account.reservedNano > 0))
+            }
+            let nano = max(0, converted?.nanoUnits ?? 0)
+            account.reservedNano += nano
+            return .success(Hold(key: key, nano: nano, periodStart: account.periodStart))
+        }
+        return try result.get()
+    }
+
+    /// Gives a reservation back and charges the request's real cost (nil: nothing to charge).
+    public func settle(_ hold: Hold, cost: Money?, now: Int64) {
+        accounts.withLock { accounts in
+            guard var account = accounts[hold.key], account.periodStart == hold.periodStart else { return }
+            account.reservedNano = max(0, account.reservedNano - hold.nano)
+            accounts[hold.key] = account
+        }
+        if let cost { charge(key: hold.key, cost: cost, now: now) }
     }
 
     /// Adds a request's cost to its key's period spend, here at once and in storage soon after.
@@ -167,6 +215,7 @@ public final class BudgetTracker: Sendable {
         if start != account.periodStart {
             account.periodStart = start
             account.spentNano = 0
+            account.reservedNano = 0  // holds of the old period settle against it (see `settle`)
         }
     }
 }

@@ -75,6 +75,7 @@ public final class KeyRegistry: Sendable {
         var keys = (configKeys ?? self.configKeys).map { config in
             var key = ClientKey(name: config.name, digest: KeyDigest(of: config.key), models: config.models, limits: config.limits)
             key.fallbacks = config.fallbacks
+            key.billingTier = config.billingTier
             return key
         }
         for key in stored {

@@ -10,6 +10,8 @@ public struct ClientKey: Sendable {
     public var fallbacks: [String: [String]] = [:]
     /// Set on a secret a rotation replaced: it is refused from then on (Unix seconds).
     public var replacedAt: Int64?
+    /// Billed at batch prices (`billing: { tier: batch }`, config keys only).
+    public var billingTier = BillingTier.standard
     /// Enforces `limits`; set by the store (shared by the key's snapshots).
     public internal(set) var limiter: KeyLimiter?
 

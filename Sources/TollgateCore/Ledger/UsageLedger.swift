@@ -4,14 +4,18 @@ import Synchronization
 
 /// The durable usage ledger: one record per finished request. `record` only appends to an
 /// in-memory queue (it runs on an event loop); a background task writes the queue to storage in
-/// batches every `flushInterval`. A failed write keeps the records and retries; `shutdown`
-/// flushes everything, and whatever storage still refuses is appended to a spill file (JSON
-/// lines) rather than lost. A hard kill loses at most the records of the last `flushInterval`.
+/// batches every `flushInterval`. A failed batch is written row by row: rows storage refuses
+/// while it takes others go to the spill file (JSON lines) at once, so one bad row never blocks
+/// the rows behind it; when it takes none (storage is down) they wait for the next try, the
+/// queue holding at most `maxQueued` (the oldest beyond that are spilled, never dropped).
+/// `shutdown` flushes everything and spills what storage still refuses. A hard kill loses at
+/// most the records of the last `flushInterval`.
 public final class UsageLedger: RequestRecorder {
     let storage: any Storage
     let logger: Logger
     let flushInterval: Duration
     let spillPath: String
+    let maxQueued: Int
     private let queue = Mutex<[RequestRecord]>([])
     private let writer = Mutex<Task<Void, Never>?>(nil)
     private let written = Atomic<Int>(0)
@@ -19,12 +23,16 @@ public final class UsageLedger: RequestRecorder {
     /// One flush at a time, so a caller's flush returns only after an earlier write committed.
     private let flushing = AsyncGate()
 
-    public init(storage: any Storage, logger: Logger, flushInterval: Duration = .milliseconds(200), spillPath: String) {
+    public init(storage: any Storage, logger: Logger, flushInterval: Duration = .milliseconds(200), spillPath: String,
+                maxQueued: Int = 100_000) {
         self.storage = storage
         self.logger = logger
         self.flushInterval = flushInterval
         self.spillPath = spillPath
+        self.maxQueued = max(1, maxQueued)
     }
+
+    static let refusalsMeaningDown = 3
 
     public func record(_ record: RequestRecord) {
         guard record.authenticated else { return }  // keyless traffic is no one's usage
@@ -69,10 +77,37 @@ public final class UsageLedger: RequestRecorder {
             written.add(batch.count, ordering: .relaxed)
             return true
         } catch {
-            logger.error("usage ledger write failed; will retry", metadata: ["records": "\(batch.count)", "error": "\(error)"])
-            queue.withLock { $0.insert(contentsOf: batch, at: 0) }
+            logger.error("usage ledger write failed; writing row by row", metadata: ["records": "\(batch.count)", "error": "\(error)"])
+        }
+        var refused: [RequestRecord] = []
+        var took = 0
+        for record in batch {
+            // The first rows all refused: storage may be down; the untried rest waits.
+            if took == 0 && refused.count == Self.refusalsMeaningDown { break }
+            do {
+                try await storage.appendUsage([record])
+                took += 1
+                written.add(1, ordering: .relaxed)
+            } catch {
+                refused.append(record)
+            }
+        }
+        guard took > 0 else {
+            // Nothing taken: keep everything for the next try, the rows just refused last, so a
+            // few bad rows at the front cannot stop the others from being tried; bounded by
+            // `maxQueued` (the oldest beyond it are spilled).
+            let overflow = queue.withLock { queue -> [RequestRecord] in
+                queue = Array(batch.dropFirst(refused.count)) + queue + refused
+                let excess = queue.count - maxQueued
+                guard excess > 0 else { return [] }
+                defer { queue.removeFirst(excess) }
+                return Array(queue.prefix(excess))
+            }
+            if !overflow.isEmpty { spill(overflow, why: "the queue is full while storage refuses writes") }
             return false
         }
+        if !refused.isEmpty { spill(refused, why: "storage refused these rows") }
+        return true
     }
 
     /// Stops the background writer and writes everything (a few tries), spilling what storage
@@ -88,14 +123,15 @@ public final class UsageLedger: RequestRecorder {
             if await flush() { return }
             try? await Task.sleep(for: .milliseconds(100 << attempt))
         }
-        spill()
-    }
-
-    private func spill() {
         let rest = queue.withLock { queue -> [RequestRecord] in
             defer { queue.removeAll() }
             return queue
         }
+        spill(rest, why: "storage refused them at shutdown")
+    }
+
+    /// Appends records to the spill file (off the event loops: the writer task or shutdown).
+    private func spill(_ rest: [RequestRecord], why: String) {
         guard !rest.isEmpty else { return }
         var lines = Data()
         for record in rest { lines.append(contentsOf: LedgerJSON.encode(record) + [0x0A]) }
@@ -105,7 +141,8 @@ public final class UsageLedger: RequestRecorder {
             handle.seekToEndOfFile()
             handle.write(lines)
             try? handle.close()
-            logger.error("usage ledger could not be written; records saved to \(spillPath)", metadata: ["records": "\(rest.count)"])
+            logger.error("usage ledger could not be written; records saved to \(spillPath)",
+                         metadata: ["records": "\(rest.count)", "reason": "\(why)"])
         } else {
             logger.critical("usage ledger records lost: storage and \(spillPath) both failed", metadata: ["records": "\(rest.count)"])
         }

@@ -7,11 +7,9 @@ import TollgatePluginABI
 /// the client did not ask usage for (the usage chunk is then removed from what the client sees).
 struct PassthroughBackend {
     let handler: RequestHandler
-    /// Client headers an OpenAI-compatible upstream understands; credentials never cross.
-    static let forwarded = ["openai-beta", "openai-organization", "openai-project"]
 
     func serve(_ call: ModelCall, endpoint: UpstreamEndpoint, basePath: String, baseHeaders: HTTPHeaders) {
-        guard let loop = handler.eventLoop, let pool = handler.runtime.pools.pool(for: loop) else { return }
+        guard handler.stillWanted(), let loop = handler.eventLoop, let pool = handler.runtime.pools.pool(for: loop) else { return }
         var edits: [BodyEdit] = []
         let upstreamModel = call.channel.upstreamModel(for: call.model)
         if upstreamModel != (call.scan.model ?? call.model), let range = call.scan.modelRange {  // model_map, or a fallback
@@ -27,7 +25,7 @@ struct PassthroughBackend {
         var headers = baseHeaders
         headers.add(name: "content-length", value: String(body.readableBytes))
         headers.add(name: "accept", value: call.wantsStream ? "text/event-stream" : "application/json")
-        for (name, value) in call.head.headers where Self.forwarded.contains(where: { name.equalsIgnoringASCIICase($0) }) {
+        for (name, value) in call.head.headers where call.channel.forwardedClientHeaders.contains(where: { name.equalsIgnoringASCIICase($0) }) {
             headers.add(name: name, value: value)
         }
         let head = HTTPRequestHead(version: .http1_1, method: .POST, uri: path, headers: headers)

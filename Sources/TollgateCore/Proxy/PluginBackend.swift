@@ -14,7 +14,7 @@ struct PluginBackend {
     /// `unsupported`: what to do instead when the plugin cannot build this operation (token
     /// counting falls back to an estimate); nil answers the client with the plugin's error.
     func serve(_ call: ModelCall, pluginChannel: PluginChannel, unsupported: (() -> Void)? = nil) {
-        guard let loop = handler.eventLoop else { return }
+        guard handler.stillWanted(), let loop = handler.eventLoop else { return }
         let clientHeaders = call.head.headers.filter { Self.forwardable.contains($0.name.lowercased()) }.map { ($0.name, $0.value) }
         let body = Array(buffer: call.body)
         let upstreamModel = call.channel.upstreamModel(for: call.model)
@@ -33,7 +33,7 @@ struct PluginBackend {
 
     private func send(_ built: Result<UpstreamRequestSpec, any Error>, call: ModelCall, pluginChannel: PluginChannel,
                       unsupported: (() -> Void)?) {
-        guard let loop = handler.eventLoop, let pool = handler.runtime.pools.pool(for: loop) else { return }
+        guard handler.stillWanted(), let loop = handler.eventLoop, let pool = handler.runtime.pools.pool(for: loop) else { return }
         let spec: UpstreamRequestSpec
         switch built {
         case .success(let value): spec = value

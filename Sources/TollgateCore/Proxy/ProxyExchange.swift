@@ -52,8 +52,13 @@ final class ProxyExchange: UpstreamResponseDelegate, @unchecked Sendable {
     private var pluginStream: PluginStream?
     /// The request's token counter, read by the ledger when the exchange ends.
     private let usage = UsageCounter()
-    /// The client hung up: the upstream's answer is still read for its usage, but not written.
+    /// The client hung up (`on_client_disconnect: drain` reads the rest for its usage, unwritten).
     private var clientGone = false
+    /// The upstream took the request on (a 2xx head, or a hang-up while it worked on one): what
+    /// it served is billed, estimated where it reported nothing (`UsageEstimate`).
+    private var billable = false
+    /// Generated text seen so far, for that estimate.
+    private var streamedText = StreamedText()
     private var retainedClient: RequestHandler?
     private var templateStream: TemplateStream?
     /// When the current wait (for the head, or for the next chunk) times out; checked by the
@@ -114,6 +119,7 @@ final class ProxyExchange: UpstreamResponseDelegate, @unchecked Sendable {
         responseHead = head
         client.markFirstByte()
         let success = (200..<300).contains(Int(head.status.code))
+        billable = success
         if success, let lease = request.lease {
             let now = NIODeadline.now()
             lease.report(.success(latency: .nanoseconds((now - sentAt).nanoseconds),
@@ -161,11 +167,13 @@ final class ProxyExchange: UpstreamResponseDelegate, @unchecked Sendable {
         case .streaming:
             if let stream = pluginStream {
                 let (out, error) = buffer.withUnsafeReadableBytes { stream.feed($0) }
+                streamedText.read(out)
                 if !out.isEmpty && !clientGone { client.writeBody(out) }
                 usage.set(stream.currentUsage)
                 if let error { return endStream(error: "\(stream.plugin.name): \(error.message)", closeUpstream: true) }
             } else if let stream = templateStream {
                 let (out, error) = buffer.withUnsafeReadableBytes { stream.feed($0) }
+                streamedText.read(out)
                 if !out.isEmpty && !clientGone { client.writeBody(out) }
                 usage.set(stream.usage)
                 if let error { return endStream(error: "channel '\(request.channel.name)': \(error)", closeUpstream: true) }
@@ -186,6 +194,7 @@ final class ProxyExchange: UpstreamResponseDelegate, @unchecked Sendable {
     }
 
     private func forwardPassthrough(_ buffer: ByteBuffer) {
+        buffer.withUnsafeReadableBytes { streamedText.read($0) }
         do {
             let rewritten = try buffer.withUnsafeReadableBytes { try meter?.read($0) }
             if clientGone {
@@ -215,8 +224,13 @@ final class ProxyExchange: UpstreamResponseDelegate, @unchecked Sendable {
                 if !out.isEmpty && !clientGone { client.writeBody(out) }
                 usage.set(stream.usage)
                 if let error { return endStream(error: "channel '\(request.channel.name)': \(error)", closeUpstream: false) }
-            } else if let meter, meter.stripUsageChunk, meter.hasPartialEvent {
-                client.writeStreamError(.badGateway("upstream ended the stream inside an event", code: "upstream_stream_truncated"))
+            } else if let meter, meter.hasPartialEvent {
+                // A held-back partial event (strip mode) is the gateway's to report; otherwise the
+                // client's translator, which saw the same bytes, closes its stream with the error.
+                request.lease?.report(.streamBroken(StreamTail.cutMessage))
+                if meter.stripUsageChunk {
+                    client.writeStreamError(.badGateway(StreamTail.cutMessage, code: "upstream_stream_truncated"))
+                }
             }
             finish(status: Int(responseHead?.status.code ?? 200)) { client.writeEnd() }
         case .buffering:
@@ -231,22 +245,23 @@ final class ProxyExchange: UpstreamResponseDelegate, @unchecked Sendable {
         guard let head = responseHead else { return }
         let body = buffered ?? client.allocator.buffer(capacity: 0)
         let status = Int(head.status.code)
-        if !(200..<300).contains(status), request.lease != nil {
+        if !(200..<300).contains(status), let lease = request.lease {
             let outcome = AttemptOutcome.classify(status: status, headers: head.headers.map { ($0.name, $0.value) },
-                                                  body: Array(buffer: body))
-            request.lease?.report(outcome)
+                                                  body: Array(buffer: body), model: lease.model,
+                                                  apiVersion: request.channel.sentAPIVersion)
+            lease.report(outcome)
             if outcome.isRetryable && handOver() { return }
             if case .requestError = outcome, UpstreamErrorInfo.isContextWindowError(status: status, body: Array(buffer: body)),
                handOver(contextWindow: true) { return }
         }
         switch request.mode {
         case .passthrough:
-            if (200..<300).contains(Int(head.status.code)),
-               let found = body.withUnsafeReadableBytes({ RequestScan.member("usage", in: $0) }),
-               let counted = TokenUsage(openAI: found) {
-                usage.set(counted)
+            if (200..<300).contains(Int(head.status.code)) {
+                let found = body.withUnsafeReadableBytes { RequestScan.members(["usage", "service_tier"], in: $0) }
+                if let counted = found["usage"].flatMap(TokenUsage.init(openAI:)) { usage.set(counted) }
+                if BillingMarks.servedPriority(found["service_tier"]) { client.servedPriority() }
             }
-            client.settle(usage.current)
+            client.settle(finalUsage())
             let headers = clientHeaders(from: head.headers, bufferedLength: body.readableBytes)
             finish(status: Int(head.status.code)) { client.writeComplete(status: head.status, headers: headers, body: body) }
         case .plugin(let channel):
@@ -257,7 +272,7 @@ final class ProxyExchange: UpstreamResponseDelegate, @unchecked Sendable {
                                                             headers: upstreamHeaders, body: Array(buffer: body), model: request.model,
                                                             requestBody: request.clientBody)
                 usage.set(converted.usage)
-                client.settle(converted.usage)
+                client.settle(finalUsage())
                 var headers = HTTPHeaders([("content-type", "application/json")])
                 // A converted answer keeps the upstream's advice on when to retry.
                 for (name, value) in head.headers where name.equalsIgnoringASCIICase("retry-after")
@@ -278,7 +293,7 @@ final class ProxyExchange: UpstreamResponseDelegate, @unchecked Sendable {
                     ? try channel.convertEmbeddings(status: Int(head.status.code), body: Array(buffer: body), model: request.model)
                     : try channel.convertAnswer(status: Int(head.status.code), body: Array(buffer: body), model: request.model)
                 usage.set(converted.usage)
-                client.settle(converted.usage)
+                client.settle(finalUsage())
                 var headers = HTTPHeaders([("content-type", "application/json")])
                 for (name, value) in head.headers where name.equalsIgnoringASCIICase("retry-after") { headers.add(name: name, value: value) }
                 client.addGatewayHeaders(&headers, channel: request.channel.name)
@@ -312,9 +327,11 @@ final class ProxyExchange: UpstreamResponseDelegate, @unchecked Sendable {
 
     // MARK: Ending
 
-    /// The client went away. Once the request reached the upstream it is billed from the
-    /// upstream's own usage report, so the answer is read to its end (and discarded) instead of
-    /// cut off; before that, the attempt is dropped.
+    /// The client went away: the one place a hang-up is handled. Before the request was sent the
+    /// attempt is dropped. After, by default (`on_client_disconnect: cancel`) the upstream request
+    /// is closed at once and billed with what it reported so far, or an estimate; with `drain`
+    /// the answer is read to its end (unwritten) for the upstream's own usage. A hang-up says
+    /// nothing about the channel's health: the lease is given back unreported.
     func clientClosed() {
         guard phase != .finished else { return }
         guard phase != .connecting else {
@@ -323,8 +340,16 @@ final class ProxyExchange: UpstreamResponseDelegate, @unchecked Sendable {
             return finish(status: 499) {}
         }
         clientGone = true
-        retainedClient = client  // the handler is leaving its pipeline; keep it until the ledger has the record
-        connection?.setReading(true)
+        if phase == .waitingHead { billable = true }  // the upstream is working on it
+        switch client.runtime.limits.onClientDisconnect {
+        case .cancel:
+            connection?.abandon()
+            connection = nil
+            finish(status: 499) {}
+        case .drain:
+            retainedClient = client  // the handler is leaving its pipeline; keep it until the ledger has the record
+            connection?.setReading(true)
+        }
     }
 
     func resumeUpstream() { connection?.setReading(true) }
@@ -381,9 +406,23 @@ final class ProxyExchange: UpstreamResponseDelegate, @unchecked Sendable {
         pool.unwatch(self)
         client.upstreamNanos = (NIODeadline.now() - sentAt).nanoseconds
         request.lease?.end()
+        if BillingMarks.servedPriority(meter?.servedTier) { client.servedPriority() }
         if !clientGone { write() }
-        client.exchangeFinished(status: clientGone ? 499 : status, channel: request.channel.name, usage: usage.current)
+        client.exchangeFinished(status: clientGone ? 499 : status, channel: request.channel.name, usage: finalUsage())
         retainedClient = nil
+    }
+
+    /// The usage to bill: what the upstream reported, completed by an estimate when it took the
+    /// request on but reported nothing (or no completion) before the end. Counting tokens uses
+    /// none, so it is never estimated.
+    private func finalUsage() -> TokenUsage {
+        let reported = usage.current
+        let chat = request.operation == TOLLGATE_OPERATION_CHAT
+        guard billable, request.operation != TOLLGATE_OPERATION_COUNT_TOKENS,
+              reported.prompt == nil || chat && reported.completion == nil else { return reported }
+        var text = streamedText
+        if chat, let buffered { buffered.withUnsafeReadableBytes { text.read($0) } }
+        return UsageEstimate.complete(reported, promptBytes: request.body.readableBytes, completionTextBytes: text.bytes, chat: chat)
     }
 
     // MARK: Timeouts
@@ -408,16 +447,26 @@ final class ProxyExchange: UpstreamResponseDelegate, @unchecked Sendable {
 
     // MARK: Headers
 
-    static let hopByHop = ["connection", "keep-alive", "transfer-encoding", "content-length", "te", "trailer",
-                           "upgrade", "proxy-authenticate", "proxy-authorization"]
+    /// Upstream headers a client gets (an allow-list): what reads the body and when to retry.
+    /// Cookies, the provider's internal headers (account, organization, rate limits of the
+    /// operator's account, processing details) and anything named like the gateway's own
+    /// (`x-tollgate-*`) stay behind.
+    static let passedToClient = ["content-type", "content-encoding", "cache-control", "retry-after", "retry-after-ms",
+                                 "x-should-retry"]
+    /// The upstream's request id (OpenAI's `x-request-id`, Anthropic's `request-id`), kept as
+    /// `x-upstream-request-id` beside the gateway's own.
+    static let upstreamRequestID = ["x-request-id", "request-id"]
 
-    /// The upstream's headers for the client: hop-by-hop ones dropped, the upstream's request id
-    /// kept as `x-upstream-request-id`, the gateway's own added.
+    /// The upstream's headers for the client, through `passedToClient`, plus the gateway's own.
     private func clientHeaders(from upstream: HTTPHeaders, bufferedLength: Int?) -> HTTPHeaders {
         var headers = HTTPHeaders()
-        headers.reserveCapacity(upstream.count + 4)
-        for (name, value) in upstream where !Self.hopByHop.contains(where: { name.equalsIgnoringASCIICase($0) }) {
-            headers.add(name: name.equalsIgnoringASCIICase("x-request-id") ? "x-upstream-request-id" : name, value: value)
+        headers.reserveCapacity(8)
+        for (name, value) in upstream {
+            if Self.passedToClient.contains(where: { name.equalsIgnoringASCIICase($0) }) {
+                headers.add(name: name, value: value)
+            } else if Self.upstreamRequestID.contains(where: { name.equalsIgnoringASCIICase($0) }) {
+                headers.add(name: "x-upstream-request-id", value: value)
+            }
         }
         if let bufferedLength { headers.add(name: "content-length", value: String(bufferedLength)) }
         client.addGatewayHeaders(&headers, channel: request.channel.name)

@@ -21,6 +21,10 @@ public final class RuntimeChannel: Sendable {
     public let health: ChannelHealth
     /// Set when an `openai` channel's base URL is Azure OpenAI's.
     let azure: AzureOpenAI?
+    /// Client headers an OpenAI-compatible upstream of this channel gets (an allow-list):
+    /// `openai-beta` always; `openai-organization` and `openai-project` only with the channel's
+    /// `options.forward_openai_organization: "true"` (they pick the operator's billing account).
+    let forwardedClientHeaders: [String]
     public var name: String { config.name }
 
     public convenience init(config: ChannelConfig, backend: Backend, health: ChannelHealth? = nil) {
@@ -32,6 +36,8 @@ public final class RuntimeChannel: Sendable {
         self.backend = backend
         self.health = health ?? HealthTracker().health(for: config.name)
         self.azure = azure
+        forwardedClientHeaders = ["openai-beta"]
+            + (config.options["forward_openai_organization"] == "true" ? ["openai-organization", "openai-project"] : [])
         if case .plugin = backend { self.health.setRefreshesCredentials(true) }
         patterns = config.models.map(ModelPattern.init)
     }
@@ -56,6 +62,11 @@ public final class RuntimeChannel: Sendable {
 
     /// The API version in force: a deprecation notice's successor, else the configured one.
     var apiVersion: String? { health.apiVersionOverride ?? config.apiVersion }
+
+    /// The API version requests carry (an Azure URL's own `api-version` when none is set).
+    var sentAPIVersion: String? {
+        apiVersion ?? azure?.apiVersion ?? (azure?.v1 == false ? AzureOpenAI.defaultAPIVersion : nil)
+    }
 
     /// Model names a client can list (wildcard patterns are not names).
     var listedModels: [String] {

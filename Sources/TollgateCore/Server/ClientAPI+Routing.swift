@@ -47,9 +47,12 @@ extension ClientAPI {
             handler.pending = pending
             handler.attemptLease?.end()
             handler.attemptLease = lease
-            handler.routed = (channel, channel.upstreamModel(for: pending.model), pending.marks)
+            var marks = pending.marks
+            if channel.config.billingTier == .batch { marks.batch = true }
+            handler.routed = (channel, channel.upstreamModel(for: pending.model), marks)
             handler.translator = nil
             do {
+                try reserveBudget(pending, channel: channel, marks: marks)
                 let call = try inInternalDialect(ModelCall(head: pending.head, body: pending.body, scan: pending.scan,
                                                            model: pending.model, operation: pending.operation, channel: channel,
                                                            dialect: handler.dialect.abi, wantsStream: pending.stream, lease: lease,
@@ -61,6 +64,20 @@ extension ClientAPI {
             }
             return true
         }
+    }
+
+    /// A key with a budget reserves the request's estimated cost once a channel, and so a price,
+    /// is known (`BudgetTracker.reserve`); a model without a price is not served to it at all.
+    private func reserveBudget(_ pending: PendingCall, channel: RuntimeChannel, marks: BillingMarks) throws {
+        guard handler.budgetHold == nil, let key = handler.keyName, runtime.budgets.hasBudget(key: key) else { return }
+        let upstreamModel = channel.upstreamModel(for: pending.model)
+        let usage = BudgetEstimate.usage(body: pending.body, chat: pending.operation == TOLLGATE_OPERATION_CHAT)
+        guard let cost = runtime.biller.bill(usage: usage, model: upstreamModel, channel: channel, marks: marks).cost else {
+            throw GatewayError(status: 403, type: "permission_error", code: "model_not_priced",
+                               message: "model '\(pending.model)' has no price on channel '\(channel.name)', and key '\(key)' "
+                                   + "has a budget: it is not served unpriced (add a price for '\(upstreamModel)')")
+        }
+        handler.budgetHold = try runtime.budgets.reserve(key: key, estimate: cost, now: unixSeconds())
     }
 
     /// The next channel after a failed attempt, if retries are left and one can take it now;

@@ -92,16 +92,30 @@ struct ClientAPI {
     /// A key near the end of its budget is checked against the database's total (every
     /// instance's spend) before it is served; only such keys ever wait on storage.
     private func afterBudgetVerification(key: String, _ proceed: @escaping () throws -> Void) {
-        guard let loop = handler.eventLoop else { return }
+        guard handler.stillWanted(), let loop = handler.eventLoop else { return }
         let bound = NIOLoopBound(proceed, eventLoop: loop)
         let budgets = runtime.budgets
         let verified = loop.makePromise(of: GatewayError?.self)
         verified.completeWithTask { await budgets.verify(key: key, now: unixSeconds()) }
         verified.futureResult.whenSuccess { [self] refusal in
+            guard handler.stillWanted() else { return }
             run {
                 if let refusal { throw refusal }
                 try bound.value()
             }
+        }
+    }
+
+    static let maxModelNameBytes = 256
+
+    /// A model name is recorded (ledger, metrics, health) and sent upstream: one with control
+    /// characters or longer than any real one is refused before anything is recorded.
+    static func checkName(_ model: String) throws {
+        guard model.utf8.count <= maxModelNameBytes else {
+            throw GatewayError.badRequest("model name is longer than \(maxModelNameBytes) bytes", code: "invalid_model")
+        }
+        if model.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) {
+            throw GatewayError.badRequest("model name contains control characters", code: "invalid_model")
         }
     }
 
@@ -214,6 +228,7 @@ struct ClientAPI {
         guard let model = target?.model ?? scan.model, !model.isEmpty else {
             throw GatewayError.badRequest("missing required field 'model'", code: "missing_model")
         }
+        try Self.checkName(model)
         handler.model = model
         guard key.allows(model: model) else {
             throw GatewayError.forbidden("key '\(key.name)' may not use model '\(model)'")
@@ -228,7 +243,7 @@ struct ClientAPI {
                 case .failure(let error): throw error
                 }
             }
-            let marks = body.withUnsafeReadableBytes { BillingMarks(headers: head.headers, body: $0) }
+            let marks = BillingMarks(batch: key.billingTier == .batch)
             let stream = target?.stream ?? (operation == TOLLGATE_OPERATION_CHAT && scan.stream)
             handler.pending = PendingCall(head: head, body: body, scan: scan, model: model, operation: operation, stream: stream,
                                           marks: marks, retriesLeft: runtime.routing.retries,

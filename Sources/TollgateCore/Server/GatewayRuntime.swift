@@ -42,6 +42,7 @@ public final class GatewayRuntime: Sendable {
     private let requestPrefix: String
     private let requestCounter = Atomic<UInt64>(0)
     private let active = Atomic<Int>(0)
+    private let hangUps = Atomic<UInt64>(0)
 
     init(limits: RequestLimits, upstream: UpstreamSettings, snapshot: Snapshot, group: MultiThreadedEventLoopGroup,
          blockingPool: NIOThreadPool, recorders: [any RequestRecorder], metrics: GatewayMetrics, rates: RateBook, biller: Biller,
@@ -80,6 +81,10 @@ public final class GatewayRuntime: Sendable {
     public var inFlight: Int { active.load(ordering: .relaxed) }
     func requestStarted() { active.add(1, ordering: .relaxed) }
     func requestFinished() { active.subtract(1, ordering: .relaxed) }
+
+    /// Clients that hung up while their request was being served.
+    public var clientHangUps: UInt64 { hangUps.load(ordering: .relaxed) }
+    func clientHungUp() { hangUps.add(1, ordering: .relaxed) }
 
     /// Swaps the keys (created or revoked elsewhere); requests in flight keep their verdict.
     func replaceKeys(_ keys: KeyStore) { state.withLock { $0.keys = keys } }

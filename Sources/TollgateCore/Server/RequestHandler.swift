@@ -38,6 +38,8 @@ final class RequestHandler: ChannelInboundHandler, @unchecked Sendable {
     /// internal dialect, the translator that converts them as they are written.
     var dialect = ClientDialect.openAI
     var translator: (any ResponseTranslator)?
+    /// A stream head went out: the end of the response closes the stream in the client's dialect.
+    private var streaming = false
     /// Where the request was routed, for its bill; set once a channel is picked.
     var routed: (channel: RuntimeChannel, upstreamModel: String, marks: BillingMarks)?
     /// The model call being routed, kept so a failed attempt can move to another channel.
@@ -49,6 +51,8 @@ final class RequestHandler: ChannelInboundHandler, @unchecked Sendable {
     /// The current attempt's hold on its channel's health; the key's hold on its limits.
     var attemptLease: HealthLease?
     var keyLease: KeyLease?
+    /// A budgeted key's reservation for this request, settled with its real cost.
+    var budgetHold: BudgetTracker.Hold?
     /// The bill, once the usage is final (before a complete answer's head, so it can carry the cost).
     private var bill: Bill?
     private var startedWall: Int64 = 0
@@ -156,6 +160,7 @@ final class RequestHandler: ChannelInboundHandler, @unchecked Sendable {
         fallbackFrom = nil
         dialect = entry.dialect
         translator = nil
+        streaming = false
         pending = nil
         previousResponse = nil
         billable = true
@@ -187,6 +192,7 @@ final class RequestHandler: ChannelInboundHandler, @unchecked Sendable {
 
     func channelInactive(context: ChannelHandlerContext) {
         runtime.clientSweep(for: context.eventLoop)?.remove(self)
+        if dispatched { runtime.clientHungUp() }
         exchange?.clientClosed()
         exchange = nil
         context.fireChannelInactive()
@@ -218,6 +224,7 @@ final class RequestHandler: ChannelInboundHandler, @unchecked Sendable {
     func writeHead(status: HTTPResponseStatus, headers: HTTPHeaders) {
         guard let context else { return }
         var headers = headers
+        streaming = true
         if let translator { headers.replaceOrAdd(name: "content-type", value: translator.streamContentType) }
         context.writeAndFlush(wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: status, headers: headers))), promise: nil)
     }
@@ -248,7 +255,7 @@ final class RequestHandler: ChannelInboundHandler, @unchecked Sendable {
 
     func writeEnd() {
         guard let context else { return }
-        if let tail = translator?.streamEnd(), !tail.isEmpty { writeRaw(allocator.buffer(bytes: tail)) }
+        if streaming, let tail = translator?.streamEnd(), !tail.isEmpty { writeRaw(allocator.buffer(bytes: tail)) }
         let closing = !keepAlive
         let channel = context.channel
         if !closing {
@@ -317,6 +324,9 @@ final class RequestHandler: ChannelInboundHandler, @unchecked Sendable {
 
     // MARK: Ending
 
+    /// The upstream reported it served the priority tier: bill it so.
+    func servedPriority() { routed?.marks.priority = true }
+
     /// Prices the request's final usage (call before writing a complete answer).
     func settle(_ usage: TokenUsage) {
         guard billable, let routed else { return }
@@ -340,6 +350,16 @@ final class RequestHandler: ChannelInboundHandler, @unchecked Sendable {
         return false
     }
 
+    /// True while the client is there to answer. Where a request waited (a budget check against
+    /// shared storage, a plugin's blocking build) and its client left meanwhile, the request is
+    /// ended here as 499: its key slot, its health lease (adaptive slot, breaker trial) and its
+    /// in-flight count are given back, and nothing is sent upstream.
+    func stillWanted() -> Bool {
+        guard !isConnected else { return true }
+        if dispatched { requestEnded(status: 499, channel: nil, usage: TokenUsage()) }
+        return false
+    }
+
     /// Bills the finished request, charges its key's budget and hands the record to the ledger.
     func requestEnded(status: Int, channel: String?, usage: TokenUsage) {
         let now = NIODeadline.now()
@@ -350,7 +370,12 @@ final class RequestHandler: ChannelInboundHandler, @unchecked Sendable {
         pending = nil
         if bill == nil { settle(usage) }
         let bill = self.bill ?? .unpriced
-        if let keyName, let cost = bill.cost { runtime.budgets.charge(key: keyName, cost: cost, now: startedWall / 1000) }
+        if let hold = budgetHold {
+            runtime.budgets.settle(hold, cost: bill.cost, now: startedWall / 1000)
+            budgetHold = nil
+        } else if let keyName, let cost = bill.cost {
+            runtime.budgets.charge(key: keyName, cost: cost, now: startedWall / 1000)
+        }
         let record = RequestRecord(requestID: requestID, keyName: keyName, route: route, model: model, channel: channel,
                                    provider: routed?.channel.config.provider, dialect: dialect.name, status: status,
                                    usage: usage, bill: bill, latencyNanos: (now - started).nanoseconds,

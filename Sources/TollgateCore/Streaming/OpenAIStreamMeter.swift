@@ -4,6 +4,8 @@
 public struct OpenAIStreamMeter: Sendable {
     public private(set) var usage = TokenUsage()
     public private(set) var sawDone = false
+    /// The `service_tier` the upstream reported serving (read from the usage chunk).
+    public private(set) var servedTier: JSONValue?
     public let stripUsageChunk: Bool
     private var parser: SSEParser
 
@@ -23,6 +25,7 @@ public struct OpenAIStreamMeter: Sendable {
             var drop = false
             if let object = Self.usageObject(in: event.data) {
                 if let counted = TokenUsage(openAI: object.usage) { found.merge(counted) }
+                if let tier = object.tier { servedTier = tier }
                 drop = object.choicesEmpty
             }
             if forward != nil && !drop { forward!.append(contentsOf: event.raw) }
@@ -36,11 +39,12 @@ public struct OpenAIStreamMeter: Sendable {
     public var hasPartialEvent: Bool { parser.hasPartialEvent }
 
     /// Finds a non-null `usage` in an event's data (a Responses stream carries it in the final
-    /// event's `response`); parses the event only when one is there.
-    static func usageObject(in data: [UInt8]) -> (usage: JSONValue, choicesEmpty: Bool)? {
+    /// event's `response`), and the `service_tier` that served it; parses the event only when a
+    /// usage is there.
+    static func usageObject(in data: [UInt8]) -> (usage: JSONValue, choicesEmpty: Bool, tier: JSONValue?)? {
         guard hasUsageObject(data), let value = try? JSONParser.parse(data),
               let usage = value["usage"] ?? value["response"]?["usage"], case .object = usage else { return nil }
-        return (usage, value["choices"]?.arrayValue?.isEmpty ?? true)
+        return (usage, value["choices"]?.arrayValue?.isEmpty ?? true, value["service_tier"] ?? value["response"]?["service_tier"])
     }
 
     /// Cheap test for `"usage"` followed by `:` and `{`, so most chunks are never parsed.

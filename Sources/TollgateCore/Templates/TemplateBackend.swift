@@ -9,7 +9,7 @@ struct TemplateBackend {
     let handler: RequestHandler
 
     func serve(_ call: ModelCall, channel: TemplateChannel) {
-        guard let loop = handler.eventLoop, let pool = handler.runtime.pools.pool(for: loop) else { return }
+        guard handler.stillWanted(), let loop = handler.eventLoop, let pool = handler.runtime.pools.pool(for: loop) else { return }
         let operation: AdaptorTemplate.Operation = call.upstreamPath == ClientRoutes.completions ? .completions
             : call.isChat ? .chat : .embeddings
         let upstreamModel = call.channel.upstreamModel(for: call.model)
@@ -26,7 +26,7 @@ struct TemplateBackend {
         var headers = channel.headers
         headers.add(name: "content-length", value: String(body.readableBytes))
         headers.add(name: "accept", value: call.wantsStream ? "text/event-stream" : "application/json")
-        for (name, value) in call.head.headers where PassthroughBackend.forwarded.contains(where: { name.equalsIgnoringASCIICase($0) }) {
+        for (name, value) in call.head.headers where call.channel.forwardedClientHeaders.contains(where: { name.equalsIgnoringASCIICase($0) }) {
             headers.add(name: name, value: value)
         }
         let head = HTTPRequestHead(version: .http1_1, method: .POST, uri: path, headers: headers)

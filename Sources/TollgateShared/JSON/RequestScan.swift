@@ -17,7 +17,7 @@ public struct RequestScan: Sendable, Equatable {
     public static func scan(_ bytes: UnsafeRawBufferPointer) throws -> RequestScan {
         var parser = JSONParser(bytes)
         var scan = RequestScan()
-        var seen: UInt8 = 0  // bits of `model`, `stream`, `stream_options` read so far
+        var seen: UInt8 = 0  // bits of `model`, `stream`, `stream_options`, `service_tier` read so far
         guard try parser.peek() == UInt8(ascii: "{") else {
             throw parser.fail("request body must be a JSON object")
         }
@@ -54,11 +54,12 @@ public struct RequestScan: Sendable, Equatable {
 
     /// Reads the fields routing needs. Each may appear once: with two `model`s the gateway would
     /// route and authorize one name while an upstream (most JSON parsers keep the last) used
-    /// another, so a repeated one is refused (found by fuzzing).
+    /// another, so a repeated one is refused (found by fuzzing). `service_tier` is not read but
+    /// may not repeat either: it decides what the upstream serves, and so the price.
     private mutating func readMember(key: UnsafeRawBufferPointer, keyStart: Int, seen: inout UInt8,
                                      parser: inout JSONParser) throws {
         let bit: UInt8 = key.elementsEqual("model".utf8) ? 1 : key.elementsEqual("stream".utf8) ? 2
-            : key.elementsEqual("stream_options".utf8) ? 4 : 0
+            : key.elementsEqual("stream_options".utf8) ? 4 : key.elementsEqual("service_tier".utf8) ? 8 : 0
         if seen & bit != 0 {
             throw JSONError(message: "duplicate \"\(String(decoding: key, as: UTF8.self))\" member", offset: keyStart)
         }
@@ -91,24 +92,36 @@ extension RequestScan {
     /// Parses one top-level member of a JSON object (e.g. an answer's `usage`), skipping the rest
     /// without building it. Nil when the text is not an object or lacks the member.
     public static func member(_ name: String, in bytes: UnsafeRawBufferPointer) -> JSONValue? {
+        members([name], in: bytes)[name]
+    }
+
+    /// Parses the named top-level members in one pass (the first of a repeated name), skipping
+    /// the rest; stops once all are found. Empty when the text is not an object.
+    public static func members(_ names: [String], in bytes: UnsafeRawBufferPointer) -> [String: JSONValue] {
         var parser = JSONParser(bytes)
-        let wanted = Array(name.utf8)
+        var wanted = names.map { Array($0.utf8) }
+        var found: [String: JSONValue] = [:]
         do {
-            guard try parser.peek() == UInt8(ascii: "{") else { return nil }
+            guard try parser.peek() == UInt8(ascii: "{") else { return found }
             try parser.enter()
             parser.position += 1
-            if try parser.peek() == UInt8(ascii: "}") { return nil }
-            while true {
-                guard try parser.peek() == UInt8(ascii: "\"") else { return nil }
+            if try parser.peek() == UInt8(ascii: "}") { return found }
+            while !wanted.isEmpty {
+                guard try parser.peek() == UInt8(ascii: "\"") else { return found }
                 let (range, _) = try parser.scanString()
                 try parser.expect(UInt8(ascii: ":"))
-                if UnsafeRawBufferPointer(rebasing: bytes[range]).elementsEqual(wanted) { return try parser.parseValue() }
-                try parser.skipValue()
-                if try parser.nextInContainer(closing: UInt8(ascii: "}")) { return nil }
+                let key = UnsafeRawBufferPointer(rebasing: bytes[range])
+                if let index = wanted.firstIndex(where: { key.elementsEqual($0) }) {
+                    found[String(decoding: wanted.remove(at: index), as: UTF8.self)] = try parser.parseValue()
+                } else {
+                    try parser.skipValue()
+                }
+                if try parser.nextInContainer(closing: UInt8(ascii: "}")) { return found }
             }
         } catch {
-            return nil
+            return found
         }
+        return found
     }
 }
 

@@ -22,9 +22,13 @@
  * also sends "x-fixture-version: VERSION" (and "Authorization: Bearer <api_key>" when the
  * settings hold an "api_key", found by the same naive search) and on_stream_finish appends the
  * SSE comment ": finished by VERSION", so a test can tell which build served a request.
+ * BLOCK_UNTIL_FILE, a string macro: the plugin declares TOLLGATE_PLUGIN_FLAG_BUILD_MAY_BLOCK and
+ * on_build_request waits (polling, at most a minute) until that file exists, standing in for a
+ * blocking build such as a token exchange that the test releases.
  */
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <stddef.h>
 
@@ -189,6 +193,9 @@ static tollgate_status on_build_request(tollgate_type_channel *channel,
   size_t headers_len = channel && channel->headers ? channel->headers_len : sizeof plain_headers - 1;
   if (!out) return fail(error, TOLLGATE_ERR_INTERNAL, "out is NULL");
   memset(out, 0, sizeof *out);
+#ifdef BLOCK_UNTIL_FILE
+  for (int waited = 0; access(BLOCK_UNTIL_FILE, F_OK) != 0 && waited < 12000; waited++) usleep(5000);
+#endif
   if (!channel || !request) return fail(error, TOLLGATE_ERR_INTERNAL, "NULL channel or request");
 #ifndef COUNTS_AS_CHAT
   if (request->operation == TOLLGATE_OPERATION_COUNT_TOKENS) return fail(error, TOLLGATE_ERR_UNSUPPORTED, "no counter");
@@ -284,7 +291,11 @@ static const tollgate_type_plugin_descriptor descriptor = {
     .abi_major = TOLLGATE_ABI_VERSION_MAJOR,
     .abi_minor = ABI_MINOR,
     .kind = TOLLGATE_KIND_ADAPTOR,
+#ifdef BLOCK_UNTIL_FILE
+    .flags = TOLLGATE_PLUGIN_FLAG_BUILD_MAY_BLOCK,
+#else
     .flags = 0,
+#endif
     .name = "fixture",
     .version = VERSION,
     .provider_ids = provider_ids,

@@ -1,0 +1,72 @@
+import Foundation
+import Testing
+@testable import TollgateCore
+
+/// Headers cross on an allow-list both ways: an upstream's cookies, internal headers and
+/// spoofed gateway headers never reach the client; a client's organization headers reach an
+/// upstream only when the channel allows it.
+@Suite struct HeaderAllowListTests {
+    static let leaky: [(String, String)] = [
+        ("set-cookie", "session=upstream-secret"), ("x-tollgate-cost", "0.000000000"), ("x-tollgate-channel", "spoofed"),
+        ("openai-organization", "org-operator"), ("openai-processing-ms", "12"), ("x-ratelimit-remaining-requests", "99"),
+        ("server", "internal-host-7"), ("x-request-id", "req_upstream_1"), ("retry-after", "3"),
+    ]
+
+    static func upstream() async throws -> MockUpstream {
+        try await MockUpstream { request, respond in
+            if request.json?["stream"]?.boolValue == true {
+                respond.head(200, [("content-type", "text/event-stream")] + leaky)
+                respond.chunk(#"data: {"choices":[],"usage":{"prompt_tokens":1,"completion_tokens":1}}"# + "\n\ndata: [DONE]\n\n")
+                return respond.end()
+            }
+            respond.json(200, #"{"id":"c","object":"chat.completion","choices":[],"usage":{"prompt_tokens":10,"completion_tokens":5}}"#,
+                         headers: leaky)
+        }
+    }
+
+    @Test func upstreamHeadersReachTheClientOnlyThroughTheAllowList() async throws {
+        let upstream = try await Self.upstream()
+        let harness = try await GatewayHarness.start("""
+        channels:
+          - { name: up, provider: openai, base_url: "\(upstream.baseURL)/v1", models: [gpt-4o] }
+        """)
+        defer { Task { await harness.stop(); await upstream.stop() } }
+        for body in [#"{"model":"gpt-4o","messages":[]}"#, #"{"model":"gpt-4o","stream":true,"messages":[]}"#] {
+            let answer = try await harness.chat(body)
+            #expect(answer.status == 200)
+            for name in ["set-cookie", "openai-organization", "openai-processing-ms", "x-ratelimit-remaining-requests", "server"] {
+                #expect(answer.header(name) == nil, "\(name) leaked")
+            }
+            #expect(answer.headers.filter { $0.0.lowercased() == "x-tollgate-channel" }.map(\.1) == ["up"])
+            #expect(answer.headers.filter { $0.0.lowercased() == "x-tollgate-cost" }.allSatisfy { $0.1 != "0.000000000" })
+            #expect(answer.header("x-upstream-request-id") == "req_upstream_1" && answer.header("retry-after") == "3")
+            #expect(answer.header("x-request-id")?.hasPrefix("req_") == true && answer.header("x-request-id") != "req_upstream_1")
+        }
+    }
+
+    @Test func organizationHeadersGoUpstreamOnlyWhenTheChannelAllows() async throws {
+        let upstream = try await Self.upstream()
+        let harness = try await GatewayHarness.start("""
+        channels:
+          - { name: closed, provider: openai, base_url: "\(upstream.baseURL)/v1", models: [gpt-4o] }
+          - { name: open, provider: openai, base_url: "\(upstream.baseURL)/v1", models: [gpt-4o-org], options: { forward_openai_organization: "true" } }
+        """)
+        defer { Task { await harness.stop(); await upstream.stop() } }
+        let headers = [("authorization", "Bearer \(GatewayHarness.clientKey)"), ("content-type", "application/json"),
+                       ("openai-organization", "org-client"), ("openai-project", "proj-client"), ("openai-beta", "assistants=v2"),
+                       ("cookie", "client-cookie=1"), ("x-tollgate-channel", "open")]
+        for model in ["gpt-4o", "gpt-4o-org"] {
+            let answer = try await harness.client.fetch(port: harness.port, path: "/v1/chat/completions", headers: headers,
+                                                        body: Array(#"{"model":"\#(model)","messages":[]}"#.utf8))
+            #expect(answer.status == 200)
+        }
+        let closed = try #require(upstream.requests.first), open = try #require(upstream.requests.last)
+        #expect(closed.header("openai-organization") == nil && closed.header("openai-project") == nil)
+        #expect(open.header("openai-organization") == "org-client" && open.header("openai-project") == "proj-client")
+        for sent in [closed, open] {
+            #expect(sent.header("openai-beta") == "assistants=v2")
+            #expect(sent.header("cookie") == nil && sent.header("x-tollgate-channel") == nil)
+            #expect(sent.header("authorization") != "Bearer \(GatewayHarness.clientKey)")
+        }
+    }
+}
