@@ -5,7 +5,8 @@ import TollgatePluginABI
 /// `POST /v1/messages/count_tokens` (Anthropic) and `:countTokens` (Gemini): the input tokens a
 /// request would use. Counted by the provider's own counter when the routed channel has one (a
 /// plugin built for ABI 1.2 that counts the client's body, or for 1.3 the internal form when it
-/// does not take the client's dialect), else estimated here and marked `x-tollgate-estimated: true`. Never billed; it counts against the key's rpm like any request.
+/// does not take the client's dialect), else estimated here and marked `x-tollgate-estimated: true`.
+/// Never billed; it counts against the key's rpm like any request.
 extension ClientAPI {
     /// `geminiModel`: the model a Gemini route names in its URL (nil for Anthropic's route).
     func countTokens(head: HTTPRequestHead, body: ByteBuffer, geminiModel: String? = nil) throws {
@@ -49,20 +50,19 @@ extension ClientAPI {
         }
         handler.attemptLease = lease
         handler.routed = (channel, channel.upstreamModel(for: model), BillingMarks())
-        var call = ModelCall(head: head, body: body, scan: try RequestScan.scan(Array(buffer: body)), model: model,
-                             operation: TOLLGATE_OPERATION_COUNT_TOKENS, channel: channel, dialect: dialect, wantsStream: false, lease: lease)
-        if !plugin.accepts(dialect, model: channel.upstreamModel(for: model)) {
-            // The channel counts what it would be sent: the internal form, converted by its plugin
-            // like a chat; the count comes back as `{"input_tokens": N}`, put in the client's shape.
-            // A plugin built before ABI 1.3 was never told it might get one.
-            guard plugin.plugin.countsInternalDialect else { return estimate() }
-            let converted = ir.serialized()
-            call.body = handler.allocator.buffer(bytes: converted)
-            call.scan = try RequestScan.scan(converted)
-            call.dialect = TOLLGATE_DIALECT_OPENAI
-            handler.translator = CountTokensTranslator(gemini: gemini)
-        }
-        PluginBackend(handler: handler).serve(call, pluginChannel: plugin, unsupported: estimate)
+        // A channel that does not take the client's dialect counts what it would be sent: the
+        // internal form, converted by its plugin like a chat, the count coming back as
+        // `{"input_tokens": N}` to put in the client's shape. A plugin built before ABI 1.3 was
+        // never told it might get one.
+        let own = plugin.accepts(dialect, model: channel.upstreamModel(for: model))
+        guard own || plugin.plugin.countsInternalDialect else { return estimate() }
+        let sent = own ? Array(buffer: body) : ir.serialized()
+        if !own { handler.translator = CountTokensTranslator(gemini: gemini) }
+        PluginBackend(handler: handler).serve(
+            ModelCall(head: head, body: own ? body : handler.allocator.buffer(bytes: sent), scan: try RequestScan.scan(sent), model: model,
+                      operation: TOLLGATE_OPERATION_COUNT_TOKENS, channel: channel, dialect: own ? dialect : TOLLGATE_DIALECT_OPENAI,
+                      wantsStream: false, lease: lease),
+            pluginChannel: plugin, unsupported: estimate)
     }
 
     /// The gateway's own count (Anthropic's `input_tokens` or Gemini's `totalTokens`): about four
