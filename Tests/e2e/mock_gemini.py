@@ -28,7 +28,8 @@ Magic models:
   gemini-bad-json     200 with a body that is not JSON (a stream: an event whose data is not JSON)
   gemini-cut-stream   a stream cut after its second event
   gemini-overloaded   503 UNAVAILABLE
-  gemini-missing      404 NOT_FOUND (as for a model that does not exist)
+  gemini-missing*     404 NOT_FOUND (as for a model that does not exist; a test may use its own
+                      name, since a 404 opens that model's circuit in a shared gateway)
   gemini-safety       a candidate with no content and finishReason SAFETY
   gemini-max-tokens   finishReason MAX_TOKENS
 Markers in the last user text: "[cut]" cuts an SSE stream of any model as `gemini-cut-stream` does.
@@ -354,7 +355,7 @@ class _Handler(MockHandler):
             return self.error(404, f"Method not found: {method} {self.route}")
         version, resource, rpc = match.group(1), unquote(match.group(2)), match.group(3)
         model = resource.split("/", 1)[1]
-        if model == "gemini-missing":
+        if model.startswith("gemini-missing"):
             return self.error(404, f"{resource} is not found for API version {version}, or is not supported for "
                                    f"{rpc}. Call ListModels to see the list of available models and their supported methods.")
         try:

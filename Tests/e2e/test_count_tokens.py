@@ -77,10 +77,11 @@ def test_a_gemini_channel_counts_with_googles_counter(claude, dialect_gateway, m
 
 
 def test_gemini_refusals_are_anthropic_errors(claude, mock_gemini):
+    # A model of this test's own: the 404 opens its circuit in the shared gateway.
     with pytest.raises(anthropic.NotFoundError) as refused:
-        claude.messages.count_tokens(model="gemini-missing", messages=MESSAGES)
+        claude.messages.count_tokens(model="gemini-missing-count", messages=MESSAGES)
     assert refused.value.body["type"] == "error" and "is not found" in refused.value.body["error"]["message"]
-    assert mock_gemini.only().path == "/v1beta/models/gemini-missing:countTokens"
+    assert mock_gemini.only().path == "/v1beta/models/gemini-missing-count:countTokens"
 
 
 def test_a_channel_without_a_counter_gets_an_estimate(gateway, mock_upstream):
