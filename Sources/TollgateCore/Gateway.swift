@@ -111,7 +111,7 @@ public final class Gateway: Sendable {
             let demoKey = config.demoKey ? try await DemoKey.ensure(dataDirectory: config.dataDirectory, storage: storage) : nil
             if !config.demoKey { try await DemoKey.remove(dataDirectory: config.dataDirectory, storage: storage, logger: logger) }
             let keyRegistry = KeyRegistry(configKeys: config.keys, storage: storage, logger: logger)
-            let keys = KeyStore(try await keyRegistry.load())
+            let keys = KeyStore(try await keyRegistry.load(), clock: config.limiterClock)
 
             let notifier = Notifier(settings: config.notify, logger: logger) { url, body in
                 try await blockingPool.runIfActive {

@@ -12,7 +12,7 @@ import Testing
         admin_key: \(adminKey)
         channels:
           - { name: mock, provider: mock, models: [mock-echo, other] }
-        """)
+        """) { $0.limiterClock = KeyLimitTests.frozenClock() }
     }
 
     func admin(_ harness: GatewayHarness, _ method: String, _ path: String, _ body: String = "") async throws -> TestResponse {

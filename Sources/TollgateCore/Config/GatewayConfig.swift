@@ -51,6 +51,8 @@ public struct GatewayConfig: Sendable {
     /// On SIGTERM/SIGINT: how long requests in flight (streams included) may take to finish
     /// after the listener closed, before the gateway exits anyway.
     public var shutdownGrace: Duration = .seconds(10)
+    /// The clock of the per-key rate-limit windows; not in the file (tests fix it).
+    public var limiterClock: LimiterClock = { .now() }
 
     public init() {}
 

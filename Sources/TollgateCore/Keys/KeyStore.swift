@@ -33,13 +33,17 @@ public struct KeyStore: Sendable {
     /// Limit counters by key name: a new store takes over the old one's, so a reload never
     /// resets what a key used this minute.
     let limiters: [String: KeyLimiter]
+    /// The limiters' clock, kept by every store that reuses this one.
+    let clock: LimiterClock
+    static let wallClock: LimiterClock = { .now() }
 
-    public init(_ keys: [ClientKey], reusing previous: KeyStore? = nil) {
+    public init(_ keys: [ClientKey], reusing previous: KeyStore? = nil, clock: LimiterClock? = nil) {
+        let clock = clock ?? previous?.clock ?? KeyStore.wallClock
         var map: [KeyDigest: ClientKey] = [:]
         var limiters: [String: KeyLimiter] = [:]
         for var key in keys {
             if !key.limits.isEmpty {
-                let limiter = limiters[key.name] ?? previous?.limiters[key.name] ?? KeyLimiter(keyName: key.name, limits: key.limits)
+                let limiter = limiters[key.name] ?? previous?.limiters[key.name] ?? KeyLimiter(keyName: key.name, limits: key.limits, clock: clock)
                 if limiter.limits != key.limits { limiter.limits = key.limits }
                 limiters[key.name] = limiter
                 key.limiter = limiter
@@ -48,6 +52,7 @@ public struct KeyStore: Sendable {
         }
         byDigest = map
         self.limiters = limiters
+        self.clock = clock
     }
 
     /// Every key, by name (a replaced secret in its grace period is not a key of its own).

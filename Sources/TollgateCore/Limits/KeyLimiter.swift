@@ -51,8 +51,12 @@ public final class KeyLimiter: Sendable {
         }
     }
 
-    public init(keyName: String, limits: KeyLimits) {
+    /// The clock of the per-minute windows (`GatewayConfig.limiterClock`).
+    let clock: LimiterClock
+
+    public init(keyName: String, limits: KeyLimits, clock: @escaping LimiterClock = { .now() }) {
         self.keyName = keyName
+        self.clock = clock
         state = Mutex(State(limits: limits))
     }
 
@@ -62,7 +66,8 @@ public final class KeyLimiter: Sendable {
     }
 
     /// Admits a request, or says why not and when to come back.
-    func admit(estimatedTokens: Int, now: NIODeadline = .now()) -> Result<KeyLease, GatewayError> {
+    func admit(estimatedTokens: Int, now: NIODeadline? = nil) -> Result<KeyLease, GatewayError> {
+        let now = now ?? clock()
         let estimate = max(1, estimatedTokens)
         let wall = unixMillis()
         return state.withLock { state -> Result<KeyLease, GatewayError> in
@@ -93,7 +98,8 @@ public final class KeyLimiter: Sendable {
     }
 
     /// A request ended having used `tokens` (prompt and completion).
-    func finish(reserved: Int, tokens: Int, now: NIODeadline = .now()) {
+    func finish(reserved: Int, tokens: Int, now: NIODeadline? = nil) {
+        let now = now ?? clock()
         let minute = unixMillis() / 60_000
         state.withLock { state in
             state.inFlight = max(0, state.inFlight - 1)
@@ -155,8 +161,9 @@ public final class KeyLimiter: Sendable {
     }
 
     /// Requests in flight and tokens counted this minute (for the admin view).
-    func usage(now: NIODeadline = .now()) -> (inFlight: Int, requests: Int, tokens: Int) {
-        state.withLock { ($0.inFlight, $0.requests.count(now: now), $0.tokens.count(now: now) + $0.reserved) }
+    func usage(now: NIODeadline? = nil) -> (inFlight: Int, requests: Int, tokens: Int) {
+        let now = now ?? clock()
+        return state.withLock { ($0.inFlight, $0.requests.count(now: now), $0.tokens.count(now: now) + $0.reserved) }
     }
 }
 
@@ -177,3 +184,7 @@ final class KeyLease: Sendable {
         limiter.finish(reserved: reserved, tokens: tokens)
     }
 }
+
+/// Where a key's limiter reads the time. Tests fix it, so a loaded machine cannot move a
+/// request into the next minute's window.
+public typealias LimiterClock = @Sendable () -> NIODeadline
