@@ -8,6 +8,7 @@ public enum BedrockRuntime {
         case converseStream = "converse-stream"
         case invoke
         case invokeWithResponseStream = "invoke-with-response-stream"
+        case countTokens = "count-tokens"
 
         public var isStreaming: Bool { self == .converseStream || self == .invokeWithResponseStream }
     }

@@ -16,7 +16,11 @@ public final class BedrockChannel: AdaptorChannel {
     }
 
     public func buildRequest(_ request: PluginRequest) throws(PluginError) -> PluginUpstreamRequest {
-        if request.operation == .embeddings { return try buildEmbeddings(request) }
+        switch request.operation {
+        case .embeddings: return try buildEmbeddings(request)
+        case .countTokens: return try buildCount(request)
+        case .chat: break
+        }
         switch settings.api {
         case .converse:
             guard request.dialect == .openAI else {
@@ -30,7 +34,11 @@ public final class BedrockChannel: AdaptorChannel {
     }
 
     public func convertResponse(_ response: PluginResponse) throws(PluginError) -> PluginConvertedResponse {
-        if response.operation == .embeddings { return try BedrockEmbeddings.toOpenAI(response) }
+        switch response.operation {
+        case .embeddings: return try BedrockEmbeddings.toOpenAI(response)
+        case .countTokens: return try convertCount(response)
+        case .chat: break
+        }
         switch settings.api {
         case .converse:
             return try convert(status: response.status, headers: response.headers, body: response.body, model: response.model)
@@ -96,18 +104,7 @@ public final class BedrockChannel: AdaptorChannel {
         guard operation == .chat else {
             throw PluginError(.unsupported, "Bedrock InvokeModel serves chat completions only")
         }
-        guard InvokeModel.isAnthropic(model) else { throw InvokeModel.unsupported(model) }
-        var anthropic: [UInt8]
-        switch dialect {
-        case .openAI:
-            anthropic = try AnthropicWire.requestBody(fromOpenAI: body, model: model, options: .init(
-                stream: false, maxTokensDefault: settings.maxTokensDefault, platformVersion: AnthropicWire.bedrockVersion))
-        case .anthropic:
-            anthropic = try AnthropicWire.platformBody(body, anthropicVersion: AnthropicWire.bedrockVersion, removing: ["stream"])
-        case .gemini:
-            throw PluginError(.unsupported, "Bedrock InvokeModel does not take a Gemini body")
-        }
-        anthropic = try InvokeModel.addingBetas(anthropic, clientHeaders: clientHeaders)
+        let anthropic = try invokeBody(model: model, body: body, dialect: dialect, clientHeaders: clientHeaders)
         let path: String
         do {
             path = try BedrockRuntime.path(modelID: model, operation: stream ? .invokeWithResponseStream : .invoke)
@@ -123,22 +120,73 @@ public final class BedrockChannel: AdaptorChannel {
         return try settings.signedRequest(path: path, headers: headers, body: anthropic)
     }
 
-    func convertInvoke(_ response: PluginResponse) throws(PluginError) -> PluginConvertedResponse {
-        guard (200..<300).contains(response.status) else {
-            switch response.dialect {
-            case .anthropic:
-                return PluginConvertedResponse(status: response.status, body: InvokeModel.anthropicError(
-                    status: response.status, headers: response.headers, body: response.body))
-            default:
-                return PluginConvertedResponse(status: response.status, body: AWSErrorBody.openAI(
-                    status: response.status, headers: response.headers, body: response.body))
-            }
+    /// The Anthropic body InvokeModel takes for `model`: converted from OpenAI, or an Anthropic
+    /// client's own with `model` removed and `anthropic_version` set; beta flags go in it.
+    func invokeBody(model: String, body: [UInt8], dialect: Dialect, clientHeaders: [(String, String)]) throws(PluginError) -> [UInt8] {
+        guard InvokeModel.isAnthropic(model) else { throw InvokeModel.unsupported(model) }
+        let anthropic: [UInt8]
+        switch dialect {
+        case .openAI:
+            anthropic = try AnthropicWire.requestBody(fromOpenAI: body, model: model, options: .init(
+                stream: false, maxTokensDefault: settings.maxTokensDefault, platformVersion: AnthropicWire.bedrockVersion))
+        case .anthropic:
+            anthropic = try AnthropicWire.platformBody(body, anthropicVersion: AnthropicWire.bedrockVersion, removing: ["stream"])
+        case .gemini:
+            throw PluginError(.unsupported, "Bedrock InvokeModel does not take a Gemini body")
         }
+        return try InvokeModel.addingBetas(anthropic, clientHeaders: clientHeaders)
+    }
+
+    func convertInvoke(_ response: PluginResponse) throws(PluginError) -> PluginConvertedResponse {
+        guard (200..<300).contains(response.status) else { return Self.awsError(response) }
         return try AnthropicWire.convertResponse(response, created: settings.nowSeconds)
+    }
+
+    /// An AWS error answer in the request body's dialect, its status kept.
+    static func awsError(_ response: PluginResponse) -> PluginConvertedResponse {
+        let body = response.dialect == .anthropic
+            ? InvokeModel.anthropicError(status: response.status, headers: response.headers, body: response.body)
+            : AWSErrorBody.openAI(status: response.status, headers: response.headers, body: response.body)
+        return PluginConvertedResponse(status: response.status, body: body)
     }
 
     func invokeStream(_ params: PluginStreamParams) -> InvokeStream {
         InvokeStream(inner: AnthropicWire.makeStream(params, created: settings.nowSeconds))
+    }
+
+    // MARK: CountTokens
+
+    /// What ConverseTokensRequest takes of a Converse body (not inferenceConfig and the rest).
+    static let countedConverseMembers: Set<String> = ["messages", "system", "toolConfig", "additionalModelRequestFields"]
+
+    /// CountTokens (`/model/{id}/count-tokens`, free) for the body the channel would send:
+    /// `{"input":{"invokeModel":{"body":"<base64>"}}}` on an invoke channel (an Anthropic client's
+    /// body, or the internal form converted), `{"input":{"converse":{...}}}` on a Converse one.
+    func buildCount(_ request: PluginRequest) throws(PluginError) -> PluginUpstreamRequest {
+        let input: JSONValue
+        switch settings.api {
+        case .invoke:
+            let body = try invokeBody(model: request.model, body: request.body, dialect: request.dialect, clientHeaders: request.clientHeaders)
+            let maxTokens = settings.maxTokensDefault ?? AnthropicWire.maxOutputTokens(forModel: request.model)
+            let complete = try InvokeModel.requiringMaxTokens(body, maxTokens)
+            input = .object(["invokeModel": .object(["body": .string(Base64.encode(complete))])])
+        case .converse:
+            guard request.dialect == .openAI else { throw PluginError(.unsupported, "Bedrock Converse counts OpenAI chat bodies") }
+            let members = try ConverseRequest.convert(request.body).objectValue ?? []
+            input = .object(["converse": .object(members.filter { Self.countedConverseMembers.contains($0.key) })])
+        }
+        let path: String
+        do { path = try BedrockRuntime.path(modelID: request.model, operation: .countTokens) } catch {
+            throw PluginError(.invalidInput, error.description)
+        }
+        return try settings.signedRequest(path: path, headers: [("Content-Type", "application/json"), ("Accept", "application/json")],
+                                          body: JSONValue.object(["input": input]).serialized())
+    }
+
+    /// `{"inputTokens": N}` -> `{"input_tokens": N}`; an AWS error in the body's dialect, its status kept.
+    func convertCount(_ response: PluginResponse) throws(PluginError) -> PluginConvertedResponse {
+        guard (200..<300).contains(response.status) else { return Self.awsError(response) }
+        return try .tokenCount(status: response.status, body: response.body, field: "inputTokens")
     }
 }
 

@@ -63,6 +63,16 @@ enum InvokeModel {
         return out
     }
 
+    /// InvokeModel's Anthropic schema requires `max_tokens`, which a count request has no use for:
+    /// `value` is added when the body has none.
+    static func requiringMaxTokens(_ body: [UInt8], _ value: Int64) throws(PluginError) -> [UInt8] {
+        guard body.withUnsafeBytes({ RequestScan.member("max_tokens", in: $0) }) == nil else { return body }
+        guard case .object(let members)? = try? JSONParser.parse(body) else {
+            throw PluginError(.invalidInput, "request body is not a JSON object")
+        }
+        return JSONValue.object(members + [.init("max_tokens", .int(value))]).serialized()
+    }
+
     static func unsupported(_ model: String) -> PluginError {
         PluginError(.unsupported, "Bedrock InvokeModel (options.api: invoke) serves Anthropic models only "
             + "(anthropic.*, or an inference profile such as us.anthropic.*); \"\(model)\" is not one: use options.api: converse for it")

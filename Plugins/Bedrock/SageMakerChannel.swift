@@ -19,7 +19,9 @@ public final class SageMakerChannel: AdaptorChannel {
     public init(_ settings: AWSChannelSettings) { self.settings = settings }
 
     public func buildRequest(_ request: PluginRequest) throws(PluginError) -> PluginUpstreamRequest {
-        try build(model: request.model, body: request.body, stream: request.stream)
+        // An endpoint has no counter: a count sent on would run (and not bill) a generation.
+        guard request.operation != .countTokens else { throw PluginError(.unsupported, "SageMaker endpoints have no token counter") }
+        return try build(model: request.model, body: request.body, stream: request.stream)
     }
 
     public func convertResponse(_ response: PluginResponse) throws(PluginError) -> PluginConvertedResponse {

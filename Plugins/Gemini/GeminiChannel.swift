@@ -33,7 +33,10 @@ final class GeminiChannel: AdaptorChannel {
         case (.gemini, .countTokens):
             body = request.body
             url = urls.method("countTokens", model: request.model)
-        case (.anthropic, _), (.openAI, .countTokens):
+        case (.openAI, .countTokens):
+            body = try GeminiCount.body(fromOpenAI: request.body, resource: GeminiURLs.resource(request.model))
+            url = urls.method("countTokens", model: request.model)
+        case (.anthropic, _):
             throw PluginError(.unsupported, "the Gemini adaptor does not take Anthropic bodies")
         }
         return PluginUpstreamRequest(url: url, headers: [("x-goog-api-key", settings.apiKey), ("content-type", "application/json")],
@@ -53,7 +56,7 @@ final class GeminiChannel: AdaptorChannel {
         switch response.operation {
         case .chat: converted = try GeminiResponse.toOpenAI(response.body, model: response.model, created: Self.now())
         case .embeddings: converted = try GeminiEmbeddings.toOpenAI(response.body, model: response.model, requestBody: response.requestBody)
-        case .countTokens: throw PluginError(.unsupported, "the Gemini adaptor does not count Anthropic bodies")
+        case .countTokens: return try .tokenCount(status: response.status, body: response.body, field: "totalTokens")
         }
         return PluginConvertedResponse(status: response.status, body: converted.body, usage: converted.usage)
     }

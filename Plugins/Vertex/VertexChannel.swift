@@ -45,15 +45,26 @@ final class VertexChannel: AdaptorChannel {
         switch request.operation {
         case .chat: break
         case .countTokens:
-            // Anthropic's counter on Vertex: one endpoint for every Claude model, named in the body.
-            guard request.dialect == .anthropic, Self.publisher(of: request.model) == .anthropic else {
-                throw PluginError(.unsupported, "Vertex counts tokens for Claude models in Anthropic bodies")
+            let url: String
+            let body: [UInt8]
+            switch (Self.publisher(of: request.model), request.dialect) {
+            case (.anthropic, .anthropic):
+                // Anthropic's counter on Vertex: one endpoint for every Claude model, named in the body.
+                let platform = try AnthropicWire.platformBody(request.body, anthropicVersion: AnthropicWire.vertexVersion)
+                url = urls.model("count-tokens", publisher: .anthropic, method: "rawPredict")
+                body = try AnthropicWire.settingModel(request.model, in: platform)
+            case (.google, .gemini):
+                url = urls.model(request.model, publisher: .google, method: "countTokens")
+                body = try GeminiCount.vertexBody(fromGemini: request.body)
+            case (.google, .openAI):
+                url = urls.model(request.model, publisher: .google, method: "countTokens")
+                body = try GeminiCount.vertexBody(fromOpenAI: request.body)
+            case (.anthropic, _), (.google, .anthropic):
+                throw PluginError(.unsupported, "Vertex counts Claude models in Anthropic bodies, Google's in Gemini or chat bodies")
             }
-            let platform = try AnthropicWire.platformBody(request.body, anthropicVersion: AnthropicWire.vertexVersion)
             let token = try tokens.token(for: signer)
-            return PluginUpstreamRequest(url: urls.model("count-tokens", publisher: .anthropic, method: "rawPredict"),
-                                         headers: [("authorization", token.authorization), ("content-type", "application/json")],
-                                         body: try AnthropicWire.settingModel(request.model, in: platform))
+            return PluginUpstreamRequest(url: url, headers: [("authorization", token.authorization), ("content-type", "application/json")],
+                                         body: body)
         case .embeddings:
             guard request.dialect == .openAI, Self.publisher(of: request.model) == .google else {
                 throw PluginError(.unsupported, "Vertex embeddings take OpenAI embeddings bodies for Google's text-embedding models")
@@ -100,6 +111,13 @@ final class VertexChannel: AdaptorChannel {
         if response.status == 401 { tokens.invalidate(signer) }
         let success = (200..<300).contains(response.status)
         if response.operation == .embeddings { return try VertexEmbeddings.toOpenAI(response) }
+        if response.operation == .countTokens, response.dialect == .openAI {
+            // Only Google's models are counted in the internal form (`{"totalTokens": N}`).
+            guard success else {
+                return PluginConvertedResponse(status: response.status, body: GeminiErrors.openAIBody(status: response.status, body: response.body))
+            }
+            return try .tokenCount(status: response.status, body: response.body, field: "totalTokens")
+        }
         switch response.dialect {
         case .anthropic:
             return try AnthropicWire.passthroughResponse(response)

@@ -34,7 +34,8 @@ public struct PluginError: Error, Sendable {
 public typealias PluginUsage = TokenUsage
 
 public enum Operation: Sendable {
-    /// `countTokens` (ABI 1.2): a count request in the client's dialect (Anthropic or Gemini), its count out.
+    /// `countTokens` (ABI 1.2): a count request in the client's dialect (Anthropic or Gemini), or
+    /// the internal (OpenAI) form when the channel does not take the client's; its count out.
     case chat, embeddings, countTokens
 }
 
@@ -115,6 +116,19 @@ public struct PluginConvertedResponse: Sendable {
         self.status = status
         self.body = body
         self.usage = usage
+    }
+}
+
+extension PluginConvertedResponse {
+    /// A provider's count (the integer member `field` of its JSON answer) as the answer to a
+    /// count: `{"input_tokens": N}`. An answer without a usable count is the upstream's fault.
+    public static func tokenCount(status: Int, body: [UInt8], field: String) throws(PluginError) -> PluginConvertedResponse {
+        let json: JSONValue
+        do { json = try JSONParser.parse(body) } catch { throw PluginError(.upstream, "the token count answer is not JSON: \(error)") }
+        guard let tokens = json[field]?.int64Value, tokens >= 0 else {
+            throw PluginError(.upstream, "the token count answer has no \(field) (a non-negative integer)")
+        }
+        return PluginConvertedResponse(status: status, body: JSONValue.object(["input_tokens": .int(tokens)]).serialized())
     }
 }
 

@@ -32,6 +32,31 @@ import Testing
         }
     }
 
+    /// A plugin that does not take Anthropic bodies is sent the internal form to count only when
+    /// built for ABI 1.3: an older one may treat the unknown operation as a chat (the fixture built
+    /// with COUNTS_AS_CHAT does) and run an unbilled generation. One built for 1.3 refuses it.
+    @Test func onlyPluginsBuiltForABI13AreAskedToCountTheInternalDialect() async throws {
+        let upstream = try await MockUpstream { _, respond in
+            respond.json(200, #"{"id":"c","object":"chat.completion","created":1,"model":"fx","choices":[],"usage":{"prompt_tokens":1,"completion_tokens":1,"total_tokens":2}}"#)
+        }
+        defer { Task { await upstream.stop() } }
+        for (name, defines) in [("old", ["ABI_MINOR=2", "COUNTS_AS_CHAT"]), ("current", [])] {
+            let dir = try FixturePlugins.temporaryDirectory()
+            try FixturePlugins.compile("minimal_adaptor.c", to: dir, as: "fixture.so", defines: defines)
+            let harness = try await GatewayHarness.start("""
+            channels:
+              - name: fx
+                provider: fixture
+                base_url: "\(upstream.baseURL)"
+                models: [fx]
+            """, pluginsDirectory: dir)
+            let counted = try await CountTokensChecks.count(harness, model: "fx")
+            await harness.stop()
+            #expect(counted.status == 200 && counted.header("x-tollgate-estimated") == "true", "\(name): \(counted.text)")
+        }
+        #expect(upstream.requests.isEmpty, "no plugin sent the count on as a chat")
+    }
+
     @Test func theEstimateGrowsWithTextToolsAndImages() throws {
         let small = try AnthropicRequest.toIR(try JSONParser.parse(#"{"model":"m","messages":[{"role":"user","content":"hi"}]}"#))
         let large = try AnthropicRequest.toIR(try JSONParser.parse(#"""

@@ -70,6 +70,8 @@ import TestSupport
                 respond.chunk("data: {\"candidates\": [{\"content\": {\"parts\": [{\"text\": \"Hi\"}],\"role\": \"model\"}}],\"usageMetadata\": {\"promptTokenCount\": 120,\"cachedContentTokenCount\": 100,\"totalTokenCount\": 120}}\r\n\r\ndata: {\"cand")
                 respond.chunk("idates\": [{\"content\": {\"parts\": [{\"text\": \" there\"}],\"role\": \"model\"},\"finishReason\": \"STOP\"}],\"usageMetadata\": {\"promptTokenCount\": 120,\"cachedContentTokenCount\": 100,\"candidatesTokenCount\": 4,\"thoughtsTokenCount\": 6,\"totalTokenCount\": 130}}\r\n\r\n")
                 respond.end()
+            case prefix("google", gemini) + ":countTokens":
+                GeminiCountTokensTests.respondCount(request, vertex: true, resource: "", respond)
             default:
                 respond.json(404, #"{"error":{"code":404,"message":"no route for \#(request.uri)","status":"NOT_FOUND"}}"#)
             }

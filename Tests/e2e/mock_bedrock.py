@@ -8,7 +8,12 @@ decoded. Also InvokeModel for Anthropic models: `POST /model/{modelId}/invoke` a
 otherwise; the rest validated as `mock_anthropic` does). The answer is an Anthropic message (usage
 with NONZERO cache numbers, `mock_anthropic.message_usage`); the stream sends one `chunk` frame per
 Anthropic event, its payload `{"bytes": "<base64 of the event JSON>", "p": ...}`, message_stop
-carrying `amazon-bedrock-invocationMetrics` as the real service adds. Anything else: 404
+carrying `amazon-bedrock-invocationMetrics` as the real service adds. And CountTokens:
+`POST /model/{modelId}/count-tokens`, body `{"input": {...}}` holding exactly one of `converse`
+(only `messages`, `system`, `toolConfig`, `additionalModelRequestFields`, validated as Converse) or
+`invokeModel` (`{"body": "<base64 of an InvokeModel body>"}`, validated as InvokeModel), answered
+`{"inputTokens": N}` with `count_tokens`; Anthropic models only (400 `ValidationException` "The
+provided model doesn't support counting tokens." else). Anything else: 404
 `UnknownOperationException`.
 
 Every request must be signed with AWS Signature Version 4 for service `bedrock` in the mock's
@@ -431,7 +436,8 @@ def verify_sigv4(method: str, raw_path: str, headers: list[tuple[str, str]], bod
 
 # --- the server --------------------------------------------------------------------------------
 
-ROUTE = re.compile(r"^/model/([^/]+)/(converse|converse-stream|invoke|invoke-with-response-stream)$")
+ROUTE = re.compile(r"^/model/([^/]+)/(converse|converse-stream|invoke|invoke-with-response-stream|count-tokens)$")
+COUNT_CONVERSE = {"messages", "system", "toolConfig", "additionalModelRequestFields"}
 BEDROCK_ANTHROPIC_VERSION = "bedrock-2023-05-31"
 INVOKE_LATENCY_MS = 654
 
@@ -513,6 +519,43 @@ def invoke_events(request: dict, model: str, message_id: str) -> list[dict]:
     return events
 
 
+def count_tokens(counted: dict, kind: str) -> int:
+    """What CountTokens answers: all the input tokens the same request would be charged for (a
+    Converse answer's inputTokens plus its cache reads and writes; an InvokeModel answer's
+    input_tokens plus its cache numbers, as `mock_anthropic.count_tokens`)."""
+    if kind == "converse":
+        usage = converse_usage(counted)
+        return usage["inputTokens"] + usage["cacheReadInputTokens"] + usage["cacheWriteInputTokens"]
+    return ma.count_tokens(counted)
+
+
+def counted_input(request: dict, model: str) -> tuple[dict, str]:
+    """The request a CountTokens body wraps, validated as its operation would, and its kind."""
+    unknown = set(request) - {"input"}
+    if unknown:
+        raise Invalid(f"Malformed input request: extraneous key [{sorted(unknown)[0]}] is not permitted")
+    members = request.get("input")
+    if not isinstance(members, dict) or len(members) != 1 or next(iter(members)) not in ("converse", "invokeModel"):
+        raise Invalid("input: exactly one of converse or invokeModel must be set")
+    (kind, value), = members.items()
+    if kind == "converse":
+        if not isinstance(value, dict) or set(value) - COUNT_CONVERSE:
+            raise Invalid("Malformed input request: input.converse takes messages, system, toolConfig and "
+                          "additionalModelRequestFields only")
+        validate(value)
+        return value, kind
+    if not isinstance(value, dict) or set(value) != {"body"} or not isinstance(value["body"], str):
+        raise Invalid("input.invokeModel: body (a base64 blob) is required")
+    try:
+        body = json.loads(base64.b64decode(value["body"], validate=True))
+    except ValueError as problem:
+        raise Invalid(f"input.invokeModel.body is not a base64 JSON body: {problem}")
+    if not isinstance(body, dict):
+        raise Invalid("input.invokeModel.body must be a JSON object")
+    validate_invoke(body, model)
+    return body, kind
+
+
 def chunk_frame(anthropic_event: dict) -> bytes:
     data = json.dumps(anthropic_event, separators=(",", ":"), ensure_ascii=False).encode()
     return event("chunk", {"bytes": base64.b64encode(data).decode()})
@@ -545,6 +588,8 @@ class _Handler(MockHandler):
             return self.error("ValidationException", f"Unable to parse request body: {problem}")
         if not isinstance(request, dict):
             return self.error("ValidationException", "Unable to parse request body: expected an object")
+        if operation == "count-tokens":
+            return self.count(request, model)
         if operation == "invoke" and embedding_family(model):
             return self.embed(request, model)
         if operation.startswith("invoke"):
@@ -565,6 +610,18 @@ class _Handler(MockHandler):
             "metrics": {"latencyMs": LATENCY_MS},
         }
         self.complete(200, json.dumps(answer, ensure_ascii=False).encode())
+
+    def count(self, request: dict, model: str) -> None:
+        """CountTokens: free, for Anthropic models only."""
+        if model == "mock.throttled":
+            return self.error("ThrottlingException", "Too many requests, please wait before trying again.")
+        if "anthropic." not in model:
+            return self.error("ValidationException", "The provided model doesn't support counting tokens.")
+        try:
+            counted, kind = counted_input(request, model)
+        except Invalid as problem:
+            return self.error("ValidationException", str(problem))
+        self.complete(200, json.dumps({"inputTokens": count_tokens(counted, kind)}).encode())
 
     def embed(self, request: dict, model: str) -> None:
         """Titan Text Embeddings v2 and Cohere Embed as InvokeModel answers them."""

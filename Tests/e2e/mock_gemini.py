@@ -1,7 +1,8 @@
 """A mock of Google AI's Gemini API for Tollgate's end-to-end tests.
 
 Routes: `POST /{v1beta|v1|v1alpha}/models/{model}:countTokens` (`{"totalTokens": N}`, N the
-promptTokenCount of `usage_metadata`), `:embedContent` / `:batchEmbedContents` (`embedding_values`;
+promptTokenCount of `usage_metadata`; `contents`, or a whole `generateContentRequest` whose `model`
+is the URL's `models/{model}`), `:embedContent` / `:batchEmbedContents` (`embedding_values`;
 a batch's requests must name the path's model, as Google checks), `:generateContent` and `:streamGenerateContent`
 (`?alt=sse`: SSE events `data: {...}\\r\\n\\r\\n`; without it: one JSON array written piece by
 piece, as Google does). Like the real API it wants a key in `x-goog-api-key` or `?key=` (missing:
@@ -27,7 +28,8 @@ Magic models:
   gemini-bad-json     200 with a body that is not JSON (a stream: an event whose data is not JSON)
   gemini-cut-stream   a stream cut after its second event
   gemini-overloaded   503 UNAVAILABLE
-  gemini-missing      404 NOT_FOUND (as for a model that does not exist)
+  gemini-missing*     404 NOT_FOUND (as for a model that does not exist; a test may use its own
+                      name, since a 404 opens that model's circuit in a shared gateway)
   gemini-safety       a candidate with no content and finishReason SAFETY
   gemini-max-tokens   finishReason MAX_TOKENS
 Markers in the last user text: "[cut]" cuts an SSE stream of any model as `gemini-cut-stream` does.
@@ -353,7 +355,7 @@ class _Handler(MockHandler):
             return self.error(404, f"Method not found: {method} {self.route}")
         version, resource, rpc = match.group(1), unquote(match.group(2)), match.group(3)
         model = resource.split("/", 1)[1]
-        if model == "gemini-missing":
+        if model.startswith("gemini-missing"):
             return self.error(404, f"{resource} is not found for API version {version}, or is not supported for "
                                    f"{rpc}. Call ListModels to see the list of available models and their supported methods.")
         try:
@@ -363,8 +365,13 @@ class _Handler(MockHandler):
         if rpc in ("embedContent", "batchEmbedContents"):
             return self.embed(request, resource, batch=rpc == "batchEmbedContents")
         if rpc == "countTokens":
-            request = get(request, "generateContentRequest") or request
-            request = {k: v for k, v in request.items() if k != "model"}
+            wrapped = get(request, "generateContentRequest")
+            if wrapped is not None:
+                if get(request, "contents") is not None:
+                    return self.error(400, "* CountTokensRequest: only one of contents and generate_content_request may be set")
+                if not isinstance(wrapped, dict) or get(wrapped, "model") != resource:
+                    return self.error(400, "* GenerateContentRequest.model: the model must be the URL's, as models/{model}")
+                request = {k: v for k, v in wrapped.items() if k != "model"}
         try:
             validate(request)
         except InvalidArgument as problem:

@@ -11,7 +11,9 @@ end-to-end tests. One server plays both parts:
                 "expires_in": 3599, "token_type": "Bearer"}, or 400 `invalid_grant` /
                 `unsupported_grant_type` / `invalid_request` as Google's token endpoint does.
   POST /v1/projects/{project}/locations/{location}/publishers/google/models/{model}:generateContent
-       and :streamGenerateContent (`?alt=sse` for SSE, else a JSON array), as `v1beta1` too. Wants
+       and :streamGenerateContent (`?alt=sse` for SSE, else a JSON array), as `v1beta1` too; and
+       :countTokens (the request's members at the top level, only those CountTokensRequest has:
+       `{"totalTokens": N, "totalBillableCharacters": M}`, N `mock_gemini`'s promptTokenCount). Wants
        `Authorization: Bearer <a token this mock issued>` (401 UNAUTHENTICATED otherwise), the
        mock's project (403 PERMISSION_DENIED otherwise) and location (404). Bodies are validated and
        answered as by `mock_gemini` (its validation, answers, usage, magic models), with Vertex's
@@ -51,6 +53,8 @@ STATUS = {**mg.STATUS, 401: "UNAUTHENTICATED"}
 ROUTE = re.compile(r"^/(v1|v1beta1)/projects/([^/]+)/locations/([^/]+)/publishers/(google|anthropic)/models/"
                    r"([^/:]+):([A-Za-z]+)$")
 VERTEX_ANTHROPIC_VERSION = "vertex-2023-10-16"
+# What Vertex's CountTokensRequest has.
+COUNT_MEMBERS = {"model", "instances", "contents", "systemInstruction", "tools", "generationConfig"}
 
 
 def embedding_prediction(text: str, dimensions: int) -> dict:
@@ -148,7 +152,8 @@ class _Handler(mg._Handler):
         if self.route == "/token":
             return self.token(method, body)
         match = ROUTE.match(self.route)
-        rpcs = {"google": ("generateContent", "streamGenerateContent", "predict"), "anthropic": ("rawPredict", "streamRawPredict")}
+        rpcs = {"google": ("generateContent", "streamGenerateContent", "predict", "countTokens"),
+                "anthropic": ("rawPredict", "streamRawPredict")}
         if method != "POST" or not match or match.group(6) not in rpcs[match.group(4)]:
             return self.error(404, f"Method not found: {method} {self.route}")
         bearer = self.headers.get("Authorization") or ""
@@ -178,6 +183,8 @@ class _Handler(mg._Handler):
             return self.error(400, f"Invalid JSON payload received. {problem}")
         if rpc == "predict":
             return self.predict(request)
+        if rpc == "countTokens":
+            return self.count_tokens(request)
         try:
             mg.validate(request)
         except mg.InvalidArgument as problem:
@@ -196,6 +203,22 @@ class _Handler(mg._Handler):
             "responseId": self.response_id(),
         }
         self.complete(200, json.dumps(answer, indent=2, ensure_ascii=False).encode(), "application/json; charset=UTF-8")
+
+    def count_tokens(self, request: dict) -> None:
+        """Vertex's countTokens: the request's members at the top level (no generateContentRequest)."""
+        if not isinstance(request, dict):
+            return self.error(400, "Invalid JSON payload received. Expected an object.")
+        unknown = sorted(set(request) - COUNT_MEMBERS)
+        if unknown:
+            return self.error(400, f'Invalid JSON payload received. Unknown name "{unknown[0]}": Cannot find field.')
+        counted = {k: v for k, v in request.items() if k not in ("model", "instances")}
+        try:
+            mg.validate(counted)
+        except mg.InvalidArgument as problem:
+            return self.error(400, str(problem))
+        characters = len(mg.parts_text([p for c in counted.get("contents") or [] for p in c.get("parts") or []]).replace(" ", ""))
+        answer = {"totalTokens": mg.usage_metadata(counted)["promptTokenCount"], "totalBillableCharacters": characters}
+        self.complete(200, json.dumps(answer, indent=2).encode(), "application/json; charset=UTF-8")
 
     def predict(self, request: dict) -> None:
         """Text embeddings as Vertex's predict API answers them (`embedding_prediction`)."""

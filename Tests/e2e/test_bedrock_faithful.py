@@ -4,6 +4,7 @@ signed wrongly (or not at all) gets AWS's 403."""
 
 from __future__ import annotations
 
+import base64
 import datetime
 import json
 
@@ -217,3 +218,28 @@ def test_broken_streams_break_boto3(brt, mock_bedrock, model):
         assert [next(iter(e)) for e in received] == ["messageStart"]
     else:
         assert [next(iter(e)) for e in received] == ["messageStart", "contentBlockDelta"]
+
+
+def test_boto3_count_tokens_both_inputs(brt, mock_bedrock):
+    messages = [{"role": "user", "content": [{"text": "How many tokens is this?"}]}]
+    converse = brt.count_tokens(modelId=BEDROCK_MODEL_ID, input={"converse": {
+        "system": [{"text": "Be brief."}], "messages": messages, "toolConfig": {"tools": [WEATHER_TOOL]}}})
+    record = mock_bedrock.requests[-1]
+    assert record.path == "/model/anthropic.claude-3-5-sonnet-20240620-v1%3A0/count-tokens"
+    assert not mock_bedrock.signature_failures
+    assert converse["inputTokens"] == mb.count_tokens(record.json()["input"]["converse"], "converse") > 0
+
+    anthropic_body = {"anthropic_version": mb.BEDROCK_ANTHROPIC_VERSION, "max_tokens": 10,
+                      "messages": [{"role": "user", "content": "How many tokens is this?"}]}
+    invoke = brt.count_tokens(modelId=BEDROCK_MODEL_ID, input={"invokeModel": {"body": json.dumps(anthropic_body).encode()}})
+    sent = mock_bedrock.requests[-1].json()["input"]["invokeModel"]["body"]
+    assert json.loads(base64.b64decode(sent)) == anthropic_body, "boto3 sends the blob base64-encoded"
+    assert invoke["inputTokens"] == mb.count_tokens(anthropic_body, "invokeModel") > 0
+
+    # (boto3 itself refuses members ConverseTokensRequest lacks, such as inferenceConfig.)
+    for model, model_input in [("amazon.nova-pro-v1:0", {"converse": {"messages": messages}}),
+                               (BEDROCK_MODEL_ID, {"converse": {"messages": [{"role": "assistant", "content": [{"text": "hi"}]}]}}),
+                               (BEDROCK_MODEL_ID, {"invokeModel": {"body": json.dumps({"messages": []}).encode()}})]:
+        with pytest.raises(ClientError) as refused:
+            brt.count_tokens(modelId=model, input=model_input)
+        assert refused.value.response["Error"]["Code"] == "ValidationException", refused.value.response

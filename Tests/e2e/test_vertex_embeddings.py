@@ -1,7 +1,8 @@
-"""Embeddings on Vertex AI (`publishers/google/models/{model}:predict`): the mock's predict API is
-first shown faithful with google-genai in Vertex mode pointed straight at it; through the gateway
-the `openai` SDK's `embeddings.create` reaches it converted, with usage from the predictions'
-token counts in the ledger."""
+"""Embeddings (`publishers/google/models/{model}:predict`) and token counts (`:countTokens`, and
+Claude's `count-tokens:rawPredict`) on Vertex AI: the mock's predict and countTokens APIs are first
+shown faithful with google-genai in Vertex mode pointed straight at them; through the gateway the
+`openai` SDK's `embeddings.create` and the `anthropic` SDK's `messages.count_tokens` reach them
+converted, with usage from the predictions' token counts in the ledger (counts are never billed)."""
 
 from __future__ import annotations
 
@@ -56,3 +57,33 @@ def test_claude_on_vertex_counts_tokens_with_vertexs_counter(vertex_gateway, moc
     assert raw.parse().input_tokens == ma.count_tokens({k: v for k, v in body.items() if k != "anthropic_version"})
     assert "x-tollgate-estimated" not in raw.headers
 
+
+
+def test_genai_sdk_counts_on_the_vertex_mock(vertex_sdk, mock_vertex):  # noqa: F811
+    from google.genai import types
+    counted = vertex_sdk.models.count_tokens(model="gemini-2.5-flash", contents="count these words",
+                                             config=types.CountTokensConfig(system_instruction="Be brief."))
+    sent = [r for r in mock_vertex.requests if r.path != "/token"][-1]
+    assert sent.path == f"{MODEL_PATH}/gemini-2.5-flash:countTokens"
+    body = json.loads(sent.body)
+    assert set(body) == {"contents", "systemInstruction"}, body
+    assert counted.total_tokens == mg.usage_metadata(body)["promptTokenCount"] > 0
+
+
+def test_gemini_on_vertex_counts_an_anthropic_clients_request(vertex_gateway, mock_vertex):
+    """An Anthropic client's count for a Gemini model on Vertex: converted, sent to `:countTokens` in
+    Vertex's top-level form, answered as Anthropic's `input_tokens`."""
+    import anthropic
+
+    from conftest import VERTEX_MAPPED_MODEL, VERTEX_MAPPED_UPSTREAM_MODEL
+    with anthropic.Anthropic(base_url=vertex_gateway.url, api_key=CLIENT_KEY, max_retries=0) as claude:
+        raw = claude.messages.with_raw_response.count_tokens(model=VERTEX_MAPPED_MODEL, system="Be brief.",
+                                                             messages=[{"role": "user", "content": "count on vertex"}])
+    sent = [r for r in mock_vertex.requests if r.path != "/token"][-1]
+    assert sent.path == f"{MODEL_PATH}/{VERTEX_MAPPED_UPSTREAM_MODEL}:countTokens"
+    body = json.loads(sent.body)
+    assert body["systemInstruction"] == {"parts": [{"text": "Be brief."}]} and "generateContentRequest" not in body
+    assert raw.parse().input_tokens == mg.usage_metadata(body)["promptTokenCount"] > 0
+    assert "x-tollgate-estimated" not in raw.headers
+    row = ledger_row(vertex_gateway, raw.headers["x-request-id"])
+    assert (row["channel"], row["route"], row["cost_nano"]) == (VERTEX_CHANNEL, "count_tokens", None)

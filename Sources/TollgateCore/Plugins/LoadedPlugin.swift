@@ -52,6 +52,9 @@ public final class LoadedPlugin: @unchecked Sendable {
     /// Built for ABI 1.2 or later: it may be asked to count tokens (`TOLLGATE_OPERATION_COUNT_TOKENS`).
     var knowsCountTokens: Bool { descriptor.pointee.abi_minor >= 2 }
 
+    /// Built for ABI 1.3 or later: it may be asked to count a request in the internal dialect.
+    var countsInternalDialect: Bool { descriptor.pointee.abi_minor >= 3 }
+
     /// The plugin's hook table, zero-filled past the end of an older (smaller) table so hooks a
     /// plugin built for an earlier minor version lacks read as NULL.
     var adaptorHooks: tollgate_type_adaptor_hooks? { descriptor.pointee.adaptor.map(Self.copy) }

@@ -4,8 +4,9 @@ import TollgatePluginABI
 
 /// `POST /v1/messages/count_tokens` (Anthropic) and `:countTokens` (Gemini): the input tokens a
 /// request would use. Counted by the provider's own counter when the routed channel has one (a
-/// plugin built for ABI 1.2 that takes the client's dialect and counts it), else estimated here and
-/// marked `x-tollgate-estimated: true`. Never billed; it counts against the key's rpm like any request.
+/// plugin built for ABI 1.2 that counts the client's body, or for 1.3 the internal form when it
+/// does not take the client's dialect), else estimated here and marked `x-tollgate-estimated: true`.
+/// Never billed; it counts against the key's rpm like any request.
 extension ClientAPI {
     /// `geminiModel`: the model a Gemini route names in its URL (nil for Anthropic's route).
     func countTokens(head: HTTPRequestHead, body: ByteBuffer, geminiModel: String? = nil) throws {
@@ -44,16 +45,23 @@ extension ClientAPI {
         let estimate = { [handler] in Self.writeEstimate(ir, gemini: gemini, handler: handler) }
         let dialect = gemini ? TOLLGATE_DIALECT_GEMINI : TOLLGATE_DIALECT_ANTHROPIC
         guard case .routed(let channel, let lease) = snapshot.router.route(model, excluding: [], embeddings: false),
-              case .plugin(let plugin) = channel.backend, plugin.plugin.knowsCountTokens,
-              plugin.accepts(dialect, model: channel.upstreamModel(for: model)) else {
+              case .plugin(let plugin) = channel.backend, plugin.plugin.knowsCountTokens else {
             return estimate()
         }
         handler.attemptLease = lease
         handler.routed = (channel, channel.upstreamModel(for: model), BillingMarks())
-        let scan = try RequestScan.scan(Array(buffer: body))
+        // A channel that does not take the client's dialect counts what it would be sent: the
+        // internal form, converted by its plugin like a chat, the count coming back as
+        // `{"input_tokens": N}` to put in the client's shape. A plugin built before ABI 1.3 was
+        // never told it might get one.
+        let own = plugin.accepts(dialect, model: channel.upstreamModel(for: model))
+        guard own || plugin.plugin.countsInternalDialect else { return estimate() }
+        let sent = own ? Array(buffer: body) : ir.serialized()
+        if !own { handler.translator = CountTokensTranslator(gemini: gemini) }
         PluginBackend(handler: handler).serve(
-            ModelCall(head: head, body: body, scan: scan, model: model, operation: TOLLGATE_OPERATION_COUNT_TOKENS, channel: channel,
-                      dialect: dialect, wantsStream: false, lease: lease),
+            ModelCall(head: head, body: own ? body : handler.allocator.buffer(bytes: sent), scan: try RequestScan.scan(sent), model: model,
+                      operation: TOLLGATE_OPERATION_COUNT_TOKENS, channel: channel, dialect: own ? dialect : TOLLGATE_DIALECT_OPENAI,
+                      wantsStream: false, lease: lease),
             pluginChannel: plugin, unsupported: estimate)
     }
 
@@ -61,7 +69,8 @@ extension ClientAPI {
     /// bytes of text per token, plus a few per message.
     static func writeEstimate(_ ir: JSONValue, gemini: Bool, handler: RequestHandler) {
         let tokens = estimatedTokens(ir)
-        handler.writeJSON(status: 200, body: JSONValue.object([gemini ? "totalTokens" : "input_tokens": .int(tokens)]).serialized(),
+        handler.translator = nil
+        handler.writeJSON(status: 200, body: CountTokensTranslator.body(tokens: tokens, gemini: gemini),
                           extraHeaders: [("x-tollgate-estimated", "true")], raw: true)
         handler.requestEnded(status: 200, channel: nil, usage: TokenUsage())
     }

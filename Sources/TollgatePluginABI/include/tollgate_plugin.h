@@ -44,7 +44,7 @@ extern "C" {
 #endif
 
 #define TOLLGATE_ABI_VERSION_MAJOR 1
-#define TOLLGATE_ABI_VERSION_MINOR 2
+#define TOLLGATE_ABI_VERSION_MINOR 3
 #define TOLLGATE_PLUGIN_ENTRY_SYMBOL "tollgate_plugin_entry"
 
 /* ----------------------------------------------------------------------------------------------
@@ -90,11 +90,13 @@ typedef enum tollgate_type_operation {
   TOLLGATE_OPERATION_CHAT = 1,
   TOLLGATE_OPERATION_EMBEDDINGS = 2,
   /* ABI 1.2: count a request's input tokens with the provider's own counter. The body is a count
-   * request in the client's dialect, sent only when on_accepts_dialect took it: Anthropic's
-   * count_tokens body (answer `{"input_tokens": N}`) or Gemini's countTokens body (answer
-   * `{"totalTokens": N}`). Sent only to plugins built for ABI 1.2 or later; a plugin without a
-   * counter answers on_build_request with TOLLGATE_ERR_UNSUPPORTED and the core estimates
-   * instead. Never billed. */
+   * request in the client's dialect, when on_accepts_dialect took it: Anthropic's count_tokens
+   * body (answer `{"input_tokens": N}`) or Gemini's countTokens body (answer `{"totalTokens": N}`).
+   * ABI 1.3: else, to plugins built for 1.3 or later, the request in the internal dialect (an
+   * OpenAI chat body; answer `{"input_tokens": N}`, errors in OpenAI's shape), which the core
+   * puts back in the client's shape. A plugin without a counter answers on_build_request with
+   * TOLLGATE_ERR_UNSUPPORTED and the core estimates instead (so a plugin must refuse operations
+   * it does not know rather than treat them as chat). Never billed. */
   TOLLGATE_OPERATION_COUNT_TOKENS = 3,
 } tollgate_type_operation;
 

@@ -14,6 +14,10 @@
  *   on_convert_response the upstream status and body unchanged; no usage.
  *   on_stream_*         upstream bytes passed through unchanged; finish adds nothing.
  *
+ * A count (TOLLGATE_OPERATION_COUNT_TOKENS) is refused as TOLLGATE_ERR_UNSUPPORTED, as the ABI asks
+ * of a plugin without a counter; with -DCOUNTS_AS_CHAT it is sent as a chat, as a careless plugin
+ * would. ABI_MINOR (default TOLLGATE_ABI_VERSION_MINOR) is the descriptor's ABI minor version.
+ *
  * VERSION (default "0.0.1") is the descriptor's version. With -DTAG_VERSION, on_build_request
  * also sends "x-fixture-version: VERSION" (and "Authorization: Bearer <api_key>" when the
  * settings hold an "api_key", found by the same naive search) and on_stream_finish appends the
@@ -43,6 +47,10 @@
 
 #ifndef PROVIDER_ID
 #define PROVIDER_ID "fixture"
+#endif
+
+#ifndef ABI_MINOR
+#define ABI_MINOR TOLLGATE_ABI_VERSION_MINOR
 #endif
 
 struct tollgate_type_adaptor {
@@ -189,6 +197,9 @@ static tollgate_status on_build_request(tollgate_type_channel *channel,
   for (int waited = 0; access(BLOCK_UNTIL_FILE, F_OK) != 0 && waited < 120000; waited++) usleep(5000);
 #endif
   if (!channel || !request) return fail(error, TOLLGATE_ERR_INTERNAL, "NULL channel or request");
+#ifndef COUNTS_AS_CHAT
+  if (request->operation == TOLLGATE_OPERATION_COUNT_TOKENS) return fail(error, TOLLGATE_ERR_UNSUPPORTED, "no counter");
+#endif
   const char *path =
       request->operation == TOLLGATE_OPERATION_EMBEDDINGS ? "/embeddings" : "/chat/completions";
   size_t body_len = request->body.ptr ? request->body.len : 0;
@@ -278,7 +289,7 @@ static const tollgate_type_adaptor_hooks hooks = {
 static const tollgate_type_plugin_descriptor descriptor = {
     .struct_size = sizeof(tollgate_type_plugin_descriptor),
     .abi_major = TOLLGATE_ABI_VERSION_MAJOR,
-    .abi_minor = TOLLGATE_ABI_VERSION_MINOR,
+    .abi_minor = ABI_MINOR,
     .kind = TOLLGATE_KIND_ADAPTOR,
 #ifdef BLOCK_UNTIL_FILE
     .flags = TOLLGATE_PLUGIN_FLAG_BUILD_MAY_BLOCK,
