@@ -4,8 +4,7 @@ extension RequestHandler {
     /// Checks what a request needs from its head alone, before any body byte is read (and before
     /// a `100 Continue`): that this listener serves its route, and its key. Nil to read on, else
     /// the refusal to answer at once.
-    func admissionRefusal(_ head: HTTPRequestHead) -> GatewayError? {
-        let entry = RouteTable.entry(method: head.method, path: head.uri.prefix { $0 != "?" })
+    func admissionRefusal(_ head: HTTPRequestHead, entry: RouteTable.Entry) -> GatewayError? {
         guard entry.served(on: listener) else {
             let other = listener == .client ? "the admin listener (admin.listen)" : "the client listener (listen)"
             return .notFound("\(entry.label == "other" ? "this path" : entry.label) is served on \(other)", code: "unknown_route")

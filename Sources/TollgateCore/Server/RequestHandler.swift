@@ -114,8 +114,8 @@ final class RequestHandler: ChannelInboundHandler, @unchecked Sendable {
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         switch unwrapInboundIn(data) {
         case .head(let requestHead):
-            begin(requestHead)
-            if let refusal = admissionRefusal(requestHead) { return refuseAtHead(refusal, requestHead) }
+            let entry = begin(requestHead)
+            if let refusal = admissionRefusal(requestHead, entry: entry) { return refuseAtHead(refusal, requestHead) }
             if let length = requestHead.headers.first(name: "content-length").flatMap(Int.init), length > runtime.limits.maxBodyBytes {
                 rejectBody()
             } else if requestHead.headers.first(name: "expect")?.lowercased() == "100-continue" {
@@ -141,7 +141,8 @@ final class RequestHandler: ChannelInboundHandler, @unchecked Sendable {
         }
     }
 
-    private func begin(_ requestHead: HTTPRequestHead) {
+    /// Resets the per-request state for a new head; its route-table entry (looked up once).
+    private func begin(_ requestHead: HTTPRequestHead) -> RouteTable.Entry {
         head = requestHead
         body = nil
         rejectingBody = false
@@ -167,6 +168,7 @@ final class RequestHandler: ChannelInboundHandler, @unchecked Sendable {
         pending = nil
         previousResponse = nil
         billable = true
+        return entry
     }
 
     /// A refusal decided from the head alone (no or a wrong key): no `100 Continue`, no body
