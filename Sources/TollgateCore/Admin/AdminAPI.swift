@@ -42,7 +42,7 @@ struct AdminAPI {
         case (.GET, "/admin/plugins"):
             guard let gateway = admin.link.gateway else { throw GatewayError.unavailable("the gateway is starting") }
             handler.writeJSON(status: 200, body: Self.plugins(gateway).serialized())
-            handler.requestEnded(status: 200, channel: nil, usage: TokenUsage())
+            handler.requestEnded(status: 200)
         case (.POST, "/admin/reload"):
             guard let gateway = admin.link.gateway else { throw GatewayError.unavailable("the gateway is starting") }
             answer {
@@ -57,7 +57,7 @@ struct AdminAPI {
                                 "currency": spent.map { .string($0.currency) } ?? .null])
             }
             handler.writeJSON(status: 200, body: JSONValue.object(["data": .array(rows)]).serialized())
-            handler.requestEnded(status: 200, channel: nil, usage: TokenUsage())
+            handler.requestEnded(status: 200)
         case (.POST, _) where AdminSuccessors.matches(path):
             try AdminSuccessors.accept(handler, admin: admin, path: path, body: body)
         case (_, _) where ManagedObjectsAPI.Route(path: path) != nil:
@@ -78,7 +78,7 @@ struct AdminAPI {
             }
         case (.GET, "/admin/health"):
             handler.writeJSON(status: 200, body: AdminHealth.report(runtime: runtime).serialized())
-            handler.requestEnded(status: 200, channel: nil, usage: TokenUsage())
+            handler.requestEnded(status: 200)
         case (.GET, "/admin/keys"):
             let snapshot = runtime.snapshot.keys, budgets = runtime.budgets
             answer { try await AdminKeys.list(admin: admin, keys: snapshot, budgets: budgets) }
@@ -166,12 +166,12 @@ struct AdminAPI {
             switch result {
             case .success(let body):
                 handler.writeJSON(status: status, body: body.serialized())
-                handler.requestEnded(status: status, channel: nil, usage: TokenUsage())
+                handler.requestEnded(status: status)
             case .failure(let error):
                 let failure = error as? GatewayError ?? (error as? KeyIssuer.Failure).map(AdminKeys.gatewayError)
                     ?? .badRequest("\(error)", code: "admin_failed")
                 handler.writeError(failure)
-                handler.requestEnded(status: failure.status, channel: nil, usage: TokenUsage())
+                handler.requestEnded(status: failure.status)
             }
         }
     }

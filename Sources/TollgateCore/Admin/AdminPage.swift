@@ -8,7 +8,7 @@ import Foundation
 enum AdminPage {
     static func serve(_ handler: RequestHandler) {
         handler.writeText(status: 200, contentType: "text/html; charset=utf-8", body: html)
-        handler.requestEnded(status: 200, channel: nil, usage: TokenUsage())
+        handler.requestEnded(status: 200)
     }
 
     /// Read once, on first use.

@@ -31,7 +31,7 @@ enum AdminSuccessors {
                                        "model": proposal.model.isEmpty ? .null : .string(proposal.model),
                                        "successor": .string(proposal.value), "reason": .string(proposal.reason)])
         handler.writeJSON(status: 200, body: answer.serialized())
-        handler.requestEnded(status: 200, channel: nil, usage: TokenUsage())
+        handler.requestEnded(status: 200)
     }
 
     /// The proposal the body names: a model, "" for the API version, nil for "the only one".

@@ -12,7 +12,6 @@ extension ClientAPI {
     func countTokens(head: HTTPRequestHead, body: ByteBuffer, geminiModel: String? = nil) throws {
         let snapshot = runtime.snapshot
         let key = try authenticate(head, keys: snapshot.keys)
-        handler.billable = false
         let request: JSONValue
         do {
             request = try body.withUnsafeReadableBytes { try JSONParser.parse($0) }
@@ -30,49 +29,53 @@ extension ClientAPI {
         guard let model = geminiModel ?? request["model"]?.stringValue, !model.isEmpty else {
             throw GatewayError.badRequest("missing required field 'model'", code: "missing_model")
         }
-        handler.model = model
+        let call = ModelCall(client: handler, head: head, body: body, scan: try RequestScan.scan(Array(buffer: body)), key: key,
+                             model: model, operation: TOLLGATE_OPERATION_COUNT_TOKENS)
+        handler.call = call
+        call.run { try count(call, ir: ir, gemini: geminiModel != nil) }
+    }
+
+    private func count(_ call: ModelCall, ir: JSONValue, gemini: Bool) throws {
+        let model = call.model, key = call.key, snapshot = runtime.snapshot
         guard key.allows(model: model) else { throw GatewayError.forbidden("key '\(key.name)' may not use model '\(model)'") }
         guard snapshot.router.serves(model) else {
             throw GatewayError.notFound("model '\(model)' is not served by this gateway", code: "model_not_found")
         }
         if let limiter = key.limiter {
             switch limiter.admit(estimatedTokens: 0) {
-            case .success(let lease): handler.keyLease = lease
+            case .success(let lease): call.keyLease = lease
             case .failure(let error): throw error
             }
         }
-        let gemini = geminiModel != nil
-        let estimate = { [handler] in Self.writeEstimate(ir, gemini: gemini, handler: handler) }
+        let estimate = { Self.writeEstimate(ir, gemini: gemini, call: call) }
         let dialect = gemini ? TOLLGATE_DIALECT_GEMINI : TOLLGATE_DIALECT_ANTHROPIC
         guard case .routed(let channel, let lease) = snapshot.router.route(model, excluding: [], embeddings: false),
               case .plugin(let plugin) = channel.backend, plugin.plugin.knowsCountTokens else {
             return estimate()
         }
-        handler.attemptLease = lease
-        handler.routed = (channel, channel.upstreamModel(for: model), BillingMarks())
+        call.lease = lease
+        call.routed = (channel, channel.upstreamModel(for: model), BillingMarks())
         // A channel that does not take the client's dialect counts what it would be sent: the
         // internal form, converted by its plugin like a chat, the count coming back as
         // `{"input_tokens": N}` to put in the client's shape. A plugin built before ABI 1.3 was
         // never told it might get one.
         let own = plugin.accepts(dialect, model: channel.upstreamModel(for: model))
         guard own || plugin.plugin.countsInternalDialect else { return estimate() }
-        let sent = own ? Array(buffer: body) : ir.serialized()
-        if !own { handler.translator = CountTokensTranslator(gemini: gemini) }
-        PluginBackend(handler: handler).serve(
-            ModelCall(head: head, body: own ? body : handler.allocator.buffer(bytes: sent), scan: try RequestScan.scan(sent), model: model,
-                      operation: TOLLGATE_OPERATION_COUNT_TOKENS, channel: channel, dialect: own ? dialect : TOLLGATE_DIALECT_OPENAI,
-                      wantsStream: false, lease: lease),
-            pluginChannel: plugin, unsupported: estimate)
+        let sent = own ? Array(buffer: call.body) : ir.serialized()
+        if !own { call.translator = CountTokensTranslator(gemini: gemini) }
+        let attempt = UpstreamCall(head: call.head, body: own ? call.body : ByteBuffer(bytes: sent), scan: try RequestScan.scan(sent),
+                                   model: model, operation: TOLLGATE_OPERATION_COUNT_TOKENS, channel: channel,
+                                   dialect: own ? dialect : TOLLGATE_DIALECT_OPENAI, wantsStream: false)
+        try call.send(attempt, via: PluginUpstream(pluginChannel: plugin), unsupported: estimate)
     }
 
     /// The gateway's own count (Anthropic's `input_tokens` or Gemini's `totalTokens`): about four
     /// bytes of text per token, plus a few per message.
-    static func writeEstimate(_ ir: JSONValue, gemini: Bool, handler: RequestHandler) {
+    static func writeEstimate(_ ir: JSONValue, gemini: Bool, call: ModelCall) {
         let tokens = estimatedTokens(ir)
-        handler.translator = nil
-        handler.writeJSON(status: 200, body: CountTokensTranslator.body(tokens: tokens, gemini: gemini),
-                          extraHeaders: [("x-tollgate-estimated", "true")], raw: true)
-        handler.requestEnded(status: 200, channel: nil, usage: TokenUsage())
+        call.client.writeJSON(status: 200, body: CountTokensTranslator.body(tokens: tokens, gemini: gemini),
+                              extraHeaders: [("x-tollgate-estimated", "true")])
+        call.end(status: 200, channel: nil, usage: TokenUsage())
     }
 
     static func estimatedTokens(_ ir: JSONValue) -> Int64 {

@@ -33,15 +33,15 @@ struct ClientAPI {
         switch (head.method, path) {
         case (.GET, "/healthz"), (.HEAD, "/healthz"):  // load balancers probe with HEAD
             handler.writeJSON(status: 200, body: Array(#"{"status":"ok"}"#.utf8), headOnly: head.method == .HEAD)
-            handler.requestEnded(status: 200, channel: nil, usage: TokenUsage())
+            handler.requestEnded(status: 200)
         case (.GET, "/metrics"):
             handler.writeText(status: 200, contentType: "text/plain; version=0.0.4", body: Array(runtime.metrics.render().utf8))
-            handler.requestEnded(status: 200, channel: nil, usage: TokenUsage())
+            handler.requestEnded(status: 200)
         case (.GET, "/readyz"), (.HEAD, "/readyz"):
             let channels = runtime.snapshot.router.channels.count
             handler.writeJSON(status: 200, body: JSONValue.object(["status": .string("ready"), "channels": .int(channels)]).serialized(),
                               headOnly: head.method == .HEAD)
-            handler.requestEnded(status: 200, channel: nil, usage: TokenUsage())
+            handler.requestEnded(status: 200)
         case (.GET, "/v1/models"):
             run { try listModels(head) }
         case (.POST, "/v1/chat/completions"):
@@ -74,7 +74,7 @@ struct ClientAPI {
 
     func fail(_ error: GatewayError) {
         handler.writeError(error)
-        handler.requestEnded(status: error.status, channel: nil, usage: TokenUsage())
+        handler.requestEnded(status: error.status)
     }
 
     /// The URL's query parameters (percent-decoded; the last of a repeated name wins).
@@ -87,23 +87,6 @@ struct ClientAPI {
             parameters[name] = parts.count > 1 ? (parts[1].replacingOccurrences(of: "+", with: " ").removingPercentEncoding ?? "") : ""
         }
         return parameters
-    }
-
-    /// A key near the end of its budget is checked against the database's total (every
-    /// instance's spend) before it is served; only such keys ever wait on storage.
-    private func afterBudgetVerification(key: String, _ proceed: @escaping () throws -> Void) {
-        guard handler.stillWanted(), let loop = handler.eventLoop else { return }
-        let bound = NIOLoopBound(proceed, eventLoop: loop)
-        let budgets = runtime.budgets
-        let verified = loop.makePromise(of: GatewayError?.self)
-        verified.completeWithTask { await budgets.verify(key: key, now: unixSeconds()) }
-        verified.futureResult.whenSuccess { [self] refusal in
-            guard handler.stillWanted() else { return }
-            run {
-                if let refusal { throw refusal }
-                try bound.value()
-            }
-        }
     }
 
     static let maxModelNameBytes = 256
@@ -143,7 +126,7 @@ struct ClientAPI {
         }
         switch keys.check(digest: digest(of: presented), nowUnix: unixSeconds()) {
         case .valid(let key):
-            handler.keyName = key.name
+            handler.clientKey = key
             return key
         case .unknown: throw GatewayError.unauthorized("invalid API key")
         case .expired(let key): throw GatewayError.unauthorized("API key '\(key.name)' has expired")
@@ -160,47 +143,6 @@ struct ClientAPI {
         return digest
     }
 
-    /// A call in another dialect goes on as it is when its channel takes that dialect (the
-    /// provider's own); otherwise its body is converted to the internal dialect and a translator
-    /// converts the answer back.
-    func inInternalDialect(_ call: ModelCall) throws -> ModelCall {
-        let dialect = handler.dialect
-        guard dialect != .openAI else { return call }
-        if dialect == .responses, let upstreamPath = call.channel.ownResponsesPath {
-            var own = call
-            own.upstreamPath = upstreamPath
-            return own
-        }
-        // A Gemini stream without alt=sse is a JSON array; upstreams are always asked for SSE, so
-        // such a stream is converted rather than passed through.
-        let arrayStream = dialect == .gemini(sse: false) && call.wantsStream
-        if !arrayStream, dialect != .responses, case .plugin(let plugin) = call.channel.backend,
-           plugin.accepts(dialect.abi, model: call.channel.upstreamModel(for: call.model)) {
-            return call
-        }
-        let original: JSONValue
-        do {
-            original = try call.body.withUnsafeReadableBytes { try JSONParser.parse($0) }
-        } catch {
-            throw GatewayError.badRequest("request body is not valid JSON: \(error)", code: "invalid_json")
-        }
-        let ir: [UInt8]
-        if !call.isChat, case .gemini = dialect {
-            ir = try GeminiEmbeddingsRequest.toIR(original, model: call.model).serialized()
-            handler.translator = GeminiEmbeddingsTranslator(batch: original["requests"] != nil)
-        } else if dialect == .responses {
-            ir = try responsesToIR(original, model: call.model).serialized()
-        } else {
-            ir = try dialect.requestToIR(original, model: call.model, stream: call.wantsStream).serialized()
-            handler.translator = dialect.makeTranslator(model: call.model, request: original)
-        }
-        var converted = call
-        converted.body = handler.allocator.buffer(bytes: ir)
-        converted.scan = try RequestScan.scan(ir)
-        converted.dialect = TOLLGATE_DIALECT_OPENAI
-        return converted
-    }
-
     // MARK: Routes
 
     private func listModels(_ head: HTTPRequestHead) throws {
@@ -211,14 +153,14 @@ struct ClientAPI {
                               "owned_by": .string("tollgate")])
         }
         handler.writeJSON(status: 200, body: JSONValue.object(["object": .string("list"), "data": .array(models)]).serialized())
-        handler.requestEnded(status: 200, channel: nil, usage: TokenUsage())
+        handler.requestEnded(status: 200)
     }
 
     /// `target` is the model and streaming named by the URL (Gemini), else they come from the body.
+    /// From here the request is a `ModelCall`'s.
     private func modelCall(head: HTTPRequestHead, body: ByteBuffer, operation: tollgate_type_operation,
                            target: (model: String, stream: Bool)? = nil, upstreamPath: String? = nil) throws {
-        let snapshot = runtime.snapshot
-        let key = try authenticate(head, keys: snapshot.keys)
+        let key = try authenticate(head, keys: runtime.snapshot.keys)
         let scan: RequestScan
         do {
             scan = try body.withUnsafeReadableBytes { try RequestScan.scan($0) }
@@ -229,55 +171,11 @@ struct ClientAPI {
             throw GatewayError.badRequest("missing required field 'model'", code: "missing_model")
         }
         try Self.checkName(model)
-        handler.model = model
-        guard key.allows(model: model) else {
-            throw GatewayError.forbidden("key '\(key.name)' may not use model '\(model)'")
-        }
-        guard snapshot.router.serves(model) else {
-            throw GatewayError.notFound("model '\(model)' is not served by this gateway", code: "model_not_found")
-        }
-        let proceed = { () throws -> Void in
-            if let limiter = key.limiter {
-                switch limiter.admit(estimatedTokens: body.readableBytes / 4) {
-                case .success(let lease): handler.keyLease = lease
-                case .failure(let error): throw error
-                }
-            }
-            let marks = BillingMarks(batch: key.billingTier == .batch)
-            let stream = target?.stream ?? (operation == TOLLGATE_OPERATION_CHAT && scan.stream)
-            handler.pending = PendingCall(head: head, body: body, scan: scan, model: model, operation: operation, stream: stream,
-                                          marks: marks, retriesLeft: runtime.routing.retries,
-                                          fallbacks: (key.fallbacks[model] ?? snapshot.fallbacks[model] ?? []).filter(key.allows),
-                                          contextFallbacks: (snapshot.contextWindowFallbacks[model] ?? []).filter(key.allows),
-                                          upstreamPath: upstreamPath)
-            try afterPreviousResponse(body: body, key: key.name) { _ = try attempt(failover: false) }
-        }
-        switch runtime.budgets.admit(key: key.name, now: unixSeconds()) {
-        case .deny(let error): throw error
-        case .allow: try proceed()
-        case .verify: afterBudgetVerification(key: key.name, proceed)
-        }
+        let call = ModelCall(client: handler, head: head, body: body, scan: scan, key: key, model: model, operation: operation,
+                             upstreamPath: upstreamPath)
+        handler.call = call
+        call.run { try call.admit(stream: target?.stream) }
     }
-}
-
-/// A routed model request, as every backend receives it.
-struct ModelCall: Sendable {
-    var head: HTTPRequestHead
-    var body: ByteBuffer
-    var scan: RequestScan
-    var model: String
-    var operation: tollgate_type_operation
-    var channel: RuntimeChannel
-    /// The dialect of `body`: the internal one, or the client's when its channel takes it as is.
-    var dialect: tollgate_type_dialect
-    var wantsStream: Bool
-    /// The attempt's hold on the channel's health, handed to its exchange.
-    var lease: HealthLease?
-    /// For a passthrough channel: the path after its base path when it is not the operation's
-    /// own (`/responses` for a Responses request the upstream serves itself).
-    var upstreamPath: String? = nil
-
-    var isChat: Bool { operation == TOLLGATE_OPERATION_CHAT }
 }
 
 /// `/v1beta/models/{model}:generateContent`, `:streamGenerateContent`, `:embedContent`,

@@ -2,16 +2,17 @@ import NIOCore
 import NIOHTTP1
 import TollgatePluginABI
 
-/// Sends a request to an OpenAI-compatible channel with its body untouched, except for the two
+/// An OpenAI-compatible channel: the request goes with its body untouched, except for the two
 /// documented edits: a `model_map` rename, and `stream_options.include_usage` set on a stream
 /// the client did not ask usage for (the usage chunk is then removed from what the client sees).
-struct PassthroughBackend {
-    let handler: RequestHandler
+struct PassthroughUpstream: Upstream {
+    let endpoint: UpstreamEndpoint
+    let basePath: String
+    let baseHeaders: HTTPHeaders
 
-    func serve(_ call: ModelCall, endpoint: UpstreamEndpoint, basePath: String, baseHeaders: HTTPHeaders) {
-        guard handler.stillWanted(), let loop = handler.eventLoop, let pool = handler.runtime.pools.pool(for: loop) else { return }
+    func prepare(_ call: UpstreamCall, for modelCall: ModelCall, _ done: @escaping (Result<UpstreamRequest, GatewayError>) -> Void) {
         var edits: [BodyEdit] = []
-        let upstreamModel = call.channel.upstreamModel(for: call.model)
+        let upstreamModel = call.upstreamModel
         if upstreamModel != (call.scan.model ?? call.model), let range = call.scan.modelRange {  // model_map, or a fallback
             edits.append(BodyEdit(range: range, bytes: JSONValue.quoted(upstreamModel)))
         }
@@ -25,22 +26,13 @@ struct PassthroughBackend {
         var headers = baseHeaders
         headers.add(name: "content-length", value: String(body.readableBytes))
         headers.add(name: "accept", value: call.wantsStream ? "text/event-stream" : "application/json")
-        for (name, value) in call.head.headers where call.channel.forwardedClientHeaders.contains(where: { name.equalsIgnoringASCIICase($0) }) {
-            headers.add(name: name, value: value)
-        }
+        headers.addForwarded(from: call)
         let head = HTTPRequestHead(version: .http1_1, method: .POST, uri: path, headers: headers)
-        let request = ProxyExchange.Request(endpoint: endpoint, head: head, body: body, mode: .passthrough(stripUsage: stripUsage),
-                                            operation: call.operation, clientWantsStream: call.wantsStream,
-                                            clientIncludeUsage: call.scan.includeUsage ?? false, model: call.model,
-                                            channel: call.channel, lease: call.lease)
-        let exchange = ProxyExchange(client: handler, pool: pool, request: request, settings: handler.runtime.upstreamSettings,
-                                     maxResponseBytes: handler.runtime.limits.maxResponseBytes)
-        handler.exchange = exchange
-        exchange.start()
+        done(.success(UpstreamRequest(target: .network(endpoint, head, body), transducer: PassthroughTransducer(stripUsage: stripUsage))))
     }
 
     /// Sets `stream_options.include_usage: true`, keeping any other stream option.
-    static func includeUsageEdit(_ call: ModelCall) -> BodyEdit {
+    static func includeUsageEdit(_ call: UpstreamCall) -> BodyEdit {
         guard let range = call.scan.streamOptionsRange else {
             let insertion = Array(#""stream_options":{"include_usage":true},"#.utf8)
             return BodyEdit(range: call.scan.bodyStart..<call.scan.bodyStart, bytes: insertion)
@@ -73,5 +65,57 @@ struct BodyEdit {
             out.writeBytes(UnsafeRawBufferPointer(rebasing: raw[position...]))
         }
         return out
+    }
+}
+
+extension HTTPHeaders {
+    /// The client headers the channel forwards (`forwarded_headers`, provider feature flags).
+    mutating func addForwarded(from call: UpstreamCall) {
+        for (name, value) in call.head.headers where call.channel.forwardedClientHeaders.contains(where: { name.equalsIgnoringASCIICase($0) }) {
+            add(name: name, value: value)
+        }
+    }
+}
+
+/// Reads an OpenAI-shaped answer, which the client gets byte for byte: a stream is forwarded
+/// chunk by chunk while `OpenAIStreamMeter` reads usage from the same bytes (and, in strip mode,
+/// removes the usage chunk the gateway asked for); a complete answer has its usage read before
+/// its head is sent.
+final class PassthroughTransducer: AnswerTransducer {
+    private var meter: OpenAIStreamMeter
+
+    init(stripUsage: Bool) { meter = OpenAIStreamMeter(stripUsageChunk: stripUsage) }
+
+    func streams(_ head: HTTPResponseHead) -> Bool {
+        head.headers.first(name: "content-type")?.lowercased().hasPrefix("text/event-stream") ?? false
+    }
+
+    func startStream(_ head: HTTPResponseHead) throws(GatewayError) -> HTTPHeaders {
+        UpstreamHeaders.forClient(head.headers, bufferedLength: nil)
+    }
+
+    func feed(_ chunk: ByteBuffer) -> (out: [UInt8]?, error: String?) {
+        do {
+            return (try chunk.withUnsafeReadableBytes { try meter.read($0) }, nil)
+        } catch {
+            return (nil, "upstream sent an SSE event larger than the gateway accepts")
+        }
+    }
+
+    func finishStream() -> StreamClose {
+        meter.hasPartialEvent ? .truncated(notify: meter.stripUsageChunk) : .clean([])
+    }
+
+    var streamUsage: TokenUsage { meter.usage }
+    var servedTier: JSONValue? { meter.servedTier }
+
+    func complete(_ head: HTTPResponseHead, body: ByteBuffer) throws(GatewayError) -> CompleteAnswer {
+        var answer = CompleteAnswer(status: Int(head.status.code), headers: UpstreamHeaders.forClient(head.headers, bufferedLength: body.readableBytes),
+                                    body: body)
+        guard (200..<300).contains(answer.status) else { return answer }
+        let found = body.withUnsafeReadableBytes { RequestScan.members(["usage", "service_tier"], in: $0) }
+        if let counted = found["usage"].flatMap(TokenUsage.init(openAI:)) { answer.usage = counted }
+        answer.servedPriority = BillingMarks.servedPriority(found["service_tier"])
+        return answer
     }
 }

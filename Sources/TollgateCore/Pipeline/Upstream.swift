@@ -1,0 +1,128 @@
+import NIOCore
+import NIOHTTP1
+import TollgatePluginABI
+
+/// One attempt of a model call on one channel, as every upstream receives it.
+struct UpstreamCall: Sendable {
+    var head: HTTPRequestHead
+    var body: ByteBuffer
+    var scan: RequestScan
+    var model: String
+    var operation: tollgate_type_operation
+    var channel: RuntimeChannel
+    /// The dialect of `body`: the internal one, or the client's when its channel takes it as is.
+    var dialect: tollgate_type_dialect
+    var wantsStream: Bool
+    /// For a passthrough channel: the path after its base path when it is not the operation's
+    /// own (`/responses` for a Responses request the upstream serves itself).
+    var upstreamPath: String? = nil
+
+    var isChat: Bool { operation == TOLLGATE_OPERATION_CHAT }
+    var upstreamModel: String { channel.upstreamModel(for: model) }
+    var clientIncludeUsage: Bool { scan.includeUsage ?? false }
+}
+
+/// What an attempt sends, and the transducer that reads its answer. The mock answers in process:
+/// its answer is read by the same transducer as a network one.
+struct UpstreamRequest {
+    enum Target {
+        case network(UpstreamEndpoint, HTTPRequestHead, ByteBuffer)
+        case local(HTTPResponseHead, ByteBuffer)
+    }
+    var target: Target
+    var transducer: any AnswerTransducer
+
+    /// The bytes sent, for the estimate of a prompt the upstream never counted.
+    var sentBytes: Int {
+        if case .network(_, _, let body) = target { return body.readableBytes }
+        return 0
+    }
+}
+
+/// A kind of channel: it builds an attempt's request (passthrough, template, plugin, mock).
+protocol Upstream {
+    /// Builds the request; `done` runs on the call's event loop (a plugin that may block builds
+    /// on the blocking pool first).
+    func prepare(_ attempt: UpstreamCall, for call: ModelCall, _ done: @escaping (Result<UpstreamRequest, GatewayError>) -> Void)
+}
+
+/// How a stream's upstream body ended, as its transducer read it.
+enum StreamClose {
+    /// Ended cleanly; the last bytes to write.
+    case clean([UInt8])
+    /// The conversion failed: the stream ends with an error event and status 502.
+    case failed([UInt8], String)
+    /// The body ended inside an event. `notify`: the gateway writes the error event (it held the
+    /// partial event back); otherwise the client already has the bytes and its translator closes.
+    case truncated(notify: Bool)
+}
+
+/// Turns one attempt's answer into the internal (OpenAI) dialect, as it arrives. One per attempt.
+protocol AnswerTransducer: AnyObject {
+    /// Whether a successful answer with this head is streamed to the client as it arrives (else
+    /// it is collected whole and converted by `complete`).
+    func streams(_ head: HTTPResponseHead) -> Bool
+    /// Starts a stream: the headers of the client's head (before the gateway's own), or an error
+    /// when the answer cannot be read.
+    func startStream(_ head: HTTPResponseHead) throws(GatewayError) -> HTTPHeaders
+    /// A stream chunk in; the internal bytes out (nil: the chunk itself), or the error that ends it.
+    func feed(_ chunk: ByteBuffer) -> (out: [UInt8]?, error: String?)
+    func finishStream() -> StreamClose
+    /// The usage the stream reported so far.
+    var streamUsage: TokenUsage { get }
+    /// The `service_tier` the upstream said it served, read from the stream.
+    var servedTier: JSONValue? { get }
+    /// A complete answer (any status): status, headers for the client, body, usage and tier.
+    func complete(_ head: HTTPResponseHead, body: ByteBuffer) throws(GatewayError) -> CompleteAnswer
+}
+
+struct CompleteAnswer {
+    var status: Int
+    var headers: HTTPHeaders
+    var body: ByteBuffer
+    var usage: TokenUsage = TokenUsage()
+    var servedPriority = false
+}
+
+extension AnswerTransducer {
+    var servedTier: JSONValue? { nil }
+}
+
+/// Upstream headers a client gets (an allow-list): what reads the body and when to retry.
+/// Cookies, the provider's internal headers (account, organization, rate limits of the
+/// operator's account, processing details) and anything named like the gateway's own
+/// (`x-tollgate-*`) stay behind. The upstream's request id (OpenAI's `x-request-id`,
+/// Anthropic's `request-id`) is kept as `x-upstream-request-id`.
+enum UpstreamHeaders {
+    static let passedToClient = ["content-type", "content-encoding", "cache-control", "retry-after", "retry-after-ms",
+                                 "x-should-retry"]
+    static let upstreamRequestID = ["x-request-id", "request-id"]
+    /// What a converted answer keeps: the upstream's advice on when to retry.
+    static let retryAdvice = ["retry-after", "retry-after-ms"]
+
+    static func forClient(_ upstream: HTTPHeaders, bufferedLength: Int?) -> HTTPHeaders {
+        var headers = HTTPHeaders()
+        headers.reserveCapacity(8)
+        for (name, value) in upstream {
+            if passedToClient.contains(where: { name.equalsIgnoringASCIICase($0) }) {
+                headers.add(name: name, value: value)
+            } else if upstreamRequestID.contains(where: { name.equalsIgnoringASCIICase($0) }) {
+                headers.add(name: "x-upstream-request-id", value: value)
+            }
+        }
+        if let bufferedLength { headers.add(name: "content-length", value: String(bufferedLength)) }
+        return headers
+    }
+
+    /// A converted answer's headers: JSON, plus the upstream's retry advice.
+    static func converted(_ upstream: HTTPHeaders) -> HTTPHeaders {
+        var headers = HTTPHeaders([("content-type", "application/json")])
+        for (name, value) in upstream where retryAdvice.contains(where: { name.equalsIgnoringASCIICase($0) }) {
+            headers.add(name: name, value: value)
+        }
+        return headers
+    }
+
+    /// The head of a stream the gateway converts to OpenAI SSE.
+    static let convertedStream = HTTPHeaders([("content-type", "text/event-stream"), ("cache-control", "no-cache")])
+}

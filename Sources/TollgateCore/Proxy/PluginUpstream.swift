@@ -1,0 +1,117 @@
+import NIOCore
+import NIOHTTP1
+import TollgatePluginABI
+
+/// A channel served through an adaptor plugin: the plugin builds the upstream request (URL,
+/// auth, converted body) and converts the answer. A plugin that may block (side requests) builds
+/// on the blocking pool, never on the event loop.
+struct PluginUpstream: Upstream {
+    let pluginChannel: PluginChannel
+
+    /// Client headers a plugin may forward (provider feature flags); credentials never cross.
+    static let forwardable: Set<String> = ["anthropic-beta", "anthropic-version", "openai-beta"]
+
+    func prepare(_ call: UpstreamCall, for modelCall: ModelCall, _ done: @escaping (Result<UpstreamRequest, GatewayError>) -> Void) {
+        let clientHeaders = call.head.headers.filter { Self.forwardable.contains($0.name.lowercased()) }.map { ($0.name, $0.value) }
+        let body = Array(buffer: call.body)
+        let pluginChannel = self.pluginChannel
+        let build: @Sendable () throws -> UpstreamRequestSpec = {
+            try pluginChannel.buildRequest(operation: call.operation, dialect: call.dialect, model: call.upstreamModel, body: body,
+                                           stream: call.wantsStream, clientHeaders: clientHeaders)
+        }
+        guard pluginChannel.plugin.mayBlock, let loop = modelCall.eventLoop else {
+            return done(request(Result(catching: build), call: call, clientBody: body))
+        }
+        modelCall.runtime.blockingPool.runIfActive(eventLoop: loop, build).whenComplete { result in
+            done(request(result.mapError { $0 }, call: call, clientBody: body))
+        }
+    }
+
+    private func request(_ built: Result<UpstreamRequestSpec, any Error>, call: UpstreamCall, clientBody: [UInt8])
+        -> Result<UpstreamRequest, GatewayError> {
+        let spec: UpstreamRequestSpec
+        switch built {
+        case .success(let value): spec = value
+        case .failure(let error as AdaptorError): return .failure(Self.gatewayError(error, plugin: pluginChannel.plugin.name))
+        case .failure(let error): return .failure(.internalError("\(error)"))
+        }
+        guard let (endpoint, path) = UpstreamEndpoint.parse(spec.url) else {
+            return .failure(.internalError("\(pluginChannel.plugin.name) built an invalid URL: '\(spec.url)'"))
+        }
+        var headers = HTTPHeaders(spec.headers)
+        if !headers.contains(name: "host") { headers.add(name: "host", value: endpoint.hostHeader) }
+        headers.replaceOrAdd(name: "content-length", value: String(spec.body.count))
+        let head = HTTPRequestHead(version: .http1_1, method: HTTPMethod(rawValue: spec.method), uri: path, headers: headers)
+        let transducer = PluginTransducer(channel: pluginChannel, call: call, clientBody: clientBody)
+        return .success(UpstreamRequest(target: .network(endpoint, head, ByteBuffer(bytes: spec.body)), transducer: transducer))
+    }
+
+    /// Maps a plugin's status to what the client gets.
+    static func gatewayError(_ error: AdaptorError, plugin: String) -> GatewayError {
+        let message = "\(plugin): \(error.message)"
+        switch error.status {
+        case TOLLGATE_ERR_INVALID_INPUT: return .badRequest(message)
+        case TOLLGATE_ERR_UNSUPPORTED: return .badRequest(message, code: Self.unsupported)
+        case TOLLGATE_ERR_UPSTREAM, TOLLGATE_ERR_AUTH: return .badGateway(message)
+        default: return .internalError(message)
+        }
+    }
+
+    /// The error code of an operation the plugin does not build (token counting then estimates).
+    static let unsupported = "unsupported"
+}
+
+/// Reads an answer through the plugin: streams with its stream hooks (when the client asked for
+/// a stream), complete answers with `on_convert_response`.
+final class PluginTransducer: AnswerTransducer {
+    private let channel: PluginChannel
+    private let call: UpstreamCall
+    private let clientBody: [UInt8]
+    private var stream: PluginStream?
+
+    init(channel: PluginChannel, call: UpstreamCall, clientBody: [UInt8]) {
+        self.channel = channel
+        self.call = call
+        self.clientBody = clientBody
+    }
+
+    func streams(_ head: HTTPResponseHead) -> Bool { call.wantsStream }
+
+    func startStream(_ head: HTTPResponseHead) throws(GatewayError) -> HTTPHeaders {
+        do {
+            stream = try channel.makeStream(operation: call.operation, dialect: call.dialect, model: call.model,
+                                            headers: head.headers.map { ($0.name.lowercased(), $0.value) },
+                                            includeUsage: call.clientIncludeUsage, requestBody: clientBody)
+        } catch {
+            throw .badGateway("\(channel.plugin.name) cannot read the stream: \(error.message)")
+        }
+        return UpstreamHeaders.convertedStream
+    }
+
+    func feed(_ chunk: ByteBuffer) -> (out: [UInt8]?, error: String?) {
+        guard let stream else { return ([], nil) }
+        let (out, error) = chunk.withUnsafeReadableBytes { stream.feed($0) }
+        return (out, error.map { "\(channel.plugin.name): \($0.message)" })
+    }
+
+    func finishStream() -> StreamClose {
+        guard let stream else { return .clean([]) }
+        let (out, error) = stream.finish()
+        if let error { return .failed(out, "\(channel.plugin.name): \(error.message)") }
+        return .clean(out)
+    }
+
+    var streamUsage: TokenUsage { stream?.currentUsage ?? TokenUsage() }
+
+    func complete(_ head: HTTPResponseHead, body: ByteBuffer) throws(GatewayError) -> CompleteAnswer {
+        do {
+            let converted = try channel.convertResponse(operation: call.operation, dialect: call.dialect, status: Int(head.status.code),
+                                                        headers: head.headers.map { ($0.name.lowercased(), $0.value) },
+                                                        body: Array(buffer: body), model: call.model, requestBody: clientBody)
+            return CompleteAnswer(status: converted.status, headers: UpstreamHeaders.converted(head.headers),
+                                  body: ByteBuffer(bytes: converted.body), usage: converted.usage)
+        } catch {
+            throw .badGateway("\(channel.plugin.name) could not read the upstream answer (HTTP \(head.status.code)): \(error.message)")
+        }
+    }
+}
