@@ -245,6 +245,11 @@ NGINX_WORKER=$(pgrep -P "$PID_nginx" | head -1)
 declare -A SERVERS=([direct]="$(pgrep -P "$PID_mock" | tr '\n' ' ')")
 SERVERS[nginx]="${SERVERS[direct]} $(pgrep -P "$PID_nginx" | tr '\n' ' ')"
 SERVERS[tollgate]="${SERVERS[direct]} $PID_tollgate"
+# The process whose CPU time is "the proxy's" (per request, per stream): the mock's workers for
+# direct, nginx's worker(s), Tollgate's process.
+declare -A PROXY=([direct]="${SERVERS[direct]}" [nginx]="$(pgrep -P "$PID_nginx" | tr '\n' ' ')" [tollgate]=$PID_tollgate)
+# CPU microseconds the target's proxy process spent per unit of work: (ticks × 10,000) / units.
+cpu_us() { awk -v t="$1" -v n="$2" 'BEGIN { if (n > 0) printf "%.1f", t * 10000 / n; else printf "n/a" }'; }
 # Memory of the proxies: nginx's worker, Tollgate's one process.
 declare -A MEMPID=([nginx]=$NGINX_WORKER [tollgate]=$PID_tollgate)
 RSS_IDLE=$(rss_kib "$PID_tollgate")
@@ -264,16 +269,18 @@ measure() {  # scenario, target, conns
   local env=(BENCH_KEY=$KEY BENCH_DIR=$HERE BENCH_TARGET=$target)
   env "${env[@]}" $(pin_cmd "$CPU_CLIENT") wrk -t$t -c"$c" -d"${WARMUP}s" -s "$HERE/$scenario.lua" "$url" >"$WORK/wrk-$1-$2-c$3-warmup.txt"
   # "other" = CPU used by anything but wrk, the mock and the proxy during the run, in % of the machine.
-  local m0 s0 w0 start=${EPOCHREALTIME/./} sampler=
+  local m0 s0 w0 p0 start=${EPOCHREALTIME/./} sampler=
   child_ticks >"$WORK/w0"
-  m0=$(machine_ticks) s0=$(proc_ticks ${SERVERS[$target]}) w0=$(<"$WORK/w0")
+  m0=$(machine_ticks) s0=$(proc_ticks ${SERVERS[$target]}) w0=$(<"$WORK/w0") p0=$(proc_ticks ${PROXY[$target]})
   if [[ $target == tollgate ]]; then sample_rss & sampler=$!; fi
   env "${env[@]}" $(pin_cmd "$CPU_CLIENT") wrk -t$t -c"$c" -d"${DURATION}s" -s "$HERE/$scenario.lua" "$url" >"$raw"
   [[ -n $sampler ]] && { kill "$sampler" 2>/dev/null; wait "$sampler" 2>/dev/null || true; }
   child_ticks >"$WORK/w1"
   R[$scenario,$target,$c,other]=$(( ( $(machine_ticks) - m0 - ($(proc_ticks ${SERVERS[$target]}) - s0) - ($(<"$WORK/w1") - w0) ) \
     * 1000000 / ( (${EPOCHREALTIME/./} - start) * $(nproc) ) ))
+  local proxy_ticks=$(( $(proc_ticks ${PROXY[$target]}) - p0 ))
   for kv in $(grep '^RESULT ' "$raw" | cut -d' ' -f2-); do R[$scenario,$target,$c,${kv%%=*}]=${kv#*=}; done
+  R[$scenario,$target,$c,cpu_us]=$(cpu_us "$proxy_ticks" "${R[$scenario,$target,$c,requests]:-0}")
   [[ -n ${R[$scenario,$target,$c,rps]:-} ]] || { cat "$raw" >&2; die "$scenario $target c=$c: no RESULT line from wrk"; }
   local errs=0 e
   for e in connect read write status timeout; do errs=$((errs + ${R[$scenario,$target,$c,err_$e]})); done
@@ -302,16 +309,18 @@ run_wrk_scenario() {  # scenario, conns...
 
 # Streams: 64 events 20 ms apart from the stream mock; c=1 and c=32 connections.
 run_stream_scenario() {
-  local target c kv raw
+  local target c kv raw p0
   for c in 1 32; do
     for target in direct nginx tollgate; do
       raw="$WORK/stream-$target-c$c.txt"
       log "stream $target c=$c: $STREAM_ROUNDS streams per connection"
       BENCH_KEY=$KEY $(pin_cmd "$CPU_CLIENT") python3 "$HERE/stream_client.py" stream "http://127.0.0.1:${STREAM_PORT[$target]}" 1 1 >/dev/null ||
         die "stream $target: warm-up failed"
+      p0=$(proc_ticks ${PROXY[$target]})
       BENCH_KEY=$KEY $(pin_cmd "$CPU_CLIENT") python3 "$HERE/stream_client.py" stream "http://127.0.0.1:${STREAM_PORT[$target]}" "$c" "$STREAM_ROUNDS" >"$raw" ||
         { cat "$raw" >&2; die "stream $target c=$c failed"; }
       for kv in $(grep '^RESULT ' "$raw" | cut -d' ' -f2-); do R[stream,$target,$c,${kv%%=*}]=${kv#*=}; done
+      R[stream,$target,$c,cpu_us]=$(cpu_us $(( $(proc_ticks ${PROXY[$target]}) - p0 )) "${R[stream,$target,$c,streams]:-0}")
       ((${R[stream,$target,$c,errors]} == 0)) || FAILED+=("stream $target c=$c")
     done
   done
@@ -360,11 +369,11 @@ for scenario in $SCENARIOS; do
         body1m) echo "== body1m: chat completion with a 1 MB request body" ;;
         convert) echo "== convert: OpenAI client -> Anthropic upstream (claude plugin); direct and nginx send the Anthropic body" ;;
       esac
-      printf '%-9s %6s %9s %9s %10s %7s %8s\n' target conns p50_us p99_us req/s errors other%
+      printf '%-9s %6s %9s %9s %10s %7s %8s %9s\n' target conns p50_us p99_us req/s errors other% cpu_us/req
       for c in $conns; do
         for target in direct nginx tollgate; do
-          printf '%-9s %6s %9s %9s %10s %7s %8s\n' "$target" "$c" "${R[$scenario,$target,$c,p50_us]}" "${R[$scenario,$target,$c,p99_us]}" \
-            "${R[$scenario,$target,$c,rps]}" "${R[$scenario,$target,$c,errors]}" "${R[$scenario,$target,$c,other]}"
+          printf '%-9s %6s %9s %9s %10s %7s %8s %9s\n' "$target" "$c" "${R[$scenario,$target,$c,p50_us]}" "${R[$scenario,$target,$c,p99_us]}" \
+            "${R[$scenario,$target,$c,rps]}" "${R[$scenario,$target,$c,errors]}" "${R[$scenario,$target,$c,other]}" "${R[$scenario,$target,$c,cpu_us]}"
           ((${R[$scenario,$target,$c,other]} < 5)) || BUSY=1
         done
       done
@@ -373,6 +382,10 @@ for scenario in $SCENARIOS; do
       d99=${R[$scenario,direct,$lo,p99_us]} g99=${R[$scenario,tollgate,$lo,p99_us]}
       echo "Added latency over direct, c=$lo: p50 nginx +$((n - d)) us, tollgate +$((g - d)) us," \
         "tollgate/nginx = $(ratio $((g - d)) $((n - d))); p99 tollgate +$((g99 - d99)) us"
+      for c in $conns; do
+        echo "CPU per request, c=$c: nginx ${R[$scenario,nginx,$c,cpu_us]} us, tollgate ${R[$scenario,tollgate,$c,cpu_us]} us," \
+          "tollgate/nginx = $(ratio "${R[$scenario,tollgate,$c,cpu_us]}" "${R[$scenario,nginx,$c,cpu_us]}")"
+      done
       echo "Throughput, c=$hi: tollgate/nginx = $(ratio "${R[$scenario,tollgate,$hi,rps]}" "${R[$scenario,nginx,$hi,rps]}")," \
         "tollgate/direct = $(ratio "${R[$scenario,tollgate,$hi,rps]}" "${R[$scenario,direct,$hi,rps]}")"
       ;;
@@ -389,7 +402,8 @@ for scenario in $SCENARIOS; do
         for target in nginx tollgate; do
           echo "  c=$c $target: added ttfb p50 +$((${R[stream,$target,$c,ttfb_p50_us]} - ${R[stream,direct,$c,ttfb_p50_us]})) us," \
             "added per-event delay p50 +$((${R[stream,$target,$c,delay_p50_us]} - ${R[stream,direct,$c,delay_p50_us]})) us," \
-            "p99 +$((${R[stream,$target,$c,delay_p99_us]} - ${R[stream,direct,$c,delay_p99_us]})) us"
+            "p99 +$((${R[stream,$target,$c,delay_p99_us]} - ${R[stream,direct,$c,delay_p99_us]})) us," \
+            "CPU ${R[stream,$target,$c,cpu_us]} us per stream"
         done
       done
       ;;
