@@ -113,13 +113,23 @@ struct ChangeFeedTests {
             for count in 0..<2_000 where try await call(h) == status { return count }
             return nil
         }
+        /// Waits (counting looks, not time) until `b` has handled `count` announcements.
+        func heard(_ count: Int) async throws -> Bool {
+            for _ in 0..<6_000 {
+                if b.gateway.sharedState.announcements.load(ordering: .relaxed) >= count { return true }
+                try await Task.sleep(for: .milliseconds(5))
+            }
+            return false
+        }
+        // The feed's start is itself announced (everything is read again): once handled, only
+        // announcements can bring a change before the minute's poll.
+        #expect(try await heard(1), "the other instance listens")
         try await a.gateway.storage.insert(StoredKey(name: "feed", digestHex: KeyDigest(of: secret).hex, prefix: "sk-feed",
                                                      models: [], expiresAt: nil, revoked: false, createdAt: unixSeconds()))
         #expect(try await answersBefore(200, on: b) != nil, "the new key reached the other instance")
-        let heard = b.gateway.sharedState.announcements.load(ordering: .relaxed)
         #expect(try await a.gateway.storage.revokeKey(named: "feed"))
         #expect(try await answersBefore(401, on: b) != nil, "the revocation reached the other instance")
-        #expect(b.gateway.sharedState.announcements.load(ordering: .relaxed) > heard)
+        #expect(try await heard(3), "both changes arrived as announcements")
     }
 
     @Test func migrationsSplitAtSemicolonsOutsideFunctionBodies() {

@@ -128,10 +128,7 @@ final class ProxyExchange: UpstreamResponseDelegate, @unchecked Sendable {
             phase = .streaming
             call.startStream(status: head.status, headers: headers, channel: channelName)
         } else {
-            phase = .buffering
-            // Sized from content-length, but a claimed size never reserves more than 1 MiB up front.
-            let announced = head.headers.first(name: "content-length").flatMap(Int.init) ?? 4096
-            buffered = ByteBufferAllocator().buffer(capacity: min(max(announced, 0), 1 << 20))
+            phase = .buffering  // the first chunk is kept as it came: most answers arrive in one
         }
         deadline = .now() + TimeAmount(settings.readTimeout)
     }
@@ -157,7 +154,7 @@ final class ProxyExchange: UpstreamResponseDelegate, @unchecked Sendable {
                 return abort(before: .badGateway("upstream answer is larger than max_response_bytes (\(maxResponseBytes))",
                                                  code: "upstream_response_too_large"))
             }
-            buffered?.writeBuffer(&chunk)
+            if buffered == nil { buffered = chunk } else { buffered!.writeBuffer(&chunk) }
         default:
             break
         }
