@@ -132,7 +132,7 @@ public enum Host {
 nonisolated(unsafe) private var exportedType: (any AdaptorPlugin.Type)?
 /// One descriptor per plugin kind, built on the first call of the entry.
 nonisolated(unsafe) private var exportedDescriptors: [UInt32: UnsafeMutablePointer<tollgate_type_plugin_descriptor>] = [:]
-private let exportLock = PThreadLock()
+private let exportLock = ConditionLock()
 
 private final class AdaptorBox { let plugin: any AdaptorPlugin; init(_ p: any AdaptorPlugin) { plugin = p } }
 private final class ChannelBox { let channel: any AdaptorChannel; init(_ c: any AdaptorChannel) { channel = c } }
@@ -269,12 +269,4 @@ private let freeBuffer: @convention(c) (UnsafeMutablePointer<tollgate_type_buffe
 
 extension Array where Element == UInt8 {
     var utf8String: String { String(decoding: self, as: UTF8.self) }
-}
-
-/// A pthread mutex (the kit avoids Foundation and Synchronization so plugins stay small).
-private final class PThreadLock: @unchecked Sendable {
-    private var mutex = pthread_mutex_t()
-    init() { pthread_mutex_init(&mutex, nil) }
-    func lock() { pthread_mutex_lock(&mutex) }
-    func unlock() { pthread_mutex_unlock(&mutex) }
 }
