@@ -211,7 +211,7 @@ private let adaptorHooks = tollgate_type_adaptor_hooks(
             let converted = try box.channel.convertResponse(PluginResponse(
                 operation: operation(r.operation), status: Int(r.status), headers: HeaderLines.parse(bytes(r.headers)),
                 body: bytes(r.body), model: bytes(r.model).utf8String, requestBody: bytes(r.request_body),
-                dialect: r.struct_size > MemoryLayout.offset(of: \tollgate_type_response_in.dialect)! ? dialect(r.dialect) : .openAI))
+                dialect: StructSize.holds(\tollgate_type_response_in.dialect, structSize: r.struct_size) ? dialect(r.dialect) : .openAI))
             out.pointee.status = Int32(converted.status)
             out.pointee.body = allocate(converted.body)
             converted.usage.write(into: &out.pointee.usage)
@@ -224,7 +224,7 @@ private let adaptorHooks = tollgate_type_adaptor_hooks(
             let stream = try box.channel.makeStream(PluginStreamParams(
                 operation: operation(p.operation), model: bytes(p.model).utf8String, headers: HeaderLines.parse(bytes(p.headers)),
                 includeUsage: p.include_usage != 0, requestBody: bytes(p.request_body),
-                dialect: p.struct_size > MemoryLayout.offset(of: \tollgate_type_stream_params.dialect)! ? dialect(p.dialect) : .openAI))
+                dialect: StructSize.holds(\tollgate_type_stream_params.dialect, structSize: p.struct_size) ? dialect(p.dialect) : .openAI))
             out?.pointee = retain(StreamBox(stream))
             return TOLLGATE_OK
         } catch { return report(error, errorOut) }
