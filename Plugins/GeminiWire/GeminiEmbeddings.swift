@@ -68,7 +68,7 @@ public enum GeminiEmbeddings {
         let prompt = usage.prompt ?? 0
         let out = JSONValue.object([
             "object": .string("list"), "data": .array(data), "model": .string(model),
-            "usage": .object(["prompt_tokens": .int(prompt), "total_tokens": .int(prompt)]),
+            "usage": TokenUsage.openAIEmbeddingsJSON(promptTokens: prompt),
         ])
         return GeminiResponse.Converted(body: out.serialized(), usage: usage)
     }

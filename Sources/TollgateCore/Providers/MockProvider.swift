@@ -66,7 +66,7 @@ public enum MockProvider {
         }
         let usage = TokenUsage(prompt: tokens, completion: 0)
         let body = JSONValue.object(["object": .string("list"), "data": .array(data), "model": .string(model),
-                                     "usage": .object(["prompt_tokens": .int(tokens), "total_tokens": .int(tokens)])])
+                                     "usage": TokenUsage.openAIEmbeddingsJSON(promptTokens: tokens)])
         return Answer(status: 200, body: body.serialized(), usage: usage)
     }
 

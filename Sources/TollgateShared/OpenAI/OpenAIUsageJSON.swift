@@ -66,3 +66,10 @@ extension TokenUsage {
         return members.isEmpty ? nil : members
     }
 }
+
+extension TokenUsage {
+    /// The `usage` object of an OpenAI embeddings answer: `prompt_tokens` and `total_tokens`.
+    public static func openAIEmbeddingsJSON(promptTokens: Int64) -> JSONValue {
+        .object(["prompt_tokens": .int(promptTokens), "total_tokens": .int(promptTokens)])
+    }
+}
