@@ -42,7 +42,7 @@ struct PluginUpstream: Upstream {
         if !headers.contains(name: "host") { headers.add(name: "host", value: endpoint.hostHeader) }
         headers.replaceOrAdd(name: "content-length", value: String(spec.body.count))
         let head = HTTPRequestHead(version: .http1_1, method: HTTPMethod(rawValue: spec.method), uri: path, headers: headers)
-        let transducer = PluginTransducer(channel: pluginChannel, call: call, clientBody: clientBody)
+        let transducer = Self.transducer(pluginChannel, call: call, clientBody: clientBody)
         return .success(UpstreamRequest(target: .network(endpoint, head, ByteBuffer(bytes: spec.body)), transducer: transducer))
     }
 
@@ -61,57 +61,43 @@ struct PluginUpstream: Upstream {
     static let unsupported = "unsupported"
 }
 
-/// Reads an answer through the plugin: streams with its stream hooks (when the client asked for
-/// a stream), complete answers with `on_convert_response`.
-final class PluginTransducer: AnswerTransducer {
-    private let channel: PluginChannel
-    private let call: UpstreamCall
-    private let clientBody: [UInt8]
-    private var stream: PluginStream?
+extension PluginUpstream {
+    /// Reads an answer through the plugin: streams with its stream hooks, complete answers with
+    /// `on_convert_response`.
+    static func transducer(_ channel: PluginChannel, call: UpstreamCall, clientBody: [UInt8]) -> ConvertingTransducer {
+        let plugin = channel.plugin.name
+        return ConvertingTransducer(wantsStream: call.wantsStream, errorPrefix: "\(plugin): ", makeStream: { head throws(GatewayError) in
+            do throws(AdaptorError) {
+                return try channel.makeStream(operation: call.operation, dialect: call.dialect, model: call.model,
+                                              headers: head.headers.map { ($0.name.lowercased(), $0.value) },
+                                              includeUsage: call.clientIncludeUsage, requestBody: clientBody)
+            } catch {
+                throw .badGateway("\(plugin) cannot read the stream: \(error.message)")
+            }
+        }, convert: { head, body throws(GatewayError) in
+            do throws(AdaptorError) {
+                let converted = try channel.convertResponse(operation: call.operation, dialect: call.dialect, status: Int(head.status.code),
+                                                            headers: head.headers.map { ($0.name.lowercased(), $0.value) },
+                                                            body: Array(buffer: body), model: call.model, requestBody: clientBody)
+                return CompleteAnswer(status: converted.status, headers: UpstreamHeaders.converted(head.headers),
+                                      body: ByteBuffer(bytes: converted.body), usage: converted.usage)
+            } catch {
+                throw .badGateway("\(plugin) could not read the upstream answer (HTTP \(head.status.code)): \(error.message)")
+            }
+        })
+    }
+}
 
-    init(channel: PluginChannel, call: UpstreamCall, clientBody: [UInt8]) {
-        self.channel = channel
-        self.call = call
-        self.clientBody = clientBody
+extension PluginStream: StreamConverter {
+    func convert(_ chunk: UnsafeRawBufferPointer) -> (out: [UInt8], error: String?) {
+        let (out, error) = feed(chunk)
+        return (out, error?.message)
     }
 
-    func streams(_ head: HTTPResponseHead) -> Bool { call.wantsStream }
-
-    func startStream(_ head: HTTPResponseHead) throws(GatewayError) -> HTTPHeaders {
-        do {
-            stream = try channel.makeStream(operation: call.operation, dialect: call.dialect, model: call.model,
-                                            headers: head.headers.map { ($0.name.lowercased(), $0.value) },
-                                            includeUsage: call.clientIncludeUsage, requestBody: clientBody)
-        } catch {
-            throw .badGateway("\(channel.plugin.name) cannot read the stream: \(error.message)")
-        }
-        return UpstreamHeaders.convertedStream
+    func finishConversion() -> (out: [UInt8], error: String?) {
+        let (out, error) = finish()
+        return (out, error?.message)
     }
 
-    func feed(_ chunk: ByteBuffer) -> (out: [UInt8]?, error: String?) {
-        guard let stream else { return ([], nil) }
-        let (out, error) = chunk.withUnsafeReadableBytes { stream.feed($0) }
-        return (out, error.map { "\(channel.plugin.name): \($0.message)" })
-    }
-
-    func finishStream() -> StreamClose {
-        guard let stream else { return .clean([]) }
-        let (out, error) = stream.finish()
-        if let error { return .failed(out, "\(channel.plugin.name): \(error.message)") }
-        return .clean(out)
-    }
-
-    var streamUsage: TokenUsage { stream?.currentUsage ?? TokenUsage() }
-
-    func complete(_ head: HTTPResponseHead, body: ByteBuffer) throws(GatewayError) -> CompleteAnswer {
-        do {
-            let converted = try channel.convertResponse(operation: call.operation, dialect: call.dialect, status: Int(head.status.code),
-                                                        headers: head.headers.map { ($0.name.lowercased(), $0.value) },
-                                                        body: Array(buffer: body), model: call.model, requestBody: clientBody)
-            return CompleteAnswer(status: converted.status, headers: UpstreamHeaders.converted(head.headers),
-                                  body: ByteBuffer(bytes: converted.body), usage: converted.usage)
-        } catch {
-            throw .badGateway("\(channel.plugin.name) could not read the upstream answer (HTTP \(head.status.code)): \(error.message)")
-        }
-    }
+    var convertedUsage: TokenUsage { currentUsage }
 }

@@ -29,7 +29,7 @@ struct TemplateUpstream: Upstream {
         headers.addForwarded(from: call)
         let head = HTTPRequestHead(version: .http1_1, method: .POST, uri: path, headers: headers)
         let transducer: any AnswerTransducer = channel.answersInOpenAI(stream: call.wantsStream, operation: operation)
-            ? PassthroughTransducer(stripUsage: stripUsage) : TemplateTransducer(channel: channel, call: call)
+            ? PassthroughTransducer(stripUsage: stripUsage) : Self.transducer(channel, call: call)
         done(.success(UpstreamRequest(target: .network(channel.endpoint, head, body), transducer: transducer)))
     }
 
@@ -68,48 +68,30 @@ struct TemplateUpstream: Upstream {
     }
 }
 
-/// Reads an answer a template converts: its stream mapping, or its answer mapping.
-final class TemplateTransducer: AnswerTransducer {
-    private let channel: TemplateChannel
-    private let call: UpstreamCall
-    private var stream: TemplateStream?
-
-    init(channel: TemplateChannel, call: UpstreamCall) {
-        self.channel = channel
-        self.call = call
+extension TemplateUpstream {
+    /// Reads an answer the template converts: its event mapping, or its answer mapping.
+    static func transducer(_ channel: TemplateChannel, call: UpstreamCall) -> ConvertingTransducer {
+        ConvertingTransducer(wantsStream: call.wantsStream, errorPrefix: "channel '\(call.channel.name)': ", makeStream: { _ throws(GatewayError) in
+            guard let stream = channel.makeStream(model: call.model, includeUsage: call.clientIncludeUsage) else {
+                throw .badGateway("template '\(channel.template.provider)' has no stream mapping", code: "template_mapping_error")
+            }
+            return stream
+        }, convert: { head, body throws(GatewayError) in
+            do throws(TemplateChannel.ConversionError) {
+                let converted = call.operation == TOLLGATE_OPERATION_EMBEDDINGS
+                    ? try channel.convertEmbeddings(status: Int(head.status.code), body: Array(buffer: body), model: call.model)
+                    : try channel.convertAnswer(status: Int(head.status.code), body: Array(buffer: body), model: call.model)
+                return CompleteAnswer(status: converted.status, headers: UpstreamHeaders.converted(head.headers),
+                                      body: ByteBuffer(bytes: converted.body), usage: converted.usage)
+            } catch {
+                throw .badGateway(error.message, code: "template_mapping_error")
+            }
+        })
     }
+}
 
-    func streams(_ head: HTTPResponseHead) -> Bool { call.wantsStream }
-
-    func startStream(_ head: HTTPResponseHead) throws(GatewayError) -> HTTPHeaders {
-        stream = channel.makeStream(model: call.model, includeUsage: call.clientIncludeUsage)
-        return UpstreamHeaders.convertedStream
-    }
-
-    func feed(_ chunk: ByteBuffer) -> (out: [UInt8]?, error: String?) {
-        guard let stream else { return ([], nil) }
-        let (out, error) = chunk.withUnsafeReadableBytes { stream.feed($0) }
-        return (out, error.map { "channel '\(call.channel.name)': \($0)" })
-    }
-
-    func finishStream() -> StreamClose {
-        guard let stream else { return .clean([]) }
-        let (out, error) = stream.finish()
-        if let error { return .failed(out, "channel '\(call.channel.name)': \(error)") }
-        return .clean(out)
-    }
-
-    var streamUsage: TokenUsage { stream?.usage ?? TokenUsage() }
-
-    func complete(_ head: HTTPResponseHead, body: ByteBuffer) throws(GatewayError) -> CompleteAnswer {
-        do {
-            let converted = call.operation == TOLLGATE_OPERATION_EMBEDDINGS
-                ? try channel.convertEmbeddings(status: Int(head.status.code), body: Array(buffer: body), model: call.model)
-                : try channel.convertAnswer(status: Int(head.status.code), body: Array(buffer: body), model: call.model)
-            return CompleteAnswer(status: converted.status, headers: UpstreamHeaders.converted(head.headers),
-                                  body: ByteBuffer(bytes: converted.body), usage: converted.usage)
-        } catch {
-            throw .badGateway(error.message, code: "template_mapping_error")
-        }
-    }
+extension TemplateStream: StreamConverter {
+    func convert(_ chunk: UnsafeRawBufferPointer) -> (out: [UInt8], error: String?) { feed(chunk) }
+    func finishConversion() -> (out: [UInt8], error: String?) { finish() }
+    var convertedUsage: TokenUsage { usage }
 }
