@@ -48,20 +48,9 @@ public struct AnthropicUsage: Sendable, Equatable {
     }
 
     /// An OpenAI `usage` object: prompt and completion totals, cache reads as
-    /// `prompt_tokens_details.cached_tokens` and, where Anthropic reported any, cache writes as
-    /// `prompt_tokens_details.cache_creation_tokens` (not an OpenAI field, but clients pricing a
-    /// Claude answer need it and OpenAI SDKs keep unknown fields).
+    /// `prompt_tokens_details.cached_tokens` (always written) and, where Anthropic reported any,
+    /// cache writes as `prompt_tokens_details.cache_creation_tokens`.
     public var openAIJSON: JSONValue {
-        let counts = tokenUsage
-        let prompt = counts.prompt ?? 0
-        let completion = counts.completion ?? 0
-        var details: [JSONValue.Member] = [.init("cached_tokens", .int(cacheRead ?? 0))]
-        if let cacheCreation, cacheCreation > 0 { details.append(.init("cache_creation_tokens", .int(cacheCreation))) }
-        return .object([
-            .init("prompt_tokens", .int(prompt)),
-            .init("completion_tokens", .int(completion)),
-            .init("total_tokens", .int(prompt + completion)),
-            .init("prompt_tokens_details", .object(details)),
-        ])
+        tokenUsage.openAIJSON(OpenAIUsageStyle(promptDetails: .always, completionDetails: .never, cacheWrites: .inPromptDetails))
     }
 }

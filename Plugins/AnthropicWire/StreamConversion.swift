@@ -17,21 +17,19 @@ import TollgatePluginKit
 ///
 /// Tool calls are numbered from 0 in the order their blocks start, whatever the block indices.
 final class StreamConversion: AdaptorStream {
-    private let model: String
     private let includeUsage: Bool
-    private let created: Int64
     private var reader = SSEParser(maxEventBytes: AnthropicWire.maxEventBytes)
     private var usage = AnthropicUsage()
-    private var id = "msg"
+    /// Its `id` becomes the message's at `message_start`.
+    private var writer: OpenAIChunkWriter
     /// Anthropic content block index → OpenAI tool call index.
     private var toolIndex: [Int64: Int] = [:]
     private var sentFinish = false
     private var done = false
 
     init(model: String, includeUsage: Bool, created: Int64) {
-        self.model = model
         self.includeUsage = includeUsage
-        self.created = created
+        writer = OpenAIChunkWriter(id: "msg", created: created, model: model, writesLogprobs: false)
     }
 
     func feed(_ chunk: UnsafeRawBufferPointer, usage total: inout PluginUsage) throws(PluginError) -> [UInt8] {
@@ -59,7 +57,7 @@ final class StreamConversion: AdaptorStream {
         }
         switch json["type"]?.stringValue ?? String(decoding: event.name, as: UTF8.self) {
         case "message_start":
-            if let given = json["message"]?["id"]?.stringValue { id = given }
+            if let given = json["message"]?["id"]?.stringValue { writer.id = given }
             usage.read(json["message"]?["usage"])
             emit(delta: ["role": .string("assistant"), "content": .string("")], into: &out)
         case "content_block_start":
@@ -97,13 +95,8 @@ final class StreamConversion: AdaptorStream {
             }
         case "message_stop":
             if !sentFinish { emit(delta: [:], finish: "stop", into: &out) }
-            if includeUsage {
-                write(.object([
-                    "id": .string(id), "object": .string("chat.completion.chunk"), "created": .int(created),
-                    "model": .string(model), "choices": .array([]), "usage": usage.openAIJSON,
-                ]), into: &out)
-            }
-            out += Array("data: [DONE]\n\n".utf8)
+            if includeUsage { writer.usageChunk(usage.openAIJSON, into: &out) }
+            out += OpenAIChunkWriter.done
             done = true
         case "error":
             throw PluginError(.upstream, Self.errorMessage(json), output: out)
@@ -121,16 +114,6 @@ final class StreamConversion: AdaptorStream {
 
     private func emit(delta: KeyValuePairs<String, JSONValue>, finish: String? = nil, into out: inout [UInt8]) {
         if finish != nil { sentFinish = true }
-        write(.object([
-            "id": .string(id), "object": .string("chat.completion.chunk"), "created": .int(created), "model": .string(model),
-            "choices": .array([.object(["index": .int(0), "delta": .object(delta),
-                                        "finish_reason": finish.map { .string($0) } ?? .null])]),
-        ]), into: &out)
-    }
-
-    private func write(_ chunk: JSONValue, into out: inout [UInt8]) {
-        out += Array("data: ".utf8)
-        out += chunk.serialized()
-        out += Array("\n\n".utf8)
+        writer.chunk(delta: .object(delta), finishReason: finish, into: &out)
     }
 }

@@ -1,3 +1,5 @@
+import TollgatePluginKit
+
 /// Amazon Bedrock runtime: where the model calls go and how their paths are built.
 public enum BedrockRuntime {
     /// The SigV4 service name.
@@ -22,7 +24,7 @@ public enum BedrockRuntime {
     /// unreserved ones, so `…-v1:0` becomes `…-v1%3A0` and an ARN's `/` becomes `%2F`.
     public static func path(modelID: String, operation: Operation) throws(SigV4Error) -> String {
         guard !modelID.isEmpty else { throw .invalidResourceName(kind: "Bedrock model id", reason: "it is empty") }
-        return "/model/\(URIEncoding.encode(modelID))/\(operation.rawValue)"
+        return "/model/\(PercentEncoding.encode(modelID))/\(operation.rawValue)"
     }
 
     public static func url(region: String, modelID: String, operation: Operation) throws(SigV4Error) -> String {
@@ -50,7 +52,7 @@ public enum SageMakerRuntime {
     /// `/endpoints/{name}/{operation}`, the name percent-encoded like a Bedrock model id.
     public static func path(endpointName: String, operation: Operation) throws(SigV4Error) -> String {
         guard !endpointName.isEmpty else { throw .invalidResourceName(kind: "SageMaker endpoint name", reason: "it is empty") }
-        return "/endpoints/\(URIEncoding.encode(endpointName))/\(operation.rawValue)"
+        return "/endpoints/\(PercentEncoding.encode(endpointName))/\(operation.rawValue)"
     }
 
     public static func url(region: String, endpointName: String, operation: Operation) throws(SigV4Error) -> String {

@@ -79,7 +79,7 @@ public final class BedrockChannel: AdaptorChannel {
     }
 
     func stream(model: String, headers: [(String, String)], includeUsage: Bool) -> ConverseStream {
-        ConverseStream(writer: ChunkWriter(id: ResponseID.make(headers: headers), created: settings.nowSeconds, model: model),
+        ConverseStream(writer: OpenAIChunkWriter(id: ResponseID.make(headers: headers), created: settings.nowSeconds, model: model),
                        includeUsage: includeUsage)
     }
 
@@ -206,7 +206,7 @@ public final class BedrockChannel: AdaptorChannel {
 /// without `messageStop`.
 final class ConverseStream: AdaptorStream {
     private var decoder = EventStreamDecoder()
-    private let writer: ChunkWriter
+    private let writer: OpenAIChunkWriter
     private let includeUsage: Bool
     /// contentBlockIndex -> OpenAI tool call index.
     private var toolIndex: [Int64: Int] = [:]
@@ -214,7 +214,7 @@ final class ConverseStream: AdaptorStream {
     private var sawMetadata = false
     private var done = false
 
-    init(writer: ChunkWriter, includeUsage: Bool) {
+    init(writer: OpenAIChunkWriter, includeUsage: Bool) {
         self.writer = writer
         self.includeUsage = includeUsage
     }
@@ -237,7 +237,7 @@ final class ConverseStream: AdaptorStream {
         guard stopped else { throw PluginError(.upstream, "the Converse stream ended before messageStop") }
         guard !done else { return [] }
         done = true
-        return ChunkWriter.done
+        return OpenAIChunkWriter.done
     }
 
     private func handle(_ type: String, _ json: JSONValue, into out: inout [UInt8], usage: inout PluginUsage) throws(PluginError) {
@@ -294,6 +294,6 @@ final class ConverseStream: AdaptorStream {
 
     private func end() -> [UInt8] {
         done = true
-        return ChunkWriter.done
+        return OpenAIChunkWriter.done
     }
 }

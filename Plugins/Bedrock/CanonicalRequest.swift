@@ -1,3 +1,5 @@
+import TollgatePluginKit
+
 /// A request in SigV4's canonical form (AWS's "task 1"): what the signature actually covers.
 public struct CanonicalRequest: Sendable, Hashable {
     public struct Header: Sendable, Hashable {
@@ -43,7 +45,7 @@ public struct CanonicalRequest: Sendable, Hashable {
     /// so `%3A` on the wire becomes `%253A` here.
     static func canonicalURI(path: String, service: String) -> String {
         if service == "s3" { return path.isEmpty ? "/" : path }
-        return URIEncoding.encode(normalizedPath(path), keepSlash: true)
+        return PercentEncoding.encode(normalizedPath(path), keeping: [UInt8(ascii: "/")])
     }
 
     /// RFC 3986 dot-segment removal plus dropping empty segments (AWS collapses `//`).
@@ -126,7 +128,7 @@ public struct CanonicalRequest: Sendable, Hashable {
              UInt8(ascii: "|"):
             true
         default:
-            URIEncoding.isUnreserved(b)
+            PercentEncoding.isUnreserved(b)
         }
     }
 }

@@ -79,14 +79,7 @@ enum ConverseResponse {
     /// An OpenAI `usage` object: cache reads as `prompt_tokens_details.cached_tokens`, cache
     /// writes as `cache_creation_input_tokens` (the name LiteLLM and Anthropic use).
     static func openAIUsage(_ usage: PluginUsage) -> JSONValue {
-        let prompt = usage.prompt ?? 0, completion = usage.completion ?? 0
-        var members: [JSONValue.Member] = [
-            .init("prompt_tokens", .int(prompt)), .init("completion_tokens", .int(completion)),
-            .init("total_tokens", .int(prompt + completion)),
-        ]
-        if let read = usage.cacheRead { members.append(.init("prompt_tokens_details", .object(["cached_tokens": .int(read)]))) }
-        if let write = usage.cacheCreation { members.append(.init("cache_creation_input_tokens", .int(write))) }
-        return .object(members)
+        usage.openAIJSON(OpenAIUsageStyle(promptDetails: .whenReported, completionDetails: .whenReported, cacheWrites: .topLevel))
     }
 }
 
@@ -123,35 +116,14 @@ enum AWSErrorBody {
     }
 }
 
-/// OpenAI `chat.completion.chunk` events for one streamed answer.
-struct ChunkWriter {
-    let id: String
-    let created: Int64
-    let model: String
-
-    static let done = Array("data: [DONE]\n\n".utf8)
-
-    func chunk(delta: JSONValue, finishReason: String? = nil) -> [UInt8] {
-        event([
-            .init("id", .string(id)), .init("object", .string("chat.completion.chunk")), .init("created", .int(created)),
-            .init("model", .string(model)),
-            .init("choices", .array([.object([
-                "index": .int(0), "delta": delta, "finish_reason": finishReason.map(JSONValue.string) ?? .null,
-            ])])),
-        ])
+extension OpenAIChunkWriter {
+    /// Bedrock's chunks: no `logprobs` member (as they have always been written).
+    init(id: String, created: Int64, model: String) {
+        self.init(id: id, created: created, model: model, writesLogprobs: false)
     }
 
     /// The final `{"choices":[],"usage":{...}}` chunk of `stream_options.include_usage`.
-    func usageChunk(_ usage: PluginUsage) -> [UInt8] {
-        event([
-            .init("id", .string(id)), .init("object", .string("chat.completion.chunk")), .init("created", .int(created)),
-            .init("model", .string(model)), .init("choices", .array([])), .init("usage", ConverseResponse.openAIUsage(usage)),
-        ])
-    }
-
-    private func event(_ members: [JSONValue.Member]) -> [UInt8] {
-        Array("data: ".utf8) + JSONValue.object(members).serialized() + Array("\n\n".utf8)
-    }
+    func usageChunk(_ usage: PluginUsage) -> [UInt8] { usageChunk(ConverseResponse.openAIUsage(usage)) }
 }
 
 extension String {

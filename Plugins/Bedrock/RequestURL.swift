@@ -1,3 +1,5 @@
+import TollgatePluginKit
+
 /// The parts of an absolute http(s) URL that signing needs, kept exactly as they go on the wire
 /// (already percent-encoded): SigV4 signs the wire form, so nothing here decodes.
 public struct RequestURL: Sendable, Hashable {
@@ -93,6 +95,6 @@ public struct RequestURL: Sendable, Hashable {
 
     /// Letters, digits, '-', '.', '_': DNS names and IPv4 literals.
     private static func isHostByte(_ b: UInt8) -> Bool {
-        URIEncoding.isUnreserved(b) && b != UInt8(ascii: "~")
+        PercentEncoding.isUnreserved(b) && b != UInt8(ascii: "~")
     }
 }

@@ -147,48 +147,34 @@ final class SageMakerStream: AdaptorStream {
 }
 
 /// Reads OpenAI SSE as it passes (any split) for usage and the length of the generated text.
-/// Lines are bounded: a line longer than `maxLine` is skipped, not buffered.
+/// Events are bounded: at an event longer than `maxEvent` the scanner stops reading (the bytes
+/// still pass), and what it has not read is estimated.
 struct SSEUsageScanner {
-    static let maxLine = 1 << 20
+    static let maxEvent = 1 << 20
     let read: (JSONValue) -> PluginUsage
     private(set) var usage = PluginUsage()
     private(set) var contentBytes = 0
     private(set) var sawJSONEvents = false
-    private var line: [UInt8] = []
-    private var skipping = false
+    private var parser = SSEParser(maxEventBytes: Self.maxEvent)
+    private(set) var gaveUp = false
 
     init(read: @escaping (JSONValue) -> PluginUsage) { self.read = read }
 
     mutating func feed(_ bytes: [UInt8]) {
-        for byte in bytes {
-            if byte == 0x0A {
-                if !skipping { process() }
-                line.removeAll(keepingCapacity: true)
-                skipping = false
-            } else if !skipping {
-                if line.count >= Self.maxLine {
-                    skipping = true
-                    line.removeAll()
-                } else {
-                    line.append(byte)
-                }
-            }
-        }
+        guard !gaveUp else { return }
+        var events: [SSEEvent] = []
+        do { try parser.feed(bytes) { events.append($0) } } catch { gaveUp = true }
+        for event in events { process(event) }
     }
 
-    /// The stream ended: a last line without its newline still counts.
+    /// The stream ended: a last event without its blank line still counts.
     mutating func finish() {
-        if !skipping && !line.isEmpty { process() }
-        line.removeAll()
+        guard !gaveUp, let last = parser.finish() else { return }
+        process(last)
     }
 
-    private mutating func process() {
-        var text = line[...]
-        if text.last == 0x0D { text = text.dropLast() }
-        guard text.starts(with: "data:".utf8) else { return }
-        text = text.dropFirst(5)
-        if text.first == 0x20 { text = text.dropFirst() }
-        guard !text.elementsEqual("[DONE]".utf8), let json = try? JSONParser.parse(text) else { return }
+    private mutating func process(_ event: SSEEvent) {
+        guard event.hasData, !event.isDone, let json = try? JSONParser.parse(event.data) else { return }
         sawJSONEvents = true
         usage.merge(read(json))
         for choice in json["choices"]?.arrayValue ?? [] {

@@ -74,11 +74,11 @@ public final class PriceEntry: BillingPrice {
 
     /// Prices a request: cached parts at cache prices, the rest by the first rule that applies
     /// among tiered, priority, batch and standard.
-    public func bill(_ request: BillRequest) throws(PluginError) -> Bill {
+    public func bill(_ request: BillRequest) throws(PluginError) -> CostBreakdown {
         let (plan, region) = try self.plan(request.region)
         let usage = try BilledUsage(request.usage)
         let service: ServiceMode = request.priority ? .priority : request.batch ? .batch : .standard
-        var bill = Bill(rule: service.rawValue, region: region, currency: currency, lines: [], service: service)
+        var bill = CostBreakdown(rule: service.rawValue, region: region, currency: currency, lines: [], service: service)
         if let tiers = plan.tiers, let index = plan.tierIndex(prompt: usage.prompt) {
             bill.rule = "tiered"
             bill.tier = (index, tiers[index].start, tiers[index].end, tieredMode)

@@ -17,7 +17,7 @@ final class GeminiChannel: AdaptorChannel {
         let body: [UInt8]
         switch (request.dialect, request.operation) {
         case (.openAI, .chat):
-            body = try GeminiRequest.fromOpenAI(request.body)
+            body = try GenerateContentRequest.fromOpenAI(request.body)
             url = request.stream ? urls.streamGenerateContent(model: request.model) : urls.generateContent(model: request.model)
         case (.openAI, .embeddings):
             body = try GeminiEmbeddings.fromOpenAI(request.body, resource: GeminiURLs.resource(request.model)).body

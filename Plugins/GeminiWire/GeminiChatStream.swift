@@ -13,7 +13,7 @@ public final class GeminiChatStream: AdaptorStream {
     let includeUsage: Bool
     let created: Int64
     var id: String?
-    var reader: SSEReader
+    var reader: SSEParser
     var candidates: [Int: CandidateState] = [:]
     var finished = false
     var usage = PluginUsage()
@@ -29,14 +29,14 @@ public final class GeminiChatStream: AdaptorStream {
         self.model = model
         self.includeUsage = includeUsage
         self.created = created
-        reader = SSEReader(maxEventBytes: maxEventBytes)
+        reader = SSEParser(maxEventBytes: maxEventBytes)
     }
 
     public func feed(_ chunk: UnsafeRawBufferPointer, usage: inout PluginUsage) throws(PluginError) -> [UInt8] {
         var out: [UInt8] = []
         defer { usage.merge(self.usage) }
         do {
-            try reader.feed(chunk) { (data) throws(PluginError) in try self.event(data, into: &out) }
+            try reader.read(chunk) { event throws(PluginError) in try self.event(event, into: &out) }
         } catch {
             throw PluginError(error.kind, error.message, output: out)
         }
@@ -48,22 +48,23 @@ public final class GeminiChatStream: AdaptorStream {
         defer { usage.merge(self.usage) }
         flushing = true
         do {
-            try reader.finish { (data) throws(PluginError) in try self.event(data, into: &out) }
+            if let last = reader.finish() { try event(last, into: &out) }
         } catch {
             throw PluginError(error.kind, error.message, output: out)
         }
         guard finished else { throw PluginError(.upstream, "stream ended before finishReason", output: out) }
         if self.usage.prompt != nil && self.usage.completion == nil { self.usage.completion = 0 }
         if includeUsage {
-            out += Wire.event(chunk(choices: [], usage: GeminiUsage.openAI(self.usage)))
+            writer.usageChunk(GeminiUsage.openAI(self.usage), into: &out)
         }
-        out += Wire.done
+        out += OpenAIChunkWriter.done
         return out
     }
 
-    private func event(_ data: [UInt8], into out: inout [UInt8]) throws(PluginError) {
-        if data.elementsEqual("[DONE]".utf8) { return }
-        guard let json = Wire.parse(data), case .object = json else {
+    /// Reads one event; events without data (comments, other fields) are skipped.
+    private func event(_ event: SSEEvent, into out: inout [UInt8]) throws(PluginError) {
+        guard event.hasData, !event.isDone else { return }
+        guard let json = Wire.parse(event.data), case .object = json else {
             if flushing { return }  // cut mid-event: reported below as a stream that did not finish
             throw PluginError(.upstream, "Gemini sent a stream event that is not a JSON object")
         }
@@ -85,12 +86,12 @@ public final class GeminiChatStream: AdaptorStream {
             }
             if delta.count == 1 && !state.roleSent { delta.append(.init("content", .string(""))) }
             if !delta.isEmpty {
-                out += Wire.event(chunk(choices: [choice(candidate.index, delta: delta, finish: nil)]))
+                writer.chunk(choices: [writer.choice(candidate.index, delta: .object(delta))], into: &out)
                 state.roleSent = true
             }
             if let reason = candidate.finishReason {
                 let mapped = GeminiFinishReason.openAI(reason, hasToolCalls: state.toolCalls > 0)
-                out += Wire.event(chunk(choices: [choice(candidate.index, delta: [], finish: mapped)]))
+                writer.chunk(choices: [writer.choice(candidate.index, delta: .object([]), finishReason: mapped)], into: &out)
                 finished = true
             }
             candidates[candidate.index] = state
@@ -98,25 +99,17 @@ public final class GeminiChatStream: AdaptorStream {
         if list.isEmpty, json.gemini("promptFeedback")?.gemini("blockReason")?.stringValue != nil {
             // The prompt was blocked: no candidate will come.
             if candidates[0]?.roleSent != true {
-                out += Wire.event(chunk(choices: [choice(0, delta: [.init("role", .string("assistant")), .init("content", .string(""))], finish: nil)]))
+                writer.chunk(delta: .object([.init("role", .string("assistant")), .init("content", .string(""))]), into: &out)
                 candidates[0, default: CandidateState()].roleSent = true
             }
-            out += Wire.event(chunk(choices: [choice(0, delta: [], finish: "content_filter")]))
+            writer.chunk(delta: .object([]), finishReason: "content_filter", into: &out)
             finished = true
         }
     }
 
-    private func choice(_ index: Int, delta: [JSONValue.Member], finish: String?) -> JSONValue {
-        .object(["index": .int(index), "delta": .object(delta), "logprobs": .null, "finish_reason": finish.map(JSONValue.string) ?? .null])
-    }
-
-    private func chunk(choices: [JSONValue], usage: JSONValue? = nil) -> JSONValue {
-        var members: [JSONValue.Member] = [
-            .init("id", .string(id ?? Wire.randomID("chatcmpl-"))), .init("object", .string("chat.completion.chunk")),
-            .init("created", .int(created)), .init("model", .string(model)), .init("choices", .array(choices)),
-        ]
-        if let usage { members.append(.init("usage", usage)) }
-        return .object(members)
+    /// The chunk writer, with the upstream's response id once known.
+    private var writer: OpenAIChunkWriter {
+        OpenAIChunkWriter(id: id ?? Wire.randomID("chatcmpl-"), created: created, model: model, writesLogprobs: true)
     }
 }
 
@@ -124,29 +117,29 @@ public final class GeminiChatStream: AdaptorStream {
 /// the events are read on the side for their `usageMetadata` (later counts win, absent ones are
 /// kept) and to tell a complete stream (one that reached a `finishReason`) from a cut one.
 public final class GeminiPassthroughStream: AdaptorStream {
-    var reader: SSEReader
+    var reader: SSEParser
     var usage = PluginUsage()
     var finished = false
     var sawError = false
 
-    public init(maxEventBytes: Int = 16 << 20) { reader = SSEReader(maxEventBytes: maxEventBytes) }
+    public init(maxEventBytes: Int = 16 << 20) { reader = SSEParser(maxEventBytes: maxEventBytes) }
 
     public func feed(_ chunk: UnsafeRawBufferPointer, usage: inout PluginUsage) throws(PluginError) -> [UInt8] {
         defer { usage.merge(self.usage) }
-        try reader.feed(chunk) { (data) throws(PluginError) in self.inspect(data) }
+        try reader.read(chunk) { event in self.inspect(event) }
         return Array(chunk)
     }
 
     public func finish(usage: inout PluginUsage) throws(PluginError) -> [UInt8] {
         defer { usage.merge(self.usage) }
-        try reader.finish { (data) throws(PluginError) in self.inspect(data) }
+        if let last = reader.finish() { inspect(last) }
         // An error event was forwarded as Gemini wrote it; the client has its explanation.
         guard finished || sawError else { throw PluginError(.upstream, "stream ended before finishReason") }
         return []
     }
 
-    private func inspect(_ data: [UInt8]) {
-        guard let json = Wire.parse(data) else { return }
+    private func inspect(_ event: SSEEvent) {
+        guard event.hasData, let json = Wire.parse(event.data) else { return }
         if GeminiErrors.errorObject(json) != nil { sawError = true; return }
         usage.merge(GeminiUsage.read(json.gemini("usageMetadata")))
         let candidates = json.gemini("candidates")?.arrayValue ?? []

@@ -7,13 +7,13 @@ public enum GeminiCount {
     /// Gemini API: `{"generateContentRequest": {"model": "models/<m>", contents, systemInstruction,
     /// tools, ...}}` (`contents` alone would leave the system instruction and tools out).
     public static func body(fromOpenAI body: [UInt8], resource: String) throws(PluginError) -> [UInt8] {
-        let request = try GeminiRequest.fromOpenAI(parsed(body)).objectValue ?? []
+        let request = try GenerateContentRequest.fromOpenAI(parsed(body)).objectValue ?? []
         return JSONValue.object(["generateContentRequest": .object([.init("model", .string(resource))] + request)]).serialized()
     }
 
     /// Vertex AI: the request's members at the top level, those its CountTokensRequest has.
     public static func vertexBody(fromOpenAI body: [UInt8]) throws(PluginError) -> [UInt8] {
-        vertexBody(try GeminiRequest.fromOpenAI(parsed(body)))
+        vertexBody(try GenerateContentRequest.fromOpenAI(parsed(body)))
     }
 
     /// Vertex AI for a Gemini client's countTokens body, which google-genai may wrap in

@@ -68,7 +68,7 @@ public enum GeminiEmbeddings {
         let prompt = usage.prompt ?? 0
         let out = JSONValue.object([
             "object": .string("list"), "data": .array(data), "model": .string(model),
-            "usage": .object(["prompt_tokens": .int(prompt), "total_tokens": .int(prompt)]),
+            "usage": TokenUsage.openAIEmbeddingsJSON(promptTokens: prompt),
         ])
         return GeminiResponse.Converted(body: out.serialized(), usage: usage)
     }
@@ -83,30 +83,5 @@ public enum GeminiEmbeddings {
                       UInt8(truncatingIfNeeded: bits >> 16), UInt8(truncatingIfNeeded: bits >> 24)]
         }
         return Base64.encode(bytes)
-    }
-}
-
-/// Standard base64 with padding (RFC 4648 §4).
-enum Base64 {
-    private static let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/".utf8)
-
-    static func encode(_ bytes: [UInt8]) -> String {
-        var out: [UInt8] = []
-        out.reserveCapacity((bytes.count + 2) / 3 * 4)
-        var i = 0
-        while i + 3 <= bytes.count {
-            let n = UInt32(bytes[i]) << 16 | UInt32(bytes[i + 1]) << 8 | UInt32(bytes[i + 2])
-            out += [alphabet[Int(n >> 18)], alphabet[Int(n >> 12 & 63)], alphabet[Int(n >> 6 & 63)], alphabet[Int(n & 63)]]
-            i += 3
-        }
-        let rest = bytes.count - i
-        if rest == 1 {
-            let n = UInt32(bytes[i]) << 16
-            out += [alphabet[Int(n >> 18)], alphabet[Int(n >> 12 & 63)], UInt8(ascii: "="), UInt8(ascii: "=")]
-        } else if rest == 2 {
-            let n = UInt32(bytes[i]) << 16 | UInt32(bytes[i + 1]) << 8
-            out += [alphabet[Int(n >> 18)], alphabet[Int(n >> 12 & 63)], alphabet[Int(n >> 6 & 63)], UInt8(ascii: "=")]
-        }
-        return String(decoding: out, as: UTF8.self)
     }
 }

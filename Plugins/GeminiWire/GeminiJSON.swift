@@ -38,16 +38,6 @@ enum GeminiKeys {
 
 /// Small pieces shared by the converters.
 enum Wire {
-    /// One server-sent event carrying `json`, as OpenAI writes them.
-    static func event(_ json: JSONValue) -> [UInt8] {
-        var out = Array("data: ".utf8)
-        out += json.serialized()
-        out += [0x0A, 0x0A]
-        return out
-    }
-
-    static let done = Array("data: [DONE]\n\n".utf8)
-
     /// A random hex string for ids Gemini does not give (`chatcmpl-...`).
     static func randomID(_ prefix: String) -> String {
         var generator = SystemRandomNumberGenerator()

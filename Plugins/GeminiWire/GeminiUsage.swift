@@ -32,19 +32,8 @@ public enum GeminiUsage {
         return nil
     }
 
-    /// An OpenAI `usage` object; counts never reported are written as 0.
+    /// An OpenAI `usage` object; counts never reported are written as 0, audio counts when reported.
     public static func openAI(_ usage: PluginUsage) -> JSONValue {
-        let prompt = usage.prompt ?? 0, completion = usage.completion ?? 0
-        var members: [JSONValue.Member] = [
-            .init("prompt_tokens", .int(prompt)), .init("completion_tokens", .int(completion)),
-            .init("total_tokens", .int(prompt + completion)),
-        ]
-        var promptDetails: [JSONValue.Member] = [.init("cached_tokens", .int(usage.cacheRead ?? 0))]
-        if let audio = usage.audioPrompt { promptDetails.append(.init("audio_tokens", .int(audio))) }
-        members.append(.init("prompt_tokens_details", .object(promptDetails)))
-        var completionDetails: [JSONValue.Member] = [.init("reasoning_tokens", .int(usage.reasoning ?? 0))]
-        if let audio = usage.audioCompletion { completionDetails.append(.init("audio_tokens", .int(audio))) }
-        members.append(.init("completion_tokens_details", .object(completionDetails)))
-        return .object(members)
+        usage.openAIJSON(OpenAIUsageStyle(promptDetails: .always, completionDetails: .always, cacheWrites: .omitted))
     }
 }

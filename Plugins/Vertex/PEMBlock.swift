@@ -27,7 +27,7 @@ enum PEMBlock {
         guard let end = body.firstRange(of: "-----END \(label)-----") else {
             throw PluginError(.config, "\(field) is truncated (no \"-----END \(label)-----\" line)")
         }
-        guard let der = Base64.decode(body[..<end.lowerBound].utf8), !der.isEmpty else {
+        guard let der = Base64.decode(body[..<end.lowerBound].utf8, lenient: true), !der.isEmpty else {
             throw PluginError(.config, "\(field) has invalid base64 between its PEM BEGIN and END lines")
         }
         return der

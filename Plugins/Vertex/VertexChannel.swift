@@ -86,7 +86,7 @@ final class VertexChannel: AdaptorChannel {
             // The one edit a passthrough needs: the model is in the URL, the version in the body.
             body = try AnthropicWire.platformBody(request.body, anthropicVersion: AnthropicWire.vertexVersion)
         case (.google, .openAI):
-            body = try GeminiRequest.fromOpenAI(request.body)
+            body = try GenerateContentRequest.fromOpenAI(request.body)
         case (.google, .gemini):
             body = request.body
         case (.anthropic, .gemini), (.google, .anthropic):

@@ -31,7 +31,7 @@ enum VertexEmbeddings {
         }
         let body = JSONValue.object([
             "object": .string("list"), "data": .array(data), "model": .string(response.model),
-            "usage": .object(["prompt_tokens": .int(tokens), "total_tokens": .int(tokens)]),
+            "usage": TokenUsage.openAIEmbeddingsJSON(promptTokens: tokens),
         ])
         return PluginConvertedResponse(status: response.status, body: body.serialized(), usage: PluginUsage(prompt: tokens, completion: 0))
     }

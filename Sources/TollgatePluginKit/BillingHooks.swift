@@ -23,7 +23,7 @@ let billingHooks = tollgate_type_billing_hooks(
         }
         do {
             // A core older than the region field sends a shorter struct: treat it as universal.
-            let hasRegion = r.struct_size >= MemoryLayout<tollgate_type_bill_request>.offset(of: \.region).map { $0 + MemoryLayout<tollgate_type_bytes>.size } ?? 0
+            let hasRegion = StructSize.holds(\tollgate_type_bill_request.region, structSize: r.struct_size)
             let result = try box.price.cost(BillRequest(
                 usage: TokenUsage(r.usage),
                 batch: r.flags & UInt32(TOLLGATE_BILL_BATCH) != 0,

@@ -132,7 +132,7 @@ public enum Host {
 nonisolated(unsafe) private var exportedType: (any AdaptorPlugin.Type)?
 /// One descriptor per plugin kind, built on the first call of the entry.
 nonisolated(unsafe) private var exportedDescriptors: [UInt32: UnsafeMutablePointer<tollgate_type_plugin_descriptor>] = [:]
-private let exportLock = PThreadLock()
+private let exportLock = ConditionLock()
 
 private final class AdaptorBox { let plugin: any AdaptorPlugin; init(_ p: any AdaptorPlugin) { plugin = p } }
 private final class ChannelBox { let channel: any AdaptorChannel; init(_ c: any AdaptorChannel) { channel = c } }
@@ -211,7 +211,7 @@ private let adaptorHooks = tollgate_type_adaptor_hooks(
             let converted = try box.channel.convertResponse(PluginResponse(
                 operation: operation(r.operation), status: Int(r.status), headers: HeaderLines.parse(bytes(r.headers)),
                 body: bytes(r.body), model: bytes(r.model).utf8String, requestBody: bytes(r.request_body),
-                dialect: r.struct_size > MemoryLayout.offset(of: \tollgate_type_response_in.dialect)! ? dialect(r.dialect) : .openAI))
+                dialect: StructSize.holds(\tollgate_type_response_in.dialect, structSize: r.struct_size) ? dialect(r.dialect) : .openAI))
             out.pointee.status = Int32(converted.status)
             out.pointee.body = allocate(converted.body)
             converted.usage.write(into: &out.pointee.usage)
@@ -224,7 +224,7 @@ private let adaptorHooks = tollgate_type_adaptor_hooks(
             let stream = try box.channel.makeStream(PluginStreamParams(
                 operation: operation(p.operation), model: bytes(p.model).utf8String, headers: HeaderLines.parse(bytes(p.headers)),
                 includeUsage: p.include_usage != 0, requestBody: bytes(p.request_body),
-                dialect: p.struct_size > MemoryLayout.offset(of: \tollgate_type_stream_params.dialect)! ? dialect(p.dialect) : .openAI))
+                dialect: StructSize.holds(\tollgate_type_stream_params.dialect, structSize: p.struct_size) ? dialect(p.dialect) : .openAI))
             out?.pointee = retain(StreamBox(stream))
             return TOLLGATE_OK
         } catch { return report(error, errorOut) }
@@ -269,12 +269,4 @@ private let freeBuffer: @convention(c) (UnsafeMutablePointer<tollgate_type_buffe
 
 extension Array where Element == UInt8 {
     var utf8String: String { String(decoding: self, as: UTF8.self) }
-}
-
-/// A pthread mutex (the kit avoids Foundation and Synchronization so plugins stay small).
-private final class PThreadLock: @unchecked Sendable {
-    private var mutex = pthread_mutex_t()
-    init() { pthread_mutex_init(&mutex, nil) }
-    func lock() { pthread_mutex_lock(&mutex) }
-    func unlock() { pthread_mutex_unlock(&mutex) }
 }

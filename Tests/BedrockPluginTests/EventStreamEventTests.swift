@@ -87,24 +87,4 @@ import Testing
             if case .unexpectedMessage? = error {} else { Issue.record("\(payload): \(String(describing: error))") }
         }
     }
-
-    // MARK: Base64
-
-    @Test func base64AgreesWithFoundation() {
-        var bytes: [UInt8] = []
-        for n in 0..<70 {
-            let encoded = Base64.encode(bytes)
-            #expect(encoded == Data(bytes).base64EncodedString(), "\(n) bytes")
-            #expect(Base64.decode(encoded.utf8) == bytes)
-            #expect(Base64.decode(encoded.utf8.filter { $0 != UInt8(ascii: "=") }) == bytes, "unpadded, \(n) bytes")
-            bytes.append(UInt8(truncatingIfNeeded: n &* 37 &+ 251))
-        }
-    }
-
-    @Test func base64RefusesMalformedText() {
-        for bad in ["e", "e30=!", "e3=0", "====", "ab=c", "a===", "e30=="] {
-            #expect(Base64.decode(bad.utf8) == nil, "\(bad)")
-        }
-        #expect(Base64.decode("".utf8) == [])
-    }
 }

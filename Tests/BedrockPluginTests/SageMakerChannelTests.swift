@@ -144,11 +144,14 @@ import TollgatePluginKit
         #expect(truncated.error?.message.contains("ended inside a message") == true)
     }
 
-    @Test func boundsTheSSELineItReads() {
+    @Test func boundsTheSSEEventItReads() {
         var scanner = SSEUsageScanner { _ in PluginUsage(prompt: 1, completion: 1) }
-        scanner.feed(Array(repeating: UInt8(ascii: "x"), count: SSEUsageScanner.maxLine + 10))
-        scanner.feed(Array("\ndata: {\"usage\":{}}\n".utf8))
-        #expect(scanner.usage == PluginUsage(prompt: 1, completion: 1))
-        #expect(scanner.sawJSONEvents)
+        scanner.feed(Array("data: {\"usage\":{}}\r\r".utf8))
+        #expect(scanner.usage == PluginUsage(prompt: 1, completion: 1), "a lone CR ends a line")
+        scanner.feed(Array(repeating: UInt8(ascii: "x"), count: SSEUsageScanner.maxEvent + 10))
+        #expect(scanner.gaveUp, "an oversized event is not buffered")
+        scanner.feed(Array("\ndata: {\"usage\":{}}\n\n".utf8))
+        scanner.finish()
+        #expect(scanner.contentBytes == 0)
     }
 }

@@ -137,7 +137,7 @@ import TollgatePluginKit
         #expect(kind(#"{"response_format":{"type":"yaml"},"messages":[]}"#) == .invalidInput)
         #expect(kind(#"{"tools":[{"type":"web_search"}],"messages":[]}"#) == .unsupported)
         #expect(kind(#"{"tool_choice":42,"messages":[]}"#) == .invalidInput)
-        do { _ = try GeminiRequest.fromOpenAI(bytes("{")); Issue.record("accepted broken JSON") } catch { #expect(error.kind == .invalidInput) }
+        do { _ = try GenerateContentRequest.fromOpenAI(bytes("{")); Issue.record("accepted broken JSON") } catch { #expect(error.kind == .invalidInput) }
     }
 }
 

@@ -156,27 +156,3 @@ func chatStream(includeUsage: Bool = true) -> GeminiChatStream {
         #expect(try run(GeminiPassthroughStream(), error).out == error)
     }
 }
-
-@Suite struct SSEReaderTests {
-    func read(_ text: String, cuts: [Int] = []) throws(PluginError) -> [String] {
-        var reader = SSEReader()
-        var found: [String] = []
-        let input = bytes(text)
-        var start = 0
-        for cut in cuts + [input.count] {
-            try reader.feed(Array(input[start..<cut])) { (data) throws(PluginError) in found.append(String(decoding: data, as: UTF8.self)) }
-            start = cut
-        }
-        try reader.finish { (data) throws(PluginError) in found.append(String(decoding: data, as: UTF8.self)) }
-        return found
-    }
-
-    @Test func joinsDataLinesAndSkipsCommentsAndOtherFields() throws {
-        #expect(try read(": keep-alive\n\nevent: x\nid: 3\ndata: a\ndata:b\ndata\nretry: 10\n\ndata: c") == ["a\nb\n", "c"])
-    }
-
-    @Test func aCRLFSplitBetweenFeedsIsOneLineEnd() throws {
-        #expect(try read("data: a\r\n\r\ndata: b\r\n\r\n", cuts: [8, 9, 10]) == ["a", "b"])
-        #expect(try read("data: a\r\r", cuts: [8]) == ["a"])
-    }
-}

@@ -10,7 +10,7 @@ func bytes(_ text: String) -> [UInt8] { Array(text.utf8) }
 
 /// Converts an OpenAI request body given as text.
 func geminiRequest(_ text: String) throws(PluginError) -> JSONValue {
-    try GeminiRequest.fromOpenAI(json(text))
+    try GenerateContentRequest.fromOpenAI(json(text))
 }
 
 /// Runs a stream over `input` cut into the pieces `cuts` describes (offsets), then finishes it.

@@ -40,6 +40,31 @@ import Testing
         #expect(rest.contains("second") && rest.hasSuffix("data: [DONE]\n\n"))
     }
 
+    /// An OpenAI-compatible upstream ending its SSE lines with a lone CR (WHATWG allows CR, LF
+    /// and CRLF), one CR split from its LF across reads: the bytes pass untouched and the usage
+    /// chunk is still read for the ledger.
+    @Test func metersAStreamWhoseLinesEndWithALoneCR() async throws {
+        let events = [#"data: {"choices":[{"index":0,"delta":{"content":"hi"}}]}"# + "\r\r",
+                      #"data: {"choices":[],"usage":{"prompt_tokens":11,"completion_tokens":7}}"# + "\r",
+                      "\n\r\n", "data: [DONE]\r\r"]
+        let upstream = try await MockUpstream { _, respond in
+            respond.head(200, Self.sse)
+            for event in events { respond.chunk(event) }
+            respond.end()
+        }
+        let harness = try await GatewayHarness.start("""
+        channels:
+          - { name: up, provider: openai, base_url: "\(upstream.baseURL)/v1", models: [gpt-x] }
+        """)
+        defer { Task { await harness.stop(); await upstream.stop() } }
+
+        let response = try await harness.chat(#"{"model":"gpt-x","stream":true,"stream_options":{"include_usage":true},"messages":[{"role":"user","content":"hi"}]}"#)
+        #expect(response.status == 200)
+        #expect(String(decoding: response.body, as: UTF8.self) == events.joined())
+        let record = await harness.records.waitFor(response.header("x-request-id"))
+        #expect(record?.usage.prompt == 11 && record?.usage.completion == 7 && record?.usage.estimated == false)
+    }
+
     @Test func silentUpstreamsTimeOut() async throws {
         let upstream = try await MockUpstream { request, respond in
             if request.json?["stream"]?.boolValue == true {

@@ -34,6 +34,13 @@ import TollgatePluginABI
                 respond.chunk("ates\": [{\"content\": {\"parts\": [{\"text\": \" there\"}],\"role\": \"model\"},\"finishReason\": \"STOP\",\"index\": 0}],\"usageMetadata\": {\"promptTokenCount\": 120,\"cachedContentTokenCount\": 100,\"candidatesTokenCount\": 4,\"thoughtsTokenCount\": 6,\"totalTokenCount\": 130},\"responseId\": \"s-1\"}\r")
                 respond.chunk("\n\r\n")
                 respond.end()
+            case "/v1beta/models/gemini-cr:streamGenerateContent?alt=sse":
+                // Lines ended by a lone CR (WHATWG allows it), the last blank line split after its CR.
+                respond.head(200, [("content-type", "text/event-stream")])
+                respond.chunk(": keep-alive\rdata: {\"candidates\": [{\"content\": {\"parts\": [{\"text\": \"Hi\"}],\"role\": \"model\"},\"index\": 0}],\"responseId\": \"cr-1\"}\r\r")
+                respond.chunk("data: {\"candidates\": [{\"content\": {\"parts\": [{\"text\": \" there\"}],\"role\": \"model\"},\"finishReason\": \"STOP\",\"index\": 0}],\"usageMetadata\": {\"promptTokenCount\": 9,\"candidatesTokenCount\": 2}}\r")
+                respond.chunk("\r")
+                respond.end()
             case "/v1beta/models/text-embedding-004:batchEmbedContents":
                 respond.json(200, #"{"embeddings":[{"values":[0.1,0.2]},{"values":[0.3,0.4]}]}"#)
             case "/v1beta/models/gemini-missing:generateContent":
@@ -51,7 +58,7 @@ import TollgatePluginABI
             provider: gemini
             base_url: "\(upstream.baseURL)"
             credentials: { api_key: "\(key)" }
-            models: [gemini-2.0-flash, gemini-missing, text-embedding-004]
+            models: [gemini-2.0-flash, gemini-missing, gemini-cr, text-embedding-004]
             model_map: { flash: gemini-2.0-flash }
         """, pluginsDirectory: BuildProducts.directory)
     }
@@ -152,6 +159,25 @@ import TollgatePluginABI
         #expect(events.last?["usage"]?["prompt_tokens_details"]?["cached_tokens"]?.int64Value == 100)
         let record = await harness.records.waitFor(response.header("x-request-id"))
         #expect(record?.usage == TokenUsage(prompt: 120, completion: 10, cacheRead: 100, reasoning: 6))
+    }
+
+    /// A lone CR ends a line (the WHATWG rule), also split across reads: the events are read,
+    /// converted and metered as with CRLF.
+    @Test func readsAStreamWithLoneCRLineEnds() async throws {
+        let upstream = try await Self.upstream()
+        let harness = try await Self.start(upstream)
+        defer { Task { await harness.stop(); await upstream.stop() } }
+
+        let response = try await harness.chat(#"{"model":"gemini-cr","stream":true,"stream_options":{"include_usage":true},"messages":[{"role":"user","content":"hello"}]}"#)
+        #expect(response.status == 200)
+        let (events, done) = try Self.events(response.body)
+        #expect(done)
+        #expect(events.compactMap { $0["choices"]?[0]?["delta"]?["content"]?.stringValue }.joined() == "Hi there")
+        #expect(events.first?["id"]?.stringValue == "chatcmpl-cr-1")
+        #expect(events.contains { $0["choices"]?[0]?["finish_reason"]?.stringValue == "stop" })
+        #expect(events.last?["usage"]?["prompt_tokens"]?.int64Value == 9)
+        let record = await harness.records.waitFor(response.header("x-request-id"))
+        #expect(record?.usage.prompt == 9 && record?.usage.completion == 2)
     }
 
     @Test func streamsToolCalls() async throws {

@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import Testing
 @testable import TollgateCore
+import TollgatePluginABI
 
 @Suite struct PluginLoaderTests {
     var loader: PluginLoader {
@@ -96,6 +97,33 @@ import Testing
         let hooks = try #require(registry.adaptor(for: "fixture")?.adaptorHooks)
         #expect(hooks.on_accepts_dialect == nil, "fields past a 1.0 table read as NULL")
         #expect(hooks.on_build_request != nil)
+    }
+
+    /// Below the ABI 1.0 table (on_stream_destroy cut off) the loader refuses, whatever the hooks.
+    @Test func aHookTableSmallerThanABI10IsRefused() throws {
+        let dir = try FixturePlugins.temporaryDirectory()
+        try FixturePlugins.compile("minimal_adaptor.c", to: dir, as: "short.so",
+                                   defines: ["HOOKS_SIZE=offsetof(tollgate_type_adaptor_hooks,on_stream_destroy)"])
+        let report = loader.load(path: dir + "/short.so", into: PluginRegistry())
+        #expect(report.line.contains("adaptor hooks table is too small"), "\(report.line)")
+    }
+
+    /// The one struct_size reader: a field counts only when it lies whole within struct_size, and
+    /// a copy reads the fields past it as zero.
+    @Test func structSizeHoldsAndCopies() {
+        let dialectEnd = MemoryLayout<tollgate_type_response_in>.offset(of: \.dialect)! + MemoryLayout<tollgate_type_dialect>.size
+        #expect(StructSize.holds(\tollgate_type_response_in.dialect, structSize: dialectEnd))
+        #expect(!StructSize.holds(\tollgate_type_response_in.dialect, structSize: dialectEnd - 1))
+        #expect(!StructSize.holds(\tollgate_type_response_in.dialect, structSize: -1))
+        var usage = tollgate_type_usage()
+        usage.fields = 3
+        usage.prompt_tokens = 7
+        usage.completion_tokens = 9
+        let cut = MemoryLayout<tollgate_type_usage>.offset(of: \.completion_tokens)!
+        let copy = withUnsafePointer(to: usage) { StructSize.copy($0, structSize: cut) }
+        #expect(copy.fields == 3 && copy.prompt_tokens == 7 && copy.completion_tokens == 0)
+        let whole = withUnsafePointer(to: usage) { StructSize.copy($0, structSize: 1 << 20) }
+        #expect(whole.completion_tokens == 9, "a larger struct_size (a newer side) reads only the fields this side knows")
     }
 
     @Test func aMissingDirectoryLoadsNothing() {

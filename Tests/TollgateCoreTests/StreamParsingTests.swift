@@ -29,9 +29,61 @@ import Testing
         #expect(whole[2].isDone)
         #expect(whole.map(\.raw).joined().count == Self.stream.utf8.count)
         for size in 1...12 {
-            #expect(try events(splitting: Self.stream, at: [size]) == whole, "split every \(size) bytes")
+            #expect(try fields(events(splitting: Self.stream, at: [size])) == fields(whole), "split every \(size) bytes")
         }
-        #expect(try events(splitting: Self.stream, at: [3, 1, 7, 2]) == whole)
+        #expect(try fields(events(splitting: Self.stream, at: [3, 1, 7, 2])) == fields(whole))
+    }
+
+    /// Name, data and data-ness of each event, and every raw byte once: a CRLF split between two
+    /// chunks ends its event at the CR, and the LF is kept with the next event's raw bytes.
+    func fields(_ events: [SSEEvent]) -> [String] {
+        events.map { "\($0.name)|\($0.data)|\($0.hasData)" } + ["\(Array(events.map(\.raw).joined()))"]
+    }
+
+    /// WHATWG: CR, LF and CRLF each end a line, in any mix, whatever the split.
+    @Test func loneCRAndMixedLineEnds() throws {
+        let stream = "data: a\rdata: b\r\rdata: c\r\n\r\ndata: d\n\revent: e\rdata: f\r\n\n"
+        let whole = try events(splitting: stream, at: [10_000])
+        #expect(whole.map { String(decoding: $0.data, as: UTF8.self) } == ["a\nb", "c", "d", "f"])
+        #expect(whole[3].name == Array("e".utf8))
+        for size in 1...9 {
+            #expect(try fields(events(splitting: stream, at: [size])) == fields(whole), "split every \(size) bytes")
+        }
+    }
+
+    /// A CR last in one chunk and an LF first in the next are one line end, not a blank line.
+    @Test func crlfSplitAcrossChunksIsOneLineEnd() throws {
+        var parser = SSEParser(keepRaw: true)
+        var events: [SSEEvent] = []
+        try parser.feed(Array("data: 1\r".utf8)) { events.append($0) }
+        try parser.feed(Array("\ndata: 2\r".utf8)) { events.append($0) }
+        try parser.feed(Array("\n\r".utf8)) { events.append($0) }
+        #expect(events.count == 1 && events[0].data == Array("1\n2".utf8))
+        try parser.feed(Array("\n".utf8)) { events.append($0) }
+        #expect(events.count == 1, "the LF after a CR that ended the event is not another blank line")
+        #expect(parser.finish()?.raw == Array("\n".utf8), "the relay still gets that LF")
+    }
+
+    /// Malformed lines: a field with no colon, unknown fields, a bare colon, stray CRs; none throws.
+    @Test func readsMalformedLinesLeniently() throws {
+        var parser = SSEParser()
+        var events: [SSEEvent] = []
+        try parser.feed(Array("data\rretry: x\r:\r\r\r\r\rdatax: 1\rdata:no space\r\r".utf8)) { events.append($0) }
+        #expect(events.count == 2)
+        #expect(events[0].hasData && events[0].data.isEmpty, "`data` alone is an empty data line")
+        #expect(events[1].data == Array("no space".utf8))
+    }
+
+    /// The bound counts line ends too, and lines ended by a lone CR are bounded like any other.
+    @Test func boundsAnEventWithLoneCRs() {
+        var parser = SSEParser(maxEventBytes: 16)
+        #expect(throws: SSEParser.TooLarge.self) {
+            try parser.feed(Array("data: 0123\rdata: 4567\r".utf8)) { _ in }
+        }
+        var endless = SSEParser(maxEventBytes: 64)
+        #expect(throws: SSEParser.TooLarge.self) {
+            for _ in 0..<100 { try endless.feed(Array("data: x\r".utf8)) { _ in } }
+        }
     }
 
     /// What a raw relay needs (the Claude passthrough): empty events reported too, and the

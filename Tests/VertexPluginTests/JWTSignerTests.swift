@@ -20,9 +20,9 @@ import TollgatePluginKit
                 #expect(!segment.contains("=") && !segment.contains("+") && !segment.contains("/"), "not base64url: \(segment)")
             }
             signingInput = segments[0] + "." + segments[1]
-            header = try #require(Base64.decode(segments[0].utf8))
-            claims = try #require(Base64.decode(segments[1].utf8))
-            signature = try #require(Base64.decode(segments[2].utf8))
+            header = try #require(Base64.decode(segments[0].utf8, lenient: true))
+            claims = try #require(Base64.decode(segments[1].utf8, lenient: true))
+            signature = try #require(Base64.decode(segments[2].utf8, lenient: true))
         }
     }
 

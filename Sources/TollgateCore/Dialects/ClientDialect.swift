@@ -56,7 +56,7 @@ enum ClientDialect: Sendable, Equatable {
         switch self {
         case .openAI, .responses: error.body
         case .anthropic: AnthropicErrors.body(status: error.status, message: error.message)
-        case .gemini: GeminiErrors.body(status: error.status, message: error.message)
+        case .gemini: GoogleErrorBody.body(status: error.status, message: error.message)
         }
     }
 
@@ -65,7 +65,7 @@ enum ClientDialect: Sendable, Equatable {
         switch self {
         case .openAI: ErrorBody.openAIStreamEvent(message: error.message, type: error.type, code: error.code)
         case .anthropic: AnthropicErrors.event(status: error.status, message: error.message)
-        case .gemini: GeminiErrors.event(status: error.status, message: error.message)
+        case .gemini: GoogleErrorBody.event(status: error.status, message: error.message)
         case .responses: ResponsesTranslator.errorEvent(error)
         }
     }

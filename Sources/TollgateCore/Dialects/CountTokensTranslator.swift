@@ -28,6 +28,6 @@ final class CountTokensTranslator: ResponseTranslator {
     }
 
     private func error(status: Int, message: String) -> [UInt8] {
-        gemini ? GeminiErrors.body(status: status, message: message) : AnthropicErrors.body(status: status, message: message)
+        gemini ? GoogleErrorBody.body(status: status, message: message) : AnthropicErrors.body(status: status, message: message)
     }
 }

@@ -41,10 +41,10 @@ final class GeminiEmbeddingsTranslator: ResponseTranslator {
     var streamContentType: String { "application/json" }
 
     func complete(status: Int, body: [UInt8]) -> [UInt8] {
-        guard let json = try? JSONParser.parse(body) else { return GeminiErrors.body(status: 502, message: "upstream answer is not JSON") }
+        guard let json = try? JSONParser.parse(body) else { return GoogleErrorBody.body(status: 502, message: "upstream answer is not JSON") }
         guard (200..<300).contains(status), json["error"] == nil else {
             let message = json["error"]?["message"]?.stringValue ?? json["error"]?.stringValue ?? "upstream error (HTTP \(status))"
-            return GeminiErrors.body(status: status, message: message)
+            return GoogleErrorBody.body(status: status, message: message)
         }
         let data = (json["data"]?.arrayValue ?? []).sorted { ($0["index"]?.int64Value ?? 0) < ($1["index"]?.int64Value ?? 0) }
         // Base64 vectors are never asked for (the converted request does not set encoding_format).

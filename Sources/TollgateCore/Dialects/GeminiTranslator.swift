@@ -22,10 +22,10 @@ final class GeminiTranslator: ResponseTranslator {
     var streamContentType: String { sse ? "text/event-stream" : "application/json" }
 
     func complete(status: Int, body: [UInt8]) -> [UInt8] {
-        guard let json = try? JSONParser.parse(body) else { return GeminiErrors.body(status: 502, message: "upstream answer is not JSON") }
+        guard let json = try? JSONParser.parse(body) else { return GoogleErrorBody.body(status: 502, message: "upstream answer is not JSON") }
         guard (200..<300).contains(status), json["error"] == nil else {
             let message = json["error"]?["message"]?.stringValue ?? json["error"]?.stringValue ?? "upstream error (HTTP \(status))"
-            return GeminiErrors.body(status: status, message: message)
+            return GoogleErrorBody.body(status: status, message: message)
         }
         let message = json["choices"]?[0]?["message"]
         var parts: [JSONValue] = []
@@ -85,14 +85,14 @@ final class GeminiTranslator: ResponseTranslator {
                 out += read(json)
             }
         } catch {
-            out += fail(GeminiErrors.object(status: 502, message: "upstream sent an event larger than the gateway accepts"))
+            out += fail(GoogleErrorBody.object(status: 502, message: "upstream sent an event larger than the gateway accepts"))
         }
         return out
     }
 
     private func read(_ chunk: JSONValue) -> [UInt8] {
         if let error = chunk["error"] {
-            return fail(GeminiErrors.object(status: 502, message: error["message"]?.stringValue ?? "upstream error"))
+            return fail(GoogleErrorBody.object(status: 502, message: error["message"]?.stringValue ?? "upstream error"))
         }
         if let counted = TokenUsage(openAI: chunk["usage"] ?? .null) { usage.merge(counted) }
         guard let choice = chunk["choices"]?[0] else { return [] }
@@ -136,37 +136,9 @@ final class GeminiTranslator: ResponseTranslator {
     func streamEnd() -> [UInt8] {
         guard !ended else { return [] }
         switch StreamTail.read(&parser) {
-        case .cut: return fail(GeminiErrors.object(status: 502, message: StreamTail.cutMessage))
+        case .cut: return fail(GoogleErrorBody.object(status: 502, message: StreamTail.cutMessage))
         case .event(let json): return read(json) + finish()
         case .none, .done: return finish()
         }
-    }
-}
-
-/// Google's error shape: `{"error":{"code":404,"message":"...","status":"NOT_FOUND"}}`.
-enum GeminiErrors {
-    static func status(for code: Int) -> String {
-        switch code {
-        case 400, 413: "INVALID_ARGUMENT"
-        case 401: "UNAUTHENTICATED"
-        case 402, 403: "PERMISSION_DENIED"
-        case 404: "NOT_FOUND"
-        case 429: "RESOURCE_EXHAUSTED"
-        case 499: "CANCELLED"
-        case 501: "UNIMPLEMENTED"
-        case 503: "UNAVAILABLE"
-        case 504: "DEADLINE_EXCEEDED"
-        default: "INTERNAL"
-        }
-    }
-
-    static func object(status: Int, message: String) -> JSONValue {
-        .object(["error": .object(["code": .int(status), "message": .string(message), "status": .string(Self.status(for: status))])])
-    }
-
-    static func body(status: Int, message: String) -> [UInt8] { object(status: status, message: message).serialized() }
-
-    static func event(status: Int, message: String) -> [UInt8] {
-        Array("data: ".utf8) + body(status: status, message: message) + Array("\r\n\r\n".utf8)
     }
 }

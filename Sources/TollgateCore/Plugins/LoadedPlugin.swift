@@ -57,17 +57,9 @@ public final class LoadedPlugin: @unchecked Sendable {
 
     /// The plugin's hook table, zero-filled past the end of an older (smaller) table so hooks a
     /// plugin built for an earlier minor version lacks read as NULL.
-    var adaptorHooks: tollgate_type_adaptor_hooks? { descriptor.pointee.adaptor.map(Self.copy) }
-
-    static func copy(_ table: UnsafePointer<tollgate_type_adaptor_hooks>) -> tollgate_type_adaptor_hooks {
-        var hooks = tollgate_type_adaptor_hooks()
-        let size = min(table.pointee.struct_size, MemoryLayout<tollgate_type_adaptor_hooks>.size)
-        withUnsafeMutableBytes(of: &hooks) { $0.copyMemory(from: UnsafeRawBufferPointer(start: table, count: size)) }
-        return hooks
+    var adaptorHooks: tollgate_type_adaptor_hooks? {
+        descriptor.pointee.adaptor.map { StructSize.copy($0, structSize: $0.pointee.struct_size) }
     }
-
-    /// Size of the ABI 1.0 adaptor hook table: the least a plugin may provide.
-    static let adaptorHooks10Size = MemoryLayout<tollgate_type_adaptor_hooks>.offset(of: \.on_accepts_dialect) ?? 0
 
     /// Frees a buffer this plugin filled.
     func free(_ buffer: inout tollgate_type_buffer) {

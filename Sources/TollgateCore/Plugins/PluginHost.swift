@@ -96,7 +96,10 @@ private func hostHTTPCall(_ table: UnsafePointer<tollgate_type_host>?, _ request
         return fail(TOLLGATE_ERR_INTERNAL, "callback_http_call called on an event loop; set TOLLGATE_PLUGIN_FLAG_BUILD_MAY_BLOCK")
     }
     guard let client = host.sideClient else { return fail(TOLLGATE_ERR_INTERNAL, "side requests are not available") }
-    let r = request.pointee
+    guard StructSize.holds(\tollgate_type_http_request.timeout_ms, structSize: request.pointee.struct_size) else {
+        return fail(TOLLGATE_ERR_INTERNAL, "callback_http_call: request struct_size \(request.pointee.struct_size) is too small")
+    }
+    let r = StructSize.copy(request, structSize: request.pointee.struct_size)
     let timeout = r.timeout_ms == 0 ? Duration.seconds(30) : .milliseconds(Int64(r.timeout_ms))
     let side = SideRequest(method: r.method.len == 0 ? "POST" : r.method.string, url: r.url.string,
                            headers: HeaderLines.parse(r.headers.array), body: r.body.array, timeout: timeout)

@@ -124,13 +124,15 @@ public struct PluginLoader: Sendable {
 
     private func check(descriptor: UnsafePointer<tollgate_type_plugin_descriptor>, path: String,
                        registry: PluginRegistry, image: UnsafeMutableRawPointer? = nil) throws(Refusal) -> LoadedPlugin {
-        let d = descriptor.pointee
-        guard Int32(d.abi_major) == TOLLGATE_ABI_VERSION_MAJOR else {
-            throw Refusal(reason: "built for plugin ABI \(d.abi_major).\(d.abi_minor); this gateway speaks ABI \(TOLLGATE_ABI_VERSION_MAJOR).x")
+        let header = descriptor.pointee  // struct_size, abi_major and abi_minor lead in every 1.x descriptor
+        guard Int32(header.abi_major) == TOLLGATE_ABI_VERSION_MAJOR else {
+            throw Refusal(reason: "built for plugin ABI \(header.abi_major).\(header.abi_minor); this gateway speaks ABI \(TOLLGATE_ABI_VERSION_MAJOR).x")
         }
-        guard d.struct_size >= MemoryLayout<tollgate_type_plugin_descriptor>.size else {
-            throw Refusal(reason: "descriptor is \(d.struct_size) bytes, expected at least \(MemoryLayout<tollgate_type_plugin_descriptor>.size)")
+        // Every field of the ABI 1.0 descriptor, through `billing`, is required.
+        guard StructSize.holds(\tollgate_type_plugin_descriptor.billing, structSize: header.struct_size) else {
+            throw Refusal(reason: "descriptor is \(header.struct_size) bytes, smaller than an ABI 1.0 descriptor")
         }
+        let d = StructSize.copy(descriptor, structSize: header.struct_size)
         guard let name = boundedCString(d.name), !name.isEmpty else { throw Refusal(reason: "descriptor has no name") }
         let version = boundedCString(d.version) ?? "unversioned"
         guard d.free_buffer != nil, d.on_init != nil else { throw Refusal(reason: "descriptor lacks free_buffer or on_init") }
@@ -153,10 +155,11 @@ public struct PluginLoader: Sendable {
         switch d.kind {
         case TOLLGATE_KIND_ADAPTOR:
             guard let table = d.adaptor else { throw Refusal(reason: "adaptor plugin without adaptor hooks") }
-            guard table.pointee.struct_size >= LoadedPlugin.adaptorHooks10Size else {
+            // The ABI 1.0 table, through on_stream_destroy, is the least a plugin may provide.
+            guard StructSize.holds(\tollgate_type_adaptor_hooks.on_stream_destroy, structSize: table.pointee.struct_size) else {
                 throw Refusal(reason: "adaptor hooks table is too small (\(table.pointee.struct_size) bytes)")
             }
-            let hooks = LoadedPlugin.copy(table)
+            let hooks = StructSize.copy(table, structSize: table.pointee.struct_size)
             let required: [(String, Bool)] = [
                 ("on_adaptor_new", hooks.on_adaptor_new != nil), ("on_adaptor_destroy", hooks.on_adaptor_destroy != nil),
                 ("on_channel_new", hooks.on_channel_new != nil), ("on_channel_destroy", hooks.on_channel_destroy != nil),
@@ -168,8 +171,9 @@ public struct PluginLoader: Sendable {
             return .adaptor
         case TOLLGATE_KIND_BILLING:
             guard acceptsBilling else { throw Refusal(reason: "a billing plugin is read at start only; restart the gateway to use this one") }
-            guard let hooks = d.billing?.pointee else { throw Refusal(reason: "billing plugin without billing hooks") }
-            guard hooks.struct_size >= MemoryLayout<tollgate_type_billing_hooks>.size,
+            guard let table = d.billing else { throw Refusal(reason: "billing plugin without billing hooks") }
+            let hooks = StructSize.copy(table, structSize: table.pointee.struct_size)
+            guard StructSize.holds(\tollgate_type_billing_hooks.on_compute_cost, structSize: table.pointee.struct_size),
                   hooks.on_price_new != nil, hooks.on_price_destroy != nil, hooks.on_compute_cost != nil else {
                 throw Refusal(reason: "billing hooks table is incomplete")
             }

@@ -26,7 +26,7 @@ public enum MockProvider {
                 "message": .object(["role": .string("assistant"), "content": .string(text)]),
                 "finish_reason": .string("stop"),
             ])]),
-            "usage": usageJSON(usage),
+            "usage": usage.openAIJSON(),
         ])
         return Answer(status: 200, body: body.serialized(), usage: usage)
     }
@@ -35,23 +35,15 @@ public enum MockProvider {
     public static func chatStream(request: JSONValue, model: String, requestID: String, includeUsage: Bool) -> (events: [[UInt8]], usage: TokenUsage)? {
         guard let messages = request["messages"]?.arrayValue, !messages.isEmpty else { return nil }
         let (text, usage) = reply(to: messages)
-        func chunk(_ delta: JSONValue, finish: JSONValue = .null, choices: Bool = true, usage: JSONValue? = nil) -> [UInt8] {
-            var members: [JSONValue.Member] = [
-                .init("id", .string("chatcmpl-\(requestID)")), .init("object", .string("chat.completion.chunk")),
-                .init("created", .int(created)), .init("model", .string(model)),
-                .init("choices", choices ? .array([.object(["index": .int(0), "delta": delta, "finish_reason": finish])]) : .array([])),
-            ]
-            if let usage { members.append(.init("usage", usage)) }
-            return Array("data: ".utf8) + JSONValue.object(members).serialized() + Array("\n\n".utf8)
-        }
-        var events = [chunk(.object(["role": .string("assistant"), "content": .string("")]))]
+        let writer = OpenAIChunkWriter(id: "chatcmpl-\(requestID)", created: created, model: model, writesLogprobs: false)
+        var events = [writer.chunk(delta: .object(["role": .string("assistant"), "content": .string("")]))]
         let words = text.split(separator: " ")
         for (i, word) in words.enumerated() {
-            events.append(chunk(.object(["content": .string(i == 0 ? String(word) : " " + word)])))
+            events.append(writer.chunk(delta: .object(["content": .string(i == 0 ? String(word) : " " + word)])))
         }
-        events.append(chunk(.object([:]), finish: .string("stop")))
-        if includeUsage { events.append(chunk(.null, choices: false, usage: usageJSON(usage))) }
-        events.append(Array("data: [DONE]\n\n".utf8))
+        events.append(writer.chunk(delta: .object([:]), finishReason: "stop"))
+        if includeUsage { events.append(writer.usageChunk(usage.openAIJSON())) }
+        events.append(OpenAIChunkWriter.done)
         return (events, usage)
     }
 
@@ -74,7 +66,7 @@ public enum MockProvider {
         }
         let usage = TokenUsage(prompt: tokens, completion: 0)
         let body = JSONValue.object(["object": .string("list"), "data": .array(data), "model": .string(model),
-                                     "usage": .object(["prompt_tokens": .int(tokens), "total_tokens": .int(tokens)])])
+                                     "usage": TokenUsage.openAIEmbeddingsJSON(promptTokens: tokens)])
         return Answer(status: 200, body: body.serialized(), usage: usage)
     }
 
@@ -96,12 +88,6 @@ public enum MockProvider {
     }
 
     static func wordCount(_ text: String) -> Int { text.split(whereSeparator: { $0 == " " || $0 == "\n" }).count }
-
-    static func usageJSON(_ usage: TokenUsage) -> JSONValue {
-        let prompt = usage.prompt ?? 0, completion = usage.completion ?? 0
-        return .object(["prompt_tokens": .int(prompt), "completion_tokens": .int(completion),
-                        "total_tokens": .int(prompt + completion)])
-    }
 
     /// FNV-1a of the text, spread over 8 values in [-1, 1] with 4 decimals.
     static func vector(for text: String) -> [Double] {

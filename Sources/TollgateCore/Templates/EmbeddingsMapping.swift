@@ -19,7 +19,7 @@ public struct EmbeddingsMapping: Sendable, Equatable {
             JSONValue.object(["object": .string("embedding"), "index": .int(index), "embedding": vector])
         }
         let body = JSONValue.object(["object": .string("list"), "data": .array(data), "model": .string(model),
-                                     "usage": .object(["prompt_tokens": .int(tokens), "total_tokens": .int(tokens)])])
+                                     "usage": TokenUsage.openAIEmbeddingsJSON(promptTokens: tokens)])
         return (body, TokenUsage(prompt: tokens, completion: 0))
     }
 }

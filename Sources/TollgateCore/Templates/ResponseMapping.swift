@@ -32,7 +32,7 @@ public struct ResponseMapping: Sendable, Equatable {
                 "logprobs": .null, "finish_reason": finish,
             ])])),
         ]
-        if self.usage != nil { members.append(.init("usage", UsageMapping.openAIObject(usage))) }
+        if self.usage != nil { members.append(.init("usage", usage.openAIJSON())) }
         return (.object(members), usage)
     }
 

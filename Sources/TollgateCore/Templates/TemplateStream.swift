@@ -4,11 +4,10 @@
 final class TemplateStream {
     private let mapping: EventStreamMapping
     private let response: ResponseMapping
-    private let model: String
     private let includeUsage: Bool
-    private let created: Int64
     private var parser = SSEParser()
-    private var id = "chatcmpl-tollgate"
+    /// Its `id` becomes the upstream's once an event names it.
+    private var writer: OpenAIChunkWriter
     private var sentRole = false
     private var finished = false
     private var ended = false
@@ -17,9 +16,8 @@ final class TemplateStream {
     init(mapping: EventStreamMapping, response: ResponseMapping, model: String, includeUsage: Bool) {
         self.mapping = mapping
         self.response = response
-        self.model = model
         self.includeUsage = includeUsage
-        created = unixSeconds()
+        writer = OpenAIChunkWriter(id: "chatcmpl-tollgate", created: unixSeconds(), model: model, writesLogprobs: true)
     }
 
     /// Converts a chunk; on a failure returns the bytes made before it and the message.
@@ -74,26 +72,26 @@ final class TemplateStream {
             type = String(decoding: event.name, as: UTF8.self)
         }
         guard let rule = mapping.rules[type] else { return }
-        if let path = rule.id, case .string(let found) = try mapped(path, in: data, event: type) { id = found }
+        if let path = rule.id, case .string(let found) = try mapped(path, in: data, event: type) { writer.id = found }
         if let path = rule.errorMessage {
             let message = try mapped(path, in: data, event: type).stringValue ?? "(no message)"
             throw StreamFailure(message: "the upstream reported an error mid-stream: \(message)")
         }
         if !sentRole {
             sentRole = true
-            write(["role": .string("assistant"), "content": .string("")], finish: .null, into: &out)
+            writer.chunk(delta: .object(["role": .string("assistant"), "content": .string("")]), into: &out)
         }
         if let path = rule.content {
             let text: JSONValue
             do { text = try ResponseMapping.text(path, in: data) } catch { throw StreamFailure(message: "'\(type)' event: \(error)") }
-            if case .string(let piece) = text, !piece.isEmpty { write(["content": .string(piece)], finish: .null, into: &out) }
+            if case .string(let piece) = text, !piece.isEmpty { writer.chunk(delta: .object(["content": .string(piece)]), into: &out) }
         }
         if let path = rule.usage {
             do { usage.merge(try path.read(data)) } catch { throw StreamFailure(message: "'\(type)' event: \(error)") }
         }
         if let path = rule.finishReason, case .string(let reason) = try mapped(path, in: data, event: type) {
             finished = true
-            write([:], finish: .string(response.finish(reason)), into: &out)
+            writer.chunk(delta: .object([:]), finishReason: response.finish(reason), into: &out)
         }
     }
 
@@ -104,27 +102,7 @@ final class TemplateStream {
     /// The usage chunk (when the client asked for it) and `[DONE]`.
     private func end(into out: inout [UInt8]) {
         ended = true
-        if includeUsage {
-            let chunk: JSONValue = .object([
-                "id": .string(id), "object": .string("chat.completion.chunk"), "created": .int(created), "model": .string(model),
-                "choices": .array([]), "usage": UsageMapping.openAIObject(usage),
-            ])
-            Self.append(chunk, to: &out)
-        }
-        out.append(contentsOf: "data: [DONE]\n\n".utf8)
-    }
-
-    private func write(_ delta: KeyValuePairs<String, JSONValue>, finish: JSONValue, into out: inout [UInt8]) {
-        let chunk: JSONValue = .object([
-            "id": .string(id), "object": .string("chat.completion.chunk"), "created": .int(created), "model": .string(model),
-            "choices": .array([.object(["index": .int(0), "delta": .object(delta), "logprobs": .null, "finish_reason": finish])]),
-        ])
-        Self.append(chunk, to: &out)
-    }
-
-    private static func append(_ chunk: JSONValue, to out: inout [UInt8]) {
-        out.append(contentsOf: "data: ".utf8)
-        out.append(contentsOf: chunk.serialized())
-        out.append(contentsOf: "\n\n".utf8)
+        if includeUsage { writer.usageChunk(usage.openAIJSON(), into: &out) }
+        out.append(contentsOf: OpenAIChunkWriter.done)
     }
 }

@@ -21,19 +21,4 @@ public struct UsageMapping: Sendable, Equatable {
         }
         return count
     }
-
-    /// The counts as an OpenAI `usage` object.
-    static func openAIObject(_ usage: TokenUsage) -> JSONValue {
-        let prompt = usage.prompt ?? 0
-        let completion = usage.completion ?? 0
-        var members: [JSONValue.Member] = [
-            .init("prompt_tokens", .int(prompt)), .init("completion_tokens", .int(completion)),
-            .init("total_tokens", .int(prompt + completion)),
-        ]
-        if let cached = usage.cacheRead { members.append(.init("prompt_tokens_details", .object(["cached_tokens": .int(cached)]))) }
-        if let reasoning = usage.reasoning {
-            members.append(.init("completion_tokens_details", .object(["reasoning_tokens": .int(reasoning)])))
-        }
-        return .object(members)
-    }
 }

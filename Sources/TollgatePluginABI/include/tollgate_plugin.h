@@ -1,5 +1,5 @@
 /*
- * tollgate_plugin.h — the whole contract between the Tollgate core and its plugins (ABI 1.1).
+ * tollgate_plugin.h — the whole contract between the Tollgate core and its plugins (ABI 1.3).
  *
  * A plugin is a shared object that exports one symbol, TOLLGATE_PLUGIN_ENTRY_SYMBOL, returning a
  * static descriptor. The core dlopen()s the file, checks the descriptor, calls on_init with the
@@ -10,26 +10,42 @@
  *   on_*                 hooks the plugin implements (function pointers in its descriptor);
  *   callback_*           functions the host implements (in tollgate_type_host).
  *
- * Ownership. Every buffer says who frees it:
- *   tollgate_type_bytes   a borrowed view; valid only for the duration of the call it is passed to.
- *   tollgate_type_buffer  an owned allocation. A buffer a plugin fills is released by the core
- *                         through the plugin's own descriptor->free_buffer; a buffer the host fills
- *                         (callback_http_call) is released by the plugin through
- *                         host->callback_free_buffer. A zeroed buffer ({NULL, 0}) means "empty".
+ * Ownership. Every byte range's type says who owns it:
+ *   tollgate_type_bytes          borrowed: the caller's; valid only for the duration of the call it
+ *                                is passed to. Copy what you keep.
+ *   tollgate_type_plugin_buffer  allocated by the plugin (hook out-parameters, error messages);
+ *                                the core frees it through the plugin's descriptor->free_buffer.
+ *   tollgate_type_host_buffer    allocated by the host (callback_http_call's answer and error);
+ *                                the plugin frees it through host->callback_free_buffer.
+ * Both buffer types are tollgate_type_buffer, named by owner. A zeroed buffer ({NULL, 0}) means
+ * "empty"; a free function must accept it.
  *
- * Threads. The core calls hooks from several threads at once, but never one handle from two
- * threads at the same time: an adaptor or channel handle may be used concurrently (so it must be
- * read-only after creation or guard its own state), a stream handle is used by one thread at a
- * time. A plugin keeps no unguarded global state and never aborts the process: every failure is a
- * status plus a message buffer.
+ * Threads. Each hook below says which thread calls it:
+ *   EVENT LOOP     one of the core's network threads, shared by thousands of connections. A hook
+ *                  called there MUST NOT BLOCK: no network or disk I/O, no sleeping, no waiting on
+ *                  a lock held across such work. callback_http_call refuses to run there.
+ *   BLOCKING POOL  the core's thread pool for blocking work: on_build_request of a plugin with
+ *                  TOLLGATE_PLUGIN_FLAG_BUILD_MAY_BLOCK (e.g. an OAuth token exchange), and only
+ *                  that hook. It may block, bounded by the side request's timeout.
+ *   CONTROL        start-up, plugin (re)load, configuration reload, price sync: not an event loop,
+ *                  but the gateway waits for it, so it must not block either.
+ *   ANY            whichever thread drops the last reference (destroy hooks): must not block.
+ * The core calls hooks from several threads at once, but never one handle from two threads at the
+ * same time: an adaptor or channel handle may be used concurrently (so it must be read-only after
+ * creation or guard its own state), a stream handle is used by one thread at a time. A plugin
+ * keeps no unguarded global state and never aborts the process: every failure is a status plus a
+ * message buffer.
  *
  * Out-parameters. The core zeroes every out-parameter (struct, buffer, handle) before a call and
  * sets the struct_size of out-structs to the size it knows. Whatever the status, the core frees
  * every non-empty buffer a hook left in them; on failure it ignores everything else.
  *
  * Versioning. A core refuses a plugin whose abi_major differs from its own. Minor versions only
- * append fields to structs; every struct that can grow starts with struct_size (set by whoever
- * fills it in, the core for out-structs), so either side can tell which fields the other knows.
+ * append fields to structs (1.1: dialects and on_accepts_dialect; 1.2: COUNT_TOKENS; 1.3: counting
+ * in the internal dialect); every struct that can grow starts with struct_size (set by whoever
+ * fills it in, the core for out-structs), so either side can tell which fields the other knows:
+ * a field lies within struct_size or reads as absent (zero, NULL). The core accepts plugins built
+ * for any 1.x minor version, and requires at least the ABI 1.0 fields of each struct.
  * tollgate_type_usage grows into its reserved slots instead. Enums are int-sized: do not build a
  * plugin with -fshort-enums.
  */
@@ -68,11 +84,18 @@ typedef struct tollgate_type_bytes {
   size_t len;
 } tollgate_type_bytes;
 
-/** An owned byte range. OWNERSHIP: freed by the other side through the filler's free function. */
+/** An owned byte range, allocated by one side and freed by the other through the allocator's
+ * free function. Named by owner below; use those names. */
 typedef struct tollgate_type_buffer {
   uint8_t *ptr;
   size_t len;
 } tollgate_type_buffer;
+
+/** OWNERSHIP: allocated by the plugin; the core frees it with descriptor->free_buffer. */
+typedef tollgate_type_buffer tollgate_type_plugin_buffer;
+
+/** OWNERSHIP: allocated by the host; the plugin frees it with host->callback_free_buffer. */
+typedef tollgate_type_buffer tollgate_type_host_buffer;
 
 typedef enum tollgate_type_plugin_kind {
   TOLLGATE_KIND_ADAPTOR = 1, /* converts and signs requests for one or more providers */
@@ -141,7 +164,7 @@ typedef struct tollgate_type_usage {
   int64_t audio_prompt_tokens;
   int64_t audio_completion_tokens;
   int64_t reasoning_tokens;
-  int64_t reserved[8]; /* future token kinds; zero, and their bits clear, in ABI 1.0 */
+  int64_t reserved[8]; /* future token kinds; zero, and no bits for them, in ABI 1.0 to 1.3 */
 } tollgate_type_usage;
 
 /* ----------------------------------------------------------------------------------------------
@@ -161,10 +184,10 @@ typedef struct tollgate_type_http_request {
 /** The answer to a side request. OWNERSHIP: buffers are the host's; free them with
  * host->callback_free_buffer. */
 typedef struct tollgate_type_http_response {
-  size_t struct_size;           /* set by the host */
-  int32_t status;               /* HTTP status code */
-  tollgate_type_buffer headers; /* "name: value\r\n" lines, names lower-cased */
-  tollgate_type_buffer body;
+  size_t struct_size;                /* set by the host */
+  int32_t status;                    /* HTTP status code */
+  tollgate_type_host_buffer headers; /* "name: value\r\n" lines, names lower-cased */
+  tollgate_type_host_buffer body;
 } tollgate_type_http_response;
 
 /** Each plugin gets its own host table (so the core knows who calls); pass it back as `host`. */
@@ -173,7 +196,8 @@ typedef struct tollgate_type_host {
   uint16_t abi_major;
   uint16_t abi_minor;
   const void *host_context; /* the core's; plugins do not touch it */
-  /** Writes a line to the gateway's log, tagged with the plugin's name. Any thread. */
+  /** Writes a line to the gateway's log, tagged with the plugin's name. Any thread; does not
+   * block. */
   void (*callback_log)(const struct tollgate_type_host *host, tollgate_type_log_level level,
                        tollgate_type_bytes message);
   /** Wall clock, nanoseconds since the Unix epoch. Any thread. */
@@ -181,18 +205,18 @@ typedef struct tollgate_type_host {
   /** Monotonic clock, nanoseconds. Any thread. */
   int64_t (*callback_monotonic_ns)(const struct tollgate_type_host *host);
   /**
-   * Performs an HTTP request and blocks until the answer or the timeout. Call it only from hooks
-   * the core runs on its blocking pool: on_build_request of a plugin that sets
-   * TOLLGATE_PLUGIN_FLAG_BUILD_MAY_BLOCK. Elsewhere it fails with TOLLGATE_ERR_INTERNAL instead of
-   * stalling the gateway. On TOLLGATE_OK, *response is filled (any HTTP status); on failure
-   * *error holds a message. OWNERSHIP: response buffers and *error are the host's.
+   * Performs an HTTP request and BLOCKS until the answer or the timeout. Thread: BLOCKING POOL
+   * only, i.e. from on_build_request of a plugin that sets TOLLGATE_PLUGIN_FLAG_BUILD_MAY_BLOCK;
+   * on an event loop it fails at once with TOLLGATE_ERR_INTERNAL instead of stalling the gateway.
+   * On TOLLGATE_OK, *response is filled (any HTTP status); on failure *error holds a message.
+   * request->struct_size must be set. OWNERSHIP: response buffers and *error are the host's.
    */
   tollgate_status (*callback_http_call)(const struct tollgate_type_host *host,
                                         const tollgate_type_http_request *request,
                                         tollgate_type_http_response *response,
-                                        tollgate_type_buffer *error);
-  /** Frees a buffer the host filled. Any thread. */
-  void (*callback_free_buffer)(const struct tollgate_type_host *host, tollgate_type_buffer *buffer);
+                                        tollgate_type_host_buffer *error);
+  /** Frees a buffer the host filled. Any thread; does not block. */
+  void (*callback_free_buffer)(const struct tollgate_type_host *host, tollgate_type_host_buffer *buffer);
 } tollgate_type_host;
 
 /* ----------------------------------------------------------------------------------------------
@@ -224,11 +248,11 @@ typedef struct tollgate_type_request_in {
 
 /** The upstream request a plugin built. OWNERSHIP: every buffer is the plugin's (free_buffer). */
 typedef struct tollgate_type_upstream_request {
-  size_t struct_size;           /* set by the core */
-  tollgate_type_buffer method;  /* "POST"; empty means POST */
-  tollgate_type_buffer url;     /* absolute URL */
-  tollgate_type_buffer headers; /* "Name: value\r\n" lines, auth and signature included */
-  tollgate_type_buffer body;
+  size_t struct_size;                  /* set by the core */
+  tollgate_type_plugin_buffer method;  /* "POST"; empty means POST */
+  tollgate_type_plugin_buffer url;     /* absolute URL */
+  tollgate_type_plugin_buffer headers; /* "Name: value\r\n" lines, auth and signature included */
+  tollgate_type_plugin_buffer body;
 } tollgate_type_upstream_request;
 
 /** A complete (non-streamed) upstream answer, for conversion. */
@@ -244,11 +268,11 @@ typedef struct tollgate_type_response_in {
   tollgate_type_dialect dialect; /* the dialect of the request body; answer in it */
 } tollgate_type_response_in;
 
-/** The converted answer, in the OPENAI dialect. OWNERSHIP: body is the plugin's (free_buffer). */
+/** The converted answer, in the request's dialect. OWNERSHIP: body is the plugin's (free_buffer). */
 typedef struct tollgate_type_response_out {
   size_t struct_size; /* set by the core */
   int32_t status; /* status to give the client; usually the upstream's */
-  tollgate_type_buffer body;
+  tollgate_type_plugin_buffer body;
   tollgate_type_usage usage;
 } tollgate_type_response_out;
 
@@ -265,48 +289,63 @@ typedef struct tollgate_type_stream_params {
 
 typedef struct tollgate_type_adaptor_hooks {
   size_t struct_size;
-  /** Creates the shared adaptor for one provider id and API version (empty = the default). */
+  /** Creates the shared adaptor for one provider id and API version (empty = the default).
+   * Thread: CONTROL (when the first channel of the provider is built). Must not block. */
   tollgate_status (*on_adaptor_new)(tollgate_type_bytes provider_id, tollgate_type_bytes api_version,
-                                    tollgate_type_adaptor **out, tollgate_type_buffer *error);
+                                    tollgate_type_adaptor **out, tollgate_type_plugin_buffer *error);
+  /** Thread: ANY, after every channel of the adaptor is destroyed. Must not block. */
   void (*on_adaptor_destroy)(tollgate_type_adaptor *adaptor);
   /**
    * Creates a channel from its settings, a JSON object:
    *   {"name":..., "provider":..., "base_url":..., "api_version":..., "credentials":{...},
    *    "options":{...}}
    * Invalid settings return TOLLGATE_ERR_CONFIG with a message naming the field.
+   * Thread: CONTROL (start-up, configuration reload). Must not block: fetch credentials lazily,
+   * from on_build_request with TOLLGATE_PLUGIN_FLAG_BUILD_MAY_BLOCK.
    */
   tollgate_status (*on_channel_new)(tollgate_type_adaptor *adaptor, tollgate_type_bytes settings_json,
-                                    tollgate_type_channel **out, tollgate_type_buffer *error);
+                                    tollgate_type_channel **out, tollgate_type_plugin_buffer *error);
+  /** Thread: ANY, once no request uses the channel (the last may end on an event loop). Must
+   * not block. */
   void (*on_channel_destroy)(tollgate_type_channel *channel);
-  /** Builds the upstream request: URL, headers (auth, signature), converted body. */
+  /** Builds the upstream request: URL, headers (auth, signature), converted body.
+   * Thread: EVENT LOOP, must not block; BLOCKING POOL when the descriptor sets
+   * TOLLGATE_PLUGIN_FLAG_BUILD_MAY_BLOCK, and then it may call callback_http_call. Called again
+   * for each retry or failover attempt on this channel. */
   tollgate_status (*on_build_request)(tollgate_type_channel *channel,
                                       const tollgate_type_request_in *request,
                                       tollgate_type_upstream_request *out,
-                                      tollgate_type_buffer *error);
+                                      tollgate_type_plugin_buffer *error);
   /** Converts a complete upstream answer (success or error) into the request's dialect
-   * (response->dialect: OPENAI, or the provider's own when on_accepts_dialect took it). */
+   * (response->dialect: OPENAI, or the provider's own when on_accepts_dialect took it).
+   * Thread: EVENT LOOP. Must not block. */
   tollgate_status (*on_convert_response)(tollgate_type_channel *channel,
                                          const tollgate_type_response_in *response,
                                          tollgate_type_response_out *out,
-                                         tollgate_type_buffer *error);
-  /** Starts a stream transducer for a 2xx streamed answer. */
+                                         tollgate_type_plugin_buffer *error);
+  /** Starts a stream transducer for a 2xx streamed answer. Thread: EVENT LOOP. Must not block. */
   tollgate_status (*on_stream_new)(tollgate_type_channel *channel,
                                    const tollgate_type_stream_params *params,
-                                   tollgate_type_stream **out, tollgate_type_buffer *error);
+                                   tollgate_type_stream **out, tollgate_type_plugin_buffer *error);
   /**
    * Feeds upstream bytes as they arrive (any split). Fills *out with SSE bytes of the request's
    * dialect (params->dialect) ready for the client (possibly empty) and updates *usage in place (set fields and their bits; never
    * clear a bit). A non-OK status ends the stream: the core writes what *out holds (events
    * completed before the failure), then its own error event in the client's dialect, built from
    * *error; the plugin never writes an error event itself.
+   * Thread: EVENT LOOP, once per upstream read, so it runs per chunk of every stream: must not
+   * block, and should keep only the current event, not the whole answer.
    */
   tollgate_status (*on_stream_feed)(tollgate_type_stream *stream, tollgate_type_bytes chunk,
-                                    tollgate_type_buffer *out, tollgate_type_usage *usage,
-                                    tollgate_type_buffer *error);
+                                    tollgate_type_plugin_buffer *out, tollgate_type_usage *usage,
+                                    tollgate_type_plugin_buffer *error);
   /** Upstream ended: flush what is left (e.g. a final chunk and "data: [DONE]"). A stream that
-   * ended before its natural end returns TOLLGATE_ERR_UPSTREAM. */
-  tollgate_status (*on_stream_finish)(tollgate_type_stream *stream, tollgate_type_buffer *out,
-                                      tollgate_type_usage *usage, tollgate_type_buffer *error);
+   * ended before its natural end returns TOLLGATE_ERR_UPSTREAM. Thread: EVENT LOOP. Must not
+   * block. */
+  tollgate_status (*on_stream_finish)(tollgate_type_stream *stream, tollgate_type_plugin_buffer *out,
+                                      tollgate_type_usage *usage, tollgate_type_plugin_buffer *error);
+  /** Thread: EVENT LOOP (or ANY at shutdown), after on_stream_finish or instead of it when the
+   * client or upstream went away. Must not block. */
   void (*on_stream_destroy)(tollgate_type_stream *stream);
   /* ABI 1.1 */
   /**
@@ -315,6 +354,7 @@ typedef struct tollgate_type_adaptor_hooks {
    * speaking it gets the bytes through untouched. Without this hook, or when it returns 0, the
    * core converts the client's body to the OPENAI dialect first and converts the answer back.
    * Called for every non-OPENAI client request; must be cheap. May be NULL.
+   * Thread: EVENT LOOP. Must not block.
    */
   uint8_t (*on_accepts_dialect)(tollgate_type_channel *channel, tollgate_type_bytes model,
                                 tollgate_type_dialect dialect);
@@ -351,14 +391,18 @@ typedef struct tollgate_type_billing_hooks {
   /** Compiles one model's price entry (JSON) once, so billing a request parses nothing. The entry
    * is one object of LiteLLM's model_prices_and_context_window.json plus Tollgate's "currency",
    * "tiered_mode" and "regions" (docs/billing.md). Invalid data: TOLLGATE_ERR_CONFIG naming the
-   * field. A price the usage needs but the entry lacks makes on_compute_cost fail the same way. */
+   * field. A price the usage needs but the entry lacks makes on_compute_cost fail the same way.
+   * Thread: CONTROL (start-up, price sync, an admin API change), possibly an EVENT LOOP. Must
+   * not block. */
   tollgate_status (*on_price_new)(tollgate_type_bytes price_json, tollgate_type_price **out,
-                                  tollgate_type_buffer *error);
+                                  tollgate_type_plugin_buffer *error);
+  /** Thread: ANY, once no request uses the price. Must not block. */
   void (*on_price_destroy)(tollgate_type_price *price);
-  /** Prices one request. *breakdown receives a JSON object explaining the sum (may be empty). */
+  /** Prices one request. *breakdown receives a JSON object explaining the sum (may be empty).
+   * Thread: EVENT LOOP, at the end of every priced request. Must not block. */
   tollgate_status (*on_compute_cost)(const tollgate_type_bill_request *request,
-                                     tollgate_type_cost *out, tollgate_type_buffer *breakdown,
-                                     tollgate_type_buffer *error);
+                                     tollgate_type_cost *out, tollgate_type_plugin_buffer *breakdown,
+                                     tollgate_type_plugin_buffer *error);
 } tollgate_type_billing_hooks;
 
 /* ----------------------------------------------------------------------------------------------
@@ -366,10 +410,13 @@ typedef struct tollgate_type_billing_hooks {
  * -------------------------------------------------------------------------------------------- */
 
 /* Bits of tollgate_type_plugin_descriptor.flags. */
-#define TOLLGATE_PLUGIN_FLAG_BUILD_MAY_BLOCK (1u << 0) /* on_build_request may call callback_http_call */
+/* on_build_request runs on the BLOCKING POOL and may call callback_http_call (costs a thread hop
+ * per request: set it only when needed). */
+#define TOLLGATE_PLUGIN_FLAG_BUILD_MAY_BLOCK (1u << 0)
 
 typedef struct tollgate_type_plugin_descriptor {
-  size_t struct_size; /* sizeof(tollgate_type_plugin_descriptor) as the plugin was built */
+  size_t struct_size; /* sizeof(tollgate_type_plugin_descriptor) as the plugin was built; at
+                       * least the ABI 1.0 size (through `billing`) */
   uint16_t abi_major; /* TOLLGATE_ABI_VERSION_MAJOR */
   uint16_t abi_minor; /* TOLLGATE_ABI_VERSION_MINOR */
   tollgate_type_plugin_kind kind;
@@ -379,13 +426,15 @@ typedef struct tollgate_type_plugin_descriptor {
   const char *const *provider_ids;   /* provider ids served (adaptors); static */
   size_t provider_id_count;
   /** Called once after the checks pass, before any other hook. A non-OK status refuses the
-   * plugin (the core then dlclose()s it). The host table stays valid until on_shutdown. */
-  tollgate_status (*on_init)(const tollgate_type_host *host, tollgate_type_buffer *error);
+   * plugin (the core then dlclose()s it). The host table stays valid until on_shutdown.
+   * Thread: CONTROL (start-up or the plugin directory watcher). Must not block. */
+  tollgate_status (*on_init)(const tollgate_type_host *host, tollgate_type_plugin_buffer *error);
   /** Called once when the core unloads the plugin; no hook runs after it. Not called when
-   * on_init failed. May be NULL. */
+   * on_init failed. May be NULL. Thread: ANY (the one releasing the plugin). Must not block. */
   void (*on_shutdown)(void);
-  /** Frees any buffer this plugin filled. Must accept an empty buffer. */
-  void (*free_buffer)(tollgate_type_buffer *buffer);
+  /** Frees any buffer this plugin filled. Must accept an empty buffer. Thread: ANY; must not
+   * block. */
+  void (*free_buffer)(tollgate_type_plugin_buffer *buffer);
   const tollgate_type_adaptor_hooks *adaptor; /* when kind == TOLLGATE_KIND_ADAPTOR */
   const tollgate_type_billing_hooks *billing; /* when kind == TOLLGATE_KIND_BILLING */
 } tollgate_type_plugin_descriptor;

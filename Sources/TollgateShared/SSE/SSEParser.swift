@@ -25,8 +25,8 @@ public struct SSEEvent: Sendable, Equatable {
     public var isEmpty: Bool { !hasData && name.isEmpty }
 }
 
-/// An incremental SSE reader (WHATWG event-stream rules for LF and CRLF line ends; a lone CR is
-/// not a line end). `:` comments, one optional space after the colon. Bytes may be split anywhere
+/// An incremental SSE reader (WHATWG event-stream rules: CRLF, LF and a lone CR each end a line;
+/// a CR that ends one chunk and an LF that starts the next are one line end). `:` comments, one optional space after the colon. Bytes may be split anywhere
 /// across `feed` calls; each byte is looked at once, and only the current line and event are
 /// kept, bounded by `maxEventBytes` so a misbehaving upstream cannot grow memory without bound.
 ///
@@ -45,9 +45,12 @@ public struct SSEParser: Sendable {
     /// lines), so a raw relay sees every byte. Off: only events with data or a name.
     public var reportsEmptyEvents: Bool
 
+    /// The current line, without its line end.
     private var line: [UInt8] = []
     private var event = SSEEvent()
     private var eventBytes = 0
+    /// The last chunk ended with a CR: an LF first in the next one belongs to that line end.
+    private var afterCR = false
 
     public init(maxEventBytes: Int = 16 << 20, keepRaw: Bool = false, reportsEmptyEvents: Bool = false) {
         self.maxEventBytes = maxEventBytes
@@ -60,17 +63,33 @@ public struct SSEParser: Sendable {
 
     /// Feeds bytes; calls `onEvent` for every event completed by them, at its blank line.
     public mutating func feed(_ chunk: UnsafeRawBufferPointer, _ onEvent: (inout SSEEvent) throws -> Void) throws {
-        guard let base = chunk.baseAddress else { return }
+        guard let base = chunk.baseAddress, chunk.count > 0 else { return }
         var offset = 0
+        if afterCR {
+            // The CR that ended the last chunk and this LF are one line end: the LF is only kept
+            // for the raw bytes, with the event that follows.
+            afterCR = false
+            if chunk[0] == 0x0A {
+                try append(UnsafeRawBufferPointer(start: base, count: 0), lineEnd: 1)
+                offset = 1
+            }
+        }
         while offset < chunk.count {
             let rest = chunk.count - offset
-            guard let hit = memchr(base + offset, 0x0A, rest) else {
+            // memchr for LF first (the common line end), then a CR before it, if any.
+            let lf = memchr(base + offset, 0x0A, rest).map { base.distance(to: UnsafeRawPointer($0)) } ?? chunk.count
+            let cr = memchr(base + offset, 0x0D, lf - offset).map { base.distance(to: UnsafeRawPointer($0)) }
+            guard let lineEnd = cr ?? (lf < chunk.count ? lf : nil) else {
                 try append(UnsafeRawBufferPointer(start: base + offset, count: rest))
                 return
             }
-            let end = base.distance(to: UnsafeRawPointer(hit))
-            try append(UnsafeRawBufferPointer(start: base + offset, count: end - offset + 1))
-            offset = end + 1
+            // CRLF ends the line after its LF; a CR last in the chunk may be followed by an LF next time.
+            var next = lineEnd + 1
+            if cr != nil {
+                if lf < chunk.count && lf == next { next += 1 } else if next == chunk.count { afterCR = true }
+            }
+            try append(UnsafeRawBufferPointer(start: base + offset, count: lineEnd - offset), lineEnd: next - lineEnd)
+            offset = next
             try endLine(onEvent)
         }
     }
@@ -83,34 +102,34 @@ public struct SSEParser: Sendable {
     /// without a line end, so a final event missing only its blank line is still read. The event
     /// is returned whatever it holds (check `isEmpty`); its `raw` is the bytes as they came.
     public mutating func finish() -> SSEEvent? {
+        afterCR = false
         guard hasPartialEvent else { return nil }
-        var length = line.count
-        if length > 0 && line[length - 1] == 0x0D { length -= 1 }
-        if length > 0 { readField(length: length) }
+        if !line.isEmpty { readField() }
         let last = event
         line.removeAll(keepingCapacity: true)
         resetEvent()
         return last
     }
 
-    private mutating func append(_ bytes: UnsafeRawBufferPointer) throws {
-        eventBytes += bytes.count
+    /// Appends `bytes` to the line and `lineEnd` more bytes (the line end) to the raw event.
+    private mutating func append(_ bytes: UnsafeRawBufferPointer, lineEnd: Int = 0) throws {
+        eventBytes += bytes.count + lineEnd
         if eventBytes > maxEventBytes { throw TooLarge(limit: maxEventBytes) }
         line.append(contentsOf: bytes)
-        if keepRaw { event.raw.append(contentsOf: bytes) }
+        if keepRaw {
+            event.raw.append(contentsOf: UnsafeRawBufferPointer(start: bytes.baseAddress, count: bytes.count + lineEnd))
+        }
     }
 
-    /// `line` holds one complete line with its LF.
+    /// `line` holds one complete line, its line end excluded.
     private mutating func endLine(_ onEvent: (inout SSEEvent) throws -> Void) throws {
-        var length = line.count - 1
-        if length > 0 && line[length - 1] == 0x0D { length -= 1 }
         defer { line.removeAll(keepingCapacity: true) }
-        if length == 0 {
+        if line.isEmpty {
             defer { resetEvent() }
             if reportsEmptyEvents || !event.isEmpty { try onEvent(&event) }
             return
         }
-        readField(length: length)
+        readField()
     }
 
     private mutating func resetEvent() {
@@ -121,10 +140,10 @@ public struct SSEParser: Sendable {
         eventBytes = 0
     }
 
-    /// Reads the field in the first `length` bytes of `line` (its line end excluded).
-    private mutating func readField(length: Int) {
-        line.withUnsafeBytes { raw in
-            let content = UnsafeRawBufferPointer(rebasing: raw[0..<length])
+    /// Reads the field in `line`.
+    private mutating func readField() {
+        let length = line.count
+        line.withUnsafeBytes { content in
             guard content[0] != UInt8(ascii: ":") else { return }  // comment
             let colon = content.firstIndex(of: UInt8(ascii: ":")) ?? length
             let field = UnsafeRawBufferPointer(rebasing: content[0..<colon])

@@ -1,4 +1,6 @@
-/// Reads a JSON number's literal text exactly (never through Double), scaled by a power of ten.
+/// Reads a decimal literal (a JSON number's text, a config amount) exactly, never through Double,
+/// scaled by a power of ten. The one decimal parser of the gateway: the billing plugin's prices
+/// and the core's `Money` amounts both go through it.
 ///
 /// Prices arrive as per-token decimals ("3e-06", "1.25e-07") and become integer nano-units per
 /// 1M tokens (×1e15). Digits past the integer are rounded half up: one nano per 1M tokens is
@@ -10,8 +12,9 @@ public enum ExactDecimal {
         case tooLarge
     }
 
-    /// `literal × 10^shift`, rounded half up to an integer; `exact` is false when digits were dropped.
-    public static func scaled(_ literal: String, shift: Int) -> Result<(value: Int64, exact: Bool), Failure> {
+    /// `literal × 10^shift`, rounded half up to an integer (on its magnitude); `exact` is false
+    /// when digits were dropped. A negative literal fails unless `allowsNegative`.
+    public static func scaled(_ literal: String, shift: Int, allowsNegative: Bool = false) -> Result<(value: Int64, exact: Bool), Failure> {
         var bytes = Array(literal.utf8)[...]
         var negative = false
         if bytes.first == UInt8(ascii: "-") { negative = true; bytes = bytes.dropFirst() }
@@ -51,7 +54,7 @@ public enum ExactDecimal {
         }
         let significant = Array(digits.drop(while: { $0 == 0 }))
         if significant.isEmpty { return .success((0, true)) }
-        if negative { return .failure(.negative) }
+        if negative && !allowsNegative { return .failure(.negative) }
         let scale = exponent - fractionLength + shift
         // Keep `keep` leading digits; the rest are dropped (scale < 0) or zeros are appended.
         let keep = significant.count + scale
@@ -63,7 +66,8 @@ public enum ExactDecimal {
             guard !o1, !o2 else { return .failure(.tooLarge) }
             value = sum
         }
-        guard keep < significant.count else { return .success((value, true)) }
+        let sign: Int64 = negative ? -1 : 1
+        guard keep < significant.count else { return .success((sign * value, true)) }
         let dropped = significant[max(keep, 0)...]
         let exact = dropped.allSatisfy { $0 == 0 }
         // Half up: the first dropped digit decides (only when it sits right after the kept ones).
@@ -72,7 +76,7 @@ public enum ExactDecimal {
             guard !overflow else { return .failure(.tooLarge) }
             value = rounded
         }
-        return .success((value, exact))
+        return .success((sign * value, exact))
     }
 
     /// A per-token price literal as nano-units per 1M tokens (×1e15), rounded half up.

@@ -1,7 +1,7 @@
 import TollgatePluginKit
 
 /// A priced request: the rule applied, its lines and the total.
-public struct Bill: Sendable, Equatable {
+public struct CostBreakdown: Sendable, Equatable {
     /// The rule that priced the non-cached part: "tiered", "priority", "batch" or "standard".
     public var rule: String
     /// "cn", "international" or "universal": whose prices were used.
@@ -24,7 +24,7 @@ public struct Bill: Sendable, Equatable {
         }
     }
 
-    public static func == (a: Bill, b: Bill) -> Bool {
+    public static func == (a: CostBreakdown, b: CostBreakdown) -> Bool {
         a.rule == b.rule && a.region == b.region && a.currency == b.currency && a.lines == b.lines
             && a.tier?.index == b.tier?.index && a.threshold == b.threshold && a.service == b.service
     }

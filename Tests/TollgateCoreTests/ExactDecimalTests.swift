@@ -1,5 +1,5 @@
 import Testing
-@testable import BillingPlugin
+import TollgateShared
 
 @Suite struct ExactDecimalTests {
     func nano(_ literal: String) -> Int64? { try? ExactDecimal.nanoPerMillionTokens(literal).get() }
@@ -41,5 +41,16 @@ import Testing
         #expect(bound.value == 256_000 && bound.exact)
         #expect(try ExactDecimal.scaled("1.5", shift: 0).get().exact == false)
         #expect(try ExactDecimal.scaled("2.56e5", shift: 0).get().value == 256_000)
+    }
+
+    /// What `Money.parseNano` asks for: signed amounts, exact or refused.
+    @Test func signedAmountsWhenAllowed() throws {
+        #expect(try ExactDecimal.scaled("-2.5", shift: 9, allowsNegative: true).get().value == -2_500_000_000)
+        #expect(try ExactDecimal.scaled("-1.25e-9", shift: 9, allowsNegative: true).get().exact == false)
+        #expect(try ExactDecimal.scaled("-9223372036854775807", shift: 0, allowsNegative: true).get().value == -Int64.max)
+        for bad in ["-", "-.", "--1", "-1e", "-1e+", "1-", "1e1.5", " 1", "1 ", "0x10", "١"] {
+            #expect(throws: ExactDecimal.Failure.notANumber, "\(bad)") { try ExactDecimal.scaled(bad, shift: 9, allowsNegative: true).get() }
+        }
+        #expect(throws: ExactDecimal.Failure.tooLarge) { try ExactDecimal.scaled("-1e99", shift: 9, allowsNegative: true).get() }
     }
 }

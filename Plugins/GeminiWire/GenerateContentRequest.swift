@@ -2,7 +2,7 @@ import TollgatePluginKit
 
 /// OpenAI Chat Completions request (the gateway's internal representation) -> Gemini
 /// `GenerateContentRequest`. The model is not in the body: it goes in the URL.
-public enum GeminiRequest {
+public enum GenerateContentRequest {
     public static func fromOpenAI(_ body: [UInt8]) throws(PluginError) -> [UInt8] {
         let json: JSONValue
         do { json = try JSONParser.parse(body) } catch { throw PluginError(.invalidInput, "request body is not JSON: \(error)") }

@@ -1,8 +1,10 @@
-/// RFC 3986 percent-encoding: every byte outside the unreserved set (and `extra`) becomes `%XX`.
-enum PercentEncoding {
+/// RFC 3986 percent-encoding: every byte of the UTF-8 form outside the unreserved set
+/// (letters, digits, `-._~`) and `keeping` becomes `%XX` with upper-case hex, as SigV4 and
+/// OAuth form bodies both require.
+public enum PercentEncoding {
     private static let hex = Array("0123456789ABCDEF".utf8)
 
-    static func encode(_ text: String, keeping extra: Set<UInt8> = []) -> String {
+    public static func encode(_ text: some StringProtocol, keeping extra: Set<UInt8> = []) -> String {
         var out: [UInt8] = []
         out.reserveCapacity(text.utf8.count)
         for byte in text.utf8 {
@@ -15,7 +17,7 @@ enum PercentEncoding {
         return String(decoding: out, as: UTF8.self)
     }
 
-    static func isUnreserved(_ byte: UInt8) -> Bool {
+    public static func isUnreserved(_ byte: UInt8) -> Bool {
         switch byte {
         case UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "a")...UInt8(ascii: "z"),
              UInt8(ascii: "0")...UInt8(ascii: "9"),
