@@ -177,12 +177,18 @@ import Testing
         let key = try await made(harness, #"{"name":"shared"}"#)
         // What `tollgate keys update` and `rotate` do, on the same database.
         let storage = try await SQLiteStorage.open(url: harness.gateway.config.storageURL, logger: .init(label: "cli"))
-        var change = KeyChange()
-        change.models = ["other"]
-        _ = try await KeyIssuer.update("shared", change, storage: storage)
-        #expect(await GatewayHarness.eventually { (try? await chat(harness, key: key))?.status == 403 })
-        let (_, new) = try await KeyIssuer.rotate("shared", graceSeconds: 0, storage: storage)
-        try await storage.close()
+        let new: String
+        do {  // closed on every path: an open connection must not outlive the test
+            var change = KeyChange()
+            change.models = ["other"]
+            _ = try await KeyIssuer.update("shared", change, storage: storage)
+            #expect(await GatewayHarness.eventually { (try? await chat(harness, key: key))?.status == 403 })
+            new = try await KeyIssuer.rotate("shared", graceSeconds: 0, storage: storage).1
+            try await storage.close()
+        } catch {
+            try? await storage.close()
+            throw error
+        }
         #expect(await GatewayHarness.eventually { (try? await chat(harness, key: new, model: "other"))?.status == 200 })
         #expect(try await chat(harness, key: key, model: "other").status == 401)
     }
