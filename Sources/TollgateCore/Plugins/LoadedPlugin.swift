@@ -18,6 +18,8 @@ public final class LoadedPlugin: @unchecked Sendable {
     public let version: String
     public let kind: PluginKind
     public let providerIDs: [String]
+    /// Per provider id, what the plugin's descriptor says (ABI 1.4; empty before).
+    public let providerInfo: [String: PluginProviderInfo]
     public let mayBlock: Bool
     /// When it was loaded (Unix milliseconds).
     public let loadedAt: Int64
@@ -27,12 +29,13 @@ public final class LoadedPlugin: @unchecked Sendable {
     let image: UnsafeMutableRawPointer?
 
     init(path: String, name: String, version: String, kind: PluginKind, providerIDs: [String],
-         descriptor: UnsafePointer<tollgate_type_plugin_descriptor>, host: PluginHost, image: UnsafeMutableRawPointer?) {
+         providerInfo: [String: PluginProviderInfo] = [:], descriptor: UnsafePointer<tollgate_type_plugin_descriptor>, host: PluginHost, image: UnsafeMutableRawPointer?) {
         self.path = path
         self.name = name
         self.version = version
         self.kind = kind
         self.providerIDs = providerIDs
+        self.providerInfo = providerInfo
         self.descriptor = descriptor
         self.host = host
         self.image = image
@@ -65,6 +68,18 @@ public final class LoadedPlugin: @unchecked Sendable {
         withUnsafeMutableBytes(of: &hooks) { $0.copyMemory(from: UnsafeRawBufferPointer(start: table, count: size)) }
         return hooks
     }
+
+    /// The descriptor, zero-filled past the end of an older (smaller) one, so fields a plugin built
+    /// for an earlier minor version lacks read as zero and nothing past its end is read.
+    static func copy(_ descriptor: UnsafePointer<tollgate_type_plugin_descriptor>) -> tollgate_type_plugin_descriptor {
+        var value = tollgate_type_plugin_descriptor()
+        let size = min(UnsafeRawPointer(descriptor).load(as: Int.self), MemoryLayout<tollgate_type_plugin_descriptor>.size)
+        withUnsafeMutableBytes(of: &value) { $0.copyMemory(from: UnsafeRawBufferPointer(start: descriptor, count: max(0, size))) }
+        return value
+    }
+
+    /// Size of the ABI 1.0-1.3 descriptor: the least a plugin may provide.
+    static let descriptor10Size = MemoryLayout<tollgate_type_plugin_descriptor>.offset(of: \.provider_info_json) ?? 0
 
     /// Size of the ABI 1.0 adaptor hook table: the least a plugin may provide.
     static let adaptorHooks10Size = MemoryLayout<tollgate_type_adaptor_hooks>.offset(of: \.on_accepts_dialect) ?? 0

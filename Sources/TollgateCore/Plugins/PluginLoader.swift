@@ -124,18 +124,25 @@ public struct PluginLoader: Sendable {
 
     private func check(descriptor: UnsafePointer<tollgate_type_plugin_descriptor>, path: String,
                        registry: PluginRegistry, image: UnsafeMutableRawPointer? = nil) throws(Refusal) -> LoadedPlugin {
-        let d = descriptor.pointee
+        let d = LoadedPlugin.copy(descriptor)
         guard Int32(d.abi_major) == TOLLGATE_ABI_VERSION_MAJOR else {
             throw Refusal(reason: "built for plugin ABI \(d.abi_major).\(d.abi_minor); this gateway speaks ABI \(TOLLGATE_ABI_VERSION_MAJOR).x")
         }
-        guard d.struct_size >= MemoryLayout<tollgate_type_plugin_descriptor>.size else {
-            throw Refusal(reason: "descriptor is \(d.struct_size) bytes, expected at least \(MemoryLayout<tollgate_type_plugin_descriptor>.size)")
+        guard d.struct_size >= LoadedPlugin.descriptor10Size else {
+            throw Refusal(reason: "descriptor is \(d.struct_size) bytes, expected at least \(LoadedPlugin.descriptor10Size)")
         }
         guard let name = boundedCString(d.name), !name.isEmpty else { throw Refusal(reason: "descriptor has no name") }
         let version = boundedCString(d.version) ?? "unversioned"
         guard d.free_buffer != nil, d.on_init != nil else { throw Refusal(reason: "descriptor lacks free_buffer or on_init") }
         let kind = try checkKind(d)
         let providers = try providerIDs(d, kind: kind, path: path, registry: registry)
+        var providerInfo: [String: PluginProviderInfo] = [:]
+        if d.abi_minor >= 4, let json = d.provider_info_json {
+            guard let text = boundedCString(json, limit: PluginProviderInfo.maxJSONBytes) else {
+                throw Refusal(reason: "provider_info_json is longer than \(PluginProviderInfo.maxJSONBytes) bytes")
+            }
+            providerInfo = try PluginProviderInfo.parse(text, providerIDs: providers)
+        }
         let host = PluginHost(pluginName: name, logger: logger, sideClient: sideClient)
         var error = tollgate_type_buffer.empty
         let status = d.on_init(host.table, &error)
@@ -146,7 +153,7 @@ public struct PluginLoader: Sendable {
             throw Refusal(reason: "on_init failed (\(status.name)): \(message.isEmpty ? "no message" : message)")
         }
         return LoadedPlugin(path: path, name: name, version: version, kind: kind, providerIDs: providers,
-                            descriptor: descriptor, host: host, image: image)
+                            providerInfo: providerInfo, descriptor: descriptor, host: host, image: image)
     }
 
     private func checkKind(_ d: tollgate_type_plugin_descriptor) throws(Refusal) -> PluginKind {
