@@ -25,27 +25,15 @@ public enum AnthropicAnswers {
         case "authentication_error", "permission_error": return verdict(.auth)
         case "billing_error": return verdict(.quota)
         case "not_found_error":
-            // The structured type, and a message naming the channel's own model: a retirement.
-            if RetirementText.names(answer.model, in: message) && RetirementText.announcesRetirement(message) {
-                return ResponseClassification(.deprecated, limits: limits, message: message, code: type,
-                                              successor: RetirementText.successorModel(in: message, retiring: answer.model))
-            }
-            return verdict(.modelNotFound)
+            // The structured type: a retirement when the message names the channel's own model.
+            return ResponseClassification.retirement(of: answer.model, message: message, code: type, limits: limits)
+                ?? verdict(.modelNotFound)
         case "invalid_request_error":
             if message.lowercased().contains("credit balance is too low") { return verdict(.quota) }
             if message.hasPrefix("prompt is too long") { return verdict(.contextWindow) }
             return verdict(.requestError)
         case "request_too_large": return verdict(.requestError)
-        default:
-            switch answer.status {
-            case 429: return verdict(.rateLimited)
-            case 529: return verdict(.overloaded)
-            case 401, 403: return verdict(.auth)
-            case 402: return verdict(.quota)
-            case 404: return verdict(.modelNotFound)
-            case 500...: return verdict(.serverError)
-            default: return verdict(.requestError)
-            }
+        default: return verdict(ResponseClassification.Verdict(status: answer.status))
         }
     }
 

@@ -33,14 +33,7 @@ enum BedrockAnswers {
             }
             if message.lowercased().contains("input is too long") { return verdict(.contextWindow) }
             return verdict(.requestError)
-        default:
-            switch answer.status {
-            case 429: return verdict(.rateLimited)
-            case 401, 403: return verdict(.auth)
-            case 404: return verdict(.modelNotFound)
-            case 500...: return verdict(.serverError)
-            default: return verdict(.requestError)
-            }
+        default: return verdict(ResponseClassification.Verdict(status: answer.status))
         }
     }
 }

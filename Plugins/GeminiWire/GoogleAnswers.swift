@@ -21,23 +21,13 @@ public enum GoogleAnswers {
         case "UNAUTHENTICATED", "PERMISSION_DENIED": return verdict(.auth)
         case "UNAVAILABLE": return verdict(.overloaded)
         case "NOT_FOUND":
-            // The structured status, and a message naming the channel's own model: a retirement.
-            if RetirementText.names(answer.model, in: message) && RetirementText.announcesRetirement(message) {
-                return ResponseClassification(.deprecated, limits: limits, message: message, code: status,
-                                              successor: RetirementText.successorModel(in: message, retiring: answer.model))
-            }
-            return verdict(.modelNotFound)
+            // The structured status: a retirement when the message names the channel's own model.
+            return ResponseClassification.retirement(of: answer.model, message: message, code: status, limits: limits)
+                ?? verdict(.modelNotFound)
         case "INVALID_ARGUMENT", "FAILED_PRECONDITION", "OUT_OF_RANGE":
             if message.contains("exceeds the maximum number of tokens") { return verdict(.contextWindow) }
             return verdict(.requestError)
-        default:
-            switch answer.status {
-            case 429: return verdict(.rateLimited)
-            case 401, 403: return verdict(.auth)
-            case 404: return verdict(.modelNotFound)
-            case 500...: return verdict(.serverError)
-            default: return verdict(.requestError)
-            }
+        default: return verdict(ResponseClassification.Verdict(status: answer.status))
         }
     }
 }

@@ -38,6 +38,20 @@ public struct UpstreamLimits: Sendable, Equatable {
 public struct ResponseClassification: Sendable, Equatable {
     public enum Verdict: Sendable, Equatable {
         case ok, requestError, rateLimited, overloaded, auth, quota, modelNotFound, contextWindow, deprecated, serverError
+
+        /// What the HTTP status alone says, for an answer whose body names no known type.
+        public init(status: Int) {
+            switch status {
+            case 200..<300: self = .ok
+            case 429: self = .rateLimited
+            case 529: self = .overloaded
+            case 401, 403: self = .auth
+            case 402: self = .quota
+            case 404: self = .modelNotFound
+            case 500...: self = .serverError
+            default: self = .requestError
+            }
+        }
     }
 
     public var verdict: Verdict
@@ -56,6 +70,17 @@ public struct ResponseClassification: Sendable, Equatable {
         self.message = message
         self.code = code
         self.successor = successor
+    }
+
+    /// A retirement of `model` (the channel's upstream name), for an answer that carries the
+    /// provider's structured code for a missing or retired model: only when `message` names that
+    /// model as a whole name and words a retirement (an upstream may echo a client's text), with
+    /// the successor it names. Nil otherwise.
+    public static func retirement(of model: String, message: String, code: String?,
+                                  limits: UpstreamLimits = UpstreamLimits()) -> ResponseClassification? {
+        guard RetirementText.names(model, in: message) && RetirementText.announcesRetirement(message) else { return nil }
+        return ResponseClassification(.deprecated, limits: limits, message: message, code: code,
+                                      successor: RetirementText.successorModel(in: message, retiring: model))
     }
 
     /// Fills the ABI struct (buffers allocated for the core to free).
