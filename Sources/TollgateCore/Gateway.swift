@@ -307,8 +307,9 @@ public final class Gateway: Sendable {
                         return try sync.addHandler(ConnectionRefusal(refusal))
                     }
                     channel.closeFuture.whenComplete { _ in runtime.connections.release(peer) }
-                    try sync.configureHTTPServerPipeline(withPipeliningAssistance: true, withErrorHandling: false)
-                    try sync.addHandler(ProtocolErrorHandler())  // 431 for oversized headers, 400 otherwise
+                    // No pipelining or error handler of NIO's: RequestHandler serves pipelined
+                    // requests in order and answers parser errors itself (one hop less a part).
+                    try sync.configureHTTPServerPipeline(withPipeliningAssistance: false, withErrorHandling: false)
                     try sync.addHandler(RequestHandler(runtime: runtime, listener: listener))
                 }
             }

@@ -4,6 +4,13 @@ import Testing
 
 /// What operators see: Prometheus metrics, the overhead header, structured request logs.
 @Suite struct ObservabilityTests {
+    @Test func overheadIsWrittenInMillisecondsWithThreeDecimals() {
+        #expect(ModelCall.milliseconds(0) == "0.000")
+        #expect(ModelCall.milliseconds(42_000) == "0.042")
+        #expect(ModelCall.milliseconds(1_234_567) == "1.235")
+        #expect(ModelCall.milliseconds(12_000_000_000) == "12000.000")
+    }
+
     @Test func metricsCountRequestsTokensAndCost() async throws {
         let upstream = try await BillingGatewayTests.upstream()
         let h = try await GatewayHarness.start("""

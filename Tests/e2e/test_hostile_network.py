@@ -335,3 +335,135 @@ def test_head_probes_answer_200_without_a_body(net_gateway, path):
             data += chunk
     first = data.split(b"HTTP/1.1 200", 2)[1]
     assert first.endswith(b"\r\n\r\n"), first  # nothing after the HEAD answer's head
+
+
+# --- pipelined requests ---------------------------------------------------------------------------
+
+def read_responses(s: socket.socket, count: int) -> list[tuple[int, dict[str, str], bytes]]:
+    """`count` responses read off one connection, however the bytes were split."""
+    buffer, answers = b"", []
+    s.settimeout(10)
+    while len(answers) < count:
+        if b"\r\n\r\n" in buffer:
+            head_bytes, _, rest = buffer.partition(b"\r\n\r\n")
+            lines = head_bytes.decode("latin-1").split("\r\n")
+            headers = {k.strip().lower(): v.strip() for k, _, v in (line.partition(":") for line in lines[1:])}
+            length = int(headers["content-length"])
+            if len(rest) >= length:
+                answers.append((int(lines[0].split()[1]), headers, rest[:length]))
+                buffer = rest[length:]
+                continue
+        chunk = s.recv(65536)
+        if not chunk:
+            raise ConnectionError(f"closed after {len(answers)} responses")
+        buffer += chunk
+    return answers
+
+
+def chat_request(text: str) -> bytes:
+    body = json.dumps({"model": "mock-echo", "messages": [{"role": "user", "content": text}]}).encode()
+    return head("/v1/chat/completions", f"Authorization: Bearer {CLIENT_KEY}", "Content-Type: application/json",
+                f"Content-Length: {len(body)}") + body
+
+
+def test_pipelined_requests_are_answered_in_order(net_gateway):
+    """Requests sent back to back before any answer (HTTP/1.1 pipelining) are each served once,
+    in order, on the one connection."""
+    with connect(net_gateway) as s:
+        s.sendall(chat_request("first") + head("/healthz", method="GET") + chat_request("third words"))
+        answers = read_responses(s, 3)
+        assert [status for status, _, _ in answers] == [200, 200, 200]
+        assert json.loads(answers[0][2])["choices"][0]["message"]["content"] == "echo: first"
+        assert json.loads(answers[1][2]) == {"status": "ok"}
+        assert json.loads(answers[2][2])["choices"][0]["message"]["content"] == "echo: third words"
+        ids = [headers["x-request-id"] for _, headers, _ in answers]
+        assert len(set(ids)) == 3
+        s.sendall(chat_request("after"))  # the connection is still usable
+        assert json.loads(read_responses(s, 1)[0][2])["choices"][0]["message"]["content"] == "echo: after"
+
+
+class HeldUpstream:
+    """An OpenAI-shaped upstream that holds each chat request until the test releases it."""
+
+    def __init__(self) -> None:
+        import http.server
+        import threading
+        self.received = threading.Semaphore(0)
+        self.release = threading.Event()
+        upstream = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def do_POST(self):
+                self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                upstream.received.release()
+                upstream.release.wait(30)
+                body = json.dumps({"id": "chatcmpl-held", "object": "chat.completion", "created": 1, "model": "held",
+                                   "choices": [{"index": 0, "message": {"role": "assistant", "content": "released"},
+                                                "finish_reason": "stop"}],
+                                   "usage": {"prompt_tokens": 3, "completion_tokens": 1, "total_tokens": 4}}).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args):
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.release.set()
+        self.server.shutdown()
+
+
+def test_a_pipelined_request_waits_for_the_answer_before_it(tmp_path):
+    """While the first request waits on its upstream, the requests pipelined behind it are not
+    served; once it is answered they are, in order."""
+    upstream = HeldUpstream()
+    config = write_config(tmp_path)
+    config.write_text(config.read_text() + f'  - {{ name: held, provider: openai, base_url: "http://127.0.0.1:{upstream.server.server_port}/v1", '
+                      'credentials: { api_key: sk-held }, models: [held-model] }\n')
+    gateway = start_dedicated_gateway(config)
+    try:
+        held = json.dumps({"model": "held-model", "messages": [{"role": "user", "content": "wait"}]}).encode()
+        with connect(gateway) as s:
+            s.sendall(head("/v1/chat/completions", f"Authorization: Bearer {CLIENT_KEY}", f"Content-Length: {len(held)}") + held
+                      + head("/healthz", method="GET") + chat_request("behind"))
+            assert upstream.received.acquire(timeout=30), "the first request never reached its upstream"
+            s.setblocking(False)
+            try:
+                early = s.recv(65536)
+            except BlockingIOError:
+                early = b""
+            s.setblocking(True)
+            assert early == b"", f"a pipelined request was answered before the one ahead of it: {early!r}"
+            upstream.release.set()
+            answers = read_responses(s, 3)
+            assert json.loads(answers[0][2])["choices"][0]["message"]["content"] == "released"
+            assert json.loads(answers[1][2]) == {"status": "ok"}
+            assert json.loads(answers[2][2])["choices"][0]["message"]["content"] == "echo: behind"
+    finally:
+        _stop_gateway(gateway)
+        upstream.close()
+
+
+def test_garbage_after_a_request_gets_400_once_it_is_answered(net_gateway):
+    with connect(net_gateway) as s:
+        s.sendall(chat_request("kept") + b"NOT HTTP AT ALL\r\n\r\n")
+        answers = read_responses(s, 2)
+        assert answers[0][0] == 200 and json.loads(answers[0][2])["choices"][0]["message"]["content"] == "echo: kept"
+        assert answers[1][0] == 400 and answers[1][1].get("connection") == "close"
+        assert closed_by_server(s)
+
+
+def test_a_malformed_request_gets_400_and_the_connection_closes(net_gateway):
+    with connect(net_gateway) as s:
+        s.sendall(b"GET / HTTP/1.1\r\nHost: t\r\nBad Header Line\r\n\r\n")
+        status, headers, body = read_response(s)
+        assert status == 400 and json.loads(body)["error"]["code"] == "bad_http_request"
+        assert headers.get("connection") == "close"
+        assert closed_by_server(s)

@@ -38,9 +38,8 @@ public final class GatewayMetrics: RequestRecorder {
             if let ttfb = r.firstByteNanos { t.firstByte[labels, default: Histogram()].observe(nanos: ttfb) }
             if let upstream = r.upstreamNanos { t.overhead.observe(nanos: max(r.latencyNanos - upstream, 0)) }
             let u = r.usage
-            for (kind, value) in [("prompt", u.prompt), ("completion", u.completion), ("cache_read", u.cacheRead),
-                                  ("cache_creation", u.cacheCreation), ("reasoning", u.reasoning)] {
-                if let value, value > 0 { t.tokens[model, default: [:]][kind, default: 0] += UInt64(value) }
+            if !u.isEmpty {
+                t.tokens[model, default: [:]].add(u)
             }
             if let cost = r.bill.cost {
                 t.cost[CostLabels(model: model, currency: cost.currency), default: 0] += cost.nanoUnits
@@ -88,5 +87,19 @@ public final class GatewayMetrics: RequestRecorder {
     static func quote(_ value: String) -> String {
         "\"" + value.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"")
             .replacingOccurrences(of: "\n", with: "\\n") + "\""
+    }
+}
+
+extension [String: UInt64] {
+    /// Adds a request's token counts by kind (kinds with none are not added).
+    mutating func add(_ u: TokenUsage) {
+        func count(_ kind: String, _ value: Int64?) {
+            if let value, value > 0 { self[kind, default: 0] += UInt64(value) }
+        }
+        count("prompt", u.prompt)
+        count("completion", u.completion)
+        count("cache_read", u.cacheRead)
+        count("cache_creation", u.cacheCreation)
+        count("reasoning", u.reasoning)
     }
 }

@@ -72,7 +72,7 @@ extension ModelCall {
         addCostHeaders(&headers)
         if let upstreamNanos {
             let overhead = max((NIODeadline.now() - client.started).nanoseconds - upstreamNanos, 0)
-            headers.add(name: "x-tollgate-overhead-ms", value: String(format: "%.3f", Double(overhead) / 1e6))
+            headers.add(name: "x-tollgate-overhead-ms", value: Self.milliseconds(overhead))
         }
         var body = answer.body
         if let translator {
@@ -81,6 +81,13 @@ extension ModelCall {
         }
         headers.replaceOrAdd(name: "content-length", value: String(body.readableBytes))
         client.writeComplete(status: HTTPResponseStatus(statusCode: answer.status), headers: headers, body: body)
+    }
+
+    /// Nanoseconds as milliseconds with three decimals ("0.042"), without Foundation's formatter.
+    static func milliseconds(_ nanos: Int64) -> String {
+        let micros = (nanos + 500) / 1000
+        let fraction = String(micros % 1000)
+        return "\(micros / 1000)." + String(repeating: "0", count: 3 - fraction.count) + fraction
     }
 
     /// A complete answer carries its cost: `x-tollgate-cost` (exact decimal) and its currency,

@@ -97,7 +97,10 @@ struct ClientAPI {
         guard model.utf8.count <= maxModelNameBytes else {
             throw GatewayError.badRequest("model name is longer than \(maxModelNameBytes) bytes", code: "invalid_model")
         }
-        if model.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) {
+        // Control characters are C0 (and DEL) and C1: a byte test, then a scalar test only when
+        // the name has a C1 lead byte (0xC2), so plain names cost one pass over their bytes.
+        if model.utf8.contains(where: { $0 < 0x20 || $0 == 0x7F })
+            || model.utf8.contains(0xC2) && model.unicodeScalars.contains(where: { (0x80...0x9F).contains($0.value) }) {
             throw GatewayError.badRequest("model name contains control characters", code: "invalid_model")
         }
     }

@@ -33,8 +33,12 @@ final class RequestHandler: ChannelInboundHandler, @unchecked Sendable {
     var authenticated = false
     /// The client's dialect: errors are written in it.
     var dialect = ClientDialect.openAI
-    /// Whether the request in flight counts in `runtime.inFlight`.
+    /// A request was read whole and is being served (it counts in `runtime.inFlight`).
     private var dispatched = false
+    /// Parts of pipelined requests that arrived while one was served.
+    private var pipelined: [HTTPServerRequestPart] = []
+    /// A response head went out and its end did not yet: no other answer can be written.
+    private var responseOpen = false
     /// The last key presented on this connection and its digest: keep-alive clients send the
     /// same key every time, so it is hashed once per connection.
     var lastKey: (bytes: [UInt8], digest: KeyDigest)?
@@ -87,7 +91,13 @@ final class RequestHandler: ChannelInboundHandler, @unchecked Sendable {
     // MARK: Reading
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        switch unwrapInboundIn(data) {
+        let part = unwrapInboundIn(data)
+        guard !dispatched, pipelined.isEmpty else { return holdPipelined(part, context: context) }
+        read(part, context: context)
+    }
+
+    private func read(_ part: HTTPServerRequestPart, context: ChannelHandlerContext) {
+        switch part {
         case .head(let requestHead):
             let entry = begin(requestHead)
             if let refusal = admissionRefusal(requestHead, entry: entry) { return refuseAtHead(refusal, requestHead) }
@@ -114,6 +124,23 @@ final class RequestHandler: ChannelInboundHandler, @unchecked Sendable {
             runtime.requestStarted()
             ClientAPI(handler: self).dispatch(head: head, body: requestBody)
         }
+    }
+
+    /// A pipelined request (sent before the answer to the one before): its parts wait, and the
+    /// socket is not read meanwhile, until that request ended. Rare, so it alone pays for the
+    /// pause; a plain keep-alive request is read with no extra step.
+    private func holdPipelined(_ part: HTTPServerRequestPart, context: ChannelHandlerContext) {
+        if pipelined.isEmpty { try? context.channel.syncOptions?.setOption(ChannelOptions.autoRead, value: false) }
+        pipelined.append(part)
+    }
+
+    /// After a request ended: the pipelined parts that waited, then reading resumes.
+    private func readPipelined() {
+        guard let context else { return }
+        while !dispatched, !pipelined.isEmpty { read(pipelined.removeFirst(), context: context) }
+        guard pipelined.isEmpty else { return }
+        try? context.channel.syncOptions?.setOption(ChannelOptions.autoRead, value: true)
+        context.read()
     }
 
     /// Resets the per-request state for a new head; its route-table entry (looked up once).
@@ -171,8 +198,26 @@ final class RequestHandler: ChannelInboundHandler, @unchecked Sendable {
         context.fireChannelWritabilityChanged()
     }
 
+    /// A request NIO's HTTP parser refused gets an answer before the connection closes: 431 for
+    /// headers over the decoder's limits (80 KiB, NIO's default), 400 for anything else.
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
-        context.close(promise: nil)
+        if error is HTTPParserError, dispatched {
+            // Garbage after a request being served: that answer is the connection's last.
+            keepAlive = false
+            pipelined.removeAll()
+        } else if let parserError = error as? HTTPParserError, !responseOpen {
+            keepAlive = false
+            let refusal: GatewayError = parserError == .headerOverflow
+                ? GatewayError(status: 431, type: "invalid_request_error", code: "headers_too_large",
+                               message: "request headers are larger than the gateway accepts (80 KiB)")
+                : .badRequest("malformed HTTP request: \(parserError)", code: "bad_http_request")
+            let body = refusal.body
+            var headers = HTTPHeaders([("content-type", "application/json"), ("content-length", String(body.count))])
+            headers.add(name: "connection", value: "close")
+            writeComplete(status: HTTPResponseStatus(statusCode: refusal.status), headers: headers, body: allocator.buffer(bytes: body))
+        } else {
+            context.close(promise: nil)
+        }
     }
 
     // MARK: Writing
@@ -188,6 +233,7 @@ final class RequestHandler: ChannelInboundHandler, @unchecked Sendable {
     }
 
     func writeHead(status: HTTPResponseStatus, headers: HTTPHeaders) {
+        responseOpen = true
         context?.writeAndFlush(wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: status, headers: headers))), promise: nil)
     }
 
@@ -199,6 +245,7 @@ final class RequestHandler: ChannelInboundHandler, @unchecked Sendable {
 
     func writeEnd() {
         guard let context else { return }
+        responseOpen = false
         let closing = !keepAlive
         let channel = context.channel
         if !closing {
@@ -213,6 +260,7 @@ final class RequestHandler: ChannelInboundHandler, @unchecked Sendable {
     /// A whole response in one go: head (whose headers carry the content-length), body, end.
     func writeComplete(status: HTTPResponseStatus, headers: HTTPHeaders, body: ByteBuffer) {
         guard let context else { return }
+        responseOpen = true
         context.write(wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: status, headers: headers))), promise: nil)
         context.write(wrapOutboundOut(.body(.byteBuffer(body))), promise: nil)
         writeEnd()
@@ -258,6 +306,7 @@ final class RequestHandler: ChannelInboundHandler, @unchecked Sendable {
         if dispatched {
             dispatched = false
             runtime.requestFinished()
+            if !pipelined.isEmpty { eventLoop?.execute { self.readPipelined() } }  // once this call's stack unwound
         }
     }
 }

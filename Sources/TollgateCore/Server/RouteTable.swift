@@ -64,7 +64,7 @@ enum RouteTable {
     private static func dialect(of path: Substring) -> ClientDialect {
         if path.hasPrefix("/v1/messages") { return .anthropic }
         if path == "/v1/responses" { return .responses }
-        return GeminiRoute(path: path) == nil ? .openAI : .gemini(sse: false)
+        return path.hasPrefix("/v1/chat") || GeminiRoute(path: path) == nil ? .openAI : .gemini(sse: false)
     }
 
     /// `/admin/{collection}` for the admin routes (a name after it is not part of the label).
