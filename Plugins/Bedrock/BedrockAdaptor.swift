@@ -14,6 +14,20 @@ public final class BedrockAdaptor: AdaptorPlugin {
     public static let name = "bedrock"
     public static let version = "1.0.0"
     public static let providerIDs = [AWSProvider.bedrock.rawValue, AWSProvider.sagemaker.rawValue]
+    /// LiteLLM prices Bedrock under `bedrock/` and `bedrock_converse/`. The embedded default's
+    /// Bedrock channel: AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_REGION (or
+    /// AWS_DEFAULT_REGION), AWS_SESSION_TOKEN optional.
+    public static let providerInfo = [
+        "bedrock": ProviderInfo(
+            pricePrefixes: ["bedrock", "bedrock_converse"], forwardHeaders: ["anthropic-beta"],
+            environment: EnvironmentChannel(
+                credentials: ["access_key_id": ["AWS_ACCESS_KEY_ID"], "secret_access_key": ["AWS_SECRET_ACCESS_KEY"],
+                              "session_token": ["AWS_SESSION_TOKEN"]],
+                options: ["region": ["AWS_REGION", "AWS_DEFAULT_REGION"]],
+                require: ["access_key_id", "secret_access_key", "region"],
+                models: ["anthropic.*", "amazon.*", "meta.*", "mistral.*", "cohere.*", "us.*", "eu.*", "apac.*"])),
+        "sagemaker": ProviderInfo(pricePrefixes: ["sagemaker"]),
+    ]
 
     public let provider: AWSProvider
 

@@ -11,6 +11,8 @@ public final class BedrockChannel: AdaptorChannel {
 
     /// An Anthropic Messages body is the model's own on InvokeModel, so it goes through (with the
     /// `platformBody` edit) when the channel invokes and the model is Anthropic's.
+    public func classify(_ answer: PluginAnswer) -> ResponseClassification? { BedrockAnswers.classify(answer) }
+
     public func accepts(_ dialect: Dialect, model: String) -> Bool {
         dialect == .anthropic && settings.api == .invoke && InvokeModel.isAnthropic(model)
     }

@@ -18,6 +18,8 @@ public final class SageMakerChannel: AdaptorChannel {
 
     public init(_ settings: AWSChannelSettings) { self.settings = settings }
 
+    public func classify(_ answer: PluginAnswer) -> ResponseClassification? { BedrockAnswers.classify(answer) }
+
     public func buildRequest(_ request: PluginRequest) throws(PluginError) -> PluginUpstreamRequest {
         // An endpoint has no counter: a count sent on would run (and not bill) a generation.
         guard request.operation != .countTokens else { throw PluginError(.unsupported, "SageMaker endpoints have no token counter") }

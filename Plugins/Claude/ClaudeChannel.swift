@@ -12,6 +12,10 @@ final class ClaudeChannel: AdaptorChannel {
         self.clock = clock
     }
 
+    func classify(_ answer: PluginAnswer) -> ResponseClassification? {
+        AnthropicAnswers.classify(answer, nowMillis: Host.nowUnixNanos / 1_000_000)
+    }
+
     /// Anthropic Messages bodies are this provider's own: they go through untouched.
     func accepts(_ dialect: Dialect, model: String) -> Bool { dialect == .anthropic }
 

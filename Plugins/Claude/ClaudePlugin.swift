@@ -6,6 +6,9 @@ final class ClaudePlugin: AdaptorPlugin {
     static let name = "claude"
     static let version = "1.0.0"
     static let providerIDs = ["claude"]
+    static let providerInfo = ["claude": ProviderInfo(
+        pricePrefixes: ["anthropic"], forwardHeaders: ["anthropic-beta"],
+        environment: EnvironmentChannel(credentials: ["api_key": ["ANTHROPIC_API_KEY"]], require: ["api_key"], models: ["claude-*"]))]
 
     init(providerID: String, apiVersion: String) throws(PluginError) {}
 

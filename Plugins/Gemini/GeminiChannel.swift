@@ -11,6 +11,8 @@ final class GeminiChannel: AdaptorChannel {
     /// URL, not the body), for every model of the channel.
     func accepts(_ dialect: Dialect, model: String) -> Bool { dialect == .gemini }
 
+    func classify(_ answer: PluginAnswer) -> ResponseClassification? { GoogleAnswers.classify(answer) }
+
     func buildRequest(_ request: PluginRequest) throws(PluginError) -> PluginUpstreamRequest {
         let urls = settings.urls
         let url: String

@@ -30,6 +30,14 @@ final class VertexChannel: AdaptorChannel {
         model.lowercased().hasPrefix("claude") ? .anthropic : .google
     }
 
+    /// Claude's publisher answers in Anthropic's shape, Google's (and Vertex itself) in Google's.
+    func classify(_ answer: PluginAnswer) -> ResponseClassification? {
+        if Self.publisher(of: answer.model) == .anthropic && ((200..<300).contains(answer.status) || AnthropicAnswers.isAnthropicError(answer.body)) {
+            return AnthropicAnswers.classify(answer, nowMillis: Host.nowUnixNanos / 1_000_000)
+        }
+        return GoogleAnswers.classify(answer)
+    }
+
     /// A client's own dialect goes through when it is the model's publisher's: Anthropic Messages
     /// for Claude models, Gemini for Google's.
     func accepts(_ dialect: Dialect, model: String) -> Bool {

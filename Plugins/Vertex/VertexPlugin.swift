@@ -8,6 +8,15 @@ final class VertexPlugin: AdaptorPlugin {
     static let version = "1.0.0"
     static let providerIDs = ["vertex"]
     static let buildMayBlock = true
+    /// GOOGLE_APPLICATION_CREDENTIALS (a service-account key file) with VERTEX_PROJECT (or
+    /// GOOGLE_CLOUD_PROJECT; default: the key's project) and VERTEX_LOCATION (or
+    /// GOOGLE_CLOUD_LOCATION); behind direct Gemini/Anthropic keys when both are set.
+    static let providerInfo = ["vertex": ProviderInfo(
+        pricePrefixes: ["vertex_ai"], forwardHeaders: ["anthropic-beta"],
+        environment: EnvironmentChannel(credentials: ["service_account_file": ["GOOGLE_APPLICATION_CREDENTIALS"]],
+                                        options: ["project": ["VERTEX_PROJECT", "GOOGLE_CLOUD_PROJECT"],
+                                                  "location": ["VERTEX_LOCATION", "GOOGLE_CLOUD_LOCATION"]],
+                                        require: ["service_account_file"], models: ["vertex/*", "gemini-*", "claude-*"], priority: 1))]
 
     /// Access tokens per service account, shared by every channel of this adaptor, so channels
     /// using one key fetch one token.

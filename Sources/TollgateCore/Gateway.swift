@@ -106,6 +106,10 @@ public final class Gateway: Sendable {
             let sealer = try SecretSealer.load(key: config.secretKey, storageURL: config.storageURL, dataDirectory: config.dataDirectory)
             let health = HealthTracker(settings: config.health)
             try await applyOverrides(try await storage.channelOverrides(), to: health)
+            var config = config
+            if let environment = config.environment {
+                config.channels += EmbeddedDefault.pluginChannels(registry.plugins, environment: environment, existing: config.channels)
+            }
             let channels = try makeChannels(config, registry: registry, factory: factory, logger: logger, templates: templates,
                                             health: health)
             let demoKey = config.demoKey ? try await DemoKey.ensure(dataDirectory: config.dataDirectory, storage: storage) : nil

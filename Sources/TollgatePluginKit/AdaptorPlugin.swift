@@ -160,6 +160,9 @@ public protocol AdaptorPlugin: AnyObject, Sendable {
     /// True when `buildRequest` may block (it calls `Host.httpCall`); the core then calls it on
     /// its blocking pool.
     static var buildMayBlock: Bool { get }
+    /// What the core needs to know about each provider id (ABI 1.4): price prefixes, forwarded
+    /// client headers, the embedded default's environment channel. Default: nothing.
+    static var providerInfo: [String: ProviderInfo] { get }
 
     init(providerID: String, apiVersion: String) throws(PluginError)
     /// Creates a channel from its settings object (`name`, `provider`, `base_url`,
@@ -169,6 +172,7 @@ public protocol AdaptorPlugin: AnyObject, Sendable {
 
 extension AdaptorPlugin {
     public static var buildMayBlock: Bool { false }
+    public static var providerInfo: [String: ProviderInfo] { [:] }
 }
 
 /// A configured channel; used from several threads at once.
@@ -179,10 +183,14 @@ public protocol AdaptorChannel: AnyObject, Sendable {
     func buildRequest(_ request: PluginRequest) throws(PluginError) -> PluginUpstreamRequest
     func convertResponse(_ response: PluginResponse) throws(PluginError) -> PluginConvertedResponse
     func makeStream(_ params: PluginStreamParams) throws(PluginError) -> any AdaptorStream
+    /// Reads an answer in the provider's shape for health (ABI 1.4); nil leaves it to the core's
+    /// OpenAI-shaped reading. Runs on every answer: keep it cheap. Default: nil.
+    func classify(_ answer: PluginAnswer) -> ResponseClassification?
 }
 
 extension AdaptorChannel {
     public func accepts(_ dialect: Dialect, model: String) -> Bool { false }
+    public func classify(_ answer: PluginAnswer) -> ResponseClassification? { nil }
 }
 
 /// A streamed answer's transducer; used by one thread at a time.

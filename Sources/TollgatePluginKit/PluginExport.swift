@@ -18,6 +18,10 @@ public enum PluginExport {
                flags: type.buildMayBlock ? UInt32(TOLLGATE_PLUGIN_FLAG_BUILD_MAY_BLOCK) : 0,
                providerIDs: type.providerIDs) { descriptor in
             exportedType = type
+            if !type.providerInfo.isEmpty {
+                let info = JSONValue.object(type.providerInfo.sorted { $0.key < $1.key }.map { JSONValue.Member($0.key, $0.value.json) })
+                descriptor.provider_info_json = UnsafePointer(strdup(String(decoding: info.serialized(), as: UTF8.self)))
+            }
             descriptor.on_init = { host, _ in
                 Host.table = host
                 return TOLLGATE_OK
@@ -65,7 +69,7 @@ public enum PluginExport {
             provider_ids: ids.map { UnsafePointer($0) }, provider_id_count: providerIDs.count,
             on_init: nil,  // set by `attach`, per kind
             on_shutdown: { Host.table = nil },
-            free_buffer: freeBuffer, adaptor: nil, billing: nil)
+            free_buffer: freeBuffer, adaptor: nil, billing: nil, provider_info_json: nil)
         attach(&value)
         let descriptor = UnsafeMutablePointer<tollgate_type_plugin_descriptor>.allocate(capacity: 1)
         descriptor.initialize(to: value)
@@ -243,6 +247,13 @@ private let adaptorHooks = tollgate_type_adaptor_hooks(
     on_accepts_dialect: { channel, model, d in
         guard let box = borrow(channel, as: ChannelBox.self) else { return 0 }
         return box.channel.accepts(dialect(d), model: bytes(model).utf8String) ? 1 : 0
+    },
+    on_classify_response: { channel, answer, out in
+        guard let box = borrow(channel, as: ChannelBox.self), let a = answer?.pointee, let out,
+              let verdict = box.channel.classify(PluginAnswer(status: Int(a.status), headers: HeaderLines.parse(bytes(a.headers)),
+                                                              body: bytes(a.body), model: bytes(a.model).utf8String)) else { return 1 }
+        verdict.write(into: &out.pointee)
+        return 0
     })
 
 /// Runs a feed or finish, carrying usage across the boundary and partial output on failure.

@@ -6,15 +6,27 @@ import Testing
 /// answers on command; and where the next request goes.
 @Suite struct ChannelStateTests {
     static func gateway(_ primary: ScriptedUpstream, backup: ScriptedUpstream? = nil, health: String = "probes: false",
-                        extra: String = "") async throws -> GatewayHarness {
+                        extra: String = "", provider: String = "openai") async throws -> GatewayHarness {
         var yaml = """
         health: { \(health) }
         \(extra)
         channels:
-          - { name: main, provider: openai, base_url: "\(primary.baseURL)/v1", models: [m], priority: 0 }
+          - \(mainChannel(provider, primary.baseURL))
         """
         if let backup { yaml += "\n  - { name: backup, provider: openai, base_url: \"\(backup.baseURL)/v1\", models: [m], priority: 1 }" }
-        return try await GatewayHarness.start(yaml)
+        return try await GatewayHarness.start(yaml, pluginsDirectory: provider == "openai" ? nil : BuildProducts.directory)
+    }
+
+    /// The `main` channel, served by the provider's plugin speaking its wire format (or openai).
+    static func mainChannel(_ provider: String, _ url: String) -> String {
+        switch provider {
+        case "claude", "gemini":
+            "{ name: main, provider: \(provider), base_url: \"\(url)\", credentials: { api_key: k }, models: [m], priority: 0 }"
+        case "bedrock":
+            "{ name: main, provider: bedrock, base_url: \"\(url)\", credentials: { access_key_id: AKID, secret_access_key: s }, options: { region: us-east-1 }, models: [m], priority: 0 }"
+        default:
+            "{ name: main, provider: openai, base_url: \"\(url)/v1\", models: [m], priority: 0 }"
+        }
     }
 
     @Test func fiveServerErrorsOpenTheBreakerThenOneTrialClosesIt() async throws {
@@ -122,8 +134,11 @@ import Testing
     @Test(arguments: [
         ("openai", [("x-ratelimit-limit-requests", "60"), ("x-ratelimit-remaining-requests", "0"), ("x-ratelimit-reset-requests", "6m0s")],
          #"{"error":{"message":"Rate limit reached","type":"requests","code":"rate_limit_exceeded"}}"#, 300),
-        ("anthropic", [("anthropic-ratelimit-requests-remaining", "0"), ("retry-after", "45")],
+        ("claude", [("anthropic-ratelimit-requests-remaining", "0"), ("retry-after", "45")],
          #"{"type":"error","error":{"type":"rate_limit_error","message":"rate limited"}}"#, 40),
+        // Only the Claude plugin reads Anthropic's reset instant: the exhausted budget's reset is the advice.
+        ("claude", [("anthropic-ratelimit-requests-remaining", "0"), ("anthropic-ratelimit-requests-reset", "2099-01-01T00:00:00Z")],
+         #"{"type":"error","error":{"type":"rate_limit_error","message":"rate limited"}}"#, 86_400),
         ("azure", [("retry-after-ms", "90000"), ("x-ms-region", "eastus")], #"{"error":{"code":"429","message":"Requests exceeded"}}"#, 80),
         ("gemini", [], #"{"error":{"code":429,"message":"Resource exhausted","status":"RESOURCE_EXHAUSTED","details":[{"@type":"type.googleapis.com/google.rpc.RetryInfo","retryDelay":"120s"}]}}"#, 110),
         ("bedrock", [("x-amzn-ErrorType", "ThrottlingException")], #"{"message":"Too many requests, please wait before trying again."}"#, 50),
@@ -132,7 +147,7 @@ import Testing
                                                                   minimumSeconds: Int) async throws {
         let main = try await ScriptedUpstream.start(.status(429, headers, body))
         let backup = try await ScriptedUpstream.start()
-        let harness = try await Self.gateway(main, backup: backup)
+        let harness = try await Self.gateway(main, backup: backup, provider: provider == "azure" ? "openai" : provider)
         defer { Task { await harness.stop(); await main.stop(); await backup.stop() } }
         let sent = ContinuousClock.now
         let response = try await harness.chat(GatewayHarness.hello)

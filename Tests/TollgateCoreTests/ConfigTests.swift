@@ -1,3 +1,4 @@
+import Logging
 import Testing
 @testable import TollgateCore
 
@@ -123,14 +124,39 @@ import Testing
         #expect(bare.demoKey)
         #expect(bare.channels.map(\.provider) == ["mock"])
         let withKeys = EmbeddedDefault.config(environment: ["OPENAI_API_KEY": "sk-1", "ANTHROPIC_API_KEY": "a", "TOLLGATE_LISTEN": "127.0.0.1:9999"])
-        #expect(withKeys.channels.map(\.provider) == ["mock", "openai", "claude"])
+        #expect(withKeys.channels.map(\.provider) == ["mock", "openai"], "plugin providers come with their plugins")
         #expect(withKeys.channels[1].credentials["api_key"] == "sk-1")
         #expect(withKeys.listen.port == 9999)
-        let cloud = EmbeddedDefault.config(environment: ["AWS_ACCESS_KEY_ID": "AKID", "AWS_SECRET_ACCESS_KEY": "s", "AWS_REGION": "eu-west-1",
-                                                         "GOOGLE_APPLICATION_CREDENTIALS": "/k.json", "VERTEX_PROJECT": "p"])
-        #expect(cloud.channels.map(\.provider) == ["mock", "bedrock", "vertex"])
-        #expect(cloud.channels[1].options["region"] == "eu-west-1")
-        #expect(cloud.channels[2].credentials["service_account_file"] == "/k.json" && cloud.channels[2].options["project"] == "p")
+    }
+
+    /// Each plugin declares the variables its providers' channels take (ABI 1.4 descriptor data).
+    @Test func pluginsDescribeTheirEnvironmentChannels() throws {
+        var logger = Logger(label: "test")
+        logger.logLevel = .critical
+        let registry = PluginRegistry()
+        for name in ["bedrock", "claude", "gemini", "vertex"] {
+            let report = PluginLoader(logger: logger).load(path: BuildProducts.directory + "/libtollgate-\(name).so", into: registry)
+            guard case .loaded = report.status else { Issue.record(Comment(rawValue: report.line)); return }
+        }
+        func channels(_ environment: [String: String]) -> [ChannelConfig] {
+            EmbeddedDefault.pluginChannels(registry.plugins, environment: environment,
+                                           existing: EmbeddedDefault.config(environment: environment).channels)
+        }
+        #expect(channels([:]).isEmpty)
+        let keys = channels(["ANTHROPIC_API_KEY": "a", "GEMINI_API_KEY": "g"])
+        #expect(Set(keys.map(\.provider)) == ["claude", "gemini"])
+        #expect(keys.first { $0.provider == "claude" }?.credentials["api_key"] == "a")
+        #expect(keys.first { $0.provider == "claude" }?.models == ["claude-*"])
+        let cloud = channels(["AWS_ACCESS_KEY_ID": "AKID", "AWS_SECRET_ACCESS_KEY": "s", "AWS_DEFAULT_REGION": "eu-west-1",
+                              "GOOGLE_APPLICATION_CREDENTIALS": "/k.json", "GOOGLE_CLOUD_PROJECT": "p", "VERTEX_PROJECT": ""])
+        #expect(cloud.map(\.provider).sorted() == ["bedrock", "vertex"])
+        let bedrock = try #require(cloud.first { $0.provider == "bedrock" })
+        #expect(bedrock.options["region"] == "eu-west-1" && bedrock.credentials["access_key_id"] == "AKID")
+        #expect(bedrock.credentials["session_token"] == nil)
+        let vertex = try #require(cloud.first { $0.provider == "vertex" })
+        #expect(vertex.credentials["service_account_file"] == "/k.json" && vertex.options["project"] == "p" && vertex.priority == 1)
+        // Bedrock needs its region too.
+        #expect(channels(["AWS_ACCESS_KEY_ID": "AKID", "AWS_SECRET_ACCESS_KEY": "s"]).isEmpty)
     }
 }
 

@@ -49,10 +49,10 @@ import Testing
         try await f.service.load()
         let book = f.service.book
         #expect(book.models.count > 3000)
-        #expect(book.find(model: "gpt-4o", provider: "openai")?.source == "bundled")
-        #expect(book.find(model: "gemini-2.5-flash", provider: "gemini")?.name == "gemini/gemini-2.5-flash")
-        #expect(book.find(model: "claude-sonnet-4-5", provider: "claude")?.name == "claude-sonnet-4-5")
-        #expect(book.find(model: "mock-echo", provider: "mock")?.source == "builtin")
+        #expect(book.find(model: "gpt-4o", prefixes: ["openai"])?.source == "bundled")
+        #expect(book.find(model: "gemini-2.5-flash", prefixes: ["gemini"])?.name == "gemini/gemini-2.5-flash")
+        #expect(book.find(model: "claude-sonnet-4-5", prefixes: ["anthropic"])?.name == "claude-sonnet-4-5")
+        #expect(book.find(model: "mock-echo", prefixes: [])?.source == "builtin")
     }
 
     @Test func aSyncReportsAddedChangedRemovedAndSkippedAndIsStored() async throws {
@@ -130,7 +130,7 @@ import Testing
         try await f.service.load()
         let engine = try #require(Self.engine)
         func cost() throws -> Int64 {
-            let priced = try #require(f.service.book.find(model: "gpt-4o", provider: "openai"))
+            let priced = try #require(f.service.book.find(model: "gpt-4o", prefixes: ["openai"]))
             return try engine.cost(priced.price, usage: TokenUsage(prompt: 1000, completion: 100), marks: BillingMarks(), region: nil).money.nanoUnits
         }
         // input stays the synced $2.50; output is the override's $20 per 1M

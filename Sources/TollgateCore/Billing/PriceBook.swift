@@ -42,16 +42,10 @@ public final class PriceBook: Sendable {
         return PriceBook(models: models, refused: refused)
     }
 
-    /// Price-list prefixes for a provider id, as LiteLLM names its entries.
-    static let prefixes: [String: [String]] = [
-        "claude": ["anthropic"], "vertex": ["vertex_ai"], "bedrock": ["bedrock", "bedrock_converse"],
-        "gemini": ["gemini"], "openai": ["openai"], "sagemaker": ["sagemaker"], "mock": [],
-    ]
-
-    /// The entry for a model served by `provider`: `<provider prefix>/<model>` first, then the
-    /// bare model name.
-    public func find(model: String, provider: String) -> Priced? {
-        for prefix in Self.prefixes[provider] ?? [provider] {
+    /// The entry for `model`: `<prefix>/<model>` for each of the channel's price prefixes (LiteLLM's
+    /// names, e.g. `anthropic/claude-...`), then the bare model name.
+    public func find(model: String, prefixes: [String]) -> Priced? {
+        for prefix in prefixes {
             if let priced = models[prefix + "/" + model] { return priced }
         }
         return models[model]

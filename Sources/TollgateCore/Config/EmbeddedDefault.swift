@@ -1,5 +1,6 @@
 /// The configuration used when no file is given: loopback, a SQLite file in ./data, a demo key,
-/// the `mock` channel, and a channel per provider whose credentials are in the environment.
+/// the `mock` channel, and a channel per provider whose credentials are in the environment (the
+/// core's own `openai`; each plugin declares the variables its providers take).
 public enum EmbeddedDefault {
     public static func config(environment: [String: String]) -> GatewayConfig {
         var config = GatewayConfig()
@@ -17,43 +18,23 @@ public enum EmbeddedDefault {
             openai.credentials["api_key"] = key
             config.channels.append(openai)
         }
-        for (variable, provider, models) in pluginProviders where !(environment[variable] ?? "").isEmpty {
-            var channel = ChannelConfig(name: provider, provider: provider, models: models)
-            channel.credentials["api_key"] = environment[variable]
-            config.channels.append(channel)
-        }
-        if let bedrock = bedrockChannel(environment) { config.channels.append(bedrock) }
-        if let vertex = vertexChannel(environment) { config.channels.append(vertex) }
+        config.environment = environment  // plugin providers' channels are added once plugins are loaded
         return config
     }
 
-    /// AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_REGION (AWS_SESSION_TOKEN optional).
-    static func bedrockChannel(_ environment: [String: String]) -> ChannelConfig? {
-        guard let id = environment["AWS_ACCESS_KEY_ID"], let secret = environment["AWS_SECRET_ACCESS_KEY"],
-              let region = environment["AWS_REGION"] ?? environment["AWS_DEFAULT_REGION"], !id.isEmpty, !secret.isEmpty else { return nil }
-        var channel = ChannelConfig(name: "bedrock", provider: "bedrock",
-                                    models: ["anthropic.*", "amazon.*", "meta.*", "mistral.*", "cohere.*", "us.*", "eu.*", "apac.*"])
-        channel.credentials = ["access_key_id": id, "secret_access_key": secret]
-        if let token = environment["AWS_SESSION_TOKEN"], !token.isEmpty { channel.credentials["session_token"] = token }
-        channel.options["region"] = region
-        return channel
+    /// A channel for each loaded plugin's provider whose credentials are in the environment, as the
+    /// plugin's descriptor describes it (ABI 1.4), in the order of the provider ids; none for a
+    /// provider id that already has a channel of that name.
+    static func pluginChannels(_ plugins: [LoadedPlugin], environment: [String: String], existing: [ChannelConfig]) -> [ChannelConfig] {
+        var channels: [ChannelConfig] = []
+        for plugin in plugins {
+            for id in plugin.providerIDs {
+                guard let rule = plugin.providerInfo[id]?.environment,
+                      !existing.contains(where: { $0.name == id }), !channels.contains(where: { $0.name == id }),
+                      let channel = rule.channel(provider: id, environment: environment) else { continue }
+                channels.append(channel)
+            }
+        }
+        return channels
     }
-
-    /// GOOGLE_APPLICATION_CREDENTIALS (a service-account key file) with VERTEX_PROJECT (or
-    /// GOOGLE_CLOUD_PROJECT; default: the key's project) and VERTEX_LOCATION (or GOOGLE_CLOUD_LOCATION).
-    static func vertexChannel(_ environment: [String: String]) -> ChannelConfig? {
-        guard let file = environment["GOOGLE_APPLICATION_CREDENTIALS"], !file.isEmpty else { return nil }
-        var channel = ChannelConfig(name: "vertex", provider: "vertex", models: ["vertex/*", "gemini-*", "claude-*"])
-        channel.credentials["service_account_file"] = file
-        if let project = environment["VERTEX_PROJECT"] ?? environment["GOOGLE_CLOUD_PROJECT"] { channel.options["project"] = project }
-        if let location = environment["VERTEX_LOCATION"] ?? environment["GOOGLE_CLOUD_LOCATION"] { channel.options["location"] = location }
-        channel.priority = 1  // behind direct Gemini/Anthropic keys when both are set
-        return channel
-    }
-
-    /// Providers served by plugins, added when their key is set and their plugin is loaded.
-    static let pluginProviders: [(variable: String, provider: String, models: [String])] = [
-        ("ANTHROPIC_API_KEY", "claude", ["claude-*"]),
-        ("GEMINI_API_KEY", "gemini", ["gemini-*"]),
-    ]
 }

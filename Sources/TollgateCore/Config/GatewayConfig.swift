@@ -32,6 +32,9 @@ public struct GatewayConfig: Sendable {
     public var contextWindowFallbacks: [String: [String]] = [:]
     /// Create and print a demo key (the embedded default does).
     public var demoKey = false
+    /// The environment the embedded default was made from: loaded plugins add their providers'
+    /// channels from it (`EmbeddedDefault.pluginChannels`). Nil for a configuration file.
+    public var environment: [String: String]?
     /// Event loop threads; nil = the CPUs this process may run on (its affinity mask).
     public var threads: Int?
     public var pricing = PricingSettings()

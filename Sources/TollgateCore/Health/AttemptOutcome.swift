@@ -20,18 +20,17 @@ enum AttemptOutcome: Sendable {
     /// A started stream broke off.
     case streamBroken(String)
 
-    /// Classifies a complete non-2xx answer to a request for `model` (the upstream's name) sent
-    /// with `apiVersion`. A deprecation counts only when the detector finds the provider's own
+    /// Classifies a complete non-2xx answer in OpenAI's shape (the gateway's internal dialect, also
+    /// Azure's) to a request for `model` (the upstream's name) sent with `apiVersion`; a plugin's
+    /// channel reads its provider's shape first (`RuntimeChannel.classify`). A deprecation counts only when the detector finds the provider's own
     /// structured signal naming them. Any other 4xx than 401/402/403/404/408/429 (400, 413, 422,
     /// `invalid_request_error` bodies) was caused by the request: the client's, never the channel's.
     static func classify(status: Int, headers: [(String, String)], body: [UInt8], model: String = "",
                          apiVersion: String? = nil, now: Date = Date()) -> AttemptOutcome {
-        let error = UpstreamErrorInfo.parse(status: status, body: body, headers: headers)
+        let error = UpstreamErrorInfo.parse(status: status, body: body)
         if error.isQuotaExhausted || status == 402 { return .quotaExhausted(error) }
         if status == 429 {
-            var limits = RateLimitInfo.parse(headers, now: now)
-            if limits.retryAfter == nil, let delay = error.retryDelay { limits.retryAfter = delay }
-            return .rateLimited(limits, error)
+            return .rateLimited(RateLimitInfo.parse(headers, now: now), error)
         }
         if status == 401 || status == 403 { return .authFailed(error) }
         if status >= 500 { return .serverError(status: status, error) }

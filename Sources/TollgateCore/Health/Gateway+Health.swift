@@ -54,7 +54,7 @@ extension Gateway {
         case .model:
             guard let channel = runtime.snapshot.router.channels.first(where: { $0.name == successor.channel }) else { return false }
             return channel.configuredUpstreamModels.contains(successor.value)
-                || prices.book.find(model: successor.value, provider: channel.config.provider) != nil
+                || prices.book.find(model: successor.value, prefixes: channel.pricePrefixes) != nil
         case .apiVersion:
             let parts = successor.value.split(separator: "-", maxSplits: 3)
             return parts.count >= 3 && parts[0].count == 4 && parts[1].count == 2 && parts[2].count == 2

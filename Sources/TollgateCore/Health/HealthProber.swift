@@ -60,10 +60,9 @@ final class HealthProber: Sendable {
             }
             let answer = try await send(request)
             if (200..<300).contains(answer.status) {
-                return .success(latency: ContinuousClock.now - started, limits: RateLimitInfo.parse(answer.headers))
+                return .success(latency: ContinuousClock.now - started, limits: channel.successLimits(answer.headers, model: model))
             }
-            return AttemptOutcome.classify(status: answer.status, headers: answer.headers, body: answer.body, model: model,
-                                           apiVersion: channel.sentAPIVersion)
+            return channel.classify(status: answer.status, headers: answer.headers, body: answer.body, model: model)
         } catch let error as AdaptorError {
             return .unreachable("probe could not be built: \(error.message)")
         } catch {

@@ -1,10 +1,10 @@
 import Foundation
 
-/// What an upstream said about its rate limits, from headers (and, for Google, the error body).
-/// OpenAI: `x-ratelimit-{limit,remaining,reset}-{requests,tokens}` (resets like `6m0s`);
-/// Anthropic: `anthropic-ratelimit-{requests,tokens,input-tokens,output-tokens}-{limit,remaining,reset}`
-/// (resets RFC 3339); Azure: `x-ratelimit-remaining-*`, `x-ms-region`, `x-ms-retry-after-ms`,
-/// `retry-after-ms`; everyone: `retry-after` (seconds or HTTP date).
+/// What an upstream said about its rate limits. `parse` reads the shapes of the channels the core
+/// serves itself: OpenAI's (the gateway's internal dialect) `x-ratelimit-{limit,remaining,reset}-
+/// {requests,tokens}` (resets like `6m0s`); Azure's `x-ratelimit-remaining-*`, `x-ms-region`,
+/// `x-ms-retry-after-ms`, `retry-after-ms`; HTTP's `retry-after` (seconds or HTTP date). A plugin
+/// reads its provider's own headers (`on_classify_response`).
 struct RateLimitInfo: Sendable, Equatable {
     var retryAfter: Duration?
     var requestLimit: Int?
@@ -31,9 +31,8 @@ struct RateLimitInfo: Sendable, Equatable {
         var info = RateLimitInfo()
         var retryAfterMillis: Duration?
         for (rawName, value) in headers {
-            // Cheap first look (this runs on every answer): the names wanted start with x, a or r.
-            guard let first = rawName.utf8.first, first | 0x20 == UInt8(ascii: "x") || first | 0x20 == UInt8(ascii: "a")
-                    || first | 0x20 == UInt8(ascii: "r") else { continue }
+            // Cheap first look (this runs on every answer): the names wanted start with x or r.
+            guard let first = rawName.utf8.first, first | 0x20 == UInt8(ascii: "x") || first | 0x20 == UInt8(ascii: "r") else { continue }
             let name = rawName.lowercased()
             guard name.contains("ratelimit") || name.contains("retry-after") || name == "x-ms-region" else { continue }
             let trimmed = value.trimmingCharacters(in: .whitespaces)
@@ -42,19 +41,12 @@ struct RateLimitInfo: Sendable, Equatable {
             case "retry-after-ms", "x-ms-retry-after-ms":
                 if let ms = Double(trimmed), ms >= 0 { retryAfterMillis = .milliseconds(Int64(ms.rounded(.up))) }
             case "x-ms-region": info.region = trimmed
-            case "x-ratelimit-limit-requests", "anthropic-ratelimit-requests-limit": info.requestLimit = Int(trimmed)
-            case "x-ratelimit-remaining-requests", "anthropic-ratelimit-requests-remaining": info.requestsRemaining = Int(trimmed)
-            case "x-ratelimit-limit-tokens", "anthropic-ratelimit-tokens-limit": info.tokenLimit = Int(trimmed)
-            case "x-ratelimit-remaining-tokens", "anthropic-ratelimit-tokens-remaining": info.tokensRemaining = Int(trimmed)
-            case "x-ratelimit-reset-requests": info.requestsReset = DurationText.parse(trimmed)
-            case "x-ratelimit-reset-tokens": info.tokensReset = DurationText.parse(trimmed)
-            case "anthropic-ratelimit-requests-reset": info.requestsReset = DurationText.untilTimestamp(trimmed, now: now)
-            case "anthropic-ratelimit-tokens-reset": info.tokensReset = DurationText.untilTimestamp(trimmed, now: now)
-            case "anthropic-ratelimit-input-tokens-remaining", "anthropic-ratelimit-output-tokens-remaining":
-                // Either budget running out limits the model; keep the tighter.
-                if let n = Int(trimmed) { info.tokensRemaining = min(info.tokensRemaining ?? n, n) }
-            case "anthropic-ratelimit-input-tokens-reset", "anthropic-ratelimit-output-tokens-reset":
-                if let d = DurationText.untilTimestamp(trimmed, now: now), info.tokensReset == nil { info.tokensReset = d }
+            case "x-ratelimit-limit-requests": info.requestLimit = Int(trimmed)
+            case "x-ratelimit-remaining-requests": info.requestsRemaining = Int(trimmed)
+            case "x-ratelimit-limit-tokens": info.tokenLimit = Int(trimmed)
+            case "x-ratelimit-remaining-tokens": info.tokensRemaining = Int(trimmed)
+            case "x-ratelimit-reset-requests": info.requestsReset = ProviderTime.milliseconds(trimmed).map(Duration.milliseconds)
+            case "x-ratelimit-reset-tokens": info.tokensReset = ProviderTime.milliseconds(trimmed).map(Duration.milliseconds)
             default: break
             }
         }

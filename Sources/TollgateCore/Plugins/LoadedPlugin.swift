@@ -18,6 +18,8 @@ public final class LoadedPlugin: @unchecked Sendable {
     public let version: String
     public let kind: PluginKind
     public let providerIDs: [String]
+    /// Per provider id, what the plugin's descriptor says (ABI 1.4; empty before).
+    public let providerInfo: [String: PluginProviderInfo]
     public let mayBlock: Bool
     /// When it was loaded (Unix milliseconds).
     public let loadedAt: Int64
@@ -27,12 +29,13 @@ public final class LoadedPlugin: @unchecked Sendable {
     let image: UnsafeMutableRawPointer?
 
     init(path: String, name: String, version: String, kind: PluginKind, providerIDs: [String],
-         descriptor: UnsafePointer<tollgate_type_plugin_descriptor>, host: PluginHost, image: UnsafeMutableRawPointer?) {
+         providerInfo: [String: PluginProviderInfo] = [:], descriptor: UnsafePointer<tollgate_type_plugin_descriptor>, host: PluginHost, image: UnsafeMutableRawPointer?) {
         self.path = path
         self.name = name
         self.version = version
         self.kind = kind
         self.providerIDs = providerIDs
+        self.providerInfo = providerInfo
         self.descriptor = descriptor
         self.host = host
         self.image = image

@@ -12,6 +12,9 @@ public final class PluginAdaptor: @unchecked Sendable {
     let plugin: LoadedPlugin
     let hooks: tollgate_type_adaptor_hooks
     let handle: OpaquePointer
+    /// Client headers (lower-case) its requests carry: what the plugin declares for the provider
+    /// id (ABI 1.4); `openai-beta`, of the internal dialect, for plugins that declare nothing.
+    let forwardHeaders: Set<String>
 
     init(plugin: LoadedPlugin, providerID: String, apiVersion: String) throws(AdaptorError) {
         guard let hooks = plugin.adaptorHooks else {
@@ -30,6 +33,7 @@ public final class PluginAdaptor: @unchecked Sendable {
         self.plugin = plugin
         self.hooks = hooks
         handle = out
+        forwardHeaders = plugin.providerInfo[providerID].map { Set($0.forwardHeaders) } ?? ["openai-beta"]
     }
 
     deinit { hooks.on_adaptor_destroy(handle) }

@@ -138,6 +138,13 @@ public struct PluginLoader: Sendable {
         guard d.free_buffer != nil, d.on_init != nil else { throw Refusal(reason: "descriptor lacks free_buffer or on_init") }
         let kind = try checkKind(d)
         let providers = try providerIDs(d, kind: kind, path: path, registry: registry)
+        var providerInfo: [String: PluginProviderInfo] = [:]
+        if d.abi_minor >= 4, let json = d.provider_info_json {
+            guard let text = boundedCString(json, limit: PluginProviderInfo.maxJSONBytes) else {
+                throw Refusal(reason: "provider_info_json is longer than \(PluginProviderInfo.maxJSONBytes) bytes")
+            }
+            providerInfo = try PluginProviderInfo.parse(text, providerIDs: providers)
+        }
         let host = PluginHost(pluginName: name, logger: logger, sideClient: sideClient)
         var error = tollgate_type_buffer.empty
         let status = d.on_init(host.table, &error)
@@ -148,7 +155,7 @@ public struct PluginLoader: Sendable {
             throw Refusal(reason: "on_init failed (\(status.name)): \(message.isEmpty ? "no message" : message)")
         }
         return LoadedPlugin(path: path, name: name, version: version, kind: kind, providerIDs: providers,
-                            descriptor: descriptor, host: host, image: image)
+                            providerInfo: providerInfo, descriptor: descriptor, host: host, image: image)
     }
 
     private func checkKind(_ d: tollgate_type_plugin_descriptor) throws(Refusal) -> PluginKind {

@@ -8,11 +8,8 @@ import TollgatePluginABI
 struct PluginUpstream: Upstream {
     let pluginChannel: PluginChannel
 
-    /// Client headers a plugin may forward (provider feature flags); credentials never cross.
-    static let forwardable: Set<String> = ["anthropic-beta", "anthropic-version", "openai-beta"]
-
     func prepare(_ call: UpstreamCall, for modelCall: ModelCall, _ done: @escaping (Result<UpstreamRequest, GatewayError>) -> Void) {
-        let clientHeaders = call.head.headers.filter { Self.forwardable.contains($0.name.lowercased()) }.map { ($0.name, $0.value) }
+        let clientHeaders = call.head.headers.filter { self.pluginChannel.adaptor.forwardHeaders.contains($0.name.lowercased()) }.map { ($0.name, $0.value) }
         let body = Array(buffer: call.body)
         let pluginChannel = self.pluginChannel
         let build: @Sendable () throws -> UpstreamRequestSpec = {

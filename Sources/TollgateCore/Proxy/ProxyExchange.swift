@@ -116,7 +116,7 @@ final class ProxyExchange: UpstreamResponseDelegate, @unchecked Sendable {
         if success, let lease {
             let now = NIODeadline.now()
             lease.report(.success(latency: .nanoseconds((now - sentAt).nanoseconds),
-                                  limits: RateLimitInfo.parse(head.headers.lazy.map { ($0.name, $0.value) })), now: now)
+                                  limits: attempt.channel.successLimits(head.headers.lazy.map { ($0.name, $0.value) }, model: lease.model)), now: now)
         }
         if success && transducer.streams(head) {
             let headers: HTTPHeaders
@@ -195,12 +195,12 @@ final class ProxyExchange: UpstreamResponseDelegate, @unchecked Sendable {
         let body = buffered ?? ByteBuffer()
         let status = Int(head.status.code)
         if !(200..<300).contains(status), let lease {
-            let outcome = AttemptOutcome.classify(status: status, headers: head.headers.map { ($0.name, $0.value) },
-                                                  body: Array(buffer: body), model: lease.model,
-                                                  apiVersion: attempt.channel.sentAPIVersion)
+            let headers = head.headers.map { ($0.name, $0.value) }
+            let outcome = attempt.channel.classify(status: status, headers: headers, body: Array(buffer: body), model: lease.model)
             lease.report(outcome)
             if outcome.isRetryable && handOver() { return }
-            if case .requestError = outcome, UpstreamErrorInfo.isContextWindowError(status: status, body: Array(buffer: body)),
+            if case .requestError = outcome,
+               attempt.channel.isContextWindowError(status: status, headers: headers, body: Array(buffer: body), model: lease.model),
                handOver(contextWindow: true) { return }
         }
         do {

@@ -74,6 +74,17 @@ public final class RuntimeChannel: Sendable {
         return config.provider == "mock" && config.models.isEmpty ? ["mock-echo"] : names
     }
 
+    /// Price-list prefixes tried before the bare model name: what a plugin declares for its
+    /// provider (ABI 1.4), `openai` for the passthrough, none for the mock, else the provider id.
+    var pricePrefixes: [String] {
+        switch backend {
+        case .mock: []
+        case .openAI: ["openai"]
+        case .plugin(let channel): channel.plugin.providerInfo[config.provider]?.pricePrefixes ?? [config.provider]
+        case .template: [config.provider]
+        }
+    }
+
     static let defaultOpenAIBase = "https://api.openai.com/v1"
 
     /// Where an `openai` channel serves the Responses API itself (`/responses` under its base);

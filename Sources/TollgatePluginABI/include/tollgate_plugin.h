@@ -1,5 +1,5 @@
 /*
- * tollgate_plugin.h — the whole contract between the Tollgate core and its plugins (ABI 1.3).
+ * tollgate_plugin.h — the whole contract between the Tollgate core and its plugins (ABI 1.4).
  *
  * A plugin is a shared object that exports one symbol, TOLLGATE_PLUGIN_ENTRY_SYMBOL, returning a
  * static descriptor. The core dlopen()s the file, checks the descriptor, calls on_init with the
@@ -42,8 +42,8 @@
  *
  * Versioning. A core refuses a plugin whose abi_major differs from its own. Minor versions only
  * append fields to structs (1.1: dialects and on_accepts_dialect; 1.2: COUNT_TOKENS; 1.3: counting
- * in the internal dialect); every struct that can grow starts with struct_size (set by whoever
- * fills it in, the core for out-structs), so either side can tell which fields the other knows:
+ * in the internal dialect; 1.4: provider_info_json and on_classify_response); every struct that
+ * can grow starts with struct_size (set by whoever fills it in, the core for out-structs), so either side can tell which fields the other knows:
  * a field lies within struct_size or reads as absent (zero, NULL). The core accepts plugins built
  * for any 1.x minor version, and requires at least the ABI 1.0 fields of each struct.
  * tollgate_type_usage grows into its reserved slots instead. Enums are int-sized: do not build a
@@ -60,7 +60,7 @@ extern "C" {
 #endif
 
 #define TOLLGATE_ABI_VERSION_MAJOR 1
-#define TOLLGATE_ABI_VERSION_MINOR 3
+#define TOLLGATE_ABI_VERSION_MINOR 4
 #define TOLLGATE_PLUGIN_ENTRY_SYMBOL "tollgate_plugin_entry"
 
 /* ----------------------------------------------------------------------------------------------
@@ -287,6 +287,63 @@ typedef struct tollgate_type_stream_params {
   tollgate_type_dialect dialect; /* the dialect of the request body; stream events in it */
 } tollgate_type_stream_params;
 
+/* ABI 1.4: what an upstream answer says about the channel, for health and failover. */
+typedef enum tollgate_type_verdict {
+  TOLLGATE_VERDICT_GENERIC = 0,         /* no opinion: the core reads the answer as OpenAI-shaped */
+  TOLLGATE_VERDICT_OK = 1,              /* a 2xx; only the rate-limit fields are read */
+  TOLLGATE_VERDICT_REQUEST_ERROR = 2,   /* the request's fault (400, 413, 422 ...); nothing to learn */
+  TOLLGATE_VERDICT_RATE_LIMITED = 3,    /* stay away for retry_after_ms (or the exhausted budget's reset) */
+  TOLLGATE_VERDICT_OVERLOADED = 4,      /* the upstream is busy (Anthropic's 529): a server error */
+  TOLLGATE_VERDICT_AUTH = 5,            /* the channel's credentials are refused */
+  TOLLGATE_VERDICT_QUOTA = 6,           /* the account is out of credit */
+  TOLLGATE_VERDICT_MODEL_NOT_FOUND = 7, /* this model is not served here */
+  TOLLGATE_VERDICT_CONTEXT_WINDOW = 8,  /* the prompt does not fit the model; another channel may take it */
+  TOLLGATE_VERDICT_DEPRECATED = 9,      /* the channel's own model is retired (see successor) */
+  TOLLGATE_VERDICT_SERVER_ERROR = 10,   /* a 5xx or equivalent */
+} tollgate_type_verdict;
+
+/* Bits of tollgate_type_classification.limit_fields: which counts below are set. */
+#define TOLLGATE_LIMIT_RETRY_AFTER (1u << 0)
+#define TOLLGATE_LIMIT_REQUESTS_LIMIT (1u << 1)
+#define TOLLGATE_LIMIT_REQUESTS_REMAINING (1u << 2)
+#define TOLLGATE_LIMIT_REQUESTS_RESET (1u << 3)
+#define TOLLGATE_LIMIT_TOKENS_LIMIT (1u << 4)
+#define TOLLGATE_LIMIT_TOKENS_REMAINING (1u << 5)
+#define TOLLGATE_LIMIT_TOKENS_RESET (1u << 6)
+
+/** An upstream answer to classify (ABI 1.4). */
+typedef struct tollgate_type_classify_in {
+  size_t struct_size;
+  int32_t status;              /* upstream HTTP status */
+  tollgate_type_bytes headers; /* upstream headers, "name: value\r\n" lines */
+  tollgate_type_bytes body;    /* the complete error body; empty for a 2xx */
+  tollgate_type_bytes model;   /* the upstream model the channel sent */
+} tollgate_type_classify_in;
+
+/**
+ * A plugin's reading of an answer (ABI 1.4). Durations are milliseconds from now; counts and
+ * durations are read only when their TOLLGATE_LIMIT_* bit is set (negative values are ignored).
+ * OWNERSHIP: the buffers are the plugin's (free_buffer); each is cut to 4 KiB by the core.
+ * A text an upstream echoes may be the client's own words: DEPRECATED is only for the provider's
+ * structured code for a retired model, with a message naming `model`; the core drops a DEPRECATED
+ * whose message does not name it, and a successor equal to it.
+ */
+typedef struct tollgate_type_classification {
+  size_t struct_size; /* set by the core */
+  tollgate_type_verdict verdict;
+  uint32_t limit_fields; /* TOLLGATE_LIMIT_* bits */
+  int64_t retry_after_ms;
+  int64_t requests_limit;
+  int64_t requests_remaining;
+  int64_t requests_reset_ms;
+  int64_t tokens_limit;
+  int64_t tokens_remaining;
+  int64_t tokens_reset_ms;
+  tollgate_type_buffer message;   /* the provider's error message, for the health view and logs */
+  tollgate_type_buffer code;      /* the provider's structured error code or type, if any */
+  tollgate_type_buffer successor; /* DEPRECATED: the model the provider names as the successor */
+} tollgate_type_classification;
+
 typedef struct tollgate_type_adaptor_hooks {
   size_t struct_size;
   /** Creates the shared adaptor for one provider id and API version (empty = the default).
@@ -358,6 +415,16 @@ typedef struct tollgate_type_adaptor_hooks {
    */
   uint8_t (*on_accepts_dialect)(tollgate_type_channel *channel, tollgate_type_bytes model,
                                 tollgate_type_dialect dialect);
+  /* ABI 1.4 */
+  /**
+   * Reads an upstream answer in the provider's shape (rate-limit headers, error body) for health:
+   * called with the head of every 2xx (body empty) and with every complete non-2xx answer. Returns
+   * 0 and fills *out, or returns nonzero (or leaves TOLLGATE_VERDICT_GENERIC) for the core's
+   * OpenAI-shaped reading. Thread: EVENT LOOP, for every answer: must be cheap, never block.
+   * May be NULL (plugins built for ABI 1.0-1.3 get the OpenAI-shaped reading).
+   */
+  int32_t (*on_classify_response)(tollgate_type_channel *channel, const tollgate_type_classify_in *answer,
+                                  tollgate_type_classification *out);
 } tollgate_type_adaptor_hooks;
 
 /* ----------------------------------------------------------------------------------------------
@@ -437,6 +504,21 @@ typedef struct tollgate_type_plugin_descriptor {
   void (*free_buffer)(tollgate_type_plugin_buffer *buffer);
   const tollgate_type_adaptor_hooks *adaptor; /* when kind == TOLLGATE_KIND_ADAPTOR */
   const tollgate_type_billing_hooks *billing; /* when kind == TOLLGATE_KIND_BILLING */
+  /* ABI 1.4 */
+  /**
+   * What the core needs to know about each provider id, as static NUL-terminated JSON (may be
+   * NULL), so adding a provider never touches the core:
+   *   {"<provider id>": {
+   *      "price_prefixes": ["anthropic"],      price-list entries tried as "<prefix>/<model>"
+   *      "forward_headers": ["anthropic-beta"], client headers passed to on_build_request
+   *      "environment": {                       the channel the embedded default adds
+   *        "credentials": {"api_key": ["ANTHROPIC_API_KEY"]},  first non-empty variable wins
+   *        "options": {"region": ["AWS_REGION", "AWS_DEFAULT_REGION"]},
+   *        "require": ["api_key"],              credentials/options that must be set
+   *        "models": ["claude-*"], "priority": 0}}}
+   * Read once at load; a malformed value refuses the plugin with the reason.
+   */
+  const char *provider_info_json;
 } tollgate_type_plugin_descriptor;
 
 /** The one symbol a plugin exports. Returns a descriptor with static lifetime; must not fail or

@@ -25,6 +25,15 @@
  * BLOCK_UNTIL_FILE, a string macro: the plugin declares TOLLGATE_PLUGIN_FLAG_BUILD_MAY_BLOCK and
  * on_build_request waits (polling, at most ten minutes) until that file exists, standing in for a
  * blocking build such as a token exchange that the test releases.
+ *
+ * ABI 1.4 parts. DESCRIPTOR_SIZE (default sizeof) is the descriptor's struct_size; with
+ * -DABI_MINOR=3 -DDESCRIPTOR_SIZE='offsetof(tollgate_type_plugin_descriptor,provider_info_json)'
+ * -DHOOKS_SIZE='offsetof(tollgate_type_adaptor_hooks,on_classify_response)' it is an ABI 1.3
+ * plugin. PROVIDER_INFO, a string macro, is its provider_info_json. With -DCLASSIFY it has an
+ * on_classify_response that reads the upstream body by NAIVE text search: "verdict=N" is the
+ * verdict (any int, even an unknown one), the whole body is the message, "successor=NAME;" the
+ * successor, "retry=N;" sets retry_after_ms, "negative" sets a negative tokens_remaining with its
+ * bit, "badsize" overwrites out->struct_size, "decline" returns nonzero; a 2xx answers verdict OK with requests_limit 77.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -51,6 +60,14 @@
 
 #ifndef ABI_MINOR
 #define ABI_MINOR TOLLGATE_ABI_VERSION_MINOR
+#endif
+
+#ifndef DESCRIPTOR_SIZE
+#define DESCRIPTOR_SIZE sizeof(tollgate_type_plugin_descriptor)
+#endif
+
+#ifndef PROVIDER_INFO
+#define PROVIDER_INFO NULL
 #endif
 
 struct tollgate_type_adaptor {
@@ -270,6 +287,51 @@ static tollgate_status on_stream_finish(tollgate_type_stream *stream, tollgate_t
 
 static void on_stream_destroy(tollgate_type_stream *stream) { free(stream); }
 
+#ifdef CLASSIFY
+/* The text after `key` in `text`, up to `end` (exclusive), as a malloc'd buffer. */
+static void after(const char *text, const char *key, char end, tollgate_type_buffer *out) {
+  const char *start = strstr(text, key);
+  if (!start) return;
+  start += strlen(key);
+  const char *stop = strchr(start, end);
+  if (!stop) return;
+  fill(out, start, (size_t)(stop - start), "", 0);
+}
+
+static int32_t on_classify_response(tollgate_type_channel *channel, const tollgate_type_classify_in *answer,
+                                    tollgate_type_classification *out) {
+  (void)channel;
+  if (answer->status >= 200 && answer->status < 300) {
+    out->verdict = TOLLGATE_VERDICT_OK;
+    out->limit_fields = TOLLGATE_LIMIT_REQUESTS_LIMIT;
+    out->requests_limit = 77;
+    return 0;
+  }
+  char *text = malloc(answer->body.len + 1);
+  if (!text) return 1;
+  memcpy(text, answer->body.ptr, answer->body.len);
+  text[answer->body.len] = 0;
+  int32_t declined = strstr(text, "decline") != NULL;
+  const char *verdict = strstr(text, "verdict=");
+  out->verdict = (tollgate_type_verdict)(verdict ? atoi(verdict + 8) : 0);
+  fill(&out->message, answer->body.ptr, answer->body.len, "", 0);
+  fill(&out->code, "fixture_code", 12, "", 0);
+  after(text, "successor=", ';', &out->successor);
+  const char *retry = strstr(text, "retry=");
+  if (retry) {
+    out->limit_fields |= TOLLGATE_LIMIT_RETRY_AFTER;
+    out->retry_after_ms = atoll(retry + 6);
+  }
+  if (strstr(text, "badsize")) out->struct_size = (size_t)-1; /* the core must ignore it */
+  if (strstr(text, "negative")) {
+    out->limit_fields |= TOLLGATE_LIMIT_TOKENS_REMAINING;
+    out->tokens_remaining = -5;
+  }
+  free(text);
+  return declined;
+}
+#endif
+
 static const char *const provider_ids[] = {PROVIDER_ID};
 
 static const tollgate_type_adaptor_hooks hooks = {
@@ -284,10 +346,13 @@ static const tollgate_type_adaptor_hooks hooks = {
     .on_stream_feed = on_stream_feed,
     .on_stream_finish = on_stream_finish,
     .on_stream_destroy = on_stream_destroy,
+#ifdef CLASSIFY
+    .on_classify_response = on_classify_response,
+#endif
 };
 
 static const tollgate_type_plugin_descriptor descriptor = {
-    .struct_size = sizeof(tollgate_type_plugin_descriptor),
+    .struct_size = DESCRIPTOR_SIZE,
     .abi_major = TOLLGATE_ABI_VERSION_MAJOR,
     .abi_minor = ABI_MINOR,
     .kind = TOLLGATE_KIND_ADAPTOR,
@@ -305,6 +370,7 @@ static const tollgate_type_plugin_descriptor descriptor = {
     .free_buffer = free_buffer,
     .adaptor = &hooks,
     .billing = NULL,
+    .provider_info_json = PROVIDER_INFO,
 };
 
 const tollgate_type_plugin_descriptor *tollgate_plugin_entry(void) { return &descriptor; }
