@@ -16,6 +16,24 @@ static tollgate_status out_of_memory(tollgate_type_buffer *error) {
   return oln_fail(error, TOLLGATE_ERR_INTERNAL, "out of memory while converting the response");
 }
 
+/* Writes a converted answer (consuming doc) and the token counts the upstream reported. */
+static tollgate_status write_answer(json_t *doc, bool ok, tollgate_type_response_out *out,
+                                    bool has_prompt, int64_t prompt, bool has_completion,
+                                    int64_t completion, tollgate_type_buffer *error) {
+  if (ok) ok = oln_dump_to_buffer(doc, &out->body);
+  json_decref(doc);
+  if (!ok) return out_of_memory(error);
+  if (has_prompt) {
+    out->usage.prompt_tokens = prompt;
+    out->usage.fields |= TOLLGATE_USAGE_PROMPT;
+  }
+  if (has_completion) {
+    out->usage.completion_tokens = completion;
+    out->usage.fields |= TOLLGATE_USAGE_COMPLETION;
+  }
+  return TOLLGATE_OK;
+}
+
 const char *oln_error_message(const json_t *root) {
   json_t *e = json_is_object(root) ? json_object_get(root, "error") : NULL;
   if (json_is_string(e)) return json_string_value(e);
@@ -255,20 +273,7 @@ static tollgate_status convert_chat(const tollgate_type_response_in *response, c
   SET(doc, "model", echo_model(response, root));
   SET(doc, "choices", choices);
   SET(doc, "usage", usage);
-
-  if (ok) ok = oln_dump_to_buffer(doc, &out->body);
-  json_decref(doc);
-  if (!ok) return out_of_memory(error);
-
-  if (has_prompt) {
-    out->usage.prompt_tokens = prompt;
-    out->usage.fields |= TOLLGATE_USAGE_PROMPT;
-  }
-  if (has_completion) {
-    out->usage.completion_tokens = completion;
-    out->usage.fields |= TOLLGATE_USAGE_COMPLETION;
-  }
-  return TOLLGATE_OK;
+  return write_answer(doc, ok, out, has_prompt, prompt, has_completion, completion, error);
 }
 
 static tollgate_status convert_embeddings(const tollgate_type_response_in *response,
@@ -324,14 +329,7 @@ static tollgate_status convert_embeddings(const tollgate_type_response_in *respo
   SET(doc, "data", data);
   SET(doc, "model", echo_model(response, root));
   SET(doc, "usage", usage);
-  if (ok) ok = oln_dump_to_buffer(doc, &out->body);
-  json_decref(doc);
-  if (!ok) return out_of_memory(error);
-  if (has_prompt) {
-    out->usage.prompt_tokens = prompt;
-    out->usage.fields |= TOLLGATE_USAGE_PROMPT;
-  }
-  return TOLLGATE_OK;
+  return write_answer(doc, ok, out, has_prompt, prompt, false, 0, error);
 }
 
 tollgate_status oln_convert_response(const tollgate_type_response_in *response,

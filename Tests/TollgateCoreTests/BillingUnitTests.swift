@@ -106,11 +106,12 @@ import Testing
     }
 
     /// Storage that refuses every write, or, with `refuses`, every batch holding a row it refuses
-    /// (as a transaction would); `accepted` lists the rows it took.
+    /// (as a transaction would); `accepted` lists the rows it took. Its keys come from `keysSource`.
     struct BrokenStorage: Storage {
         var refuses: @Sendable (RequestRecord) -> Bool = { _ in true }
+        var keysSource: @Sendable () async throws -> [StoredKey] = { [] }
         let accepted = NIOLockedValueBox<[String]>([])
-        func keys() async throws -> [StoredKey] { [] }
+        func keys() async throws -> [StoredKey] { try await keysSource() }
         func insert(_ key: StoredKey) async throws {}
         func deleteKey(named name: String) async throws {}
         func revokeKey(named name: String) async throws -> Bool { false }

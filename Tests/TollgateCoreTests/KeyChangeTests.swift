@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import Testing
 @testable import TollgateCore
 
@@ -70,6 +71,33 @@ import Testing
         #expect(try await chat(harness, key: key).status == 200)  // same period and currency: the spend carries over, under 100
         #expect(try await admin(harness, "PATCH", "/admin/keys/frugal", #"{"budget":null}"#).status == 200)
         #expect(try await listed(harness, "frugal")?["budget"]?.isNull == true)
+    }
+
+    /// A poll that read the keys before an admin change and finishes after it must not put the old
+    /// keys back (it did: a budget raised through the admin API fell back for a poll interval).
+    @Test func aStaleKeyReadNeverUndoesANewerOne() async throws {
+        let harness = try await GatewayHarness.start("channels:\n  - { name: m, provider: mock, models: [mock-echo] }")
+        defer { Task { await harness.stop() } }
+        @Sendable func stored(_ models: [String]) -> StoredKey {
+            StoredKey(name: "k", digestHex: KeyDigest(of: "sk-stale-read").hex, prefix: "sk-stal", models: models,
+                      expiresAt: nil, revoked: false, createdAt: 1)
+        }
+        let (gate, open) = AsyncStream<Void>.makeStream()
+        let reads = Mutex(0)
+        let storage = LedgerTests.BrokenStorage(keysSource: {
+            let read = reads.withLock { $0 += 1; return $0 }
+            guard read == 1 else { return [stored(["after"])] }
+            for await _ in gate { break }  // the first read saw the keys before the change; it ends last
+            return [stored(["before"])]
+        })
+        let registry = KeyRegistry(configKeys: [], storage: storage, logger: LedgerTests.quietLogger)
+        let runtime = harness.gateway.runtime
+        let poll = Task { try await registry.refresh(into: runtime) }
+        while reads.withLock({ $0 }) < 1 { await Task.yield() }
+        try await registry.reload(into: runtime)  // the admin change: read second, applied first
+        open.yield()
+        try await poll.value
+        #expect(runtime.snapshot.keys.keys.map { $0.models.map(\.text) } == [["after"]])
     }
 
     @Test func aRotatedKeyWorksBesideTheOldOneDuringItsGrace() async throws {

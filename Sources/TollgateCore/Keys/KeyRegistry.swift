@@ -14,7 +14,10 @@ public final class KeyRegistry: Sendable {
     }
     let storage: any Storage
     let logger: Logger
-    private let lastStored = Mutex<[StoredKey]?>(nil)
+    /// Storage's keys as last applied, and which read they came from: reads are numbered when
+    /// they start, and a read older than the one applied is dropped, so a poll that read before an
+    /// admin change cannot put the old keys back after the change applied.
+    private let lastStored = Mutex<(keys: [StoredKey]?, read: Int, applied: Int)>((nil, 0, 0))
 
     init(configKeys: [KeyConfig], storage: any Storage, logger: Logger) {
         configured = Mutex(configKeys)
@@ -29,40 +32,55 @@ public final class KeyRegistry: Sendable {
 
     /// Every key, the config file's from `configKeys`, with storage's as last read.
     func current(configKeys: [KeyConfig]) -> [ClientKey] {
-        keys(lastStored.withLock { $0 } ?? [], configKeys: configKeys)
+        keys(lastStored.withLock { $0.keys } ?? [], configKeys: configKeys)
     }
 
     /// Every key: the config file's, then storage's.
     func load() async throws -> [ClientKey] {
-        let stored = try await storage.keys()
-        lastStored.withLock { $0 = stored }
+        let (read, stored) = try await read()
+        lastStored.withLock { last in
+            last.keys = stored
+            last.applied = max(last.applied, read)
+        }
         return keys(stored)
     }
 
     /// Reloads and swaps the runtime's keys and budgets.
     func reload(into runtime: GatewayRuntime) async throws {
-        runtime.replaceKeys(try await load())
-        try await applyBudgets(to: runtime.budgets)
+        try await apply(into: runtime, onlyWhenChanged: false)
     }
 
     /// Swaps the runtime's keys when storage changed since the last look.
     func refresh(into runtime: GatewayRuntime) async throws {
-        let stored = try await storage.keys()
-        let changed = lastStored.withLock { last -> Bool in
-            guard last != stored else { return false }
-            last = stored
+        try await apply(into: runtime, onlyWhenChanged: true)
+    }
+
+    /// Storage's keys, numbered by when the read started.
+    private func read() async throws -> (Int, [StoredKey]) {
+        let read = lastStored.withLock { last in
+            last.read += 1
+            return last.read
+        }
+        return (read, try await storage.keys())
+    }
+
+    private func apply(into runtime: GatewayRuntime, onlyWhenChanged: Bool) async throws {
+        let (read, stored) = try await read()
+        let swapped = lastStored.withLock { last -> Bool in
+            guard read > last.applied, !onlyWhenChanged || last.keys != stored else { return false }
+            last.keys = stored
+            last.applied = read
+            runtime.replaceKeys(keys(stored))  // under the lock: a later read's swap cannot be overtaken
             return true
         }
-        guard changed else { return }
-        runtime.replaceKeys(keys(stored))
-        try await applyBudgets(to: runtime.budgets)
+        if swapped { try await applyBudgets(to: runtime.budgets) }
     }
 
     /// Every key's budget: the config file's, then storage's (as last loaded).
     var budgets: [String: Budget] {
         var budgets: [String: Budget] = [:]
         for key in configKeys { budgets[key.name] = key.budget }
-        for key in lastStored.withLock({ $0 ?? [] }) where !key.revoked { budgets[key.name] = key.budget }
+        for key in lastStored.withLock({ $0.keys ?? [] }) where !key.revoked { budgets[key.name] = key.budget }
         return budgets
     }
 
