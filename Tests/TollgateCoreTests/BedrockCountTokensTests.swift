@@ -139,10 +139,8 @@ import Testing
     }
 
     @Test func anUnreachableBedrockIsA502InAnthropicsShape() async throws {
-        let upstream = try await Self.upstream()
-        let harness = try await BedrockUpstreamTests.start(upstream)
+        let harness = try await BedrockUpstreamTests.start(baseURL: "http://127.0.0.1:\(try await ScriptedUpstream.closedPort())")
         defer { Task { await harness.stop() } }
-        await upstream.stop()
 
         let response = try await CountTokensChecks.count(harness, model: "claude-sonnet")
         #expect(response.status == 502, "\(response.text)")

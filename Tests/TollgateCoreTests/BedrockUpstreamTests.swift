@@ -94,11 +94,15 @@ import Testing
     }
 
     static func start(_ upstream: MockUpstream) async throws -> GatewayHarness {
+        try await start(baseURL: upstream.baseURL)
+    }
+
+    static func start(baseURL: String) async throws -> GatewayHarness {
         try await GatewayHarness.start("""
         channels:
           - name: aws-bedrock
             provider: bedrock
-            base_url: "\(upstream.baseURL)"
+            base_url: "\(baseURL)"
             credentials:
               access_key_id: \(credentials.accessKeyID)
               secret_access_key: "\(credentials.secretAccessKey)"
@@ -108,7 +112,7 @@ import Testing
             model_map: { claude-sonnet: "\(modelID)" }
           - name: aws-sagemaker
             provider: sagemaker
-            base_url: "\(upstream.baseURL)"
+            base_url: "\(baseURL)"
             credentials: { access_key_id: \(credentials.accessKeyID), secret_access_key: "\(credentials.secretAccessKey)" }
             options: { region: eu-west-1 }
             models: [lmi-endpoint]

@@ -1,3 +1,4 @@
+import Glibc
 import NIOConcurrencyHelpers
 import NIOCore
 import NIOPosix
@@ -71,13 +72,20 @@ final class ScriptedUpstream: Sendable {
         }
     }
 
-    /// A local port nothing listens on.
+    /// A local port that refuses connections for the rest of the run: a socket is bound to it and
+    /// never listens (nor closes). A port merely closed again could be taken by a server another
+    /// test starts meanwhile, which would then answer in its place.
     static func closedPort() async throws -> Int {
-        let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
-        let channel = try await ServerBootstrap(group: group).bind(host: "127.0.0.1", port: 0).get()
-        let port = channel.localAddress?.port ?? 1
-        try await channel.close()
-        try await group.shutdownGracefully()
-        return port
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard fd >= 0 else { throw IOError(errnoCode: errno, reason: "socket") }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let bound = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) == 0 && getsockname(fd, $0, &length) == 0 }
+        }
+        guard bound else { throw IOError(errnoCode: errno, reason: "bind") }
+        return Int(UInt16(bigEndian: address.sin_port))
     }
 }
