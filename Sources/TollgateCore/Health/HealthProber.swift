@@ -62,7 +62,7 @@ final class HealthProber: Sendable {
             if (200..<300).contains(answer.status) {
                 return .success(latency: ContinuousClock.now - started, limits: channel.successLimits(answer.headers, model: model))
             }
-            return channel.classify(status: answer.status, headers: answer.headers, body: answer.body, model: model)
+            return channel.classify(status: answer.status, headers: answer.headers, body: answer.body, model: model).outcome
         } catch let error as AdaptorError {
             return .unreachable("probe could not be built: \(error.message)")
         } catch {

@@ -13,25 +13,26 @@ extension RuntimeChannel {
     /// Rate limits a 2xx head reports.
     func successLimits(_ headers: some Sequence<(String, String)>, model: String) -> RateLimitInfo {
         var limits = RateLimitInfo.parse(headers)
-        guard case .plugin(let channel) = backend, channel.adaptor.hooks.on_classify_response != nil else { return limits }
-        if let verdict = pluginVerdict(status: 200, headers: Array(headers), body: [], model: model) { limits.overlay(verdict.limits) }
+        guard case .plugin(let channel) = backend, channel.adaptor.hooks.on_classify_response != nil,
+              let verdict = channel.classify(status: 200, headers: Array(headers), body: [], model: model) else { return limits }
+        limits.overlay(verdict.limits)
         return limits
     }
 
-    /// Classifies a complete non-2xx answer to a request for `model` (the upstream's name).
-    func classify(status: Int, headers: [(String, String)], body: [UInt8], model: String, now: Date = Date()) -> AttemptOutcome {
-        guard let verdict = pluginVerdict(status: status, headers: headers, body: body, model: model), verdict.kind != .ok else {
-            return AttemptOutcome.classify(status: status, headers: headers, body: body, model: model, apiVersion: sentAPIVersion, now: now)
-        }
-        return AttemptOutcome(verdict, status: status, headers: headers, model: model, now: now)
-    }
-
-    /// True when a non-2xx answer says the prompt does not fit the model (another channel may take it).
-    func isContextWindowError(status: Int, headers: [(String, String)], body: [UInt8], model: String) -> Bool {
+    /// Reads a complete non-2xx answer to a request for `model` (the upstream's name), asking the
+    /// plugin once: what health learns, and whether it says the prompt does not fit the model
+    /// (another channel may take it).
+    func classify(status: Int, headers: [(String, String)], body: [UInt8], model: String,
+                  now: Date = Date()) -> (outcome: AttemptOutcome, contextWindow: Bool) {
         guard let verdict = pluginVerdict(status: status, headers: headers, body: body, model: model) else {
-            return UpstreamErrorInfo.isContextWindowError(status: status, body: body)
+            let outcome = AttemptOutcome.classify(status: status, headers: headers, body: body, model: model, apiVersion: sentAPIVersion, now: now)
+            guard case .requestError = outcome else { return (outcome, false) }
+            return (outcome, UpstreamErrorInfo.isContextWindowError(status: status, body: body))
         }
-        return verdict.kind == .contextWindow
+        let outcome = verdict.kind == .ok
+            ? AttemptOutcome.classify(status: status, headers: headers, body: body, model: model, apiVersion: sentAPIVersion, now: now)
+            : AttemptOutcome(verdict, status: status, headers: headers, model: model, now: now)
+        return (outcome, verdict.kind == .contextWindow)
     }
 }
 

@@ -195,13 +195,11 @@ final class ProxyExchange: UpstreamResponseDelegate, @unchecked Sendable {
         let body = buffered ?? ByteBuffer()
         let status = Int(head.status.code)
         if !(200..<300).contains(status), let lease {
-            let headers = head.headers.map { ($0.name, $0.value) }
-            let outcome = attempt.channel.classify(status: status, headers: headers, body: Array(buffer: body), model: lease.model)
+            let (outcome, contextWindow) = attempt.channel.classify(status: status, headers: head.headers.map { ($0.name, $0.value) },
+                                                                    body: Array(buffer: body), model: lease.model)
             lease.report(outcome)
             if outcome.isRetryable && handOver() { return }
-            if case .requestError = outcome,
-               attempt.channel.isContextWindowError(status: status, headers: headers, body: Array(buffer: body), model: lease.model),
-               handOver(contextWindow: true) { return }
+            if case .requestError = outcome, contextWindow, handOver(contextWindow: true) { return }
         }
         do {
             let answer = try transducer.complete(head, body: body)
