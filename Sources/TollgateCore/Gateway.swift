@@ -307,9 +307,10 @@ public final class Gateway: Sendable {
                         return try sync.addHandler(ConnectionRefusal(refusal))
                     }
                     channel.closeFuture.whenComplete { _ in runtime.connections.release(peer) }
-                    // No pipelining or error handler of NIO's: RequestHandler serves pipelined
-                    // requests in order and answers parser errors itself (one hop less a part).
-                    try sync.configureHTTPServerPipeline(withPipeliningAssistance: false, withErrorHandling: false)
+                    // NIO's request parser, and nothing else of NIO's HTTP: RequestHandler serves
+                    // pipelined requests in order, answers parser errors and writes its answers
+                    // as bytes (no encoder, validator or pipelining handler: fewer hops a request).
+                    try sync.addHandler(ByteToMessageHandler(HTTPRequestDecoder(leftOverBytesStrategy: .dropBytes)))
                     try sync.addHandler(RequestHandler(runtime: runtime, listener: listener))
                 }
             }

@@ -323,8 +323,10 @@ def test_a_short_admin_key_is_refused_at_start(tmp_path, key):
 
 # --- 6. small things an operator trips on -------------------------------------------------------
 
-@pytest.mark.parametrize("path", ["/healthz", "/readyz"])
+@pytest.mark.parametrize("path", ["/healthz", "/readyz", "/admin"])
 def test_head_probes_answer_200_without_a_body(net_gateway, path):
+    """The gateway writes its answers as bytes itself: a HEAD answer (the admin page's too, whose
+    handler writes the page) carries its head only, and the next answer on the connection parses."""
     with connect(net_gateway) as s:
         s.sendall(head(path, method="HEAD") + head("/healthz", method="GET"))
         s.settimeout(10)

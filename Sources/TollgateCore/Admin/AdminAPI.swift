@@ -12,7 +12,9 @@ struct AdminAPI {
         guard let admin = runtime.admin else {
             throw GatewayError.notFound("the admin API is off: set admin_key in the configuration", code: "admin_disabled")
         }
-        if head.method == .GET, path == "/admin" || path == "/admin/" { return AdminPage.serve(handler) }  // the page asks for the key itself
+        if head.method == .GET || head.method == .HEAD, path == "/admin" || path == "/admin/" {
+            return AdminPage.serve(handler)  // the page asks for the key itself; a HEAD answer carries its head only
+        }
         // The admin key was checked at the request's head (`HeadAdmission`), before its body was read.
         switch (head.method, path) {
         case (.GET, "/admin/usage"):

@@ -93,7 +93,11 @@ final class ProxyExchange: UpstreamResponseDelegate, @unchecked Sendable {
         phase = .waitingHead
         sentAt = .now()
         deadline = sentAt + TimeAmount(settings.responseTimeout)
-        connection.send(head: call.trace?.upstreamCall(head, host: endpoint.host) ?? head, body: body, delegate: self)
+        do {
+            try connection.send(head: call.trace?.upstreamCall(head, host: endpoint.host) ?? head, body: body, delegate: self)
+        } catch {
+            abort(before: .badGateway("the request for channel '\(channelName)' cannot be sent: \(error)", code: "upstream_request_invalid"))
+        }
     }
 
     private func connectFailure(_ error: any Error, endpoint: UpstreamEndpoint) -> GatewayError {

@@ -11,10 +11,16 @@ protocol UpstreamResponseDelegate: AnyObject {
 }
 
 /// One pooled HTTP/1.1 connection to an upstream. It carries one exchange at a time and goes back
-/// to its loop's pool when a keep-alive response ends.
+/// to its loop's pool when a keep-alive response ends. Its request goes out as bytes it writes
+/// itself (`HTTPHead`), one buffer and one flush; NIO's parser reads the answer.
 final class UpstreamConnection: ChannelInboundHandler, @unchecked Sendable {
     typealias InboundIn = HTTPClientResponsePart
-    typealias OutboundOut = HTTPClientRequestPart
+    typealias OutboundOut = ByteBuffer
+
+    /// The channel's answer parser, told of each request sent.
+    let decoder = AnswerDecoder()
+    /// A body up to this size is copied behind its head: one buffer to write instead of two.
+    static let coalescedBodyBytes = 16_384
 
     let endpoint: UpstreamEndpoint
     private unowned let pool: LoopPool
@@ -37,14 +43,26 @@ final class UpstreamConnection: ChannelInboundHandler, @unchecked Sendable {
 
     func handlerAdded(context: ChannelHandlerContext) { self.context = context }
 
-    func send(head: HTTPRequestHead, body: ByteBuffer?, delegate: UpstreamResponseDelegate) {
+    /// Sends a request whose head carries its framing (`content-length`). Throws, sending
+    /// nothing, when the head cannot be written as it is (see `HTTPHead`).
+    func send(head: HTTPRequestHead, body: ByteBuffer?, delegate: UpstreamResponseDelegate) throws(HTTPHead.Invalid) {
         guard let context else { return delegate.upstreamFailed(ChannelError.ioOnClosedChannel, receivedAnything: false) }
+        let bodyBytes = body?.readableBytes ?? 0
+        let coalesce = bodyBytes <= Self.coalescedBodyBytes
+        var out = context.channel.allocator.buffer(capacity: 512 + (coalesce ? bodyBytes : 0))
+        try HTTPHead.writeRequest(head, into: &out)
         self.delegate = delegate
         keepAlive = true
         receivedAnything = false
-        context.write(wrapOutboundOut(.head(head)), promise: nil)
-        if let body, body.readableBytes > 0 { context.write(wrapOutboundOut(.body(.byteBuffer(body))), promise: nil) }
-        context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
+        decoder.expect(head)
+        if var body, bodyBytes > 0 {
+            guard coalesce else {
+                context.write(wrapOutboundOut(out), promise: nil)
+                return context.writeAndFlush(wrapOutboundOut(body), promise: nil)
+            }
+            out.writeBuffer(&body)
+        }
+        context.writeAndFlush(wrapOutboundOut(out), promise: nil)
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {

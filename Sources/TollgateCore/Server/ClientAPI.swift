@@ -192,7 +192,8 @@ struct GeminiRoute {
     static let prefixes = ["/v1beta/models/", "/v1/models/"]
 
     init?(path: Substring) {
-        guard let prefix = Self.prefixes.first(where: { path.hasPrefix($0) }) else { return nil }
+        // Byte comparisons: every model request asks, and most are not Gemini's.
+        guard let prefix = Self.prefixes.first(where: { path.utf8.starts(with: $0.utf8) }) else { return nil }
         let rest = path.dropFirst(prefix.count)
         guard let colon = rest.lastIndex(of: ":") else { return nil }
         guard let method = Method(rawValue: String(rest[rest.index(after: colon)...])) else { return nil }

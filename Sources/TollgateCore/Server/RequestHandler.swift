@@ -4,12 +4,12 @@ import NIOHTTP1
 import TollgatePluginABI
 
 /// Serves one client connection: reads a request, answers the gateway's own routes, and hands
-/// model calls to `ClientAPI`. Responses are written here, so every path shares the same headers
-/// and keep-alive handling. NIO's pipelining helper holds back a second request until the first
-/// response ended, so only one request is in flight per connection.
+/// model calls to `ClientAPI`. Responses are written here, as bytes (`HTTPHead`, chunked framing
+/// of its own), so every path shares the same headers, framing and keep-alive handling. A
+/// pipelined request waits until the answer before it ended: one request in flight per connection.
 final class RequestHandler: ChannelInboundHandler, @unchecked Sendable {
     typealias InboundIn = HTTPServerRequestPart
-    typealias OutboundOut = HTTPServerResponsePart
+    typealias OutboundOut = ByteBuffer
 
     let runtime: GatewayRuntime
     private var context: ChannelHandlerContext?
@@ -39,6 +39,10 @@ final class RequestHandler: ChannelInboundHandler, @unchecked Sendable {
     private var pipelined: [HTTPServerRequestPart] = []
     /// A response head went out and its end did not yet: no other answer can be written.
     private var responseOpen = false
+    /// The open response's body is sent in chunks (a stream: no content-length).
+    private var chunked = false
+    /// The request is a HEAD (or CONNECT): its answer carries no body, whatever is written.
+    private var bodiless = false
     /// The last key presented on this connection and its digest: keep-alive clients send the
     /// same key every time, so it is hashed once per connection.
     var lastKey: (bytes: [UInt8], digest: KeyDigest)?
@@ -105,7 +109,7 @@ final class RequestHandler: ChannelInboundHandler, @unchecked Sendable {
                 rejectBody()
             } else if requestHead.headers.first(name: "expect")?.lowercased() == "100-continue" {
                 // curl and others wait (about a second) for this before sending a larger body.
-                context.writeAndFlush(wrapOutboundOut(.head(HTTPResponseHead(version: requestHead.version, status: .continue))), promise: nil)
+                context.writeAndFlush(wrapOutboundOut(allocator.buffer(staticString: "HTTP/1.1 100 Continue\r\n\r\n")), promise: nil)
             }
         case .body(var chunk):
             guard !rejectingBody else { return }
@@ -149,6 +153,7 @@ final class RequestHandler: ChannelInboundHandler, @unchecked Sendable {
         body = nil
         rejectingBody = false
         keepAlive = requestHead.isKeepAlive
+        bodiless = requestHead.method == .HEAD || requestHead.method == .CONNECT
         requestID = runtime.nextRequestID()
         started = .now()
         startedWall = unixMillis()
@@ -232,38 +237,88 @@ final class RequestHandler: ChannelInboundHandler, @unchecked Sendable {
         if !keepAlive { headers.replaceOrAdd(name: "connection", value: "close") }
     }
 
+    /// A streamed answer's head: without a content-length its body goes chunked.
     func writeHead(status: HTTPResponseStatus, headers: HTTPHeaders) {
+        guard let context else { return }
+        var headers = headers
+        chunked = Self.frame(status: status, headers: &headers, bodyLength: nil) && !bodiless
+        var out = context.channel.allocator.buffer(capacity: 512)
+        HTTPHead.writeResponse(status: status, headers: headers, into: &out)
         responseOpen = true
-        context?.writeAndFlush(wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: status, headers: headers))), promise: nil)
+        context.writeAndFlush(wrapOutboundOut(out), promise: nil)
     }
 
     func writeBody(_ buffer: ByteBuffer) {
-        context?.writeAndFlush(wrapOutboundOut(.body(.byteBuffer(buffer))), promise: nil)
+        guard let context, !bodiless, buffer.readableBytes > 0 else { return }
+        guard chunked else { return context.writeAndFlush(wrapOutboundOut(buffer), promise: nil) }
+        var out = context.channel.allocator.buffer(capacity: buffer.readableBytes + 16)
+        buffer.withUnsafeReadableBytes { out.writeChunk($0) }
+        context.writeAndFlush(wrapOutboundOut(out), promise: nil)
     }
 
     func writeBody(_ bytes: [UInt8]) { writeBody(allocator.buffer(bytes: bytes)) }
 
     func writeEnd() {
         guard let context else { return }
-        responseOpen = false
-        let closing = !keepAlive
-        let channel = context.channel
-        if !closing {
-            waitingSince = .now()
-            answered = true
-        }
-        context.writeAndFlush(wrapOutboundOut(.end(nil))).whenComplete { _ in
-            if closing { channel.close(promise: nil) }
-        }
+        let last = chunked ? context.channel.allocator.buffer(staticString: chunkedEnd) : nil
+        chunked = false
+        finishResponse(context, last: last)
     }
 
-    /// A whole response in one go: head (whose headers carry the content-length), body, end.
+    /// The response is over: the connection waits for the next request, or closes once the
+    /// last bytes (`last`, else what is already queued) are written.
+    private func finishResponse(_ context: ChannelHandlerContext, last: ByteBuffer?) {
+        responseOpen = false
+        guard !keepAlive else {
+            waitingSince = .now()
+            answered = true
+            if let last { context.writeAndFlush(wrapOutboundOut(last), promise: nil) } else { context.flush() }
+            return
+        }
+        let channel = context.channel
+        context.writeAndFlush(wrapOutboundOut(last ?? channel.allocator.buffer(capacity: 0))).whenComplete { _ in channel.close(promise: nil) }
+    }
+
+    /// A whole response in one go: head, body, end. A body without a content-length gets one.
     func writeComplete(status: HTTPResponseStatus, headers: HTTPHeaders, body: ByteBuffer) {
         guard let context else { return }
+        var headers = headers
+        _ = Self.frame(status: status, headers: &headers, bodyLength: body.readableBytes)
+        let sendsBody = !bodiless && status.mayHaveResponseBody && body.readableBytes > 0
+        let coalesce = sendsBody && body.readableBytes <= UpstreamConnection.coalescedBodyBytes
+        var out = context.channel.allocator.buffer(capacity: 512 + (coalesce ? body.readableBytes : 0))
+        HTTPHead.writeResponse(status: status, headers: headers, into: &out)
         responseOpen = true
-        context.write(wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: status, headers: headers))), promise: nil)
-        context.write(wrapOutboundOut(.body(.byteBuffer(body))), promise: nil)
-        writeEnd()
+        guard sendsBody else { return finishResponse(context, last: out) }
+        guard coalesce else {
+            context.write(wrapOutboundOut(out), promise: nil)
+            return finishResponse(context, last: body)
+        }
+        var body = body
+        out.writeBuffer(&body)
+        finishResponse(context, last: out)
+    }
+
+    /// Sets the framing headers as HTTP/1.1 requires (NIO's encoder did it before): none for a
+    /// status without a body; the content-length when one is known or given; else chunked.
+    /// True when the body goes chunked.
+    static func frame(status: HTTPResponseStatus, headers: inout HTTPHeaders, bodyLength: Int?) -> Bool {
+        guard status.mayHaveResponseBody else {
+            headers.remove(name: "content-length")
+            headers.remove(name: "transfer-encoding")
+            return false
+        }
+        if headers.contains(name: "content-length") {
+            if headers.contains(name: "transfer-encoding") { headers.remove(name: "transfer-encoding") }
+            return false
+        }
+        if let bodyLength {
+            headers.remove(name: "transfer-encoding")
+            headers.add(name: "content-length", value: String(bodyLength))
+            return false
+        }
+        headers.replaceOrAdd(name: "transfer-encoding", value: "chunked")
+        return true
     }
 
     /// `headOnly`: the answer to a HEAD request, its headers (content-length too) without the body.

@@ -62,9 +62,11 @@ enum RouteTable {
 
     /// The dialect a model route's errors are written in, decided before its body is read.
     private static func dialect(of path: Substring) -> ClientDialect {
-        if path.hasPrefix("/v1/messages") { return .anthropic }
+        let bytes = path.utf8
+        if bytes.starts(with: "/v1/chat/".utf8) { return .openAI }
+        if bytes.starts(with: "/v1/messages".utf8) { return .anthropic }
         if path == "/v1/responses" { return .responses }
-        return path.hasPrefix("/v1/chat") || GeminiRoute(path: path) == nil ? .openAI : .gemini(sse: false)
+        return GeminiRoute(path: path) == nil ? .openAI : .gemini(sse: false)
     }
 
     /// `/admin/{collection}` for the admin routes (a name after it is not part of the label).

@@ -1,0 +1,120 @@
+import NIOCore
+import NIOHTTP1
+
+/// HTTP/1.1 heads written as bytes by the gateway itself, into the buffer their body follows in:
+/// no encoder handler in the pipeline (each handler a write passes costs a hop, a type check and
+/// a buffer of its own). Every byte is checked on the way, as NIO's header validators did: a CR,
+/// LF or NUL never splits a head, whoever (config, plugin, template, upstream) wrote the header.
+enum HTTPHead {
+    /// A request head that cannot be written without changing its meaning.
+    struct Invalid: Error, CustomStringConvertible {
+        let description: String
+    }
+
+    /// `METHOD target HTTP/1.1`, the headers, the blank line.
+    static func writeRequest(_ head: HTTPRequestHead, into buffer: inout ByteBuffer) throws(Invalid) {
+        let method = head.method.rawValue
+        guard isToken(method) else { throw Invalid(description: "the method \(quoted(method)) is not an HTTP token") }
+        guard isRequestTarget(head.uri) else { throw Invalid(description: "the path \(quoted(head.uri)) has a space or control character") }
+        let start = buffer.writerIndex
+        buffer.writeString(method)
+        buffer.writeInteger(UInt8(ascii: " "))
+        buffer.writeString(head.uri)
+        buffer.writeStaticString(" HTTP/1.1\r\n")
+        if let bad = writeFields(head.headers, into: &buffer) {
+            buffer.moveWriterIndex(to: start)
+            throw Invalid(description: "the header \(quoted(bad)) has a character a header cannot carry")
+        }
+    }
+
+    /// `HTTP/1.1 status reason`, the headers, the blank line. A header line that would split the
+    /// head is left out (the answer still goes out; what it carried never could).
+    static func writeResponse(status: HTTPResponseStatus, headers: HTTPHeaders, into buffer: inout ByteBuffer) {
+        buffer.writeStaticString("HTTP/1.1 ")
+        buffer.writeString(String(status.code))
+        buffer.writeInteger(UInt8(ascii: " "))
+        let reason = status.reasonPhrase
+        if isFieldValue(reason) { buffer.writeString(reason) }
+        buffer.writeStaticString("\r\n")
+        let fieldsStart = buffer.writerIndex
+        guard writeFields(headers, into: &buffer) != nil else { return }
+        buffer.moveWriterIndex(to: fieldsStart)
+        _ = writeFields(HTTPHeaders(headers.filter { isToken($0.name) && isFieldValue($0.value) }), into: &buffer)
+    }
+
+    /// Writes `name: value` lines and the blank line in one pass over their bytes, checking each
+    /// byte as it is copied; the name of the first header that cannot be written, else nil (the
+    /// caller then rewinds: what was written is not a head).
+    private static func writeFields(_ headers: HTTPHeaders, into buffer: inout ByteBuffer) -> String? {
+        var size = 2
+        for (name, value) in headers { size += name.utf8.count + value.utf8.count + 4 }
+        var bad: String?
+        buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { out in
+            var at = 0
+            func put(_ text: String, valid: (UInt8) -> Bool) -> Bool {
+                var text = text
+                return text.withUTF8 { bytes in
+                    for byte in bytes {
+                        guard valid(byte) else { return false }
+                        out[at] = byte
+                        at += 1
+                    }
+                    return true
+                }
+            }
+            for (name, value) in headers {
+                guard !name.isEmpty, put(name, valid: isTokenByte), put(": ", valid: { _ in true }), put(value, valid: isFieldByte) else {
+                    bad = name
+                    return at
+                }
+                out[at] = 0x0D
+                out[at + 1] = 0x0A
+                at += 2
+            }
+            out[at] = 0x0D
+            out[at + 1] = 0x0A
+            return at + 2
+        }
+        return bad
+    }
+
+    /// RFC 9110 token: a method or header name.
+    static func isToken(_ text: String) -> Bool { !text.isEmpty && text.utf8.allSatisfy(isTokenByte) }
+
+    private static func isTokenByte(_ byte: UInt8) -> Bool {
+        switch byte {
+        case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "0")...UInt8(ascii: "9"): true
+        case UInt8(ascii: "!"), UInt8(ascii: "#"), UInt8(ascii: "$"), UInt8(ascii: "%"), UInt8(ascii: "&"), UInt8(ascii: "'"),
+             UInt8(ascii: "*"), UInt8(ascii: "+"), UInt8(ascii: "-"), UInt8(ascii: "."), UInt8(ascii: "^"), UInt8(ascii: "_"),
+             UInt8(ascii: "`"), UInt8(ascii: "|"), UInt8(ascii: "~"): true
+        default: false
+        }
+    }
+
+    /// A field value (or reason phrase) that stays on its line: no CR, LF or NUL.
+    static func isFieldValue(_ text: String) -> Bool { text.utf8.allSatisfy(isFieldByte) }
+
+    private static func isFieldByte(_ byte: UInt8) -> Bool { byte != 0x0D && byte != 0x0A && byte != 0 }
+
+    /// A request target: visible ASCII and UTF-8 bytes, no space or control character.
+    static func isRequestTarget(_ text: String) -> Bool {
+        !text.isEmpty && text.utf8.allSatisfy { $0 > 0x20 && $0 != 0x7F }
+    }
+
+    private static func quoted(_ text: String) -> String {
+        "'" + String(text.unicodeScalars.prefix(80).map { $0.isASCII && $0.value >= 0x20 && $0.value != 0x7F ? Character($0) : "?" }) + "'"
+    }
+}
+
+/// The last chunk of a chunked body (no trailers).
+let chunkedEnd: StaticString = "0\r\n\r\n"
+
+extension ByteBuffer {
+    /// One chunk of a chunked body: its size in hex, the bytes, CRLF.
+    mutating func writeChunk(_ bytes: UnsafeRawBufferPointer) {
+        writeString(String(bytes.count, radix: 16))
+        writeStaticString("\r\n")
+        writeBytes(bytes)
+        writeStaticString("\r\n")
+    }
+}

@@ -1,0 +1,79 @@
+import NIOCore
+import NIOHTTP1
+import Testing
+@testable import TollgateCore
+
+/// The gateway writes HTTP/1.1 heads and chunked bodies itself (no NIO encoder in either
+/// pipeline): the bytes are exact, framing follows HTTP/1.1, and no header a config, plugin or
+/// upstream wrote can split a head.
+@Suite struct HTTPWireTests {
+    static func request(_ method: HTTPMethod = .POST, _ uri: String = "/v1/chat/completions", headers: [(String, String)] = []) throws(HTTPHead.Invalid) -> String {
+        var buffer = ByteBuffer()
+        try HTTPHead.writeRequest(HTTPRequestHead(version: .http1_1, method: method, uri: uri, headers: HTTPHeaders(headers)), into: &buffer)
+        return String(buffer: buffer)
+    }
+
+    @Test func aRequestHeadIsWrittenExactly() throws {
+        let text = try Self.request(.POST, "/v1/chat/completions?x=1", headers: [("host", "api.example"), ("content-length", "2")])
+        #expect(text == "POST /v1/chat/completions?x=1 HTTP/1.1\r\nhost: api.example\r\ncontent-length: 2\r\n\r\n")
+    }
+
+    @Test(arguments: [
+        ("authorization", "Bearer sk-a\r\nx-evil: 1"), ("x-a", "line\nfeed"), ("x-a", "nul\u{0}"),
+        ("bad name", "v"), ("x-a:b", "v"), ("", "v"),
+    ])
+    func aHeaderThatWouldSplitTheRequestHeadIsRefused(name: String, value: String) {
+        #expect(throws: HTTPHead.Invalid.self) { try Self.request(headers: [("host", "h"), (name, value)]) }
+    }
+
+    @Test func aTargetOrMethodThatWouldSplitTheRequestLineIsRefused() {
+        #expect(throws: HTTPHead.Invalid.self) { try Self.request(.POST, "/v1/models/a b:generateContent") }
+        #expect(throws: HTTPHead.Invalid.self) { try Self.request(.POST, "/v1/x\r\nHost: evil") }
+        #expect(throws: HTTPHead.Invalid.self) { try Self.request(.POST, "") }
+        #expect(throws: HTTPHead.Invalid.self) { try Self.request(HTTPMethod(rawValue: "GET /x"), "/") }
+    }
+
+    @Test func aResponseHeadLeavesOutALineThatWouldSplitIt() {
+        var buffer = ByteBuffer()
+        HTTPHead.writeResponse(status: .ok, headers: HTTPHeaders([("content-length", "0"), ("x-bad", "a\r\nset-cookie: s=1"), ("x-good", "b")]),
+                               into: &buffer)
+        #expect(String(buffer: buffer) == "HTTP/1.1 200 OK\r\ncontent-length: 0\r\nx-good: b\r\n\r\n")
+        buffer.clear()
+        HTTPHead.writeResponse(status: .custom(code: 529, reasonPhrase: "Overloaded\r\nx: y"), headers: [:], into: &buffer)
+        #expect(String(buffer: buffer) == "HTTP/1.1 529 \r\n\r\n")
+    }
+
+    @Test func framingFollowsHTTP11() {
+        var headers = HTTPHeaders([("content-length", "5"), ("transfer-encoding", "chunked")])
+        #expect(!RequestHandler.frame(status: .noContent, headers: &headers, bodyLength: 5))
+        #expect(headers.isEmpty)
+        headers = HTTPHeaders([("content-length", "5"), ("transfer-encoding", "chunked")])
+        #expect(!RequestHandler.frame(status: .ok, headers: &headers, bodyLength: nil))
+        #expect(headers.map(\.name) == ["content-length"])
+        headers = [:]
+        #expect(!RequestHandler.frame(status: .ok, headers: &headers, bodyLength: 12))
+        #expect(headers["content-length"] == ["12"])
+        headers = [:]
+        #expect(RequestHandler.frame(status: .ok, headers: &headers, bodyLength: nil))
+        #expect(headers["transfer-encoding"] == ["chunked"])
+        var chunk = ByteBuffer()
+        Array("data: {}\n\n".utf8).withUnsafeBytes { chunk.writeChunk($0) }
+        #expect(String(buffer: chunk) == "a\r\ndata: {}\n\n\r\n")
+    }
+
+    /// A credential with a line break (a config mistake, or worse) never reaches the upstream as
+    /// a second header: the request is refused with a clear 502 and nothing is sent.
+    @Test func aCredentialWithALineBreakIsNotSentUpstream() async throws {
+        let upstream = try await MockUpstream { _, respond in respond.json(200, #"{"choices":[]}"#) }
+        let harness = try await GatewayHarness.start("""
+        channels:
+          - { name: broken, provider: openai, base_url: "\(upstream.baseURL)/v1", credentials: { api_key: "sk-a\\r\\nx-evil: 1" }, models: [gpt-4o] }
+        """)
+        defer { Task { await harness.stop(); await upstream.stop() } }
+        let answer = try await harness.chat(#"{"model":"gpt-4o","messages":[]}"#)
+        #expect(answer.status == 502)
+        #expect(answer.json?["error"]?["code"]?.stringValue == "upstream_request_invalid")
+        #expect(answer.text.contains("authorization") && !answer.text.contains("sk-a"))
+        #expect(upstream.requests.isEmpty)
+    }
+}
