@@ -19,14 +19,14 @@ public final class BedrockAdaptor: AdaptorPlugin {
     /// AWS_DEFAULT_REGION), AWS_SESSION_TOKEN optional.
     public static let providerInfo = [
         "bedrock": ProviderInfo(
-            pricePrefixes: ["bedrock", "bedrock_converse"], forwardHeaders: ["anthropic-beta"],
+            pricePrefixes: ["bedrock", "bedrock_converse"], forwardHeaders: ["anthropic-beta"], successHeaderPrefixes: [],
             environment: EnvironmentChannel(
                 credentials: ["access_key_id": ["AWS_ACCESS_KEY_ID"], "secret_access_key": ["AWS_SECRET_ACCESS_KEY"],
                               "session_token": ["AWS_SESSION_TOKEN"]],
                 options: ["region": ["AWS_REGION", "AWS_DEFAULT_REGION"]],
                 require: ["access_key_id", "secret_access_key", "region"],
                 models: ["anthropic.*", "amazon.*", "meta.*", "mistral.*", "cohere.*", "us.*", "eu.*", "apac.*"])),
-        "sagemaker": ProviderInfo(pricePrefixes: ["sagemaker"]),
+        "sagemaker": ProviderInfo(pricePrefixes: ["sagemaker"], successHeaderPrefixes: []),
     ]
 
     public let provider: AWSProvider

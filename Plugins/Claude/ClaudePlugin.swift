@@ -7,7 +7,7 @@ final class ClaudePlugin: AdaptorPlugin {
     static let version = "1.0.0"
     static let providerIDs = ["claude"]
     static let providerInfo = ["claude": ProviderInfo(
-        pricePrefixes: ["anthropic"], forwardHeaders: ["anthropic-beta"],
+        pricePrefixes: ["anthropic"], forwardHeaders: ["anthropic-beta"], successHeaderPrefixes: ["anthropic-ratelimit-"],
         environment: EnvironmentChannel(credentials: ["api_key": ["ANTHROPIC_API_KEY"]], require: ["api_key"], models: ["claude-*"]))]
 
     init(providerID: String, apiVersion: String) throws(PluginError) {}

@@ -7,7 +7,7 @@ final class GeminiPlugin: AdaptorPlugin {
     static let version = "1.0.0"
     static let providerIDs = ["gemini"]
     static let providerInfo = ["gemini": ProviderInfo(
-        pricePrefixes: ["gemini"],
+        pricePrefixes: ["gemini"], successHeaderPrefixes: [],
         environment: EnvironmentChannel(credentials: ["api_key": ["GEMINI_API_KEY"]], require: ["api_key"], models: ["gemini-*"]))]
 
     let apiVersion: String

@@ -12,7 +12,7 @@ final class VertexPlugin: AdaptorPlugin {
     /// GOOGLE_CLOUD_PROJECT; default: the key's project) and VERTEX_LOCATION (or
     /// GOOGLE_CLOUD_LOCATION); behind direct Gemini/Anthropic keys when both are set.
     static let providerInfo = ["vertex": ProviderInfo(
-        pricePrefixes: ["vertex_ai"], forwardHeaders: ["anthropic-beta"],
+        pricePrefixes: ["vertex_ai"], forwardHeaders: ["anthropic-beta"], successHeaderPrefixes: ["anthropic-ratelimit-"],
         environment: EnvironmentChannel(credentials: ["service_account_file": ["GOOGLE_APPLICATION_CREDENTIALS"]],
                                         options: ["project": ["VERTEX_PROJECT", "GOOGLE_CLOUD_PROJECT"],
                                                   "location": ["VERTEX_LOCATION", "GOOGLE_CLOUD_LOCATION"]],

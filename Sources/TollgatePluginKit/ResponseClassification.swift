@@ -125,17 +125,23 @@ public struct ProviderInfo: Sendable {
     public var forwardHeaders: [String]
     /// The channel the embedded default adds when the environment holds its credentials.
     public var environment: EnvironmentChannel?
+    /// Header-name prefixes `classify` reads on a 2xx answer: the host asks about a success only
+    /// when one is present (`[]`: never; nil: on every answer).
+    public var successHeaderPrefixes: [String]?
 
-    public init(pricePrefixes: [String] = [], forwardHeaders: [String] = [], environment: EnvironmentChannel? = nil) {
+    public init(pricePrefixes: [String] = [], forwardHeaders: [String] = [], successHeaderPrefixes: [String]? = nil,
+                environment: EnvironmentChannel? = nil) {
         self.pricePrefixes = pricePrefixes
         self.forwardHeaders = forwardHeaders
         self.environment = environment
+        self.successHeaderPrefixes = successHeaderPrefixes
     }
 
     var json: JSONValue {
         var members: [JSONValue.Member] = [.init("price_prefixes", .array(pricePrefixes.map(JSONValue.string))),
                                            .init("forward_headers", .array(forwardHeaders.map(JSONValue.string)))]
         if let environment { members.append(.init("environment", environment.json)) }
+        if let successHeaderPrefixes { members.append(.init("success_header_prefixes", .array(successHeaderPrefixes.map(JSONValue.string)))) }
         return .object(members)
     }
 }

@@ -7,6 +7,7 @@ import Testing
 /// and its `provider_info_json` carries what the core used to know about providers. The C fixture
 /// (minimal_adaptor.c, built with -DCLASSIFY) reads its verdict from the upstream body.
 @Suite struct ClassifyHookTests {
+    static let chatAnswer = #"{"id":"c1","object":"chat.completion","created":1,"model":"m","choices":[{"index":0,"message":{"role":"assistant","content":"ok"},"finish_reason":"stop"}],"usage":"# + ScriptedUpstream.usage + "}"
     static let info = #"{\"fx\":{\"price_prefixes\":[\"fxprices\"],\"forward_headers\":[\"x-fx-beta\"]}}"#
 
     /// A gateway whose `main` channel is the fixture plugin, with an openai `backup`.
@@ -78,6 +79,22 @@ import Testing
         defer { Task { await harness.stop(); await main.stop(); await backup.stop() } }
         #expect(try await harness.chat(GatewayHarness.hello).status == 200)
         #expect(harness.health("main", "m")?["rate_limit"]?["limit_requests"]?.int64Value == 77)
+    }
+
+    /// A plugin that declares which headers it reads on success is asked about a 2xx answer only
+    /// when one is there (the fixture answers 77 for any success it is asked about).
+    @Test func successHeadsAreReadOnlyWhenTheDeclaredHeadersArePresent() async throws {
+        let info = #"{\"fx\":{\"success_header_prefixes\":[\"x-fx-limit-\"]}}"#
+        for (headers, learned) in [([("X-Fx-Limit-Requests", "5")], Int64?(77)), ([("x-other", "1")], nil)] {
+            let main = try await ScriptedUpstream.start(.status(200, headers, Self.chatAnswer))
+            let backup = try await ScriptedUpstream.start()
+            let (harness, _) = try await Self.gateway(main, backup: backup, defines: ["CLASSIFY", "PROVIDER_INFO=\"\(info)\""])
+            defer { Task { await harness.stop(); await main.stop(); await backup.stop() } }
+            #expect(try await harness.chat(GatewayHarness.hello).status == 200)
+            #expect(harness.health("main", "m")?["rate_limit"]?["limit_requests"]?.int64Value == learned, "\(headers)")
+        }
+        #expect(PluginAdaptor.name("Anthropic-RateLimit-Requests-Limit", startsWith: "anthropic-ratelimit-"))
+        #expect(!PluginAdaptor.name("anthropic-rate", startsWith: "anthropic-ratelimit-"))
     }
 
     /// A plugin built for ABI 1.3 (smaller descriptor and hook table) loads and gets the

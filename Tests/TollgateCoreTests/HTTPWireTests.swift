@@ -61,6 +61,23 @@ import Testing
         #expect(String(buffer: chunk) == "a\r\ndata: {}\n\n\r\n")
     }
 
+    /// Plugins hand the core a URL per request; it is split on bytes.
+    @Test(arguments: [
+        ("https://api.anthropic.com/v1/messages", "api.anthropic.com", 443, true, "/v1/messages"),
+        ("http://user:pw@127.0.0.1:8080/v1?x=1", "127.0.0.1", 8080, false, "/v1?x=1"),
+        ("http://[::1]:9/a", "::1", 9, false, "/a"), ("http://[::1]", "::1", 80, false, "/"),
+        ("http://h?q", "h", 80, false, "/?q"), ("http://hé.example/é", "hé.example", 80, false, "/é"),
+    ] as [(String, String, Int, Bool, String)])
+    func upstreamURLsSplitIntoEndpointAndPath(url: String, host: String, port: Int, tls: Bool, path: String) throws {
+        let (endpoint, parsedPath) = try #require(UpstreamEndpoint.parse(url))
+        #expect(endpoint.host == host && endpoint.port == port && endpoint.tls == tls && parsedPath == path)
+    }
+
+    @Test(arguments: ["ftp://h/x", "http://", "http://h:0/", "http://h:99999/", "http://h:x/", "http://[::1/", "http://[::1]:y/"])
+    func malformedUpstreamURLsAreRefused(url: String) {
+        #expect(UpstreamEndpoint.parse(url) == nil)
+    }
+
     /// A credential with a line break (a config mistake, or worse) never reaches the upstream as
     /// a second header: the request is refused with a clear 502 and nothing is sent.
     @Test func aCredentialWithALineBreakIsNotSentUpstream() async throws {

@@ -14,6 +14,7 @@ extension RuntimeChannel {
     func successLimits(_ headers: some Sequence<(String, String)>, model: String) -> RateLimitInfo {
         var limits = RateLimitInfo.parse(headers)
         guard case .plugin(let channel) = backend, channel.adaptor.hooks.on_classify_response != nil,
+              channel.adaptor.readsSuccess(headers),
               let verdict = channel.classify(status: 200, headers: Array(headers), body: [], model: model) else { return limits }
         limits.overlay(verdict.limits)
         return limits
@@ -79,5 +80,23 @@ extension AttemptOutcome {
             let successor = verdict.successor.flatMap { $0 == model ? nil : DeprecationNotice.Replacement.model($0) }
             self = .deprecated(DeprecationNotice(message: verdict.message, replacement: successor), error)
         }
+    }
+}
+
+extension PluginAdaptor {
+    /// Whether a 2xx head carries a header the plugin reads on success (most carry none: the
+    /// call, and formatting the head for it, is skipped).
+    func readsSuccess(_ headers: some Sequence<(String, String)>) -> Bool {
+        guard let prefixes = successHeaderPrefixes else { return true }
+        return !prefixes.isEmpty && headers.contains { header in prefixes.contains { Self.name(header.0, startsWith: $0) } }
+    }
+
+    /// ASCII case-insensitive prefix test of a header name against a lower-case prefix.
+    static func name(_ name: String, startsWith prefix: String) -> Bool {
+        var bytes = name.utf8.makeIterator()
+        for wanted in prefix.utf8 {
+            guard let byte = bytes.next(), (byte >= 0x41 && byte <= 0x5A ? byte | 0x20 : byte) == wanted else { return false }
+        }
+        return true
     }
 }

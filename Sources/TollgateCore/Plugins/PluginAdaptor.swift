@@ -15,6 +15,8 @@ public final class PluginAdaptor: @unchecked Sendable {
     /// Client headers (lower-case) its requests carry: what the plugin declares for the provider
     /// id (ABI 1.4); `openai-beta`, of the internal dialect, for plugins that declare nothing.
     let forwardHeaders: Set<String>
+    /// Header-name prefixes its classify hook reads on a 2xx answer (nil: asked about every answer).
+    let successHeaderPrefixes: [String]?
 
     init(plugin: LoadedPlugin, providerID: String, apiVersion: String) throws(AdaptorError) {
         guard let hooks = plugin.adaptorHooks else {
@@ -34,6 +36,7 @@ public final class PluginAdaptor: @unchecked Sendable {
         self.hooks = hooks
         handle = out
         forwardHeaders = plugin.providerInfo[providerID].map { Set($0.forwardHeaders) } ?? ["openai-beta"]
+        successHeaderPrefixes = plugin.providerInfo[providerID]?.successHeaderPrefixes
     }
 
     deinit { hooks.on_adaptor_destroy(handle) }

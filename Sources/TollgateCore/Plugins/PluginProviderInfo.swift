@@ -5,6 +5,9 @@ public struct PluginProviderInfo: Sendable, Equatable {
     public var pricePrefixes: [String] = []
     public var forwardHeaders: [String] = []
     public var environment: EnvironmentChannelRule?
+    /// Header-name prefixes (lower-case) `on_classify_response` reads on a 2xx answer; nil when
+    /// not declared (then it is asked about every answer).
+    public var successHeaderPrefixes: [String]?
 
     /// Headers that carry a client's credentials or identity: never forwarded, whatever a plugin asks.
     static let neverForwarded: Set<String> = ["authorization", "proxy-authorization", "x-api-key", "api-key", "x-goog-api-key",
@@ -26,6 +29,9 @@ public struct PluginProviderInfo: Sendable, Equatable {
             info.forwardHeaders = try names(member.value["forward_headers"], "\(member.key).forward_headers", refuse).map { $0.lowercased() }
             if let bad = info.forwardHeaders.first(where: { neverForwarded.contains($0) || !$0.utf8.allSatisfy(isTokenByte) }) {
                 throw refuse("\(member.key).forward_headers: '\(bad)' may not be forwarded")
+            }
+            if let prefixes = member.value["success_header_prefixes"] {
+                info.successHeaderPrefixes = try names(prefixes, "\(member.key).success_header_prefixes", refuse).map { $0.lowercased() }
             }
             if let environment = member.value["environment"] {
                 info.environment = try EnvironmentChannelRule(environment, path: "\(member.key).environment", refuse)

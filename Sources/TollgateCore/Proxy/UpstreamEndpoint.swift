@@ -19,22 +19,23 @@ public struct UpstreamEndpoint: Hashable, Sendable, CustomStringConvertible {
         if url.hasPrefix("https://") { tls = true; rest = url.dropFirst(8) }
         else if url.hasPrefix("http://") { tls = false; rest = url.dropFirst(7) }
         else { return nil }
-        let authorityEnd = rest.firstIndex { $0 == "/" || $0 == "?" } ?? rest.endIndex
+        // Searched as bytes (the delimiters are ASCII): plugins build a URL for every request.
+        let authorityEnd = rest.utf8.firstIndex { $0 == UInt8(ascii: "/") || $0 == UInt8(ascii: "?") } ?? rest.endIndex
         var authority = rest[..<authorityEnd]
         rest = rest[authorityEnd...]
-        if let at = authority.lastIndex(of: "@") { authority = authority[authority.index(after: at)...] }
+        if let at = authority.utf8.lastIndex(of: UInt8(ascii: "@")) { authority = authority[authority.utf8.index(after: at)...] }
         var host = authority
         var port = tls ? 443 : 80
-        if authority.hasPrefix("[") {
-            guard let close = authority.firstIndex(of: "]") else { return nil }
-            host = authority[authority.index(after: authority.startIndex)..<close]
-            let after = authority[authority.index(after: close)...]
-            if after.hasPrefix(":") {
+        if authority.utf8.first == UInt8(ascii: "[") {
+            guard let close = authority.utf8.firstIndex(of: UInt8(ascii: "]")) else { return nil }
+            host = authority[authority.utf8.index(after: authority.startIndex)..<close]
+            let after = authority[authority.utf8.index(after: close)...]
+            if after.utf8.first == UInt8(ascii: ":") {
                 guard let p = Int(after.dropFirst()) else { return nil }
                 port = p
             }
-        } else if let colon = authority.lastIndex(of: ":") {
-            guard let p = Int(authority[authority.index(after: colon)...]) else { return nil }
+        } else if let colon = authority.utf8.lastIndex(of: UInt8(ascii: ":")) {
+            guard let p = Int(authority[authority.utf8.index(after: colon)...]) else { return nil }
             port = p
             host = authority[..<colon]
         }

@@ -511,6 +511,10 @@ typedef struct tollgate_type_plugin_descriptor {
    *   {"<provider id>": {
    *      "price_prefixes": ["anthropic"],      price-list entries tried as "<prefix>/<model>"
    *      "forward_headers": ["anthropic-beta"], client headers passed to on_build_request
+   *      "success_header_prefixes": ["anthropic-ratelimit-"],  the (lower-case) header-name
+   *                                             prefixes on_classify_response reads on a 2xx answer:
+   *                                             it is called for one only when a header has one
+   *                                             ([]: never; absent: on every answer)
    *      "environment": {                       the channel the embedded default adds
    *        "credentials": {"api_key": ["ANTHROPIC_API_KEY"]},  first non-empty variable wins
    *        "options": {"region": ["AWS_REGION", "AWS_DEFAULT_REGION"]},

@@ -19,6 +19,9 @@ struct Serve: AsyncParsableCommand {
             throw fatal("\(error)")
         }
         let port = try await gateway.start()
+        // Start-up parsed the price list and the configuration and freed most of it: give those
+        // pages back now rather than hold them for the process's life (about 2 MB of idle RSS).
+        _ = mallocTrim(0)
         // Signals are handled before the banner says the gateway is ready.
         let signals = SignalWatcher { signal in
             logger.info("stopping", metadata: ["signal": .string(signal), "grace": .string("\(settings.shutdownGrace)")])
@@ -50,3 +53,6 @@ struct Serve: AsyncParsableCommand {
         FileHandle.standardOutput.write(Data((lines.joined(separator: "\n") + "\n").utf8))
     }
 }
+
+/// glibc's `malloc_trim` (malloc.h is not part of Swift's Glibc module).
+@_silgen_name("malloc_trim") private func mallocTrim(_ pad: Int) -> Int32
