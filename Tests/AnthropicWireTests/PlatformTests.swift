@@ -61,5 +61,11 @@ import Testing
         #expect(AnthropicWire.maxOutputTokens(forModel: "claude-opus-4-1@20250805") == 32000)
         #expect(AnthropicWire.maxOutputTokens(forModel: "claude-3-5-haiku@20241022") == 8192)
         #expect(AnthropicWire.maxOutputTokens(forModel: "unknown") == 4096)
+        #expect(AnthropicWire.maxOutputTokens(forModel: "us.anthropic.claude-3-5-haiku-20241022-v1:0") == 8192)
+        #expect(AnthropicWire.maxOutputTokens(forModel: "Claude-Opus-4-5-20251101") == 64000)
+        #expect(AnthropicWire.maxOutputTokens(forModel: "claude-opus-4-20250514") == 32000)
+        #expect(AnthropicWire.maxOutputTokens(forModel: "claude-3") == 4096)
+        #expect(AnthropicWire.maxOutputTokens(forModel: "") == 4096)
+        #expect(AnthropicWire.maxOutputTokens(forModel: "claudé-sonnet-4") == 4096)
     }
 }

@@ -1,6 +1,7 @@
 import NIOCore
 import NIOHTTP1
 import Testing
+import TollgateShared
 @testable import TollgateCore
 
 /// The gateway writes HTTP/1.1 heads and chunked bodies itself (no NIO encoder in either
@@ -92,5 +93,23 @@ import Testing
         #expect(answer.json?["error"]?["code"]?.stringValue == "upstream_request_invalid")
         #expect(answer.text.contains("authorization") && !answer.text.contains("sk-a"))
         #expect(upstream.requests.isEmpty)
+    }
+}
+
+/// Headers cross the plugin ABI as `name: value` lines.
+@Suite struct HeaderLinesTests {
+    @Test func linesParseWhateverTheirEndingsAndBlanks() {
+        let text = "Content-Type: application/json\r\nx-a:\t 1:2 \t\nno colon line\n\r\n: empty name\nx-b:   \r\nx-c:é \n"
+        let parsed = HeaderLines.parse(Array(text.utf8))
+        #expect(parsed.map(\.0) == ["Content-Type", "x-a", "x-b", "x-c"])
+        #expect(parsed.map(\.1) == ["application/json", "1:2", "", "é"])
+        #expect(HeaderLines.parse([]).isEmpty && HeaderLines.parse(Array("\n\n  \r\n".utf8)).isEmpty)
+    }
+
+    @Test func formattedLinesParseBack() {
+        let headers = [("anthropic-ratelimit-requests-limit", "50"), ("retry-after", "3")]
+        #expect(String(decoding: HeaderLines.format(headers), as: UTF8.self) == "anthropic-ratelimit-requests-limit: 50\r\nretry-after: 3\r\n")
+        let back = HeaderLines.parse(HeaderLines.format(headers))
+        #expect(back.map(\.0) == headers.map(\.0) && back.map(\.1) == headers.map(\.1))
     }
 }

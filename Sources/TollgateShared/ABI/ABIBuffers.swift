@@ -65,6 +65,7 @@ public enum HeaderLines {
 
     public static func format(_ headers: [(String, String)]) -> [UInt8] {
         var out: [UInt8] = []
+        out.reserveCapacity(headers.reduce(0) { $0 + $1.0.utf8.count + $1.1.utf8.count + 4 })
         for (name, value) in headers {
             out.append(contentsOf: name.utf8)
             out.append(contentsOf: ": ".utf8)
@@ -74,9 +75,13 @@ public enum HeaderLines {
         return out
     }
 
+    /// The bytes without leading and trailing blanks, decoded from the contiguous slice (a
+    /// reversed view would be decoded byte by byte: every header of every answer passes here).
     private static func trim(_ bytes: ArraySlice<UInt8>) -> String {
-        let isSpace = { (b: UInt8) in b == 0x20 || b == 0x09 }
-        return String(decoding: bytes.drop(while: isSpace).reversed().drop(while: isSpace).reversed(), as: UTF8.self)
+        var start = bytes.startIndex, end = bytes.endIndex
+        while start < end, bytes[start] == 0x20 || bytes[start] == 0x09 { start += 1 }
+        while end > start, bytes[end - 1] == 0x20 || bytes[end - 1] == 0x09 { end -= 1 }
+        return String(decoding: bytes[start..<end], as: UTF8.self)
     }
 }
 
