@@ -17,6 +17,14 @@ import Testing
         #expect(try JSONParser.parse(value.serialized()) == value)
     }
 
+    @Test func theWriterEscapesExactlyWhatJSONRequires() {
+        #expect(JSONValue.quoted("") == Array(#""""#.utf8))
+        #expect(JSONValue.quoted("plain é 😀 /") == Array(#""plain é 😀 /""#.utf8))
+        #expect(JSONValue.quoted("\"q\" \\ \n\r\t\u{01}\u{1f}end") == Array(#""\"q\" \\ \n\r\t\u0001\u001fend""#.utf8))
+        #expect(JSONValue.quoted("\"") == Array(#""\"""#.utf8))
+        #expect(JSONValue.object([.init("k\n", .string("v\u{0}"))]).serialized() == Array(#"{"k\n":"v\u0000"}"#.utf8))
+    }
+
     @Test(arguments: [
         ("", "unexpected end of JSON"),
         ("{", "unexpected end of JSON"),
