@@ -110,6 +110,7 @@ public final class PriceEntry: BillingPrice {
 
     private static func lines(_ parts: [(BillLine.Kind, Int64)], at rates: TokenRates, tier: Int? = nil) throws(PluginError) -> [BillLine] {
         var lines: [BillLine] = []
+        lines.reserveCapacity(parts.count)  // one allocation per bill, not one per line
         for (kind, tokens) in parts where tokens > 0 {
             lines.append(BillLine(kind: kind, tokens: tokens, pricePerMillionNano: try price(kind, tokens, rates), tier: tier))
         }

@@ -36,6 +36,17 @@ import Testing
         #expect(router.pick("other") == nil)
     }
 
+    @Test func channelsGroupIntoPriorityTiersInConfigOrder() {
+        let router = ModelRouter(channels: [channel("a", models: ["m"], priority: 1), channel("b", models: ["m"], priority: 0),
+                                            channel("c", models: ["m"], priority: 1), channel("d", models: ["m"], priority: 2),
+                                            channel("e", models: ["m", "solo"], priority: 0), channel("f", models: ["x"], priority: 0)])
+        #expect(router.tiers(for: "m") == [[1, 4], [0, 2], [3]])
+        #expect(router.tiers(for: "solo") == [[4]])
+        #expect(router.tiers(for: "none").isEmpty)
+        let resting = ModelRouter(channels: router.channels, outOfRotation: ["b", "e"])
+        #expect(resting.tiers(for: "m") == [[0, 2], [3]])
+    }
+
     @Test func modelMapRoutesAndRenames() {
         let c = channel("c", models: ["gpt-4o"], map: ["latest": "gpt-4o"])
         let router = ModelRouter(channels: [c])

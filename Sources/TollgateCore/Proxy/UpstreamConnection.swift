@@ -19,8 +19,6 @@ final class UpstreamConnection: ChannelInboundHandler, @unchecked Sendable {
 
     /// The channel's answer parser, told of each request sent.
     let decoder = AnswerDecoder()
-    /// A body up to this size is copied behind its head: one buffer to write instead of two.
-    static let coalescedBodyBytes = 16_384
 
     let endpoint: UpstreamEndpoint
     private unowned let pool: LoopPool
@@ -48,7 +46,7 @@ final class UpstreamConnection: ChannelInboundHandler, @unchecked Sendable {
     func send(head: HTTPRequestHead, body: ByteBuffer?, delegate: UpstreamResponseDelegate) throws(HTTPHead.Invalid) {
         guard let context else { return delegate.upstreamFailed(ChannelError.ioOnClosedChannel, receivedAnything: false) }
         let bodyBytes = body?.readableBytes ?? 0
-        let coalesce = bodyBytes <= Self.coalescedBodyBytes
+        let coalesce = bodyBytes <= HTTPHead.coalescedBodyBytes
         var out = context.channel.allocator.buffer(capacity: 512 + (coalesce ? bodyBytes : 0))
         try HTTPHead.writeRequest(head, into: &out)
         self.delegate = delegate

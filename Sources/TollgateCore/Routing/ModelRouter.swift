@@ -42,11 +42,18 @@ public final class ModelRouter: Sendable {
 
     /// Indices of the channels serving `model`, grouped by priority tier, lowest first.
     func tiers(for model: String) -> [[Int]] {
-        var byPriority: [Int: [Int]] = [:]
+        var serving: [(priority: Int, index: Int)] = []
         for (index, channel) in channels.enumerated() where channel.serves(model) && (outOfRotation.isEmpty || !outOfRotation.contains(channel.name)) {
-            byPriority[channel.config.priority, default: []].append(index)
+            serving.append((channel.config.priority, index))
         }
-        return byPriority.keys.sorted().compactMap { byPriority[$0] }
+        guard serving.contains(where: { $0.priority != serving[0].priority }) else {  // one tier (most models): no grouping
+            return serving.isEmpty ? [] : [serving.map(\.index)]
+        }
+        var tiers: [[Int]] = []
+        for (priority, index) in serving.sorted(by: { ($0.priority, $0.index) < ($1.priority, $1.index) }) {
+            if let last = tiers.last?.last, channels[last].config.priority == priority { tiers[tiers.count - 1].append(index) } else { tiers.append([index]) }
+        }
+        return tiers
     }
 
     /// Picks a channel for `model` and claims its health lease; `excluding` holds channels

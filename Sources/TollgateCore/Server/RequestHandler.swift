@@ -285,7 +285,7 @@ final class RequestHandler: ChannelInboundHandler, @unchecked Sendable {
         var headers = headers
         _ = Self.frame(status: status, headers: &headers, bodyLength: body.readableBytes)
         let sendsBody = !bodiless && status.mayHaveResponseBody && body.readableBytes > 0
-        let coalesce = sendsBody && body.readableBytes <= UpstreamConnection.coalescedBodyBytes
+        let coalesce = sendsBody && body.readableBytes <= HTTPHead.coalescedBodyBytes
         var out = context.channel.allocator.buffer(capacity: 512 + (coalesce ? body.readableBytes : 0))
         HTTPHead.writeResponse(status: status, headers: headers, into: &out)
         responseOpen = true

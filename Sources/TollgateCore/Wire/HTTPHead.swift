@@ -6,6 +6,9 @@ import NIOHTTP1
 /// a buffer of its own). Every byte is checked on the way, as NIO's header validators did: a CR,
 /// LF or NUL never splits a head, whoever (config, plugin, template, upstream) wrote the header.
 enum HTTPHead {
+    /// A body up to this size is copied behind its head: one buffer to write instead of two.
+    static let coalescedBodyBytes = 16_384
+
     /// A request head that cannot be written without changing its meaning.
     struct Invalid: Error, CustomStringConvertible {
         let description: String
