@@ -29,6 +29,19 @@ import Testing
         }
     }
 
+    @Test func rfc3339TextsRoundTrip() {
+        #expect(ProviderTime.rfc3339(unixMillis: 1_750_000_010_500) == "2025-06-15T15:06:50.500Z")
+        #expect(ProviderTime.rfc3339(unixMillis: 0) == "1970-01-01T00:00:00.000Z")
+        #expect(ProviderTime.rfc3339(unixMillis: -1) == "1969-12-31T23:59:59.999Z")
+        #expect(ProviderTime.rfc3339(unixMillis: 951_782_400_007) == "2000-02-29T00:00:00.007Z")  // a leap day
+        #expect(ProviderTime.rfc3339(unixMillis: 253_402_300_799_999) == "9999-12-31T23:59:59.999Z")
+        var generator = SystemRandomNumberGenerator()
+        for _ in 0..<2000 {
+            let millis = Int64.random(in: -62_135_596_800_000...253_402_300_799_999, using: &generator)  // years 1 to 9999
+            #expect(ProviderTime.unixMillis(rfc3339: ProviderTime.rfc3339(unixMillis: millis)) == millis, "\(millis)")
+        }
+    }
+
     @Test func openAIHeaders() {
         let info = RateLimitInfo.parse([("x-ratelimit-limit-requests", "500"), ("x-ratelimit-remaining-requests", "0"),
                                         ("x-ratelimit-reset-requests", "6m0s"), ("X-RateLimit-Limit-Tokens", "30000"),

@@ -105,11 +105,7 @@ public struct PluginReport: Sendable, Equatable {
     }
 
     /// `at` as RFC 3339 UTC with milliseconds.
-    static func time(_ millis: Int64) -> String {
-        let formatter = ISO8601DateFormatter()
-        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-        return formatter.string(from: Date(timeIntervalSince1970: Double(millis) / 1000))
-    }
+    static func time(_ millis: Int64) -> String { ProviderTime.rfc3339(unixMillis: millis) }
 
     public static func == (a: PluginReport, b: PluginReport) -> Bool { a.path == b.path && a.status == b.status }
 }
