@@ -30,6 +30,12 @@ import TollgateShared
     @Test func aTargetOrMethodThatWouldSplitTheRequestLineIsRefused() {
         #expect(throws: HTTPHead.Invalid.self) { try Self.request(.POST, "/v1/models/a b:generateContent") }
         #expect(throws: HTTPHead.Invalid.self) { try Self.request(.POST, "/v1/x\r\nHost: evil") }
+        do {
+            _ = try Self.request(.POST, "/v1/a b?key=secret-in-query")
+            Issue.record("a path with a space was written")
+        } catch {
+            #expect(error.description.contains("/v1/a b") && !error.description.contains("secret"))
+        }
         #expect(throws: HTTPHead.Invalid.self) { try Self.request(.POST, "") }
         #expect(throws: HTTPHead.Invalid.self) { try Self.request(HTTPMethod(rawValue: "GET /x"), "/") }
     }

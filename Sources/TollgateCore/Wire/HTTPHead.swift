@@ -18,7 +18,9 @@ enum HTTPHead {
     static func writeRequest(_ head: HTTPRequestHead, into buffer: inout ByteBuffer) throws(Invalid) {
         let method = head.method.rawValue
         guard isToken(method) else { throw Invalid(description: "the method \(quoted(method)) is not an HTTP token") }
-        guard isRequestTarget(head.uri) else { throw Invalid(description: "the path \(quoted(head.uri)) has a space or control character") }
+        guard isRequestTarget(head.uri) else {  // named without its query, which may carry a credential
+            throw Invalid(description: "the path \(quoted(String(head.uri.prefix { $0 != "?" }))) has a space or control character")
+        }
         let start = buffer.writerIndex
         buffer.writeString(method)
         buffer.writeInteger(UInt8(ascii: " "))
