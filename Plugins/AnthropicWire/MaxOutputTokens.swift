@@ -1,3 +1,5 @@
+import TollgatePluginKit
+
 /// Anthropic requires `max_tokens`; OpenAI clients often leave it out. When neither the request
 /// nor the channel (`options.max_tokens_default`) gives one, the model's own output ceiling is
 /// used, so a client gets the same room it would get from OpenAI's "as much as the model
@@ -43,13 +45,6 @@ enum MaxOutputTokens {
     /// searches were a tenth of the conversion path's CPU (every request without `max_tokens`).
     static func forModel(_ model: String) -> Int64 {
         let name = Array(model.lowercased().utf8)
-        return table.first { contains(name, $0.family) }?.tokens ?? fallback
-    }
-
-    private static func contains(_ haystack: [UInt8], _ needle: [UInt8]) -> Bool {
-        guard needle.count <= haystack.count else { return false }
-        return (0...(haystack.count - needle.count)).contains { start in
-            haystack[start] == needle[0] && haystack[start..<(start + needle.count)].elementsEqual(needle)
-        }
+        return table.first { ByteSearch.find($0.family, in: name) != nil }?.tokens ?? fallback
     }
 }

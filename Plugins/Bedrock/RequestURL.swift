@@ -17,7 +17,7 @@ public struct RequestURL: Sendable, Hashable {
         func fail(_ reason: String) -> SigV4Error { .invalidURL(url: url, reason: reason) }
         let bytes = Array(url.utf8)
         if bytes.contains(where: { $0 < 0x20 || $0 == 0x7F }) { throw fail("it holds control characters") }
-        guard let schemeEnd = Self.find(Array("://".utf8), in: bytes) else {
+        guard let schemeEnd = ByteSearch.find(Array("://".utf8), in: bytes) else {
             throw fail("it is not absolute (expected http:// or https://)")
         }
         let scheme = String(decoding: bytes[..<schemeEnd], as: UTF8.self).lowercased()
@@ -79,14 +79,6 @@ public struct RequestURL: Sendable, Hashable {
     public var hostHeader: String {
         guard let port, port != (scheme == "https" ? 443 : 80) else { return host }
         return "\(host):\(port)"
-    }
-
-    private static func find(_ needle: [UInt8], in haystack: [UInt8]) -> Int? {
-        guard haystack.count >= needle.count else { return nil }
-        for i in 0...(haystack.count - needle.count) where haystack[i..<(i + needle.count)].elementsEqual(needle) {
-            return i
-        }
-        return nil
     }
 
     private static func isHex(_ b: UInt8) -> Bool {

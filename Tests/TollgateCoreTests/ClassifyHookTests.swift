@@ -93,8 +93,8 @@ import Testing
             #expect(try await harness.chat(GatewayHarness.hello).status == 200)
             #expect(harness.health("main", "m")?["rate_limit"]?["limit_requests"]?.int64Value == learned, "\(headers)")
         }
-        #expect(PluginAdaptor.name("Anthropic-RateLimit-Requests-Limit", startsWith: "anthropic-ratelimit-"))
-        #expect(!PluginAdaptor.name("anthropic-rate", startsWith: "anthropic-ratelimit-"))
+        #expect("Anthropic-RateLimit-Requests-Limit".hasPrefixIgnoringASCIICase("anthropic-ratelimit-"))
+        #expect(!"anthropic-rate".hasPrefixIgnoringASCIICase("anthropic-ratelimit-"))
     }
 
     /// A plugin built for ABI 1.3 (smaller descriptor and hook table) loads and gets the
@@ -127,6 +127,7 @@ import Testing
         (#"{\"fx\":{\"forward_headers\":[\"a b\"]}}"#, "'a b' may not be forwarded"),
         (#"{\"fx\":{\"price_prefixes\":\"anthropic\"}}"#, "fx.price_prefixes is not a list"),
         (#"{\"fx\":{\"price_prefixes\":[1]}}"#, "fx.price_prefixes holds a non-name"),
+        (#"{\"fx\":{\"success_header_prefixes\":\"anthropic-\"}}"#, "fx.success_header_prefixes is not a list"),
         (#"{\"fx\":{\"environment\":{\"credentials\":{\"api_key\":[\"K\"]}}}}"#, "fx.environment.require is empty"),
         (#"{\"fx\":{\"environment\":{\"credentials\":{\"api_key\":[\"K\"]},\"require\":[\"x\"]}}}"#, "require names unknown 'x'"),
         (#"{\"fx\":{\"environment\":{\"credentials\":{\"api_key\":[\"K\"]},\"require\":[\"api_key\"],\"priority\":-1}}}"#, "priority is not"),

@@ -68,6 +68,16 @@ import TollgateShared
         #expect(String(buffer: chunk) == "a\r\ndata: {}\n\n\r\n")
     }
 
+    @Test func aSmallBodyGoesBehindItsHeadALargeOneAfterIt() {
+        var out = HTTPHead.buffer(ByteBufferAllocator(), body: 4)
+        out.writeStaticString("HEAD\r\n\r\n")
+        #expect(out.coalescing(ByteBuffer(string: "body")) == nil)
+        #expect(String(buffer: out) == "HEAD\r\n\r\nbody")
+        let large = ByteBuffer(repeating: 0x61, count: HTTPHead.coalescedBodyBytes + 1)
+        #expect(out.coalescing(large) == large)
+        #expect(out.readableBytes == "HEAD\r\n\r\nbody".utf8.count)
+    }
+
     /// Plugins hand the core a URL per request; it is split on bytes.
     @Test(arguments: [
         ("https://api.anthropic.com/v1/messages", "api.anthropic.com", 443, true, "/v1/messages"),

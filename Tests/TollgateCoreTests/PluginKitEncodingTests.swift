@@ -90,3 +90,13 @@ import TollgatePluginKit
         #expect(lock.withLock { flag.ready })
     }
 }
+
+@Suite struct ByteSearchTests {
+    @Test func findsTheFirstOccurrenceOrNothing() {
+        func find(_ needle: String, _ haystack: String) -> Int? { ByteSearch.find(Array(needle.utf8), in: Array(haystack.utf8)) }
+        #expect(find("://", "https://h/p://") == 5)
+        #expect(find("claude-3-5-haiku", "us.anthropic.claude-3-5-haiku-20241022-v1:0") == 13)
+        #expect(find("abc", "xxabc") == 2 && find("abc", "abc") == 0)
+        #expect(find("abd", "abcabc") == nil && find("abcd", "abc") == nil && find("", "abc") == nil && find("a", "") == nil)
+    }
+}

@@ -82,21 +82,3 @@ extension AttemptOutcome {
         }
     }
 }
-
-extension PluginAdaptor {
-    /// Whether a 2xx head carries a header the plugin reads on success (most carry none: the
-    /// call, and formatting the head for it, is skipped).
-    func readsSuccess(_ headers: some Sequence<(String, String)>) -> Bool {
-        guard let prefixes = successHeaderPrefixes else { return true }
-        return !prefixes.isEmpty && headers.contains { header in prefixes.contains { Self.name(header.0, startsWith: $0) } }
-    }
-
-    /// ASCII case-insensitive prefix test of a header name against a lower-case prefix.
-    static func name(_ name: String, startsWith prefix: String) -> Bool {
-        var bytes = name.utf8.makeIterator()
-        for wanted in prefix.utf8 {
-            guard let byte = bytes.next(), (byte >= 0x41 && byte <= 0x5A ? byte | 0x20 : byte) == wanted else { return false }
-        }
-        return true
-    }
-}

@@ -41,6 +41,13 @@ public final class PluginAdaptor: @unchecked Sendable {
 
     deinit { hooks.on_adaptor_destroy(handle) }
 
+    /// Whether a 2xx head carries a header the plugin reads on success (most carry none: the
+    /// call, and formatting the head for it, is skipped).
+    func readsSuccess(_ headers: some Sequence<(String, String)>) -> Bool {
+        guard let prefixes = successHeaderPrefixes else { return true }
+        return !prefixes.isEmpty && headers.contains { header in prefixes.contains { header.0.hasPrefixIgnoringASCIICase($0) } }
+    }
+
     /// Creates a channel handle from the channel's settings JSON.
     func makeChannel(settings: [UInt8]) throws(AdaptorError) -> PluginChannel {
         var out: OpaquePointer?

@@ -45,20 +45,15 @@ final class UpstreamConnection: ChannelInboundHandler, @unchecked Sendable {
     /// nothing, when the head cannot be written as it is (see `HTTPHead`).
     func send(head: HTTPRequestHead, body: ByteBuffer?, delegate: UpstreamResponseDelegate) throws(HTTPHead.Invalid) {
         guard let context else { return delegate.upstreamFailed(ChannelError.ioOnClosedChannel, receivedAnything: false) }
-        let bodyBytes = body?.readableBytes ?? 0
-        let coalesce = bodyBytes <= HTTPHead.coalescedBodyBytes
-        var out = context.channel.allocator.buffer(capacity: 512 + (coalesce ? bodyBytes : 0))
+        var out = HTTPHead.buffer(context.channel.allocator, body: body?.readableBytes ?? 0)
         try HTTPHead.writeRequest(head, into: &out)
         self.delegate = delegate
         keepAlive = true
         receivedAnything = false
         decoder.expect(head)
-        if var body, bodyBytes > 0 {
-            guard coalesce else {
-                context.write(wrapOutboundOut(out), promise: nil)
-                return context.writeAndFlush(wrapOutboundOut(body), promise: nil)
-            }
-            out.writeBuffer(&body)
+        if let body, body.readableBytes > 0, let rest = out.coalescing(body) {
+            context.write(wrapOutboundOut(out), promise: nil)
+            return context.writeAndFlush(wrapOutboundOut(rest), promise: nil)
         }
         context.writeAndFlush(wrapOutboundOut(out), promise: nil)
     }

@@ -49,7 +49,12 @@ public struct UpstreamEndpoint: Hashable, Sendable, CustomStringConvertible {
 extension String {
     /// Header-name comparison without allocating a lower-cased copy (`other` is lower case).
     func equalsIgnoringASCIICase(_ other: String) -> Bool {
-        utf8.count == other.utf8.count && zip(utf8, other.utf8).allSatisfy { a, b in
+        utf8.count == other.utf8.count && hasPrefixIgnoringASCIICase(other)
+    }
+
+    /// Whether the name starts with `prefix` (lower case), ignoring ASCII case, without a copy.
+    func hasPrefixIgnoringASCIICase(_ prefix: String) -> Bool {
+        utf8.count >= prefix.utf8.count && zip(utf8, prefix.utf8).allSatisfy { a, b in
             a == b || (a >= 0x41 && a <= 0x5A && a | 0x20 == b)
         }
     }

@@ -50,8 +50,9 @@ public final class ModelRouter: Sendable {
             return serving.isEmpty ? [] : [serving.map(\.index)]
         }
         var tiers: [[Int]] = []
+        var tierPriority: Int?
         for (priority, index) in serving.sorted(by: { ($0.priority, $0.index) < ($1.priority, $1.index) }) {
-            if let last = tiers.last?.last, channels[last].config.priority == priority { tiers[tiers.count - 1].append(index) } else { tiers.append([index]) }
+            if priority == tierPriority { tiers[tiers.count - 1].append(index) } else { tiers.append([index]); tierPriority = priority }
         }
         return tiers
     }

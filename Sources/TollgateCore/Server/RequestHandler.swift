@@ -285,17 +285,13 @@ final class RequestHandler: ChannelInboundHandler, @unchecked Sendable {
         var headers = headers
         _ = Self.frame(status: status, headers: &headers, bodyLength: body.readableBytes)
         let sendsBody = !bodiless && status.mayHaveResponseBody && body.readableBytes > 0
-        let coalesce = sendsBody && body.readableBytes <= HTTPHead.coalescedBodyBytes
-        var out = context.channel.allocator.buffer(capacity: 512 + (coalesce ? body.readableBytes : 0))
+        var out = HTTPHead.buffer(context.channel.allocator, body: sendsBody ? body.readableBytes : 0)
         HTTPHead.writeResponse(status: status, headers: headers, into: &out)
         responseOpen = true
-        guard sendsBody else { return finishResponse(context, last: out) }
-        guard coalesce else {
+        if sendsBody, let rest = out.coalescing(body) {
             context.write(wrapOutboundOut(out), promise: nil)
-            return finishResponse(context, last: body)
+            return finishResponse(context, last: rest)
         }
-        var body = body
-        out.writeBuffer(&body)
         finishResponse(context, last: out)
     }
 

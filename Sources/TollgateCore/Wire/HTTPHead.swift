@@ -9,6 +9,11 @@ enum HTTPHead {
     /// A body up to this size is copied behind its head: one buffer to write instead of two.
     static let coalescedBodyBytes = 16_384
 
+    /// A buffer for a head, with room behind it for a body of `bodyBytes` that will be copied in.
+    static func buffer(_ allocator: ByteBufferAllocator, body bodyBytes: Int) -> ByteBuffer {
+        allocator.buffer(capacity: 512 + (bodyBytes <= coalescedBodyBytes ? bodyBytes : 0))
+    }
+
     /// A request head that cannot be written without changing its meaning.
     struct Invalid: Error, CustomStringConvertible {
         let description: String
@@ -115,6 +120,15 @@ enum HTTPHead {
 let chunkedEnd: StaticString = "0\r\n\r\n"
 
 extension ByteBuffer {
+    /// Puts `body` behind the head in this buffer when it is small (one write); a larger one is
+    /// handed back untouched, to be written after this buffer.
+    mutating func coalescing(_ body: ByteBuffer) -> ByteBuffer? {
+        guard body.readableBytes <= HTTPHead.coalescedBodyBytes else { return body }
+        var body = body
+        writeBuffer(&body)
+        return nil
+    }
+
     /// One chunk of a chunked body: its size in hex, the bytes, CRLF.
     mutating func writeChunk(_ bytes: UnsafeRawBufferPointer) {
         writeString(String(bytes.count, radix: 16))
