@@ -43,29 +43,38 @@ public struct TokenUsage: Sendable, Equatable {
 }
 
 extension TokenUsage {
-    /// Each count with its ABI presence bit and field.
-    nonisolated(unsafe) private static let fields: [(WritableKeyPath<TokenUsage, Int64?>, UInt32, WritableKeyPath<tollgate_type_usage, Int64>)] = [
-        (\.prompt, UInt32(TOLLGATE_USAGE_PROMPT), \.prompt_tokens),
-        (\.completion, UInt32(TOLLGATE_USAGE_COMPLETION), \.completion_tokens),
-        (\.cacheRead, UInt32(TOLLGATE_USAGE_CACHE_READ), \.cache_read_tokens),
-        (\.cacheCreation, UInt32(TOLLGATE_USAGE_CACHE_CREATION), \.cache_creation_tokens),
-        (\.cacheCreation1h, UInt32(TOLLGATE_USAGE_CACHE_CREATION_1H), \.cache_creation_1h_tokens),
-        (\.audioPrompt, UInt32(TOLLGATE_USAGE_AUDIO_PROMPT), \.audio_prompt_tokens),
-        (\.audioCompletion, UInt32(TOLLGATE_USAGE_AUDIO_COMPLETION), \.audio_completion_tokens),
-        (\.reasoning, UInt32(TOLLGATE_USAGE_REASONING), \.reasoning_tokens),
-    ]
+    // Field by field, not through a table of key paths: key-path access goes through the
+    // runtime, and every bill crosses this struct twice (1.5 % of a request's CPU).
 
     /// Reads the ABI's usage struct, honouring its presence bits.
     public init(_ c: tollgate_type_usage) {
-        for (field, bit, cField) in Self.fields where c.fields & bit != 0 { self[keyPath: field] = c[keyPath: cField] }
+        func count(_ bit: UInt32, _ value: Int64) -> Int64? { c.fields & bit != 0 ? value : nil }
+        prompt = count(TOLLGATE_USAGE_PROMPT, c.prompt_tokens)
+        completion = count(TOLLGATE_USAGE_COMPLETION, c.completion_tokens)
+        cacheRead = count(TOLLGATE_USAGE_CACHE_READ, c.cache_read_tokens)
+        cacheCreation = count(TOLLGATE_USAGE_CACHE_CREATION, c.cache_creation_tokens)
+        cacheCreation1h = count(TOLLGATE_USAGE_CACHE_CREATION_1H, c.cache_creation_1h_tokens)
+        audioPrompt = count(TOLLGATE_USAGE_AUDIO_PROMPT, c.audio_prompt_tokens)
+        audioCompletion = count(TOLLGATE_USAGE_AUDIO_COMPLETION, c.audio_completion_tokens)
+        reasoning = count(TOLLGATE_USAGE_REASONING, c.reasoning_tokens)
         estimated = c.flags & UInt32(TOLLGATE_USAGE_FLAG_ESTIMATED) != 0
     }
 
     /// Writes the counts this record has into the ABI struct; never clears a bit.
     public func write(into c: inout tollgate_type_usage) {
-        for (field, bit, cField) in Self.fields {
-            if let value = self[keyPath: field] { c[keyPath: cField] = value; c.fields |= bit }
+        var present: UInt32 = 0
+        func put(_ value: Int64?, _ bit: UInt32, _ field: inout Int64) {
+            if let value { field = value; present |= bit }
         }
+        put(prompt, TOLLGATE_USAGE_PROMPT, &c.prompt_tokens)
+        put(completion, TOLLGATE_USAGE_COMPLETION, &c.completion_tokens)
+        put(cacheRead, TOLLGATE_USAGE_CACHE_READ, &c.cache_read_tokens)
+        put(cacheCreation, TOLLGATE_USAGE_CACHE_CREATION, &c.cache_creation_tokens)
+        put(cacheCreation1h, TOLLGATE_USAGE_CACHE_CREATION_1H, &c.cache_creation_1h_tokens)
+        put(audioPrompt, TOLLGATE_USAGE_AUDIO_PROMPT, &c.audio_prompt_tokens)
+        put(audioCompletion, TOLLGATE_USAGE_AUDIO_COMPLETION, &c.audio_completion_tokens)
+        put(reasoning, TOLLGATE_USAGE_REASONING, &c.reasoning_tokens)
+        c.fields |= present
         if estimated { c.flags |= UInt32(TOLLGATE_USAGE_FLAG_ESTIMATED) }
     }
 

@@ -11,6 +11,8 @@ import Testing
         #expect(Money.decimal(0) == "0.000000000")
         #expect(Money.decimal(-1) == "-0.000000001")
         #expect(Money.decimal(12_345_678_901) == "12.345678901")
+        #expect(Money.decimal(.min) == "-9223372036.854775808")
+        #expect(Money.decimal(.max) == "9223372036.854775807")
     }
 
     @Test func parsingKeepsEveryDigitOrRefuses() {

@@ -142,10 +142,12 @@ def test_anthropic_errors_reach_the_sdk_as_anthropic_errors(mock_anthropic):
         with claude.messages.stream(model="claude-stream-error", max_tokens=5, messages=[{"role": "user", "content": "x"}]) as stream:
             stream.until_done()
     assert mid_stream.value.body["error"]["type"] == "overloaded_error"
-    # The connection drops in the middle of the stream: the SDK lets its HTTP client's error through.
-    with pytest.raises(httpx2.RemoteProtocolError):
+    # The connection drops in the middle of the stream: the SDK reports the broken body (its HTTP
+    # client's error; anthropic 2.17 and later wrap it in APIConnectionError), never a clean end.
+    with pytest.raises((httpx2.RemoteProtocolError, anthropic.APIConnectionError)) as cut:
         with claude.messages.stream(model="claude-cut-stream", max_tokens=5, messages=[{"role": "user", "content": "x"}]) as stream:
             stream.until_done()
+    assert "incomplete chunked read" in str(cut.value)
     odd = claude.messages.create(model="claude-odd-stop", max_tokens=5, messages=[{"role": "user", "content": "x"}])
     assert odd.stop_reason == ma.ODD_STOP_REASON  # the SDK keeps a reason it does not know
 

@@ -17,11 +17,18 @@ public struct Money: Sendable, Equatable, Hashable, CustomStringConvertible {
     public var description: String { "\(decimal) \(currency)" }
 
     public static func decimal(_ nano: Int64) -> String {
-        let sign = nano < 0 ? "-" : ""
-        let magnitude = nano.magnitude
-        let units = magnitude / UInt64(nanoPerUnit)
-        let fraction = String(magnitude % UInt64(nanoPerUnit))
-        return "\(sign)\(units).\(String(repeating: "0", count: 9 - fraction.count))\(fraction)"
+        // Digits written backwards into a stack buffer, not interpolated: every priced answer
+        // and ledger row writes one.
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 24) { text in
+            var magnitude = nano.magnitude, start = text.count
+            func put(_ byte: UInt8) { start -= 1; text[start] = byte }
+            func digit() { put(UInt8(ascii: "0") + UInt8(magnitude % 10)); magnitude /= 10 }
+            for _ in 0..<9 { digit() }
+            put(UInt8(ascii: "."))
+            repeat { digit() } while magnitude > 0
+            if nano < 0 { put(UInt8(ascii: "-")) }
+            return String(decoding: UnsafeBufferPointer(rebasing: text[start...]), as: UTF8.self)
+        }
     }
 
     /// Parses a decimal literal (`50`, `0.25`, `1e-3`, `-2.5`) into nano-units exactly; nil when it

@@ -63,11 +63,9 @@ final class LoopPool: @unchecked Sendable {
     }
 
     func release(_ connection: UpstreamConnection) {
-        var list = idle[connection.endpoint] ?? []
-        guard list.count < Self.maxIdlePerEndpoint else { connection.abandon(); return }
+        guard (idle[connection.endpoint]?.count ?? 0) < Self.maxIdlePerEndpoint else { connection.abandon(); return }
         connection.idleSince = .now()
-        list.append(connection)
-        idle[connection.endpoint] = list
+        idle[connection.endpoint, default: []].append(connection)  // in place: a copy-out copied the list each time
     }
 
     func remove(_ connection: UpstreamConnection) {

@@ -10,7 +10,7 @@ struct ClientAPI {
     var runtime: GatewayRuntime { handler.runtime }
 
     func dispatch(head: HTTPRequestHead, body: ByteBuffer) {
-        let path = head.uri.prefix { $0 != "?" }
+        let path = head.path
         if head.method == .POST, let route = GeminiRoute(path: path) {
             handler.dialect = .gemini(sse: head.uri.contains("alt=sse"))
             return run {
@@ -109,9 +109,8 @@ struct ClientAPI {
 
     /// The client's key from `Authorization: Bearer`, `x-api-key`, `x-goog-api-key` or `?key=`.
     static func presentedKey(_ head: HTTPRequestHead) -> Substring? {
-        if let auth = head.headers.first(name: "authorization") {
-            let value = Substring(auth)
-            if value.count > 7, value.prefix(7).lowercased() == "bearer " { return value.dropFirst(7) }
+        if let auth = head.headers.first(name: "authorization"), auth.utf8.count > 7, auth.hasPrefixIgnoringASCIICase("bearer ") {
+            return Substring(auth.utf8.dropFirst(7))  // seven ASCII bytes: a character boundary
         }
         if let key = head.headers.first(name: "x-api-key") { return Substring(key) }
         if let key = head.headers.first(name: "x-goog-api-key") { return Substring(key) }

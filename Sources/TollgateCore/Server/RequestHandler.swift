@@ -158,7 +158,7 @@ final class RequestHandler: ChannelInboundHandler, @unchecked Sendable {
         started = .now()
         startedWall = unixMillis()
         call = nil
-        let entry = RouteTable.entry(method: requestHead.method, path: requestHead.uri.prefix { $0 != "?" })
+        let entry = RouteTable.entry(method: requestHead.method, path: requestHead.path)
         route = entry.label
         trace = entry.access == .clientKey ? runtime.tracing?.begin(requestHead, route: entry.label) : nil
         clientKey = nil

@@ -79,6 +79,6 @@ final class RequestTracing: Sendable {
         let headers = TraceHeaders(head.headers)
         if headers.traceparent != nil { tracer.extract(headers, into: &context, using: TraceHeadersExtractor()) }
         return RequestTrace(tracer: tracer, parent: context, method: head.method.rawValue, route: route,
-                            path: head.uri.prefix { $0 != "?" })
+                            path: head.path)
     }
 }

@@ -24,7 +24,7 @@ enum HTTPHead {
         let method = head.method.rawValue
         guard isToken(method) else { throw Invalid(description: "the method \(quoted(method)) is not an HTTP token") }
         guard isRequestTarget(head.uri) else {  // named without its query, which may carry a credential
-            throw Invalid(description: "the path \(quoted(String(head.uri.prefix { $0 != "?" }))) has a space or control character")
+            throw Invalid(description: "the path \(quoted(String(head.path))) has a space or control character")
         }
         let start = buffer.writerIndex
         buffer.writeString(method)
