@@ -44,7 +44,7 @@ enum MaxOutputTokens {
     /// Matched on bytes: `String.contains(String)` compares Characters, and eleven of those
     /// searches were a tenth of the conversion path's CPU (every request without `max_tokens`).
     static func forModel(_ model: String) -> Int64 {
-        let name = Array(model.lowercased().utf8)
+        let name = model.utf8.map { $0 >= 0x41 && $0 <= 0x5A ? $0 | 0x20 : $0 }  // ASCII lower case, one copy
         return table.first { ByteSearch.find($0.family, in: name) != nil }?.tokens ?? fallback
     }
 }

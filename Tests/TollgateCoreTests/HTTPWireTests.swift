@@ -27,6 +27,28 @@ import TollgateShared
         #expect(throws: HTTPHead.Invalid.self) { try Self.request(headers: [("host", "h"), (name, value)]) }
     }
 
+    /// A request's path and query, split at the first `?` (routes, tracing and keys read them).
+    @Test(arguments: [("/v1/models", "/v1/models", nil), ("/v1/models?", "/v1/models", ""), ("/a?key=k?x&b=1", "/a", "key=k?x&b=1"),
+                      ("/é?q=ü", "/é", "q=ü")] as [(String, String, String?)])
+    func thePathEndsAtTheFirstQuestionMark(uri: String, path: String, query: String?) {
+        let head = HTTPRequestHead(version: .http1_1, method: .GET, uri: uri)
+        #expect(head.path == path)
+        #expect(head.query.map(String.init) == query)
+    }
+
+    /// `Authorization: Bearer` in any case; an empty bearer or another scheme falls through to
+    /// the other places a key may be.
+    @Test func theKeyIsReadFromABearerOfAnyCase() {
+        func key(_ headers: [(String, String)], uri: String = "/v1/chat/completions") -> String? {
+            ClientAPI.presentedKey(HTTPRequestHead(version: .http1_1, method: .POST, uri: uri, headers: HTTPHeaders(headers))).map(String.init)
+        }
+        #expect(key([("Authorization", "Bearer tg-1")]) == "tg-1")
+        #expect(key([("authorization", "bEaReR tg-2")]) == "tg-2")
+        #expect(key([("Authorization", "Bearer ")]) == nil)
+        #expect(key([("Authorization", "Basic dXNlcg=="), ("x-api-key", "tg-3")]) == "tg-3")
+        #expect(key([("Authorization", "Bearer ")], uri: "/v1beta/models/m:generateContent?alt=sse&key=tg-4") == "tg-4")
+    }
+
     @Test func aTargetOrMethodThatWouldSplitTheRequestLineIsRefused() {
         #expect(throws: HTTPHead.Invalid.self) { try Self.request(.POST, "/v1/models/a b:generateContent") }
         #expect(throws: HTTPHead.Invalid.self) { try Self.request(.POST, "/v1/x\r\nHost: evil") }

@@ -1,6 +1,8 @@
 import Foundation
 import Testing
+import TollgatePluginABI
 import TollgatePluginKit
+import TollgateShared
 
 /// The kit's Base64 and percent-encoding, shared by the Vertex, Bedrock and Gemini plugins.
 @Suite struct Base64Tests {
@@ -98,5 +100,35 @@ import TollgatePluginKit
         #expect(find("claude-3-5-haiku", "us.anthropic.claude-3-5-haiku-20241022-v1:0") == 13)
         #expect(find("abc", "xxabc") == 2 && find("abc", "abc") == 0)
         #expect(find("abd", "abcabc") == nil && find("abcd", "abc") == nil && find("", "abc") == nil && find("a", "") == nil)
+    }
+}
+
+/// Token counts cross the ABI in `tollgate_type_usage`: each count in its own field with its
+/// presence bit, both ways (the core writes it for the billing plugin, plugins write it back).
+@Suite struct UsageABITests {
+    @Test func everyCountCrossesInItsOwnFieldAndBack() {
+        var usage = TokenUsage(prompt: 11, completion: 12, cacheRead: 13, cacheCreation: 14, reasoning: 18, estimated: true)
+        usage.cacheCreation1h = 15
+        usage.audioPrompt = 16
+        usage.audioCompletion = 17
+        var c = tollgate_type_usage()
+        usage.write(into: &c)
+        #expect([c.prompt_tokens, c.completion_tokens, c.cache_read_tokens, c.cache_creation_tokens, c.cache_creation_1h_tokens,
+                  c.audio_prompt_tokens, c.audio_completion_tokens, c.reasoning_tokens] == [11, 12, 13, 14, 15, 16, 17, 18])
+        #expect(c.fields == TOLLGATE_USAGE_PROMPT | TOLLGATE_USAGE_COMPLETION | TOLLGATE_USAGE_CACHE_READ | TOLLGATE_USAGE_CACHE_CREATION
+                 | TOLLGATE_USAGE_CACHE_CREATION_1H | TOLLGATE_USAGE_AUDIO_PROMPT | TOLLGATE_USAGE_AUDIO_COMPLETION | TOLLGATE_USAGE_REASONING)
+        #expect(c.flags & UInt32(TOLLGATE_USAGE_FLAG_ESTIMATED) != 0)
+        #expect(TokenUsage(c) == usage)
+    }
+
+    @Test func aCountNotReportedStaysAbsentAndIsNeverCleared() {
+        var c = tollgate_type_usage()
+        c.cache_read_tokens = 99  // set, but its bit is not: not a count
+        TokenUsage(prompt: 5).write(into: &c)
+        #expect(c.fields == TOLLGATE_USAGE_PROMPT)
+        let read = TokenUsage(c)
+        #expect(read.prompt == 5 && read.cacheRead == nil && read.completion == nil && !read.estimated)
+        TokenUsage(completion: 3).write(into: &c)  // a second writer adds its count, the first stays
+        #expect(TokenUsage(c) == TokenUsage(prompt: 5, completion: 3))
     }
 }

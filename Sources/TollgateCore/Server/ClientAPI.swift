@@ -28,7 +28,7 @@ struct ClientAPI {
             return run { try storedResponse(head: head, id: path.dropFirst(StoredResponseRoute.prefix.count)) }
         }
         if path == "/admin" || path.hasPrefix("/admin/") {
-            return run { try AdminAPI(handler: handler).dispatch(head: head, path: path, query: Self.query(head.uri), body: body) }
+            return run { try AdminAPI(handler: handler).dispatch(head: head, path: path, query: Self.query(head.query), body: body) }
         }
         switch (head.method, path) {
         case (.GET, "/healthz"), (.HEAD, "/healthz"):  // load balancers probe with HEAD
@@ -78,8 +78,8 @@ struct ClientAPI {
     }
 
     /// The URL's query parameters (percent-decoded; the last of a repeated name wins).
-    static func query(_ uri: String) -> [String: String] {
-        guard let query = uri.split(separator: "?", maxSplits: 1).dropFirst().first else { return [:] }
+    static func query(_ query: Substring?) -> [String: String] {
+        guard let query else { return [:] }
         var parameters: [String: String] = [:]
         for pair in query.split(separator: "&") {
             let parts = pair.split(separator: "=", maxSplits: 1)
@@ -114,7 +114,7 @@ struct ClientAPI {
         }
         if let key = head.headers.first(name: "x-api-key") { return Substring(key) }
         if let key = head.headers.first(name: "x-goog-api-key") { return Substring(key) }
-        if let query = head.uri.split(separator: "?", maxSplits: 1).dropFirst().first {
+        if let query = head.query {
             for pair in query.split(separator: "&") where pair.hasPrefix("key=") { return pair.dropFirst(4) }
         }
         return nil

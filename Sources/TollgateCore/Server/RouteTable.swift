@@ -123,4 +123,9 @@ extension HTTPRequestHead {
         guard let query = uri.utf8.firstIndex(of: UInt8(ascii: "?")) else { return uri[...] }
         return uri[..<query]
     }
+
+    /// The URI's query, after the first `?` (nil without one).
+    var query: Substring? {
+        uri.utf8.firstIndex(of: UInt8(ascii: "?")).map { uri[uri.utf8.index(after: $0)...] }
+    }
 }
