@@ -591,7 +591,8 @@ def run_load(gw: Gateway, mock_upstream, sigterm_after_answers: int | None) -> l
             response = http.post("/v1/chat/completions", json=body, headers={"Authorization": f"Bearer {CLIENT_KEY}"})
             raw = response.content
         except httpx.TransportError as error:
-            results[i] = ("error", model, type(error).__name__)
+            # The OS error under httpx's (errno and when): what a failure report needs.
+            results[i] = ("error", model, f"{type(error).__name__}: {error.__cause__ or error!r} at {time.time():.3f}")
             return
         if response.status_code != 200:
             results[i] = ("status", model, response.status_code, raw[:300])
