@@ -19,7 +19,9 @@ public final class UsageLedger: RequestRecorder {
     private let queue = Mutex<[RequestRecord]>([])
     private let writer = Mutex<Task<Void, Never>?>(nil)
     private let written = Atomic<Int>(0)
-    private let stopping = Atomic<Bool>(false)
+    /// Whether shutdown began, and the writer's current wait between flushes: shutdown ends that
+    /// wait (a long `flushInterval` must not hold the process up).
+    private let pause = Mutex<(stopping: Bool, nap: Task<Void, Never>?)>((false, nil))
     /// One flush at a time, so a caller's flush returns only after an earlier write committed.
     private let flushing = AsyncGate()
 
@@ -48,12 +50,26 @@ public final class UsageLedger: RequestRecorder {
         writer.withLock { task in
             guard task == nil else { return }
             task = Task { [self] in
-                // Never cancelled mid-write: shutdown raises `stopping` and waits for this loop.
-                while !stopping.load(ordering: .relaxed) {
-                    try? await Task.sleep(for: flushInterval)
+                // Never cancelled mid-write: shutdown ends only the nap, then waits for this loop.
+                while let nap = nextNap() {
+                    await nap.value
                     await flush()
                 }
             }
+        }
+    }
+
+    /// The writer waits for its next flush (tests wait for this before a shutdown).
+    var isNapping: Bool { pause.withLock { $0.nap != nil } }
+
+    /// The wait before the next flush, or nil once shutdown began (checked under the same lock
+    /// shutdown takes, so no nap starts after it).
+    private func nextNap() -> Task<Void, Never>? {
+        pause.withLock { pause in
+            guard !pause.stopping else { return nil }
+            let interval = flushInterval
+            pause.nap = Task { try? await Task.sleep(for: interval) }
+            return pause.nap
         }
     }
 
@@ -117,7 +133,10 @@ public final class UsageLedger: RequestRecorder {
             defer { task = nil }
             return task
         }
-        stopping.store(true, ordering: .relaxed)
+        pause.withLock { pause in
+            pause.stopping = true
+            pause.nap?.cancel()
+        }
         await task?.value
         for attempt in 0..<3 {
             if await flush() { return }

@@ -77,10 +77,13 @@ public final class ModelRouter: Sendable {
                     if let score = channel.health.score(model: channel.upstreamModel(for: model), now: now) {
                         eligible.append((index, channel.config.weight * score))
                     } else {
+                        let admission = channel.health.admit(model: channel.upstreamModel(for: model), embeddings: embeddings, now: now)
+                        // Room came back since `score` (another loop's request ended): take it,
+                        // rather than refuse with a reason that no longer holds.
+                        if case .admitted(let lease) = admission { return .routed(channel, lease) }
                         skipped.insert(index)
                         anyRefused = true
-                        note(channel.health.admit(model: channel.upstreamModel(for: model), embeddings: embeddings, now: now),
-                             into: &refusal)
+                        note(admission, into: &refusal)
                     }
                 }
                 guard !eligible.isEmpty else { break }
@@ -98,12 +101,11 @@ public final class ModelRouter: Sendable {
         return .unavailable(refusal)
     }
 
-    /// Folds a refused admission into the refusal (an admission that succeeded after all, in a
-    /// race, is given back).
+    /// Folds a refused admission into the refusal.
     private func note(_ admission: ChannelHealth.Admission, into refusal: inout Refusal) {
         switch admission {
         case .admitted(let lease):
-            lease.end()
+            lease.end()  // not reached: both callers route an admitted request
         case .busy:
             refusal.busy = true
             refusal.rateLimited = false
