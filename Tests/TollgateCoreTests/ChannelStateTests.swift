@@ -159,8 +159,13 @@ import Testing
         let passedMillis = passed.seconds * 1000 + passed.attoseconds / 1_000_000_000_000_000
         #expect(retryIn >= Int64(minimumSeconds) * 1000 - passedMillis, "\(provider): \(retryIn) ms after \(passedMillis) ms")
         #expect(harness.adaptiveLimit("main", "m") == 8)  // 10 x 0.8
-        #expect(try await harness.chat(GatewayHarness.hello).header("x-tollgate-channel") == "backup")
-        #expect(main.served == 1)
+        let second = try await harness.chat(GatewayHarness.hello)
+        // The advice is as short as 40 s: on a loaded run it can end before the second request,
+        // and then main may serve again. Within it, main must be kept away.
+        if ContinuousClock.now - sent < .seconds(minimumSeconds) {
+            #expect(second.header("x-tollgate-channel") == "backup")
+            #expect(main.served == 1)
+        }
     }
 
     @Test func openAIHeadersTeachTheCeilingOnSuccess() async throws {
