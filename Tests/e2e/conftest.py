@@ -156,10 +156,12 @@ def write_config(directory: Path, mock: MockOpenAI, dead_port: int) -> Path:
     return path
 
 
-def write_gateway_config(directory: Path, label: str, channels: str, settings: str = "", keys: str = "") -> Path:
+def write_gateway_config(directory: Path, label: str, channels: str, settings: str = "", keys: str = "",
+                         health: str = "") -> Path:
     """A gateway config with the shared settings (loopback, data dir, timeouts, prices offline, the
     e2e key) around `channels`, the YAML list items of the `channels:` key; `settings` adds
-    top-level YAML (e.g. `admin_key:`, `ledger:`), `keys` more list items of `keys:`."""
+    top-level YAML (e.g. `admin_key:`, `ledger:`), `keys` more list items of `keys:`, `health`
+    more entries of `health:` (e.g. `adaptive_start: 1000`)."""
     config = textwrap.dedent(f"""\
         # Written by Tests/e2e/conftest.py ({label})
         listen: 127.0.0.1:0
@@ -171,7 +173,7 @@ def write_gateway_config(directory: Path, label: str, channels: str, settings: s
         # These gateways pass upstream errors on, many times over, and tests count what the mocks
         # receive: breakers stay closed and no probes are sent (test_traffic.py and the Swift
         # suites cover both).
-        health: {{ breaker_failures: 1000, probes: false }}
+        health: {{ breaker_failures: 1000, probes: false{", " + health if health else ""} }}
         pricing: {{ sync_url: off }}
         """) + textwrap.dedent(settings) + textwrap.dedent(f"""\
         keys:

@@ -563,8 +563,12 @@ def load_gateway(mock_upstream, directory: Path, flush_interval: str) -> Gateway
           provider: mock
           models: [mock-echo]
         """)
+    # Admission control is not under test here: 150 requests to one channel at once are all let
+    # through (from the default 10, the adaptive limit would make a burst wait, and refuse it
+    # after queue_wait on a slow machine).
     config = write_gateway_config(directory, "ledger under load", channels,
-                                  settings=f"ledger: {{ flush_interval: {flush_interval} }}\n")
+                                  settings=f"ledger: {{ flush_interval: {flush_interval} }}\n",
+                                  health="adaptive_start: 1000")
     return start_dedicated_gateway(config)
 
 
