@@ -204,8 +204,10 @@ import Testing
     @Test func theAdaptiveLimitCapsConcurrencyAndExcessGoesElsewhere() async throws {
         let main = try await ScriptedUpstream.start(.hang)
         let backup = try await ScriptedUpstream.start()
+        // An hour's response timeout: on a loaded run a minute passed before the third request,
+        // the held requests timed out and gave their slots back.
         let harness = try await Self.gateway(main, backup: backup, health: "probes: false, adaptive_start: 2",
-                                             extra: "upstream: { response_timeout: 60s }")
+                                             extra: "upstream: { response_timeout: 1h }")
         defer { Task { await harness.stop(); await main.stop(); await backup.stop() } }
         // Two requests hang on main and hold its two slots.
         let held = (0..<2).map { _ in Task { try await harness.chat(GatewayHarness.hello) } }
