@@ -68,18 +68,14 @@ import Testing
         defer { Task { await harness.stop() } }
         // What `tollgate keys create` does, on the same database.
         let storage = try await SQLiteStorage.open(url: harness.gateway.config.storageURL, logger: .init(label: "cli"))
-        let key: String
-        do {  // closed on every path: an open connection must not outlive the test
+        let key = try await closing(storage) {
             var request = KeyIssuer.Request(name: "from-cli")
             request.limits = KeyLimits(rpm: 5)
-            key = try await KeyIssuer.create(request, storage: storage).key
+            let key = try await KeyIssuer.create(request, storage: storage).key
             let arrived = await GatewayHarness.eventually { (try? await chat(harness, key: key))?.status == 200 }
             #expect(arrived)
             try await KeyIssuer.revoke("from-cli", storage: storage)
-            try await storage.close()
-        } catch {
-            try? await storage.close()
-            throw error
+            return key
         }
         let gone = await GatewayHarness.eventually { (try? await chat(harness, key: key))?.status == 401 }
         #expect(gone)

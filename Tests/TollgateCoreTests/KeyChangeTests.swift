@@ -209,17 +209,12 @@ import Testing
         let key = try await made(harness, #"{"name":"shared"}"#)
         // What `tollgate keys update` and `rotate` do, on the same database.
         let storage = try await SQLiteStorage.open(url: harness.gateway.config.storageURL, logger: .init(label: "cli"))
-        let new: String
-        do {  // closed on every path: an open connection must not outlive the test
+        let new = try await closing(storage) {
             var change = KeyChange()
             change.models = ["other"]
             _ = try await KeyIssuer.update("shared", change, storage: storage)
             #expect(await GatewayHarness.eventually { (try? await chat(harness, key: key))?.status == 403 })
-            new = try await KeyIssuer.rotate("shared", graceSeconds: 0, storage: storage).1
-            try await storage.close()
-        } catch {
-            try? await storage.close()
-            throw error
+            return try await KeyIssuer.rotate("shared", graceSeconds: 0, storage: storage).1
         }
         #expect(await GatewayHarness.eventually { (try? await chat(harness, key: new, model: "other"))?.status == 200 })
         #expect(try await chat(harness, key: key, model: "other").status == 401)

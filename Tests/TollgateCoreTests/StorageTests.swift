@@ -126,13 +126,9 @@ import Testing
         var logger = Logger(label: "test")
         logger.logLevel = .critical
         let first = try await StorageOpener.open(url: url, logger: logger)
-        do {  // closed on every path: an open connection must not outlive the test
+        try await closing(first) {
             try await first.insert(StoredKey(name: "kept", digestHex: KeyDigest(of: "sk-kept-key").hex, prefix: "sk-kept", models: [],
                                              expiresAt: nil, revoked: false, createdAt: 1))
-            try await first.close()
-        } catch {
-            try? await first.close()
-            throw error
         }
         let second = try await StorageOpener.open(url: url, logger: logger)  // a restart: migrations already applied
         defer { Task { try? await second.close() } }

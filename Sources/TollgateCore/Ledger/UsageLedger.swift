@@ -17,11 +17,10 @@ public final class UsageLedger: RequestRecorder {
     let spillPath: String
     let maxQueued: Int
     private let queue = Mutex<[RequestRecord]>([])
-    private let writer = Mutex<Task<Void, Never>?>(nil)
     private let written = Atomic<Int>(0)
-    /// Whether shutdown began, and the writer's current wait between flushes: shutdown ends that
-    /// wait (a long `flushInterval` must not hold the process up).
-    private let pause = Mutex<(stopping: Bool, nap: Task<Void, Never>?)>((false, nil))
+    /// The writer task, whether shutdown began, and the writer's current wait between flushes:
+    /// shutdown ends that wait (a long `flushInterval` must not hold the process up).
+    private let writer = Mutex<(task: Task<Void, Never>?, stopping: Bool, nap: Task<Void, Never>?)>((nil, false, nil))
     /// One flush at a time, so a caller's flush returns only after an earlier write committed.
     private let flushing = AsyncGate()
 
@@ -47,9 +46,9 @@ public final class UsageLedger: RequestRecorder {
     public var writtenCount: Int { written.load(ordering: .relaxed) }
 
     public func start() {
-        writer.withLock { task in
-            guard task == nil else { return }
-            task = Task { [self] in
+        writer.withLock { writer in
+            guard writer.task == nil, !writer.stopping else { return }
+            writer.task = Task { [self] in
                 // Never cancelled mid-write: shutdown ends only the nap, then waits for this loop.
                 while let nap = nextNap() {
                     await nap.value
@@ -60,16 +59,16 @@ public final class UsageLedger: RequestRecorder {
     }
 
     /// The writer waits for its next flush (tests wait for this before a shutdown).
-    var isNapping: Bool { pause.withLock { $0.nap != nil } }
+    var isNapping: Bool { writer.withLock { $0.nap != nil } }
 
     /// The wait before the next flush, or nil once shutdown began (checked under the same lock
     /// shutdown takes, so no nap starts after it).
     private func nextNap() -> Task<Void, Never>? {
-        pause.withLock { pause in
-            guard !pause.stopping else { return nil }
+        writer.withLock { writer in
+            guard !writer.stopping else { return nil }
             let interval = flushInterval
-            pause.nap = Task { try? await Task.sleep(for: interval) }
-            return pause.nap
+            writer.nap = Task { try? await Task.sleep(for: interval) }
+            return writer.nap
         }
     }
 
@@ -129,13 +128,11 @@ public final class UsageLedger: RequestRecorder {
     /// Stops the background writer and writes everything (a few tries), spilling what storage
     /// refuses to `spillPath`.
     public func shutdown() async {
-        let task = writer.withLock { task -> Task<Void, Never>? in
-            defer { task = nil }
-            return task
-        }
-        pause.withLock { pause in
-            pause.stopping = true
-            pause.nap?.cancel()
+        let task = writer.withLock { writer -> Task<Void, Never>? in
+            writer.stopping = true
+            writer.nap?.cancel()
+            defer { writer.task = nil }
+            return writer.task
         }
         await task?.value
         for attempt in 0..<3 {

@@ -69,6 +69,25 @@ public final class ModelRouter: Sendable {
         var anyRefused = false
         for tier in tiers {
             var skipped = Set<Int>()
+            /// Claims the channel's lease (the request is routed there), else notes why not.
+            func admit(_ index: Int) -> Route? {
+                let channel = channels[index]
+                let admission = channel.health.admit(model: channel.upstreamModel(for: model), embeddings: embeddings, now: now)
+                skipped.insert(index)
+                anyRefused = true
+                switch admission {
+                case .admitted(let lease):
+                    return .routed(channel, lease)
+                case .busy:
+                    refusal.busy = true
+                    refusal.rateLimited = false
+                case .refused(let until, let rateLimited, let reason):
+                    if !rateLimited { refusal.rateLimited = false }
+                    if let until { refusal.retryAt = min(refusal.retryAt ?? until, until) }
+                    refusal.reasons.append(reason)
+                }
+                return nil
+            }
             while true {
                 var eligible: [(index: Int, weight: Int)] = []
                 for index in tier where !skipped.contains(index) && !excluding.contains(channels[index].name) {
@@ -76,44 +95,18 @@ public final class ModelRouter: Sendable {
                     if case .mock = channel.backend { eligible.append((index, channel.config.weight * 1000)); continue }
                     if let score = channel.health.score(model: channel.upstreamModel(for: model), now: now) {
                         eligible.append((index, channel.config.weight * score))
-                    } else {
-                        let admission = channel.health.admit(model: channel.upstreamModel(for: model), embeddings: embeddings, now: now)
-                        // Room came back since `score` (another loop's request ended): take it,
-                        // rather than refuse with a reason that no longer holds.
-                        if case .admitted(let lease) = admission { return .routed(channel, lease) }
-                        skipped.insert(index)
-                        anyRefused = true
-                        note(admission, into: &refusal)
+                    } else if let route = admit(index) {
+                        return route  // room came back since `score` (another loop's request ended)
                     }
                 }
                 guard !eligible.isEmpty else { break }
                 let chosen = choose(eligible)
-                let channel = channels[chosen]
-                if case .mock = channel.backend { return .routed(channel, nil) }
-                let admission = channel.health.admit(model: channel.upstreamModel(for: model), embeddings: embeddings, now: now)
-                if case .admitted(let lease) = admission { return .routed(channel, lease) }
-                skipped.insert(chosen)
-                anyRefused = true
-                note(admission, into: &refusal)
+                if case .mock = channels[chosen].backend { return .routed(channels[chosen], nil) }
+                if let route = admit(chosen) { return route }
             }
         }
         if !anyRefused { refusal.rateLimited = false }
         return .unavailable(refusal)
-    }
-
-    /// Folds a refused admission into the refusal.
-    private func note(_ admission: ChannelHealth.Admission, into refusal: inout Refusal) {
-        switch admission {
-        case .admitted(let lease):
-            lease.end()  // not reached: both callers route an admitted request
-        case .busy:
-            refusal.busy = true
-            refusal.rateLimited = false
-        case .refused(let until, let rateLimited, let reason):
-            if !rateLimited { refusal.rateLimited = false }
-            if let until { refusal.retryAt = min(refusal.retryAt ?? until, until) }
-            refusal.reasons.append(reason)
-        }
     }
 
     /// Smooth weighted round-robin (nginx's) over the eligible channels.

@@ -30,3 +30,17 @@ enum TestDatabases {
         return parts.string ?? base
     }
 }
+
+/// Runs `body` on `storage`, then closes it on every path: an open connection must not outlive
+/// a test (SQLiteNIO asserts when one is released unclosed, taking the whole test process down).
+func closing<T>(_ storage: any Storage, _ body: () async throws -> T) async throws -> T {
+    let result: T
+    do {
+        result = try await body()
+    } catch {
+        try? await storage.close()
+        throw error
+    }
+    try await storage.close()
+    return result
+}
