@@ -102,7 +102,8 @@ let package = Package(
                            .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                            .product(name: "NIOPosix", package: "swift-nio"),
                            .product(name: "NIOHTTP1", package: "swift-nio"),
-                           .product(name: "PostgresNIO", package: "postgres-nio")],
+                           .product(name: "PostgresNIO", package: "postgres-nio"),
+                           .product(name: "SQLiteNIO", package: "sqlite-nio")],
             resources: [.copy("Fixtures")]),
     ]
 )

@@ -104,6 +104,20 @@ import Testing
         #expect(missing == nil)
     }
 
+    @Test func findsMembersInTheOrderAskedTheFirstOfARepeatedOne() {
+        let names = RequestScan.MemberNames("service_tier", "usage", "absent")
+        let body = Array(#"{"usage":{"prompt_tokens":3},"x":[1,{"service_tier":"no"}],"service_tier":"priority","usage":9}"#.utf8)
+        let found = body.withUnsafeBytes { RequestScan.members(names, in: $0) }
+        #expect(found.count == 3)
+        #expect(found[0]?.stringValue == "priority")
+        #expect(found[1]?["prompt_tokens"]?.int64Value == 3)
+        #expect(found[2] == nil)
+        for broken in ["[1,2]", #"{"usage":"#, "", #"{"usage":{"prompt_tokens":3}"#] {
+            let partial = Array(broken.utf8).withUnsafeBytes { RequestScan.members(names, in: $0) }
+            #expect(partial.count == 3 && partial[0] == nil && partial[2] == nil, "\(broken)")
+        }
+    }
+
     @Test func locatesEveryTopLevelMember() throws {
         let body = Array(#"{ "a" : 1, "m\u006fdel":"x" ,"c":{"model":2}}"#.utf8)
         let (members, bodyStart) = try RequestScan.members(body)

@@ -1,5 +1,7 @@
 import Foundation
 import Logging
+import NIOCore
+import SQLiteNIO
 import Testing
 @testable import TollgateCore
 
@@ -67,6 +69,43 @@ import Testing
         #expect(try await storage.usageReport(UsageQuery(groupBy: .day)).map(\.group) == ["2026-11-18", "2026-11-19"])
         #expect(try await storage.usageReport(UsageQuery(groupBy: .model, from: day + 1)).first?.requests == 1)
         #expect(try await storage.usageReport(UsageQuery(groupBy: .channel, key: "z")).first?.costNano == 7)
+    }
+
+    /// SQLite's ledger writes many rows a statement: every column must come back as it was (odd
+    /// text and each integer's extremes included), in the right place, across a chunk boundary.
+    @Test func theSQLiteLedgerKeepsEveryColumnExactly() async throws {
+        let storage = try await SQLiteStorage.open(url: try await TestDatabases.freshURL("sqlite"), logger: Logger(label: "test"))
+        try await closing(storage) {
+            var usage = TokenUsage(prompt: .max, completion: 0, cacheRead: 3, cacheCreation: 4, reasoning: 7, estimated: true)
+            usage.audioPrompt = 5
+            usage.audioCompletion = 6
+            let odd = RequestRecord(
+                requestID: "q\"\\\n\u{1}\u{7f}é😀", keyName: "k'\"", route: "/v1/x?a=\\u0041", model: "m\t\r/<>", channel: "c", provider: "p",
+                dialect: "gemini", status: 599, usage: usage,
+                bill: Bill(cost: Money(nanoUnits: .min, currency: "EUR"), priceName: "n\u{2028}", priceSource: "s", problem: "x\"y"),
+                latencyNanos: 2_345_678, firstByteNanos: 1_999, startedAtMillis: 1_795_000_000_000, fallbackFrom: "f")
+            let bare = RequestRecord(requestID: "bare", route: "r", status: 0, latencyNanos: 0, startedAtMillis: 0)
+            let many = (0...SQLiteStorage.rowsPerInsert).map { LedgerTests.record("n\($0)") }
+            try await storage.appendUsage([odd, bare] + many)
+            let rows = try await storage.connection.query("SELECT * FROM usage_ledger WHERE request_id IN (?, ?) ORDER BY status DESC",
+                                                          [.text(odd.requestID), .text("bare")])
+            let columns = ["request_id", "key_name", "channel", "provider", "model", "dialect", "route", "status", "prompt_tokens",
+                           "completion_tokens", "cache_read_tokens", "cache_creation_tokens", "audio_tokens", "reasoning_tokens",
+                           "estimated", "cost_nano", "currency", "price_name", "price_source", "price_problem", "latency_us", "ttfb_us",
+                           "started_at", "ended_at", "fallback_from"]
+            let got = rows.map { row in columns.map { row.column($0) ?? .blob(ByteBuffer()) } }
+            let int = { (n: Int64) in SQLiteData.integer(Int(n)) }
+            #expect(got.count == 2)
+            #expect(got.first == [.text(odd.requestID), .text("k'\""), .text("c"), .text("p"), .text("m\t\r/<>"), .text("gemini"),
+                                  .text("/v1/x?a=\\u0041"), .integer(599), int(.max), .integer(0), .integer(3), .integer(4), .integer(11),
+                                  .integer(7), .integer(1), int(.min), .text("EUR"), .text("n\u{2028}"), .text("s"), .text("x\"y"),
+                                  .integer(2345), .integer(1), int(1_795_000_000_000), int(1_795_000_000_002), .text("f")])
+            #expect(got.last == [.text("bare"), .null, .null, .null, .null, .text("openai"), .text("r"), .integer(0), .null, .null, .null,
+                                 .null, .null, .null, .integer(0), .null, .null, .null, .null, .null, .integer(0), .null, .integer(0),
+                                 .integer(0), .null])
+            let count = try await storage.connection.query("SELECT COUNT(*) AS n FROM usage_ledger")
+            #expect(count.first?.column("n")?.integer == SQLiteStorage.rowsPerInsert + 3)
+        }
     }
 
     @Test(arguments: TestDatabases.backends) func recentRequestsAndSplitReports(backend: String) async throws {

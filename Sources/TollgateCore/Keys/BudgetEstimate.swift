@@ -7,15 +7,13 @@ import NIOCore
 enum BudgetEstimate {
     static let defaultMaxTokens: Int64 = 4096
     static let maxTokensCeiling: Int64 = 1_000_000
+    private static let outputLimits = RequestScan.MemberNames("max_completion_tokens", "max_tokens", "generationConfig")
 
     static func usage(body: ByteBuffer, chat: Bool) -> TokenUsage {
         let prompt = Int64((body.readableBytes + UsageEstimate.bytesPerToken - 1) / UsageEstimate.bytesPerToken)
         guard chat else { return TokenUsage(prompt: prompt) }
-        let found = body.withUnsafeReadableBytes {
-            RequestScan.members(["max_completion_tokens", "max_tokens", "generationConfig"], in: $0)
-        }
-        let asked = found["max_completion_tokens"]?.int64Value ?? found["max_tokens"]?.int64Value
-            ?? found["generationConfig"]?["maxOutputTokens"]?.int64Value
+        let found = body.withUnsafeReadableBytes { RequestScan.members(outputLimits, in: $0) }
+        let asked = found[0]?.int64Value ?? found[1]?.int64Value ?? found[2]?["maxOutputTokens"]?.int64Value
         let completion = min(max(asked ?? defaultMaxTokens, 0), maxTokensCeiling)
         return TokenUsage(prompt: prompt, completion: completion)
     }

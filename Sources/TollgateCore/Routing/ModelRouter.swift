@@ -42,16 +42,17 @@ public final class ModelRouter: Sendable {
 
     /// Indices of the channels serving `model`, grouped by priority tier, lowest first.
     func tiers(for model: String) -> [[Int]] {
-        var serving: [(priority: Int, index: Int)] = []
+        var serving: [Int] = []
+        var oneTier = true
         for (index, channel) in channels.enumerated() where channel.serves(model) && (outOfRotation.isEmpty || !outOfRotation.contains(channel.name)) {
-            serving.append((channel.config.priority, index))
+            if let first = serving.first, channels[first].config.priority != channel.config.priority { oneTier = false }
+            serving.append(index)
         }
-        guard serving.contains(where: { $0.priority != serving[0].priority }) else {  // one tier (most models): no grouping
-            return serving.isEmpty ? [] : [serving.map(\.index)]
-        }
+        guard !oneTier else { return serving.isEmpty ? [] : [serving] }  // most models: no grouping
         var tiers: [[Int]] = []
         var tierPriority: Int?
-        for (priority, index) in serving.sorted(by: { ($0.priority, $0.index) < ($1.priority, $1.index) }) {
+        for index in serving.sorted(by: { (channels[$0].config.priority, $0) < (channels[$1].config.priority, $1) }) {
+            let priority = channels[index].config.priority
             if priority == tierPriority { tiers[tiers.count - 1].append(index) } else { tiers.append([index]); tierPriority = priority }
         }
         return tiers

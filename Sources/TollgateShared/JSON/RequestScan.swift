@@ -89,30 +89,38 @@ public struct RequestScan: Sendable, Equatable {
 }
 
 extension RequestScan {
+    /// Member names to look up, held as bytes so a lookup on the request path converts nothing.
+    public struct MemberNames: Sendable {
+        let names: [[UInt8]]
+        public init(_ names: String...) { self.names = names.map { Array($0.utf8) } }
+    }
+
     /// Parses one top-level member of a JSON object (e.g. an answer's `usage`), skipping the rest
     /// without building it. Nil when the text is not an object or lacks the member.
     public static func member(_ name: String, in bytes: UnsafeRawBufferPointer) -> JSONValue? {
-        members([name], in: bytes)[name]
+        members(MemberNames(name), in: bytes)[0]
     }
 
     /// Parses the named top-level members in one pass (the first of a repeated name), skipping
-    /// the rest; stops once all are found. Empty when the text is not an object.
-    public static func members(_ names: [String], in bytes: UnsafeRawBufferPointer) -> [String: JSONValue] {
+    /// the rest; stops once all are found. The values come in the order of `names`, nil for a
+    /// member that is missing or when the text is not an object.
+    public static func members(_ names: MemberNames, in bytes: UnsafeRawBufferPointer) -> [JSONValue?] {
         var parser = JSONParser(bytes)
-        var wanted = names.map { Array($0.utf8) }
-        var found: [String: JSONValue] = [:]
+        var found = [JSONValue?](repeating: nil, count: names.names.count)
+        var missing = names.names.count
         do {
             guard try parser.peek() == UInt8(ascii: "{") else { return found }
             try parser.enter()
             parser.position += 1
             if try parser.peek() == UInt8(ascii: "}") { return found }
-            while !wanted.isEmpty {
+            while missing > 0 {
                 guard try parser.peek() == UInt8(ascii: "\"") else { return found }
                 let (range, _) = try parser.scanString()
                 try parser.expect(UInt8(ascii: ":"))
                 let key = UnsafeRawBufferPointer(rebasing: bytes[range])
-                if let index = wanted.firstIndex(where: { key.elementsEqual($0) }) {
-                    found[String(decoding: wanted.remove(at: index), as: UTF8.self)] = try parser.parseValue()
+                if let index = names.names.firstIndex(where: { key.elementsEqual($0) }), found[index] == nil {
+                    found[index] = try parser.parseValue()
+                    missing -= 1
                 } else {
                     try parser.skipValue()
                 }
