@@ -127,7 +127,7 @@ public enum Host {
             free(table, &error)
         }
         guard status == TOLLGATE_OK else { throw PluginError(.upstream, bytes(error).utf8String) }
-        return (Int(response.status), HeaderLines.parse(bytes(response.headers)), bytes(response.body))
+        return (Int(response.status), HeaderLines.parse(response.headers.raw), bytes(response.body))
     }
 }
 
@@ -201,7 +201,7 @@ private let adaptorHooks = tollgate_type_adaptor_hooks(
             let built = try box.channel.buildRequest(PluginRequest(
                 operation: operation(r.operation), model: bytes(r.model).utf8String, body: bytes(r.body), dialect: dialect(r.dialect),
                 stream: r.stream != 0,
-                clientHeaders: HeaderLines.parse(bytes(r.client_headers))))
+                clientHeaders: HeaderLines.parse(r.client_headers.raw)))
             out.pointee.method = allocate(Array(built.method.utf8))
             out.pointee.url = allocate(Array(built.url.utf8))
             out.pointee.headers = allocate(HeaderLines.format(built.headers))
@@ -213,7 +213,7 @@ private let adaptorHooks = tollgate_type_adaptor_hooks(
         guard let box = borrow(channel, as: ChannelBox.self), let r = response?.pointee, let out else { return TOLLGATE_ERR_INTERNAL }
         do {
             let converted = try box.channel.convertResponse(PluginResponse(
-                operation: operation(r.operation), status: Int(r.status), headers: HeaderLines.parse(bytes(r.headers)),
+                operation: operation(r.operation), status: Int(r.status), headers: HeaderLines.parse(r.headers.raw),
                 body: bytes(r.body), model: bytes(r.model).utf8String, requestBody: bytes(r.request_body),
                 dialect: StructSize.holds(\tollgate_type_response_in.dialect, structSize: r.struct_size) ? dialect(r.dialect) : .openAI))
             out.pointee.status = Int32(converted.status)
@@ -226,7 +226,7 @@ private let adaptorHooks = tollgate_type_adaptor_hooks(
         guard let box = borrow(channel, as: ChannelBox.self), let p = params?.pointee else { return TOLLGATE_ERR_INTERNAL }
         do {
             let stream = try box.channel.makeStream(PluginStreamParams(
-                operation: operation(p.operation), model: bytes(p.model).utf8String, headers: HeaderLines.parse(bytes(p.headers)),
+                operation: operation(p.operation), model: bytes(p.model).utf8String, headers: HeaderLines.parse(p.headers.raw),
                 includeUsage: p.include_usage != 0, requestBody: bytes(p.request_body),
                 dialect: StructSize.holds(\tollgate_type_stream_params.dialect, structSize: p.struct_size) ? dialect(p.dialect) : .openAI))
             out?.pointee = retain(StreamBox(stream))
@@ -250,7 +250,7 @@ private let adaptorHooks = tollgate_type_adaptor_hooks(
     },
     on_classify_response: { channel, answer, out in
         guard let box = borrow(channel, as: ChannelBox.self), let a = answer?.pointee, let out,
-              let verdict = box.channel.classify(PluginAnswer(status: Int(a.status), headers: HeaderLines.parse(bytes(a.headers)),
+              let verdict = box.channel.classify(PluginAnswer(status: Int(a.status), headers: HeaderLines.parse(a.headers.raw),
                                                               body: bytes(a.body), model: bytes(a.model).utf8String)) else { return 1 }
         verdict.write(into: &out.pointee)
         return 0

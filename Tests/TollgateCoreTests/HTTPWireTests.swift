@@ -1,6 +1,7 @@
 import NIOCore
 import NIOHTTP1
 import Testing
+import TollgatePluginABI
 import TollgateShared
 @testable import TollgateCore
 
@@ -142,6 +143,12 @@ import TollgateShared
         #expect(parsed.map(\.0) == ["Content-Type", "x-a", "x-b", "x-c"])
         #expect(parsed.map(\.1) == ["application/json", "1:2", "", "é"])
         #expect(HeaderLines.parse([]).isEmpty && HeaderLines.parse(Array("\n\n  \r\n".utf8)).isEmpty)
+    }
+
+    @Test func linesAreReadInPlaceFromALentView() {
+        let parsed = withBytesView("a: 1\r\nb:2") { HeaderLines.parse($0.raw) }
+        #expect(parsed.map(\.0) == ["a", "b"] && parsed.map(\.1) == ["1", "2"])
+        #expect(HeaderLines.parse(tollgate_type_bytes(ptr: nil, len: 7).raw).isEmpty)  // a plugin's broken view reads as none
     }
 
     @Test func formattedLinesParseBack() {

@@ -102,7 +102,7 @@ private func hostHTTPCall(_ table: UnsafePointer<tollgate_type_host>?, _ request
     let r = StructSize.copy(request, structSize: request.pointee.struct_size)
     let timeout = r.timeout_ms == 0 ? Duration.seconds(30) : .milliseconds(Int64(r.timeout_ms))
     let side = SideRequest(method: r.method.len == 0 ? "POST" : r.method.string, url: r.url.string,
-                           headers: HeaderLines.parse(r.headers.array), body: r.body.array, timeout: timeout)
+                           headers: HeaderLines.parse(r.headers.raw), body: r.body.array, timeout: timeout)
     do {
         let answer = try client.perform(side)
         response.pointee.struct_size = MemoryLayout<tollgate_type_http_response>.size

@@ -13,6 +13,8 @@ extension tollgate_type_bytes {
         return Array(UnsafeBufferPointer(start: ptr, count: len))
     }
     public var string: String { String(decoding: array, as: UTF8.self) }
+    /// The borrowed bytes in place (empty for a null pointer), valid while the lender keeps them.
+    public var raw: UnsafeRawBufferPointer { UnsafeRawBufferPointer(start: ptr, count: ptr == nil ? 0 : len) }
 }
 
 extension tollgate_type_buffer {
@@ -23,6 +25,7 @@ extension tollgate_type_buffer {
         return Array(UnsafeBufferPointer(start: ptr, count: len))
     }
     public var string: String { String(decoding: array, as: UTF8.self) }
+    public var raw: UnsafeRawBufferPointer { UnsafeRawBufferPointer(start: ptr, count: ptr == nil ? 0 : len) }
 
     /// A malloc'd copy of `bytes`; whoever receives it releases it with free().
     public static func allocate(_ bytes: [UInt8]) -> tollgate_type_buffer {
@@ -54,13 +57,25 @@ public func withBytesView<R>(_ text: String, _ body: (tollgate_type_bytes) throw
 public enum HeaderLines {
     /// Splits on LF bytes (a String would treat CRLF as one character); drops CR and blanks.
     public static func parse(_ bytes: [UInt8]) -> [(String, String)] {
-        bytes.split(separator: 0x0A).compactMap { rawLine in
-            let line = rawLine.last == 0x0D ? rawLine.dropLast() : rawLine
-            guard let colon = line.firstIndex(of: UInt8(ascii: ":")) else { return nil }
-            let name = trim(line[..<colon])
-            let value = trim(line[(colon + 1)...])
-            return name.isEmpty ? nil : (name, value)
+        bytes.withUnsafeBytes { parse($0) }
+    }
+
+    /// Reads the lines in place, in one pass (every hook call that carries headers comes here:
+    /// a plugin reads the core's headers through `raw`, without copying them first).
+    public static func parse(_ bytes: UnsafeRawBufferPointer) -> [(String, String)] {
+        var headers: [(String, String)] = []
+        var lineStart = 0
+        while lineStart < bytes.count {
+            var lineEnd = lineStart
+            while lineEnd < bytes.count, bytes[lineEnd] != 0x0A { lineEnd += 1 }
+            let end = lineEnd > lineStart && bytes[lineEnd - 1] == 0x0D ? lineEnd - 1 : lineEnd
+            if let colon = (lineStart..<end).first(where: { bytes[$0] == UInt8(ascii: ":") }) {
+                let name = trim(bytes, lineStart..<colon)
+                if !name.isEmpty { headers.append((name, trim(bytes, (colon + 1)..<end))) }
+            }
+            lineStart = lineEnd + 1
         }
+        return headers
     }
 
     public static func format(_ headers: [(String, String)]) -> [UInt8] {
@@ -75,13 +90,12 @@ public enum HeaderLines {
         return out
     }
 
-    /// The bytes without leading and trailing blanks, decoded from the contiguous slice (a
-    /// reversed view would be decoded byte by byte: every header of every answer passes here).
-    private static func trim(_ bytes: ArraySlice<UInt8>) -> String {
-        var start = bytes.startIndex, end = bytes.endIndex
+    /// The bytes in `range` without leading and trailing blanks, as a String.
+    private static func trim(_ bytes: UnsafeRawBufferPointer, _ range: Range<Int>) -> String {
+        var start = range.lowerBound, end = range.upperBound
         while start < end, bytes[start] == 0x20 || bytes[start] == 0x09 { start += 1 }
         while end > start, bytes[end - 1] == 0x20 || bytes[end - 1] == 0x09 { end -= 1 }
-        return String(decoding: bytes[start..<end], as: UTF8.self)
+        return String(decoding: UnsafeRawBufferPointer(rebasing: bytes[start..<end]), as: UTF8.self)
     }
 }
 
