@@ -28,7 +28,7 @@ let billingHooks = tollgate_type_billing_hooks(
                 usage: TokenUsage(r.usage),
                 batch: r.flags & UInt32(TOLLGATE_BILL_BATCH) != 0,
                 priority: r.flags & UInt32(TOLLGATE_BILL_PRIORITY) != 0,
-                region: hasRegion ? bytes(r.region).utf8String : "",
+                region: hasRegion ? r.region.string : "",
                 wantsBreakdown: r.flags & UInt32(TOLLGATE_BILL_NO_BREAKDOWN) == 0))
             out.pointee.nano_units = result.nanoUnits
             out.pointee.currency = currencyCode(result.currency)

@@ -126,7 +126,7 @@ public enum Host {
             free(table, &response.body)
             free(table, &error)
         }
-        guard status == TOLLGATE_OK else { throw PluginError(.upstream, bytes(error).utf8String) }
+        guard status == TOLLGATE_OK else { throw PluginError(.upstream, error.string) }
         return (Int(response.status), HeaderLines.parse(response.headers.raw), bytes(response.body))
     }
 }
@@ -180,7 +180,7 @@ private let adaptorHooks = tollgate_type_adaptor_hooks(
     on_adaptor_new: { id, version, out, errorOut in
         guard let type = exportedType else { return TOLLGATE_ERR_INTERNAL }
         do {
-            out?.pointee = retain(AdaptorBox(try type.init(providerID: bytes(id).utf8String, apiVersion: bytes(version).utf8String)))
+            out?.pointee = retain(AdaptorBox(try type.init(providerID: id.string, apiVersion: version.string)))
             return TOLLGATE_OK
         } catch { return report(error, errorOut) }
     },
@@ -199,7 +199,7 @@ private let adaptorHooks = tollgate_type_adaptor_hooks(
         guard let box = borrow(channel, as: ChannelBox.self), let r = request?.pointee, let out else { return TOLLGATE_ERR_INTERNAL }
         do {
             let built = try box.channel.buildRequest(PluginRequest(
-                operation: operation(r.operation), model: bytes(r.model).utf8String, body: bytes(r.body), dialect: dialect(r.dialect),
+                operation: operation(r.operation), model: r.model.string, body: bytes(r.body), dialect: dialect(r.dialect),
                 stream: r.stream != 0,
                 clientHeaders: HeaderLines.parse(r.client_headers.raw)))
             out.pointee.method = allocate(Array(built.method.utf8))
@@ -214,7 +214,7 @@ private let adaptorHooks = tollgate_type_adaptor_hooks(
         do {
             let converted = try box.channel.convertResponse(PluginResponse(
                 operation: operation(r.operation), status: Int(r.status), headers: HeaderLines.parse(r.headers.raw),
-                body: bytes(r.body), model: bytes(r.model).utf8String, requestBody: bytes(r.request_body),
+                body: bytes(r.body), model: r.model.string, requestBody: bytes(r.request_body),
                 dialect: StructSize.holds(\tollgate_type_response_in.dialect, structSize: r.struct_size) ? dialect(r.dialect) : .openAI))
             out.pointee.status = Int32(converted.status)
             out.pointee.body = allocate(converted.body)
@@ -226,7 +226,7 @@ private let adaptorHooks = tollgate_type_adaptor_hooks(
         guard let box = borrow(channel, as: ChannelBox.self), let p = params?.pointee else { return TOLLGATE_ERR_INTERNAL }
         do {
             let stream = try box.channel.makeStream(PluginStreamParams(
-                operation: operation(p.operation), model: bytes(p.model).utf8String, headers: HeaderLines.parse(p.headers.raw),
+                operation: operation(p.operation), model: p.model.string, headers: HeaderLines.parse(p.headers.raw),
                 includeUsage: p.include_usage != 0, requestBody: bytes(p.request_body),
                 dialect: StructSize.holds(\tollgate_type_stream_params.dialect, structSize: p.struct_size) ? dialect(p.dialect) : .openAI))
             out?.pointee = retain(StreamBox(stream))
@@ -246,12 +246,12 @@ private let adaptorHooks = tollgate_type_adaptor_hooks(
     on_stream_destroy: { release($0) },
     on_accepts_dialect: { channel, model, d in
         guard let box = borrow(channel, as: ChannelBox.self) else { return 0 }
-        return box.channel.accepts(dialect(d), model: bytes(model).utf8String) ? 1 : 0
+        return box.channel.accepts(dialect(d), model: model.string) ? 1 : 0
     },
     on_classify_response: { channel, answer, out in
         guard let box = borrow(channel, as: ChannelBox.self), let a = answer?.pointee, let out,
               let verdict = box.channel.classify(PluginAnswer(status: Int(a.status), headers: HeaderLines.parse(a.headers.raw),
-                                                              body: bytes(a.body), model: bytes(a.model).utf8String)) else { return 1 }
+                                                              body: bytes(a.body), model: a.model.string)) else { return 1 }
         verdict.write(into: &out.pointee)
         return 0
     })
@@ -277,7 +277,3 @@ func bytes(_ view: tollgate_type_bytes) -> [UInt8] { view.array }
 private func bytes(_ buffer: tollgate_type_buffer) -> [UInt8] { buffer.array }
 func allocate(_ bytes: [UInt8]) -> tollgate_type_buffer { .allocate(bytes) }
 private let freeBuffer: @convention(c) (UnsafeMutablePointer<tollgate_type_buffer>?) -> Void = { tollgate_type_buffer.release($0) }
-
-extension Array where Element == UInt8 {
-    var utf8String: String { String(decoding: self, as: UTF8.self) }
-}

@@ -12,7 +12,7 @@ extension tollgate_type_bytes {
         guard let ptr, len > 0 else { return [] }
         return Array(UnsafeBufferPointer(start: ptr, count: len))
     }
-    public var string: String { String(decoding: array, as: UTF8.self) }
+    public var string: String { String(decoding: raw, as: UTF8.self) }
     /// The borrowed bytes in place (empty for a null pointer), valid while the lender keeps them.
     public var raw: UnsafeRawBufferPointer { UnsafeRawBufferPointer(start: ptr, count: ptr == nil ? 0 : len) }
 }
@@ -24,7 +24,7 @@ extension tollgate_type_buffer {
         guard let ptr, len > 0 else { return [] }
         return Array(UnsafeBufferPointer(start: ptr, count: len))
     }
-    public var string: String { String(decoding: array, as: UTF8.self) }
+    public var string: String { String(decoding: raw, as: UTF8.self) }
     public var raw: UnsafeRawBufferPointer { UnsafeRawBufferPointer(start: ptr, count: ptr == nil ? 0 : len) }
 
     /// A malloc'd copy of `bytes`; whoever receives it releases it with free().
@@ -49,8 +49,10 @@ public func withBytesView<R>(_ bytes: [UInt8], _ body: (tollgate_type_bytes) thr
     }
 }
 
+/// A borrowed view of the text's UTF-8 (in place: no copy for a native string).
 public func withBytesView<R>(_ text: String, _ body: (tollgate_type_bytes) throws -> R) rethrows -> R {
-    try withBytesView(Array(text.utf8), body)
+    var text = text
+    return try text.withUTF8 { try body(tollgate_type_bytes(ptr: $0.baseAddress, len: $0.count)) }
 }
 
 /// The ABI's header encoding: "Name: value\r\n" lines.
