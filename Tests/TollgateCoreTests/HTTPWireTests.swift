@@ -148,7 +148,9 @@ import TollgateShared
     @Test func linesAreReadInPlaceFromALentView() {
         let parsed = withBytesView("a: 1\r\nb:2") { HeaderLines.parse($0.raw) }
         #expect(parsed.map(\.0) == ["a", "b"] && parsed.map(\.1) == ["1", "2"])
-        #expect(HeaderLines.parse(tollgate_type_bytes(ptr: nil, len: 7).raw).isEmpty)  // a plugin's broken view reads as none
+        #expect(HeaderLines.parse(tollgate_type_bytes(ptr: nil, len: 7).raw).isEmpty)  // a plugin's broken views read as none
+        let negative = withBytesView("a: 1") { tollgate_type_bytes(ptr: $0.ptr, len: -1).raw.count }
+        #expect(negative == 0)
     }
 
     @Test func formattedLinesParseBack() {

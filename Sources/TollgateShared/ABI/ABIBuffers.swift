@@ -13,8 +13,12 @@ extension tollgate_type_bytes {
         return Array(UnsafeBufferPointer(start: ptr, count: len))
     }
     public var string: String { String(decoding: raw, as: UTF8.self) }
-    /// The borrowed bytes in place (empty for a null pointer), valid while the lender keeps them.
-    public var raw: UnsafeRawBufferPointer { UnsafeRawBufferPointer(start: ptr, count: ptr == nil ? 0 : len) }
+    /// The borrowed bytes in place (empty for a null pointer or a length below one), valid
+    /// while the lender keeps them.
+    public var raw: UnsafeRawBufferPointer {
+        guard let ptr, len > 0 else { return UnsafeRawBufferPointer(start: nil, count: 0) }
+        return UnsafeRawBufferPointer(start: ptr, count: len)
+    }
 }
 
 extension tollgate_type_buffer {
@@ -25,7 +29,10 @@ extension tollgate_type_buffer {
         return Array(UnsafeBufferPointer(start: ptr, count: len))
     }
     public var string: String { String(decoding: raw, as: UTF8.self) }
-    public var raw: UnsafeRawBufferPointer { UnsafeRawBufferPointer(start: ptr, count: ptr == nil ? 0 : len) }
+    public var raw: UnsafeRawBufferPointer {
+        guard let ptr, len > 0 else { return UnsafeRawBufferPointer(start: nil, count: 0) }
+        return UnsafeRawBufferPointer(start: ptr, count: len)
+    }
 
     /// A malloc'd copy of `bytes`; whoever receives it releases it with free().
     public static func allocate(_ bytes: [UInt8]) -> tollgate_type_buffer {
