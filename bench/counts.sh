@@ -3,6 +3,7 @@
 # plain nginx reverse proxy over the same nginx mock: system calls (strace -c), malloc calls
 # (a perf uprobe on libc's malloc), or a perf profile to read with `perf report`. On a shared
 # machine whose speed drifts, these show what a change removed when CPU time per request cannot.
+# `profile` also prints the claude and billing plugins' busiest functions (bench/plugin_frames.py).
 #
 #   bench/counts.sh DIR [syscalls|mallocs|profile] [chat|convert] [connections=32] [seconds=4]
 #
@@ -44,7 +45,11 @@ measure() {
   case $MODE in
     syscalls) awk -v n="$n" 'NR > 2 && $4 ~ /^[0-9]+$/ { printf "  %-16s %7.3f\n", $NF, $4 / n }' "$OUT/$name.txt" | sort -k2 -nr | head -12 ;;
     mallocs) awk -v n="$n" '/probe_libc:malloc/ { gsub(",", "", $1); printf "  malloc calls per request: %.1f\n", $1 / n }' "$OUT/$name.txt" ;;
-    profile) echo "  perf report -i $OUT/$name.data" ;;
+    profile) echo "  perf report -i $OUT/$name.data"
+      # perf cannot name plugin frames (the loader maps deleted copies): look them up by offset.
+      if [[ $name == tollgate ]]; then for lib in claude billing; do
+        python3 "$(dirname "$0")/plugin_frames.py" "$OUT/$name.data" "$DIR/libtollgate-$lib.so" 8 | sed 's/^/  /' || true
+      done; fi ;;
   esac
 }
 echo "$MODE per request, $WHAT, c=$C, ${SECS}s a run (strace and perf slow the process: compare counts, not speed)"
