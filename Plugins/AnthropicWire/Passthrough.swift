@@ -66,13 +66,15 @@ enum Passthrough {
     /// The upstream's answer as it is, success or error. Usage is read from a 2xx body's `usage`
     /// member without building the rest; a 2xx that is not valid JSON is a broken answer, which
     /// the client gets as a 502 in its dialect rather than as a 200 it cannot read.
+    private static let usageMember = RequestScan.MemberNames("usage")
+
     static func response(_ response: PluginResponse) throws(PluginError) -> PluginConvertedResponse {
         var usage = AnthropicUsage()
         if (200..<300).contains(response.status) {
             if let error = response.body.withUnsafeBytes({ JSONParser.validate($0) }) {
                 throw PluginError(.upstream, "Anthropic answered HTTP \(response.status) with a body that is not JSON: \(error)")
             }
-            usage.read(response.body.withUnsafeBytes { RequestScan.member("usage", in: $0) })
+            usage.read(response.body.withUnsafeBytes { RequestScan.members(usageMember, in: $0)[0] })
         }
         return PluginConvertedResponse(status: response.status, body: response.body, usage: usage.tokenUsage)
     }

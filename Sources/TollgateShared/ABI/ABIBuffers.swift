@@ -8,10 +8,7 @@ extension tollgate_type_bytes {
     public static var empty: tollgate_type_bytes { tollgate_type_bytes(ptr: nil, len: 0) }
 
     /// A copy of the borrowed bytes.
-    public var array: [UInt8] {
-        guard let ptr, len > 0 else { return [] }
-        return Array(UnsafeBufferPointer(start: ptr, count: len))
-    }
+    public var array: [UInt8] { Array(raw) }
     public var string: String { String(decoding: raw, as: UTF8.self) }
     /// The borrowed bytes in place (empty for a null pointer or a length below one), valid
     /// while the lender keeps them.
@@ -24,10 +21,7 @@ extension tollgate_type_bytes {
 extension tollgate_type_buffer {
     public static var empty: tollgate_type_buffer { tollgate_type_buffer(ptr: nil, len: 0) }
 
-    public var array: [UInt8] {
-        guard let ptr, len > 0 else { return [] }
-        return Array(UnsafeBufferPointer(start: ptr, count: len))
-    }
+    public var array: [UInt8] { Array(raw) }
     public var string: String { String(decoding: raw, as: UTF8.self) }
     public var raw: UnsafeRawBufferPointer {
         guard let ptr, len > 0 else { return UnsafeRawBufferPointer(start: nil, count: 0) }

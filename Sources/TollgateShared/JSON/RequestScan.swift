@@ -91,8 +91,8 @@ public struct RequestScan: Sendable, Equatable {
 extension RequestScan {
     /// Member names to look up, held as bytes so a lookup on the request path converts nothing.
     public struct MemberNames: Sendable {
-        let names: [[UInt8]]
-        public init(_ names: String...) { self.names = names.map { Array($0.utf8) } }
+        let bytes: [[UInt8]]
+        public init(_ names: String...) { bytes = names.map { Array($0.utf8) } }
     }
 
     /// Parses one top-level member of a JSON object (e.g. an answer's `usage`), skipping the rest
@@ -106,8 +106,8 @@ extension RequestScan {
     /// member that is missing or when the text is not an object.
     public static func members(_ names: MemberNames, in bytes: UnsafeRawBufferPointer) -> [JSONValue?] {
         var parser = JSONParser(bytes)
-        var found = [JSONValue?](repeating: nil, count: names.names.count)
-        var missing = names.names.count
+        var found = [JSONValue?](repeating: nil, count: names.bytes.count)
+        var missing = names.bytes.count
         do {
             guard try parser.peek() == UInt8(ascii: "{") else { return found }
             try parser.enter()
@@ -118,7 +118,7 @@ extension RequestScan {
                 let (range, _) = try parser.scanString()
                 try parser.expect(UInt8(ascii: ":"))
                 let key = UnsafeRawBufferPointer(rebasing: bytes[range])
-                if let index = names.names.firstIndex(where: { key.elementsEqual($0) }), found[index] == nil {
+                if let index = names.bytes.firstIndex(where: { key.elementsEqual($0) }), found[index] == nil {
                     found[index] = try parser.parseValue()
                     missing -= 1
                 } else {
