@@ -20,6 +20,9 @@ public final class SageMakerChannel: AdaptorChannel {
 
     public func classify(_ answer: PluginAnswer) -> ResponseClassification? { BedrockAnswers.classify(answer) }
 
+    /// Usage without a reported count is estimated from the request's size.
+    public func readsRequestBody(_ operation: Operation) -> Bool { true }
+
     public func buildRequest(_ request: PluginRequest) throws(PluginError) -> PluginUpstreamRequest {
         // An endpoint has no counter: a count sent on would run (and not bill) a generation.
         guard request.operation != .countTokens else { throw PluginError(.unsupported, "SageMaker endpoints have no token counter") }

@@ -13,6 +13,10 @@ final class GeminiChannel: AdaptorChannel {
 
     func classify(_ answer: PluginAnswer) -> ResponseClassification? { GoogleAnswers.classify(answer) }
 
+    /// An embeddings answer follows the request's `encoding_format`, and estimates its usage from
+    /// the request's `input` when Gemini reports none.
+    func readsRequestBody(_ operation: Operation) -> Bool { operation == .embeddings }
+
     func buildRequest(_ request: PluginRequest) throws(PluginError) -> PluginUpstreamRequest {
         let urls = settings.urls
         let url: String

@@ -90,6 +90,7 @@ public struct PluginResponse: Sendable {
     public var body: [UInt8]
     /// The model the client asked for, to echo back.
     public var model: String
+    /// The client's body: empty unless the channel's `readsRequestBody(operation)` is true.
     public var requestBody: [UInt8]
     /// Answer in this dialect (the request body's).
     public var dialect: Dialect
@@ -137,6 +138,7 @@ public struct PluginStreamParams: Sendable {
     public var model: String
     public var headers: [(String, String)]
     public var includeUsage: Bool
+    /// The client's body: empty unless the channel's `readsRequestBody(operation)` is true.
     public var requestBody: [UInt8]
     /// Stream events in this dialect (the request body's).
     public var dialect: Dialect
@@ -180,6 +182,9 @@ public protocol AdaptorChannel: AnyObject, Sendable {
     /// True when a body in `dialect` for `model` is the provider's own and is taken as it is (and
     /// answered in it), so it passes through untouched. Default: only `.openAI`.
     func accepts(_ dialect: Dialect, model: String) -> Bool
+    /// True when `convertResponse` or `makeStream` reads `requestBody` for `operation`: only then
+    /// does the kit copy the client's body (it can be megabytes) into the answer's call. Default: false.
+    func readsRequestBody(_ operation: Operation) -> Bool
     func buildRequest(_ request: PluginRequest) throws(PluginError) -> PluginUpstreamRequest
     func convertResponse(_ response: PluginResponse) throws(PluginError) -> PluginConvertedResponse
     func makeStream(_ params: PluginStreamParams) throws(PluginError) -> any AdaptorStream
@@ -190,6 +195,7 @@ public protocol AdaptorChannel: AnyObject, Sendable {
 
 extension AdaptorChannel {
     public func accepts(_ dialect: Dialect, model: String) -> Bool { false }
+    public func readsRequestBody(_ operation: Operation) -> Bool { false }
     public func classify(_ answer: PluginAnswer) -> ResponseClassification? { nil }
 }
 

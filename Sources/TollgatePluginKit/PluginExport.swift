@@ -155,7 +155,7 @@ func release(_ handle: OpaquePointer?) {
 /// Reports a failure through the error buffer.
 func report(_ error: any Error, _ buffer: UnsafeMutablePointer<tollgate_type_buffer>?) -> tollgate_status {
     let failure = error as? PluginError ?? PluginError(.internal, "\(error)")
-    buffer?.pointee = allocate(Array(failure.message.utf8))
+    buffer?.pointee = .allocate(failure.message)
     return failure.status
 }
 
@@ -202,8 +202,8 @@ private let adaptorHooks = tollgate_type_adaptor_hooks(
                 operation: operation(r.operation), model: r.model.string, body: bytes(r.body), dialect: dialect(r.dialect),
                 stream: r.stream != 0,
                 clientHeaders: HeaderLines.parse(r.client_headers.raw)))
-            out.pointee.method = allocate(Array(built.method.utf8))
-            out.pointee.url = allocate(Array(built.url.utf8))
+            out.pointee.method = .allocate(built.method)
+            out.pointee.url = .allocate(built.url)
             out.pointee.headers = allocate(HeaderLines.format(built.headers))
             out.pointee.body = allocate(built.body)
             return TOLLGATE_OK
@@ -212,9 +212,11 @@ private let adaptorHooks = tollgate_type_adaptor_hooks(
     on_convert_response: { channel, response, out, errorOut in
         guard let box = borrow(channel, as: ChannelBox.self), let r = response?.pointee, let out else { return TOLLGATE_ERR_INTERNAL }
         do {
+            let op = operation(r.operation)
             let converted = try box.channel.convertResponse(PluginResponse(
-                operation: operation(r.operation), status: Int(r.status), headers: HeaderLines.parse(r.headers.raw),
-                body: bytes(r.body), model: r.model.string, requestBody: bytes(r.request_body),
+                operation: op, status: Int(r.status), headers: HeaderLines.parse(r.headers.raw),
+                body: bytes(r.body), model: r.model.string,
+                requestBody: box.channel.readsRequestBody(op) ? bytes(r.request_body) : [],
                 dialect: StructSize.holds(\tollgate_type_response_in.dialect, structSize: r.struct_size) ? dialect(r.dialect) : .openAI))
             out.pointee.status = Int32(converted.status)
             out.pointee.body = allocate(converted.body)
@@ -225,9 +227,11 @@ private let adaptorHooks = tollgate_type_adaptor_hooks(
     on_stream_new: { channel, params, out, errorOut in
         guard let box = borrow(channel, as: ChannelBox.self), let p = params?.pointee else { return TOLLGATE_ERR_INTERNAL }
         do {
+            let op = operation(p.operation)
             let stream = try box.channel.makeStream(PluginStreamParams(
-                operation: operation(p.operation), model: p.model.string, headers: HeaderLines.parse(p.headers.raw),
-                includeUsage: p.include_usage != 0, requestBody: bytes(p.request_body),
+                operation: op, model: p.model.string, headers: HeaderLines.parse(p.headers.raw),
+                includeUsage: p.include_usage != 0,
+                requestBody: box.channel.readsRequestBody(op) ? bytes(p.request_body) : [],
                 dialect: StructSize.holds(\tollgate_type_stream_params.dialect, structSize: p.struct_size) ? dialect(p.dialect) : .openAI))
             out?.pointee = retain(StreamBox(stream))
             return TOLLGATE_OK

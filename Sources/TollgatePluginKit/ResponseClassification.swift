@@ -111,9 +111,9 @@ public struct ResponseClassification: Sendable, Equatable {
         set(limits.tokensRemaining, TOLLGATE_LIMIT_TOKENS_REMAINING, &out.tokens_remaining)
         set(limits.tokensResetMilliseconds, TOLLGATE_LIMIT_TOKENS_RESET, &out.tokens_reset_ms)
         out.limit_fields = fields
-        out.message = allocate(Array(message.utf8))
-        out.code = allocate(Array((code ?? "").utf8))
-        out.successor = allocate(Array((successor ?? "").utf8))
+        out.message = .allocate(message)
+        out.code = .allocate(code ?? "")
+        out.successor = .allocate(successor ?? "")
     }
 }
 

@@ -1,4 +1,6 @@
 import Foundation
+import NIOCore
+import NIOHTTP1
 import Testing
 import TollgatePluginABI
 @testable import TollgateCore
@@ -294,7 +296,7 @@ import TollgatePluginABI
         #expect(channel.accepts(TOLLGATE_DIALECT_GEMINI, model: "gemini-2.5-pro"))
         #expect(!channel.accepts(TOLLGATE_DIALECT_ANTHROPIC, model: "gemini-2.5-pro"))
 
-        let body = Array(#"{"contents":[{"role":"user","parts":[{"text":"hi"}]}],"generation_config":{"max_output_tokens":5}}"#.utf8)
+        let body = ByteBuffer(string: #"{"contents":[{"role":"user","parts":[{"text":"hi"}]}],"generation_config":{"max_output_tokens":5}}"#)
         let built = try channel.buildRequest(operation: TOLLGATE_OPERATION_CHAT, dialect: TOLLGATE_DIALECT_GEMINI, model: "gemini-2.5-pro",
                                              body: body, stream: true, clientHeaders: [])
         #expect(built.url == "https://example.test/v1/models/gemini-2.5-pro:streamGenerateContent?alt=sse")
@@ -302,24 +304,24 @@ import TollgatePluginABI
         #expect(built.headers.contains { $0.0.lowercased() == "x-goog-api-key" && $0.1 == "k" })
 
         let single = try channel.buildRequest(operation: TOLLGATE_OPERATION_EMBEDDINGS, dialect: TOLLGATE_DIALECT_GEMINI, model: "text-embedding-004",
-                                              body: Array(#"{"content":{"parts":[{"text":"a"}]}}"#.utf8), stream: false, clientHeaders: [])
+                                              body: ByteBuffer(string: #"{"content":{"parts":[{"text":"a"}]}}"#), stream: false, clientHeaders: [])
         #expect(single.url == "https://example.test/v1/models/text-embedding-004:embedContent")
         let batch = try channel.buildRequest(operation: TOLLGATE_OPERATION_EMBEDDINGS, dialect: TOLLGATE_DIALECT_GEMINI, model: "text-embedding-004",
-                                             body: Array(#"{"requests":[]}"#.utf8), stream: false, clientHeaders: [])
+                                             body: ByteBuffer(string: #"{"requests":[]}"#), stream: false, clientHeaders: [])
         #expect(batch.url == "https://example.test/v1/models/text-embedding-004:batchEmbedContents")
 
-        let answer = Array(#"{"candidates":[{"content":{"parts":[{"text":"yo"}]},"finishReason":"STOP"}],"usageMetadata":{"promptTokenCount":3,"cachedContentTokenCount":1,"candidatesTokenCount":2}}"#.utf8)
+        let answer = ByteBuffer(string: #"{"candidates":[{"content":{"parts":[{"text":"yo"}]},"finishReason":"STOP"}],"usageMetadata":{"promptTokenCount":3,"cachedContentTokenCount":1,"candidatesTokenCount":2}}"#)
         let converted = try channel.convertResponse(operation: TOLLGATE_OPERATION_CHAT, dialect: TOLLGATE_DIALECT_GEMINI, status: 200,
-                                                    headers: [], body: answer, model: "gemini-2.5-pro", requestBody: body)
+                                                    headers: [:], body: answer, model: "gemini-2.5-pro", requestBody: body)
         #expect(converted.status == 200 && converted.body == answer)
         #expect(converted.usage == TokenUsage(prompt: 3, completion: 2, cacheRead: 1))
-        let error = Array(#"{"error":{"code":400,"message":"bad","status":"INVALID_ARGUMENT"}}"#.utf8)
+        let error = ByteBuffer(string: #"{"error":{"code":400,"message":"bad","status":"INVALID_ARGUMENT"}}"#)
         let failed = try channel.convertResponse(operation: TOLLGATE_OPERATION_CHAT, dialect: TOLLGATE_DIALECT_GEMINI, status: 400,
-                                                 headers: [], body: error, model: "gemini-2.5-pro", requestBody: body)
+                                                 headers: [:], body: error, model: "gemini-2.5-pro", requestBody: body)
         #expect(failed.status == 400 && failed.body == error)
 
         let stream = try channel.makeStream(operation: TOLLGATE_OPERATION_CHAT, dialect: TOLLGATE_DIALECT_GEMINI, model: "gemini-2.5-pro",
-                                            headers: [], includeUsage: false, requestBody: body)
+                                            headers: [:], includeUsage: false, requestBody: body)
         let events = Array("data: {\"candidates\": [{\"content\": {\"parts\": [{\"text\": \"yo\"}]},\"finishReason\": \"STOP\"}],\"usageMetadata\": {\"promptTokenCount\": 3,\"candidatesTokenCount\": 2}}\r\n\r\n".utf8)
         let fed = events.withUnsafeBytes { stream.feed($0) }
         let finished = stream.finish()

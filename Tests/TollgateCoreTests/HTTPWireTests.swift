@@ -159,4 +159,27 @@ import TollgateShared
         let back = HeaderLines.parse(HeaderLines.format(headers))
         #expect(back.map(\.0) == headers.map(\.0) && back.map(\.1) == headers.map(\.1))
     }
+
+    /// An upstream head reaches a plugin with lower-case names (only names: values keep their case).
+    @Test func anUpstreamHeadIsWrittenWithLowerCaseNames() {
+        let head = HTTPHeaders([("Content-Type", "Application/JSON"), ("X-RateLimit-Limit-Requests", "50"), ("retry-after", "3"), ("@[`{Z", "v")])
+        #expect(String(decoding: HeaderLines.lowercased(head), as: UTF8.self)
+            == "content-type: Application/JSON\r\nx-ratelimit-limit-requests: 50\r\nretry-after: 3\r\n@[`{z: v\r\n")
+        #expect(HeaderLines.lowercased([:]).isEmpty)
+    }
+
+    /// Bodies are lent from the buffer's readable bytes, and plugin buffers are made from any of
+    /// the core's forms; empty input makes the empty buffer (nothing to free).
+    @Test func buffersAreLentInPlaceAndCopiedOut() {
+        var body = ByteBuffer(string: "skip:body")
+        body.moveReaderIndex(forwardBy: 5)
+        #expect(withBytesView(body) { $0.array } == Array("body".utf8))
+        #expect(withBytesView(ByteBuffer()) { $0.raw.count } == 0)
+        for made in [tollgate_type_buffer.allocate("héllo"), .allocate(Array("héllo".utf8))] {
+            var buffer = made
+            #expect(buffer.string == "héllo")
+            tollgate_type_buffer.release(&buffer)
+        }
+        #expect(tollgate_type_buffer.allocate("").ptr == nil && tollgate_type_buffer.allocate([UInt8]()).ptr == nil)
+    }
 }

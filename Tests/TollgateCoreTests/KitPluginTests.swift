@@ -17,14 +17,21 @@ final class LinesPlugin: AdaptorPlugin {
 
     func makeChannel(settings: JSONValue) throws(PluginError) -> any AdaptorChannel {
         guard let base = settings["base_url"]?.stringValue else { throw PluginError(.config, "base_url is required") }
-        return LinesChannel(base: base)
+        return LinesChannel(base: base, readsRequest: settings["options"]?["reads_request_body"]?.stringValue == "true")
     }
 }
 
 final class LinesChannel: AdaptorChannel, @unchecked Sendable {
     let base: String
+    /// Whether it asks the kit for the client's body with answers (it reports its size back).
+    let readsRequest: Bool
     private let token = NIOLockedValueBox<String?>(nil)
-    init(base: String) { self.base = base }
+    init(base: String, readsRequest: Bool) {
+        self.base = base
+        self.readsRequest = readsRequest
+    }
+
+    func readsRequestBody(_ operation: TollgatePluginKit.Operation) -> Bool { readsRequest }
 
     func buildRequest(_ request: PluginRequest) throws(PluginError) -> PluginUpstreamRequest {
         let body: JSONValue
@@ -59,18 +66,25 @@ final class LinesChannel: AdaptorChannel, @unchecked Sendable {
             "choices": .array([.object(["index": .int(0), "message": .object(["role": .string("assistant"), "content": json["output"] ?? .null]),
                                         "finish_reason": .string("stop")])]),
             "usage": .object(["prompt_tokens": .int(usage.prompt ?? 0), "completion_tokens": .int(usage.completion ?? 0)]),
+            "request_bytes": .int(Int64(response.requestBody.count)),
         ])
         return PluginConvertedResponse(status: 200, body: body.serialized(), usage: usage)
     }
 
-    func makeStream(_ params: PluginStreamParams) throws(PluginError) -> any AdaptorStream { LinesStream(model: params.model) }
+    func makeStream(_ params: PluginStreamParams) throws(PluginError) -> any AdaptorStream {
+        LinesStream(model: params.model, requestBytes: params.requestBody.count)
+    }
 }
 
 final class LinesStream: AdaptorStream {
     let model: String
+    let requestBytes: Int
     var pending: [UInt8] = []
     var done = false
-    init(model: String) { self.model = model }
+    init(model: String, requestBytes: Int) {
+        self.model = model
+        self.requestBytes = requestBytes
+    }
 
     func feed(_ chunk: UnsafeRawBufferPointer, usage: inout PluginUsage) throws(PluginError) -> [UInt8] {
         pending += chunk
@@ -86,6 +100,7 @@ final class LinesStream: AdaptorStream {
                 out += Array("data: [DONE]\n\n".utf8)
             } else {
                 let chunk = JSONValue.object(["object": .string("chat.completion.chunk"), "model": .string(model),
+                                              "request_bytes": .int(Int64(requestBytes)),
                                               "choices": .array([.object(["index": .int(0), "delta": .object(["content": json["delta"] ?? .null])])])])
                 out += Array("data: ".utf8) + chunk.serialized() + Array("\n\n".utf8)
             }
@@ -126,6 +141,8 @@ func linesEntry() -> UnsafeRawPointer { PluginExport.adaptor(LinesPlugin.self) }
         try await GatewayHarness.start("""
         channels:
           - { name: lines, provider: kit-lines, base_url: "\(upstream.baseURL)", models: [lines-1] }
+          - { name: lines-reader, provider: kit-lines, base_url: "\(upstream.baseURL)", models: [lines-2],
+              options: { reads_request_body: true } }
         """, linkedPlugins: [("linked:kit-lines", linesEntry)])
     }
 
@@ -155,6 +172,23 @@ func linesEntry() -> UnsafeRawPointer { PluginExport.adaptor(LinesPlugin.self) }
         #expect(generate.allSatisfy { $0.header("authorization") == "Bearer tok-42" })
         #expect(generate[0].json == .object(["prompt": .string("hi"), "stream": .bool(false)]))
         #expect(upstream.requests.filter { $0.uri == "/token" }.count == 1, "the token is cached by the channel")
+    }
+
+    /// The kit copies the client's body into answer hooks only for a channel that reads it.
+    @Test func answerHooksSeeTheRequestBodyOnlyWhenTheChannelReadsIt() async throws {
+        let upstream = try await Self.upstream()
+        let harness = try await Self.start(upstream)
+        defer { Task { await harness.stop(); await upstream.stop() } }
+        for (model, reads) in [("lines-1", false), ("lines-2", true)] {
+            let body = #"{"model":"\#(model)","messages":[{"role":"user","content":"hi"}]}"#
+            let complete = try await harness.chat(body)
+            #expect(complete.status == 200, "\(complete.text)")
+            #expect(complete.json?["request_bytes"]?.int64Value == (reads ? Int64(body.utf8.count) : 0), "\(model)")
+            let streamBody = #"{"model":"\#(model)","stream":true,"messages":[{"role":"user","content":"hi"}]}"#
+            let streamed = try await harness.chat(streamBody)
+            #expect(streamed.status == 200)
+            #expect(streamed.text.contains(#""request_bytes":\#(reads ? streamBody.utf8.count : 0)"#), "\(model): \(streamed.text)")
+        }
     }
 
     @Test func pluginErrorsReachTheClientInOpenAIStyle() async throws {

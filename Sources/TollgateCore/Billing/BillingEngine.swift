@@ -22,7 +22,7 @@ public final class BillingEngine: Sendable {
         var handle: OpaquePointer?
         var error = tollgate_type_buffer.empty
         let status = withBytesView(entryJSON) { hooks.on_price_new($0, &handle, &error) }
-        let message = String(decoding: plugin.take(&error), as: UTF8.self)
+        let message = plugin.takeString(&error)
         guard status == TOLLGATE_OK, let handle else {
             throw Failure(message: message.isEmpty ? "refused (\(status.name))" : message)
         }
@@ -46,8 +46,8 @@ public final class BillingEngine: Sendable {
             request.region = regionBytes
             return hooks.on_compute_cost(&request, &cost, &breakdown, &error)
         }
-        let explanation = String(decoding: plugin.take(&breakdown), as: UTF8.self)
-        let message = String(decoding: plugin.take(&error), as: UTF8.self)
+        let explanation = plugin.takeString(&breakdown)
+        let message = plugin.takeString(&error)
         guard status == TOLLGATE_OK else { throw Failure(message: message.isEmpty ? "cannot price (\(status.name))" : message) }
         let currency = withUnsafeBytes(of: cost.currency) { raw in
             String(decoding: raw.prefix(while: { $0 != 0 }), as: UTF8.self)

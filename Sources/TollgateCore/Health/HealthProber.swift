@@ -96,10 +96,10 @@ final class HealthProber: Sendable {
                                body: document.serialized(), timeout: timeout)
         case .plugin(let plugin):
             let spec = try plugin.buildRequest(operation: embeddings ? TOLLGATE_OPERATION_EMBEDDINGS : TOLLGATE_OPERATION_CHAT,
-                                               dialect: TOLLGATE_DIALECT_OPENAI, model: model, body: body, stream: false,
+                                               dialect: TOLLGATE_DIALECT_OPENAI, model: model, body: ByteBuffer(bytes: body), stream: false,
                                                clientHeaders: [])
             return SideRequest(method: spec.method, url: spec.url, headers: spec.headers.filter { $0.0.lowercased() != "host" },
-                               body: spec.body, timeout: timeout)
+                               body: Array(buffer: spec.body), timeout: timeout)
         }
     }
 }

@@ -71,12 +71,14 @@ public final class LoadedPlugin: @unchecked Sendable {
         buffer = .empty
     }
 
-    /// Takes ownership of a plugin buffer: copies it out and frees it.
-    func take(_ buffer: inout tollgate_type_buffer) -> [UInt8] {
-        let bytes = buffer.array
-        free(&buffer)
-        return bytes
+    /// Takes ownership of a plugin buffer: `read` sees its bytes in place, then it is freed.
+    func take<R>(_ buffer: inout tollgate_type_buffer, _ read: (UnsafeRawBufferPointer) -> R) -> R {
+        defer { free(&buffer) }
+        return read(buffer.raw)
     }
+
+    func take(_ buffer: inout tollgate_type_buffer) -> [UInt8] { take(&buffer) { Array($0) } }
+    func takeString(_ buffer: inout tollgate_type_buffer) -> String { take(&buffer) { String(decoding: $0, as: UTF8.self) } }
 }
 
 /// What `tollgate plugins` prints for one file.

@@ -1,3 +1,5 @@
+import NIOCore
+import NIOHTTP1
 import TollgatePluginABI
 
 /// A failure reported by a plugin hook: its status and message.
@@ -27,10 +29,10 @@ public final class PluginAdaptor: @unchecked Sendable {
         let status = withBytesView(providerID) { id in
             withBytesView(apiVersion) { version in hooks.on_adaptor_new(id, version, &out, &error) }
         }
-        let message = plugin.take(&error)
+        let message = plugin.takeString(&error)
         guard status == TOLLGATE_OK, let out else {
             throw AdaptorError(status: status == TOLLGATE_OK ? TOLLGATE_ERR_INTERNAL : status,
-                               message: message.isEmpty ? "on_adaptor_new failed" : String(decoding: message, as: UTF8.self))
+                               message: message.isEmpty ? "on_adaptor_new failed" : message)
         }
         self.plugin = plugin
         self.hooks = hooks
@@ -60,10 +62,9 @@ public final class PluginAdaptor: @unchecked Sendable {
 
     /// Throws the plugin's error for a non-OK status; frees the error buffer either way.
     func check(_ status: tollgate_status, _ error: inout tollgate_type_buffer) throws(AdaptorError) {
-        let message = plugin.take(&error)
+        let message = plugin.takeString(&error)
         guard status == TOLLGATE_OK else {
-            throw AdaptorError(status: status, message: message.isEmpty ? "\(plugin.name) failed without a message"
-                                                                        : String(decoding: message, as: UTF8.self))
+            throw AdaptorError(status: status, message: message.isEmpty ? "\(plugin.name) failed without a message" : message)
         }
     }
 }
@@ -73,7 +74,7 @@ public struct UpstreamRequestSpec: Sendable {
     public var method: String
     public var url: String
     public var headers: [(String, String)]
-    public var body: [UInt8]
+    public var body: ByteBuffer
 }
 
 /// A channel's plugin handle; destroyed when the channel is dropped.
@@ -95,7 +96,7 @@ public final class PluginChannel: @unchecked Sendable {
         return withBytesView(model) { hook(handle, $0, dialect) } != 0
     }
 
-    func buildRequest(operation: tollgate_type_operation, dialect: tollgate_type_dialect, model: String, body: [UInt8],
+    func buildRequest(operation: tollgate_type_operation, dialect: tollgate_type_dialect, model: String, body: ByteBuffer,
                       stream: Bool, clientHeaders: [(String, String)]) throws(AdaptorError) -> UpstreamRequestSpec {
         var out = tollgate_type_upstream_request()
         out.struct_size = MemoryLayout<tollgate_type_upstream_request>.size
@@ -112,23 +113,22 @@ public final class PluginChannel: @unchecked Sendable {
                 }
             }
         }
-        let method = plugin.take(&out.method)
-        let url = plugin.take(&out.url)
-        let headers = plugin.take(&out.headers)
-        let builtBody = plugin.take(&out.body)
+        let method = plugin.takeString(&out.method)
+        let url = plugin.takeString(&out.url)
+        let headers = plugin.take(&out.headers) { HeaderLines.parse($0) }
+        let builtBody = plugin.take(&out.body) { ByteBuffer(bytes: $0) }
         try adaptor.check(status, &error)
-        return UpstreamRequestSpec(method: method.isEmpty ? "POST" : String(decoding: method, as: UTF8.self),
-                                   url: String(decoding: url, as: UTF8.self), headers: HeaderLines.parse(headers), body: builtBody)
+        return UpstreamRequestSpec(method: method.isEmpty ? "POST" : method, url: url, headers: headers, body: builtBody)
     }
 
     func convertResponse(operation: tollgate_type_operation, dialect: tollgate_type_dialect, status: Int,
-                         headers: [(String, String)], body: [UInt8], model: String,
-                         requestBody: [UInt8]) throws(AdaptorError) -> (status: Int, body: [UInt8], usage: TokenUsage) {
+                         headers: HTTPHeaders, body: ByteBuffer, model: String,
+                         requestBody: ByteBuffer) throws(AdaptorError) -> (status: Int, body: ByteBuffer, usage: TokenUsage) {
         var out = tollgate_type_response_out()
         out.struct_size = MemoryLayout<tollgate_type_response_out>.size
         out.status = Int32(status)
         var error = tollgate_type_buffer.empty
-        let headerBytes = HeaderLines.format(headers)
+        let headerBytes = HeaderLines.lowercased(headers)
         let result = withBytesView(headerBytes) { headersView in
             withBytesView(body) { bodyView in
                 withBytesView(model) { modelView in
@@ -142,16 +142,16 @@ public final class PluginChannel: @unchecked Sendable {
                 }
             }
         }
-        let converted = plugin.take(&out.body)
+        let converted = plugin.take(&out.body) { ByteBuffer(bytes: $0) }
         try adaptor.check(result, &error)
         return (Int(out.status), converted, TokenUsage(out.usage))
     }
 
     func makeStream(operation: tollgate_type_operation, dialect: tollgate_type_dialect, model: String,
-                    headers: [(String, String)], includeUsage: Bool, requestBody: [UInt8]) throws(AdaptorError) -> PluginStream {
+                    headers: HTTPHeaders, includeUsage: Bool, requestBody: ByteBuffer) throws(AdaptorError) -> PluginStream {
         var out: OpaquePointer?
         var error = tollgate_type_buffer.empty
-        let headerBytes = HeaderLines.format(headers)
+        let headerBytes = HeaderLines.lowercased(headers)
         let status = withBytesView(model) { modelView in
             withBytesView(headerBytes) { headersView in
                 withBytesView(requestBody) { requestView in

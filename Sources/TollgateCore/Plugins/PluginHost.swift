@@ -86,7 +86,7 @@ private func hostHTTPCall(_ table: UnsafePointer<tollgate_type_host>?, _ request
                           _ response: UnsafeMutablePointer<tollgate_type_http_response>?,
                           _ error: UnsafeMutablePointer<tollgate_type_buffer>?) -> tollgate_status {
     func fail(_ status: tollgate_status, _ message: String) -> tollgate_status {
-        error?.pointee = .allocate(Array(message.utf8))
+        error?.pointee = .allocate(message)
         return status
     }
     guard let host = PluginHost.from(table), let request, let response else {

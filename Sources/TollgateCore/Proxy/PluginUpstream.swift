@@ -9,8 +9,8 @@ struct PluginUpstream: Upstream {
     let pluginChannel: PluginChannel
 
     func prepare(_ call: UpstreamCall, for modelCall: ModelCall, _ done: @escaping (Result<UpstreamRequest, GatewayError>) -> Void) {
-        let clientHeaders = call.head.headers.filter { self.pluginChannel.adaptor.forwardHeaders.contains($0.name.lowercased()) }.map { ($0.name, $0.value) }
-        let body = Array(buffer: call.body)
+        let clientHeaders = forwarded(call.head.headers)
+        let body = call.body
         let pluginChannel = self.pluginChannel
         let build: @Sendable () throws -> UpstreamRequestSpec = {
             try pluginChannel.buildRequest(operation: call.operation, dialect: call.dialect, model: call.upstreamModel, body: body,
@@ -24,7 +24,16 @@ struct PluginUpstream: Upstream {
         }
     }
 
-    private func request(_ built: Result<UpstreamRequestSpec, any Error>, call: UpstreamCall, clientBody: [UInt8])
+    /// The client headers the plugin reads (an array only when some are there).
+    private func forwarded(_ headers: HTTPHeaders) -> [(String, String)] {
+        var forwarded: [(String, String)] = []
+        for (name, value) in headers where pluginChannel.adaptor.forwardHeaders.contains(name.lowercased()) {
+            forwarded.append((name, value))
+        }
+        return forwarded
+    }
+
+    private func request(_ built: Result<UpstreamRequestSpec, any Error>, call: UpstreamCall, clientBody: ByteBuffer)
         -> Result<UpstreamRequest, GatewayError> {
         let spec: UpstreamRequestSpec
         switch built {
@@ -37,10 +46,10 @@ struct PluginUpstream: Upstream {
         }
         var headers = HTTPHeaders(spec.headers)
         if !headers.contains(name: "host") { headers.add(name: "host", value: endpoint.hostHeader) }
-        headers.replaceOrAdd(name: "content-length", value: String(spec.body.count))
+        headers.replaceOrAdd(name: "content-length", value: String(spec.body.readableBytes))
         let head = HTTPRequestHead(version: .http1_1, method: HTTPMethod(rawValue: spec.method), uri: path, headers: headers)
         let transducer = Self.transducer(pluginChannel, call: call, clientBody: clientBody)
-        return .success(UpstreamRequest(target: .network(endpoint, head, ByteBuffer(bytes: spec.body)), transducer: transducer))
+        return .success(UpstreamRequest(target: .network(endpoint, head, spec.body), transducer: transducer))
     }
 
     /// Maps a plugin's status to what the client gets.
@@ -61,23 +70,21 @@ struct PluginUpstream: Upstream {
 extension PluginUpstream {
     /// Reads an answer through the plugin: streams with its stream hooks, complete answers with
     /// `on_convert_response`.
-    static func transducer(_ channel: PluginChannel, call: UpstreamCall, clientBody: [UInt8]) -> ConvertingTransducer {
+    static func transducer(_ channel: PluginChannel, call: UpstreamCall, clientBody: ByteBuffer) -> ConvertingTransducer {
         let plugin = channel.plugin.name
         return ConvertingTransducer(wantsStream: call.wantsStream, errorPrefix: "\(plugin): ", makeStream: { head throws(GatewayError) in
             do throws(AdaptorError) {
                 return try channel.makeStream(operation: call.operation, dialect: call.dialect, model: call.model,
-                                              headers: head.headers.map { ($0.name.lowercased(), $0.value) },
-                                              includeUsage: call.clientIncludeUsage, requestBody: clientBody)
+                                              headers: head.headers, includeUsage: call.clientIncludeUsage, requestBody: clientBody)
             } catch {
                 throw .badGateway("\(plugin) cannot read the stream: \(error.message)")
             }
         }, convert: { head, body throws(GatewayError) in
             do throws(AdaptorError) {
                 let converted = try channel.convertResponse(operation: call.operation, dialect: call.dialect, status: Int(head.status.code),
-                                                            headers: head.headers.map { ($0.name.lowercased(), $0.value) },
-                                                            body: Array(buffer: body), model: call.model, requestBody: clientBody)
+                                                            headers: head.headers, body: body, model: call.model, requestBody: clientBody)
                 return CompleteAnswer(status: converted.status, headers: UpstreamHeaders.converted(head.headers),
-                                      body: ByteBuffer(bytes: converted.body), usage: converted.usage)
+                                      body: converted.body, usage: converted.usage)
             } catch {
                 throw .badGateway("\(plugin) could not read the upstream answer (HTTP \(head.status.code)): \(error.message)")
             }

@@ -29,10 +29,18 @@ extension tollgate_type_buffer {
     }
 
     /// A malloc'd copy of `bytes`; whoever receives it releases it with free().
-    public static func allocate(_ bytes: [UInt8]) -> tollgate_type_buffer {
-        guard !bytes.isEmpty, let memory = malloc(bytes.count)?.assumingMemoryBound(to: UInt8.self) else { return .empty }
-        bytes.withUnsafeBufferPointer { memory.initialize(from: $0.baseAddress!, count: bytes.count) }
-        return tollgate_type_buffer(ptr: memory, len: bytes.count)
+    public static func allocate(_ bytes: UnsafeRawBufferPointer) -> tollgate_type_buffer {
+        guard let base = bytes.baseAddress, bytes.count > 0, let memory = malloc(bytes.count) else { return .empty }
+        memory.copyMemory(from: base, byteCount: bytes.count)
+        return tollgate_type_buffer(ptr: memory.assumingMemoryBound(to: UInt8.self), len: bytes.count)
+    }
+
+    public static func allocate(_ bytes: [UInt8]) -> tollgate_type_buffer { bytes.withUnsafeBytes { allocate($0) } }
+
+    /// A malloc'd copy of the text's UTF-8, read in place.
+    public static func allocate(_ text: String) -> tollgate_type_buffer {
+        var text = text
+        return text.withUTF8 { allocate(UnsafeRawBufferPointer($0)) }
     }
 
     /// Releases a buffer made by `allocate`.
