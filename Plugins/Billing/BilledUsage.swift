@@ -17,14 +17,15 @@ struct BilledUsage: Sendable, Equatable {
     var audioOutput: Int64
 
     init(_ usage: TokenUsage) throws(PluginError) {
-        let counts: [(String, Int64?)] = [
-            ("prompt", usage.prompt), ("completion", usage.completion), ("cache read", usage.cacheRead),
-            ("cache creation", usage.cacheCreation), ("1-hour cache creation", usage.cacheCreation1h),
-            ("audio prompt", usage.audioPrompt), ("audio completion", usage.audioCompletion), ("reasoning", usage.reasoning),
-        ]
-        for (name, count) in counts where (count ?? 0) < 0 {
-            throw PluginError(.invalidInput, "usage: negative \(name) tokens (\(count ?? 0))")
-        }
+        // One check a count, no list of them: this runs for every request.
+        try Self.nonNegative(usage.prompt, "prompt")
+        try Self.nonNegative(usage.completion, "completion")
+        try Self.nonNegative(usage.cacheRead, "cache read")
+        try Self.nonNegative(usage.cacheCreation, "cache creation")
+        try Self.nonNegative(usage.cacheCreation1h, "1-hour cache creation")
+        try Self.nonNegative(usage.audioPrompt, "audio prompt")
+        try Self.nonNegative(usage.audioCompletion, "audio completion")
+        try Self.nonNegative(usage.reasoning, "reasoning")
         prompt = usage.prompt ?? 0
         let completion = usage.completion ?? 0
         cacheRead = usage.cacheRead ?? 0
@@ -50,14 +51,27 @@ struct BilledUsage: Sendable, Equatable {
         output = completion - reasoning - audioOutput
     }
 
-    /// The prompt's parts in the order they sit in the context (cached prefix first), for
-    /// segmented tiers.
-    var promptParts: [(BillLine.Kind, Int64)] {
-        [(.cacheRead, cacheRead), (.cacheCreation, cacheCreation5m), (.cacheCreation1h, cacheCreation1h),
-         (.audioInput, audioInput), (.input, text)]
+    private static func nonNegative(_ count: Int64?, _ name: String) throws(PluginError) {
+        guard let count, count < 0 else { return }
+        throw PluginError(.invalidInput, "usage: negative \(name) tokens (\(count))")
     }
 
-    var completionParts: [(BillLine.Kind, Int64)] {
-        [(.output, output), (.reasoning, reasoning), (.audioOutput, audioOutput)]
+    /// The prompt's parts in the order they sit in the context (cached prefix first), for
+    /// segmented tiers. Kinds are listed once; `tokens` reads each (no list of counts a request).
+    static let promptParts: [BillLine.Kind] = [.cacheRead, .cacheCreation, .cacheCreation1h, .audioInput, .input]
+    static let completionParts: [BillLine.Kind] = [.output, .reasoning, .audioOutput]
+    static let allParts = promptParts + completionParts
+
+    func tokens(_ kind: BillLine.Kind) -> Int64 {
+        switch kind {
+        case .cacheRead: cacheRead
+        case .cacheCreation: cacheCreation5m
+        case .cacheCreation1h: cacheCreation1h
+        case .audioInput: audioInput
+        case .input: text
+        case .output: output
+        case .reasoning: reasoning
+        case .audioOutput: audioOutput
+        }
     }
 }

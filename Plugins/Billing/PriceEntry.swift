@@ -84,17 +84,17 @@ public final class PriceEntry: BillingPrice {
             bill.tier = (index, tiers[index].start, tiers[index].end, tieredMode)
             switch tieredMode {
             case .wholeRequest:
-                bill.lines = try Self.lines(usage.promptParts + usage.completionParts, at: tiers[index].rates)
+                bill.lines = try Self.lines(BilledUsage.allParts, of: usage, at: tiers[index].rates)
             case .segmented:
-                bill.lines = try Self.segmented(usage.promptParts, tiers: tiers)
-                    + Self.lines(usage.completionParts, at: tiers[index].rates)
+                bill.lines = try Self.segmented(BilledUsage.promptParts, of: usage, tiers: tiers)
+                    + Self.lines(BilledUsage.completionParts, of: usage, at: tiers[index].rates)
             }
         } else if let threshold = plan.threshold(service, prompt: usage.prompt) {
             bill.rule = "tiered"
             bill.threshold = threshold.tokens
-            bill.lines = try Self.lines(usage.promptParts + usage.completionParts, at: threshold.rates)
+            bill.lines = try Self.lines(BilledUsage.allParts, of: usage, at: threshold.rates)
         } else {
-            bill.lines = try Self.lines(usage.promptParts + usage.completionParts, at: plan.rates(service))
+            bill.lines = try Self.lines(BilledUsage.allParts, of: usage, at: plan.rates(service))
         }
         return bill
     }
@@ -108,23 +108,25 @@ public final class PriceEntry: BillingPrice {
         return (plan, region)
     }
 
-    private static func lines(_ parts: [(BillLine.Kind, Int64)], at rates: TokenRates, tier: Int? = nil) throws(PluginError) -> [BillLine] {
+    private static func lines(_ parts: [BillLine.Kind], of usage: BilledUsage, at rates: TokenRates) throws(PluginError) -> [BillLine] {
         var lines: [BillLine] = []
         lines.reserveCapacity(parts.count)  // one allocation per bill, not one per line
-        for (kind, tokens) in parts where tokens > 0 {
-            lines.append(BillLine(kind: kind, tokens: tokens, pricePerMillionNano: try price(kind, tokens, rates), tier: tier))
+        for kind in parts {
+            let tokens = usage.tokens(kind)
+            guard tokens > 0 else { continue }
+            lines.append(BillLine(kind: kind, tokens: tokens, pricePerMillionNano: try price(kind, tokens, rates), tier: nil))
         }
         return lines
     }
 
     /// Tax brackets: the prompt's parts fill the context in order, each slice priced at the tier
     /// it falls in; tokens past the last tier stay in the last tier.
-    private static func segmented(_ parts: [(BillLine.Kind, Int64)], tiers: [PricePlan.Tier]) throws(PluginError) -> [BillLine] {
+    private static func segmented(_ parts: [BillLine.Kind], of usage: BilledUsage, tiers: [PricePlan.Tier]) throws(PluginError) -> [BillLine] {
         var lines: [BillLine] = []
         var position: Int64 = 0
         var index = 0
-        for (kind, tokens) in parts {
-            var left = tokens
+        for kind in parts {
+            var left = usage.tokens(kind)
             while left > 0 {
                 while index < tiers.count - 1 && position >= tiers[index].end { index += 1 }
                 let room = index == tiers.count - 1 ? left : min(left, tiers[index].end - position)

@@ -37,8 +37,10 @@ let billingHooks = tollgate_type_billing_hooks(
         } catch { return report(error, errorOut) }
     })
 
-/// Three ASCII letters and a NUL, as `tollgate_type_cost.currency` holds them.
+/// Three ASCII letters and a NUL, as `tollgate_type_cost.currency` holds them, read off the
+/// code's bytes (an array for them cost two allocations a request).
 private func currencyCode(_ code: String) -> (CChar, CChar, CChar, CChar) {
-    let b = Array(code.utf8.prefix(3)) + [0, 0, 0]
-    return (CChar(bitPattern: b[0]), CChar(bitPattern: b[1]), CChar(bitPattern: b[2]), 0)
+    var bytes = code.utf8.makeIterator()
+    func next() -> CChar { bytes.next().map { CChar(bitPattern: $0) } ?? 0 }
+    return (next(), next(), next(), 0)
 }

@@ -63,6 +63,9 @@ import TollgatePluginKit
         #expect(nano == 915_000_000)
         #expect(currency == "USD")
         #expect(try JSONParser.parse(breakdown)["rule"]?.stringValue == "standard")
+        let (euro, _, _) = priceNew(#"{"currency": "EUR", "input_cost_per_token": 1e-06, "output_cost_per_token": 2e-06}"#)
+        defer { descriptor.billing!.pointee.on_price_destroy!(euro) }
+        #expect(compute(euro, usage: TokenUsage(prompt: 1_000, completion: 0)).2 == "EUR")
         let batch = compute(price, usage: TokenUsage(prompt: 100_000, completion: 50_000), flags: UInt32(TOLLGATE_BILL_BATCH))
         #expect(batch.1 == 525_000_000)
         let priority = compute(price, usage: TokenUsage(prompt: 100_000, completion: 50_000),

@@ -53,6 +53,12 @@ import Testing
         #expect(book.find(model: "gemini-2.5-flash", prefixes: ["gemini"])?.name == "gemini/gemini-2.5-flash")
         #expect(book.find(model: "claude-sonnet-4-5", prefixes: ["anthropic"])?.name == "claude-sonnet-4-5")
         #expect(book.find(model: "mock-echo", prefixes: [])?.source == "builtin")
+        // A name with several slashes is found under any split of it, as the joined name was.
+        let llama = "anyscale/meta-llama/Llama-2-7b-chat-hf"
+        #expect(book.find(model: "meta-llama/Llama-2-7b-chat-hf", prefixes: ["nope", "anyscale"])?.name == llama)
+        #expect(book.find(model: "Llama-2-7b-chat-hf", prefixes: ["anyscale/meta-llama"])?.name == llama)
+        #expect(book.find(model: "meta-llama/Llama-2-7b-chat-hf", prefixes: ["anyscale/"]) == nil)
+        #expect(book.find(model: "", prefixes: [llama]) == nil && book.find(model: "chat-hf", prefixes: ["anyscale/meta-llama/Llama-2-7b"]) == nil)
     }
 
     @Test func aSyncReportsAddedChangedRemovedAndSkippedAndIsStored() async throws {

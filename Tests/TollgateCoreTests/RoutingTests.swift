@@ -47,6 +47,19 @@ import Testing
         #expect(resting.tiers(for: "m") == [[0, 2], [3]])
     }
 
+    /// Tiers are remembered per model (asked again, the same), but only for served names of a
+    /// bounded length and count: names a client makes up cannot grow the router.
+    @Test func tiersAreRememberedForABoundedSetOfServedNames() {
+        let router = ModelRouter(channels: [channel("any", models: ["m*"], priority: 0), channel("x", models: ["x"], priority: 1)])
+        #expect(router.tiers(for: "m1") == [[0]] && router.tiers(for: "m1") == [[0]])
+        #expect(router.tiers(for: "none").isEmpty && router.tiers(for: "none").isEmpty)
+        let long = "m" + String(repeating: "a", count: ModelRouter.cacheableName)
+        #expect(router.tiers(for: long) == [[0]])
+        for i in 0..<(ModelRouter.cachedModels + 10) { _ = router.tiers(for: "m-\(i)") }
+        #expect(router.cachedTierCount == ModelRouter.cachedModels)
+        #expect(router.tiers(for: "m-\(ModelRouter.cachedModels + 5)") == [[0]] && router.tiers(for: "x") == [[1]])
+    }
+
     @Test func modelMapRoutesAndRenames() {
         let c = channel("c", models: ["gpt-4o"], map: ["latest": "gpt-4o"])
         let router = ModelRouter(channels: [c])

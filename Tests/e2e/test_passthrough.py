@@ -193,6 +193,17 @@ def test_chunked_client_upload_is_sent_with_content_length(http, auth, mock_upst
     assert upstream.header("transfer-encoding") is None
 
 
+def test_upstream_connections_are_reused(http, auth, mock_upstream):
+    """Requests in a row reuse the gateway's idle upstream connections: ten open at most two (a
+    pool per event loop; either may hold one from an earlier test), not ten."""
+    chat = json.dumps({"model": "gpt-4o", "messages": [{"role": "user", "content": "again"}]}).encode()
+    before = mock_upstream.connections_accepted
+    for _ in range(10):
+        response = post(http, auth, chat)
+        assert response.status_code == 200, response.text
+    assert mock_upstream.connections_accepted - before <= 2
+
+
 def test_upstream_closing_idle_connections(http, auth, mock_upstream):
     """The upstream drops its idle keep-alive connections between two requests (as servers with a
     short idle timeout do): the next request still succeeds, and reaches the upstream once."""

@@ -13,9 +13,20 @@ public final class PriceBook: Sendable {
     /// Entries the billing plugin refused, with the reason (entry named).
     public let refused: [(name: String, reason: String)]
 
+    /// `models` by each `<prefix>/` their names start with, so `find` looks a model up without
+    /// joining strings (it runs for every request).
+    private let byPrefix: [String: [String: Priced]]
+
     init(models: [String: Priced], refused: [(name: String, reason: String)]) {
         self.models = models
         self.refused = refused
+        var byPrefix: [String: [String: Priced]] = [:]
+        for (name, priced) in models {
+            for slash in name.indices where name[slash] == "/" {
+                byPrefix[String(name[..<slash]), default: [:]][String(name[name.index(after: slash)...])] = priced
+            }
+        }
+        self.byPrefix = byPrefix
     }
 
     public static let empty = PriceBook(models: [:], refused: [])
@@ -46,7 +57,7 @@ public final class PriceBook: Sendable {
     /// names, e.g. `anthropic/claude-...`), then the bare model name.
     public func find(model: String, prefixes: [String]) -> Priced? {
         for prefix in prefixes {
-            if let priced = models[prefix + "/" + model] { return priced }
+            if let priced = byPrefix[prefix]?[model] { return priced }
         }
         return models[model]
     }

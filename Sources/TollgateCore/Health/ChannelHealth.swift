@@ -77,7 +77,9 @@ public final class ChannelHealth: Sendable {
                 }
                 return .admitted(HealthLease(health: self, model: model, channelTrial: false, modelTrial: false, slot: false))
             }
-            var health = state.models[model] ?? ModelHealth(settings: settings)
+            let tracked = state.models[model] != nil
+            // Taken out rather than copied, so its latency window is written in place, not copied.
+            var health = state.models.removeValue(forKey: model) ?? ModelHealth(settings: settings)
             defer { state.models[model] = health }
             health.probeEmbeddings = embeddings
             if !health.usable(now: now) {
@@ -102,7 +104,9 @@ public final class ChannelHealth: Sendable {
     /// nil while a breaker is still open (or its trial is out).
     func probeLease(model: String, now: NIODeadline) -> HealthLease? {
         state.withLock { state -> HealthLease? in
-            var health = state.models[model] ?? ModelHealth(settings: settings)
+            let tracked = state.models[model] != nil
+            // Taken out rather than copied, so its latency window is written in place, not copied.
+            var health = state.models.removeValue(forKey: model) ?? ModelHealth(settings: settings)
             defer { state.models[model] = health }
             guard state.breaker.wouldAdmit(now: now), health.breaker.wouldAdmit(now: now) else { return nil }
             let channelTrial = state.breaker.admit(now: now) == .trial
@@ -138,7 +142,9 @@ public final class ChannelHealth: Sendable {
     /// Applies an attempt's outcome; sends the notifications it calls for (outside the lock).
     func record(model: String, outcome: AttemptOutcome, channelTrial: Bool, modelTrial: Bool, now: NIODeadline) {
         let notices = state.withLock { state -> [NotificationEvent] in
-            var health = state.models[model] ?? ModelHealth(settings: settings)
+            let tracked = state.models[model] != nil
+            // Taken out rather than copied, so its latency window is written in place, not copied.
+            var health = state.models.removeValue(forKey: model) ?? ModelHealth(settings: settings)
             var notices: [NotificationEvent] = []
             let threshold = settings.breakerFailures
             let cooldown = TimeAmount(settings.breakerCooldown)
@@ -228,7 +234,7 @@ public final class ChannelHealth: Sendable {
                 health.observe(success: false)
                 fail(message)
             }
-            if state.models[model] != nil || state.models.count < Self.maxTrackedModels { state.models[model] = health }
+            if tracked || state.models.count < Self.maxTrackedModels { state.models[model] = health }
             return notices
         }
         for notice in notices { events.notify(notice) }

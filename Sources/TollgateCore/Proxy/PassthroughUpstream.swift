@@ -87,7 +87,7 @@ final class PassthroughTransducer: AnswerTransducer {
     init(stripUsage: Bool) { meter = OpenAIStreamMeter(stripUsageChunk: stripUsage) }
 
     func streams(_ head: HTTPResponseHead) -> Bool {
-        head.headers.first(name: "content-type")?.lowercased().hasPrefix("text/event-stream") ?? false
+        head.headers.first(name: "content-type")?.hasPrefixIgnoringASCIICase("text/event-stream") ?? false
     }
 
     func startStream(_ head: HTTPResponseHead) throws(GatewayError) -> HTTPHeaders {

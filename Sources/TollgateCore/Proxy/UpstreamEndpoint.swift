@@ -6,8 +6,10 @@ public struct UpstreamEndpoint: Hashable, Sendable, CustomStringConvertible {
 
     /// The `Host` header value (port omitted when it is the scheme's default).
     public var hostHeader: String {
-        let bracketed = host.contains(":") ? "[\(host)]" : host
-        return port == (tls ? 443 : 80) ? bracketed : "\(bracketed):\(port)"
+        // Built per plugin request: a byte search and joins (a short result stays inline), not
+        // Foundation's contains or interpolation, which allocate.
+        let bracketed = host.utf8.contains(UInt8(ascii: ":")) ? "[" + host + "]" : host
+        return port == (tls ? 443 : 80) ? bracketed : bracketed + ":" + String(port)
     }
 
     public var description: String { "\(tls ? "https" : "http")://\(hostHeader)" }

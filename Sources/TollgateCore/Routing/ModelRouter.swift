@@ -12,6 +12,12 @@ public final class ModelRouter: Sendable {
     /// Current weights of the smooth weighted round-robin, per channel index. Held only for the
     /// arithmetic; health is read before, under each channel's own lock.
     private let current: Mutex<[Int]>
+    /// `tiers(for:)` of the models asked for so far, which never change (a router is immutable;
+    /// a new config builds a new one): routing then scans no channel and allocates nothing. Only
+    /// served names up to `cacheableName` bytes, and at most `cachedModels` of them.
+    private let tierCache = Mutex<[String: [[Int]]]>([:])
+    static let cachedModels = 4096
+    static let cacheableName = 256
 
     /// `outOfRotation` defaults to the channels whose config says `enabled: false`.
     public init(channels: [RuntimeChannel], outOfRotation: Set<String>? = nil) {
@@ -42,6 +48,17 @@ public final class ModelRouter: Sendable {
 
     /// Indices of the channels serving `model`, grouped by priority tier, lowest first.
     func tiers(for model: String) -> [[Int]] {
+        if let cached = tierCache.withLock({ $0[model] }) { return cached }
+        let tiers = servingTiers(model)
+        if !tiers.isEmpty && model.utf8.count <= Self.cacheableName {
+            tierCache.withLock { cache in if cache.count < Self.cachedModels { cache[model] = tiers } }
+        }
+        return tiers
+    }
+
+    var cachedTierCount: Int { tierCache.withLock { $0.count } }
+
+    private func servingTiers(_ model: String) -> [[Int]] {
         var serving: [Int] = []
         var oneTier = true
         for (index, channel) in channels.enumerated() where channel.serves(model) && (outOfRotation.isEmpty || !outOfRotation.contains(channel.name)) {

@@ -40,7 +40,7 @@ extension RequestHandler {
                                 retryAfter: .seconds(wait))
         }
         let refusal = GatewayError.unauthorized("the admin API needs the admin key as 'Authorization: Bearer <admin_key>'")
-        guard let auth = head.headers.first(name: "authorization"), auth.utf8.count > 7, auth.prefix(7).lowercased() == "bearer " else {
+        guard let auth = head.headers.first(name: "authorization"), auth.utf8.count > 7, auth.hasPrefixIgnoringASCIICase("bearer ") else {
             return refusal  // no key: not a guess, so not counted
         }
         guard KeyDigest(of: Array(auth.utf8.dropFirst(7))) == admin.keyDigest else {
