@@ -85,7 +85,9 @@ import Testing
 
     @Test func drainReadsTheAnswerToItsEndForTheUpstreamsUsage() async throws {
         let upstream = try await HeldStream()
-        let harness = try await Self.gateway(upstream.mock, limits: "on_client_disconnect: drain")
+        // The held stream stays silent until the test says: on a machine loaded enough to stretch
+        // this test past the default read timeout (300 s), that timeout would close it first.
+        let harness = try await Self.gateway(upstream.mock, limits: "on_client_disconnect: drain", upstreamSettings: "read_timeout: 24h")
         defer { Task { await harness.stop(); await upstream.mock.stop() } }
         let requestID = try await Self.hangUpAfterFirstText(harness)
         let noticed = await GatewayHarness.eventually { harness.gateway.runtime.clientHangUps == 1 }

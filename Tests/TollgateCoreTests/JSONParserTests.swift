@@ -11,6 +11,23 @@ import Testing
         #expect(value["b"]?["c"]?.stringValue == "d\né😀")
     }
 
+    /// Containers inside containers, beside each other and empty, each get exactly their own
+    /// members in order (the parser stacks them while it reads, then copies each out).
+    @Test func nestedContainersKeepExactlyTheirOwnMembers() throws {
+        let value = try JSONParser.parse(#"{"a":[1,{"b":[2,3],"c":{}},[]],"d":{"e":[{"f":1},{"g":[[],[4]]}],"h":2},"i":[]}"#)
+        let expected: JSONValue = .object([
+            .init("a", .array([.number("1"), .object([.init("b", .array([.number("2"), .number("3")])), .init("c", .object([]))]), .array([])])),
+            .init("d", .object([
+                .init("e", .array([.object([.init("f", .number("1"))]), .object([.init("g", .array([.array([]), .array([.number("4")])]))])])),
+                .init("h", .number("2")),
+            ])),
+            .init("i", .array([])),
+        ])
+        #expect(value == expected)
+        let wide = "[" + (0..<40).map { #"{"k\#($0)":\#($0)}"# }.joined(separator: ",") + "]"  // past the stack's first capacity
+        #expect(try JSONParser.parse(wide).arrayValue?.enumerated().allSatisfy { $1 == .object([.init("k\($0)", .number("\($0)"))]) } == true)
+    }
+
     @Test func roundTripsThroughTheWriter() throws {
         let text = #"{"k":"quote \" backslash \\ tab \t ctl \u0001","n":[0,1.5,{}],"e":[]}"#
         let value = try JSONParser.parse(text)

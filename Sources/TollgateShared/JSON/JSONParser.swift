@@ -13,6 +13,12 @@ public struct JSONParser {
     let bytes: UnsafeRawBufferPointer
     var position = 0
     var depth = 0
+    /// The members and items of the containers being read, stacked: each container is copied out
+    /// once at its exact size instead of growing an array an element at a time (most objects
+    /// have two to five members, which cost two or three allocations that way).
+    private var pendingMembers: [JSONValue.Member] = []
+    private var pendingItems: [JSONValue] = []
+    static let pendingCapacity = 16
 
     public init(_ bytes: UnsafeRawBufferPointer) { self.bytes = bytes }
 
@@ -270,27 +276,35 @@ public struct JSONParser {
         case UInt8(ascii: "{"):
             try enter()
             position += 1
-            var members: [JSONValue.Member] = []
-            if try peek() == UInt8(ascii: "}") { position += 1; depth -= 1; return .object(members) }
+            if try peek() == UInt8(ascii: "}") { position += 1; depth -= 1; return .object([]) }
+            if pendingMembers.capacity == 0 { pendingMembers.reserveCapacity(Self.pendingCapacity) }
+            let base = pendingMembers.count
             while true {
                 guard try peek() == UInt8(ascii: "\"") else { throw fail("expected a string key") }
                 let key = try parseString()
                 try expect(UInt8(ascii: ":"))
-                members.append(.init(key, try parseValue()))
+                let value = try parseValue()  // before the append: it stacks its own members
+                pendingMembers.append(.init(key, value))
                 if try nextInContainer(closing: UInt8(ascii: "}")) { break }
             }
             depth -= 1
+            let members = Array(pendingMembers[base...])
+            pendingMembers.removeSubrange(base...)
             return .object(members)
         case UInt8(ascii: "["):
             try enter()
             position += 1
-            var items: [JSONValue] = []
-            if try peek() == UInt8(ascii: "]") { position += 1; depth -= 1; return .array(items) }
+            if try peek() == UInt8(ascii: "]") { position += 1; depth -= 1; return .array([]) }
+            if pendingItems.capacity == 0 { pendingItems.reserveCapacity(Self.pendingCapacity) }
+            let base = pendingItems.count
             while true {
-                items.append(try parseValue())
+                let item = try parseValue()
+                pendingItems.append(item)
                 if try nextInContainer(closing: UInt8(ascii: "]")) { break }
             }
             depth -= 1
+            let items = Array(pendingItems[base...])
+            pendingItems.removeSubrange(base...)
             return .array(items)
         case UInt8(ascii: "\""): return .string(try parseString())
         case UInt8(ascii: "t"): try literal("true"); return .bool(true)
