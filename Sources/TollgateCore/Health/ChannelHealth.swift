@@ -77,9 +77,7 @@ public final class ChannelHealth: Sendable {
                 }
                 return .admitted(HealthLease(health: self, model: model, channelTrial: false, modelTrial: false, slot: false))
             }
-            let tracked = state.models[model] != nil
-            // Taken out rather than copied, so its latency window is written in place, not copied.
-            var health = state.models.removeValue(forKey: model) ?? ModelHealth(settings: settings)
+            var health = state.models[model] ?? ModelHealth(settings: settings)
             defer { state.models[model] = health }
             health.probeEmbeddings = embeddings
             if !health.usable(now: now) {
@@ -104,9 +102,7 @@ public final class ChannelHealth: Sendable {
     /// nil while a breaker is still open (or its trial is out).
     func probeLease(model: String, now: NIODeadline) -> HealthLease? {
         state.withLock { state -> HealthLease? in
-            let tracked = state.models[model] != nil
-            // Taken out rather than copied, so its latency window is written in place, not copied.
-            var health = state.models.removeValue(forKey: model) ?? ModelHealth(settings: settings)
+            var health = state.models[model] ?? ModelHealth(settings: settings)
             defer { state.models[model] = health }
             guard state.breaker.wouldAdmit(now: now), health.breaker.wouldAdmit(now: now) else { return nil }
             let channelTrial = state.breaker.admit(now: now) == .trial

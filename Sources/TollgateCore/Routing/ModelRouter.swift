@@ -56,6 +56,7 @@ public final class ModelRouter: Sendable {
         return tiers
     }
 
+    /// How many models' tiers are remembered (for tests).
     var cachedTierCount: Int { tierCache.withLock { $0.count } }
 
     private func servingTiers(_ model: String) -> [[Int]] {
