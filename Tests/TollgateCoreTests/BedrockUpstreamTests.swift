@@ -80,6 +80,8 @@ import Testing
                 sendFrames(textStream, respond)
             case "/endpoints/lmi-endpoint/invocations":
                 respond.json(200, sageMakerAnswer)
+            case "/endpoints/bare-endpoint/invocations":
+                respond.json(200, #"{"generated_text":"Hello there"}"#)
             case "/endpoints/lmi-endpoint/invocations-response-stream":
                 let sse = Array(sageMakerSSE.utf8)
                 // SageMaker cuts the container's bytes anywhere, not on event boundaries.
@@ -115,7 +117,7 @@ import Testing
             base_url: "\(baseURL)"
             credentials: { access_key_id: \(credentials.accessKeyID), secret_access_key: "\(credentials.secretAccessKey)" }
             options: { region: eu-west-1 }
-            models: [lmi-endpoint]
+            models: [lmi-endpoint, bare-endpoint]
         """, pluginsDirectory: BuildProducts.directory)
     }
 
@@ -341,6 +343,15 @@ import Testing
         #expect(Self.verifySignature(streamSent, region: "eu-west-1", service: "sagemaker", token: false) == nil)
         let streamRecord = try #require(await harness.records.waitFor(streamed.header("x-request-id")))
         #expect(streamRecord.usage.prompt == 17 && streamRecord.usage.completion == 5)
+
+        // A container that reports no usage: the prompt is estimated from the client's body, which
+        // the plugin reads with the answer (the channel's readsRequestBody).
+        let bareBody = #"{"model":"bare-endpoint","messages":[{"role":"user","content":"estimate me"}]}"#
+        let bare = try await harness.chat(bareBody)
+        #expect(bare.status == 200, "\(bare.text)")
+        let bareRecord = try #require(await harness.records.waitFor(bare.header("x-request-id")))
+        #expect(bareRecord.usage.estimated)
+        #expect(bareRecord.usage.prompt == Int64((bareBody.utf8.count + 3) / 4))
     }
 }
 

@@ -218,6 +218,11 @@ import TollgatePluginABI
         #expect(sent.json?["requests"]?[1] == (try JSONParser.parse(#"{"model":"models/text-embedding-004","content":{"parts":[{"text":"b"}]}}"#)))
         let record = await harness.records.waitFor(embeddings.header("x-request-id"))
         #expect(record?.usage.estimated == true)
+        // Both read the client's body with the answer (the channel's readsRequestBody): the
+        // estimate from its two one-byte inputs, and the encoding it asked for.
+        #expect(record?.usage.prompt == 1)
+        let base64 = try await harness.chat(#"{"model":"text-embedding-004","input":["a","b"],"encoding_format":"base64"}"#, path: "/v1/embeddings")
+        #expect(base64.json?["data"]?[1]?["embedding"]?.stringValue == "mpmZPs3MzD4=", "\(base64.text)")
 
         let missing = try await harness.chat(#"{"model":"gemini-missing","messages":[{"role":"user","content":"x"}]}"#)
         #expect(missing.status == 404)

@@ -189,8 +189,7 @@ public final class PluginStream: @unchecked Sendable {
     func feed(_ chunk: UnsafeRawBufferPointer) -> (out: [UInt8], error: AdaptorError?) {
         var out = tollgate_type_buffer.empty
         var error = tollgate_type_buffer.empty
-        let view = tollgate_type_bytes(ptr: chunk.baseAddress?.assumingMemoryBound(to: UInt8.self), len: chunk.count)
-        let status = channel.adaptor.hooks.on_stream_feed(handle, view, &out, &usage, &error)
+        let status = channel.adaptor.hooks.on_stream_feed(handle, tollgate_type_bytes(chunk), &out, &usage, &error)
         return finish(status, &out, &error)
     }
 

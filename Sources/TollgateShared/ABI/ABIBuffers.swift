@@ -7,6 +7,11 @@ import TollgatePluginABI
 extension tollgate_type_bytes {
     public static var empty: tollgate_type_bytes { tollgate_type_bytes(ptr: nil, len: 0) }
 
+    /// A view lent from bytes in place; valid only while the lender keeps them.
+    public init(_ raw: UnsafeRawBufferPointer) {
+        self.init(ptr: raw.baseAddress?.assumingMemoryBound(to: UInt8.self), len: raw.count)
+    }
+
     /// A copy of the borrowed bytes.
     public var array: [UInt8] { Array(raw) }
     public var string: String { String(decoding: raw, as: UTF8.self) }
@@ -53,15 +58,13 @@ extension tollgate_type_buffer {
 
 /// Runs `body` with a borrowed view of `bytes` (valid only during the call).
 public func withBytesView<R>(_ bytes: [UInt8], _ body: (tollgate_type_bytes) throws -> R) rethrows -> R {
-    try bytes.withUnsafeBufferPointer { buffer in
-        try body(tollgate_type_bytes(ptr: buffer.baseAddress, len: buffer.count))
-    }
+    try bytes.withUnsafeBytes { try body(tollgate_type_bytes($0)) }
 }
 
 /// A borrowed view of the text's UTF-8 (in place: no copy for a native string).
 public func withBytesView<R>(_ text: String, _ body: (tollgate_type_bytes) throws -> R) rethrows -> R {
     var text = text
-    return try text.withUTF8 { try body(tollgate_type_bytes(ptr: $0.baseAddress, len: $0.count)) }
+    return try text.withUTF8 { try body(tollgate_type_bytes(UnsafeRawBufferPointer($0))) }
 }
 
 /// The ABI's header encoding: "Name: value\r\n" lines.
@@ -89,11 +92,16 @@ public enum HeaderLines {
         return headers
     }
 
-    public static func format(_ headers: [(String, String)]) -> [UInt8] {
+    /// The lines, names lower-cased when asked (what plugins compare an upstream's head with).
+    public static func format(_ headers: some Collection<(String, String)>, lowercasingNames: Bool = false) -> [UInt8] {
         var out: [UInt8] = []
         out.reserveCapacity(headers.reduce(0) { $0 + $1.0.utf8.count + $1.1.utf8.count + 4 })
         for (name, value) in headers {
-            out.append(contentsOf: name.utf8)
+            if lowercasingNames {
+                for byte in name.utf8 { out.append(byte &- 0x41 < 26 ? byte | 0x20 : byte) }
+            } else {
+                out.append(contentsOf: name.utf8)
+            }
             out.append(contentsOf: ": ".utf8)
             out.append(contentsOf: value.utf8)
             out.append(contentsOf: "\r\n".utf8)
