@@ -20,6 +20,33 @@ import TollgateShared
         #expect(text == "POST /v1/chat/completions?x=1 HTTP/1.1\r\nhost: api.example\r\ncontent-length: 2\r\n\r\n")
     }
 
+    /// A connection's output buffer is reused once the socket let go of the last message (same
+    /// memory, no allocation); a message the socket still holds is never written over; a large
+    /// buffer is not kept.
+    @Test func anOutputBufferIsReusedOnlyWhenNothingElseHoldsIt() {
+        func address(_ buffer: ByteBuffer) -> UnsafeRawPointer? { buffer.withVeryUnsafeBytes { $0.baseAddress } }
+        let allocator = ByteBufferAllocator()
+        var output = OutputBuffer()
+        var first = output.take(allocator, capacity: 100)
+        first.writeString("first")
+        output.keep(first)
+        let firstAddress = address(first)
+        first = ByteBuffer()  // the socket wrote it and let go
+        var second = output.take(allocator, capacity: 100)
+        #expect(address(second) == firstAddress && second.readableBytes == 0)
+        second.writeString("second")
+        output.keep(second)
+        var third = output.take(allocator, capacity: 100)  // `second` is still queued
+        third.writeString("third")
+        #expect(address(third) != address(second) && String(buffer: second) == "second" && String(buffer: third) == "third")
+        output.keep(third)
+        var large = output.take(allocator, capacity: OutputBuffer.keptBytes + 1)
+        #expect(large.capacity > OutputBuffer.keptBytes)
+        large.writeString("large")
+        output.keep(large)
+        #expect(output.take(allocator, capacity: 10).capacity < large.capacity)
+    }
+
     @Test(arguments: [
         ("authorization", "Bearer sk-a\r\nx-evil: 1"), ("x-a", "line\nfeed"), ("x-a", "nul\u{0}"),
         ("bad name", "v"), ("x-a:b", "v"), ("", "v"),
@@ -92,7 +119,7 @@ import TollgateShared
     }
 
     @Test func aSmallBodyGoesBehindItsHeadALargeOneAfterIt() {
-        var out = HTTPHead.buffer(ByteBufferAllocator(), body: 4)
+        var out = ByteBufferAllocator().buffer(capacity: HTTPHead.capacity(body: 4))
         out.writeStaticString("HEAD\r\n\r\n")
         #expect(out.coalescing(ByteBuffer(string: "body")) == nil)
         #expect(String(buffer: out) == "HEAD\r\n\r\nbody")

@@ -26,6 +26,8 @@ final class UpstreamConnection: ChannelInboundHandler, @unchecked Sendable {
     private var delegate: UpstreamResponseDelegate?
     private var keepAlive = true
     private var receivedAnything = false
+    /// Requests are framed in one reused buffer (see OutputBuffer).
+    private var output = OutputBuffer()
     /// When the connection last went idle, for the pool's sweeper.
     var idleSince: NIODeadline = .now()
     /// True once it has served a response (a failure on a reused connection is retried once).
@@ -45,13 +47,15 @@ final class UpstreamConnection: ChannelInboundHandler, @unchecked Sendable {
     /// nothing, when the head cannot be written as it is (see `HTTPHead`).
     func send(head: HTTPRequestHead, body: ByteBuffer?, delegate: UpstreamResponseDelegate) throws(HTTPHead.Invalid) {
         guard let context else { return delegate.upstreamFailed(ChannelError.ioOnClosedChannel, receivedAnything: false) }
-        var out = HTTPHead.buffer(context.channel.allocator, body: body?.readableBytes ?? 0)
+        var out = output.take(context.channel.allocator, capacity: HTTPHead.capacity(body: body?.readableBytes ?? 0))
         try HTTPHead.writeRequest(head, into: &out)
         self.delegate = delegate
         keepAlive = true
         receivedAnything = false
         decoder.expect(head)
-        if let body, body.readableBytes > 0, let rest = out.coalescing(body) {
+        let rest = body.flatMap { $0.readableBytes > 0 ? out.coalescing($0) : nil }
+        output.keep(out)
+        if let rest {
             context.write(wrapOutboundOut(out), promise: nil)
             return context.writeAndFlush(wrapOutboundOut(rest), promise: nil)
         }

@@ -41,6 +41,8 @@ final class RequestHandler: ChannelInboundHandler, @unchecked Sendable {
     private var responseOpen = false
     /// The open response's body is sent in chunks (a stream: no content-length).
     private var chunked = false
+    /// What this connection writes is framed in one reused buffer (see OutputBuffer).
+    private var output = OutputBuffer()
     /// The request is a HEAD (or CONNECT): its answer carries no body, whatever is written.
     private var bodiless = false
     /// The last key presented on this connection and its digest: keep-alive clients send the
@@ -242,17 +244,19 @@ final class RequestHandler: ChannelInboundHandler, @unchecked Sendable {
         guard let context else { return }
         var headers = headers
         chunked = Self.frame(status: status, headers: &headers, bodyLength: nil) && !bodiless
-        var out = context.channel.allocator.buffer(capacity: 512)
+        var out = output.take(context.channel.allocator, capacity: 512)
         HTTPHead.writeResponse(status: status, headers: headers, into: &out)
         responseOpen = true
+        output.keep(out)
         context.writeAndFlush(wrapOutboundOut(out), promise: nil)
     }
 
     func writeBody(_ buffer: ByteBuffer) {
         guard let context, !bodiless, buffer.readableBytes > 0 else { return }
         guard chunked else { return context.writeAndFlush(wrapOutboundOut(buffer), promise: nil) }
-        var out = context.channel.allocator.buffer(capacity: buffer.readableBytes + 16)
+        var out = output.take(context.channel.allocator, capacity: buffer.readableBytes + 16)
         buffer.withUnsafeReadableBytes { out.writeChunk($0) }
+        output.keep(out)
         context.writeAndFlush(wrapOutboundOut(out), promise: nil)
     }
 
@@ -285,10 +289,12 @@ final class RequestHandler: ChannelInboundHandler, @unchecked Sendable {
         var headers = headers
         _ = Self.frame(status: status, headers: &headers, bodyLength: body.readableBytes)
         let sendsBody = !bodiless && status.mayHaveResponseBody && body.readableBytes > 0
-        var out = HTTPHead.buffer(context.channel.allocator, body: sendsBody ? body.readableBytes : 0)
+        var out = output.take(context.channel.allocator, capacity: HTTPHead.capacity(body: sendsBody ? body.readableBytes : 0))
         HTTPHead.writeResponse(status: status, headers: headers, into: &out)
         responseOpen = true
-        if sendsBody, let rest = out.coalescing(body) {
+        let rest = sendsBody ? out.coalescing(body) : nil
+        output.keep(out)
+        if let rest {
             context.write(wrapOutboundOut(out), promise: nil)
             return finishResponse(context, last: rest)
         }

@@ -9,9 +9,9 @@ enum HTTPHead {
     /// A body up to this size is copied behind its head: one buffer to write instead of two.
     static let coalescedBodyBytes = 16_384
 
-    /// A buffer for a head, with room behind it for a body of `bodyBytes` that will be copied in.
-    static func buffer(_ allocator: ByteBufferAllocator, body bodyBytes: Int) -> ByteBuffer {
-        allocator.buffer(capacity: 512 + (bodyBytes <= coalescedBodyBytes ? bodyBytes : 0))
+    /// Room for a head and, behind it, a body of `bodyBytes` that will be copied in.
+    static func capacity(body bodyBytes: Int) -> Int {
+        512 + (bodyBytes <= coalescedBodyBytes ? bodyBytes : 0)
     }
 
     /// A request head that cannot be written without changing its meaning.
