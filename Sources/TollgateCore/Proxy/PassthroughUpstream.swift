@@ -109,15 +109,13 @@ final class PassthroughTransducer: AnswerTransducer {
     var streamUsage: TokenUsage { meter.usage }
     var servedTier: JSONValue? { meter.servedTier }
 
-    private static let answerMembers = RequestScan.MemberNames("usage", "service_tier")
-
     func complete(_ head: HTTPResponseHead, body: ByteBuffer) throws(GatewayError) -> CompleteAnswer {
         var answer = CompleteAnswer(status: Int(head.status.code), headers: UpstreamHeaders.forClient(head.headers, bufferedLength: body.readableBytes),
                                     body: body)
         guard (200..<300).contains(answer.status) else { return answer }
-        let found = body.withUnsafeReadableBytes { RequestScan.members(Self.answerMembers, in: $0) }
-        if let counted = found[0].flatMap(TokenUsage.init(openAI:)) { answer.usage = counted }
-        answer.servedPriority = BillingMarks.servedPriority(found[1])
+        let found = body.withUnsafeReadableBytes { RequestScan.openAIAnswer($0) }
+        if let counted = found.usage { answer.usage = counted }
+        answer.servedPriority = BillingMarks.servedPriority(found.serviceTier)
         return answer
     }
 }

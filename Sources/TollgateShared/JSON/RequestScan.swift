@@ -92,7 +92,11 @@ extension RequestScan {
     /// Member names to look up, held as bytes so a lookup on the request path converts nothing.
     public struct MemberNames: Sendable {
         let bytes: [[UInt8]]
-        public init(_ names: String...) { bytes = names.map { Array($0.utf8) } }
+        /// At most 64 names.
+        public init(_ names: String...) {
+            precondition(names.count <= 64, "at most 64 member names")
+            bytes = names.map { Array($0.utf8) }
+        }
     }
 
     /// Parses one top-level member of a JSON object (e.g. an answer's `usage`), skipping the rest
@@ -105,31 +109,53 @@ extension RequestScan {
     /// the rest; stops once all are found. The values come in the order of `names`, nil for a
     /// member that is missing or when the text is not an object.
     public static func members(_ names: MemberNames, in bytes: UnsafeRawBufferPointer) -> [JSONValue?] {
-        var parser = JSONParser(bytes)
         var found = [JSONValue?](repeating: nil, count: names.bytes.count)
+        visitMembers(names, in: bytes) { index, parser in found[index] = try parser.parseValue() }
+        return found
+    }
+
+    /// An OpenAI answer's `usage`, read off its bytes without building a tree (see
+    /// `TokenUsage.readOpenAI`), and its `service_tier`: what a passthrough bills.
+    public static func openAIAnswer(_ bytes: UnsafeRawBufferPointer) -> (usage: TokenUsage?, serviceTier: JSONValue?) {
+        var answer: (usage: TokenUsage?, serviceTier: JSONValue?) = (nil, nil)
+        visitMembers(answerMembers, in: bytes) { index, parser in
+            if index == 0 { answer.usage = try TokenUsage.readOpenAI(&parser) } else { answer.serviceTier = try parser.parseValue() }
+        }
+        return answer
+    }
+
+    static let answerMembers = MemberNames("usage", "service_tier")
+
+    /// Hands the parser, at the value, to `read` for the first of each named top-level member
+    /// (compared as written, escapes and all), skipping the rest; stops once each was read, or
+    /// at the first error (a member whose value fails was not read).
+    static func visitMembers(_ names: MemberNames, in bytes: UnsafeRawBufferPointer,
+                             _ read: (Int, inout JSONParser) throws -> Void) {
+        var parser = JSONParser(bytes)
+        var done: UInt64 = 0
         var missing = names.bytes.count
         do {
-            guard try parser.peek() == UInt8(ascii: "{") else { return found }
+            guard try parser.peek() == UInt8(ascii: "{") else { return }
             try parser.enter()
             parser.position += 1
-            if try parser.peek() == UInt8(ascii: "}") { return found }
+            if try parser.peek() == UInt8(ascii: "}") { return }
             while missing > 0 {
-                guard try parser.peek() == UInt8(ascii: "\"") else { return found }
+                guard try parser.peek() == UInt8(ascii: "\"") else { return }
                 let (range, _) = try parser.scanString()
                 try parser.expect(UInt8(ascii: ":"))
                 let key = UnsafeRawBufferPointer(rebasing: bytes[range])
-                if let index = names.bytes.firstIndex(where: { key.elementsEqual($0) }), found[index] == nil {
-                    found[index] = try parser.parseValue()
+                if let index = names.bytes.firstIndex(where: { key.elementsEqual($0) }), done & (1 << index) == 0 {
+                    try read(index, &parser)
+                    done |= 1 << index
                     missing -= 1
                 } else {
                     try parser.skipValue()
                 }
-                if try parser.nextInContainer(closing: UInt8(ascii: "}")) { return found }
+                if try parser.nextInContainer(closing: UInt8(ascii: "}")) { return }
             }
         } catch {
-            return found
+            return
         }
-        return found
     }
 }
 
