@@ -204,7 +204,7 @@ private let adaptorHooks = tollgate_type_adaptor_hooks(
                 clientHeaders: HeaderLines.parse(r.client_headers.raw)))
             out.pointee.method = .allocate(built.method)
             out.pointee.url = .allocate(built.url)
-            out.pointee.headers = allocate(HeaderLines.format(built.headers))
+            out.pointee.headers = HeaderLines.allocate(built.headers)
             out.pointee.body = allocate(built.body)
             return TOLLGATE_OK
         } catch { return report(error, errorOut) }

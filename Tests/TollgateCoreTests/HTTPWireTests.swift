@@ -193,6 +193,11 @@ import TollgateShared
         #expect(String(decoding: HeaderLines.lowercased(head), as: UTF8.self)
             == "content-type: Application/JSON\r\nx-ratelimit-limit-requests: 50\r\nretry-after: 3\r\n@[`{z: v\r\n")
         #expect(HeaderLines.lowercased([:]).isEmpty)
+        // Straight into a plugin buffer: the same bytes, UTF-8 values kept whole; none for no lines.
+        var buffer = HeaderLines.allocate([("X-A", "é 1"), ("b", "")], lowercasingNames: true)
+        #expect(buffer.string == "x-a: é 1\r\nb: \r\n" && buffer.array == HeaderLines.format([("X-A", "é 1"), ("b", "")], lowercasingNames: true))
+        tollgate_type_buffer.release(&buffer)
+        #expect(HeaderLines.allocate([(String, String)]()).ptr == nil)
     }
 
     /// Bodies are lent from the buffer's readable bytes, and plugin buffers are made from any of

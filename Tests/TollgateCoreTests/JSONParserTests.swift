@@ -24,6 +24,9 @@ import Testing
             .init("i", .array([])),
         ])
         #expect(value == expected)
+        // Each container holds its own exactly-sized storage (none shares the parser's stacks).
+        #expect(value.objectValue.map { $0.capacity == $0.count } == true)
+        #expect(value["a"]?.arrayValue.map { $0.capacity == $0.count } == true)
         let wide = "[" + (0..<40).map { #"{"k\#($0)":\#($0)}"# }.joined(separator: ",") + "]"  // past the stack's first capacity
         #expect(try JSONParser.parse(wide).arrayValue?.enumerated().allSatisfy { $1 == .object([.init("k\($0)", .number("\($0)"))]) } == true)
     }

@@ -107,7 +107,7 @@ private func hostHTTPCall(_ table: UnsafePointer<tollgate_type_host>?, _ request
         let answer = try client.perform(side)
         response.pointee.struct_size = MemoryLayout<tollgate_type_http_response>.size
         response.pointee.status = Int32(answer.status)
-        response.pointee.headers = .allocate(HeaderLines.format(answer.headers, lowercasingNames: true))
+        response.pointee.headers = HeaderLines.allocate(answer.headers, lowercasingNames: true)
         response.pointee.body = .allocate(answer.body)
         return TOLLGATE_OK
     } catch {

@@ -78,6 +78,9 @@ public enum HeaderLines {
     /// a plugin reads the core's headers through `raw`, without copying them first).
     public static func parse(_ bytes: UnsafeRawBufferPointer) -> [(String, String)] {
         var headers: [(String, String)] = []
+        var lines = 1
+        for byte in bytes where byte == 0x0A { lines += 1 }
+        headers.reserveCapacity(lines)  // one allocation, not one a doubling
         var lineStart = 0
         while lineStart < bytes.count {
             var lineEnd = lineStart
@@ -94,19 +97,36 @@ public enum HeaderLines {
 
     /// The lines, names lower-cased when asked (what plugins compare an upstream's head with).
     public static func format(_ headers: some Collection<(String, String)>, lowercasingNames: Bool = false) -> [UInt8] {
-        var out: [UInt8] = []
-        out.reserveCapacity(headers.reduce(0) { $0 + $1.0.utf8.count + $1.1.utf8.count + 4 })
-        for (name, value) in headers {
-            if lowercasingNames {
-                for byte in name.utf8 { out.append(byte &- 0x41 < 26 ? byte | 0x20 : byte) }
-            } else {
-                out.append(contentsOf: name.utf8)
-            }
-            out.append(contentsOf: ": ".utf8)
-            out.append(contentsOf: value.utf8)
-            out.append(contentsOf: "\r\n".utf8)
+        let size = byteCount(headers)
+        return [UInt8](unsafeUninitializedCapacity: size) { out, count in
+            write(headers, lowercasingNames: lowercasingNames, into: UnsafeMutableRawBufferPointer(out))
+            count = size
         }
-        return out
+    }
+
+    /// The lines written straight into a malloc'd ABI buffer (no array in between).
+    public static func allocate(_ headers: some Collection<(String, String)>, lowercasingNames: Bool = false) -> tollgate_type_buffer {
+        let size = byteCount(headers)
+        guard size > 0, let memory = malloc(size) else { return .empty }
+        write(headers, lowercasingNames: lowercasingNames, into: UnsafeMutableRawBufferPointer(start: memory, count: size))
+        return tollgate_type_buffer(ptr: memory.assumingMemoryBound(to: UInt8.self), len: size)
+    }
+
+    private static func byteCount(_ headers: some Collection<(String, String)>) -> Int {
+        headers.reduce(0) { $0 + $1.0.utf8.count + $1.1.utf8.count + 4 }
+    }
+
+    /// Writes exactly `byteCount(headers)` bytes.
+    private static func write(_ headers: some Collection<(String, String)>, lowercasingNames: Bool,
+                              into out: UnsafeMutableRawBufferPointer) {
+        var at = 0
+        func put(_ byte: UInt8) { out[at] = byte; at += 1 }
+        for (name, value) in headers {
+            for byte in name.utf8 { put(lowercasingNames && byte &- 0x41 < 26 ? byte | 0x20 : byte) }
+            put(UInt8(ascii: ":")); put(UInt8(ascii: " "))
+            for byte in value.utf8 { put(byte) }
+            put(0x0D); put(0x0A)
+        }
     }
 
     /// The bytes in `range` without leading and trailing blanks, as a String.

@@ -288,8 +288,7 @@ public struct JSONParser {
                 if try nextInContainer(closing: UInt8(ascii: "}")) { break }
             }
             depth -= 1
-            let members = Array(pendingMembers[base...])
-            pendingMembers.removeSubrange(base...)
+            let members = pendingMembers.popCopy(from: base)
             return .object(members)
         case UInt8(ascii: "["):
             try enter()
@@ -303,8 +302,7 @@ public struct JSONParser {
                 if try nextInContainer(closing: UInt8(ascii: "]")) { break }
             }
             depth -= 1
-            let items = Array(pendingItems[base...])
-            pendingItems.removeSubrange(base...)
+            let items = pendingItems.popCopy(from: base)
             return .array(items)
         case UInt8(ascii: "\""): return .string(try parseString())
         case UInt8(ascii: "t"): try literal("true"); return .bool(true)
@@ -373,5 +371,16 @@ public struct JSONParser {
     case 0x41...0x46: return byte - 0x41 + 10
     case 0x61...0x66: return byte - 0x61 + 10
     default: return nil
+    }
+}
+
+extension Array {
+    /// The elements from `base` on, copied into an array of exactly their count, then removed.
+    /// (`Array(self[base...])` shares this array's buffer when the slice is all of it, and the
+    /// removal then copies the whole stack: two allocations instead of one, at its full capacity.)
+    fileprivate mutating func popCopy(from base: Int) -> [Element] {
+        let copy = self[base...].withUnsafeBufferPointer { Array($0) }
+        removeSubrange(base...)
+        return copy
     }
 }
