@@ -96,7 +96,9 @@ public enum HeaderLines {
     }
 
     /// The lines, names lower-cased when asked (what plugins compare an upstream's head with).
-    public static func format(_ headers: some Collection<(String, String)>, lowercasingNames: Bool = false) -> [UInt8] {
+    /// Inlinable, as the three below: specialized where they are called, not run as generic
+    /// code (which allocated while iterating the pairs, three times a plugin request).
+    @inlinable public static func format(_ headers: some Collection<(String, String)>, lowercasingNames: Bool = false) -> [UInt8] {
         let size = byteCount(headers)
         return [UInt8](unsafeUninitializedCapacity: size) { out, count in
             write(headers, lowercasingNames: lowercasingNames, into: UnsafeMutableRawBufferPointer(out))
@@ -105,19 +107,19 @@ public enum HeaderLines {
     }
 
     /// The lines written straight into a malloc'd ABI buffer (no array in between).
-    public static func allocate(_ headers: some Collection<(String, String)>, lowercasingNames: Bool = false) -> tollgate_type_buffer {
+    @inlinable public static func allocate(_ headers: some Collection<(String, String)>, lowercasingNames: Bool = false) -> tollgate_type_buffer {
         let size = byteCount(headers)
         guard size > 0, let memory = malloc(size) else { return .empty }
         write(headers, lowercasingNames: lowercasingNames, into: UnsafeMutableRawBufferPointer(start: memory, count: size))
         return tollgate_type_buffer(ptr: memory.assumingMemoryBound(to: UInt8.self), len: size)
     }
 
-    private static func byteCount(_ headers: some Collection<(String, String)>) -> Int {
+    @inlinable static func byteCount(_ headers: some Collection<(String, String)>) -> Int {
         headers.reduce(0) { $0 + $1.0.utf8.count + $1.1.utf8.count + 4 }
     }
 
     /// Writes exactly `byteCount(headers)` bytes.
-    private static func write(_ headers: some Collection<(String, String)>, lowercasingNames: Bool,
+    @inlinable static func write(_ headers: some Collection<(String, String)>, lowercasingNames: Bool,
                               into out: UnsafeMutableRawBufferPointer) {
         var at = 0
         func put(_ byte: UInt8) { out[at] = byte; at += 1 }
