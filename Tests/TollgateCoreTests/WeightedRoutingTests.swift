@@ -11,7 +11,7 @@ import Testing
         var config = ChannelConfig(name: name, provider: "openai", models: ["m"])
         config.weight = weight
         let endpoint = UpstreamEndpoint(tls: false, host: "127.0.0.1", port: 9)
-        return RuntimeChannel(config: config, backend: .openAI(endpoint: endpoint, basePath: "/v1", headers: HTTPHeaders()),
+        return RuntimeChannel(config: config, backend: .openAI(PassthroughUpstream(endpoint: endpoint, basePath: "/v1", baseHeaders: HTTPHeaders())),
                               health: health.health(for: name))
     }
 

@@ -79,11 +79,11 @@ final class HealthProber: Sendable {
         switch channel.backend {
         case .mock:
             return nil
-        case .openAI(let endpoint, let basePath, let headers):
+        case .openAI(let upstream):
             let path = channel.azure?.path(chat: !embeddings, model: model, apiVersion: channel.apiVersion)
-                ?? basePath + (embeddings ? "/embeddings" : "/chat/completions")
-            return SideRequest(method: "POST", url: endpoint.description + path,
-                               headers: headers.filter { $0.name.lowercased() != "host" }.map { ($0.name, $0.value) },
+                ?? (embeddings ? upstream.embeddingsPath : upstream.chatPath)
+            return SideRequest(method: "POST", url: upstream.endpoint.description + path,
+                               headers: upstream.baseHeaders.filter { $0.name.lowercased() != "host" }.map { ($0.name, $0.value) },
                                body: body, timeout: timeout)
         case .template(let template):
             guard let path = template.path(embeddings ? .embeddings : .chat, model: model) else { return nil }

@@ -55,7 +55,7 @@ extension ModelCall {
         }
         switch call.channel.backend {
         case .mock: return MockUpstream()
-        case .openAI(let endpoint, let basePath, let headers): return PassthroughUpstream(endpoint: endpoint, basePath: basePath, baseHeaders: headers)
+        case .openAI(let upstream): return upstream
         case .plugin(let channel): return PluginUpstream(pluginChannel: channel)
         case .template(let channel): return TemplateUpstream(channel: channel)
         }

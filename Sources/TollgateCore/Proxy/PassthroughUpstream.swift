@@ -5,10 +5,21 @@ import TollgatePluginABI
 /// An OpenAI-compatible channel: the request goes with its body untouched, except for the two
 /// documented edits: a `model_map` rename, and `stream_options.include_usage` set on a stream
 /// the client did not ask usage for (the usage chunk is then removed from what the client sees).
-struct PassthroughUpstream: Upstream {
+/// One per channel, made with it (a request reuses it: no allocation, no path joined).
+public final class PassthroughUpstream: Upstream, Sendable {
     let endpoint: UpstreamEndpoint
     let basePath: String
     let baseHeaders: HTTPHeaders
+    let chatPath: String
+    let embeddingsPath: String
+
+    init(endpoint: UpstreamEndpoint, basePath: String, baseHeaders: HTTPHeaders) {
+        self.endpoint = endpoint
+        self.basePath = basePath
+        self.baseHeaders = baseHeaders
+        chatPath = basePath + "/chat/completions"
+        embeddingsPath = basePath + "/embeddings"
+    }
 
     func prepare(_ call: UpstreamCall, for modelCall: ModelCall, _ done: @escaping (Result<UpstreamRequest, GatewayError>) -> Void) {
         var edits: [BodyEdit] = []
@@ -22,7 +33,7 @@ struct PassthroughUpstream: Upstream {
         let body = BodyEdit.apply(edits, to: call.body)
 
         let path = call.upstreamPath.map { basePath + $0 } ?? call.channel.azure?.path(chat: call.isChat, model: upstreamModel, apiVersion: call.channel.apiVersion)
-            ?? basePath + (call.isChat ? "/chat/completions" : "/embeddings")
+            ?? (call.isChat ? chatPath : embeddingsPath)
         var headers = baseHeaders
         headers.add(name: "content-length", value: String(body.readableBytes))
         headers.add(name: "accept", value: call.wantsStream ? "text/event-stream" : "application/json")

@@ -6,9 +6,9 @@ import NIOHTTP1
 public final class RuntimeChannel: Sendable {
     public enum Backend: Sendable {
         case mock
-        /// OpenAI-compatible passthrough: requests go to `basePath` + `/chat/completions` etc.,
-        /// with `headers` (host, auth, content type) made once per channel.
-        case openAI(endpoint: UpstreamEndpoint, basePath: String, headers: HTTPHeaders)
+        /// OpenAI-compatible passthrough: requests go to its `basePath` + `/chat/completions`
+        /// etc., with its headers (host, auth, content type) made once per channel.
+        case openAI(PassthroughUpstream)
         case plugin(PluginChannel)
         /// A provider described by a JSON template (Templates/).
         case template(TemplateChannel)
@@ -115,7 +115,7 @@ public final class RuntimeChannel: Sendable {
                 // Azure OpenAI takes its key in `api-key`.
                 headers.add(name: azure == nil ? "authorization" : "api-key", value: azure == nil ? "Bearer \(key)" : key)
             }
-            return RuntimeChannel(config: config, backend: .openAI(endpoint: endpoint, basePath: basePath, headers: headers),
+            return RuntimeChannel(config: config, backend: .openAI(PassthroughUpstream(endpoint: endpoint, basePath: basePath, baseHeaders: headers)),
                                   health: health, azure: azure)
         default:
             if let adaptor = factory.templateAdaptor(providerID: config.provider, apiVersion: config.apiVersion ?? "") {

@@ -57,12 +57,12 @@ extension tollgate_type_buffer {
 }
 
 /// Runs `body` with a borrowed view of `bytes` (valid only during the call).
-public func withBytesView<R>(_ bytes: [UInt8], _ body: (tollgate_type_bytes) throws -> R) rethrows -> R {
+@inlinable public func withBytesView<R>(_ bytes: [UInt8], _ body: (tollgate_type_bytes) throws -> R) rethrows -> R {
     try bytes.withUnsafeBytes { try body(tollgate_type_bytes($0)) }
 }
 
 /// A borrowed view of the text's UTF-8 (in place: no copy for a native string).
-public func withBytesView<R>(_ text: String, _ body: (tollgate_type_bytes) throws -> R) rethrows -> R {
+@inlinable public func withBytesView<R>(_ text: String, _ body: (tollgate_type_bytes) throws -> R) rethrows -> R {
     var text = text
     return try text.withUTF8 { try body(tollgate_type_bytes(UnsafeRawBufferPointer($0))) }
 }
