@@ -87,59 +87,80 @@ public final class ModelRouter: Sendable {
         var refusal = Refusal()
         var anyRefused = false
         for tier in tiers {
-            var skipped = Set<Int>()
-            /// Claims the channel's lease (the request is routed there), else notes why not.
-            func admit(_ index: Int) -> Route? {
-                let channel = channels[index]
-                let admission = channel.health.admit(model: channel.upstreamModel(for: model), embeddings: embeddings, now: now)
-                skipped.insert(index)
-                anyRefused = true
-                switch admission {
-                case .admitted(let lease):
-                    return .routed(channel, lease)
-                case .busy:
-                    refusal.busy = true
-                    refusal.rateLimited = false
-                case .refused(let until, let rateLimited, let reason):
-                    if !rateLimited { refusal.rateLimited = false }
-                    if let until { refusal.retryAt = min(refusal.retryAt ?? until, until) }
-                    refusal.reasons.append(reason)
+            // Which of the tier's channels were tried, and the eligible ones with their weights:
+            // on the stack, not two allocations a request.
+            let routed = withUnsafeTemporaryAllocation(of: Bool.self, capacity: tier.count) { tried in
+                withUnsafeTemporaryAllocation(of: Candidate.self, capacity: tier.count) { eligible in
+                    route(model, in: tier, tried: tried, eligible: eligible, excluding: excluding, embeddings: embeddings, now: now,
+                          refusal: &refusal, anyRefused: &anyRefused)
                 }
-                return nil
             }
-            while true {
-                var eligible: [(index: Int, weight: Int)] = []
-                for index in tier where !skipped.contains(index) && !excluding.contains(channels[index].name) {
-                    let channel = channels[index]
-                    if case .mock = channel.backend { eligible.append((index, channel.config.weight * 1000)); continue }
-                    if let score = channel.health.score(model: channel.upstreamModel(for: model), now: now) {
-                        eligible.append((index, channel.config.weight * score))
-                    } else if let route = admit(index) {
-                        return route  // room came back since `score` (another loop's request ended)
-                    }
-                }
-                guard !eligible.isEmpty else { break }
-                let chosen = choose(eligible)
-                if case .mock = channels[chosen].backend { return .routed(channels[chosen], nil) }
-                if let route = admit(chosen) { return route }
-            }
+            if let routed { return routed }
         }
         if !anyRefused { refusal.rateLimited = false }
         return .unavailable(refusal)
     }
 
-    /// Smooth weighted round-robin (nginx's) over the eligible channels.
-    private func choose(_ eligible: [(index: Int, weight: Int)]) -> Int {
-        guard eligible.count > 1 else { return eligible[0].index }
+    /// A channel of a tier by its position there, and its weight for this request.
+    private typealias Candidate = (position: Int, weight: Int)
+
+    /// One tier's part of `route`: its channels, best score first, until one admits the request.
+    private func route(_ model: String, in tier: [Int], tried: UnsafeMutableBufferPointer<Bool>,
+                       eligible: UnsafeMutableBufferPointer<Candidate>, excluding: Set<String>, embeddings: Bool, now: NIODeadline,
+                       refusal: inout Refusal, anyRefused: inout Bool) -> Route? {
+        tried.initialize(repeating: false)
+        /// Claims the channel's lease (the request is routed there), else notes why not.
+        func admit(_ position: Int) -> Route? {
+            let channel = channels[tier[position]]
+            let admission = channel.health.admit(model: channel.upstreamModel(for: model), embeddings: embeddings, now: now)
+            tried[position] = true
+            anyRefused = true
+            switch admission {
+            case .admitted(let lease):
+                return .routed(channel, lease)
+            case .busy:
+                refusal.busy = true
+                refusal.rateLimited = false
+            case .refused(let until, let rateLimited, let reason):
+                if !rateLimited { refusal.rateLimited = false }
+                if let until { refusal.retryAt = min(refusal.retryAt ?? until, until) }
+                refusal.reasons.append(reason)
+            }
+            return nil
+        }
+        while true {
+            var count = 0
+            for position in tier.indices where !tried[position] && !excluding.contains(channels[tier[position]].name) {
+                let channel = channels[tier[position]]
+                if case .mock = channel.backend {
+                    eligible[count] = (position, channel.config.weight * 1000)
+                    count += 1
+                } else if let score = channel.health.score(model: channel.upstreamModel(for: model), now: now) {
+                    eligible[count] = (position, channel.config.weight * score)
+                    count += 1
+                } else if let route = admit(position) {
+                    return route  // room came back since `score` (another loop's request ended)
+                }
+            }
+            guard count > 0 else { return nil }
+            let chosen = choose(UnsafeMutableBufferPointer(rebasing: eligible[..<count]), in: tier)
+            if case .mock = channels[tier[chosen]].backend { return .routed(channels[tier[chosen]], nil) }
+            if let route = admit(chosen) { return route }
+        }
+    }
+
+    /// Smooth weighted round-robin (nginx's) over the eligible channels; the chosen one's position.
+    private func choose(_ eligible: UnsafeMutableBufferPointer<Candidate>, in tier: [Int]) -> Int {
+        guard eligible.count > 1 else { return eligible[0].position }
         return current.withLock { current -> Int in
             var total = 0
-            var best = eligible[0].index
-            for (index, weight) in eligible {
-                current[index] += weight
+            var best = eligible[0].position
+            for (position, weight) in eligible {
+                current[tier[position]] += weight
                 total += weight
-                if current[index] > current[best] { best = index }
+                if current[tier[position]] > current[tier[best]] { best = position }
             }
-            current[best] -= total
+            current[tier[best]] -= total
             return best
         }
     }
