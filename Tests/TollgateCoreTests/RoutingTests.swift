@@ -49,6 +49,17 @@ import Testing
 
     /// Tiers are remembered per model (asked again, the same), but only for served names of a
     /// bounded length and count: names a client makes up cannot grow the router.
+    /// A request's tried channels: the first inline, a failover's further ones in a set.
+    @Test func triedChannelsHoldEveryNameInsertedAndNoOther() {
+        var tried = TriedChannels.none
+        #expect(!tried.contains("a") && !tried.contains(""))
+        tried.insert("a")
+        tried.insert("a")
+        #expect(tried.contains("a") && !tried.contains("b"))
+        for name in ["b", "c", "a", ""] { tried.insert(name) }
+        #expect(["a", "b", "c", ""].allSatisfy(tried.contains) && !tried.contains("d"))
+    }
+
     @Test func tiersAreRememberedForABoundedSetOfServedNames() {
         let router = ModelRouter(channels: [channel("any", models: ["m*"], priority: 0), channel("x", models: ["x"], priority: 1)])
         #expect(router.tiers(for: "m1") == [[0]] && router.tiers(for: "m1") == [[0]])

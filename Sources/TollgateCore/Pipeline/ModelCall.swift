@@ -27,7 +27,7 @@ final class ModelCall: @unchecked Sendable {
     let upstreamPath: String?
 
     // Attempts: the channels tried and what is left to try.
-    var tried: Set<String> = []
+    var tried = TriedChannels()
     var retriesLeft = 0
     /// Models still to try, in order, when every channel of `model` failed (`fallbacks:`).
     var fallbacks: [String] = []
@@ -143,7 +143,7 @@ final class ModelCall: @unchecked Sendable {
         guard !fallbacks.isEmpty else { return false }
         if fallbackFrom == nil { fallbackFrom = model }
         model = fallbacks.removeFirst()
-        tried = []
+        tried = TriedChannels()
         retriesLeft = runtime.routing.retries
         waitUntil = nil
         runtime.logger.debug("falling back", metadata: ["from": .string(fallbackFrom ?? ""), "to": .string(model)])

@@ -78,7 +78,7 @@ public final class ModelRouter: Sendable {
 
     /// Picks a channel for `model` and claims its health lease; `excluding` holds channels
     /// already tried for this request.
-    func route(_ model: String, excluding: Set<String> = [], embeddings: Bool = false, now: NIODeadline = .now()) -> Route {
+    func route(_ model: String, excluding: TriedChannels = .none, embeddings: Bool = false, now: NIODeadline = .now()) -> Route {
         let tiers = tiers(for: model)
         guard !tiers.isEmpty else {
             let resting = channels.filter { $0.serves(model) && outOfRotation.contains($0.name) }.map { "channel '\($0.name)' is out of rotation" }
@@ -106,7 +106,7 @@ public final class ModelRouter: Sendable {
 
     /// One tier's part of `route`: its channels, best score first, until one admits the request.
     private func route(_ model: String, in tier: [Int], tried: UnsafeMutableBufferPointer<Bool>,
-                       eligible: UnsafeMutableBufferPointer<Candidate>, excluding: Set<String>, embeddings: Bool, now: NIODeadline,
+                       eligible: UnsafeMutableBufferPointer<Candidate>, excluding: TriedChannels, embeddings: Bool, now: NIODeadline,
                        refusal: inout Refusal, anyRefused: inout Bool) -> Route? {
         tried.initialize(repeating: false)
         /// Claims the channel's lease (the request is routed there), else notes why not.

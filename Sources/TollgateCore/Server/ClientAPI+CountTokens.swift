@@ -49,7 +49,7 @@ extension ClientAPI {
         }
         let estimate = { Self.writeEstimate(ir, gemini: gemini, call: call) }
         let dialect = gemini ? TOLLGATE_DIALECT_GEMINI : TOLLGATE_DIALECT_ANTHROPIC
-        guard case .routed(let channel, let lease) = snapshot.router.route(model, excluding: [], embeddings: false),
+        guard case .routed(let channel, let lease) = snapshot.router.route(model, embeddings: false),
               case .plugin(let plugin) = channel.backend, plugin.plugin.knowsCountTokens else {
             return estimate()
         }
