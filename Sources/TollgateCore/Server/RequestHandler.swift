@@ -41,7 +41,7 @@ final class RequestHandler: ChannelInboundHandler, @unchecked Sendable {
     private var responseOpen = false
     /// The open response's body is sent in chunks (a stream: no content-length).
     private var chunked = false
-    /// What this connection writes is framed in one reused buffer (see OutputBuffer).
+    /// Complete answers are framed in one reused buffer (see OutputBuffer).
     private var output = OutputBuffer()
     /// The request is a HEAD (or CONNECT): its answer carries no body, whatever is written.
     private var bodiless = false
@@ -244,10 +244,10 @@ final class RequestHandler: ChannelInboundHandler, @unchecked Sendable {
         guard let context else { return }
         var headers = headers
         chunked = Self.frame(status: status, headers: &headers, bodyLength: nil) && !bodiless
+        // A stream's head and events are not kept for reuse: an idle stream then holds no buffer.
         var out = output.take(context.channel.allocator, capacity: 512)
         HTTPHead.writeResponse(status: status, headers: headers, into: &out)
         responseOpen = true
-        output.keep(out)
         context.writeAndFlush(wrapOutboundOut(out), promise: nil)
     }
 
@@ -256,7 +256,6 @@ final class RequestHandler: ChannelInboundHandler, @unchecked Sendable {
         guard chunked else { return context.writeAndFlush(wrapOutboundOut(buffer), promise: nil) }
         var out = output.take(context.channel.allocator, capacity: buffer.readableBytes + 16)
         buffer.withUnsafeReadableBytes { out.writeChunk($0) }
-        output.keep(out)
         context.writeAndFlush(wrapOutboundOut(out), promise: nil)
     }
 
