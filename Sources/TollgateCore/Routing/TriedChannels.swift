@@ -9,7 +9,7 @@ struct TriedChannels: Sendable {
 
     func contains(_ name: String) -> Bool {
         guard let first else { return false }
-        return first == name || (!more.isEmpty && more.contains(name))
+        return first == name || more.contains(name)
     }
 
     mutating func insert(_ name: String) {

@@ -93,9 +93,18 @@ private struct FoundCounts<Name: UsageName> {
     }
 }
 
-private protocol UsageName {
-    var index: Int { get }
-    init?(_ key: some Collection<UInt8>)
+/// A name the reader looks for: its position in `spelled` is its case's raw value.
+private protocol UsageName: RawRepresentable<Int> {
+    static var spelled: [[UInt8]] { get }
+}
+
+extension UsageName {
+    var index: Int { rawValue }
+
+    init?(_ key: some Collection<UInt8>) {
+        guard let index = Self.spelled.firstIndex(where: { key.elementsEqual($0) }) else { return nil }
+        self.init(rawValue: index)
+    }
 }
 
 private enum UsageNames: Int, UsageName {
@@ -105,20 +114,10 @@ private enum UsageNames: Int, UsageName {
     static let spelled: [[UInt8]] = ["prompt_tokens", "input_tokens", "completion_tokens", "output_tokens", "cache_creation_input_tokens",
                                      "prompt_tokens_details", "input_tokens_details", "completion_tokens_details",
                                      "output_tokens_details"].map { Array($0.utf8) }
-    var index: Int { rawValue }
-    init?(_ key: some Collection<UInt8>) {
-        guard let index = Self.spelled.firstIndex(where: { key.elementsEqual($0) }) else { return nil }
-        self.init(rawValue: index)
-    }
 }
 
 private enum DetailNames: Int, UsageName {
     case cachedTokens, cacheCreationTokens, audioTokens, reasoningTokens
 
     static let spelled: [[UInt8]] = ["cached_tokens", "cache_creation_tokens", "audio_tokens", "reasoning_tokens"].map { Array($0.utf8) }
-    var index: Int { rawValue }
-    init?(_ key: some Collection<UInt8>) {
-        guard let index = Self.spelled.firstIndex(where: { key.elementsEqual($0) }) else { return nil }
-        self.init(rawValue: index)
-    }
 }
