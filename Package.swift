@@ -38,6 +38,9 @@ let package = Package(
         .target(name: "TollgatePluginABI", path: "Sources/TollgatePluginABI"),
         .systemLibrary(name: "CJansson", path: "Sources/CJansson", pkgConfig: "jansson",
                        providers: [.apt(["libjansson-dev"])]),
+        // The usage ledger's writer: one prepared statement on its own connection, through the
+        // SQLite that SQLiteNIO bundles (which keeps it private and copies every bound text twice).
+        .systemLibrary(name: "CSQLite3", path: "Sources/CSQLite3"),
         .systemLibrary(name: "CLibCrypto", path: "Sources/CLibCrypto", pkgConfig: "libcrypto",
                        providers: [.apt(["libssl-dev"])]),
         // What both sides of the ABI use in Swift: JSON over raw bytes, token usage, ABI buffers.
@@ -46,7 +49,7 @@ let package = Package(
         .target(
             name: "TollgateCore",
             dependencies: [
-                "TollgatePluginABI", "TollgateShared", "CLibCrypto",
+                "TollgatePluginABI", "TollgateShared", "CLibCrypto", "CSQLite3",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),

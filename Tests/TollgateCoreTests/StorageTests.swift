@@ -71,8 +71,9 @@ import Testing
         #expect(try await storage.usageReport(UsageQuery(groupBy: .channel, key: "z")).first?.costNano == 7)
     }
 
-    /// SQLite's ledger writes many rows a statement: every column must come back as it was (odd
-    /// text and each integer's extremes included), in the right place, across a chunk boundary.
+    /// SQLite's ledger binds each row's texts in place from one reused buffer: every column must
+    /// come back as it was (odd and empty text, each integer's extremes), in the right place, in a
+    /// batch of many rows.
     @Test func theSQLiteLedgerKeepsEveryColumnExactly() async throws {
         let storage = try await SQLiteStorage.open(url: try await TestDatabases.freshURL("sqlite"), logger: Logger(label: "test"))
         try await closing(storage) {
@@ -84,8 +85,8 @@ import Testing
                 dialect: "gemini", status: 599, usage: usage,
                 bill: Bill(cost: Money(nanoUnits: .min, currency: "EUR"), priceName: "n\u{2028}", priceSource: "s", problem: "x\"y"),
                 latencyNanos: 2_345_678, firstByteNanos: 1_999, startedAtMillis: 1_795_000_000_000, fallbackFrom: "f")
-            let bare = RequestRecord(requestID: "bare", route: "r", status: 0, latencyNanos: 0, startedAtMillis: 0)
-            let many = (0...SQLiteStorage.rowsPerInsert).map { LedgerTests.record("n\($0)") }
+            let bare = RequestRecord(requestID: "bare", keyName: "", route: "r", status: 0, latencyNanos: 0, startedAtMillis: 0)
+            let many = (0...600).map { LedgerTests.record("n\($0)") }
             try await storage.appendUsage([odd, bare] + many)
             let rows = try await storage.connection.query("SELECT * FROM usage_ledger WHERE request_id IN (?, ?) ORDER BY status DESC",
                                                           [.text(odd.requestID), .text("bare")])
@@ -100,11 +101,69 @@ import Testing
                                   .text("/v1/x?a=\\u0041"), .integer(599), int(.max), .integer(0), .integer(3), .integer(4), .integer(11),
                                   .integer(7), .integer(1), int(.min), .text("EUR"), .text("n\u{2028}"), .text("s"), .text("x\"y"),
                                   .integer(2345), .integer(1), int(1_795_000_000_000), int(1_795_000_000_002), .text("f")])
-            #expect(got.last == [.text("bare"), .null, .null, .null, .null, .text("openai"), .text("r"), .integer(0), .null, .null, .null,
+            #expect(got.last == [.text("bare"), .text(""), .null, .null, .null, .text("openai"), .text("r"), .integer(0), .null, .null, .null,
                                  .null, .null, .null, .integer(0), .null, .null, .null, .null, .null, .integer(0), .null, .integer(0),
                                  .integer(0), .null])
             let count = try await storage.connection.query("SELECT COUNT(*) AS n FROM usage_ledger")
-            #expect(count.first?.column("n")?.integer == SQLiteStorage.rowsPerInsert + 3)
+            #expect(count.first?.column("n")?.integer == 601 + 2)
+        }
+    }
+
+    /// A row SQLite refuses fails its whole batch with SQLite's words and keeps none of it; the
+    /// next batch is taken. A closed ledger, a folder that does not exist and a database without
+    /// the ledger's table are clear errors.
+    @Test func theSQLiteLedgerWritesABatchWholeOrNotAtAll() async throws {
+        let url = try await TestDatabases.freshURL("sqlite")
+        let storage = try await SQLiteStorage.open(url: url, logger: Logger(label: "test"))
+        try await closing(storage) {
+            _ = try await storage.connection.query("""
+                CREATE TRIGGER refuse BEFORE INSERT ON usage_ledger WHEN NEW.request_id = 'bad'
+                BEGIN SELECT RAISE(ABORT, 'refused by the test'); END
+                """)
+            let refused = await #expect(throws: SQLiteLedgerError.self) {
+                try await storage.appendUsage([LedgerTests.record("a"), LedgerTests.record("bad"), LedgerTests.record("c")])
+            }
+            #expect(refused?.description.contains("refused by the test") == true)
+            try await storage.appendUsage([LedgerTests.record("a"), LedgerTests.record("c")])
+            let ids = try await storage.connection.query("SELECT request_id FROM usage_ledger ORDER BY request_id")
+            #expect(ids.compactMap { $0.column("request_id")?.string } == ["a", "c"])
+        }
+        let closed = await #expect(throws: SQLiteLedgerError.self) { try await storage.appendUsage([LedgerTests.record("d")]) }
+        #expect(closed?.description.contains("closed ledger") == true)
+
+        let nowhere = #expect(throws: SQLiteLedgerError.self) { try SQLiteLedgerWriter(path: "/nonexistent-\(UUID())/t.db", sql: "SELECT 1") }
+        #expect(nowhere?.description.contains("unable to open") == true)
+        let path = String(url.dropFirst("sqlite://".count))
+        let noTable = #expect(throws: SQLiteLedgerError.self) { try SQLiteLedgerWriter(path: path, sql: "INSERT INTO no_ledger VALUES (?)") }
+        #expect(noTable?.description.contains("no such table: no_ledger") == true)
+    }
+
+    /// The ledger's connection and the storage's write at the same time and neither loses a row.
+    /// (Through a second copy of SQLite they did not see each other's locks: an admin write was
+    /// lost under load.) Writes are counted, not timed: both loops run to their end.
+    @Test func theLedgerAndTheStoragesWritesAtOnceAreAllKept() async throws {
+        let storage = try await SQLiteStorage.open(url: try await TestDatabases.freshURL("sqlite"), logger: Logger(label: "test"))
+        let batches = 150, rowsPerBatch = 20, objects = 300
+        try await closing(storage) {
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                group.addTask {
+                    for b in 0..<batches {
+                        try await storage.appendUsage((0..<rowsPerBatch).map { LedgerTests.record("b\(b)-\($0)") })
+                    }
+                }
+                group.addTask {
+                    for n in 0..<objects {
+                        try await storage.putObject(StoredObject(kind: .price, name: "p\(n)", body: Array("{\"n\":\(n)}".utf8), updatedAt: Int64(n)))
+                    }
+                }
+                try await group.waitForAll()
+            }
+            let rows = try await storage.connection.query("SELECT COUNT(*) AS n FROM usage_ledger")
+            #expect(rows.first?.column("n")?.integer == batches * rowsPerBatch)
+            let stored = try await storage.objects(kind: .price)
+            #expect(stored.count == objects)
+            let integrity = try await storage.connection.query("PRAGMA integrity_check")
+            #expect(integrity.first?.column("integrity_check")?.string == "ok")
         }
     }
 
