@@ -167,6 +167,28 @@ import Testing
         }
     }
 
+    /// A price sync that fails rolls back only itself: admin writes made while it was open are
+    /// kept. (Statements and transactions share one SQLite connection; a statement run inside an
+    /// open transaction would roll back with it.)
+    @Test func aFailedTransactionTakesNoInterleavedWriteAlong() async throws {
+        let storage = try await SQLiteStorage.open(url: try await TestDatabases.freshURL("sqlite"), logger: Logger(label: "test"))
+        let objects = 200
+        try await closing(storage) {
+            _ = try await storage.connection.query("""
+                CREATE TRIGGER refuse BEFORE INSERT ON price_sync BEGIN SELECT RAISE(ABORT, 'refused by the test'); END
+                """)
+            let entries = Dictionary(uniqueKeysWithValues: (0..<3000).map { ("m\($0)", Array(#"{"input_cost_per_token":1e-06}"#.utf8)) })
+            let sync = SyncedPrices(catalog: PriceCatalog(entries: entries, skipped: []), source: "file.json", syncedAt: 42)
+            let failedSync = Task { try await storage.replaceSyncedPrices(sync) }
+            for n in 0..<objects {
+                try await storage.putObject(StoredObject(kind: .channel, name: "c\(n)", body: Array("{}".utf8), updatedAt: Int64(n)))
+            }
+            await #expect(throws: (any Error).self) { try await failedSync.value }
+            #expect(try await storage.objects(kind: .channel).count == objects)
+            #expect(try await storage.syncedPrices() == nil)
+        }
+    }
+
     @Test(arguments: TestDatabases.backends) func recentRequestsAndSplitReports(backend: String) async throws {
         let storage = try await Self.open(backend)
         defer { Task { try? await storage.close() } }

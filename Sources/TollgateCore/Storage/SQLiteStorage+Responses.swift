@@ -2,7 +2,7 @@ import SQLiteNIO
 
 extension SQLiteStorage: ResponseStore {
     public func putResponse(_ stored: StoredResponse) async throws {
-        _ = try await connection.query("""
+        _ = try await run("""
             INSERT INTO stored_responses (id, key_name, created_at, expires_at, response, conversation) VALUES (?, ?, ?, ?, ?, ?)
             ON CONFLICT (id) DO NOTHING
             """, [.text(stored.id), .text(stored.keyName), .integer(Int(stored.createdAt)), .integer(Int(stored.expiresAt)),
@@ -10,7 +10,7 @@ extension SQLiteStorage: ResponseStore {
     }
 
     public func storedResponse(id: String, key: String, now: Int64) async throws -> StoredResponse? {
-        guard let row = try await connection.query("""
+        guard let row = try await run("""
             SELECT created_at, expires_at, response, conversation FROM stored_responses WHERE id = ? AND key_name = ? AND expires_at > ?
             """, [.text(id), .text(key), .integer(Int(now))]).first else { return nil }
         return StoredResponse(id: id, keyName: key, createdAt: Int64(row.column("created_at")?.integer ?? 0),
@@ -20,12 +20,12 @@ extension SQLiteStorage: ResponseStore {
     }
 
     public func deleteResponse(id: String, key: String) async throws -> Bool {
-        let rows = try await connection.query("DELETE FROM stored_responses WHERE id = ? AND key_name = ? RETURNING id",
-                                              [.text(id), .text(key)])
+        let rows = try await run("DELETE FROM stored_responses WHERE id = ? AND key_name = ? RETURNING id",
+                                 [.text(id), .text(key)])
         return !rows.isEmpty
     }
 
     public func purgeResponses(before now: Int64) async throws -> Int {
-        try await connection.query("DELETE FROM stored_responses WHERE expires_at <= ? RETURNING id", [.integer(Int(now))]).count
+        try await run("DELETE FROM stored_responses WHERE expires_at <= ? RETURNING id", [.integer(Int(now))]).count
     }
 }

@@ -8,8 +8,8 @@ public final class SQLiteStorage: Storage {
     /// The usage ledger's rows go through a connection of their own (see SQLiteLedgerWriter).
     let ledger: SQLiteLedgerWriter
     public let path: String
-    /// One transaction at a time: they share the connection.
-    private let transactions = AsyncGate()
+    /// One statement or transaction at a time on `connection` (see `run`).
+    private let users = AsyncGate()
 
     /// Each entry is one migration (statements separated by `;`), applied in order once; never
     /// edit a shipped one, append.
@@ -126,12 +126,12 @@ public final class SQLiteStorage: Storage {
 
     public var schemaVersion: Int {
         get async throws {
-            try await connection.query("SELECT MAX(version) AS v FROM schema_migrations").first?.column("v")?.integer ?? 0
+            try await run("SELECT MAX(version) AS v FROM schema_migrations").first?.column("v")?.integer ?? 0
         }
     }
 
     public func keys() async throws -> [StoredKey] {
-        try await connection.query("""
+        try await run("""
             SELECT name, digest, prefix, models, expires_at, revoked, created_at, rpm, tpm, concurrency,
                    budget_nano, budget_currency, budget_period, previous_digest, previous_valid_until FROM keys ORDER BY created_at
             """)
@@ -154,7 +154,7 @@ public final class SQLiteStorage: Storage {
     }
 
     public func insert(_ key: StoredKey) async throws {
-        _ = try await connection.query(
+        _ = try await run(
             """
             INSERT INTO keys (digest, prefix, models, expires_at, rpm, tpm, concurrency, budget_nano, budget_currency, budget_period,
                               previous_digest, previous_valid_until, name, revoked, created_at)
@@ -164,7 +164,7 @@ public final class SQLiteStorage: Storage {
     }
 
     public func updateKey(_ key: StoredKey, ifDigest digestHex: String) async throws -> Bool {
-        let updated = try await connection.query("""
+        let updated = try await run("""
             UPDATE keys SET digest = ?, prefix = ?, models = ?, expires_at = ?, rpm = ?, tpm = ?, concurrency = ?,
                 budget_nano = ?, budget_currency = ?, budget_period = ?, previous_digest = ?, previous_valid_until = ?
             WHERE name = ? AND digest = ? RETURNING name
@@ -183,14 +183,14 @@ public final class SQLiteStorage: Storage {
     }
 
     public func revokeKey(named name: String) async throws -> Bool {
-        let found = try await connection.query("SELECT name FROM keys WHERE name = ?", [.text(name)])
+        let found = try await run("SELECT name FROM keys WHERE name = ?", [.text(name)])
         guard !found.isEmpty else { return false }
-        _ = try await connection.query("UPDATE keys SET revoked = 1 WHERE name = ?", [.text(name)])
+        _ = try await run("UPDATE keys SET revoked = 1 WHERE name = ?", [.text(name)])
         return true
     }
 
     public func channelOverrides() async throws -> [ChannelOverride] {
-        try await connection.query("SELECT channel, kind, model, value, reason, created_at FROM channel_overrides ORDER BY created_at")
+        try await run("SELECT channel, kind, model, value, reason, created_at FROM channel_overrides ORDER BY created_at")
             .compactMap { row in
                 guard let kind = row.column("kind")?.string.flatMap(ChannelOverride.Kind.init(rawValue:)) else { return nil }
                 return ChannelOverride(channel: row.column("channel")?.string ?? "", kind: kind, model: row.column("model")?.string ?? "",
@@ -200,7 +200,7 @@ public final class SQLiteStorage: Storage {
     }
 
     public func saveChannelOverride(_ o: ChannelOverride) async throws {
-        _ = try await connection.query("""
+        _ = try await run("""
             INSERT INTO channel_overrides (channel, kind, model, value, reason, created_at) VALUES (?, ?, ?, ?, ?, ?)
             ON CONFLICT (channel, kind, model) DO UPDATE SET value = excluded.value, reason = excluded.reason,
                 created_at = excluded.created_at
@@ -208,7 +208,7 @@ public final class SQLiteStorage: Storage {
     }
 
     public func deleteKey(named name: String) async throws {
-        _ = try await connection.query("DELETE FROM keys WHERE name = ?", [.text(name)])
+        _ = try await run("DELETE FROM keys WHERE name = ?", [.text(name)])
     }
 
     public func close() async throws {
@@ -262,7 +262,7 @@ public final class SQLiteStorage: Storage {
                    COALESCE(SUM(cost_nano), 0) AS cost, SUM(CASE WHEN cost_nano IS NULL AND prompt_tokens IS NOT NULL THEN 1 ELSE 0 END) AS unpriced
             FROM usage_ledger \(filter) GROUP BY grp, spl, cur ORDER BY grp, spl, cur
             """
-        return try await connection.query(sql, binds).map { row in
+        return try await run(sql, binds).map { row in
             func n(_ name: String) -> Int64 { Int64(row.column(name)?.integer ?? 0) }
             return UsageRow(group: row.column("grp")?.string ?? "", split: row.column("spl")?.string, currency: row.column("cur")?.string ?? "",
                             requests: n("n"), promptTokens: n("p"), completionTokens: n("c"), cacheReadTokens: n("cr"),
@@ -282,7 +282,7 @@ public final class SQLiteStorage: Storage {
                    cost_nano, currency, latency_us
             FROM usage_ledger WHERE \(conditions.joined(separator: " AND ")) ORDER BY started_at DESC, request_id DESC LIMIT ?
             """
-        return try await connection.query(sql, binds).map { row in
+        return try await run(sql, binds).map { row in
             func n(_ name: String) -> Int64? { row.column(name)?.integer.map(Int64.init) }
             return LedgerRow(requestID: row.column("request_id")?.string ?? "", startedAt: n("started_at") ?? 0,
                              key: row.column("key_name")?.string, route: row.column("route")?.string ?? "",
@@ -304,7 +304,7 @@ public final class SQLiteStorage: Storage {
     }
 
     public func addBudgetSpend(key: String, periodStart: Int64, currency: String, nano: Int64) async throws -> Int64 {
-        let rows = try await connection.query("""
+        let rows = try await run("""
             INSERT INTO budget_spend (key_name, period_start, currency, spent_nano) VALUES (?, ?, ?, ?)
             ON CONFLICT (key_name, period_start, currency) DO UPDATE SET spent_nano = spent_nano + excluded.spent_nano
             RETURNING spent_nano
@@ -313,7 +313,7 @@ public final class SQLiteStorage: Storage {
     }
 
     public func budgetSpent(key: String, periodStart: Int64, currency: String) async throws -> Int64 {
-        let rows = try await connection.query(
+        let rows = try await run(
             "SELECT spent_nano FROM budget_spend WHERE key_name = ? AND period_start = ? AND currency = ?",
             [.text(key), .integer(Int(periodStart)), .text(currency)])
         return Int64(rows.first?.column("spent_nano")?.integer ?? 0)
@@ -322,7 +322,7 @@ public final class SQLiteStorage: Storage {
     // MARK: Admin objects
 
     public func objects(kind: StoredObject.Kind) async throws -> [StoredObject] {
-        try await connection.query("SELECT name, body, updated_at FROM admin_objects WHERE kind = ? ORDER BY name", [.text(kind.rawValue)])
+        try await run("SELECT name, body, updated_at FROM admin_objects WHERE kind = ? ORDER BY name", [.text(kind.rawValue)])
             .map { row in
                 StoredObject(kind: kind, name: row.column("name")?.string ?? "", body: Array((row.column("body")?.string ?? "").utf8),
                              updatedAt: Int64(row.column("updated_at")?.integer ?? 0))
@@ -330,7 +330,7 @@ public final class SQLiteStorage: Storage {
     }
 
     public func putObject(_ object: StoredObject) async throws {
-        _ = try await connection.query("""
+        _ = try await run("""
             INSERT INTO admin_objects (kind, name, body, updated_at) VALUES (?, ?, ?, ?)
             ON CONFLICT (kind, name) DO UPDATE SET body = excluded.body, updated_at = excluded.updated_at
             """, [.text(object.kind.rawValue), .text(object.name), .text(String(decoding: object.body, as: UTF8.self)),
@@ -338,24 +338,24 @@ public final class SQLiteStorage: Storage {
     }
 
     public func deleteObject(kind: StoredObject.Kind, name: String) async throws -> Bool {
-        let rows = try await connection.query("DELETE FROM admin_objects WHERE kind = ? AND name = ? RETURNING name",
-                                              [.text(kind.rawValue), .text(name)])
+        let rows = try await run("DELETE FROM admin_objects WHERE kind = ? AND name = ? RETURNING name",
+                                 [.text(kind.rawValue), .text(name)])
         return !rows.isEmpty
     }
 
     public func objectsStamp() async throws -> String {
-        let row = try await connection.query("SELECT COUNT(*) AS n, COALESCE(MAX(updated_at), 0) AS at FROM admin_objects").first
+        let row = try await run("SELECT COUNT(*) AS n, COALESCE(MAX(updated_at), 0) AS at FROM admin_objects").first
         return "\(row?.column("n")?.integer ?? 0):\(row?.column("at")?.integer ?? 0)"
     }
 
     // MARK: Prices
 
     public func syncedPrices() async throws -> SyncedPrices? {
-        guard let meta = try await connection.query("SELECT source, synced_at, skipped FROM price_sync WHERE id = 1").first else {
+        guard let meta = try await run("SELECT source, synced_at, skipped FROM price_sync WHERE id = 1").first else {
             return nil
         }
         var catalog = PriceCatalog()
-        for row in try await connection.query("SELECT name, entry FROM price_entries") {
+        for row in try await run("SELECT name, entry FROM price_entries") {
             guard let name = row.column("name")?.string, let entry = row.column("entry")?.string else { continue }
             catalog.entries[name] = Array(entry.utf8)
         }
@@ -384,13 +384,19 @@ public final class SQLiteStorage: Storage {
     }
 
     public func pricesSyncedAt() async throws -> Int64 {
-        Int64(try await connection.query("SELECT synced_at FROM price_sync WHERE id = 1").first?.column("synced_at")?.integer ?? 0)
+        Int64(try await run("SELECT synced_at FROM price_sync WHERE id = 1").first?.column("synced_at")?.integer ?? 0)
     }
 
-    /// Runs `body` in one transaction, rolled back when it throws.
+    /// A statement outside a transaction. It waits while one is open: on the shared connection
+    /// it would otherwise commit or roll back with it (a failed price sync would take an admin
+    /// write interleaved with it along).
+    func run(_ sql: String, _ binds: [SQLiteData] = []) async throws -> [SQLiteRow] {
+        try await exclusively { try await connection.query(sql, binds) }
+    }
+
+    /// Runs `body` in one transaction, rolled back when it throws; `body` uses `connection`.
     private func transaction(_ body: () async throws -> Void) async throws {
-        await transactions.enter()
-        do {
+        try await exclusively {
             _ = try await connection.query("BEGIN IMMEDIATE")
             do {
                 try await body()
@@ -399,9 +405,18 @@ public final class SQLiteStorage: Storage {
                 _ = try? await connection.query("ROLLBACK")
                 throw error
             }
-            await transactions.leave()
+        }
+    }
+
+    /// One user of the shared connection at a time: a statement or a whole transaction.
+    private func exclusively<T>(_ body: () async throws -> T) async throws -> T {
+        await users.enter()
+        do {
+            let result = try await body()
+            await users.leave()
+            return result
         } catch {
-            await transactions.leave()
+            await users.leave()
             throw error
         }
     }
