@@ -44,6 +44,50 @@ import Testing
 
     static let streamRequest = #"{"model":"gpt-4o","stream":true,"messages":[{"role":"user","content":"tell me a long story"}]}"#
 
+    /// An open stream's upstream connection keeps no request buffer (one is kept between
+    /// complete answers only, for the next request): an idle stream costs its state, not the
+    /// last request's bytes. A complete answer still in flight keeps it.
+    @Test func anOpenStreamKeepsNoRequestBufferUpstream() async throws {
+        let held = try await HeldStream()
+        let harness = try await Self.gateway(held.mock)
+        defer { Task { await harness.stop(); await held.mock.stop() } }
+        let parts = try await harness.client.send(port: harness.port, path: "/v1/chat/completions",
+                                                  headers: [("authorization", "Bearer \(GatewayHarness.clientKey)")],
+                                                  body: Array(Self.streamRequest.utf8))
+        var kept: [Bool]?
+        for try await part in parts {
+            if case .body(let bytes) = part, kept == nil, String(decoding: bytes, as: UTF8.self).contains("hello") {
+                kept = try await Self.keptRequestBuffers(harness)
+                held.rest()
+            }
+        }
+        #expect(kept == [false])
+
+        let slow = NIOLockedValueBox<MockResponder?>(nil)
+        let answer = #"{"id":"c2","object":"chat.completion","choices":[],"usage":{"prompt_tokens":1,"completion_tokens":1}}"#
+        let complete = try await MockUpstream { _, respond in
+            respond.head(200, [("content-type", "application/json"), ("content-length", String(answer.utf8.count))])
+            slow.withLockedValue { $0 = respond }
+        }
+        let second = try await Self.gateway(complete)
+        defer { Task { await second.stop(); await complete.stop() } }
+        async let answered = second.chat(#"{"model":"gpt-4o","messages":[{"role":"user","content":"hi"}]}"#)
+        #expect(await GatewayHarness.eventually { slow.withLockedValue { $0 } != nil })
+        #expect(await GatewayHarness.eventually { (try? await Self.keptRequestBuffers(second)) == [true] })
+        slow.withLockedValue { $0 }?.chunk(answer)
+        slow.withLockedValue { $0 }?.end()
+        #expect(try await answered.status == 200)
+    }
+
+    /// For each upstream connection in flight: whether it keeps a request buffer.
+    static func keptRequestBuffers(_ harness: GatewayHarness) async throws -> [Bool] {
+        var kept: [Bool] = []
+        for pool in harness.gateway.runtime.pools.loopPools {
+            kept += try await pool.loop.submit { pool.connectionsInFlight.map(\.keepsOutput) }.get()
+        }
+        return kept
+    }
+
     /// Sends a stream request, reads until the first text arrived, then hangs up.
     static func hangUpAfterFirstText(_ harness: GatewayHarness) async throws -> String? {
         var requestID: String?

@@ -21,7 +21,7 @@ final class ProxyExchange: UpstreamResponseDelegate, @unchecked Sendable {
     private let maxResponseBytes: Int
     private let promptBytes: Int
     private var phase = Phase.connecting
-    private var connection: UpstreamConnection?
+    private(set) var connection: UpstreamConnection?
     private var connects = 0
     private var responseHead: HTTPResponseHead?
     private var buffered: ByteBuffer?
@@ -130,6 +130,7 @@ final class ProxyExchange: UpstreamResponseDelegate, @unchecked Sendable {
                 return abort(before: error)
             }
             phase = .streaming
+            connection?.dropKeptOutput()
             call.startStream(status: head.status, headers: headers, channel: channelName)
         } else {
             phase = .buffering  // the first chunk is kept as it came: most answers arrive in one

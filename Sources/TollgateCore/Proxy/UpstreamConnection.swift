@@ -101,6 +101,13 @@ final class UpstreamConnection: ChannelInboundHandler, @unchecked Sendable {
         context?.close(promise: nil)
     }
 
+    /// Lets go of the request buffer kept for the next request: a streamed answer can hold the
+    /// connection for minutes, and an idle stream should cost no more than its state.
+    func dropKeptOutput() { output = OutputBuffer() }
+
+    /// True while a request buffer is kept (for tests).
+    var keepsOutput: Bool { output.keepsBuffer }
+
     /// Pauses or resumes reading, so a slow client holds the upstream back instead of memory.
     func setReading(_ on: Bool) {
         guard let channel = context?.channel else { return }

@@ -40,6 +40,9 @@ final class LoopPool: @unchecked Sendable {
         return nil
     }
 
+    /// The upstream connections of the exchanges in flight on this loop (for tests).
+    var connectionsInFlight: [UpstreamConnection] { watched.values.compactMap(\.connection) }
+
     func watch(_ exchange: ProxyExchange) { watched[ObjectIdentifier(exchange)] = exchange }
     func unwatch(_ exchange: ProxyExchange) { watched[ObjectIdentifier(exchange)] = nil }
 
@@ -108,6 +111,7 @@ final class UpstreamPool: Sendable {
     }
 
     func pool(for loop: EventLoop) -> LoopPool? { pools[ObjectIdentifier(loop)] }
+    var loopPools: [LoopPool] { Array(pools.values) }
 }
 
 extension TimeAmount {

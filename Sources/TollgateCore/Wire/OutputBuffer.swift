@@ -17,6 +17,8 @@ struct OutputBuffer {
         return buffer
     }
 
+    var keepsBuffer: Bool { kept != nil }
+
     /// Keeps `buffer`, about to be written, for the next message when it is small.
     mutating func keep(_ buffer: ByteBuffer) {
         kept = buffer.capacity <= Self.keptBytes ? buffer : nil
