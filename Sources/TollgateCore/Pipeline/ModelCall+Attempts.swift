@@ -65,8 +65,11 @@ extension ModelCall {
     /// when the upstream cannot build this operation (token counting estimates).
     func send(_ call: UpstreamCall, via upstream: any Upstream, unsupported: (() -> Void)? = nil) throws {
         guard stillWanted() else { return }
+        // Held on the call, so the callback captures nothing but `self` (a closure's context is an
+        // allocation a request); a second callback finds nothing and does nothing.
+        preparing = (call, unsupported)
         upstream.prepare(call, for: self) { [self] prepared in
-            guard stillWanted(), let loop = eventLoop else { return }
+            guard let (call, unsupported) = preparing.take(), stillWanted(), let loop = eventLoop else { return }
             switch prepared {
             case .success(let request):
                 let network: Bool

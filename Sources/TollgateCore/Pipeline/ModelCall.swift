@@ -48,6 +48,8 @@ final class ModelCall: @unchecked Sendable {
     /// Converts answers in the internal dialect to the client's, as they are written.
     var translator: (any ResponseTranslator)?
     var exchange: ProxyExchange?
+    /// The attempt whose request its upstream is building (`send`), until it is built.
+    var preparing: (call: UpstreamCall, unsupported: (() -> Void)?)?
     /// A Responses request's `previous_response_id` and what storage held for it (nil: nothing).
     var previousResponse: (id: String, stored: StoredResponse?)?
 
@@ -99,24 +101,27 @@ final class ModelCall: @unchecked Sendable {
             throw GatewayError.notFound("model '\(model)' is not served by this gateway", code: "model_not_found")
         }
         wantsStream = stream ?? (operation == TOLLGATE_OPERATION_CHAT && scan.stream)
-        let proceed = { [self] () throws -> Void in
-            if let limiter = key.limiter {
-                switch limiter.admit(estimatedTokens: body.readableBytes / 4) {
-                case .success(let lease): keyLease = lease
-                case .failure(let error): throw error
-                }
-            }
-            marks = BillingMarks(batch: key.billingTier == .batch)
-            retriesLeft = runtime.routing.retries
-            fallbacks = (key.fallbacks[model] ?? snapshot.fallbacks[model] ?? []).filter(key.allows)
-            contextFallbacks = (snapshot.contextWindowFallbacks[model] ?? []).filter(key.allows)
-            try afterPreviousResponse { [self] in _ = try attempt(failover: false) }
-        }
         switch runtime.budgets.admit(key: key.name, now: unixSeconds()) {
         case .deny(let error): throw error
-        case .allow: try proceed()
-        case .verify: afterBudgetVerification(proceed)
+        case .allow: try admitted(snapshot)
+        case .verify: afterBudgetVerification { [self] in try admitted(snapshot) }  // a closure only when it waits
         }
+    }
+
+    /// Within budget: the key's rate limits, then the first attempt (after a Responses
+    /// continuation's stored conversation, if it names one).
+    private func admitted(_ snapshot: GatewayRuntime.Snapshot) throws {
+        if let limiter = key.limiter {
+            switch limiter.admit(estimatedTokens: body.readableBytes / 4) {
+            case .success(let lease): keyLease = lease
+            case .failure(let error): throw error
+            }
+        }
+        marks = BillingMarks(batch: key.billingTier == .batch)
+        retriesLeft = runtime.routing.retries
+        fallbacks = (key.fallbacks[model] ?? snapshot.fallbacks[model] ?? []).filter(key.allows)
+        contextFallbacks = (snapshot.contextWindowFallbacks[model] ?? []).filter(key.allows)
+        try afterPreviousResponse { [self] in _ = try attempt(failover: false) }
     }
 
     /// A key near the end of its budget is checked against the database's total (every

@@ -47,9 +47,12 @@ public struct OpenAIStreamMeter: Sendable {
         return (usage, value["choices"]?.arrayValue?.isEmpty ?? true, value["service_tier"] ?? value["response"]?["service_tier"])
     }
 
+    /// Made once: an array literal here was an allocation every event of every stream.
+    private static let usageKey = Array("\"usage\"".utf8)
+
     /// Cheap test for `"usage"` followed by `:` and `{`, so most chunks are never parsed.
     static func hasUsageObject(_ data: [UInt8]) -> Bool {
-        let needle = Array("\"usage\"".utf8)
+        let needle = usageKey
         var i = 0
         while let found = firstIndex(of: needle, in: data, from: i) {
             i = found + needle.count
