@@ -68,6 +68,7 @@ extension ModelCall {
         if answer.servedPriority { servedPriority() }
         settle(usage)
         var headers = answer.headers
+        headers.reserveCapacity(headers.count + 9)  // copied once, with room for the (at most) nine added below
         client.addGatewayHeaders(&headers, channel: channel, model: model)
         addCostHeaders(&headers)
         if let upstreamNanos {

@@ -66,7 +66,8 @@ extension ModelCall {
     func send(_ call: UpstreamCall, via upstream: any Upstream, unsupported: (() -> Void)? = nil) throws {
         guard stillWanted() else { return }
         // Held on the call, so the callback captures nothing but `self` (a closure's context is an
-        // allocation a request); a second callback finds nothing and does nothing.
+        // allocation a request). One attempt is prepared at a time: the next starts only from this
+        // one's exchange. A second callback finds nothing and does nothing.
         preparing = (call, unsupported)
         upstream.prepare(call, for: self) { [self] prepared in
             guard let (call, unsupported) = preparing.take(), stillWanted(), let loop = eventLoop else { return }

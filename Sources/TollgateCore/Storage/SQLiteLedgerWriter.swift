@@ -6,7 +6,8 @@ import Synchronization
 /// prepared at open and reused for every row. Each row's texts are copied into one reused buffer
 /// and bound in place (SQLITE_STATIC): a row costs no allocation and no SQL parse. (Through
 /// SQLiteNIO, each bound text was copied twice, by Swift and by SQLite: a quarter of a chat
-/// request's allocations.) WAL mode lets this connection write while the storage's reads.
+/// request's allocations.) WAL mode lets it write while the storage's connection reads. It must
+/// go through the same SQLite library as SQLiteNIO (see Sources/CSQLite3/shim.h).
 final class SQLiteLedgerWriter: Sendable {
     /// SQLite's handles are used by one thread at a time: the connection is opened without
     /// SQLite's own mutex, this one guards it.
