@@ -39,7 +39,7 @@ let package = Package(
         .systemLibrary(name: "CJansson", path: "Sources/CJansson", pkgConfig: "jansson",
                        providers: [.apt(["libjansson-dev"])]),
         // The usage ledger's writer: one prepared statement on its own connection, through the
-        // SQLite that SQLiteNIO bundles (which keeps it private and copies every bound text twice).
+        // SQLite that SQLiteNIO bundles (SQLiteNIO's own API copies every bound text twice).
         .systemLibrary(name: "CSQLite3", path: "Sources/CSQLite3"),
         .systemLibrary(name: "CLibCrypto", path: "Sources/CLibCrypto", pkgConfig: "libcrypto",
                        providers: [.apt(["libssl-dev"])]),

@@ -47,8 +47,6 @@ import Testing
         #expect(resting.tiers(for: "m") == [[0, 2], [3]])
     }
 
-    /// Tiers are remembered per model (asked again, the same), but only for served names of a
-    /// bounded length and count: names a client makes up cannot grow the router.
     /// A request's tried channels: the first inline, a failover's further ones in a set.
     @Test func triedChannelsHoldEveryNameInsertedAndNoOther() {
         var tried = TriedChannels.none
@@ -60,6 +58,8 @@ import Testing
         #expect(["a", "b", "c", ""].allSatisfy(tried.contains) && !tried.contains("d"))
     }
 
+    /// Tiers are remembered per model (asked again, the same), but only for served names of a
+    /// bounded length and count: names a client makes up cannot grow the router.
     @Test func tiersAreRememberedForABoundedSetOfServedNames() {
         let router = ModelRouter(channels: [channel("any", models: ["m*"], priority: 0), channel("x", models: ["x"], priority: 1)])
         #expect(router.tiers(for: "m1") == [[0]] && router.tiers(for: "m1") == [[0]])

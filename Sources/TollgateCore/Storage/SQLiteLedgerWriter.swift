@@ -50,16 +50,18 @@ final class SQLiteLedgerWriter: Sendable {
             guard prepared == SQLITE_OK else { throw SQLiteLedgerError(code: prepared, db: db, doing: "prepare the ledger's insert") }
         }
 
-        deinit {
-            sqlite_nio_sqlite3_finalize(insert)
-            sqlite_nio_sqlite3_close_v2(db)
-        }
+        deinit { Self.release(insert, db) }
 
         mutating func close() {
-            sqlite_nio_sqlite3_finalize(insert)
-            sqlite_nio_sqlite3_close_v2(db)
+            Self.release(insert, db)
             insert = nil
             db = nil
+        }
+
+        /// Both calls take nil as a no-op: a closed connection's deinit releases nothing twice.
+        private static func release(_ insert: OpaquePointer?, _ db: OpaquePointer?) {
+            sqlite_nio_sqlite3_finalize(insert)
+            sqlite_nio_sqlite3_close_v2(db)
         }
 
         mutating func append<Row>(_ rows: [Row], values fill: (Row, inout [Value]) -> Void) throws {

@@ -78,10 +78,10 @@ private struct FoundCounts<Name: UsageName> {
     private var seen: UInt16 = 0
     private var counts = InlineArray<9, Int64?>(repeating: nil)  // in place: no allocation
 
-    subscript(name: Name) -> Int64? { counts[name.index] }
+    subscript(name: Name) -> Int64? { counts[name.rawValue] }
 
     mutating func read(_ name: Name, _ parser: inout JSONParser) throws {
-        let bit: UInt16 = 1 << name.index
+        let bit: UInt16 = 1 << name.rawValue
         guard seen & bit == 0 else { return try parser.skipValue() }
         seen |= bit
         let first = try parser.peek()
@@ -89,7 +89,7 @@ private struct FoundCounts<Name: UsageName> {
         let range = try parser.scanNumber()
         // As the tree reads it: the number's text through Int64's own parser (a fraction, an
         // exponent or a value past Int64 is no count).
-        counts[name.index] = Int64(String(decoding: UnsafeRawBufferPointer(rebasing: parser.bytes[range]), as: UTF8.self))
+        counts[name.rawValue] = Int64(String(decoding: UnsafeRawBufferPointer(rebasing: parser.bytes[range]), as: UTF8.self))
     }
 }
 
@@ -99,8 +99,6 @@ private protocol UsageName: RawRepresentable<Int> {
 }
 
 extension UsageName {
-    var index: Int { rawValue }
-
     init?(_ key: some Collection<UInt8>) {
         guard let index = Self.spelled.firstIndex(where: { key.elementsEqual($0) }) else { return nil }
         self.init(rawValue: index)
