@@ -50,7 +50,7 @@ public struct AnthropicUsage: Sendable, Equatable {
     /// An OpenAI `usage` object: prompt and completion totals, cache reads as
     /// `prompt_tokens_details.cached_tokens` (always written) and, where Anthropic reported any,
     /// cache writes as `prompt_tokens_details.cache_creation_tokens`.
-    public var openAIJSON: JSONValue {
-        tokenUsage.openAIJSON(OpenAIUsageStyle(promptDetails: .always, completionDetails: .never, cacheWrites: .inPromptDetails))
-    }
+    public var openAIJSON: JSONValue { tokenUsage.openAIJSON(Self.openAIStyle) }
+
+    static let openAIStyle = OpenAIUsageStyle(promptDetails: .always, completionDetails: .never, cacheWrites: .inPromptDetails)
 }

@@ -15,45 +15,65 @@ enum ResponseConversion {
         var usage = AnthropicUsage()
         usage.read(json["usage"])
 
-        var text = ""
-        var reasoning = ""
-        var thinkingBlocks: [JSONValue] = []
-        var toolCalls: [JSONValue] = []
+        // The text and reasoning are joined across blocks first: whether `content` is null
+        // depends on all of them. Tool calls and thinking blocks are written from `content`.
+        var text = "", reasoning = ""
+        var hasToolCalls = false, hasThinking = false
         for block in content {
             switch block["type"]?.stringValue {
             case "text": text += block["text"]?.stringValue ?? ""
-            case "tool_use":
-                toolCalls.append(.object([
-                    "id": block["id"] ?? .string(""), "type": .string("function"),
-                    "function": .object(["name": block["name"] ?? .string(""),
-                                         "arguments": .string((block["input"] ?? .object([])).jsonString)]),
-                ]))
-            case "thinking":
-                reasoning += block["thinking"]?.stringValue ?? ""
-                thinkingBlocks.append(block)
-            case "redacted_thinking": thinkingBlocks.append(block)
+            case "tool_use": hasToolCalls = true
+            case "thinking": reasoning += block["thinking"]?.stringValue ?? ""; hasThinking = true
+            case "redacted_thinking": hasThinking = true
             default: break  // server tool blocks and future kinds have no OpenAI counterpart
             }
         }
-        var message: [JSONValue.Member] = [.init("role", .string("assistant")),
-                                            .init("content", text.isEmpty && !toolCalls.isEmpty ? .null : .string(text))]
-        if !toolCalls.isEmpty { message.append(.init("tool_calls", .array(toolCalls))) }
-        if !reasoning.isEmpty { message.append(.init("reasoning_content", .string(reasoning))) }
+        var out = JSONWriter(capacity: response.body.count + 256)
+        out.beginObject()
+        out.key("id"); out.value(json["id"] ?? .string("msg"))
+        out.key("object"); out.string("chat.completion")
+        out.key("created"); out.int(created)
+        out.key("model"); out.string(response.model)
+        out.key("choices"); out.beginArray(); out.beginObject()
+        out.key("index"); out.int(0)
+        out.key("message"); out.beginObject()
+        out.key("role"); out.string("assistant")
+        out.key("content"); if text.isEmpty && hasToolCalls { out.null() } else { out.string(text) }
+        if hasToolCalls { writeToolCalls(content, into: &out) }
+        if !reasoning.isEmpty { out.key("reasoning_content"); out.string(reasoning) }
         // Signed thinking blocks, for a client to send back on its next turn (see MessageConversion).
-        if !thinkingBlocks.isEmpty { message.append(.init("thinking_blocks", .array(thinkingBlocks))) }
+        if hasThinking {
+            out.key("thinking_blocks"); out.beginArray()
+            for block in content {
+                switch block["type"]?.stringValue {
+                case "thinking", "redacted_thinking": out.value(block)
+                default: break
+                }
+            }
+            out.endArray()
+        }
+        out.endObject()
+        out.key("finish_reason"); out.string(finishReason(json["stop_reason"]?.stringValue))
+        out.endObject(); out.endArray()
+        out.key("usage"); usage.tokenUsage.writeOpenAI(AnthropicUsage.openAIStyle, into: &out)
+        out.endObject()
+        return PluginConvertedResponse(status: response.status, body: out.bytes, usage: usage.tokenUsage)
+    }
 
-        let body = JSONValue.object([
-            "id": json["id"] ?? .string("msg"),
-            "object": .string("chat.completion"),
-            "created": .int(created),
-            "model": .string(response.model),
-            "choices": .array([.object([
-                "index": .int(0), "message": .object(message),
-                "finish_reason": .string(finishReason(json["stop_reason"]?.stringValue)),
-            ])]),
-            "usage": usage.openAIJSON,
-        ])
-        return PluginConvertedResponse(status: response.status, body: body.serialized(), usage: usage.tokenUsage)
+    /// `tool_use` blocks as OpenAI `tool_calls`, their input as a JSON string of arguments.
+    private static func writeToolCalls(_ content: [JSONValue], into out: inout JSONWriter) {
+        out.key("tool_calls"); out.beginArray()
+        for block in content where block["type"]?.stringValue == "tool_use" {
+            out.beginObject()
+            out.key("id"); out.value(block["id"] ?? .string(""))
+            out.key("type"); out.string("function")
+            out.key("function"); out.beginObject()
+            out.key("name"); out.value(block["name"] ?? .string(""))
+            out.key("arguments"); out.string((block["input"] ?? .object([])).jsonString)
+            out.endObject()
+            out.endObject()
+        }
+        out.endArray()
     }
 
     /// Anthropic `stop_reason` → OpenAI `finish_reason`. An unknown or missing reason reads as

@@ -40,6 +40,28 @@ import Testing
         #expect(converted.usage == PluginUsage(prompt: 30, completion: 12))
     }
 
+    /// The answer is written member by member, not through a tree: pin its exact bytes (member
+    /// order, escaping, the null content beside tool calls, thinking blocks kept whole).
+    @Test func writesTheExactOpenAIBytes() throws {
+        let converted = try Wire.convertResponse(Wire.response(#"""
+        {"id":"msg_03","type":"message","role":"assistant","content":[
+          {"type":"thinking","thinking":"Say \"hi\".","signature":"s1"},{"type":"redacted_thinking","data":"xyz"},
+          {"type":"server_tool_use","id":"srvtoolu_1","name":"web_search","input":{}},
+          {"type":"tool_use","id":"toolu_1","name":"f","input":{"a":[1,"\n"]}},{"type":"tool_use","id":"toolu_2","name":"g","input":{}}],
+         "stop_reason":"tool_use","usage":{"input_tokens":3,"output_tokens":4,"cache_creation_input_tokens":2}}
+        """#))
+        #expect(converted.body.text == #"{"id":"msg_03","object":"chat.completion","created":0,"model":"my-claude","choices":[{"index":0,"#
+            + #""message":{"role":"assistant","content":null,"tool_calls":[{"id":"toolu_1","type":"function","function":{"name":"f","#
+            + #""arguments":"{\"a\":[1,\"\\n\"]}"}},{"id":"toolu_2","type":"function","function":{"name":"g","arguments":"{}"}}],"#
+            + #""reasoning_content":"Say \"hi\".","thinking_blocks":[{"type":"thinking","thinking":"Say \"hi\".","signature":"s1"},"#
+            + #"{"type":"redacted_thinking","data":"xyz"}]},"finish_reason":"tool_calls"}],"#
+            + #""usage":{"prompt_tokens":5,"completion_tokens":4,"total_tokens":9,"prompt_tokens_details":{"cached_tokens":0,"cache_creation_tokens":2}}}"#)
+        let text = try Wire.convertResponse(Wire.response(#"{"id":"m","content":[{"type":"text","text":"a\tb"}],"usage":{}}"#))
+        #expect(text.body.text == #"{"id":"m","object":"chat.completion","created":0,"model":"my-claude","choices":[{"index":0,"#
+            + #""message":{"role":"assistant","content":"a\tb"},"finish_reason":"stop"}],"#
+            + #""usage":{"prompt_tokens":0,"completion_tokens":0,"total_tokens":0,"prompt_tokens_details":{"cached_tokens":0}}}"#)
+    }
+
     @Test func mapsStopReasons() {
         #expect(ResponseConversion.finishReason("end_turn") == "stop")
         #expect(ResponseConversion.finishReason("stop_sequence") == "stop")

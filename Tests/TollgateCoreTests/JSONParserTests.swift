@@ -45,6 +45,26 @@ import Testing
         #expect(JSONValue.object([.init("k\n", .string("v\u{0}"))]).serialized() == Array(#"{"k\n":"v\u0000"}"#.utf8))
     }
 
+    /// The member-by-member writer places commas at every level, around empty and nested
+    /// containers, and writes what the tree writer writes for the same values.
+    @Test func theStreamingWriterMatchesTheTreeWriter() throws {
+        var out = JSONWriter()
+        out.beginObject()
+        out.key("a"); out.beginArray(); out.int(1); out.beginObject(); out.endObject(); out.beginArray(); out.endArray(); out.null(); out.endArray()
+        out.key("b\n"); out.string("q\"")
+        out.key("c"); out.value(try JSONParser.parse(#"{"x":[true,{}]}"#))
+        out.key("d"); out.int(-9_223_372_036_854_775_807)
+        out.endObject()
+        let expected: JSONValue = .object([
+            .init("a", .array([.number("1"), .object([]), .array([]), .null])), .init("b\n", .string("q\"")),
+            .init("c", .object([.init("x", .array([.bool(true), .object([])]))])), .init("d", .int(-9_223_372_036_854_775_807)),
+        ])
+        #expect(out.bytes == expected.serialized())
+        var empty = JSONWriter()
+        empty.beginArray(); empty.endArray()
+        #expect(empty.bytes == Array("[]".utf8))
+    }
+
     @Test(arguments: [
         ("", "unexpected end of JSON"),
         ("{", "unexpected end of JSON"),

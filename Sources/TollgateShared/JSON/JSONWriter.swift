@@ -71,3 +71,36 @@ extension JSONValue {
         return out
     }
 }
+
+/// Compact JSON written member by member straight into bytes, for an answer a conversion builds
+/// once: no `JSONValue` tree in between (building one cost a converted answer about ten
+/// allocations). The caller keeps the nesting balanced; commas are placed here.
+public struct JSONWriter {
+    public private(set) var bytes: [UInt8] = []
+    /// A value was just completed at this level, so the next one needs a comma first.
+    private var afterValue = false
+
+    public init(capacity: Int = 256) { bytes.reserveCapacity(capacity) }
+
+    public mutating func beginObject() { open(UInt8(ascii: "{")) }
+    public mutating func endObject() { close(UInt8(ascii: "}")) }
+    public mutating func beginArray() { open(UInt8(ascii: "[")) }
+    public mutating func endArray() { close(UInt8(ascii: "]")) }
+
+    /// A member's name; its value comes next.
+    public mutating func key(_ name: String) {
+        separate()
+        JSONValue.writeString(name, to: &bytes)
+        bytes.append(UInt8(ascii: ":"))
+        afterValue = false
+    }
+
+    public mutating func string(_ text: String) { separate(); JSONValue.writeString(text, to: &bytes); afterValue = true }
+    public mutating func int(_ number: Int64) { separate(); bytes.append(contentsOf: String(number).utf8); afterValue = true }
+    public mutating func null() { separate(); bytes.append(contentsOf: "null".utf8); afterValue = true }
+    public mutating func value(_ json: JSONValue) { separate(); json.write(to: &bytes); afterValue = true }
+
+    private mutating func open(_ bracket: UInt8) { separate(); bytes.append(bracket); afterValue = false }
+    private mutating func close(_ bracket: UInt8) { bytes.append(bracket); afterValue = true }
+    private mutating func separate() { if afterValue { bytes.append(UInt8(ascii: ",")) } }
+}

@@ -36,34 +36,45 @@ public struct OpenAIUsageStyle: Sendable {
 extension TokenUsage {
     /// The counts as an OpenAI `usage` object; `prompt_tokens` and `completion_tokens` never
     /// reported are written as 0.
-    public func openAIJSON(_ style: OpenAIUsageStyle = .reported) -> JSONValue {
+    public func writeOpenAI(_ style: OpenAIUsageStyle = .reported, into out: inout JSONWriter) {
         let prompt = self.prompt ?? 0, completion = self.completion ?? 0
-        var members: [JSONValue.Member] = [
-            .init("prompt_tokens", .int(prompt)), .init("completion_tokens", .int(completion)),
-            .init("total_tokens", .int(prompt + completion)),
-        ]
-        var promptDetails = Self.details(style.promptDetails, ("cached_tokens", cacheRead), ("audio_tokens", audioPrompt))
-        if style.cacheWrites == .inPromptDetails, let cacheCreation, cacheCreation > 0 {
-            promptDetails?.append(.init("cache_creation_tokens", .int(cacheCreation)))
-        }
-        if let promptDetails { members.append(.init("prompt_tokens_details", .object(promptDetails))) }
-        if let completionDetails = Self.details(style.completionDetails, ("reasoning_tokens", reasoning), ("audio_tokens", audioCompletion)) {
-            members.append(.init("completion_tokens_details", .object(completionDetails)))
-        }
-        if style.cacheWrites == .topLevel, let cacheCreation { members.append(.init("cache_creation_input_tokens", .int(cacheCreation))) }
-        return .object(members)
+        out.beginObject()
+        out.key("prompt_tokens"); out.int(prompt)
+        out.key("completion_tokens"); out.int(completion)
+        out.key("total_tokens"); out.int(prompt + completion)
+        let cacheWrites = style.cacheWrites == .inPromptDetails ? cacheCreation.flatMap { $0 > 0 ? $0 : nil } : nil
+        Self.writeDetails("prompt_tokens_details", style.promptDetails, ("cached_tokens", cacheRead), ("audio_tokens", audioPrompt),
+                          extra: cacheWrites.map { ("cache_creation_tokens", $0) }, into: &out)
+        Self.writeDetails("completion_tokens_details", style.completionDetails, ("reasoning_tokens", reasoning),
+                          ("audio_tokens", audioCompletion), into: &out)
+        if style.cacheWrites == .topLevel, let cacheCreation { out.key("cache_creation_input_tokens"); out.int(cacheCreation) }
+        out.endObject()
     }
 
-    /// A details object: the main count (0 when `.always`), then the audio count when reported.
-    private static func details(_ mode: OpenAIUsageStyle.Details, _ main: (String, Int64?), _ audio: (String, Int64?)) -> [JSONValue.Member]? {
-        var members: [JSONValue.Member] = []
-        switch mode {
-        case .never: return nil
-        case .always: members.append(.init(main.0, .int(main.1 ?? 0)))
-        case .whenReported: if let count = main.1 { members.append(.init(main.0, .int(count))) }
+    /// The same object as a tree, for a conversion that builds one (a stream's last chunk).
+    public func openAIJSON(_ style: OpenAIUsageStyle = .reported) -> JSONValue {
+        var out = JSONWriter(capacity: 160)
+        writeOpenAI(style, into: &out)
+        // The writer's own output (names and integers) is always JSON.
+        return try! JSONParser.parse(out.bytes)
+    }
+
+    /// A details object: the main count (0 when `.always`), then the audio count when reported,
+    /// then `extra` (cache writes). Left out when it would be empty.
+    private static func writeDetails(_ name: String, _ mode: OpenAIUsageStyle.Details, _ main: (String, Int64?),
+                                     _ audio: (String, Int64?), extra: (String, Int64)? = nil, into out: inout JSONWriter) {
+        let mainCount: Int64? = switch mode {
+        case .never: nil
+        case .always: main.1 ?? 0
+        case .whenReported: main.1
         }
-        if let count = audio.1 { members.append(.init(audio.0, .int(count))) }
-        return members.isEmpty ? nil : members
+        if mode == .never || (mainCount == nil && audio.1 == nil) { return }
+        out.key(name)
+        out.beginObject()
+        if let mainCount { out.key(main.0); out.int(mainCount) }
+        if let count = audio.1 { out.key(audio.0); out.int(count) }
+        if let extra { out.key(extra.0); out.int(extra.1) }
+        out.endObject()
     }
 }
 
