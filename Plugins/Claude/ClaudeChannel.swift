@@ -16,6 +16,9 @@ final class ClaudeChannel: AdaptorChannel {
         AnthropicAnswers.classify(answer, nowMillis: Host.nowUnixNanos / 1_000_000)
     }
 
+    /// Answers are read from their bodies alone (health reads the rate-limit headers in `classify`).
+    func readsAnswerHeaders(_ operation: Operation) -> Bool { false }
+
     /// Anthropic Messages bodies are this provider's own: they go through untouched.
     func accepts(_ dialect: Dialect, model: String) -> Bool { dialect == .anthropic }
 

@@ -16,6 +16,8 @@ final class GeminiChannel: AdaptorChannel {
     /// An embeddings answer follows the request's `encoding_format`, and estimates its usage from
     /// the request's `input` when Gemini reports none.
     func readsRequestBody(_ operation: Operation) -> Bool { operation == .embeddings }
+    /// Answers are read from their bodies alone (health reads headers in `classify`).
+    func readsAnswerHeaders(_ operation: Operation) -> Bool { false }
 
     func buildRequest(_ request: PluginRequest) throws(PluginError) -> PluginUpstreamRequest {
         let urls = settings.urls

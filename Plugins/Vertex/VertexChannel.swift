@@ -38,6 +38,9 @@ final class VertexChannel: AdaptorChannel {
         return GoogleAnswers.classify(answer)
     }
 
+    /// Answers are read from their bodies alone (health reads headers in `classify`).
+    func readsAnswerHeaders(_ operation: Operation) -> Bool { false }
+
     /// A client's own dialect goes through when it is the model's publisher's: Anthropic Messages
     /// for Claude models, Gemini for Google's.
     func accepts(_ dialect: Dialect, model: String) -> Bool {

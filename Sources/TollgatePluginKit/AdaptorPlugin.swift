@@ -185,6 +185,10 @@ public protocol AdaptorChannel: AnyObject, Sendable {
     /// True when `convertResponse` or `makeStream` reads `requestBody` for `operation`: only then
     /// does the kit copy the client's body (it can be megabytes) into the answer's call. Default: false.
     func readsRequestBody(_ operation: Operation) -> Bool
+    /// True when `convertResponse` or `makeStream` reads the upstream's `headers` for
+    /// `operation`: a channel that does not is spared parsing them on every answer (an upstream
+    /// sends a dozen or more, each a heap string). Default: true.
+    func readsAnswerHeaders(_ operation: Operation) -> Bool
     func buildRequest(_ request: PluginRequest) throws(PluginError) -> PluginUpstreamRequest
     func convertResponse(_ response: PluginResponse) throws(PluginError) -> PluginConvertedResponse
     func makeStream(_ params: PluginStreamParams) throws(PluginError) -> any AdaptorStream
@@ -196,6 +200,7 @@ public protocol AdaptorChannel: AnyObject, Sendable {
 extension AdaptorChannel {
     public func accepts(_ dialect: Dialect, model: String) -> Bool { false }
     public func readsRequestBody(_ operation: Operation) -> Bool { false }
+    public func readsAnswerHeaders(_ operation: Operation) -> Bool { true }
     public func classify(_ answer: PluginAnswer) -> ResponseClassification? { nil }
 }
 

@@ -214,7 +214,7 @@ private let adaptorHooks = tollgate_type_adaptor_hooks(
         do {
             let op = operation(r.operation)
             let converted = try box.channel.convertResponse(PluginResponse(
-                operation: op, status: Int(r.status), headers: HeaderLines.parse(r.headers.raw),
+                operation: op, status: Int(r.status), headers: box.channel.readsAnswerHeaders(op) ? HeaderLines.parse(r.headers.raw) : [],
                 body: bytes(r.body), model: r.model.string,
                 requestBody: box.channel.readsRequestBody(op) ? bytes(r.request_body) : [],
                 dialect: StructSize.holds(\tollgate_type_response_in.dialect, structSize: r.struct_size) ? dialect(r.dialect) : .openAI))
@@ -229,7 +229,7 @@ private let adaptorHooks = tollgate_type_adaptor_hooks(
         do {
             let op = operation(p.operation)
             let stream = try box.channel.makeStream(PluginStreamParams(
-                operation: op, model: p.model.string, headers: HeaderLines.parse(p.headers.raw),
+                operation: op, model: p.model.string, headers: box.channel.readsAnswerHeaders(op) ? HeaderLines.parse(p.headers.raw) : [],
                 includeUsage: p.include_usage != 0,
                 requestBody: box.channel.readsRequestBody(op) ? bytes(p.request_body) : [],
                 dialect: StructSize.holds(\tollgate_type_stream_params.dialect, structSize: p.struct_size) ? dialect(p.dialect) : .openAI))

@@ -23,7 +23,8 @@ final class LinesPlugin: AdaptorPlugin {
 
 final class LinesChannel: AdaptorChannel, @unchecked Sendable {
     let base: String
-    /// Whether it asks the kit for the client's body with answers (it reports its size back).
+    /// Whether it asks the kit for the client's body and the upstream's headers with answers (it
+    /// reports their sizes back).
     let readsRequest: Bool
     private let token = NIOLockedValueBox<String?>(nil)
     init(base: String, readsRequest: Bool) {
@@ -32,6 +33,7 @@ final class LinesChannel: AdaptorChannel, @unchecked Sendable {
     }
 
     func readsRequestBody(_ operation: TollgatePluginKit.Operation) -> Bool { readsRequest }
+    func readsAnswerHeaders(_ operation: TollgatePluginKit.Operation) -> Bool { readsRequest }
 
     func buildRequest(_ request: PluginRequest) throws(PluginError) -> PluginUpstreamRequest {
         let body: JSONValue
@@ -66,24 +68,26 @@ final class LinesChannel: AdaptorChannel, @unchecked Sendable {
             "choices": .array([.object(["index": .int(0), "message": .object(["role": .string("assistant"), "content": json["output"] ?? .null]),
                                         "finish_reason": .string("stop")])]),
             "usage": .object(["prompt_tokens": .int(usage.prompt ?? 0), "completion_tokens": .int(usage.completion ?? 0)]),
-            "request_bytes": .int(Int64(response.requestBody.count)),
+            "request_bytes": .int(Int64(response.requestBody.count)), "answer_headers": .int(response.headers.count),
         ])
         return PluginConvertedResponse(status: 200, body: body.serialized(), usage: usage)
     }
 
     func makeStream(_ params: PluginStreamParams) throws(PluginError) -> any AdaptorStream {
-        LinesStream(model: params.model, requestBytes: params.requestBody.count)
+        LinesStream(model: params.model, requestBytes: params.requestBody.count, answerHeaders: params.headers.count)
     }
 }
 
 final class LinesStream: AdaptorStream {
     let model: String
     let requestBytes: Int
+    let answerHeaders: Int
     var pending: [UInt8] = []
     var done = false
-    init(model: String, requestBytes: Int) {
+    init(model: String, requestBytes: Int, answerHeaders: Int) {
         self.model = model
         self.requestBytes = requestBytes
+        self.answerHeaders = answerHeaders
     }
 
     func feed(_ chunk: UnsafeRawBufferPointer, usage: inout PluginUsage) throws(PluginError) -> [UInt8] {
@@ -100,7 +104,7 @@ final class LinesStream: AdaptorStream {
                 out += Array("data: [DONE]\n\n".utf8)
             } else {
                 let chunk = JSONValue.object(["object": .string("chat.completion.chunk"), "model": .string(model),
-                                              "request_bytes": .int(Int64(requestBytes)),
+                                              "request_bytes": .int(Int64(requestBytes)), "answer_headers": .int(answerHeaders),
                                               "choices": .array([.object(["index": .int(0), "delta": .object(["content": json["delta"] ?? .null])])])])
                 out += Array("data: ".utf8) + chunk.serialized() + Array("\n\n".utf8)
             }
@@ -174,8 +178,9 @@ func linesEntry() -> UnsafeRawPointer { PluginExport.adaptor(LinesPlugin.self) }
         #expect(upstream.requests.filter { $0.uri == "/token" }.count == 1, "the token is cached by the channel")
     }
 
-    /// The kit copies the client's body into answer hooks only for a channel that reads it.
-    @Test func answerHooksSeeTheRequestBodyOnlyWhenTheChannelReadsIt() async throws {
+    /// The kit copies the client's body and parses the upstream's headers into answer hooks
+    /// only for a channel that reads them.
+    @Test func answerHooksSeeTheRequestBodyAndHeadersOnlyWhenTheChannelReadsThem() async throws {
         let upstream = try await Self.upstream()
         let harness = try await Self.start(upstream)
         defer { Task { await harness.stop(); await upstream.stop() } }
@@ -184,10 +189,13 @@ func linesEntry() -> UnsafeRawPointer { PluginExport.adaptor(LinesPlugin.self) }
             let complete = try await harness.chat(body)
             #expect(complete.status == 200, "\(complete.text)")
             #expect(complete.json?["request_bytes"]?.int64Value == (reads ? Int64(body.utf8.count) : 0), "\(model)")
+            // The mock's answer carries content-type and content-length at least.
+            #expect(complete.json?["answer_headers"]?.int64Value.map { reads ? $0 >= 2 : $0 == 0 } == true, "\(model): \(complete.text)")
             let streamBody = #"{"model":"\#(model)","stream":true,"messages":[{"role":"user","content":"hi"}]}"#
             let streamed = try await harness.chat(streamBody)
             #expect(streamed.status == 200)
             #expect(streamed.text.contains(#""request_bytes":\#(reads ? streamBody.utf8.count : 0)"#), "\(model): \(streamed.text)")
+            #expect(streamed.text.contains(#""answer_headers":0"#) != reads, "\(model): \(streamed.text)")
         }
     }
 
