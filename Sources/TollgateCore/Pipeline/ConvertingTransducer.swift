@@ -17,18 +17,30 @@ protocol StreamConverter: AnyObject {
 /// form): a stream the client asked for through a `StreamConverter`, anything else whole
 /// through `convert`. Error messages are prefixed with who converted.
 final class ConvertingTransducer: AnswerTransducer {
+    /// Who converts, named in a stream's errors (the prefix is written only when one happens).
+    enum Converter {
+        case plugin(String), channel(String)
+
+        var errorPrefix: String {
+            switch self {
+            case .plugin(let name): "\(name): "
+            case .channel(let name): "channel '\(name)': "
+            }
+        }
+    }
+
     typealias MakeStream = (HTTPResponseHead) throws(GatewayError) -> any StreamConverter
     typealias Convert = (HTTPResponseHead, ByteBuffer) throws(GatewayError) -> CompleteAnswer
 
     private let wantsStream: Bool
-    private let errorPrefix: String
+    private let converter: Converter
     private let makeStream: MakeStream
     private let convert: Convert
     private var stream: (any StreamConverter)?
 
-    init(wantsStream: Bool, errorPrefix: String, makeStream: @escaping MakeStream, convert: @escaping Convert) {
+    init(wantsStream: Bool, converter: Converter, makeStream: @escaping MakeStream, convert: @escaping Convert) {
         self.wantsStream = wantsStream
-        self.errorPrefix = errorPrefix
+        self.converter = converter
         self.makeStream = makeStream
         self.convert = convert
     }
@@ -43,13 +55,13 @@ final class ConvertingTransducer: AnswerTransducer {
     func feed(_ chunk: ByteBuffer) -> (out: [UInt8]?, error: String?) {
         guard let stream else { return ([], nil) }
         let (out, error) = chunk.withUnsafeReadableBytes { stream.convert($0) }
-        return (out, error.map { errorPrefix + $0 })
+        return (out, error.map { converter.errorPrefix + $0 })
     }
 
     func finishStream() -> StreamClose {
         guard let stream else { return .clean([]) }
         let (out, error) = stream.finishConversion()
-        if let error { return .failed(out, errorPrefix + error) }
+        if let error { return .failed(out, converter.errorPrefix + error) }
         return .clean(out)
     }
 

@@ -72,7 +72,7 @@ extension PluginUpstream {
     /// `on_convert_response`.
     static func transducer(_ channel: PluginChannel, call: UpstreamCall, clientBody: ByteBuffer) -> ConvertingTransducer {
         let plugin = channel.plugin.name
-        return ConvertingTransducer(wantsStream: call.wantsStream, errorPrefix: "\(plugin): ", makeStream: { head throws(GatewayError) in
+        return ConvertingTransducer(wantsStream: call.wantsStream, converter: .plugin(plugin), makeStream: { head throws(GatewayError) in
             do throws(AdaptorError) {
                 return try channel.makeStream(operation: call.operation, dialect: call.dialect, model: call.model,
                                               headers: head.headers, includeUsage: call.clientIncludeUsage, requestBody: clientBody)

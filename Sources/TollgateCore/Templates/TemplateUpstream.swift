@@ -71,7 +71,7 @@ struct TemplateUpstream: Upstream {
 extension TemplateUpstream {
     /// Reads an answer the template converts: its event mapping, or its answer mapping.
     static func transducer(_ channel: TemplateChannel, call: UpstreamCall) -> ConvertingTransducer {
-        ConvertingTransducer(wantsStream: call.wantsStream, errorPrefix: "channel '\(call.channel.name)': ", makeStream: { _ throws(GatewayError) in
+        ConvertingTransducer(wantsStream: call.wantsStream, converter: .channel(call.channel.name), makeStream: { _ throws(GatewayError) in
             guard let stream = channel.makeStream(model: call.model, includeUsage: call.clientIncludeUsage) else {
                 throw .badGateway("template '\(channel.template.provider)' has no stream mapping", code: "template_mapping_error")
             }
