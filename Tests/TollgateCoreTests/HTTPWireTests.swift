@@ -9,15 +9,29 @@ import TollgateShared
 /// pipeline): the bytes are exact, framing follows HTTP/1.1, and no header a config, plugin or
 /// upstream wrote can split a head.
 @Suite struct HTTPWireTests {
-    static func request(_ method: HTTPMethod = .POST, _ uri: String = "/v1/chat/completions", headers: [(String, String)] = []) throws(HTTPHead.Invalid) -> String {
+    static func request(_ method: HTTPMethod = .POST, _ uri: String = "/v1/chat/completions", headers: [(String, String)] = [],
+                        extra: [(String, String)] = []) throws(HTTPHead.Invalid) -> String {
         var buffer = ByteBuffer()
-        try HTTPHead.writeRequest(HTTPRequestHead(version: .http1_1, method: method, uri: uri, headers: HTTPHeaders(headers)), into: &buffer)
-        return String(buffer: buffer)
+        buffer.writeString("before|")
+        let head = UpstreamHead(method: method, uri: uri, headers: HTTPHeaders(headers), contentLength: 2, extra: HTTPHeaders(extra))
+        do {
+            try HTTPHead.writeRequest(head, into: &buffer)
+        } catch {
+            #expect(String(buffer: buffer) == "before|", "a head that cannot be written leaves nothing behind")
+            throw error
+        }
+        return String(String(buffer: buffer).dropFirst("before|".count))
     }
 
     @Test func aRequestHeadIsWrittenExactly() throws {
-        let text = try Self.request(.POST, "/v1/chat/completions?x=1", headers: [("host", "api.example"), ("content-length", "2")])
+        let text = try Self.request(.POST, "/v1/chat/completions?x=1", headers: [("host", "api.example")])
         #expect(text == "POST /v1/chat/completions?x=1 HTTP/1.1\r\nhost: api.example\r\ncontent-length: 2\r\n\r\n")
+        // The channel's headers, the body's length, accept, then the request's own extra headers.
+        var buffer = ByteBuffer()
+        try HTTPHead.writeRequest(UpstreamHead(uri: "/v1/x", headers: ["host": "h", "authorization": "Bearer k"], contentLength: 120,
+                                               accept: "text/event-stream", extra: ["anthropic-beta": "b1"]), into: &buffer)
+        #expect(String(buffer: buffer) == "POST /v1/x HTTP/1.1\r\nhost: h\r\nauthorization: Bearer k\r\ncontent-length: 120\r\n"
+            + "accept: text/event-stream\r\nanthropic-beta: b1\r\n\r\n")
     }
 
     /// A connection's output buffer is reused once the socket let go of the last message (same

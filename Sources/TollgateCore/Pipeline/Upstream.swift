@@ -26,7 +26,7 @@ struct UpstreamCall: Sendable {
 /// its answer is read by the same transducer as a network one.
 struct UpstreamRequest {
     enum Target {
-        case network(UpstreamEndpoint, HTTPRequestHead, ByteBuffer)
+        case network(UpstreamEndpoint, UpstreamHead, ByteBuffer)
         case local(HTTPResponseHead, ByteBuffer)
     }
     var target: Target

@@ -34,11 +34,9 @@ public final class PassthroughUpstream: Upstream, Sendable {
 
         let path = call.upstreamPath.map { basePath + $0 } ?? call.channel.azure?.path(chat: call.isChat, model: upstreamModel, apiVersion: call.channel.apiVersion)
             ?? (call.isChat ? chatPath : embeddingsPath)
-        var headers = baseHeaders
-        headers.add(name: "content-length", value: String(body.readableBytes))
-        headers.add(name: "accept", value: call.wantsStream ? "text/event-stream" : "application/json")
-        headers.addForwarded(from: call)
-        let head = HTTPRequestHead(version: .http1_1, method: .POST, uri: path, headers: headers)
+        var head = UpstreamHead(uri: path, headers: baseHeaders, contentLength: body.readableBytes,
+                                accept: call.wantsStream ? "text/event-stream" : "application/json")
+        head.extra.addForwarded(from: call)
         done(.success(UpstreamRequest(target: .network(endpoint, head, body), transducer: PassthroughTransducer(stripUsage: stripUsage))))
     }
 

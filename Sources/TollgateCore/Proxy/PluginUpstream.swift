@@ -46,8 +46,8 @@ struct PluginUpstream: Upstream {
         }
         var headers = HTTPHeaders(spec.headers)
         if !headers.contains(name: "host") { headers.add(name: "host", value: endpoint.hostHeader) }
-        headers.replaceOrAdd(name: "content-length", value: String(spec.body.readableBytes))
-        let head = HTTPRequestHead(version: .http1_1, method: HTTPMethod(rawValue: spec.method), uri: path, headers: headers)
+        headers.remove(name: "content-length")  // the body's own length is written
+        let head = UpstreamHead(method: HTTPMethod(rawValue: spec.method), uri: path, headers: headers, contentLength: spec.body.readableBytes)
         let transducer = Self.transducer(pluginChannel, call: call, clientBody: clientBody)
         return .success(UpstreamRequest(target: .network(endpoint, head, spec.body), transducer: transducer))
     }

@@ -45,7 +45,7 @@ final class UpstreamConnection: ChannelInboundHandler, @unchecked Sendable {
 
     /// Sends a request whose head carries its framing (`content-length`). Throws, sending
     /// nothing, when the head cannot be written as it is (see `HTTPHead`).
-    func send(head: HTTPRequestHead, body: ByteBuffer?, delegate: UpstreamResponseDelegate) throws(HTTPHead.Invalid) {
+    func send(head: UpstreamHead, body: ByteBuffer?, delegate: UpstreamResponseDelegate) throws(HTTPHead.Invalid) {
         guard let context else { return delegate.upstreamFailed(ChannelError.ioOnClosedChannel, receivedAnything: false) }
         var out = output.take(context.channel.allocator, capacity: HTTPHead.capacity(body: body?.readableBytes ?? 0))
         try HTTPHead.writeRequest(head, into: &out)

@@ -23,11 +23,9 @@ struct TemplateUpstream: Upstream {
         } catch {
             return done(.failure(error))
         }
-        var headers = channel.headers
-        headers.add(name: "content-length", value: String(body.readableBytes))
-        headers.add(name: "accept", value: call.wantsStream ? "text/event-stream" : "application/json")
-        headers.addForwarded(from: call)
-        let head = HTTPRequestHead(version: .http1_1, method: .POST, uri: path, headers: headers)
+        var head = UpstreamHead(uri: path, headers: channel.headers, contentLength: body.readableBytes,
+                                accept: call.wantsStream ? "text/event-stream" : "application/json")
+        head.extra.addForwarded(from: call)
         let transducer: any AnswerTransducer = channel.answersInOpenAI(stream: call.wantsStream, operation: operation)
             ? PassthroughTransducer(stripUsage: stripUsage) : Self.transducer(channel, call: call)
         done(.success(UpstreamRequest(target: .network(channel.endpoint, head, body), transducer: transducer)))

@@ -51,7 +51,7 @@ final class RequestTrace: @unchecked Sendable {
     }
 
     /// An upstream request is about to go out: its span starts, and `head` gets its `traceparent`.
-    func upstreamCall(_ head: HTTPRequestHead, host: String) -> HTTPRequestHead {
+    func upstreamCall(_ head: UpstreamHead, host: String) -> UpstreamHead {
         endCall(failed: true)  // a resend on a fresh connection: the first try failed
         guard let attempt, let target else { return head }
         let span = tracer.startSpan("\(target.operation) \(target.model)", context: attempt.context, ofKind: .client)
@@ -59,8 +59,13 @@ final class RequestTrace: @unchecked Sendable {
         describe(span, target)
         call = span
         callAnswered = false
+        var injected = HTTPHeaders()
+        tracer.inject(span.context, into: &injected, using: UpstreamHeadersInjector())
         var head = head
-        tracer.inject(span.context, into: &head.headers, using: UpstreamHeadersInjector())
+        for (name, value) in injected {  // in place of any the channel or client set
+            head.headers.remove(name: name)
+            head.extra.replaceOrAdd(name: name, value: value)
+        }
         return head
     }
 

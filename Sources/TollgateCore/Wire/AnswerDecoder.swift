@@ -11,7 +11,7 @@ struct AnswerDecoder: ByteToMessageDecoder {
     let parser = HTTPResponseDecoder(leftOverBytesStrategy: .dropBytes)
 
     /// A request went out: its answer is parsed next (in order, as HTTP/1.1 answers come).
-    func expect(_ request: HTTPRequestHead) { parser.write(data: .head(request)) }
+    func expect(_ request: UpstreamHead) { parser.write(data: .head(request.requestForDecoder)) }
 
     mutating func decode(context: ChannelHandlerContext, buffer: inout ByteBuffer) throws -> DecodingState {
         try parser.decode(context: context, buffer: &buffer)

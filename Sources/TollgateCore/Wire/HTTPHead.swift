@@ -19,8 +19,9 @@ enum HTTPHead {
         let description: String
     }
 
-    /// `METHOD target HTTP/1.1`, the headers, the blank line.
-    static func writeRequest(_ head: HTTPRequestHead, into buffer: inout ByteBuffer) throws(Invalid) {
+    /// `METHOD target HTTP/1.1`, the channel's headers, `content-length`, `accept`, the extra
+    /// headers, the blank line.
+    static func writeRequest(_ head: UpstreamHead, into buffer: inout ByteBuffer) throws(Invalid) {
         let method = head.method.rawValue
         guard isToken(method) else { throw Invalid(description: "the method \(quoted(method)) is not an HTTP token") }
         guard isRequestTarget(head.uri) else {  // named without its query, which may carry a credential
@@ -31,7 +32,19 @@ enum HTTPHead {
         buffer.writeInteger(UInt8(ascii: " "))
         buffer.writeString(head.uri)
         buffer.writeStaticString(" HTTP/1.1\r\n")
-        if let bad = writeFields(head.headers, into: &buffer) {
+        if let bad = writeFields(head.headers, into: &buffer, ending: false) {
+            buffer.moveWriterIndex(to: start)
+            throw Invalid(description: "the header \(quoted(bad)) has a character a header cannot carry")
+        }
+        buffer.writeStaticString("content-length: ")
+        buffer.writeString(String(head.contentLength))
+        buffer.writeStaticString("\r\n")
+        if let accept = head.accept {
+            buffer.writeStaticString("accept: ")
+            buffer.writeStaticString(accept)
+            buffer.writeStaticString("\r\n")
+        }
+        if let bad = writeFields(head.extra, into: &buffer, ending: true) {
             buffer.moveWriterIndex(to: start)
             throw Invalid(description: "the header \(quoted(bad)) has a character a header cannot carry")
         }
@@ -52,11 +65,11 @@ enum HTTPHead {
         _ = writeFields(HTTPHeaders(headers.filter { isToken($0.name) && isFieldValue($0.value) }), into: &buffer)
     }
 
-    /// Writes `name: value` lines and the blank line in one pass over their bytes, checking each
-    /// byte as it is copied; the name of the first header that cannot be written, else nil (the
-    /// caller then rewinds: what was written is not a head).
-    private static func writeFields(_ headers: HTTPHeaders, into buffer: inout ByteBuffer) -> String? {
-        var size = 2
+    /// Writes `name: value` lines (and, `ending`, the blank line) in one pass over their bytes,
+    /// checking each byte as it is copied; the name of the first header that cannot be written,
+    /// else nil (the caller then rewinds: what was written is not a head).
+    private static func writeFields(_ headers: HTTPHeaders, into buffer: inout ByteBuffer, ending: Bool = true) -> String? {
+        var size = ending ? 2 : 0
         for (name, value) in headers { size += name.utf8.count + value.utf8.count + 4 }
         var bad: String?
         buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { out in
@@ -81,6 +94,7 @@ enum HTTPHead {
                 out[at + 1] = 0x0A
                 at += 2
             }
+            guard ending else { return at }
             out[at] = 0x0D
             out[at + 1] = 0x0A
             return at + 2

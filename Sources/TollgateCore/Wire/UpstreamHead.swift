@@ -1,0 +1,25 @@
+import NIOHTTP1
+
+/// An upstream request's head as the gateway writes it (`HTTPHead.writeRequest`). The channel's
+/// own headers (auth, content type: the same on every request) are shared with the channel, not
+/// copied; what differs per request is written behind them: the body's length, `accept`, and
+/// `extra` (forwarded client headers, a trace's `traceparent`). An attempt with nothing extra
+/// builds its head without allocating.
+struct UpstreamHead {
+    var method: HTTPMethod = .POST
+    var uri: String
+    var headers: HTTPHeaders
+    var contentLength: Int
+    var accept: StaticString? = nil
+    var extra = HTTPHeaders()
+
+    /// The URI without its query (which may carry a credential: errors name only this).
+    var path: Substring { uri.uriPath }
+
+    /// What the upstream's answer is parsed against (only its method counts: a HEAD has no body).
+    var requestForDecoder: HTTPRequestHead {
+        method == .POST ? Self.post : HTTPRequestHead(version: .http1_1, method: method, uri: uri)
+    }
+
+    private static let post = HTTPRequestHead(version: .http1_1, method: .POST, uri: "/")
+}
