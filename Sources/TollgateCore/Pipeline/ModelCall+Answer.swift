@@ -51,11 +51,12 @@ extension ModelCall {
 
     /// The attempt's exchange ended: what it leaves for the client is written (unless the client
     /// left), then the call ends with `usage`, the reported usage or its estimate.
-    func exchangeEnded(_ finished: ProxyExchange, status: Int, channel: String, ending: AttemptEnding, usage: TokenUsage, clientGone: Bool) {
+    func exchangeEnded(_ finished: ProxyExchange, status: Int, channel: String, ending: consuming AttemptEnding, usage: TokenUsage,
+                       clientGone: Bool) {
         guard exchange === finished else { return }
         if !clientGone {
-            switch ending {
-            case .answer(let answer): writeAnswer(answer, channel: channel, usage: usage)
+            switch consume ending {  // handed on, not copied: the answer's header list is extended in place
+            case .answer(let answer): writeAnswer(consume answer, channel: channel, usage: usage)
             case .error(let error): client.writeError(error)
             case .stream, .silent: break
             }
@@ -64,11 +65,12 @@ extension ModelCall {
     }
 
     /// A complete answer (priced first, so its head carries the cost), in the client's dialect.
-    private func writeAnswer(_ answer: CompleteAnswer, channel: String, usage: TokenUsage) {
+    private func writeAnswer(_ answer: consuming CompleteAnswer, channel: String, usage: TokenUsage) {
         if answer.servedPriority { servedPriority() }
         settle(usage)
         var headers = answer.headers
-        headers.reserveCapacity(headers.count + 9)  // copied once, with room for the (at most) nine added below
+        answer.headers = HTTPHeaders()  // the list's only owner is now `headers`: it grows in place
+        headers.reserveCapacity(headers.count + UpstreamHeaders.gatewayRoom)  // a no-op for lists built with the room
         client.addGatewayHeaders(&headers, channel: channel, model: model)
         addCostHeaders(&headers)
         if let upstreamNanos {

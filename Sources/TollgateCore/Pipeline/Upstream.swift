@@ -100,9 +100,13 @@ enum UpstreamHeaders {
     /// What a converted answer keeps: the upstream's advice on when to retry.
     static let retryAdvice = ["retry-after", "retry-after-ms"]
 
+    /// The most headers the gateway adds to a complete answer (`ModelCall.writeAnswer`): a list
+    /// built here has room for them, so it is allocated once.
+    static let gatewayRoom = 9
+
     static func forClient(_ upstream: HTTPHeaders, bufferedLength: Int?) -> HTTPHeaders {
         var headers = HTTPHeaders()
-        headers.reserveCapacity(8)
+        headers.reserveCapacity(passedToClient.count + upstreamRequestID.count + 1 + gatewayRoom)
         for (name, value) in upstream {
             if passedToClient.contains(where: { name.equalsIgnoringASCIICase($0) }) {
                 headers.add(name: name, value: value)
@@ -116,7 +120,9 @@ enum UpstreamHeaders {
 
     /// A converted answer's headers: JSON, plus the upstream's retry advice.
     static func converted(_ upstream: HTTPHeaders) -> HTTPHeaders {
-        var headers = HTTPHeaders([("content-type", "application/json")])
+        var headers = HTTPHeaders()
+        headers.reserveCapacity(1 + retryAdvice.count + gatewayRoom)
+        headers.add(name: "content-type", value: "application/json")
         for (name, value) in upstream where retryAdvice.contains(where: { name.equalsIgnoringASCIICase($0) }) {
             headers.add(name: name, value: value)
         }

@@ -209,7 +209,8 @@ final class ProxyExchange: UpstreamResponseDelegate, @unchecked Sendable {
         do {
             let answer = try transducer.complete(head, body: body)
             usage = answer.usage
-            finish(status: answer.status, .answer(answer))
+            let answerStatus = answer.status
+            finish(status: answerStatus, .answer(consume answer))  // handed on, so its header list has one owner
         } catch {
             finish(status: error.status, .error(error))
         }
@@ -302,14 +303,14 @@ final class ProxyExchange: UpstreamResponseDelegate, @unchecked Sendable {
         finish(status: error.status, .error(error))
     }
 
-    private func finish(status: Int, _ ending: ModelCall.AttemptEnding) {
+    private func finish(status: Int, _ ending: consuming ModelCall.AttemptEnding) {
         guard phase != .finished else { return }
         phase = .finished
         pool?.unwatch(self)
         call.upstreamNanos = (NIODeadline.now() - sentAt).nanoseconds
         lease?.end()
         if BillingMarks.servedPriority(transducer.servedTier) { call.servedPriority() }
-        call.exchangeEnded(self, status: clientGone ? 499 : status, channel: channelName, ending: ending, usage: finalUsage(),
+        call.exchangeEnded(self, status: clientGone ? 499 : status, channel: channelName, ending: consume ending, usage: finalUsage(),
                            clientGone: clientGone)
     }
 
