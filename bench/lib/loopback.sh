@@ -27,7 +27,8 @@ L
 taskset -c 0 nginx -p "$W" -c "$W/mock.conf" &
 
 # start_gateway DIR: the build in DIR (tollgate with libtollgate-billing.so and
-# libtollgate-claude.so beside it) on CPU 1, once it answers; sets GW_PID.
+# libtollgate-claude.so beside it) on CPU 1, once it answers; sets GW_PID. GW_WRAP runs it
+# under a tool (valgrind), GW_WAIT tenths of a second are allowed for it to answer.
 start_gateway() {
   local dir=$1 plugins="$W/plugins-$RANDOM"
   mkdir -p "$plugins"; cp "$dir/libtollgate-billing.so" "$dir/libtollgate-claude.so" "$plugins/"
@@ -42,9 +43,9 @@ channels:
   - {name: mock, provider: openai, base_url: "http://127.0.0.1:$MOCK_PORT/v1", credentials: {api_key: sk-up}, models: [gpt-4o-mini]}
   - {name: anthropic-mock, provider: claude, base_url: "http://127.0.0.1:$MOCK_PORT", credentials: {api_key: sk-up}, models: [claude-bench], model_map: {claude-bench: claude-sonnet-4-5}}
 Y
-  taskset -c 1 "$dir/tollgate" serve --config "$W/tollgate.yaml" > "$W/gateway.log" 2>&1 &
+  taskset -c 1 ${GW_WRAP:-} "$dir/tollgate" serve --config "$W/tollgate.yaml" > "$W/gateway.log" 2>&1 &
   GW_PID=$!
-  for _ in $(seq 100); do curl -sf -o /dev/null -H "Authorization: Bearer $KEY" \
+  for _ in $(seq "${GW_WAIT:-100}"); do curl -sf -o /dev/null -H "Authorization: Bearer $KEY" \
       -d "{\"model\":\"$MODEL\",\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}" "http://127.0.0.1:$GW_PORT$PATH_" && return; sleep 0.1; done
   echo "the gateway in $dir did not answer; its log:" >&2; cat "$W/gateway.log" >&2; exit 1
 }
