@@ -69,4 +69,19 @@ import Testing
             #expect(sent.header("authorization") != "Bearer \(GatewayHarness.clientKey)")
         }
     }
+
+    /// Header names are compared over their bytes, ASCII case ignored on the name's side only
+    /// (the list's names are lower case), never matching a longer or shorter name.
+    @Test func namesCompareIgnoringASCIICaseOnly() {
+        #expect("Content-Type".equalsIgnoringASCIICase("content-type"))
+        #expect("CONTENT-TYPE".equalsIgnoringASCIICase("content-type"))
+        #expect(!"Content-Typ".equalsIgnoringASCIICase("content-type") && !"Content-Types".equalsIgnoringASCIICase("content-type"))
+        #expect(!"Content_Type".equalsIgnoringASCIICase("content-type"))
+        #expect(!"content-type".equalsIgnoringASCIICase("Content-Type"), "the list's side is lower case")
+        #expect("X-Ratelimit-Remaining".hasPrefixIgnoringASCIICase("x-ratelimit-") && !"X-Rate".hasPrefixIgnoringASCIICase("x-ratelimit-"))
+        #expect("Bearer sk".hasPrefixIgnoringASCIICase("bearer ") && "".hasPrefixIgnoringASCIICase(""))
+        #expect(!"Ä-type".equalsIgnoringASCIICase("ä-type"), "only ASCII letters fold")
+        let sliced = String("xx-Request-Id".dropFirst(3))  // a string made from a slice
+        #expect(sliced.equalsIgnoringASCIICase("request-id"))
+    }
 }

@@ -74,19 +74,29 @@ enum HTTPHead {
         var bad: String?
         buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { out in
             var at = 0
-            func put(_ text: String, valid: (UInt8) -> Bool) -> Bool {
+            // Checked in a tight loop, then copied whole (a check and a store a byte cost twice).
+            func put(_ text: String, checkingName: Bool) -> Bool {
                 var text = text
                 return text.withUTF8 { bytes in
-                    for byte in bytes {
-                        guard valid(byte) else { return false }
-                        out[at] = byte
-                        at += 1
+                    if checkingName {
+                        for byte in bytes where !isTokenByte(byte) { return false }
+                    } else {
+                        for byte in bytes where !isFieldByte(byte) { return false }
                     }
+                    UnsafeMutableRawBufferPointer(rebasing: out[at..<(at + bytes.count)]).copyMemory(from: UnsafeRawBufferPointer(bytes))
+                    at += bytes.count
                     return true
                 }
             }
             for (name, value) in headers {
-                guard !name.isEmpty, put(name, valid: isTokenByte), put(": ", valid: { _ in true }), put(value, valid: isFieldByte) else {
+                guard !name.isEmpty, put(name, checkingName: true) else {
+                    bad = name
+                    return at
+                }
+                out[at] = UInt8(ascii: ":")
+                out[at + 1] = UInt8(ascii: " ")
+                at += 2
+                guard put(value, checkingName: false) else {
                     bad = name
                     return at
                 }
