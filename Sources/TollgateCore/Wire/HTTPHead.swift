@@ -74,32 +74,18 @@ enum HTTPHead {
         var bad: String?
         buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { out in
             var at = 0
-            // Checked in a tight loop, then copied whole (a check and a store a byte cost twice).
-            func put(_ text: String, checkingName: Bool) -> Bool {
-                var text = text
-                return text.withUTF8 { bytes in
-                    if checkingName {
-                        for byte in bytes where !isTokenByte(byte) { return false }
-                    } else {
-                        for byte in bytes where !isFieldByte(byte) { return false }
-                    }
-                    UnsafeMutableRawBufferPointer(rebasing: out[at..<(at + bytes.count)]).copyMemory(from: UnsafeRawBufferPointer(bytes))
-                    at += bytes.count
-                    return true
-                }
-            }
             for (name, value) in headers {
-                guard !name.isEmpty, put(name, checkingName: true) else {
+                guard !name.isEmpty, let nameEnd = copy(name, into: out, at: at, isName: true) else {
                     bad = name
                     return at
                 }
-                out[at] = UInt8(ascii: ":")
-                out[at + 1] = UInt8(ascii: " ")
-                at += 2
-                guard put(value, checkingName: false) else {
+                out[nameEnd] = UInt8(ascii: ":")
+                out[nameEnd + 1] = UInt8(ascii: " ")
+                guard let valueEnd = copy(value, into: out, at: nameEnd + 2, isName: false) else {
                     bad = name
-                    return at
+                    return nameEnd + 2
                 }
+                at = valueEnd
                 out[at] = 0x0D
                 out[at + 1] = 0x0A
                 at += 2
@@ -110,6 +96,23 @@ enum HTTPHead {
             return at + 2
         }
         return bad
+    }
+
+    /// Copies a header name or value to `at` once its bytes are checked (in a tight loop, then
+    /// copied whole: a check and a store a byte cost twice); where it ends, or nil when a byte
+    /// cannot be in it. A function of its own, not a closure: a captured position costs an
+    /// exclusivity check every access.
+    private static func copy(_ text: String, into out: UnsafeMutableRawBufferPointer, at: Int, isName: Bool) -> Int? {
+        var text = text
+        return text.withUTF8 { bytes -> Int? in
+            if isName {
+                for byte in bytes where !isTokenByte(byte) { return nil }
+            } else {
+                for byte in bytes where !isFieldByte(byte) { return nil }
+            }
+            UnsafeMutableRawBufferPointer(rebasing: out[at..<(at + bytes.count)]).copyMemory(from: UnsafeRawBufferPointer(bytes))
+            return at + bytes.count
+        }
     }
 
     /// RFC 9110 token: a method or header name.
