@@ -63,7 +63,7 @@ final class RequestTrace: @unchecked Sendable {
         tracer.inject(span.context, into: &injected, using: UpstreamHeadersInjector())
         var head = head
         for (name, value) in injected {  // in place of any the channel or client set
-            head.headers.remove(name: name)
+            if head.headers.contains(name: name) { head.headers.remove(name: name) }  // else the channel's list stays shared
             head.extra.replaceOrAdd(name: name, value: value)
         }
         return head
