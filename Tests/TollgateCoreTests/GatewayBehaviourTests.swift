@@ -65,6 +65,19 @@ import Testing
         #expect(record?.usage.prompt == 11 && record?.usage.completion == 7 && record?.usage.estimated == false)
     }
 
+    /// Request ids: `req_`, six base-62 digits of the instance's prefix, at least five of the
+    /// counter. Fifteen bytes (kept inline by Swift, no allocation) until the counter outgrows
+    /// five digits; unique for every counter and prefix (the prefix is fixed-width).
+    @Test func requestIDsAreShortAndUnique() {
+        #expect(GatewayRuntime.requestID(prefix: 0, counter: 1) == "req_00000000001")
+        #expect(GatewayRuntime.requestID(prefix: 61, counter: 62) == "req_00000z00010")
+        #expect(GatewayRuntime.requestID(prefix: .max, counter: 916_132_831) == "req_4gfFC3zzzzz")
+        #expect(GatewayRuntime.requestID(prefix: .max, counter: 916_132_832) == "req_4gfFC3100000")
+        #expect(GatewayRuntime.requestID(prefix: 7, counter: .max).utf8.count == 4 + 6 + 11)
+        let ids = (0..<5_000).map { GatewayRuntime.requestID(prefix: UInt32($0 % 3), counter: UInt64($0 / 3)) }
+        #expect(Set(ids).count == ids.count && ids.allSatisfy { $0.utf8.count == 15 })
+    }
+
     @Test func silentUpstreamsTimeOut() async throws {
         let upstream = try await MockUpstream { request, respond in
             if request.json?["stream"]?.boolValue == true {
