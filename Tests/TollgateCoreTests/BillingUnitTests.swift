@@ -12,6 +12,8 @@ import Testing
         #expect(Money.decimal(-1) == "-0.000000001")
         #expect(Money.decimal(12_345_678_901) == "12.345678901")
         #expect(Money.decimal(.min) == "-9223372036.854775808")
+        #expect(Money.decimal(42, places: 3) == "0.042" && Money.decimal(-1_500, places: 3) == "-1.500")
+        #expect(Money.decimal(42, places: 0) == "42" && Money.decimal(.max, places: 0) == "9223372036854775807")
         #expect(Money.decimal(.max) == "9223372036.854775807")
     }
 

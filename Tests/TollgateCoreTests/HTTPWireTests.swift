@@ -104,32 +104,56 @@ import TollgateShared
         #expect(throws: HTTPHead.Invalid.self) { try Self.request(HTTPMethod(rawValue: "GET /x"), "/") }
     }
 
-    @Test func aResponseHeadLeavesOutALineThatWouldSplitIt() {
+    static func response(_ status: HTTPResponseStatus, _ headers: HTTPHeaders = [:], fields: AnswerFields = AnswerFields(requestID: "req_1", close: false),
+                         length: Int? = 0) -> String {
+        var fields = fields
+        fields.frame(status, length: length)
         var buffer = ByteBuffer()
-        HTTPHead.writeResponse(status: .ok, headers: HTTPHeaders([("content-length", "0"), ("x-bad", "a\r\nset-cookie: s=1"), ("x-good", "b")]),
-                               into: &buffer)
-        #expect(String(buffer: buffer) == "HTTP/1.1 200 OK\r\ncontent-length: 0\r\nx-good: b\r\n\r\n")
-        buffer.clear()
-        HTTPHead.writeResponse(status: .custom(code: 529, reasonPhrase: "Overloaded\r\nx: y"), headers: [:], into: &buffer)
-        #expect(String(buffer: buffer) == "HTTP/1.1 529 \r\n\r\n")
+        HTTPHead.writeResponse(status: status, headers: headers, fields: fields, into: &buffer)
+        return String(buffer: buffer)
     }
 
-    @Test func framingFollowsHTTP11() {
-        var headers = HTTPHeaders([("content-length", "5"), ("transfer-encoding", "chunked")])
-        #expect(!RequestHandler.frame(status: .noContent, headers: &headers, bodyLength: 5))
-        #expect(headers.isEmpty)
-        headers = HTTPHeaders([("content-length", "5"), ("transfer-encoding", "chunked")])
-        #expect(!RequestHandler.frame(status: .ok, headers: &headers, bodyLength: nil))
-        #expect(headers.map(\.name) == ["content-length"])
-        headers = [:]
-        #expect(!RequestHandler.frame(status: .ok, headers: &headers, bodyLength: 12))
-        #expect(headers["content-length"] == ["12"])
-        headers = [:]
-        #expect(RequestHandler.frame(status: .ok, headers: &headers, bodyLength: nil))
-        #expect(headers["transfer-encoding"] == ["chunked"])
+    @Test func aResponseHeadLeavesOutALineThatWouldSplitIt() {
+        #expect(Self.response(.ok, HTTPHeaders([("x-bad", "a\r\nset-cookie: s=1"), ("x-good", "b")]))
+                == "HTTP/1.1 200 OK\r\nx-good: b\r\ncontent-length: 0\r\nx-request-id: req_1\r\n\r\n")
+        #expect(Self.response(.custom(code: 529, reasonPhrase: "Overloaded\r\nx: y"), fields: AnswerFields(requestID: "", close: true))
+                == "HTTP/1.1 529 \r\ncontent-length: 0\r\nconnection: close\r\n\r\n")
+        // The gateway's own lines are checked too: a model name is the client's text.
+        var fields = AnswerFields(requestID: "req_1", close: false, channel: "main", model: "gpt\r\nset-cookie: s=1")
+        fields.overhead = "0.042"
+        #expect(Self.response(.ok, fields: fields)
+                == "HTTP/1.1 200 OK\r\ncontent-length: 0\r\nx-request-id: req_1\r\nx-tollgate-channel: main\r\nx-tollgate-overhead-ms: 0.042\r\n\r\n")
+    }
+
+    @Test func framingIsTheWritersAloneAndFollowsHTTP11() {
+        // Framing headers in an answer's list never reach the client, whatever their case.
+        let framed = HTTPHeaders([("Content-Length", "5"), ("x-a", "1"), ("TRANSFER-ENCODING", "chunked")])
+        #expect(Self.response(.noContent, framed, length: 5) == "HTTP/1.1 204 No Content\r\nx-a: 1\r\nx-request-id: req_1\r\n\r\n")
+        #expect(Self.response(.notModified, framed, length: nil) == "HTTP/1.1 304 Not Modified\r\nx-a: 1\r\nx-request-id: req_1\r\n\r\n")
+        #expect(Self.response(.ok, framed, length: 12) == "HTTP/1.1 200 OK\r\nx-a: 1\r\ncontent-length: 12\r\nx-request-id: req_1\r\n\r\n")
+        #expect(Self.response(.ok, framed, length: nil) == "HTTP/1.1 200 OK\r\nx-a: 1\r\ntransfer-encoding: chunked\r\nx-request-id: req_1\r\n\r\n")
+        // A header merely starting like one is the answer's own.
+        #expect(Self.response(.ok, HTTPHeaders([("content-lengths", "1")]), length: 0)
+                == "HTTP/1.1 200 OK\r\ncontent-lengths: 1\r\ncontent-length: 0\r\nx-request-id: req_1\r\n\r\n")
         var chunk = ByteBuffer()
         Array("data: {}\n\n".utf8).withUnsafeBytes { chunk.writeChunk($0) }
         #expect(String(buffer: chunk) == "a\r\ndata: {}\n\n\r\n")
+    }
+
+    @Test func aModelAnswerCarriesItsChannelModelCostAndOverhead() {
+        var fields = AnswerFields(requestID: "req_7", close: true, channel: "openai-main", model: "gpt-4o")
+        fields.cost = .priced(decimal: "0.000915000", currency: "USD")
+        fields.overhead = ModelCall.milliseconds(41_600)
+        #expect(Self.response(.ok, HTTPHeaders([("content-type", "application/json")]), fields: fields, length: 1234)
+                == "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 1234\r\nconnection: close\r\n"
+                + "x-request-id: req_7\r\nx-tollgate-channel: openai-main\r\nx-tollgate-model: gpt-4o\r\n"
+                + "x-tollgate-cost: 0.000915000\r\nx-tollgate-cost-currency: USD\r\nx-tollgate-overhead-ms: 0.042\r\n\r\n")
+        fields.cost = .unpriced
+        fields.overhead = nil
+        #expect(Self.response(.ok, fields: fields).hasSuffix("x-tollgate-model: gpt-4o\r\nx-tollgate-cost-status: unpriced\r\n\r\n"))
+        #expect(ModelCall.milliseconds(-5_000) == "0.000")
+        #expect(ModelCall.milliseconds(1_234_567_890) == "1234.568")
+        #expect(ModelCall.milliseconds(499) == "0.000" && ModelCall.milliseconds(500) == "0.001")
     }
 
     @Test func aSmallBodyGoesBehindItsHeadALargeOneAfterIt() {

@@ -16,17 +16,20 @@ public struct Money: Sendable, Equatable, Hashable, CustomStringConvertible {
 
     public var description: String { "\(decimal) \(currency)" }
 
-    public static func decimal(_ nano: Int64) -> String {
+    public static func decimal(_ nano: Int64) -> String { decimal(nano, places: 9) }
+
+    /// `value` / 10^`places` with every place written (`decimal(42, places: 3)` is `0.042`).
+    static func decimal(_ value: Int64, places: Int) -> String {
         // Digits written backwards into a stack buffer, not interpolated: every priced answer
         // and ledger row writes one.
-        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 24) { text in
-            var magnitude = nano.magnitude, start = text.count
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 24 + places) { text in
+            var magnitude = value.magnitude, start = text.count
             func put(_ byte: UInt8) { start -= 1; text[start] = byte }
             func digit() { put(UInt8(ascii: "0") + UInt8(magnitude % 10)); magnitude /= 10 }
-            for _ in 0..<9 { digit() }
-            put(UInt8(ascii: "."))
+            for _ in 0..<places { digit() }
+            if places > 0 { put(UInt8(ascii: ".")) }
             repeat { digit() } while magnitude > 0
-            if nano < 0 { put(UInt8(ascii: "-")) }
+            if value < 0 { put(UInt8(ascii: "-")) }
             return String(decoding: UnsafeBufferPointer(rebasing: text[start...]), as: UTF8.self)
         }
     }

@@ -10,10 +10,9 @@ extension ModelCall {
     /// A stream's head: the transducer's headers plus the gateway's own.
     func startStream(status: HTTPResponseStatus, headers: HTTPHeaders, channel: String) {
         var headers = headers
-        client.addGatewayHeaders(&headers, channel: channel, model: model)
         if let translator { headers.replaceOrAdd(name: "content-type", value: translator.streamContentType) }
         streamOpen = true
-        client.writeHead(status: status, headers: headers)
+        client.writeHead(status: status, headers: headers, fields: client.fields(channel: channel, model: model))
     }
 
     /// Stream bytes in the internal dialect.
@@ -68,40 +67,29 @@ extension ModelCall {
     private func writeAnswer(_ answer: consuming CompleteAnswer, channel: String, usage: TokenUsage) {
         if answer.servedPriority { servedPriority() }
         settle(usage)
-        var headers = answer.headers
-        answer.headers = HTTPHeaders()  // the list's only owner is now `headers`: it grows in place
-        headers.reserveCapacity(headers.count + UpstreamHeaders.gatewayRoom)  // a no-op for lists built with the room
-        client.addGatewayHeaders(&headers, channel: channel, model: model)
-        addCostHeaders(&headers)
+        var fields = client.fields(channel: channel, model: model)
+        fields.cost = cost
         if let upstreamNanos {
-            let overhead = max((NIODeadline.now() - client.started).nanoseconds - upstreamNanos, 0)
-            headers.add(name: "x-tollgate-overhead-ms", value: Self.milliseconds(overhead))
+            fields.overhead = Self.milliseconds((NIODeadline.now() - client.started).nanoseconds - upstreamNanos)
         }
+        var headers = answer.headers
         var body = answer.body
         if let translator {
+            answer.headers = HTTPHeaders()  // the list's only owner is now `headers`: it changes in place
             body = ByteBuffer(bytes: translator.complete(status: answer.status, body: Array(buffer: body)))
             headers.replaceOrAdd(name: "content-type", value: "application/json")
         }
-        headers.replaceOrAdd(name: "content-length", value: String(body.readableBytes))
-        client.writeComplete(status: HTTPResponseStatus(statusCode: answer.status), headers: headers, body: body)
+        client.writeComplete(status: HTTPResponseStatus(statusCode: answer.status), headers: headers, fields: fields, body: body)
     }
 
-    /// Nanoseconds as milliseconds with three decimals ("0.042"), without Foundation's formatter.
-    static func milliseconds(_ nanos: Int64) -> String {
-        let micros = (nanos + 500) / 1000
-        let fraction = String(micros % 1000)
-        return "\(micros / 1000)." + String(repeating: "0", count: 3 - fraction.count) + fraction
-    }
+    /// Nanoseconds as milliseconds with three decimals ("0.042"), none below zero.
+    static func milliseconds(_ nanos: Int64) -> String { Money.decimal((max(nanos, 0) + 500) / 1000, places: 3) }
 
-    /// A complete answer carries its cost: `x-tollgate-cost` (exact decimal) and its currency,
-    /// or `x-tollgate-cost-status: unpriced` when it could not be priced.
-    private func addCostHeaders(_ headers: inout HTTPHeaders) {
-        guard let bill, bill != .unpriced else { return }
-        if let cost = bill.cost {
-            headers.add(name: "x-tollgate-cost", value: cost.decimal)
-            headers.add(name: "x-tollgate-cost-currency", value: cost.currency)
-        } else {
-            headers.add(name: "x-tollgate-cost-status", value: "unpriced")
-        }
+    /// What a complete answer's head says of its cost: the exact decimal and its currency, or
+    /// `unpriced` when it could not be priced; nothing when there was nothing to bill.
+    private var cost: AnswerFields.Cost? {
+        guard let bill, bill != .unpriced else { return nil }
+        guard let cost = bill.cost else { return .unpriced }
+        return .priced(decimal: cost.decimal, currency: cost.currency)
     }
 }

@@ -100,13 +100,9 @@ enum UpstreamHeaders {
     /// What a converted answer keeps: the upstream's advice on when to retry.
     static let retryAdvice = ["retry-after", "retry-after-ms"]
 
-    /// The most headers the gateway adds to a complete answer (`ModelCall.writeAnswer`): a list
-    /// built here has room for them, so it is allocated once.
-    static let gatewayRoom = 9
-
-    static func forClient(_ upstream: HTTPHeaders, bufferedLength: Int?) -> HTTPHeaders {
+    static func forClient(_ upstream: HTTPHeaders) -> HTTPHeaders {
         var headers = HTTPHeaders()
-        headers.reserveCapacity(passedToClient.count + upstreamRequestID.count + 1 + gatewayRoom)
+        headers.reserveCapacity(passedToClient.count + upstreamRequestID.count)
         for (name, value) in upstream {
             if passedToClient.contains(where: { name.equalsIgnoringASCIICase($0) }) {
                 headers.add(name: name, value: value)
@@ -114,14 +110,13 @@ enum UpstreamHeaders {
                 headers.add(name: "x-upstream-request-id", value: value)
             }
         }
-        if let bufferedLength { headers.add(name: "content-length", value: String(bufferedLength)) }
         return headers
     }
 
     /// A converted answer's headers: JSON, plus the upstream's retry advice.
     static func converted(_ upstream: HTTPHeaders) -> HTTPHeaders {
         var headers = HTTPHeaders()
-        headers.reserveCapacity(1 + retryAdvice.count + gatewayRoom)
+        headers.reserveCapacity(1 + retryAdvice.count)
         headers.add(name: "content-type", value: "application/json")
         for (name, value) in upstream where retryAdvice.contains(where: { name.equalsIgnoringASCIICase($0) }) {
             headers.add(name: name, value: value)

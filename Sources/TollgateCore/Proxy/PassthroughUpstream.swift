@@ -100,7 +100,7 @@ final class PassthroughTransducer: AnswerTransducer {
     }
 
     func startStream(_ head: HTTPResponseHead) throws(GatewayError) -> HTTPHeaders {
-        UpstreamHeaders.forClient(head.headers, bufferedLength: nil)
+        UpstreamHeaders.forClient(head.headers)
     }
 
     func feed(_ chunk: ByteBuffer) -> (out: [UInt8]?, error: String?) {
@@ -119,7 +119,7 @@ final class PassthroughTransducer: AnswerTransducer {
     var servedTier: JSONValue? { meter.servedTier }
 
     func complete(_ head: HTTPResponseHead, body: ByteBuffer) throws(GatewayError) -> CompleteAnswer {
-        var answer = CompleteAnswer(status: Int(head.status.code), headers: UpstreamHeaders.forClient(head.headers, bufferedLength: body.readableBytes),
+        var answer = CompleteAnswer(status: Int(head.status.code), headers: UpstreamHeaders.forClient(head.headers),
                                     body: body)
         guard (200..<300).contains(answer.status) else { return answer }
         let found = body.withUnsafeReadableBytes { RequestScan.openAIAnswer($0) }

@@ -218,10 +218,8 @@ final class RequestHandler: ChannelInboundHandler, @unchecked Sendable {
                 ? GatewayError(status: 431, type: "invalid_request_error", code: "headers_too_large",
                                message: "request headers are larger than the gateway accepts (80 KiB)")
                 : .badRequest("malformed HTTP request: \(parserError)", code: "bad_http_request")
-            let body = refusal.body
-            var headers = HTTPHeaders([("content-type", "application/json"), ("content-length", String(body.count))])
-            headers.add(name: "connection", value: "close")
-            writeComplete(status: HTTPResponseStatus(statusCode: refusal.status), headers: headers, body: allocator.buffer(bytes: body))
+            writeComplete(status: HTTPResponseStatus(statusCode: refusal.status), headers: HTTPHeaders([("content-type", "application/json")]),
+                          fields: AnswerFields(requestID: "", close: true), body: allocator.buffer(bytes: refusal.body))  // no request yet
         } else {
             context.close(promise: nil)
         }
@@ -229,24 +227,20 @@ final class RequestHandler: ChannelInboundHandler, @unchecked Sendable {
 
     // MARK: Writing
 
-    /// Adds the headers every answer carries.
-    func addGatewayHeaders(_ headers: inout HTTPHeaders, channel: String? = nil, model: String? = nil) {
-        headers.add(name: "x-request-id", value: requestID)
-        if let channel {
-            headers.add(name: "x-tollgate-channel", value: channel)
-            if let model { headers.add(name: "x-tollgate-model", value: model) }
-        }
-        if !keepAlive { headers.replaceOrAdd(name: "connection", value: "close") }
+    /// The lines every answer's head carries besides its own headers (see `AnswerFields`).
+    func fields(channel: String? = nil, model: String? = nil) -> AnswerFields {
+        AnswerFields(requestID: requestID, close: !keepAlive, channel: channel, model: model)
     }
 
-    /// A streamed answer's head: without a content-length its body goes chunked.
-    func writeHead(status: HTTPResponseStatus, headers: HTTPHeaders) {
+    /// A streamed answer's head: its body goes chunked (none for a status that has no body).
+    func writeHead(status: HTTPResponseStatus, headers: HTTPHeaders, fields: AnswerFields) {
         guard let context else { return }
-        var headers = headers
-        chunked = Self.frame(status: status, headers: &headers, bodyLength: nil) && !bodiless
+        var fields = fields
+        fields.frame(status, length: nil)
+        chunked = status.mayHaveResponseBody && !bodiless
         // A stream's head and events are not kept for reuse: an idle stream then holds no buffer.
         var out = output.take(context.channel.allocator, capacity: 512)
-        HTTPHead.writeResponse(status: status, headers: headers, into: &out)
+        HTTPHead.writeResponse(status: status, headers: headers, fields: fields, into: &out)
         responseOpen = true
         context.writeAndFlush(wrapOutboundOut(out), promise: nil)
     }
@@ -282,14 +276,15 @@ final class RequestHandler: ChannelInboundHandler, @unchecked Sendable {
         context.writeAndFlush(wrapOutboundOut(last ?? channel.allocator.buffer(capacity: 0))).whenComplete { _ in channel.close(promise: nil) }
     }
 
-    /// A whole response in one go: head, body, end. A body without a content-length gets one.
-    func writeComplete(status: HTTPResponseStatus, headers: HTTPHeaders, body: ByteBuffer) {
+    /// A whole response in one go: head, body, end. Its content-length is the body's, or
+    /// `length` (a HEAD request's answer: the length of the body it does not carry).
+    func writeComplete(status: HTTPResponseStatus, headers: HTTPHeaders, fields: AnswerFields, body: ByteBuffer, length: Int? = nil) {
         guard let context else { return }
-        var headers = headers
-        _ = Self.frame(status: status, headers: &headers, bodyLength: body.readableBytes)
+        var fields = fields
+        fields.frame(status, length: length ?? body.readableBytes)
         let sendsBody = !bodiless && status.mayHaveResponseBody && body.readableBytes > 0
         var out = output.take(context.channel.allocator, capacity: HTTPHead.capacity(body: sendsBody ? body.readableBytes : 0))
-        HTTPHead.writeResponse(status: status, headers: headers, into: &out)
+        HTTPHead.writeResponse(status: status, headers: headers, fields: fields, into: &out)
         responseOpen = true
         let rest = sendsBody ? out.coalescing(body) : nil
         output.keep(out)
@@ -300,42 +295,18 @@ final class RequestHandler: ChannelInboundHandler, @unchecked Sendable {
         finishResponse(context, last: out)
     }
 
-    /// Sets the framing headers as HTTP/1.1 requires (NIO's encoder did it before): none for a
-    /// status without a body; the content-length when one is known or given; else chunked.
-    /// True when the body goes chunked.
-    static func frame(status: HTTPResponseStatus, headers: inout HTTPHeaders, bodyLength: Int?) -> Bool {
-        guard status.mayHaveResponseBody else {
-            headers.remove(name: "content-length")
-            headers.remove(name: "transfer-encoding")
-            return false
-        }
-        if headers.contains(name: "content-length") {
-            if headers.contains(name: "transfer-encoding") { headers.remove(name: "transfer-encoding") }
-            return false
-        }
-        if let bodyLength {
-            headers.remove(name: "transfer-encoding")
-            headers.add(name: "content-length", value: String(bodyLength))
-            return false
-        }
-        headers.replaceOrAdd(name: "transfer-encoding", value: "chunked")
-        return true
-    }
-
     /// `headOnly`: the answer to a HEAD request, its headers (content-length too) without the body.
     func writeJSON(status: Int, body: [UInt8], extraHeaders: [(String, String)] = [], headOnly: Bool = false) {
-        var headers = HTTPHeaders([("content-type", "application/json"), ("content-length", String(body.count))])
+        var headers = HTTPHeaders([("content-type", "application/json")])
         for (name, value) in extraHeaders { headers.add(name: name, value: value) }
-        addGatewayHeaders(&headers)
-        writeComplete(status: HTTPResponseStatus(statusCode: status), headers: headers,
-                      body: headOnly ? allocator.buffer(capacity: 0) : allocator.buffer(bytes: body))
+        writeComplete(status: HTTPResponseStatus(statusCode: status), headers: headers, fields: fields(),
+                      body: headOnly ? allocator.buffer(capacity: 0) : allocator.buffer(bytes: body), length: body.count)
     }
 
     /// A non-JSON answer of the gateway's own (metrics, the admin page).
     func writeText(status: Int, contentType: String, body: [UInt8]) {
-        var headers = HTTPHeaders([("content-type", contentType), ("content-length", String(body.count))])
-        addGatewayHeaders(&headers)
-        writeComplete(status: HTTPResponseStatus(statusCode: status), headers: headers, body: allocator.buffer(bytes: body))
+        writeComplete(status: HTTPResponseStatus(statusCode: status), headers: HTTPHeaders([("content-type", contentType)]),
+                      fields: fields(), body: allocator.buffer(bytes: body))
     }
 
     /// A gateway error, in the client's dialect.

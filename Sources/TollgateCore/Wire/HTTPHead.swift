@@ -50,31 +50,38 @@ enum HTTPHead {
         }
     }
 
-    /// `HTTP/1.1 status reason`, the headers, the blank line. A header line that would split the
-    /// head is left out (the answer still goes out; what it carried never could).
-    static func writeResponse(status: HTTPResponseStatus, headers: HTTPHeaders, into buffer: inout ByteBuffer) {
+    /// `HTTP/1.1 status reason`, the answer's headers, the gateway's own lines, the blank line.
+    /// A header line that would split the head is left out (the answer still goes out; what it
+    /// carried never could), and so is a framing header: framing is `fields`' alone.
+    static func writeResponse(status: HTTPResponseStatus, headers: HTTPHeaders, fields: AnswerFields, into buffer: inout ByteBuffer) {
         buffer.writeStaticString("HTTP/1.1 ")
-        buffer.writeString(String(status.code))
+        buffer.writeDecimal(Int(status.code))
         buffer.writeInteger(UInt8(ascii: " "))
         let reason = status.reasonPhrase
         if isFieldValue(reason) { buffer.writeString(reason) }
         buffer.writeStaticString("\r\n")
         let fieldsStart = buffer.writerIndex
-        guard writeFields(headers, into: &buffer) != nil else { return }
-        buffer.moveWriterIndex(to: fieldsStart)
-        _ = writeFields(HTTPHeaders(headers.filter { isToken($0.name) && isFieldValue($0.value) }), into: &buffer)
+        if writeFields(headers, into: &buffer, ending: false, skipsFraming: true) != nil {
+            buffer.moveWriterIndex(to: fieldsStart)
+            _ = writeFields(HTTPHeaders(headers.filter { isToken($0.name) && isFieldValue($0.value) }), into: &buffer, ending: false,
+                            skipsFraming: true)
+        }
+        fields.write(into: &buffer)
+        buffer.writeStaticString("\r\n")
     }
 
-    /// Writes `name: value` lines (and, `ending`, the blank line) in one pass over their bytes,
-    /// checking each byte as it is copied; the name of the first header that cannot be written,
+    /// Writes `name: value` lines (and, `ending`, the blank line; `skipsFraming`, without
+    /// content-length and transfer-encoding) in one pass over their bytes, checking each byte as
+    /// it is copied; the name of the first header that cannot be written,
     /// else nil (the caller then rewinds: what was written is not a head).
-    private static func writeFields(_ headers: HTTPHeaders, into buffer: inout ByteBuffer, ending: Bool = true) -> String? {
+    private static func writeFields(_ headers: HTTPHeaders, into buffer: inout ByteBuffer, ending: Bool = true,
+                                    skipsFraming: Bool = false) -> String? {
         var size = ending ? 2 : 0
         for (name, value) in headers { size += name.utf8.count + value.utf8.count + 4 }
         var bad: String?
         buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { out in
             var at = 0
-            for (name, value) in headers {
+            for (name, value) in headers where !(skipsFraming && AnswerFields.isFraming(name)) {
                 guard !name.isEmpty, let nameEnd = copy(name, into: out, at: at, isName: true) else {
                     bad = name
                     return at
