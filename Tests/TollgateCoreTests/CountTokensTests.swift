@@ -79,4 +79,15 @@ import Testing
         ]
         for (path, name) in cases { #expect(ClientRouteName(path: path) == name, "\(path)") }
     }
+
+    @Test func routesArePrefixedByByteNotByCharacter() {
+        let uri = "/x/v1/responses/resp_1?y"
+        let path = uri.uriPath.dropFirst(2)  // a slice that starts inside its string
+        #expect(path.hasBytePrefix("/v1/responses/") && path.hasBytePrefix("") && path.hasBytePrefix(String(path)))
+        #expect(!path.hasBytePrefix("/v1/responses/resp_1?") && !path.hasBytePrefix("/v1/Responses/") && !Substring("").hasBytePrefix("/"))
+        // A combining mark after the slash makes another Character, not other bytes: a route is its bytes.
+        #expect(Substring("/admin/\u{301}x").hasBytePrefix("/admin/") && !Substring("/admin/\u{301}x").hasPrefix("/admin/"))
+        #expect(ClientRouteName(path: "/v1/responses/\u{301}") == .storedResponses)
+        #expect(RouteTable.entry(method: .GET, path: "/admin/keys/k1").label == "/admin/keys")
+    }
 }

@@ -125,6 +125,18 @@ import Testing
         }
     }
 
+    @Test func eachRoutingMemberIsKnownByItsExactNameAndMayNotRepeat() throws {
+        for name in ["model", "stream", "stream_options", "service_tier"] {
+            let value = name == "model" ? #""a""# : name == "stream" ? "false" : name == "stream_options" ? "{}" : #""x""#
+            #expect(throws: JSONError.self, "\(name)") { try RequestScan.scan(Array("{\"\(name)\":\(value),\"\(name)\":\(value)}".utf8)) }
+        }
+        // Names of the same length, a prefix, a case change or a longer name are other members.
+        let others = #"{"modem":1,"Model":2,"streak":3,"stream_optionz":4,"service_tiers":5,"mode":6,"model":"m","models":[1]}"#
+        let scan = try RequestScan.scan(Array(others.utf8))
+        #expect(scan.model == "m" && !scan.stream && scan.streamOptionsRange == nil)
+        #expect(try RequestScan.scan(Array(#"{"stre\u0061m":true,"m":1}"#.utf8)).stream)
+    }
+
     @Test func anEmptyObjectIsARequestWithoutModel() throws {
         #expect(try RequestScan.scan(Array("{}".utf8)).model == nil)
         #expect(try RequestScan.scan(Array(" { } ".utf8)).model == nil)

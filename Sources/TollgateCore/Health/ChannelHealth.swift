@@ -71,13 +71,14 @@ public final class ChannelHealth: Sendable {
         state.withLock { state -> Admission in
             // A wildcard channel sees whatever names clients send: past this many, new names are
             // served untracked (the channel's own breaker still applies).
-            guard state.models[model] != nil || state.models.count < Self.maxTrackedModels else {
+            guard state.models.count < Self.maxTrackedModels || state.models[model] != nil else {
                 guard state.breaker.isClosed else {
                     return .refused(until: nil, rateLimited: false, reason: "circuit open: \(state.lastError ?? "failures")")
                 }
                 return .admitted(HealthLease(health: self, model: model, channelTrial: false, modelTrial: false, slot: false))
             }
-            var health = state.models[model] ?? ModelHealth(settings: settings)
+            // Taken out and put back, not copied: a copy retains each of its references.
+            var health = state.models.removeValue(forKey: model) ?? ModelHealth(settings: settings)
             defer { state.models[model] = health }
             health.probeEmbeddings = embeddings
             if !health.usable(now: now) {
@@ -128,7 +129,7 @@ public final class ChannelHealth: Sendable {
     func release(model: String, channelTrial: Bool, modelTrial: Bool, slot: Bool) {
         state.withLock { state in
             if channelTrial { state.breaker.release() }
-            guard modelTrial || slot, var health = state.models[model] else { return }
+            guard modelTrial || slot, var health = state.models.removeValue(forKey: model) else { return }
             if modelTrial { health.breaker.release() }
             if slot { health.adaptive.release() }
             state.models[model] = health

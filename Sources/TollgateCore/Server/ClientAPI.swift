@@ -24,10 +24,10 @@ struct ClientAPI {
                 }
             }
         }
-        if path.hasPrefix(StoredResponseRoute.prefix) {
+        if path.hasBytePrefix(StoredResponseRoute.prefix) {
             return run { try storedResponse(head: head, id: path.dropFirst(StoredResponseRoute.prefix.count)) }
         }
-        if path == "/admin" || path.hasPrefix("/admin/") {
+        if path == "/admin" || path.hasBytePrefix("/admin/") {
             return run { try AdminAPI(handler: handler).dispatch(head: head, path: path, query: Self.query(head.query), body: body) }
         }
         switch (head.method, path) {
@@ -138,11 +138,21 @@ struct ClientAPI {
     }
 
     private func digest(of presented: Substring) -> KeyDigest {
-        if let last = handler.lastKey, last.bytes.elementsEqual(presented.utf8) { return last.digest }
+        if let last = handler.lastKey, Self.same(last.bytes, presented) { return last.digest }
         let bytes = Array(presented.utf8)
         let digest = KeyDigest(of: bytes)
         handler.lastKey = (bytes, digest)
         return digest
+    }
+
+    /// Compared where the bytes lie (`elementsEqual` over a UTF8View walks it by index).
+    private static func same(_ bytes: [UInt8], _ text: Substring) -> Bool {
+        var text = text
+        return text.withUTF8 { text in
+            bytes.withUnsafeBufferPointer { bytes in
+                text.count == bytes.count && (bytes.isEmpty || memcmp(text.baseAddress!, bytes.baseAddress!, bytes.count) == 0)
+            }
+        }
     }
 
     // MARK: Routes
@@ -192,7 +202,7 @@ struct GeminiRoute {
 
     init?(path: Substring) {
         // Byte comparisons: every model request asks, and most are not Gemini's.
-        guard let prefix = Self.prefixes.first(where: { path.utf8.starts(with: $0.utf8) }) else { return nil }
+        guard let prefix = Self.prefixes.first(where: { path.hasBytePrefix($0) }) else { return nil }
         let rest = path.dropFirst(prefix.count)
         guard let colon = rest.lastIndex(of: ":") else { return nil }
         guard let method = Method(rawValue: String(rest[rest.index(after: colon)...])) else { return nil }

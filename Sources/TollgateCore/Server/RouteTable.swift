@@ -1,3 +1,4 @@
+import Foundation
 import NIOHTTP1
 
 /// The gateway's routes as a fixed table: what a request needs to be served (decided from its
@@ -56,15 +57,14 @@ enum RouteTable {
         case "/admin", "/admin/": return Entry(label: "/admin", access: method == .GET || method == .HEAD ? .open : .adminKey)
         default: break
         }
-        if path.hasPrefix("/admin/") { return Entry(label: adminLabel(path), access: .adminKey) }
+        if path.hasBytePrefix("/admin/") { return Entry(label: adminLabel(path), access: .adminKey) }
         return other
     }
 
     /// The dialect a model route's errors are written in, decided before its body is read.
     private static func dialect(of path: Substring) -> ClientDialect {
-        let bytes = path.utf8
-        if bytes.starts(with: "/v1/chat/".utf8) { return .openAI }
-        if bytes.starts(with: "/v1/messages".utf8) { return .anthropic }
+        if path.hasBytePrefix("/v1/chat/") { return .openAI }
+        if path.hasBytePrefix("/v1/messages") { return .anthropic }
         if path == "/v1/responses" { return .responses }
         return GeminiRoute(path: path) == nil ? .openAI : .gemini(sse: false)
     }
@@ -106,12 +106,26 @@ enum ClientRouteName: String, Sendable {
         case "/v1/completions": self = .completions
         case "/v1/messages/count_tokens": self = .countTokens
         default:
-            if path.hasPrefix(StoredResponseRoute.prefix) { self = .storedResponses; return }
+            if path.hasBytePrefix(StoredResponseRoute.prefix) { self = .storedResponses; return }
             switch GeminiRoute(path: path)?.method {
             case .generateContent?, .streamGenerateContent?: self = .chat
             case .embedContent?, .batchEmbedContents?: self = .embeddings
             case .countTokens?: self = .countTokens
             case nil: return nil
+            }
+        }
+    }
+}
+
+extension Substring {
+    /// Whether this text begins with `prefix`, compared byte by byte: `hasPrefix` compares
+    /// Characters and `utf8.starts(with:)` runs generic code, hundreds of instructions a call
+    /// where routing asks a few times a request.
+    func hasBytePrefix(_ prefix: String) -> Bool {
+        var text = self, prefix = prefix
+        return text.withUTF8 { text in
+            prefix.withUTF8 { prefix in
+                text.count >= prefix.count && (prefix.isEmpty || memcmp(text.baseAddress!, prefix.baseAddress!, prefix.count) == 0)
             }
         }
     }

@@ -123,7 +123,7 @@ enum HTTPHead {
     }
 
     /// RFC 9110 token: a method or header name.
-    static func isToken(_ text: String) -> Bool { !text.isEmpty && text.utf8.allSatisfy(isTokenByte) }
+    static func isToken(_ text: String) -> Bool { !text.isEmpty && everyByte(of: text, isTokenByte) }
 
     private static func isTokenByte(_ byte: UInt8) -> Bool {
         switch byte {
@@ -136,13 +136,23 @@ enum HTTPHead {
     }
 
     /// A field value (or reason phrase) that stays on its line: no CR, LF or NUL.
-    static func isFieldValue(_ text: String) -> Bool { text.utf8.allSatisfy(isFieldByte) }
+    static func isFieldValue(_ text: String) -> Bool { everyByte(of: text, isFieldByte) }
 
     private static func isFieldByte(_ byte: UInt8) -> Bool { byte != 0x0D && byte != 0x0A && byte != 0 }
 
     /// A request target: visible ASCII and UTF-8 bytes, no space or control character.
     static func isRequestTarget(_ text: String) -> Bool {
-        !text.isEmpty && text.utf8.allSatisfy { $0 > 0x20 && $0 != 0x7F }
+        !text.isEmpty && everyByte(of: text) { $0 > 0x20 && $0 != 0x7F }
+    }
+
+    /// Checks the text's bytes where they lie: `utf8.allSatisfy` walks them by index, several
+    /// times the instructions, on every line of every head.
+    private static func everyByte(of text: String, _ check: (UInt8) -> Bool) -> Bool {
+        var text = text
+        return text.withUTF8 { bytes in
+            for byte in bytes where !check(byte) { return false }
+            return true
+        }
     }
 
     private static func quoted(_ text: String) -> String {
