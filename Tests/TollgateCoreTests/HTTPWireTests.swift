@@ -34,6 +34,29 @@ import TollgateShared
             + "accept: text/event-stream\r\nanthropic-beta: b1\r\n\r\n")
     }
 
+    /// Heads are written through a cursor into room counted up front: whatever the sizes (many
+    /// headers, long values, the longest numbers), the bytes are those of the plain text.
+    @Test func headsOfAnySizeAreWrittenWhole() throws {
+        let names = (0..<120).map { "x-h\($0)" }
+        let long = String(repeating: "v", count: 5_000)
+        var headers = HTTPHeaders()
+        for name in names { headers.add(name: name, value: name == "x-h7" ? long : "") }
+        var buffer = ByteBuffer()
+        try HTTPHead.writeRequest(UpstreamHead(uri: "/" + long, headers: headers, contentLength: .max, extra: ["e": long]), into: &buffer)
+        let lines = names.map { "\($0): \($0 == "x-h7" ? long : "")\r\n" }.joined()
+        #expect(String(buffer: buffer) == "POST /\(long) HTTP/1.1\r\n\(lines)content-length: \(Int.max)\r\ne: \(long)\r\n\r\n")
+        var fields = AnswerFields(requestID: long, close: true, channel: long, model: long)
+        fields.cost = .priced(decimal: long, currency: long)
+        fields.overhead = long
+        let head = Self.response(.custom(code: 599, reasonPhrase: long), headers, fields: fields, length: .max)
+        #expect(head == "HTTP/1.1 599 \(long)\r\n\(lines)content-length: \(Int.max)\r\nconnection: close\r\nx-request-id: \(long)\r\n"
+            + "x-tollgate-channel: \(long)\r\nx-tollgate-model: \(long)\r\nx-tollgate-cost: \(long)\r\n"
+            + "x-tollgate-cost-currency: \(long)\r\nx-tollgate-overhead-ms: \(long)\r\n\r\n")
+        #expect(Self.response(.ok, length: 0).contains("content-length: 0\r\n"))
+        // A bad line among the extras, the last of the head, still leaves nothing written.
+        #expect(throws: HTTPHead.Invalid.self) { try Self.request(headers: [("a", "1")], extra: [("b", "2"), ("c", "x\ny")]) }
+    }
+
     /// A connection's output buffer is reused once the socket let go of the last message (same
     /// memory, no allocation); a message the socket still holds is never written over; a large
     /// buffer is not kept.

@@ -52,57 +52,37 @@ struct AnswerFields {
         return name.equalsIgnoringASCIICase("content-length") || name.equalsIgnoringASCIICase("transfer-encoding")
     }
 
-    /// The lines, each checked as the answer's own are (a model name is the client's text).
-    func write(into buffer: inout ByteBuffer) {
+    /// The most bytes the lines take: their names, separators and the longest framing line
+    /// (188 bytes in all) fit in 256, plus the values.
+    var room: Int {
+        var values = requestID.utf8.count + (channel?.utf8.count ?? 0) + (model?.utf8.count ?? 0) + (overhead?.utf8.count ?? 0)
+        if case .priced(let decimal, let currency)? = cost { values += decimal.utf8.count + currency.utf8.count }
+        return 256 + values
+    }
+
+    /// The lines, each value checked as the answer's own are (a model name is the client's text).
+    func write(into cursor: inout HeadCursor) {
         switch framing {
         case .none: break
-        case .length(let length): buffer.writeLine("content-length", digits: length)
-        case .chunked: buffer.writeLine("transfer-encoding", "chunked")
+        case .length(let length):
+            cursor.put("content-length: ")
+            cursor.put(decimal: length)
+            cursor.put("\r\n")
+        case .chunked: cursor.put("transfer-encoding: chunked\r\n")
         }
-        if close { buffer.writeLine("connection", "close") }
-        if !requestID.isEmpty { buffer.writeLine("x-request-id", requestID) }
+        if close { cursor.put("connection: close\r\n") }
+        if !requestID.isEmpty { cursor.putLine("x-request-id: ", requestID) }
         if let channel {
-            buffer.writeLine("x-tollgate-channel", channel)
-            if let model { buffer.writeLine("x-tollgate-model", model) }
+            cursor.putLine("x-tollgate-channel: ", channel)
+            if let model { cursor.putLine("x-tollgate-model: ", model) }
         }
         switch cost {
         case nil: break
         case .priced(let decimal, let currency)?:
-            buffer.writeLine("x-tollgate-cost", decimal)
-            buffer.writeLine("x-tollgate-cost-currency", currency)
-        case .unpriced?: buffer.writeLine("x-tollgate-cost-status", "unpriced")
+            cursor.putLine("x-tollgate-cost: ", decimal)
+            cursor.putLine("x-tollgate-cost-currency: ", currency)
+        case .unpriced?: cursor.put("x-tollgate-cost-status: unpriced\r\n")
         }
-        if let overhead { buffer.writeLine("x-tollgate-overhead-ms", overhead) }
-    }
-}
-
-extension ByteBuffer {
-    /// `name: value` and CRLF; nothing when the value holds a byte that would split the head.
-    fileprivate mutating func writeLine(_ name: StaticString, _ value: String) {
-        guard HTTPHead.isFieldValue(value) else { return }
-        writeStaticString(name)
-        writeStaticString(": ")
-        writeString(value)
-        writeStaticString("\r\n")
-    }
-
-    fileprivate mutating func writeLine(_ name: StaticString, digits: Int) {
-        writeStaticString(name)
-        writeStaticString(": ")
-        writeDecimal(digits)
-        writeStaticString("\r\n")
-    }
-
-    /// A non-negative integer's decimal digits, without making a String of them.
-    mutating func writeDecimal(_ value: Int) {
-        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 20) { digits in
-            var rest = value.magnitude, start = digits.count
-            repeat {
-                start -= 1
-                digits[start] = UInt8(ascii: "0") + UInt8(rest % 10)
-                rest /= 10
-            } while rest > 0
-            _ = writeBytes(UnsafeRawBufferPointer(UnsafeMutableBufferPointer(rebasing: digits[start...])))
-        }
+        if let overhead { cursor.putLine("x-tollgate-overhead-ms: ", overhead) }
     }
 }

@@ -27,105 +27,80 @@ enum HTTPHead {
         guard isRequestTarget(head.uri) else {  // named without its query, which may carry a credential
             throw Invalid(description: "the path \(quoted(String(head.path))) has a space or control character")
         }
-        let start = buffer.writerIndex
-        buffer.writeString(method)
-        buffer.writeInteger(UInt8(ascii: " "))
-        buffer.writeString(head.uri)
-        buffer.writeStaticString(" HTTP/1.1\r\n")
-        if let bad = writeFields(head.headers, into: &buffer, ending: false) {
-            buffer.moveWriterIndex(to: start)
-            throw Invalid(description: "the header \(quoted(bad)) has a character a header cannot carry")
+        let room = method.utf8.count + head.uri.utf8.count + 14 + room(head.headers) + 38 + (head.accept.map { $0.utf8CodeUnitCount + 10 } ?? 0)
+            + room(head.extra)
+        let bad = buffer.writeHead(room: room) { cursor -> String? in
+            _ = cursor.put(method, checking: isTokenByte)
+            cursor.put(" ")
+            _ = cursor.put(head.uri, checking: { _ in true })
+            cursor.put(" HTTP/1.1\r\n")
+            var bad = putFields(head.headers, into: &cursor)
+            cursor.put("content-length: ")
+            cursor.put(decimal: head.contentLength)
+            cursor.put("\r\n")
+            if let accept = head.accept {
+                cursor.put("accept: ")
+                cursor.put(accept)
+                cursor.put("\r\n")
+            }
+            bad = bad ?? putFields(head.extra, into: &cursor)
+            cursor.put("\r\n")
+            if bad != nil { cursor.rewind(to: 0) }  // what was written is not a head
+            return bad
         }
-        buffer.writeStaticString("content-length: ")
-        buffer.writeString(String(head.contentLength))
-        buffer.writeStaticString("\r\n")
-        if let accept = head.accept {
-            buffer.writeStaticString("accept: ")
-            buffer.writeStaticString(accept)
-            buffer.writeStaticString("\r\n")
-        }
-        if let bad = writeFields(head.extra, into: &buffer, ending: true) {
-            buffer.moveWriterIndex(to: start)
-            throw Invalid(description: "the header \(quoted(bad)) has a character a header cannot carry")
-        }
+        if let bad { throw Invalid(description: "the header \(quoted(bad)) has a character a header cannot carry") }
     }
 
     /// `HTTP/1.1 status reason`, the answer's headers, the gateway's own lines, the blank line.
     /// A header line that would split the head is left out (the answer still goes out; what it
     /// carried never could), and so is a framing header: framing is `fields`' alone.
     static func writeResponse(status: HTTPResponseStatus, headers: HTTPHeaders, fields: AnswerFields, into buffer: inout ByteBuffer) {
-        buffer.writeStaticString("HTTP/1.1 ")
-        buffer.writeDecimal(Int(status.code))
-        buffer.writeInteger(UInt8(ascii: " "))
         let reason = status.reasonPhrase
-        if isFieldValue(reason) { buffer.writeString(reason) }
-        buffer.writeStaticString("\r\n")
-        let fieldsStart = buffer.writerIndex
-        if writeFields(headers, into: &buffer, ending: false, skipsFraming: true) != nil {
-            buffer.moveWriterIndex(to: fieldsStart)
-            _ = writeFields(HTTPHeaders(headers.filter { isToken($0.name) && isFieldValue($0.value) }), into: &buffer, ending: false,
-                            skipsFraming: true)
+        buffer.writeHead(room: 34 + reason.utf8.count + room(headers) + fields.room) { cursor in
+            cursor.put("HTTP/1.1 ")
+            cursor.put(decimal: Int(status.code))
+            cursor.put(" ")
+            _ = cursor.put(reason, checking: isFieldByte)
+            cursor.put("\r\n")
+            _ = putFields(headers, into: &cursor, skipsFraming: true)
+            fields.write(into: &cursor)
+            cursor.put("\r\n")
         }
-        fields.write(into: &buffer)
-        buffer.writeStaticString("\r\n")
     }
 
-    /// Writes `name: value` lines (and, `ending`, the blank line; `skipsFraming`, without
-    /// content-length and transfer-encoding) in one pass over their bytes, checking each byte as
-    /// it is copied; the name of the first header that cannot be written,
-    /// else nil (the caller then rewinds: what was written is not a head).
-    private static func writeFields(_ headers: HTTPHeaders, into buffer: inout ByteBuffer, ending: Bool = true,
-                                    skipsFraming: Bool = false) -> String? {
-        var size = ending ? 2 : 0
-        for (name, value) in headers { size += name.utf8.count + value.utf8.count + 4 }
+    /// `name: value` lines, each byte checked as it is copied (`skipsFraming`: without
+    /// content-length and transfer-encoding). A line that cannot be written is left out; the
+    /// name of the first such, else nil.
+    private static func putFields(_ headers: HTTPHeaders, into cursor: inout HeadCursor, skipsFraming: Bool = false) -> String? {
         var bad: String?
-        buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { out in
-            var at = 0
-            for (name, value) in headers where !(skipsFraming && AnswerFields.isFraming(name)) {
-                guard !name.isEmpty, let nameEnd = copy(name, into: out, at: at, isName: true) else {
-                    bad = name
-                    return at
-                }
-                out[nameEnd] = UInt8(ascii: ":")
-                out[nameEnd + 1] = UInt8(ascii: " ")
-                guard let valueEnd = copy(value, into: out, at: nameEnd + 2, isName: false) else {
-                    bad = name
-                    return nameEnd + 2
-                }
-                at = valueEnd
-                out[at] = 0x0D
-                out[at + 1] = 0x0A
-                at += 2
+        for (name, value) in headers where !(skipsFraming && AnswerFields.isFraming(name)) {
+            let mark = cursor.at
+            guard !name.isEmpty, cursor.put(name, checking: isTokenByte) else {
+                bad = bad ?? name
+                continue
             }
-            guard ending else { return at }
-            out[at] = 0x0D
-            out[at + 1] = 0x0A
-            return at + 2
+            cursor.put(": ")
+            guard cursor.put(value, checking: isFieldByte) else {
+                cursor.rewind(to: mark)
+                bad = bad ?? name
+                continue
+            }
+            cursor.put("\r\n")
         }
         return bad
     }
 
-    /// Copies a header name or value to `at` once its bytes are checked (in a tight loop, then
-    /// copied whole: a check and a store a byte cost twice); where it ends, or nil when a byte
-    /// cannot be in it. A function of its own, not a closure: a captured position costs an
-    /// exclusivity check every access.
-    private static func copy(_ text: String, into out: UnsafeMutableRawBufferPointer, at: Int, isName: Bool) -> Int? {
-        var text = text
-        return text.withUTF8 { bytes -> Int? in
-            if isName {
-                for byte in bytes where !isTokenByte(byte) { return nil }
-            } else {
-                for byte in bytes where !isFieldByte(byte) { return nil }
-            }
-            UnsafeMutableRawBufferPointer(rebasing: out[at..<(at + bytes.count)]).copyMemory(from: UnsafeRawBufferPointer(bytes))
-            return at + bytes.count
-        }
+    /// The most bytes `headers` take as lines.
+    private static func room(_ headers: HTTPHeaders) -> Int {
+        var room = 0
+        for (name, value) in headers { room += HeadCursor.room(name, value) }
+        return room
     }
 
     /// RFC 9110 token: a method or header name.
     static func isToken(_ text: String) -> Bool { !text.isEmpty && everyByte(of: text, isTokenByte) }
 
-    private static func isTokenByte(_ byte: UInt8) -> Bool {
+    static func isTokenByte(_ byte: UInt8) -> Bool {
         switch byte {
         case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "0")...UInt8(ascii: "9"): true
         case UInt8(ascii: "!"), UInt8(ascii: "#"), UInt8(ascii: "$"), UInt8(ascii: "%"), UInt8(ascii: "&"), UInt8(ascii: "'"),
@@ -138,7 +113,7 @@ enum HTTPHead {
     /// A field value (or reason phrase) that stays on its line: no CR, LF or NUL.
     static func isFieldValue(_ text: String) -> Bool { everyByte(of: text, isFieldByte) }
 
-    private static func isFieldByte(_ byte: UInt8) -> Bool { byte != 0x0D && byte != 0x0A && byte != 0 }
+    static func isFieldByte(_ byte: UInt8) -> Bool { byte != 0x0D && byte != 0x0A && byte != 0 }
 
     /// A request target: visible ASCII and UTF-8 bytes, no space or control character.
     static func isRequestTarget(_ text: String) -> Bool {
