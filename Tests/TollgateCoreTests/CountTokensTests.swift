@@ -1,3 +1,4 @@
+import NIOHTTP1
 import Testing
 @testable import TollgateCore
 
@@ -89,5 +90,9 @@ import Testing
         #expect(Substring("/admin/\u{301}x").hasBytePrefix("/admin/") && !Substring("/admin/\u{301}x").hasPrefix("/admin/"))
         #expect(ClientRouteName(path: "/v1/responses/\u{301}") == .storedResponses)
         #expect(RouteTable.entry(method: .GET, path: "/admin/keys/k1").label == "/admin/keys")
+        // The query starts at the first `?`, found by byte after any UTF-8.
+        let head = HTTPRequestHead(version: .http1_1, method: .GET, uri: "/é/x?key=a?b")
+        #expect(head.path == "/é/x" && head.query == "key=a?b")
+        #expect(HTTPRequestHead(version: .http1_1, method: .GET, uri: "/x").query == nil && "/x?".uriPath == "/x" && "?".uriPath == "")
     }
 }

@@ -257,6 +257,8 @@ import TollgateShared
         // Straight into a plugin buffer: the same bytes, UTF-8 values kept whole; none for no lines.
         var buffer = HeaderLines.allocate([("X-A", "é 1"), ("b", "")], lowercasingNames: true)
         #expect(buffer.string == "x-a: é 1\r\nb: \r\n" && buffer.array == HeaderLines.format([("X-A", "é 1"), ("b", "")], lowercasingNames: true))
+        // Only ASCII capitals are lower-cased, in names alone: `@`, `[`, UTF-8 and values stay.
+        #expect(String(decoding: HeaderLines.format([("A@Z[Ü", "V A")], lowercasingNames: true), as: UTF8.self) == "a@z[Ü: V A\r\n")
         tollgate_type_buffer.release(&buffer)
         #expect(HeaderLines.allocate([(String, String)]()).ptr == nil)
     }

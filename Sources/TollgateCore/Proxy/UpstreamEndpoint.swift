@@ -18,8 +18,8 @@ public struct UpstreamEndpoint: Hashable, Sendable, CustomStringConvertible {
     public static func parse(_ url: String) -> (endpoint: UpstreamEndpoint, path: String)? {
         let tls: Bool
         var rest: Substring
-        if url.hasPrefix("https://") { tls = true; rest = url.dropFirst(8) }
-        else if url.hasPrefix("http://") { tls = false; rest = url.dropFirst(7) }
+        if url[...].hasBytePrefix("https://") { tls = true; rest = url.dropFirst(8) }
+        else if url[...].hasBytePrefix("http://") { tls = false; rest = url.dropFirst(7) }
         else { return nil }
         // Searched as bytes (the delimiters are ASCII): plugins build a URL for every request.
         let authorityEnd = rest.utf8.firstIndex { $0 == UInt8(ascii: "/") || $0 == UInt8(ascii: "?") } ?? rest.endIndex

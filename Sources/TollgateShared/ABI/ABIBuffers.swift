@@ -118,16 +118,32 @@ public enum HeaderLines {
         headers.reduce(0) { $0 + $1.0.utf8.count + $1.1.utf8.count + 4 }
     }
 
-    /// Writes exactly `byteCount(headers)` bytes.
+    /// Writes exactly `byteCount(headers)` bytes: each name and value copied whole (a byte at a
+    /// time, through a closure that captured the position, cost an exclusivity check a byte).
     @inlinable static func write(_ headers: some Collection<(String, String)>, lowercasingNames: Bool,
                               into out: UnsafeMutableRawBufferPointer) {
         var at = 0
-        func put(_ byte: UInt8) { out[at] = byte; at += 1 }
         for (name, value) in headers {
-            for byte in name.utf8 { put(lowercasingNames && byte &- 0x41 < 26 ? byte | 0x20 : byte) }
-            put(UInt8(ascii: ":")); put(UInt8(ascii: " "))
-            for byte in value.utf8 { put(byte) }
-            put(0x0D); put(0x0A)
+            at = copy(name, lowercasing: lowercasingNames, into: out, at: at)
+            out[at] = UInt8(ascii: ":")
+            out[at + 1] = UInt8(ascii: " ")
+            at = copy(value, lowercasing: false, into: out, at: at + 2)
+            out[at] = 0x0D
+            out[at + 1] = 0x0A
+            at += 2
+        }
+    }
+
+    /// Copies the text's bytes to `at` (ASCII capitals lower-cased when asked); where it ends.
+    @usableFromInline static func copy(_ text: String, lowercasing: Bool, into out: UnsafeMutableRawBufferPointer, at: Int) -> Int {
+        var text = text
+        return text.withUTF8 { bytes in
+            let target = UnsafeMutableRawBufferPointer(rebasing: out[at..<(at + bytes.count)])
+            target.copyMemory(from: UnsafeRawBufferPointer(bytes))
+            if lowercasing {
+                for index in target.indices where target[index] &- 0x41 < 26 { target[index] |= 0x20 }
+            }
+            return at + bytes.count
         }
     }
 
