@@ -47,28 +47,3 @@ public struct UpstreamEndpoint: Hashable, Sendable, CustomStringConvertible {
         return (UpstreamEndpoint(tls: tls, host: String(host), port: port), path)
     }
 }
-
-extension String {
-    /// Header-name comparison without allocating a lower-cased copy (`other` is lower case).
-    func equalsIgnoringASCIICase(_ other: String) -> Bool {
-        utf8.count == other.utf8.count && hasPrefixIgnoringASCIICase(other)
-    }
-
-    /// Whether the name starts with `prefix` (lower case), ignoring ASCII case, without a copy.
-    /// Native strings are compared over their bytes in place (a zip of the two views cost ten
-    /// times as much, on every header of every answer).
-    func hasPrefixIgnoringASCIICase(_ prefix: String) -> Bool {
-        func matches(_ name: UnsafeBufferPointer<UInt8>, _ prefix: UnsafeBufferPointer<UInt8>) -> Bool {
-            guard name.count >= prefix.count else { return false }
-            for i in 0..<prefix.count {
-                let a = name[i], b = prefix[i]
-                if a != b && !(a >= 0x41 && a <= 0x5A && a | 0x20 == b) { return false }
-            }
-            return true
-        }
-        let inPlace = utf8.withContiguousStorageIfAvailable { name in prefix.utf8.withContiguousStorageIfAvailable { matches(name, $0) } }
-        if let inPlace = inPlace ?? nil { return inPlace }
-        let name = Array(utf8), lowered = Array(prefix.utf8)  // a bridged string: copied first
-        return name.withUnsafeBufferPointer { name in lowered.withUnsafeBufferPointer { matches(name, $0) } }
-    }
-}

@@ -233,11 +233,10 @@ final class RequestHandler: ChannelInboundHandler, @unchecked Sendable {
     }
 
     /// A streamed answer's head: its body goes chunked (none for a status that has no body).
-    func writeHead(status: HTTPResponseStatus, headers: HTTPHeaders, fields: AnswerFields) {
+    func writeHead(status: HTTPResponseStatus, headers: HTTPHeaders, fields: consuming AnswerFields) {
         guard let context else { return }
-        var fields = fields
         fields.frame(status, length: nil)
-        chunked = status.mayHaveResponseBody && !bodiless
+        chunked = fields.framing == .chunked && !bodiless
         // A stream's head and events are not kept for reuse: an idle stream then holds no buffer.
         var out = output.take(context.channel.allocator, capacity: 512)
         HTTPHead.writeResponse(status: status, headers: headers, fields: fields, into: &out)
@@ -278,9 +277,9 @@ final class RequestHandler: ChannelInboundHandler, @unchecked Sendable {
 
     /// A whole response in one go: head, body, end. Its content-length is the body's, or
     /// `length` (a HEAD request's answer: the length of the body it does not carry).
-    func writeComplete(status: HTTPResponseStatus, headers: HTTPHeaders, fields: AnswerFields, body: ByteBuffer, length: Int? = nil) {
+    func writeComplete(status: HTTPResponseStatus, headers: HTTPHeaders, fields: consuming AnswerFields, body: ByteBuffer,
+                       length: Int? = nil) {
         guard let context else { return }
-        var fields = fields
         fields.frame(status, length: length ?? body.readableBytes)
         let sendsBody = !bodiless && status.mayHaveResponseBody && body.readableBytes > 0
         var out = output.take(context.channel.allocator, capacity: HTTPHead.capacity(body: sendsBody ? body.readableBytes : 0))

@@ -1,4 +1,3 @@
-import Foundation
 import NIOHTTP1
 
 /// The gateway's routes as a fixed table: what a request needs to be served (decided from its
@@ -115,43 +114,4 @@ enum ClientRouteName: String, Sendable {
             }
         }
     }
-}
-
-extension Substring {
-    /// Whether this text begins with `prefix`, compared byte by byte: `hasPrefix` compares
-    /// Characters and `utf8.starts(with:)` runs generic code, hundreds of instructions a call
-    /// where routing asks a few times a request.
-    func hasBytePrefix(_ prefix: String) -> Bool {
-        var text = self, prefix = prefix
-        return text.withUTF8 { text in
-            prefix.withUTF8 { prefix in
-                text.count >= prefix.count && (prefix.isEmpty || memcmp(text.baseAddress!, prefix.baseAddress!, prefix.count) == 0)
-            }
-        }
-    }
-}
-
-extension String {
-    /// This URI without its query.
-    var uriPath: Substring {
-        guard let query = queryMark else { return self[...] }
-        return self[..<query]
-    }
-
-    /// Where a URI's `?` is, searched in its bytes where they lie (`utf8.firstIndex(of:)` walks
-    /// the view by index, hundreds of instructions, and every request asks twice).
-    var queryMark: String.Index? {
-        if let offset = utf8.withContiguousStorageIfAvailable({ $0.firstIndex(of: UInt8(ascii: "?")) }) {
-            return offset.map { utf8.index(utf8.startIndex, offsetBy: $0) }
-        }
-        return utf8.firstIndex(of: UInt8(ascii: "?"))
-    }
-}
-
-extension HTTPRequestHead {
-    /// The URI without its query.
-    var path: Substring { uri.uriPath }
-
-    /// The URI's query, after the first `?` (nil without one).
-    var query: Substring? { uri.queryMark.map { uri[uri.utf8.index(after: $0)...] } }
 }

@@ -9,7 +9,7 @@ import NIOHTTP1
 struct AnswerFields {
     /// How the body is framed. The writer's alone: a `content-length` or `transfer-encoding` in
     /// an answer's header list is left out, so no answer can carry two framings.
-    enum Framing {
+    enum Framing: Equatable {
         case none
         case length(Int)
         case chunked

@@ -30,9 +30,9 @@ enum HTTPHead {
         let room = method.utf8.count + head.uri.utf8.count + 14 + room(head.headers) + 38 + (head.accept.map { $0.utf8CodeUnitCount + 10 } ?? 0)
             + room(head.extra)
         let bad = buffer.writeHead(room: room) { cursor -> String? in
-            _ = cursor.put(method, checking: isTokenByte)
+            cursor.put(checked: method)
             cursor.put(" ")
-            _ = cursor.put(head.uri, checking: { _ in true })
+            cursor.put(checked: head.uri)
             cursor.put(" HTTP/1.1\r\n")
             var bad = putFields(head.headers, into: &cursor)
             cursor.put("content-length: ")
@@ -100,7 +100,7 @@ enum HTTPHead {
     /// RFC 9110 token: a method or header name.
     static func isToken(_ text: String) -> Bool { !text.isEmpty && everyByte(of: text, isTokenByte) }
 
-    static func isTokenByte(_ byte: UInt8) -> Bool {
+    private static func isTokenByte(_ byte: UInt8) -> Bool {
         switch byte {
         case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "0")...UInt8(ascii: "9"): true
         case UInt8(ascii: "!"), UInt8(ascii: "#"), UInt8(ascii: "$"), UInt8(ascii: "%"), UInt8(ascii: "&"), UInt8(ascii: "'"),
@@ -110,9 +110,7 @@ enum HTTPHead {
         }
     }
 
-    /// A field value (or reason phrase) that stays on its line: no CR, LF or NUL.
-    static func isFieldValue(_ text: String) -> Bool { everyByte(of: text, isFieldByte) }
-
+    /// A byte a field value (or reason phrase) may hold and stay on its line: no CR, LF or NUL.
     static func isFieldByte(_ byte: UInt8) -> Bool { byte != 0x0D && byte != 0x0A && byte != 0 }
 
     /// A request target: visible ASCII and UTF-8 bytes, no space or control character.

@@ -31,6 +31,9 @@ struct HeadCursor {
         }
     }
 
+    /// Text already checked (a method, a request target).
+    mutating func put(checked text: String) { _ = put(text, checking: { _ in true }) }
+
     /// A non-negative integer's decimal digits.
     mutating func put(decimal value: Int) {
         var digits = 1, rest = value.magnitude

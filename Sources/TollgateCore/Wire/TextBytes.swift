@@ -1,0 +1,61 @@
+import Foundation
+import NIOHTTP1
+
+/// Text compared and searched as the bytes it is held in: headers, paths and URLs are ASCII where
+/// it matters, and the String methods that compare Characters, or walk a UTF-8 view by index,
+/// cost hundreds of instructions a call on the request path. Each works on the text's contiguous
+/// bytes (`withUTF8` makes them so, without a copy for a native string).
+extension String {
+    /// Header-name comparison without allocating a lower-cased copy (`other` is lower case).
+    func equalsIgnoringASCIICase(_ other: String) -> Bool {
+        utf8.count == other.utf8.count && hasPrefixIgnoringASCIICase(other)
+    }
+
+    /// Whether the name starts with `prefix` (lower case), ignoring ASCII case, without a copy.
+    func hasPrefixIgnoringASCIICase(_ prefix: String) -> Bool {
+        var name = self, prefix = prefix
+        return name.withUTF8 { name in
+            prefix.withUTF8 { prefix in
+                guard name.count >= prefix.count else { return false }
+                for i in 0..<prefix.count {
+                    let a = name[i], b = prefix[i]
+                    if a != b && !(a >= 0x41 && a <= 0x5A && a | 0x20 == b) { return false }
+                }
+                return true
+            }
+        }
+    }
+
+    /// This URI without its query.
+    var uriPath: Substring {
+        guard let query = queryMark else { return self[...] }
+        return self[..<query]
+    }
+
+    /// Where a URI's `?` is (every request asks twice).
+    var queryMark: String.Index? {
+        var text = self
+        let offset = text.withUTF8 { $0.firstIndex(of: UInt8(ascii: "?")) }
+        return offset.map { utf8.index(utf8.startIndex, offsetBy: $0) }
+    }
+}
+
+extension Substring {
+    /// Whether this text begins with `prefix`, byte for byte (routing asks a few times a request).
+    func hasBytePrefix(_ prefix: String) -> Bool {
+        var text = self, prefix = prefix
+        return text.withUTF8 { text in
+            prefix.withUTF8 { prefix in
+                text.count >= prefix.count && (prefix.isEmpty || memcmp(text.baseAddress!, prefix.baseAddress!, prefix.count) == 0)
+            }
+        }
+    }
+}
+
+extension HTTPRequestHead {
+    /// The URI without its query.
+    var path: Substring { uri.uriPath }
+
+    /// The URI's query, after the first `?` (nil without one).
+    var query: Substring? { uri.queryMark.map { uri[uri.utf8.index(after: $0)...] } }
+}
