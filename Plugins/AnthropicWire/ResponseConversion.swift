@@ -5,32 +5,15 @@ import TollgatePluginKit
 enum ResponseConversion {
     static func openAI(_ response: PluginResponse, created: Int64) throws(PluginError) -> PluginConvertedResponse {
         guard (200..<300).contains(response.status) else { return error(response) }
-        let json: JSONValue
-        do { json = try JSONParser.parse(response.body) } catch {
+        let answer: AnswerContent
+        do { answer = try response.body.withUnsafeBytes { (bytes) throws in try AnswerContent.read(bytes) } } catch {
             throw PluginError(.upstream, "Anthropic answered HTTP \(response.status) with a body that is not JSON: \(error)")
         }
-        guard case .object = json, let content = json["content"]?.arrayValue else {
-            throw PluginError(.upstream, "Anthropic's answer has no content array")
-        }
-        var usage = AnthropicUsage()
-        usage.read(json["usage"])
+        guard answer.hasContent else { throw PluginError(.upstream, "Anthropic's answer has no content array") }
 
-        // The text and reasoning are joined across blocks first: whether `content` is null
-        // depends on all of them. Tool calls and thinking blocks are written from `content`.
-        var text = "", reasoning = ""
-        var hasToolCalls = false, hasThinking = false
-        for block in content {
-            switch block["type"]?.stringValue {
-            case "text": text += block["text"]?.stringValue ?? ""
-            case "tool_use": hasToolCalls = true
-            case "thinking": reasoning += block["thinking"]?.stringValue ?? ""; hasThinking = true
-            case "redacted_thinking": hasThinking = true
-            default: break  // server tool blocks and future kinds have no OpenAI counterpart
-            }
-        }
         var out = JSONWriter(capacity: response.body.count + 256)
         out.beginObject()
-        out.key("id"); out.value(json["id"] ?? .string("msg"))
+        out.key("id"); out.value(answer.id ?? .string("msg"))
         out.key("object"); out.string("chat.completion")
         out.key("created"); out.int(created)
         out.key("model"); out.string(response.model)
@@ -38,32 +21,28 @@ enum ResponseConversion {
         out.key("index"); out.int(0)
         out.key("message"); out.beginObject()
         out.key("role"); out.string("assistant")
-        out.key("content"); if text.isEmpty && hasToolCalls { out.null() } else { out.string(text) }
-        if hasToolCalls { writeToolCalls(content, into: &out) }
-        if !reasoning.isEmpty { out.key("reasoning_content"); out.string(reasoning) }
+        // Whether `content` is null depends on all the blocks: the text is joined across them.
+        out.key("content"); if answer.text.isEmpty && !answer.toolCalls.isEmpty { out.null() } else { out.string(utf8: answer.text) }
+        if !answer.toolCalls.isEmpty { writeToolCalls(answer.toolCalls, into: &out) }
+        if !answer.reasoning.isEmpty { out.key("reasoning_content"); out.string(utf8: answer.reasoning) }
         // Signed thinking blocks, for a client to send back on its next turn (see MessageConversion).
-        if hasThinking {
+        if !answer.thinkingBlocks.isEmpty {
             out.key("thinking_blocks"); out.beginArray()
-            for block in content {
-                switch block["type"]?.stringValue {
-                case "thinking", "redacted_thinking": out.value(block)
-                default: break
-                }
-            }
+            for block in answer.thinkingBlocks { out.value(block) }
             out.endArray()
         }
         out.endObject()
-        out.key("finish_reason"); out.string(finishReason(json["stop_reason"]?.stringValue))
+        out.key("finish_reason"); out.string(finishReason(answer.stopReason))
         out.endObject(); out.endArray()
-        out.key("usage"); usage.tokenUsage.writeOpenAI(AnthropicUsage.openAIStyle, into: &out)
+        out.key("usage"); answer.usage.tokenUsage.writeOpenAI(AnthropicUsage.openAIStyle, into: &out)
         out.endObject()
-        return PluginConvertedResponse(status: response.status, body: out.bytes, usage: usage.tokenUsage)
+        return PluginConvertedResponse(status: response.status, body: out.bytes, usage: answer.usage.tokenUsage)
     }
 
     /// `tool_use` blocks as OpenAI `tool_calls`, their input as a JSON string of arguments.
-    private static func writeToolCalls(_ content: [JSONValue], into out: inout JSONWriter) {
+    private static func writeToolCalls(_ blocks: [JSONValue], into out: inout JSONWriter) {
         out.key("tool_calls"); out.beginArray()
-        for block in content where block["type"]?.stringValue == "tool_use" {
+        for block in blocks {
             out.beginObject()
             out.key("id"); out.value(block["id"] ?? .string(""))
             out.key("type"); out.string("function")

@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 @testable import TollgateShared
 
@@ -43,6 +44,40 @@ import Testing
         #expect(JSONValue.quoted("\"q\" \\ \n\r\t\u{01}\u{1f}end") == Array(#""\"q\" \\ \n\r\t\u0001\u001fend""#.utf8))
         #expect(JSONValue.quoted("\"") == Array(#""\"""#.utf8))
         #expect(JSONValue.object([.init("k\n", .string("v\u{0}"))]).serialized() == Array(#"{"k\n":"v\u0000"}"#.utf8))
+    }
+
+    /// Strings are escaped eight bytes at a time where they are plain: at every length and
+    /// offset, the result is what escaping one byte at a time gives; integers are written whole.
+    @Test func theWriterEscapesAtEveryOffsetAndWritesEveryInteger() {
+        func byByte(_ s: String) -> [UInt8] {
+            var out: [UInt8] = [0x22]
+            for byte in s.utf8 {
+                switch byte {
+                case 0x22: out += Array(#"\""#.utf8)
+                case 0x5C: out += Array(#"\\"#.utf8)
+                case 0x0A: out += Array(#"\n"#.utf8)
+                case 0x0D: out += Array(#"\r"#.utf8)
+                case 0x09: out += Array(#"\t"#.utf8)
+                case ..<0x20: out += Array(String(format: "\\u%04x", byte).utf8)
+                default: out.append(byte)
+                }
+            }
+            return out + [0x22]
+        }
+        let pieces = ["a", "bcdefgh", "\"", "\\", "\n", "\u{01}", "\u{1f}", " ", "é", "😀", "\u{7f}", "~", "\t"]
+        var random = SplitMix(seed: 0x35ca_9e)
+        var checked = 0
+        for _ in 0..<2000 {
+            let text = (0..<Int.random(in: 0...24, using: &random)).map { _ in pieces.randomElement(using: &random)! }.joined()
+            #expect(JSONValue.quoted(text) == byByte(text), "\(text.debugDescription)")
+            checked += 1
+        }
+        #expect(checked == 2000)
+        for number: Int64 in [0, 7, -7, 10, -10, 99, 100, 1_000_000_007, .max, .min, .min + 1] {
+            var out = JSONWriter()
+            out.int(number)
+            #expect(out.bytes == Array(String(number).utf8))
+        }
     }
 
     /// The member-by-member writer places commas at every level, around empty and nested

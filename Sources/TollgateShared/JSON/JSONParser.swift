@@ -10,8 +10,8 @@ public struct JSONError: Error, Equatable, CustomStringConvertible {
 public struct JSONParser {
     public static let maxDepth = 128
 
-    let bytes: UnsafeRawBufferPointer
-    var position = 0
+    public let bytes: UnsafeRawBufferPointer
+    public internal(set) var position = 0
     var depth = 0
     /// The members and items of the containers being read, stacked: each container is copied out
     /// once at its exact size instead of growing an array an element at a time (most objects
@@ -74,7 +74,7 @@ public struct JSONParser {
         }
     }
 
-    mutating func peek() throws -> UInt8 {
+    public mutating func peek() throws -> UInt8 {
         skipWhitespace()
         guard position < bytes.count else { throw fail("unexpected end of JSON") }
         return bytes[position]
@@ -85,7 +85,7 @@ public struct JSONParser {
         position += 1
     }
 
-    mutating func expectEnd() throws {
+    public mutating func expectEnd() throws {
         skipWhitespace()
         if position < bytes.count { throw fail("unexpected data after the JSON value") }
     }
@@ -107,7 +107,7 @@ public struct JSONParser {
     // MARK: Skipping
 
     /// Validates and steps over one value without building it.
-    mutating func skipValue() throws {
+    public mutating func skipValue() throws {
         switch try peek() {
         case UInt8(ascii: "{"):
             try enter()
@@ -158,7 +158,7 @@ public struct JSONParser {
     }
 
     /// Steps over a string token; returns the range between the quotes and whether it has escapes.
-    mutating func scanString() throws -> (range: Range<Int>, escaped: Bool) {
+    public mutating func scanString() throws -> (range: Range<Int>, escaped: Bool) {
         position += 1  // opening quote
         let start = position
         var escaped = false
@@ -190,13 +190,10 @@ public struct JSONParser {
     }
 
     /// True when one of the word's bytes is a quote, a backslash, a control character or not
-    /// ASCII (SWAR: the zero-byte and less-than tests of "Bit Twiddling Hacks").
+    /// ASCII.
     @inline(__always)
     static func hasSpecialByte(_ word: UInt64) -> Bool {
-        let ones: UInt64 = 0x0101_0101_0101_0101, highs: UInt64 = 0x8080_8080_8080_8080
-        func hasZero(_ v: UInt64) -> UInt64 { (v &- ones) & ~v & highs }
-        let control = (word &- 0x2020_2020_2020_2020) & ~word & highs
-        return (word & highs) | control | hasZero(word ^ (ones &* 0x22)) | hasZero(word ^ (ones &* 0x5C)) != 0
+        word & 0x8080_8080_8080_8080 != 0 || JSONValue.needsEscape(word)
     }
 
     mutating func skipEscape() throws {
@@ -269,9 +266,52 @@ public struct JSONParser {
         return start..<position
     }
 
+    // MARK: Reading without a tree
+
+    /// Steps through the object that starts at the parser (the caller saw its `{`), handing
+    /// `member` each member's name, decoded when it was written with escapes (a name is what a
+    /// tree's key would be), with the parser at the value, which `member` must consume.
+    public mutating func readObject(_ member: (UnsafeRawBufferPointer, inout JSONParser) throws -> Void) throws {
+        try enter()
+        position += 1
+        if try peek() == UInt8(ascii: "}") { position += 1; depth -= 1; return }
+        while true {
+            guard try peek() == UInt8(ascii: "\"") else { throw fail("expected a string key") }
+            let (range, escaped) = try scanString()
+            try expect(UInt8(ascii: ":"))
+            if escaped {
+                let decoded = Array(Self.decodeString(bytes, range: range, escaped: true).utf8)
+                try decoded.withUnsafeBytes { try member($0, &self) }
+            } else {
+                try member(UnsafeRawBufferPointer(rebasing: bytes[range]), &self)
+            }
+            if try nextInContainer(closing: UInt8(ascii: "}")) { break }
+        }
+        depth -= 1
+    }
+
+    /// Steps through the array that starts at the parser (the caller saw its `[`), handing
+    /// `element` the parser at each item, which `element` must consume.
+    public mutating func readArray(_ element: (inout JSONParser) throws -> Void) throws {
+        try enter()
+        position += 1
+        if try peek() == UInt8(ascii: "]") { position += 1; depth -= 1; return }
+        while true {
+            try element(&self)
+            if try nextInContainer(closing: UInt8(ascii: "]")) { break }
+        }
+        depth -= 1
+    }
+
+    /// The decoded bytes of the string token between `range` (from `scanString`), appended.
+    public func appendString(_ range: Range<Int>, escaped: Bool, to out: inout [UInt8]) {
+        guard escaped else { return out.append(contentsOf: UnsafeRawBufferPointer(rebasing: bytes[range])) }
+        out.append(contentsOf: Self.decodeString(bytes, range: range, escaped: true).utf8)
+    }
+
     // MARK: Building values
 
-    mutating func parseValue() throws -> JSONValue {
+    public mutating func parseValue() throws -> JSONValue {
         switch try peek() {
         case UInt8(ascii: "{"):
             try enter()
@@ -320,7 +360,7 @@ public struct JSONParser {
     }
 
     /// Decodes the text between a string token's quotes (already validated by `scanString`).
-    static func decodeString(_ bytes: UnsafeRawBufferPointer, range: Range<Int>, escaped: Bool) -> String {
+    public static func decodeString(_ bytes: UnsafeRawBufferPointer, range: Range<Int>, escaped: Bool) -> String {
         let raw = UnsafeRawBufferPointer(rebasing: bytes[range])
         guard escaped else { return String(decoding: raw, as: UTF8.self) }
         var out: [UInt8] = []

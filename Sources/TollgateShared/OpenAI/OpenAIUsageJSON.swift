@@ -61,8 +61,8 @@ extension TokenUsage {
 
     /// A details object: the main count (0 when `.always`), then the audio count when reported,
     /// then `extra` (cache writes). Left out when it would be empty.
-    private static func writeDetails(_ name: String, _ mode: OpenAIUsageStyle.Details, _ main: (String, Int64?),
-                                     _ audio: (String, Int64?), extra: (String, Int64)? = nil, into out: inout JSONWriter) {
+    private static func writeDetails(_ name: StaticString, _ mode: OpenAIUsageStyle.Details, _ main: (StaticString, Int64?),
+                                     _ audio: (StaticString, Int64?), extra: (StaticString, Int64)? = nil, into out: inout JSONWriter) {
         let mainCount: Int64? = switch mode {
         case .never: nil
         case .always: main.1 ?? 0

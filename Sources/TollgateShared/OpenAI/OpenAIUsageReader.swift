@@ -38,23 +38,9 @@ extension TokenUsage {
     /// member `Name` knows (it must consume it) and skipping the others.
     private static func readObject<Name: UsageName>(_ parser: inout JSONParser,
                                                     _ read: (Name, inout JSONParser) throws -> Void) throws {
-        try parser.enter()
-        parser.position += 1
-        if try parser.peek() == UInt8(ascii: "}") {
-            parser.position += 1
-            parser.depth -= 1
-            return
+        try parser.readObject { key, parser in
+            if let name = Name(key) { try read(name, &parser) } else { try parser.skipValue() }
         }
-        while true {
-            guard try parser.peek() == UInt8(ascii: "\"") else { throw parser.fail("expected a string key") }
-            let (range, escaped) = try parser.scanString()
-            try parser.expect(UInt8(ascii: ":"))
-            let name = escaped ? Name(Array(JSONParser.decodeString(parser.bytes, range: range, escaped: true).utf8))
-                : Name(UnsafeRawBufferPointer(rebasing: parser.bytes[range]))
-            if let name { try read(name, &parser) } else { try parser.skipValue() }
-            if try parser.nextInContainer(closing: UInt8(ascii: "}")) { break }
-        }
-        parser.depth -= 1
     }
 
     /// A `*_tokens_details` member: the counts of its first occurrence when that was an object.
