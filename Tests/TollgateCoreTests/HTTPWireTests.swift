@@ -195,13 +195,16 @@ import TollgateShared
         ("http://user:pw@127.0.0.1:8080/v1?x=1", "127.0.0.1", 8080, false, "/v1?x=1"),
         ("http://[::1]:9/a", "::1", 9, false, "/a"), ("http://[::1]", "::1", 80, false, "/"),
         ("http://h?q", "h", 80, false, "/?q"), ("http://hé.example/é", "hé.example", 80, false, "/é"),
+        ("https://a@b:c@h:1/p@q:r", "h", 1, true, "/p@q:r"), ("http://[::1]x/", "::1", 80, false, "/"), ("http://h:+81", "h", 81, false, "/"),
+        ("http://h/", "h", 80, false, "/"), ("https://h:443?", "h", 443, true, "/?"),
     ] as [(String, String, Int, Bool, String)])
     func upstreamURLsSplitIntoEndpointAndPath(url: String, host: String, port: Int, tls: Bool, path: String) throws {
         let (endpoint, parsedPath) = try #require(UpstreamEndpoint.parse(url))
         #expect(endpoint.host == host && endpoint.port == port && endpoint.tls == tls && parsedPath == path)
     }
 
-    @Test(arguments: ["ftp://h/x", "http://", "http://h:0/", "http://h:99999/", "http://h:x/", "http://[::1/", "http://[::1]:y/"])
+    @Test(arguments: ["ftp://h/x", "http://", "http://h:0/", "http://h:99999/", "http://h:x/", "http://[::1/", "http://[::1]:y/",
+                      "HTTP://h/", "http:/h/", "https:/", "http://u@/", "http://[]/", "http://:80/", "http://h:-1/", "http://[::1]:/"])
     func malformedUpstreamURLsAreRefused(url: String) {
         #expect(UpstreamEndpoint.parse(url) == nil)
     }

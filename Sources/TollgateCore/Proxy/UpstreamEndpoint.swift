@@ -1,3 +1,4 @@
+import Foundation
 /// Where an upstream lives: scheme, host and port (the pool key), and the rest of a URL.
 public struct UpstreamEndpoint: Hashable, Sendable, CustomStringConvertible {
     public var tls: Bool
@@ -16,34 +17,39 @@ public struct UpstreamEndpoint: Hashable, Sendable, CustomStringConvertible {
 
     /// Splits an absolute http(s) URL into its endpoint and its path with query ("/" at least).
     public static func parse(_ url: String) -> (endpoint: UpstreamEndpoint, path: String)? {
-        let tls: Bool
-        var rest: Substring
-        if url[...].hasBytePrefix("https://") { tls = true; rest = url.dropFirst(8) }
-        else if url[...].hasBytePrefix("http://") { tls = false; rest = url.dropFirst(7) }
-        else { return nil }
-        // Searched as bytes (the delimiters are ASCII): plugins build a URL for every request.
-        let authorityEnd = rest.utf8.firstIndex { $0 == UInt8(ascii: "/") || $0 == UInt8(ascii: "?") } ?? rest.endIndex
-        var authority = rest[..<authorityEnd]
-        rest = rest[authorityEnd...]
-        if let at = authority.utf8.lastIndex(of: UInt8(ascii: "@")) { authority = authority[authority.utf8.index(after: at)...] }
-        var host = authority
+        var url = url
+        return url.withUTF8 { parse($0) }
+    }
+
+    /// The same over the URL's bytes (the delimiters are ASCII): plugins build a URL for every
+    /// request, and walking a String's indexes cost several thousand instructions a request.
+    private static func parse(_ url: UnsafeBufferPointer<UInt8>) -> (endpoint: UpstreamEndpoint, path: String)? {
+        func text(_ range: Range<Int>) -> String { String(decoding: UnsafeBufferPointer(rebasing: url[range]), as: UTF8.self) }
+        func starts(_ scheme: StaticString) -> Bool {
+            url.count >= scheme.utf8CodeUnitCount && memcmp(url.baseAddress!, scheme.utf8Start, scheme.utf8CodeUnitCount) == 0
+        }
+        let tls = starts("https://")
+        guard tls || starts("http://") else { return nil }
+        let start = tls ? 8 : 7
+        let authorityEnd = url[start...].firstIndex { $0 == UInt8(ascii: "/") || $0 == UInt8(ascii: "?") } ?? url.count
+        // Userinfo (up to the last '@') is no part of the endpoint.
+        var host = (url[start..<authorityEnd].lastIndex(of: UInt8(ascii: "@")).map { $0 + 1 } ?? start)..<authorityEnd
         var port = tls ? 443 : 80
-        if authority.utf8.first == UInt8(ascii: "[") {
-            guard let close = authority.utf8.firstIndex(of: UInt8(ascii: "]")) else { return nil }
-            host = authority[authority.utf8.index(after: authority.startIndex)..<close]
-            let after = authority[authority.utf8.index(after: close)...]
-            if after.utf8.first == UInt8(ascii: ":") {
-                guard let p = Int(after.dropFirst()) else { return nil }
+        if host.lowerBound < authorityEnd, url[host.lowerBound] == UInt8(ascii: "[") {
+            guard let close = url[host].firstIndex(of: UInt8(ascii: "]")) else { return nil }
+            if close + 1 < authorityEnd, url[close + 1] == UInt8(ascii: ":") {
+                guard let p = Int(text(close + 2..<authorityEnd)) else { return nil }
                 port = p
             }
-        } else if let colon = authority.utf8.lastIndex(of: UInt8(ascii: ":")) {
-            guard let p = Int(authority[authority.utf8.index(after: colon)...]) else { return nil }
+            host = host.lowerBound + 1..<close
+        } else if let colon = url[host].lastIndex(of: UInt8(ascii: ":")) {
+            guard let p = Int(text(colon + 1..<authorityEnd)) else { return nil }
             port = p
-            host = authority[..<colon]
+            host = host.lowerBound..<colon
         }
         guard !host.isEmpty, (1...65535).contains(port) else { return nil }
-        var path = String(rest)
-        if path.isEmpty { path = "/" } else if path.hasPrefix("?") { path = "/" + path }
-        return (UpstreamEndpoint(tls: tls, host: String(host), port: port), path)
+        let rest = text(authorityEnd..<url.count)
+        let path = rest.isEmpty ? "/" : url[authorityEnd] == UInt8(ascii: "?") ? "/" + rest : rest
+        return (UpstreamEndpoint(tls: tls, host: text(host), port: port), path)
     }
 }
