@@ -226,11 +226,11 @@ import Testing
     // MARK: Anthropic clients: passthrough
 
     /// Sends an Anthropic Messages request to `/v1/messages`, authenticated the way the anthropic
-    /// SDK does (`x-api-key`, its own newer `anthropic-version`).
+    /// SDK does (`x-api-key`, its own newer `anthropic-version`; a beta header in any case).
     static func messages(_ harness: GatewayHarness, _ json: String) async throws -> TestResponse {
         try await harness.client.fetch(port: harness.port, path: "/v1/messages",
                                        headers: [("x-api-key", GatewayHarness.clientKey), ("anthropic-version", "2099-01-01"),
-                                                 ("anthropic-beta", "tools-2024-05-16"), ("content-type", "application/json")],
+                                                 ("Anthropic-Beta", "tools-2024-05-16"), ("content-type", "application/json")],
                                        body: Array(json.utf8))
     }
 

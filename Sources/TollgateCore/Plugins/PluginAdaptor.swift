@@ -16,7 +16,7 @@ public final class PluginAdaptor: @unchecked Sendable {
     let handle: OpaquePointer
     /// Client headers (lower-case) its requests carry: what the plugin declares for the provider
     /// id (ABI 1.4); `openai-beta`, of the internal dialect, for plugins that declare nothing.
-    let forwardHeaders: Set<String>
+    let forwardHeaders: [String]
     /// Header-name prefixes its classify hook reads on a 2xx answer (nil: asked about every answer).
     let successHeaderPrefixes: [String]?
 
@@ -37,7 +37,7 @@ public final class PluginAdaptor: @unchecked Sendable {
         self.plugin = plugin
         self.hooks = hooks
         handle = out
-        forwardHeaders = plugin.providerInfo[providerID].map { Set($0.forwardHeaders) } ?? ["openai-beta"]
+        forwardHeaders = plugin.providerInfo[providerID]?.forwardHeaders ?? ["openai-beta"]
         successHeaderPrefixes = plugin.providerInfo[providerID]?.successHeaderPrefixes
     }
 

@@ -24,10 +24,13 @@ struct PluginUpstream: Upstream {
         }
     }
 
-    /// The client headers the plugin reads (an array only when some are there).
+    /// The client headers the plugin reads (an array only when some are there). Each name is
+    /// compared with the few the plugin names, ignoring case, in place (lower-casing every client
+    /// header to look it up cost a String each, every request).
     private func forwarded(_ headers: HTTPHeaders) -> [(String, String)] {
+        let wanted = pluginChannel.adaptor.forwardHeaders
         var forwarded: [(String, String)] = []
-        for (name, value) in headers where pluginChannel.adaptor.forwardHeaders.contains(name.lowercased()) {
+        for (name, value) in headers where wanted.contains(where: { name.equalsIgnoringASCIICase($0) }) {
             forwarded.append((name, value))
         }
         return forwarded
