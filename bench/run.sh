@@ -58,7 +58,7 @@ if [[ -n ${TOLLGATE_BIN:-} ]]; then
 else
   log "building tollgate and its claude and billing plugins (release; output in /tmp/tollgate-bench-build.log)"
   for product in tollgate tollgate-claude tollgate-billing; do
-    (cd "$ROOT" && swift build -c release --product $product >>/tmp/tollgate-bench-build.log 2>&1) ||
+    "$ROOT/scripts/release-build" --product $product >>/tmp/tollgate-bench-build.log 2>&1 ||
       { tail -30 /tmp/tollgate-bench-build.log >&2; die "swift build failed"; }
   done
   TOLLGATE_BIN=$ROOT/.build/release/tollgate
