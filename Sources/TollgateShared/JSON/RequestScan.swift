@@ -105,6 +105,11 @@ extension UnsafeRawBufferPointer {
     public func equals(_ name: StaticString) -> Bool {
         count == name.utf8CodeUnitCount && (count == 0 || memcmp(baseAddress!, name.utf8Start, count) == 0)
     }
+
+    /// The same against a name held as bytes.
+    public func equals(_ name: [UInt8]) -> Bool {
+        count == name.count && (count == 0 || name.withUnsafeBytes { memcmp(baseAddress!, $0.baseAddress!, count) == 0 })
+    }
 }
 
 extension RequestScan {
@@ -163,7 +168,7 @@ extension RequestScan {
                 let (range, _) = try parser.scanString()
                 try parser.expect(UInt8(ascii: ":"))
                 let key = UnsafeRawBufferPointer(rebasing: bytes[range])
-                if let index = names.bytes.firstIndex(where: { key.elementsEqual($0) }), done & (1 << index) == 0 {
+                if let index = names.bytes.firstIndex(where: { key.equals($0) }), done & (1 << index) == 0 {
                     try read(index, &parser)
                     done |= 1 << index
                     missing -= 1

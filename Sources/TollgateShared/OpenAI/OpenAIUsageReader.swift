@@ -85,8 +85,8 @@ private protocol UsageName: RawRepresentable<Int> {
 }
 
 extension UsageName {
-    init?(_ key: some Collection<UInt8>) {
-        guard let index = Self.spelled.firstIndex(where: { key.elementsEqual($0) }) else { return nil }
+    init?(_ key: UnsafeRawBufferPointer) {
+        guard let index = Self.spelled.firstIndex(where: { key.equals($0) }) else { return nil }
         self.init(rawValue: index)
     }
 }
