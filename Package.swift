@@ -73,7 +73,7 @@ let package = Package(
         // Anthropic Messages bodies both ways (OpenAI <-> Anthropic, passthrough, usage), shared by
         // every plugin that reaches Claude: Claude, Vertex, Bedrock.
         .target(name: "AnthropicWire", dependencies: ["TollgatePluginKit"], path: "Plugins/AnthropicWire"),
-        .testTarget(name: "AnthropicWireTests", dependencies: ["AnthropicWire", "ClaudePlugin"]),
+        .testTarget(name: "AnthropicWireTests", dependencies: ["AnthropicWire", "ClaudePlugin", "TestSupport"]),
         // Anthropic Messages API, in Swift with the kit.
         .target(name: "ClaudePlugin", dependencies: ["TollgatePluginKit", "AnthropicWire"], path: "Plugins/Claude"),
         .target(name: "ClaudePluginEntry", dependencies: ["ClaudePlugin"], path: "Plugins/ClaudeEntry"),
@@ -94,7 +94,7 @@ let package = Package(
         .target(name: "BillingPluginEntry", dependencies: ["BillingPlugin"], path: "Plugins/BillingEntry"),
         .testTarget(name: "BillingPluginTests", dependencies: ["BillingPlugin", "TollgatePluginKit"], resources: [.copy("Fixtures")]),
         .testTarget(name: "BedrockPluginTests", dependencies: ["BedrockPlugin"], resources: [.copy("Fixtures")]),
-        // Runs fixture tools (openssl, cc) for the tests without Foundation's Process.
+        // For the tests: fixture tools (openssl, cc) run without Foundation's Process; a seeded generator.
         .target(name: "TestSupport", path: "Tests/TestSupport"),
         .testTarget(name: "VertexPluginTests", dependencies: ["VertexPlugin", "TestSupport"]),
         .testTarget(name: "GeminiWireTests", dependencies: ["GeminiWire"]),

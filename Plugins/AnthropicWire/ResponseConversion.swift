@@ -40,7 +40,7 @@ enum ResponseConversion {
     }
 
     /// `tool_use` blocks as OpenAI `tool_calls`, their input as a JSON string of arguments.
-    private static func writeToolCalls(_ blocks: [JSONValue], into out: inout JSONWriter) {
+    static func writeToolCalls(_ blocks: [JSONValue], into out: inout JSONWriter) {
         out.key("tool_calls"); out.beginArray()
         for block in blocks {
             out.beginObject()

@@ -1,4 +1,5 @@
 import Testing
+import TestSupport
 @testable import TollgatePluginKit
 @testable import AnthropicWire
 
@@ -39,18 +40,8 @@ import Testing
         out.key("message"); out.beginObject()
         out.key("role"); out.string("assistant")
         out.key("content"); if text.isEmpty && hasToolCalls { out.null() } else { out.string(text) }
-        if hasToolCalls {
-            out.key("tool_calls"); out.beginArray()
-            for block in content where block["type"]?.stringValue == "tool_use" {
-                out.beginObject()
-                out.key("id"); out.value(block["id"] ?? .string(""))
-                out.key("type"); out.string("function")
-                out.key("function"); out.beginObject()
-                out.key("name"); out.value(block["name"] ?? .string(""))
-                out.key("arguments"); out.string((block["input"] ?? .object([])).jsonString)
-                out.endObject(); out.endObject()
-            }
-            out.endArray()
+        if hasToolCalls {  // tool calls are written from their blocks' trees by both
+            ResponseConversion.writeToolCalls(content.filter { $0["type"]?.stringValue == "tool_use" }, into: &out)
         }
         if !reasoning.isEmpty { out.key("reasoning_content"); out.string(reasoning) }
         if hasThinking {
@@ -127,7 +118,7 @@ import Testing
     /// Thousands of generated answers (a fixed seed: the same every run), each also cut short
     /// and with a byte flipped.
     @Test func generatedAnswersConvertAlike() {
-        var random = Seeded(seed: 0xA17_4C0D)
+        var random = SplitMix(seed: 0xA17_4C0D)
         var checked = 0, converted = 0
         for _ in 0..<3000 {
             let body = Array(Self.answer(&random).utf8)
@@ -149,7 +140,7 @@ import Testing
     static let types = ["text", "text", "tool_use", "thinking", "redacted_thinking", "server_tool_use", #"t\u0065xt"#, "tool_use "]
     static let texts = ["hi", "", #"a\"b"#, #"\n\t\u00e9"#, "é ü 😀", #"\ud83d\ude00"#, #"\udc00"#, "x y z"]
 
-    static func answer(_ random: inout Seeded) -> String {
+    static func answer(_ random: inout SplitMix) -> String {
         var members: [String] = []
         for _ in 0..<Int.random(in: 1...6, using: &random) {
             let name = topNames.randomElement(using: &random)!
@@ -165,7 +156,7 @@ import Testing
         return "{" + members.joined(separator: ",") + "}"
     }
 
-    static func content(_ random: inout Seeded) -> String {
+    static func content(_ random: inout SplitMix) -> String {
         "[" + (0..<Int.random(in: 0...4, using: &random)).map { _ in
             guard Int.random(in: 0..<10, using: &random) > 0 else { return scalar(&random) }
             return "{" + (0..<Int.random(in: 0...4, using: &random)).map { _ in
@@ -182,21 +173,8 @@ import Testing
         }.joined(separator: ",") + "]"
     }
 
-    static func scalar(_ random: inout Seeded) -> String {
+    static func scalar(_ random: inout SplitMix) -> String {
         ["\"s\"", "7", "-1.5e3", "null", "true", "[]", "{}", #"{"a":[1,{"b":"c"}]}"#, "\"" + texts.randomElement(using: &random)! + "\""]
             .randomElement(using: &random)!
-    }
-}
-
-/// A small seeded generator, so a failure names an input that comes back every run.
-struct Seeded: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }

@@ -1,4 +1,5 @@
 import Testing
+import TestSupport
 @testable import TollgateShared
 
 /// A passthrough answer's usage is read off its bytes without a JSON tree; it must give exactly
@@ -105,18 +106,5 @@ import Testing
                 "\"\(names.randomElement(using: &random)!)\":" + value(&random, depth: depth + 1, objectBias: depth == 0)
             }.joined(separator: ",") + "}"
         }
-    }
-}
-
-/// A small seeded generator, so a failure names an input that comes back every run.
-struct SplitMix: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }
