@@ -163,10 +163,11 @@ public struct JSONParser {
         let start = position
         var escaped = false
         while position < bytes.count {
-            // Eight plain bytes at a time: long prompts are mostly text, and this step dominated
-            // the scan of a 1 MB body.
-            while position + 8 <= bytes.count,
-                  !Self.hasSpecialByte(bytes.loadUnaligned(fromByteOffset: position, as: UInt64.self)) {
+            // Eight plain bytes at a time (long prompts are mostly text, and this step dominated
+            // the scan of a 1 MB body); a word with a special byte jumps straight to the first.
+            while position + 8 <= bytes.count {
+                let special = Self.specialBytes(UInt64(littleEndian: bytes.loadUnaligned(fromByteOffset: position, as: UInt64.self)))
+                guard special == 0 else { position += special.trailingZeroBitCount >> 3; break }
                 position += 8
             }
             guard position < bytes.count else { break }
@@ -189,11 +190,12 @@ public struct JSONParser {
         throw fail("unterminated string")
     }
 
-    /// True when one of the word's bytes is a quote, a backslash, a control character or not
-    /// ASCII.
+    /// The high bit of each byte of the word (first byte lowest) that is a quote, a backslash, a
+    /// control character or not ASCII. The lowest bit set is always the first such byte (a bit
+    /// above it may be set wrongly, by a borrow); 0 when there is none.
     @inline(__always)
-    static func hasSpecialByte(_ word: UInt64) -> Bool {
-        word & 0x8080_8080_8080_8080 != 0 || JSONValue.needsEscape(word)
+    static func specialBytes(_ word: UInt64) -> UInt64 {
+        word & 0x8080_8080_8080_8080 | JSONValue.escapedBytes(word)
     }
 
     mutating func skipEscape() throws {

@@ -47,7 +47,11 @@ extension JSONValue {
         out.append(UInt8(ascii: "\""))
         var plain = 0, i = 0
         while i < bytes.count {
-            while i + 8 <= bytes.count, !needsEscape(UnsafeRawPointer(bytes.baseAddress! + i).loadUnaligned(as: UInt64.self)) { i += 8 }
+            while i + 8 <= bytes.count {
+                let escaped = escapedBytes(UInt64(littleEndian: UnsafeRawPointer(bytes.baseAddress! + i).loadUnaligned(as: UInt64.self)))
+                guard escaped == 0 else { i += escaped.trailingZeroBitCount >> 3; break }
+                i += 8
+            }
             guard i < bytes.count else { break }
             let byte = bytes[i]
             if byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") || byte < 0x20 {
@@ -61,14 +65,16 @@ extension JSONValue {
         out.append(UInt8(ascii: "\""))
     }
 
-    /// True when one of the word's bytes is a quote, a backslash or a control character (the
-    /// zero-byte and less-than tests of "Bit Twiddling Hacks"; a byte past ASCII is plain).
+    /// The high bit of each byte of the word (first byte lowest) that is a quote, a backslash or
+    /// a control character (the zero-byte and less-than tests of "Bit Twiddling Hacks"; a byte
+    /// past ASCII is plain). The lowest bit set is always the first such byte; a borrow may set
+    /// one above it wrongly. 0 when there is none.
     @inline(__always)
-    static func needsEscape(_ word: UInt64) -> Bool {
+    static func escapedBytes(_ word: UInt64) -> UInt64 {
         let ones: UInt64 = 0x0101_0101_0101_0101, highs: UInt64 = 0x8080_8080_8080_8080
-        func hasZero(_ v: UInt64) -> UInt64 { (v &- ones) & ~v & highs }
+        func zeroBytes(_ v: UInt64) -> UInt64 { (v &- ones) & ~v & highs }
         let control = (word &- 0x2020_2020_2020_2020) & ~word & highs
-        return control | hasZero(word ^ (ones &* 0x22)) | hasZero(word ^ (ones &* 0x5C)) != 0
+        return control | zeroBytes(word ^ (ones &* 0x22)) | zeroBytes(word ^ (ones &* 0x5C))
     }
 
     private static func writeEscape(_ byte: UInt8, to out: inout [UInt8]) {
