@@ -74,7 +74,15 @@ public struct JSONParser {
         }
     }
 
+    /// The next byte past any whitespace. Inlined for the common case, a token right here (no
+    /// byte above the space is whitespace): it runs before every token.
+    @inline(__always)
     public mutating func peek() throws -> UInt8 {
+        if position < bytes.count, bytes[position] > 0x20 { return bytes[position] }
+        return try peekPastWhitespace()
+    }
+
+    private mutating func peekPastWhitespace() throws -> UInt8 {
         skipWhitespace()
         guard position < bytes.count else { throw fail("unexpected end of JSON") }
         return bytes[position]
