@@ -11,6 +11,7 @@ let package = Package(
         .library(name: "TollgatePluginKit", targets: ["TollgatePluginKit"]),
         // For Fuzz/ (a package of its own): the AWS event-stream decoder lives in the Bedrock plugin.
         .library(name: "BedrockPlugin", targets: ["BedrockPlugin"]),
+        .library(name: "AnthropicWire", targets: ["AnthropicWire"]),  // for Fuzz/: the Claude conversions
         .library(name: "BillingPlugin", targets: ["BillingPlugin"]),  // for Fuzz/: admin price entries
         // Plugins: each its own shared object, found by the core at run time with dlopen.
         .library(name: "tollgate-ollama-native", type: .dynamic, targets: ["OllamaNativePlugin"]),

@@ -9,6 +9,7 @@ let fuzzTargets: [(name: String, dependencies: [Target.Dependency])] = [
     ("FuzzSSE", [.product(name: "TollgateCore", package: "Tollgate")]),
     ("FuzzStreams", [.product(name: "TollgateCore", package: "Tollgate")]),
     ("FuzzEventStream", [.product(name: "BedrockPlugin", package: "Tollgate")]),
+    ("FuzzClaudeAnswer", [.product(name: "AnthropicWire", package: "Tollgate")]),
     ("FuzzJSONPath", [.product(name: "TollgateCore", package: "Tollgate")]),
     ("FuzzTemplate", [.product(name: "TollgateCore", package: "Tollgate")]),
     ("FuzzConfig", [.product(name: "TollgateCore", package: "Tollgate")]),
