@@ -96,6 +96,7 @@ final class PassthroughStream: AdaptorStream {
             try read(event, forwarded: out)
             out += event.raw
         }
+        out += reader.takeLeadingLineEnd()
         return out
     }
 
@@ -116,8 +117,8 @@ final class PassthroughStream: AdaptorStream {
         case "message_start": usage.read(json["message"]?["usage"])
         case "message_delta": usage.read(json["usage"])
         case "message_stop": sawStop = true
-        case "error":
-            throw PluginError(.upstream, StreamConversion.errorMessage(json), output: forwarded)
+        case "error":  // held back, but not the line end before it (see SSEEvent.leadingLineEnd)
+            throw PluginError(.upstream, StreamConversion.errorMessage(json), output: forwarded + event.raw.prefix(event.leadingLineEnd))
         default: break
         }
     }

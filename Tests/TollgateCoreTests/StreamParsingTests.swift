@@ -34,6 +34,46 @@ import Testing
         #expect(try fields(events(splitting: Self.stream, at: [3, 1, 7, 2])) == fields(whole))
     }
 
+    /// The LF of a CRLF whose CR ended one chunk and an event is the next event's first raw byte,
+    /// marked as the line end before it; an unreported (comment-only) event hands it on.
+    @Test func aSplitLineEndIsMarkedAsTheStreamsNotTheNextEvents() throws {
+        var parser = SSEParser(keepRaw: true)
+        var events: [SSEEvent] = []
+        for part in ["data: a\r\n\r", "\n: ping\r\n\r", "\ndata: b\r\n\r\n"] {
+            try parser.feed(Array(part.utf8)) { events.append($0) }
+        }
+        #expect(events.map(\.data) == [Array("a".utf8), Array("b".utf8)])
+        #expect(events.map(\.leadingLineEnd) == [0, 1])
+        #expect(String(decoding: events[1].raw, as: UTF8.self) == "\ndata: b\r\n\r\n")
+        #expect(!parser.hasPartialEvent)
+        var relay = SSEParser(keepRaw: true, reportsEmptyEvents: true)
+        var raw: [UInt8] = []
+        for part in ["data: a\r\n\r", "\n: ping\r\n\r", "\ndata: b\r\n\r\n"] {
+            try relay.feed(Array(part.utf8)) { raw += $0.raw }
+        }
+        #expect(String(decoding: raw, as: UTF8.self) == "data: a\r\n\r\n: ping\r\n\r\ndata: b\r\n\r\n")
+    }
+
+    /// An event's size against `maxEventBytes` leaves out the blank line that ends it: cut between
+    /// that line's CR and LF, the LF would count for the next event (found by FuzzSSE).
+    @Test func theSizeLimitDoesNotDependOnTheSplit() {
+        let bytes = Array("data: xxxx\r\n\r\ndata: yy\r\n\r\n".utf8)
+        func tooLarge(_ parts: [ArraySlice<UInt8>], limit: Int) -> Bool {
+            var parser = SSEParser(maxEventBytes: limit, keepRaw: true)
+            do { for part in parts { try parser.feed(Array(part)) { _ in } } } catch { return true }
+            return false
+        }
+        var refused = 0
+        for limit in 8...16 {
+            let whole = tooLarge([bytes[...]], limit: limit)
+            if whole { refused += 1 }
+            for cut in 1..<bytes.count {
+                #expect(tooLarge([bytes[..<cut], bytes[cut...]], limit: limit) == whole, "limit \(limit), cut at \(cut)")
+            }
+        }
+        #expect(refused == 4)  // "data: xxxx\r\n" is 12 bytes: limits 8-11 refuse it
+    }
+
     /// Name, data and data-ness of each event, and every raw byte once: a CRLF split between two
     /// chunks ends its event at the CR, and the LF is kept with the next event's raw bytes.
     func fields(_ events: [SSEEvent]) -> [String] {
@@ -143,6 +183,27 @@ import Testing
         }
         #expect(String(decoding: forwarded, as: UTF8.self) == Self.chunk + Self.done)
         #expect(meter.usage.prompt == 11)
+    }
+
+    /// A CRLF stream cut between an event's last CR and its LF (found by FuzzStreams): the LF
+    /// arrives after the event was sent. It is still forwarded, before the next event, when that
+    /// event is the dropped usage chunk, and when the next is only a comment.
+    @Test func aLineEndSplitAcrossChunksIsForwardedWhateverFollows() throws {
+        let crlf = { (text: String) in text.replacingOccurrences(of: "\n", with: "\r\n") }
+        let stream = crlf(Self.chunk) + ": ping\r\n\r\n" + crlf(Self.chunk) + crlf(Self.usageChunk) + crlf(Self.done)
+        let expected = Array((crlf(Self.chunk) + crlf(Self.chunk) + crlf(Self.done)).utf8)
+        let bytes = Array(stream.utf8)
+        var checked = 0
+        for cut in 1..<bytes.count {
+            var meter = OpenAIStreamMeter(stripUsageChunk: true)
+            var forwarded: [UInt8] = []
+            for part in [bytes[..<cut], bytes[cut...]] { forwarded += try Array(part).withUnsafeBytes { try meter.read($0) } ?? [] }
+            // The comment is not forwarded (as before), but every byte of the events is, once.
+            #expect(forwarded == expected, "cut at \(cut)")
+            #expect(meter.usage.prompt == 11)
+            checked += 1
+        }
+        #expect(checked == bytes.count - 1)
     }
 
     @Test func ignoresTheWordUsageInContent() {

@@ -8,6 +8,8 @@ public struct OpenAIStreamMeter: Sendable {
     public private(set) var servedTier: JSONValue?
     public let stripUsageChunk: Bool
     private var parser: SSEParser
+    /// The last event was the usage chunk, left out (strip mode).
+    private var droppedLast = false
 
     public init(stripUsageChunk: Bool) {
         self.stripUsageChunk = stripUsageChunk
@@ -28,8 +30,15 @@ public struct OpenAIStreamMeter: Sendable {
                 if let tier = object.tier { servedTier = tier }
                 drop = object.choicesEmpty
             }
-            if forward != nil && !drop { forward!.append(contentsOf: event.raw) }
+            if forward != nil {
+                // Leading line-end bytes are the previous event's (SSEEvent.leadingLineEnd): they go where it went.
+                if !droppedLast { forward!.append(contentsOf: event.raw.prefix(event.leadingLineEnd)) }
+                if !drop { forward!.append(contentsOf: event.raw.dropFirst(event.leadingLineEnd)) }
+                droppedLast = drop
+            }
         }
+        let lead = parser.takeLeadingLineEnd()
+        if forward != nil && !droppedLast { forward! += lead }
         usage.merge(found)
         sawDone = sawDone || done
         return forward

@@ -15,6 +15,10 @@ public struct SSEEvent: Sendable, Equatable {
     public var hasData = false
     /// The exact bytes the event was read from, its ending blank line included (when kept).
     public var raw: [UInt8] = []
+    /// How many bytes at the start of `raw` end the event before: an LF whose CR was the last
+    /// byte of the previous chunk, where it ended (and sent) that event. They are that event's
+    /// bytes: a relay forwards them when it forwarded that event, whatever it does with this one.
+    public var leadingLineEnd = 0
 
     public init() {}
 
@@ -51,6 +55,10 @@ public struct SSEParser: Sendable {
     private var eventBytes = 0
     /// The last chunk ended with a CR: an LF first in the next one belongs to that line end.
     private var afterCR = false
+    /// What that CR ended: a field line (nil: its LF belongs to the event going on), or a blank
+    /// line, whose event was already handed on (true: the LF is the stream's, led into the next
+    /// event's raw bytes) or left out as empty (false: the LF goes with it).
+    private var crEndedEvent: Bool?
 
     public init(maxEventBytes: Int = 16 << 20, keepRaw: Bool = false, reportsEmptyEvents: Bool = false) {
         self.maxEventBytes = maxEventBytes
@@ -59,7 +67,7 @@ public struct SSEParser: Sendable {
     }
 
     /// True when a partial event is waiting for more bytes.
-    public var hasPartialEvent: Bool { !line.isEmpty || eventBytes > 0 }
+    public var hasPartialEvent: Bool { !line.isEmpty || eventBytes > 0 || event.leadingLineEnd > 0 }
 
     /// Feeds bytes; calls `onEvent` for every event completed by them, at its blank line.
     public mutating func feed(_ chunk: UnsafeRawBufferPointer, _ onEvent: (inout SSEEvent) throws -> Void) throws {
@@ -70,7 +78,8 @@ public struct SSEParser: Sendable {
             // for the raw bytes, with the event that follows.
             afterCR = false
             if chunk[0] == 0x0A {
-                try append(UnsafeRawBufferPointer(start: base, count: 0), lineEnd: 1)
+                if crEndedEvent != false { try append(UnsafeRawBufferPointer(start: base, count: 0), lineEnd: 1, counted: crEndedEvent == nil) }
+                if crEndedEvent == true && keepRaw { event.leadingLineEnd += 1 }
                 offset = 1
             }
         }
@@ -88,9 +97,12 @@ public struct SSEParser: Sendable {
             if cr != nil {
                 if lf < chunk.count && lf == next { next += 1 } else if next == chunk.count { afterCR = true }
             }
-            try append(UnsafeRawBufferPointer(start: base + offset, count: lineEnd - offset), lineEnd: next - lineEnd)
+            // A blank line's line end is not counted against the limit: split between a CR and an
+            // LF, it would count for the next event, and an event's size would depend on the split.
+            try append(UnsafeRawBufferPointer(start: base + offset, count: lineEnd - offset), lineEnd: next - lineEnd,
+                       counted: !(line.isEmpty && lineEnd == offset))
             offset = next
-            try endLine(onEvent)
+            crEndedEvent = try endLine(onEvent)
         }
     }
 
@@ -103,6 +115,7 @@ public struct SSEParser: Sendable {
     /// is returned whatever it holds (check `isEmpty`); its `raw` is the bytes as they came.
     public mutating func finish() -> SSEEvent? {
         afterCR = false
+        crEndedEvent = nil
         guard hasPartialEvent else { return nil }
         if !line.isEmpty { readField() }
         let last = event
@@ -111,9 +124,10 @@ public struct SSEParser: Sendable {
         return last
     }
 
-    /// Appends `bytes` to the line and `lineEnd` more bytes (the line end) to the raw event.
-    private mutating func append(_ bytes: UnsafeRawBufferPointer, lineEnd: Int = 0) throws {
-        eventBytes += bytes.count + lineEnd
+    /// Appends `bytes` to the line and `lineEnd` more bytes (the line end) to the raw event;
+    /// the line end counts against `maxEventBytes` when `counted`.
+    private mutating func append(_ bytes: UnsafeRawBufferPointer, lineEnd: Int = 0, counted: Bool = true) throws {
+        eventBytes += bytes.count + (counted ? lineEnd : 0)
         if eventBytes > maxEventBytes { throw TooLarge(limit: maxEventBytes) }
         line.append(contentsOf: bytes)
         if keepRaw {
@@ -121,22 +135,40 @@ public struct SSEParser: Sendable {
         }
     }
 
-    /// `line` holds one complete line, its line end excluded.
-    private mutating func endLine(_ onEvent: (inout SSEEvent) throws -> Void) throws {
+    /// `line` holds one complete line, its line end excluded. For a blank line (the end of an
+    /// event), whether the event was handed to `onEvent`; nil for a field line.
+    private mutating func endLine(_ onEvent: (inout SSEEvent) throws -> Void) throws -> Bool? {
         defer { line.removeAll(keepingCapacity: true) }
         if line.isEmpty {
-            defer { resetEvent() }
-            if reportsEmptyEvents || !event.isEmpty { try onEvent(&event) }
-            return
+            let reported = reportsEmptyEvents || !event.isEmpty
+            // An unreported event's leading line end still belongs to the stream: the next event carries it.
+            defer { resetEvent(keepingLead: !reported) }
+            if reported { try onEvent(&event) }
+            return reported
         }
         readField()
+        return nil
     }
 
-    private mutating func resetEvent() {
+    /// The line end the next event would lead with (see `SSEEvent.leadingLineEnd`), taken out of
+    /// it: a relay calls this after each `feed` so the byte goes out now, not with an event that
+    /// may never come.
+    public mutating func takeLeadingLineEnd() -> [UInt8] {
+        let lead = event.leadingLineEnd
+        guard lead > 0 else { return [] }
+        let bytes = Array(event.raw.prefix(lead))
+        event.raw.removeFirst(lead)
+        event.leadingLineEnd = 0
+        return bytes
+    }
+
+    private mutating func resetEvent(keepingLead: Bool = false) {
+        let lead = keepingLead ? event.leadingLineEnd : 0
         event.name.removeAll(keepingCapacity: true)
         event.data.removeAll(keepingCapacity: true)
-        event.raw.removeAll(keepingCapacity: true)
+        event.raw.removeSubrange(lead...)
         event.hasData = false
+        event.leadingLineEnd = lead
         eventBytes = 0
     }
 
