@@ -13,7 +13,8 @@ public struct OpenAIStreamMeter: Sendable {
 
     public init(stripUsageChunk: Bool) {
         self.stripUsageChunk = stripUsageChunk
-        parser = SSEParser(keepRaw: stripUsageChunk)
+        // Strip mode relays every event but one, comment-only ones (keep-alive pings) too.
+        parser = SSEParser(keepRaw: stripUsageChunk, reportsEmptyEvents: stripUsageChunk)
     }
 
     /// Reads a chunk. In strip mode returns the bytes to forward instead of the chunk; otherwise
