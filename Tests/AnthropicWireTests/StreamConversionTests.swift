@@ -156,6 +156,25 @@ let anthropicStream = [
         #expect(Wire.run([crlf], dialect: .anthropic).out == crlf)
     }
 
+    /// A CRLF stream cut anywhere, between a CR and its LF too: every byte comes out once, in
+    /// order, and an error event held back keeps the line end of the event before it.
+    @Test func aCRLFStreamCutAnywhereComesOutWhole() {
+        let crlf = Array(anthropicStream.replacingOccurrences(of: "\n", with: "\r\n").utf8)
+        var checked = 0
+        for cut in 1..<crlf.count {
+            let run = Wire.run([Array(crlf[..<cut]), Array(crlf[cut...])], dialect: .anthropic)
+            #expect(run.out == crlf && run.error == nil, "cut at \(cut)")
+            checked += 1
+        }
+        #expect(checked == crlf.count - 1)
+        let start = Wire.event("message_start", #"{"type":"message_start","message":{"id":"m","usage":{"input_tokens":5}}}"#)
+            .replacingOccurrences(of: "\n", with: "\r\n")
+        let failing = Array((start + Wire.event("error", #"{"type":"error","error":{"type":"api_error","message":"boom"}}"#)).utf8)
+        let held = Wire.run([Array(failing[..<(start.utf8.count - 1)]), Array(failing[(start.utf8.count - 1)...])], dialect: .anthropic)
+        #expect(held.error?.message == "api_error: boom")
+        #expect(held.out.text == start, "the LF of the last CRLF before the error still goes out")
+    }
+
     @Test func holdsBackAnErrorEventForTheCore() {
         let start = Wire.event("message_start", #"{"type":"message_start","message":{"id":"m","usage":{"input_tokens":5,"output_tokens":1}}}"#)
         let (out, usage, error) = Wire.run(start + Wire.event("error", #"{"type":"error","error":{"type":"api_error","message":"boom"}}"#),

@@ -1,4 +1,3 @@
-import Foundation
 /// Where an upstream lives: scheme, host and port (the pool key), and the rest of a URL.
 public struct UpstreamEndpoint: Hashable, Sendable, CustomStringConvertible {
     public var tls: Bool
@@ -25,11 +24,8 @@ public struct UpstreamEndpoint: Hashable, Sendable, CustomStringConvertible {
     /// request, and walking a String's indexes cost several thousand instructions a request.
     private static func parse(_ url: UnsafeBufferPointer<UInt8>) -> (endpoint: UpstreamEndpoint, path: String)? {
         func text(_ range: Range<Int>) -> String { String(decoding: UnsafeBufferPointer(rebasing: url[range]), as: UTF8.self) }
-        func starts(_ scheme: StaticString) -> Bool {
-            url.count >= scheme.utf8CodeUnitCount && memcmp(url.baseAddress!, scheme.utf8Start, scheme.utf8CodeUnitCount) == 0
-        }
-        let tls = starts("https://")
-        guard tls || starts("http://") else { return nil }
+        let tls = UnsafeRawBufferPointer(url).hasPrefix("https://")
+        guard tls || UnsafeRawBufferPointer(url).hasPrefix("http://") else { return nil }
         let start = tls ? 8 : 7
         let authorityEnd = url[start...].firstIndex { $0 == UInt8(ascii: "/") || $0 == UInt8(ascii: "?") } ?? url.count
         // Userinfo (up to the last '@') is no part of the endpoint.

@@ -148,11 +148,7 @@ struct ClientAPI {
     /// Compared where the bytes lie (`elementsEqual` over a UTF8View walks it by index).
     private static func same(_ bytes: [UInt8], _ text: Substring) -> Bool {
         var text = text
-        return text.withUTF8 { text in
-            bytes.withUnsafeBufferPointer { bytes in
-                text.count == bytes.count && (bytes.isEmpty || memcmp(text.baseAddress!, bytes.baseAddress!, bytes.count) == 0)
-            }
-        }
+        return text.withUTF8 { UnsafeRawBufferPointer($0).equals(bytes) }
     }
 
     // MARK: Routes

@@ -1,4 +1,3 @@
-import Foundation
 import NIOHTTP1
 
 /// Text compared and searched as the bytes it is held in: headers, paths and URLs are ASCII where
@@ -44,11 +43,7 @@ extension Substring {
     /// Whether this text begins with `prefix`, byte for byte (routing asks a few times a request).
     func hasBytePrefix(_ prefix: String) -> Bool {
         var text = self, prefix = prefix
-        return text.withUTF8 { text in
-            prefix.withUTF8 { prefix in
-                text.count >= prefix.count && (prefix.isEmpty || memcmp(text.baseAddress!, prefix.baseAddress!, prefix.count) == 0)
-            }
-        }
+        return text.withUTF8 { text in prefix.withUTF8 { UnsafeRawBufferPointer(text).hasPrefix(UnsafeRawBufferPointer($0)) } }
     }
 }
 

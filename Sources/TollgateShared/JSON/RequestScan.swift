@@ -1,9 +1,3 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
-
 /// What the gateway must know about a client's JSON body to route it, read in one validating pass
 /// without building the document: the model, whether a stream was asked for, and where the fields
 /// the passthrough may edit (model, stream_options) sit in the bytes.
@@ -96,19 +90,6 @@ public struct RequestScan: Sendable, Equatable {
     /// 0 any other.
     private static func routingBit(_ key: UnsafeRawBufferPointer) -> UInt8 {
         key.equals("model") ? 1 : key.equals("stream") ? 2 : key.equals("stream_options") ? 4 : key.equals("service_tier") ? 8 : 0
-    }
-}
-
-extension UnsafeRawBufferPointer {
-    /// Whether these bytes are exactly `name`'s: by length, then `memcmp` (a member name against
-    /// a literal; `elementsEqual` against a UTF8View costs ten times as much).
-    public func equals(_ name: StaticString) -> Bool {
-        count == name.utf8CodeUnitCount && (count == 0 || memcmp(baseAddress!, name.utf8Start, count) == 0)
-    }
-
-    /// The same against a name held as bytes.
-    public func equals(_ name: [UInt8]) -> Bool {
-        count == name.count && (count == 0 || name.withUnsafeBytes { memcmp(baseAddress!, $0.baseAddress!, count) == 0 })
     }
 }
 
