@@ -37,6 +37,38 @@ import Testing
         }
     }
 
+    /// Series are kept per model and channel; tokens, cost and unpriced requests are rendered by
+    /// model, summed over its channels; buckets are cumulative.
+    @Test func metricsByModelSumTheirChannels() {
+        let metrics = GatewayMetrics()
+        func record(channel: String, millis: Int64, ttfb: Int64?, usage: TokenUsage, cost: Money?) {
+            metrics.record(RequestRecord(requestID: "r", route: "chat", model: "m", channel: channel, status: 200, usage: usage,
+                                         bill: Bill(cost: cost), latencyNanos: millis * 1_000_000,
+                                         firstByteNanos: ttfb.map { $0 * 1_000_000 }, startedAtMillis: 0))
+        }
+        record(channel: "a", millis: 3, ttfb: 1, usage: TokenUsage(prompt: 10, completion: 5), cost: Money(nanoUnits: 7, currency: "USD"))
+        record(channel: "b", millis: 40, ttfb: nil, usage: TokenUsage(prompt: 1, cacheRead: 2), cost: Money(nanoUnits: 3, currency: "USD"))
+        record(channel: "b", millis: 70_000, ttfb: nil, usage: TokenUsage(prompt: 4), cost: Money(nanoUnits: 1, currency: "EUR"))
+        record(channel: "b", millis: 1, ttfb: nil, usage: TokenUsage(completion: 2), cost: nil)
+        let text = metrics.render()
+        for line in [#"tollgate_tokens_total{model="m",kind="prompt"} 15"#, #"tollgate_tokens_total{model="m",kind="completion"} 7"#,
+                     #"tollgate_tokens_total{model="m",kind="cache_read"} 2"#,
+                     #"tollgate_cost_total{model="m",currency="USD"} 0.000000010"#,
+                     #"tollgate_cost_total{model="m",currency="EUR"} 0.000000001"#,
+                     #"tollgate_unpriced_requests_total{model="m"} 1"#,
+                     #"tollgate_request_duration_seconds_bucket{model="m",channel="b",le="0.001"} 1"#,
+                     #"tollgate_request_duration_seconds_bucket{model="m",channel="b",le="0.05"} 2"#,
+                     #"tollgate_request_duration_seconds_bucket{model="m",channel="b",le="60.0"} 2"#,
+                     #"tollgate_request_duration_seconds_bucket{model="m",channel="b",le="+Inf"} 3"#,
+                     #"tollgate_request_duration_seconds_bucket{model="m",channel="a",le="0.0025"} 0"#,
+                     #"tollgate_request_duration_seconds_bucket{model="m",channel="a",le="0.005"} 1"#,
+                     #"tollgate_time_to_first_byte_seconds_count{model="m",channel="a"} 1"#] {
+            #expect(text.contains(line + "\n"), "\(line)")
+        }
+        #expect(!text.contains(#"tollgate_time_to_first_byte_seconds_count{model="m",channel="b"}"#))
+        #expect(!text.contains("kind=\"cache_creation\""))
+    }
+
     @Test func theRequestLogHasOneJSONLinePerRequestAndNoSecrets() async throws {
         let upstream = try await BillingGatewayTests.upstream()
         let logFile = FileManager.default.temporaryDirectory.appendingPathComponent("tollgate-requests-\(UUID().uuidString).log").path

@@ -8,14 +8,36 @@ public final class GatewayMetrics: RequestRecorder {
     struct ModelLabels: Hashable { var model: String; var channel: String }
     struct CostLabels: Hashable { var model: String; var currency: String }
 
+    /// All a served model's requests on one channel add to: one lookup a request finds them.
+    /// Tokens, cost and unpriced requests are labelled by model alone, summed over channels when
+    /// rendered.
+    struct ModelSeries {
+        /// Token kinds in the order they are rendered.
+        static let tokenKinds = ["cache_creation", "cache_read", "completion", "prompt", "reasoning"]
+
+        var latency = Histogram()
+        var firstByte: Histogram?
+        var tokens = [UInt64](repeating: 0, count: tokenKinds.count)
+        var cost: [String: Int64] = [:]  // currency -> nano units
+        var unpriced: UInt64 = 0
+
+        /// Adds a request's token counts (kinds with none add nothing).
+        mutating func add(_ u: TokenUsage) {
+            func count(_ kind: Int, _ value: Int64?) {
+                if let value, value > 0 { tokens[kind] += UInt64(value) }
+            }
+            count(0, u.cacheCreation)
+            count(1, u.cacheRead)
+            count(2, u.completion)
+            count(3, u.prompt)
+            count(4, u.reasoning)
+        }
+    }
+
     struct Tables {
         var requests: [RequestLabels: UInt64] = [:]
-        var latency: [ModelLabels: Histogram] = [:]
-        var firstByte: [ModelLabels: Histogram] = [:]
+        var models: [ModelLabels: ModelSeries] = [:]
         var overhead = Histogram()
-        var tokens: [String: [String: UInt64]] = [:]  // model -> kind -> count
-        var cost: [CostLabels: Int64] = [:]
-        var unpriced: [String: UInt64] = [:]
     }
 
     private let tables = Mutex(Tables())
@@ -33,19 +55,23 @@ public final class GatewayMetrics: RequestRecorder {
         tables.withLock { t in
             t.requests[RequestLabels(route: r.route, model: model, channel: channel, status: r.status), default: 0] += 1
             guard r.channel != nil else { return }
-            let labels = ModelLabels(model: model, channel: channel)
-            t.latency[labels, default: Histogram()].observe(nanos: r.latencyNanos)
-            if let ttfb = r.firstByteNanos { t.firstByte[labels, default: Histogram()].observe(nanos: ttfb) }
             if let upstream = r.upstreamNanos { t.overhead.observe(nanos: max(r.latencyNanos - upstream, 0)) }
-            let u = r.usage
-            if !u.isEmpty {
-                t.tokens[model, default: [:]].add(u)
-            }
-            if let cost = r.bill.cost {
-                t.cost[CostLabels(model: model, currency: cost.currency), default: 0] += cost.nanoUnits
-            } else if !u.isEmpty {
-                t.unpriced[model, default: 0] += 1
-            }
+            Self.add(r, to: &t.models[ModelLabels(model: model, channel: channel), default: ModelSeries()])
+        }
+    }
+
+    private static func add(_ r: RequestRecord, to series: inout ModelSeries) {
+        series.latency.observe(nanos: r.latencyNanos)
+        if let ttfb = r.firstByteNanos {
+            if series.firstByte == nil { series.firstByte = Histogram() }
+            series.firstByte?.observe(nanos: ttfb)
+        }
+        let u = r.usage
+        if !u.isEmpty { series.add(u) }
+        if let cost = r.bill.cost {
+            series.cost[cost.currency, default: 0] += cost.nanoUnits
+        } else if !u.isEmpty {
+            series.unpriced += 1
         }
     }
 
@@ -58,25 +84,32 @@ public final class GatewayMetrics: RequestRecorder {
             out += "tollgate_requests_total{route=\(q(l.route)),model=\(q(l.model)),channel=\(q(l.channel)),status=\"\(l.status)\"} \(n)\n"
         }
         out += "# HELP tollgate_request_duration_seconds Time from request to the end of the answer.\n# TYPE tollgate_request_duration_seconds histogram\n"
-        for (l, h) in t.latency.sorted(by: { "\($0.key)" < "\($1.key)" }) {
-            h.render(name: "tollgate_request_duration_seconds", labels: "model=\(q(l.model)),channel=\(q(l.channel))", into: &out)
+        let models = t.models.sorted { "\($0.key)" < "\($1.key)" }
+        for (l, series) in models {
+            series.latency.render(name: "tollgate_request_duration_seconds", labels: "model=\(q(l.model)),channel=\(q(l.channel))", into: &out)
         }
         out += "# HELP tollgate_time_to_first_byte_seconds Time from request to the upstream's first byte.\n# TYPE tollgate_time_to_first_byte_seconds histogram\n"
-        for (l, h) in t.firstByte.sorted(by: { "\($0.key)" < "\($1.key)" }) {
-            h.render(name: "tollgate_time_to_first_byte_seconds", labels: "model=\(q(l.model)),channel=\(q(l.channel))", into: &out)
+        for (l, series) in models {
+            series.firstByte?.render(name: "tollgate_time_to_first_byte_seconds", labels: "model=\(q(l.model)),channel=\(q(l.channel))", into: &out)
         }
         out += "# HELP tollgate_overhead_seconds The gateway's own time per request: total minus time waiting on the upstream.\n# TYPE tollgate_overhead_seconds histogram\n"
         t.overhead.render(name: "tollgate_overhead_seconds", labels: "", into: &out)
+        var tokens: [String: [UInt64]] = [:], cost: [CostLabels: Int64] = [:], unpriced: [String: UInt64] = [:]
+        for (l, series) in t.models {
+            tokens[l.model] = zip(tokens[l.model] ?? series.tokens.map { _ in 0 }, series.tokens).map { $0 + $1 }
+            for (currency, nano) in series.cost { cost[CostLabels(model: l.model, currency: currency), default: 0] += nano }
+            if series.unpriced > 0 { unpriced[l.model, default: 0] += series.unpriced }
+        }
         out += "# HELP tollgate_tokens_total Tokens metered, by model and kind.\n# TYPE tollgate_tokens_total counter\n"
-        for (model, kinds) in t.tokens.sorted(by: { $0.key < $1.key }) {
-            for (kind, n) in kinds.sorted(by: { $0.key < $1.key }) { out += "tollgate_tokens_total{model=\(q(model)),kind=\"\(kind)\"} \(n)\n" }
+        for (model, counts) in tokens.sorted(by: { $0.key < $1.key }) {
+            for (kind, n) in zip(ModelSeries.tokenKinds, counts) where n > 0 { out += "tollgate_tokens_total{model=\(q(model)),kind=\"\(kind)\"} \(n)\n" }
         }
         out += "# HELP tollgate_cost_total Money billed, by model and currency.\n# TYPE tollgate_cost_total counter\n"
-        for (l, nano) in t.cost.sorted(by: { "\($0.key)" < "\($1.key)" }) {
+        for (l, nano) in cost.sorted(by: { "\($0.key)" < "\($1.key)" }) {
             out += "tollgate_cost_total{model=\(q(l.model)),currency=\"\(l.currency)\"} \(Money.decimal(nano))\n"
         }
         out += "# HELP tollgate_unpriced_requests_total Requests with usage but no price.\n# TYPE tollgate_unpriced_requests_total counter\n"
-        for (model, n) in t.unpriced.sorted(by: { $0.key < $1.key }) { out += "tollgate_unpriced_requests_total{model=\(q(model))} \(n)\n" }
+        for (model, n) in unpriced.sorted(by: { $0.key < $1.key }) { out += "tollgate_unpriced_requests_total{model=\(q(model))} \(n)\n" }
         for gauge in gauges.withLock({ $0 }) { out += gauge() }
         return out
     }
@@ -87,19 +120,5 @@ public final class GatewayMetrics: RequestRecorder {
     static func quote(_ value: String) -> String {
         "\"" + value.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"")
             .replacingOccurrences(of: "\n", with: "\\n") + "\""
-    }
-}
-
-extension [String: UInt64] {
-    /// Adds a request's token counts by kind (kinds with none are not added).
-    mutating func add(_ u: TokenUsage) {
-        func count(_ kind: String, _ value: Int64?) {
-            if let value, value > 0 { self[kind, default: 0] += UInt64(value) }
-        }
-        count("prompt", u.prompt)
-        count("completion", u.completion)
-        count("cache_read", u.cacheRead)
-        count("cache_creation", u.cacheCreation)
-        count("reasoning", u.reasoning)
     }
 }

@@ -10,9 +10,7 @@ extension ModelCall {
     func inChannelDialect(_ call: UpstreamCall) throws -> UpstreamCall {
         guard dialect != .openAI else { return call }
         if dialect == .responses, let upstreamPath = call.channel.ownResponsesPath {
-            var own = call
-            own.upstreamPath = upstreamPath
-            return own
+            return call.with(upstreamPath: upstreamPath)
         }
         // A Gemini stream without alt=sse is a JSON array; upstreams are always asked for SSE, so
         // such a stream is converted rather than passed through.
@@ -37,11 +35,7 @@ extension ModelCall {
             ir = try dialect.requestToIR(original, model: call.model, stream: call.wantsStream).serialized()
             translator = dialect.makeTranslator(model: call.model, request: original)
         }
-        var converted = call
-        converted.body = ByteBuffer(bytes: ir)
-        converted.scan = try RequestScan.scan(ir)
-        converted.dialect = TOLLGATE_DIALECT_OPENAI
-        return converted
+        return call.with(body: ByteBuffer(bytes: ir), scan: try RequestScan.scan(ir), dialect: TOLLGATE_DIALECT_OPENAI)
     }
 
     /// A converted Responses request: its internal form (after the stored conversation it

@@ -2,20 +2,43 @@ import NIOCore
 import NIOHTTP1
 import TollgatePluginABI
 
-/// One attempt of a model call on one channel, as every upstream receives it.
-struct UpstreamCall: Sendable {
-    var head: HTTPRequestHead
-    var body: ByteBuffer
-    var scan: RequestScan
-    var model: String
-    var operation: tollgate_type_operation
-    var channel: RuntimeChannel
+/// One attempt of a model call on one channel, as every upstream receives it. A class: an attempt
+/// is handed through several closures and held by its exchange, and each copy of a struct this
+/// size retained every one of its references.
+final class UpstreamCall: Sendable {
+    let head: HTTPRequestHead
+    let body: ByteBuffer
+    let scan: RequestScan
+    let model: String
+    let operation: tollgate_type_operation
+    let channel: RuntimeChannel
     /// The dialect of `body`: the internal one, or the client's when its channel takes it as is.
-    var dialect: tollgate_type_dialect
-    var wantsStream: Bool
+    let dialect: tollgate_type_dialect
+    let wantsStream: Bool
     /// For a passthrough channel: the path after its base path when it is not the operation's
     /// own (`/responses` for a Responses request the upstream serves itself).
-    var upstreamPath: String? = nil
+    let upstreamPath: String?
+
+    init(head: HTTPRequestHead, body: ByteBuffer, scan: RequestScan, model: String, operation: tollgate_type_operation,
+         channel: RuntimeChannel, dialect: tollgate_type_dialect, wantsStream: Bool, upstreamPath: String? = nil) {
+        self.head = head
+        self.body = body
+        self.scan = scan
+        self.model = model
+        self.operation = operation
+        self.channel = channel
+        self.dialect = dialect
+        self.wantsStream = wantsStream
+        self.upstreamPath = upstreamPath
+    }
+
+    /// The same attempt with another body (in `dialect`) or upstream path.
+    func with(body: ByteBuffer? = nil, scan: RequestScan? = nil, dialect: tollgate_type_dialect? = nil,
+              upstreamPath: String? = nil) -> UpstreamCall {
+        UpstreamCall(head: head, body: body ?? self.body, scan: scan ?? self.scan, model: model, operation: operation,
+                     channel: channel, dialect: dialect ?? self.dialect, wantsStream: wantsStream,
+                     upstreamPath: upstreamPath ?? self.upstreamPath)
+    }
 
     var isChat: Bool { operation == TOLLGATE_OPERATION_CHAT }
     var upstreamModel: String { channel.upstreamModel(for: model) }
