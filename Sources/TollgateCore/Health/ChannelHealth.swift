@@ -32,6 +32,14 @@ public final class ChannelHealth: Sendable {
         /// Successors a deprecation notice named that wait for an operator (key: the upstream
         /// model, "" for the API version).
         var proposals: [String: ChannelOverride] = [:]
+
+        /// `model`'s health, tracked from now on if it was not.
+        mutating func tracked(_ model: String, settings: HealthSettings) -> ModelHealth {
+            if let health = models[model] { return health }
+            let health = ModelHealth(settings: settings)
+            models[model] = health
+            return health
+        }
     }
 
     static let maxTrackedModels = 4096
@@ -71,15 +79,13 @@ public final class ChannelHealth: Sendable {
         state.withLock { state -> Admission in
             // A wildcard channel sees whatever names clients send: past this many, new names are
             // served untracked (the channel's own breaker still applies).
-            guard state.models.count < Self.maxTrackedModels || state.models[model] != nil else {
+            guard state.models.count < Self.maxTrackedModels || state.models.index(forKey: model) != nil else {
                 guard state.breaker.isClosed else {
                     return .refused(until: nil, rateLimited: false, reason: "circuit open: \(state.lastError ?? "failures")")
                 }
                 return .admitted(HealthLease(health: self, model: model, channelTrial: false, modelTrial: false, slot: false))
             }
-            // Taken out and put back, not copied: a copy retains each of its references.
-            var health = state.models.removeValue(forKey: model) ?? ModelHealth(settings: settings)
-            defer { state.models[model] = health }
+            let health = state.tracked(model, settings: settings)
             health.probeEmbeddings = embeddings
             if !health.usable(now: now) {
                 return .refused(until: health.retryAt, rateLimited: true, reason: "rate limited: \(health.lastError ?? "HTTP 429")")
@@ -103,8 +109,7 @@ public final class ChannelHealth: Sendable {
     /// nil while a breaker is still open (or its trial is out).
     func probeLease(model: String, now: NIODeadline) -> HealthLease? {
         state.withLock { state -> HealthLease? in
-            var health = state.models[model] ?? ModelHealth(settings: settings)
-            defer { state.models[model] = health }
+            let health = state.tracked(model, settings: settings)
             guard state.breaker.wouldAdmit(now: now), health.breaker.wouldAdmit(now: now) else { return nil }
             let channelTrial = state.breaker.admit(now: now) == .trial
             let modelTrial = health.breaker.admit(now: now) == .trial
@@ -129,19 +134,17 @@ public final class ChannelHealth: Sendable {
     func release(model: String, channelTrial: Bool, modelTrial: Bool, slot: Bool) {
         state.withLock { state in
             if channelTrial { state.breaker.release() }
-            guard modelTrial || slot, var health = state.models.removeValue(forKey: model) else { return }
+            guard modelTrial || slot, let health = state.models[model] else { return }
             if modelTrial { health.breaker.release() }
             if slot { health.adaptive.release() }
-            state.models[model] = health
         }
     }
 
     /// Applies an attempt's outcome; sends the notifications it calls for (outside the lock).
     func record(model: String, outcome: AttemptOutcome, channelTrial: Bool, modelTrial: Bool, now: NIODeadline) {
         let notices = state.withLock { state -> [NotificationEvent] in
-            let tracked = state.models[model] != nil
-            // Taken out rather than copied, so its latency window is written in place, not copied.
-            var health = state.models.removeValue(forKey: model) ?? ModelHealth(settings: settings)
+            let tracked = state.models[model]
+            let health = tracked ?? ModelHealth(settings: settings)
             var notices: [NotificationEvent] = []
             let threshold = settings.breakerFailures
             let cooldown = TimeAmount(settings.breakerCooldown)
@@ -231,7 +234,7 @@ public final class ChannelHealth: Sendable {
                 health.observe(success: false)
                 fail(message)
             }
-            if tracked || state.models.count < Self.maxTrackedModels { state.models[model] = health }
+            if tracked == nil && state.models.count < Self.maxTrackedModels { state.models[model] = health }
             return notices
         }
         for notice in notices { events.notify(notice) }

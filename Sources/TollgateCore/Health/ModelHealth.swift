@@ -1,7 +1,10 @@
 import NIOCore
 
-/// The state of one (channel, upstream model), guarded by its channel's lock.
-struct ModelHealth: Sendable {
+/// The state of one (channel, upstream model). A class changed in place: a request finds it with
+/// one lookup and copies nothing (a struct was taken out of the table and put back, hashing the
+/// name twice more, or copied, retaining each of its references). Only ever read or written
+/// under its channel's lock, which is what makes it safe to share.
+final class ModelHealth: @unchecked Sendable {
     var status = ModelStatus.available
     /// Rate limited until then (the upstream's advice, else the default).
     var retryAt: NIODeadline?
@@ -26,13 +29,13 @@ struct ModelHealth: Sendable {
 
     static let alpha = 0.2
 
-    mutating func observe(success: Bool) {
+    func observe(success: Bool) {
         requests += 1
         if !success { failures += 1 }
         successRate += Self.alpha * ((success ? 1 : 0) - successRate)
     }
 
-    mutating func observe(latency: Duration) {
+    func observe(latency: Duration) {
         let millis = Double(latency.components.seconds) * 1000 + Double(latency.components.attoseconds) / 1e15
         latencyMillis = latencyMillis.map { $0 + Self.alpha * (millis - $0) } ?? millis
         recentLatencies.add(millis)
