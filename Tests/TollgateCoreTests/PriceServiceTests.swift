@@ -1,6 +1,7 @@
 import BillingPlugin
 import Foundation
 import Logging
+import NIOHTTP1
 import Testing
 @testable import TollgateCore
 
@@ -151,6 +152,39 @@ import Testing
         _ = try f.write("override.json", "{ broken")
         await f.service.reloadIfChanged()
         #expect(try cost() == 1000 * 2500 + 100 * 10000)
+    }
+
+    /// A channel remembers the entry it found last, for that book only: a reload's new price is
+    /// billed from the next request, and another model or `price_model` finds its own entry.
+    @Test func aChannelsRememberedPriceFollowsTheBookAndTheModel() async throws {
+        let f = try await Self.fixture(files: ["override.json"])
+        defer { Task { await f.close() } }
+        _ = try f.write("override.json", #"{"gpt-4o": {"output_cost_per_token": 2e-05}}"#)
+        try await f.service.load()
+        let biller = Biller(engine: try #require(Self.engine), prices: f.service, notifier: nil)
+        func channel(options: [String: String] = [:]) -> RuntimeChannel {
+            var config = ChannelConfig(name: "c", provider: "openai", models: ["*"])
+            config.options = options
+            let endpoint = UpstreamEndpoint(tls: false, host: "127.0.0.1", port: 9)
+            return RuntimeChannel(config: config, backend: .openAI(PassthroughUpstream(endpoint: endpoint, basePath: "/v1", baseHeaders: HTTPHeaders())))
+        }
+        let usage = TokenUsage(prompt: 1000, completion: 100)
+        func bill(_ model: String, on channel: RuntimeChannel) -> Bill {
+            biller.bill(usage: usage, model: model, channel: channel, marks: BillingMarks())
+        }
+        func nano(_ model: String, on channel: RuntimeChannel) throws -> Int64 { try #require(bill(model, on: channel).cost).nanoUnits }
+        let c = channel()
+        #expect(try nano("gpt-4o", on: c) == 1000 * 2500 + 100 * 20000)
+        #expect(try nano("gpt-4o", on: c) == 1000 * 2500 + 100 * 20000)
+        #expect(try nano("gpt-4o-mini", on: c) == 1000 * 150 + 100 * 600)
+        #expect(bill("no-such-model", on: c).problem == "no price for model 'no-such-model'")
+        #expect(try nano("gpt-4o", on: c) == 1000 * 2500 + 100 * 20000)
+        try await Task.sleep(for: .milliseconds(1100))  // a new modification time
+        _ = try f.write("override.json", #"{"gpt-4o": {"output_cost_per_token": 4e-05}}"#)
+        await f.service.reloadIfChanged()
+        #expect(try nano("gpt-4o", on: c) == 1000 * 2500 + 100 * 40000)
+        let named = channel(options: ["price_model": "gpt-4o-mini"])
+        #expect(try nano("gpt-4o", on: named) == 1000 * 150 + 100 * 600)
     }
 
     @Test func aSyncByAnotherProcessIsPickedUp() async throws {

@@ -21,8 +21,8 @@ public final class Biller: Sendable {
         guard let engine, let book = prices?.book else {
             return Bill(problem: "no billing plugin is loaded (libtollgate-billing.so)")
         }
-        let priceName = channel.config.options["price_model"]
-        guard let priced = priceName.flatMap({ book.models[$0] }) ?? book.find(model: model, prefixes: channel.pricePrefixes) else {
+        guard let priced = channel.price(for: model, in: book) else {
+            let priceName = channel.config.options["price_model"]
             reportMissing(model: model, channel: channel, reason: "no price entry for '\(priceName ?? model)'")
             return Bill(problem: "no price for model '\(priceName ?? model)'")
         }

@@ -1,5 +1,6 @@
 import Foundation
 import NIOHTTP1
+import Synchronization
 
 /// A configured channel made ready to serve: its patterns compiled and its backend resolved
 /// (the built-in passthrough or mock, or a plugin channel handle).
@@ -26,6 +27,9 @@ public final class RuntimeChannel: Sendable {
     /// `options.forward_openai_organization: "true"` (they pick the operator's billing account).
     let forwardedClientHeaders: [String]
     public var name: String { config.name }
+    /// The price entry found last, for the book it was found in: a channel mostly serves one
+    /// model, whose next request then skips the lookups (three hashed names a request).
+    private let lastPrice = Mutex<(book: PriceBook, model: String, priced: PriceBook.Priced?)?>(nil)
 
     public convenience init(config: ChannelConfig, backend: Backend, health: ChannelHealth? = nil) {
         self.init(config: config, backend: backend, health: health, azure: nil)
@@ -72,6 +76,15 @@ public final class RuntimeChannel: Sendable {
     var listedModels: [String] {
         let names = patterns.filter { !$0.isWildcard }.map(\.text) + config.modelMap.keys.sorted()
         return config.provider == "mock" && config.models.isEmpty ? ["mock-echo"] : names
+    }
+
+    /// The price entry of `model` (the upstream's name) here, in `book`: `options.price_model`'s,
+    /// else the model's under the channel's price prefixes, else the bare model's.
+    func price(for model: String, in book: PriceBook) -> PriceBook.Priced? {
+        if let last = lastPrice.withLock({ $0 }), last.book === book, last.model == model { return last.priced }
+        let priced = config.options["price_model"].flatMap { book.models[$0] } ?? book.find(model: model, prefixes: pricePrefixes)
+        lastPrice.withLock { $0 = (book, model, priced) }
+        return priced
     }
 
     /// Price-list prefixes tried before the bare model name: what a plugin declares for its
