@@ -9,6 +9,9 @@ Behaviour by the request's model (markers in the last user message tune it):
   fault-500           500 with an OpenAI error body
   fault-drop          reads the request, closes without a byte
   fault-garbage       answers bytes that are not HTTP, then closes
+  fault-bad-framing   a head with two different content-lengths, and keeps the connection open
+  fault-extra         a normal answer with a second one (other usage) behind it in the same write:
+                      a gateway that read it as the next request's answer would bill wrong tokens
   fault-stall         reads the request and never answers (until the gateway hangs up)
   fault-cut           a stream: head and two events, then closes mid-body
   fault-stream-stall  a stream: head and one event, then silence
@@ -115,6 +118,18 @@ class MockFaults:
             writer.write(b"\x00\x01\x02 this is not HTTP \xff\xfe\r\n\r\n")
             await writer.drain()
             return False
+        if model == "fault-bad-framing":
+            writer.write(b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 2\r\n"
+                         b"content-length: 20\r\n\r\n{}")
+            await writer.drain()
+            return True
+        if model == "fault-extra":
+            stray = {"id": "chatcmpl-stray", "object": "chat.completion", "created": 1717000000, "model": "fault-ok",
+                     "choices": [{"index": 0, "message": {"role": "assistant", "content": "stray"}, "finish_reason": "stop"}],
+                     "usage": {"prompt_tokens": 700, "completion_tokens": 300, "total_tokens": 1000}}
+            data = json.dumps(stray).encode()
+            return await self._complete(writer, 200, self._fine(model), after=(
+                b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: %d\r\n\r\n" % len(data) + data))
         if model == "fault-stall":
             await reader.read()  # until the gateway hangs up
             self.stats["closed-by-gateway"] += 1
@@ -123,10 +138,7 @@ class MockFaults:
             return await self._complete(writer, 500, {"error": {"message": "upstream exploded", "type": "server_error",
                                                                 "code": None}})
         if not stream:
-            answer = {"id": "chatcmpl-fault", "object": "chat.completion", "created": 1717000000, "model": model,
-                      "choices": [{"index": 0, "message": {"role": "assistant", "content": "fine"}, "finish_reason": "stop"}],
-                      "usage": USAGE}
-            return await self._complete(writer, 200, answer)
+            return await self._complete(writer, 200, self._fine(model))
         writer.write(STREAM_HEAD)
         if model == "fault-cut":
             writer.write(_http_chunk(_chunk(model, {"role": "assistant", "content": ""}) + _chunk(model, {"content": "half"})))
@@ -163,10 +175,16 @@ class MockFaults:
         await writer.drain()
         return True
 
-    async def _complete(self, writer: asyncio.StreamWriter, status: int, body: dict) -> bool:
+    @staticmethod
+    def _fine(model: str) -> dict:
+        return {"id": "chatcmpl-fault", "object": "chat.completion", "created": 1717000000, "model": model,
+                "choices": [{"index": 0, "message": {"role": "assistant", "content": "fine"}, "finish_reason": "stop"}],
+                "usage": USAGE}
+
+    async def _complete(self, writer: asyncio.StreamWriter, status: int, body: dict, after: bytes = b"") -> bool:
         data = json.dumps(body).encode()
         reason = {200: b"OK", 500: b"Internal Server Error"}.get(status, b"Status")
-        writer.write(b"HTTP/1.1 %d %s\r\ncontent-type: application/json\r\ncontent-length: %d\r\n\r\n" % (status, reason, len(data)))
-        writer.write(data)
+        writer.write(b"HTTP/1.1 %d %s\r\ncontent-type: application/json\r\ncontent-length: %d\r\n\r\n" % (status, reason, len(data))
+                     + data + after)
         await writer.drain()
         return True

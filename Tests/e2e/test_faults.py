@@ -84,6 +84,13 @@ def run_scenario(client: httpx.Client, url: str, scenario: str, outcomes: Outcom
                      "upstream_disconnected")
     elif scenario == "garbage":
         expect_error(outcomes, scenario, client.post("/v1/chat/completions", content=chat_body("fault-garbage")), 502, None)
+    elif scenario == "bad-framing":
+        expect_error(outcomes, scenario, client.post("/v1/chat/completions", content=chat_body("fault-bad-framing")), 502, None)
+    elif scenario == "extra":
+        response = client.post("/v1/chat/completions", content=chat_body("fault-extra"))
+        if response.status_code != 200 or response.json()["usage"]["total_tokens"] != 10:
+            outcomes.problem(f"extra: {response.status_code} {response.text[:200]}")
+        outcomes.add(scenario, response.headers.get("x-request-id"))
     elif scenario == "stall":
         expect_error(outcomes, scenario, client.post("/v1/chat/completions", content=chat_body("fault-stall")), 504,
                      "upstream_timeout")
@@ -108,7 +115,7 @@ def run_scenario(client: httpx.Client, url: str, scenario: str, outcomes: Outcom
         outcomes.add(scenario, None)  # no id seen: it hung up before the answer
 
 
-SCENARIOS = ["ok"] * 6 + ["stream"] * 4 + ["500", "drop", "garbage", "stall", "cut", "stream-stall",
+SCENARIOS = ["ok"] * 6 + ["stream"] * 4 + ["extra"] * 2 + ["500", "drop", "garbage", "bad-framing", "stall", "cut", "stream-stall",
                                             "client-leaves-stream", "client-leaves-early"]
 
 
@@ -158,6 +165,6 @@ def test_mixed_traffic_under_faults(faults, tmp_path):
     assert not missing, f"{len(missing)} answered requests are not in the ledger, e.g. {missing[:5]}"
     # Requests the upstream answered were billed from its usage (a cut stream may have none).
     for rid, scenario in outcomes.request_ids.items():
-        if scenario in ("ok", "stream"):
+        if scenario in ("ok", "stream", "extra"):
             assert rows[rid]["prompt_tokens"] == 7 and rows[rid]["completion_tokens"] == 3, rows[rid]
     print(f"\n{dict(outcomes.counts)}; RSS {rss_warm} -> {rss_after} KiB; {len(rows)} ledger rows")

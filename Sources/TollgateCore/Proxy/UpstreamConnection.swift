@@ -12,19 +12,17 @@ protocol UpstreamResponseDelegate: AnyObject {
 
 /// One pooled HTTP/1.1 connection to an upstream. It carries one exchange at a time and goes back
 /// to its loop's pool when a keep-alive response ends. Its request goes out as bytes it writes
-/// itself (`HTTPHead`), one buffer and one flush; NIO's parser reads the answer.
+/// itself (`HTTPHead`), one buffer and one flush; its answer is read by its own `AnswerParser`.
 final class UpstreamConnection: ChannelInboundHandler, @unchecked Sendable {
-    typealias InboundIn = HTTPClientResponsePart
+    typealias InboundIn = ByteBuffer
     typealias OutboundOut = ByteBuffer
 
-    /// The channel's answer parser, told of each request sent.
-    let decoder = AnswerDecoder()
+    private var parser = AnswerParser()
 
     let endpoint: UpstreamEndpoint
     private unowned let pool: LoopPool
     private var context: ChannelHandlerContext?
     private var delegate: UpstreamResponseDelegate?
-    private var keepAlive = true
     private var receivedAnything = false
     /// Requests are framed in one reused buffer (see OutputBuffer).
     private var output = OutputBuffer()
@@ -50,9 +48,8 @@ final class UpstreamConnection: ChannelInboundHandler, @unchecked Sendable {
         var out = output.take(context.channel.allocator, capacity: HTTPHead.capacity(body: body?.readableBytes ?? 0))
         try HTTPHead.writeRequest(head, into: &out)
         self.delegate = delegate
-        keepAlive = true
         receivedAnything = false
-        decoder.expect(head)
+        parser.expect(method: head.method)
         let rest = body.flatMap { $0.readableBytes > 0 ? out.coalescing($0) : nil }
         output.keep(out)
         if let rest {
@@ -63,24 +60,43 @@ final class UpstreamConnection: ChannelInboundHandler, @unchecked Sendable {
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        var buffer = unwrapInboundIn(data)
         receivedAnything = true
-        switch unwrapInboundIn(data) {
+        do {
+            // One part at a time, nothing of the parser held while a delegate runs: the end of an
+            // answer may hand this connection a new request before the loop comes back.
+            while let part = try parser.next(&buffer) {
+                deliver(part, context: context)
+                if case .end = part { return }
+            }
+        } catch {
+            failDelegate(error)
+            context.close(promise: nil)
+        }
+    }
+
+    private func deliver(_ part: AnswerParser.Part, context: ChannelHandlerContext) {
+        switch part {
         case .head(let head):
-            keepAlive = head.isKeepAlive
             delegate?.upstreamHead(head)
         case .body(let buffer):
             delegate?.upstreamBody(buffer)
-        case .end:
+        case .end(let reusable):
             let finished = delegate
             delegate = nil
             reused = true
-            if keepAlive { pool.release(self) } else { context.close(promise: nil) }
+            if reusable { pool.release(self) } else { context.close(promise: nil) }
             finished?.upstreamEnd()
         }
     }
 
     func channelInactive(context: ChannelHandlerContext) {
         pool.remove(self)
+        do {
+            if let part = try parser.finish() { deliver(part, context: context) }
+        } catch {
+            failDelegate(error)
+        }
         failDelegate(ChannelError.eof)
     }
 

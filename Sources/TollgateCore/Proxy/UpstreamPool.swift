@@ -65,7 +65,6 @@ final class LoopPool: @unchecked Sendable {
                         let handler = try NIOSSLClientHandler(context: tls, serverHostname: endpoint.host.isIPAddress ? nil : endpoint.host)
                         try sync.addHandler(handler)
                     }
-                    try sync.addHandler(ByteToMessageHandler(connection.decoder))
                     try sync.addHandler(connection)
                 }
             }

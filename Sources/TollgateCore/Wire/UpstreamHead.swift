@@ -15,11 +15,4 @@ struct UpstreamHead {
 
     /// The URI without its query (which may carry a credential: errors name only this).
     var path: Substring { uri.uriPath }
-
-    /// What the upstream's answer is parsed against (only its method counts: a HEAD has no body).
-    var requestForDecoder: HTTPRequestHead {
-        method == .POST ? Self.post : HTTPRequestHead(version: .http1_1, method: method, uri: uri)
-    }
-
-    private static let post = HTTPRequestHead(version: .http1_1, method: .POST, uri: "/")
 }

@@ -1,0 +1,129 @@
+import NIOHTTP1
+import TollgateShared
+
+/// An answer's head as its lines come: what framing and reuse depend on is read from the fields
+/// as they pass.
+struct HeadInProgress {
+    /// Bytes of the head so far (line ends counted as two), against `AnswerParser.maxHeadBytes`.
+    var bytes = 0
+    var status: (minor: Int, code: Int, reason: String)?
+    var fields: [(String, String)] = []
+    var contentLength: Int?
+    var transferEncoding = false
+    /// `chunked` is the last transfer coding.
+    var chunked = false
+    /// `connection: close`, or a framing that ends with the connection.
+    var close = false
+    var keepAliveToken = false
+
+    typealias Failure = AnswerParser.Failure
+
+    var keepAlive: Bool { !close && (status.map { $0.minor > 0 } == true || keepAliveToken) }
+
+    func responseHead() -> HTTPResponseHead {
+        let status = status!
+        return HTTPResponseHead(version: HTTPVersion(major: 1, minor: status.minor),
+                                status: HTTPResponseStatus(statusCode: status.code, reasonPhrase: status.reason),
+                                headers: HTTPHeaders(fields))
+    }
+
+    /// `HTTP/1.x NNN reason` (the reason may be empty, its space too).
+    mutating func readStatusLine(_ line: UnsafeRawBufferPointer) throws(Failure) {
+        func digit(_ i: Int) -> Int? {
+            line[i] >= UInt8(ascii: "0") && line[i] <= UInt8(ascii: "9") ? Int(line[i] - UInt8(ascii: "0")) : nil
+        }
+        guard line.count >= 12, line.hasPrefix("HTTP/1."), let minor = digit(7), line[8] == UInt8(ascii: " "),
+              let a = digit(9), let b = digit(10), let c = digit(11), a > 0, line.count == 12 || line[12] == UInt8(ascii: " ") else {
+            throw Failure("malformed status line \(Self.quoted(line))")
+        }
+        let reason = line.count > 13 ? UnsafeRawBufferPointer(rebasing: line[13...]) : UnsafeRawBufferPointer(start: nil, count: 0)
+        guard !reason.contains(where: Self.isControl) else { throw Failure("the status line's reason holds a control character") }
+        status = (minor, a * 100 + b * 10 + c, String(decoding: reason, as: UTF8.self))
+    }
+
+    /// `name: value`, the value without the whitespace around it.
+    mutating func readField(_ line: UnsafeRawBufferPointer) throws(Failure) {
+        guard line[0] != UInt8(ascii: " ") && line[0] != UInt8(ascii: "\t") else {
+            throw Failure("a field line is folded onto the previous one (obsolete line folding)")
+        }
+        guard let colon = line.firstIndex(of: UInt8(ascii: ":")), colon > 0, line[..<colon].allSatisfy(Self.isTokenByte) else {
+            throw Failure("malformed field line \(Self.quoted(line))")
+        }
+        var start = colon + 1, end = line.count
+        while start < end, Self.isWhitespace(line[start]) { start += 1 }
+        while end > start, Self.isWhitespace(line[end - 1]) { end -= 1 }
+        let name = UnsafeRawBufferPointer(rebasing: line[..<colon]), value = UnsafeRawBufferPointer(rebasing: line[start..<end])
+        guard !value.contains(where: Self.isControl) else {
+            throw Failure("the value of field '\(String(decoding: name, as: UTF8.self))' holds a control character")
+        }
+        try framingField(name, value)
+        fields.append((String(decoding: name, as: UTF8.self), String(decoding: value, as: UTF8.self)))
+    }
+
+    /// Reads `content-length`, `transfer-encoding` and `connection` as they pass.
+    private mutating func framingField(_ name: UnsafeRawBufferPointer, _ value: UnsafeRawBufferPointer) throws(Failure) {
+        if Self.same(name, "content-length") {
+            for element in Self.elements(value) {
+                guard element.count > 0, element.count <= 18, element.allSatisfy({ $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") }) else {
+                    throw Failure("content-length '\(String(decoding: value, as: UTF8.self))' is not a length")
+                }
+                let length = element.reduce(0) { $0 * 10 + Int($1 - UInt8(ascii: "0")) }
+                guard contentLength == nil || contentLength == length else { throw Failure("conflicting content-length values") }
+                contentLength = length
+            }
+        } else if Self.same(name, "transfer-encoding") {
+            transferEncoding = true
+            for element in Self.elements(value) where element.count > 0 {
+                let isChunked = Self.same(element, "chunked")
+                if isChunked && chunked { throw Failure("transfer-encoding names chunked twice") }
+                chunked = isChunked
+            }
+        } else if Self.same(name, "connection") {
+            for element in Self.elements(value) {
+                if Self.same(element, "close") { close = true }
+                if Self.same(element, "keep-alive") { keepAliveToken = true }
+            }
+        }
+    }
+
+    // MARK: - Bytes
+
+    /// The comma-separated elements of a list value, each without the whitespace around it.
+    private static func elements(_ value: UnsafeRawBufferPointer) -> [UnsafeRawBufferPointer] {
+        value.split(separator: UInt8(ascii: ","), omittingEmptySubsequences: false).map { element in
+            var slice = element[...]
+            while let first = slice.first, isWhitespace(first) { slice = slice.dropFirst() }
+            while let last = slice.last, isWhitespace(last) { slice = slice.dropLast() }
+            return UnsafeRawBufferPointer(rebasing: slice)
+        }
+    }
+
+    /// Whether `bytes` are `lower`, ignoring ASCII case.
+    static func same(_ bytes: UnsafeRawBufferPointer, _ lower: StaticString) -> Bool {
+        guard bytes.count == lower.utf8CodeUnitCount else { return false }
+        let expected = UnsafeRawBufferPointer(start: lower.utf8Start, count: lower.utf8CodeUnitCount)
+        for i in 0..<bytes.count {
+            let byte = bytes[i]
+            guard (byte >= UInt8(ascii: "A") && byte <= UInt8(ascii: "Z") ? byte | 0x20 : byte) == expected[i] else { return false }
+        }
+        return true
+    }
+
+    private static func isWhitespace(_ byte: UInt8) -> Bool { byte == UInt8(ascii: " ") || byte == UInt8(ascii: "\t") }
+
+    /// Control characters other than a tab (CR, LF and NUL among them): never in a field value.
+    private static func isControl(_ byte: UInt8) -> Bool { (byte < 0x20 && byte != UInt8(ascii: "\t")) || byte == 0x7F }
+
+    /// RFC 9110 `tchar`.
+    private static func isTokenByte(_ byte: UInt8) -> Bool {
+        switch byte {
+        case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "0")...UInt8(ascii: "9"): true
+        default: "!#$%&'*+-.^_`|~".utf8.contains(byte)
+        }
+    }
+
+    /// A line as it may be shown in an error: its first 60 bytes, non-printing ones escaped.
+    private static func quoted(_ line: UnsafeRawBufferPointer) -> String {
+        "'" + line.prefix(60).map { $0 >= 0x20 && $0 < 0x7F ? String(UnicodeScalar($0)) : "\\x" + String($0, radix: 16) }.joined() + "'"
+    }
+}

@@ -1,0 +1,253 @@
+import NIOCore
+import NIOHTTP1
+
+/// Reads an upstream's HTTP/1.1 answers from its connection's bytes, one answer per request sent:
+/// the head (status line and fields), then the body as RFC 9112 §6.3 frames it — none (a HEAD's
+/// answer, 1xx, 204, 304), chunked, `content-length`, or up to the connection's close. Body parts
+/// are slices of the bytes read, not copies. Informational heads (1xx but 101) are skipped.
+///
+/// The gateway's own, in place of NIO's parser (llhttp, a callback and a String per name and
+/// value, one channel handler more a read): a tenth of a request's parsing instructions went
+/// there. An upstream is not trusted: a head over `maxHeadBytes`, a malformed line, a folded or
+/// bare-CR field, conflicting lengths or an unreadable chunk fails the answer; bytes past an
+/// answer's end make the connection unusable rather than the start of the next answer.
+struct AnswerParser {
+    enum Part {
+        case head(HTTPResponseHead)
+        case body(ByteBuffer)
+        /// The answer ended; `reusable`: the connection may carry another request.
+        case end(reusable: Bool)
+    }
+
+    struct Failure: Error, CustomStringConvertible {
+        let description: String
+        init(_ description: String) { self.description = "upstream answer: " + description }
+    }
+
+    static let maxHeadBytes = 80 * 1024
+    /// A chunk's size line, extensions included.
+    static let maxChunkLineBytes = 4096
+
+    private enum State {
+        /// No request out: the upstream has nothing to say.
+        case idle
+        case head
+        case fixed(remaining: Int)
+        case chunkSize
+        case chunkData(remaining: Int)
+        /// The line end after a chunk's data.
+        case chunkDataEnd
+        case trailers
+        case untilClose
+    }
+
+    private var state = State.idle
+    /// The request was a HEAD: its answer has no body whatever its fields say.
+    private var headRequest = false
+    /// A line split across reads, gathered until its end.
+    private var pending: [UInt8] = []
+    /// The head being read.
+    private var head = HeadInProgress()
+
+    /// A request went out: its answer is read next.
+    mutating func expect(method: HTTPMethod) {
+        state = .head
+        headRequest = method == .HEAD
+        pending.removeAll(keepingCapacity: true)
+        head = HeadInProgress()
+    }
+
+    /// The next part of the answer from `buffer` (consumed as far as it is read); nil when more
+    /// bytes are needed.
+    mutating func next(_ buffer: inout ByteBuffer) throws(Failure) -> Part? {
+        while true {
+            switch state {
+            case .idle:
+                guard buffer.readableBytes == 0 else { throw Failure("the upstream sent bytes with no request out") }
+                return nil
+            case .head:
+                guard let line = try readLine(&buffer, limit: Self.maxHeadBytes - head.bytes, what: "head") else { return nil }
+                if let part = try takeHeadLine(line) { return part }
+            case .fixed(let remaining):
+                if remaining == 0 { return end(buffer) }
+                guard let slice = buffer.readSlice(length: min(remaining, buffer.readableBytes)), slice.readableBytes > 0 else { return nil }
+                state = .fixed(remaining: remaining - slice.readableBytes)
+                return .body(slice)
+            case .untilClose:
+                guard buffer.readableBytes > 0 else { return nil }
+                return .body(buffer.readSlice(length: buffer.readableBytes)!)
+            case .chunkSize:
+                guard let line = try readLine(&buffer, limit: Self.maxChunkLineBytes, what: "chunk size line") else { return nil }
+                let size = try line.withUnsafeBytes { bytes throws(Failure) in try Self.chunkSize(bytes) }
+                state = size == 0 ? .trailers : .chunkData(remaining: size)
+            case .chunkData(let remaining):
+                guard buffer.readableBytes > 0 else { return nil }
+                let slice = buffer.readSlice(length: min(remaining, buffer.readableBytes))!
+                state = slice.readableBytes == remaining ? .chunkDataEnd : .chunkData(remaining: remaining - slice.readableBytes)
+                return .body(slice)
+            case .chunkDataEnd:
+                // CRLF or LF; a CR read alone waits in `pending` for its LF.
+                guard let byte = buffer.readInteger(as: UInt8.self) else { return nil }
+                if byte == UInt8(ascii: "\r") && pending.isEmpty {
+                    pending.append(byte)
+                } else if byte == UInt8(ascii: "\n") {
+                    pending.removeAll(keepingCapacity: true)
+                    state = .chunkSize
+                } else {
+                    throw Failure("a chunk is longer than its size")
+                }
+            case .trailers:
+                guard let line = try readLine(&buffer, limit: Self.maxHeadBytes - head.bytes, what: "trailer section") else { return nil }
+                if line.isEmpty { return end(buffer) }
+                head.bytes += line.count + 2  // trailer fields are read past, counted against the head's room
+            }
+        }
+    }
+
+    /// The connection closed: the end of an answer read up to it, nil when no answer was under
+    /// way (or none had started: the connection's own failure says more); throws when one was cut.
+    mutating func finish() throws(Failure) -> Part? {
+        switch state {
+        case .idle: return nil
+        case .untilClose:
+            state = .idle
+            return .end(reusable: false)
+        case .head where head.status == nil && pending.isEmpty: return nil
+        default:
+            state = .idle
+            throw Failure("the connection closed before the answer ended")
+        }
+    }
+
+    private mutating func end(_ buffer: ByteBuffer) -> Part {
+        state = .idle
+        return .end(reusable: head.keepAlive && buffer.readableBytes == 0)
+    }
+
+    // MARK: - Head
+
+    /// A line of the head: the status line, a field, or the blank line that ends it (then the head
+    /// is handed out, or skipped when informational).
+    private mutating func takeHeadLine(_ line: Line) throws(Failure) -> Part? {
+        head.bytes += line.count + 2
+        if head.status == nil {
+            try line.withUnsafeBytes { bytes throws(Failure) in try head.readStatusLine(bytes) }
+            return nil
+        }
+        if !line.isEmpty {
+            try line.withUnsafeBytes { bytes throws(Failure) in try head.readField(bytes) }
+            return nil
+        }
+        let code = head.status!.code
+        if code < 200 {
+            guard code != 101 else { throw Failure("the upstream switched protocols, which the gateway never asks for") }
+            head = HeadInProgress()  // 100 Continue, 103 Early Hints: the answer follows
+            return nil
+        }
+        state = framing(code: code)
+        return .head(head.responseHead())
+    }
+
+    /// How the body is framed (RFC 9112 §6.3).
+    private mutating func framing(code: Int) -> State {
+        if headRequest || code == 204 || code == 304 { return .fixed(remaining: 0) }
+        if head.transferEncoding {
+            // An HTTP/1.0 answer with transfer codings, or one whose last coding is not chunked,
+            // ends with the connection; with a content-length beside chunked, the connection is
+            // not trusted for another request.
+            guard head.status!.minor > 0, head.chunked else { head.close = true; return .untilClose }
+            if head.contentLength != nil { head.close = true }
+            return .chunkSize
+        }
+        if let length = head.contentLength { return .fixed(remaining: length) }
+        head.close = true
+        return .untilClose
+    }
+
+    // MARK: - Lines
+
+    /// A line of the head, a chunk or the trailers, without its end (CRLF, or a lone LF as RFC
+    /// 9112 §2.2 allows). Read in place when a read holds it whole, else gathered in `pending`.
+    /// `limit`: the longest it may be.
+    private mutating func readLine(_ buffer: inout ByteBuffer, limit: Int, what: String) throws(Failure) -> Line? {
+        let view = buffer.readableBytesView
+        guard let lf = view.firstIndex(of: UInt8(ascii: "\n")) else {
+            guard pending.count + view.count <= limit + 1 else { throw Failure("the \(what) is longer than \(limit) bytes") }
+            pending.append(contentsOf: view)
+            buffer.moveReaderIndex(forwardBy: view.count)
+            return nil
+        }
+        let length = lf - view.startIndex
+        defer { buffer.moveReaderIndex(forwardBy: length + 1) }
+        if pending.isEmpty {
+            var slice = buffer.getSlice(at: buffer.readerIndex, length: length)!
+            try Self.dropCR(&slice, limit: limit, what: what)
+            return .inBuffer(slice)
+        }
+        pending.append(contentsOf: view.prefix(length))
+        if pending.last == UInt8(ascii: "\r") { pending.removeLast() }
+        guard pending.count <= limit else { throw Failure("the \(what) is longer than \(limit) bytes") }
+        defer { pending.removeAll(keepingCapacity: true) }
+        return .gathered(pending)
+    }
+
+    private static func dropCR(_ line: inout ByteBuffer, limit: Int, what: String) throws(Failure) {
+        if line.readableBytesView.last == UInt8(ascii: "\r") { line.moveWriterIndex(to: line.writerIndex - 1) }
+        guard line.readableBytes <= limit else { throw Failure("the \(what) is longer than \(limit) bytes") }
+    }
+
+    enum Line {
+        case inBuffer(ByteBuffer)
+        case gathered([UInt8])
+
+        var isEmpty: Bool { count == 0 }
+        var count: Int {
+            switch self {
+            case .inBuffer(let b): b.readableBytes
+            case .gathered(let bytes): bytes.count
+            }
+        }
+
+        func withUnsafeBytes<R, E: Error>(_ body: (UnsafeRawBufferPointer) throws(E) -> R) throws(E) -> R {
+            switch self {
+            case .inBuffer(let b):
+                // ByteBuffer's closure is not typed-throws: the error is carried out by hand.
+                let result: Result<R, E> = b.withUnsafeReadableBytes { bytes in
+                    do throws(E) { return .success(try body(bytes)) } catch { return .failure(error) }
+                }
+                return try result.get()
+            case .gathered(let bytes):
+                let result: Result<R, E> = bytes.withUnsafeBytes { bytes in
+                    do throws(E) { return .success(try body(bytes)) } catch { return .failure(error) }
+                }
+                return try result.get()
+            }
+        }
+    }
+
+    // MARK: - Chunks
+
+    /// A chunk's size: hexadecimal digits, then optional whitespace and `;` extensions (ignored).
+    static func chunkSize(_ line: UnsafeRawBufferPointer) throws(Failure) -> Int {
+        var size = 0, digits = 0, i = 0
+        while i < line.count, let digit = hexValue(line[i]) {
+            guard digits < 15 else { throw Failure("a chunk size has more than 15 digits") }
+            size = size << 4 | digit
+            digits += 1
+            i += 1
+        }
+        guard digits > 0 else { throw Failure("a chunk size line has no size") }
+        while i < line.count, line[i] == UInt8(ascii: " ") || line[i] == UInt8(ascii: "\t") { i += 1 }
+        guard i == line.count || line[i] == UInt8(ascii: ";") else { throw Failure("a chunk size line has text after its size") }
+        return size
+    }
+
+    private static func hexValue(_ byte: UInt8) -> Int? {
+        switch byte {
+        case UInt8(ascii: "0")...UInt8(ascii: "9"): Int(byte - UInt8(ascii: "0"))
+        case UInt8(ascii: "a")...UInt8(ascii: "f"): Int(byte - UInt8(ascii: "a") + 10)
+        case UInt8(ascii: "A")...UInt8(ascii: "F"): Int(byte - UInt8(ascii: "A") + 10)
+        default: nil
+        }
+    }
+}
