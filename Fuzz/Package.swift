@@ -10,6 +10,7 @@ let fuzzTargets: [(name: String, dependencies: [Target.Dependency])] = [
     ("FuzzStreams", [.product(name: "TollgateCore", package: "Tollgate")]),
     ("FuzzEventStream", [.product(name: "BedrockPlugin", package: "Tollgate")]),
     ("FuzzClaudeAnswer", [.product(name: "AnthropicWire", package: "Tollgate")]),
+    ("FuzzAnswer", [.product(name: "TollgateCore", package: "Tollgate"), .product(name: "NIOCore", package: "swift-nio")]),
     ("FuzzJSONPath", [.product(name: "TollgateCore", package: "Tollgate")]),
     ("FuzzTemplate", [.product(name: "TollgateCore", package: "Tollgate")]),
     ("FuzzConfig", [.product(name: "TollgateCore", package: "Tollgate")]),
@@ -20,7 +21,7 @@ let fuzzTargets: [(name: String, dependencies: [Target.Dependency])] = [
 
 let package = Package(
     name: "TollgateFuzz",
-    dependencies: [.package(name: "Tollgate", path: "..")],
+    dependencies: [.package(name: "Tollgate", path: ".."), .package(url: "https://github.com/apple/swift-nio", from: "2.101.2")],
     targets: [.target(name: "CFuzzDriver"), .target(name: "FuzzSupport", dependencies: ["CFuzzDriver"])]
         + fuzzTargets.map { .executableTarget(name: $0.name, dependencies: $0.dependencies + ["FuzzSupport"]) },
     swiftLanguageModes: [.v5]
