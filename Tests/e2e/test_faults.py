@@ -85,7 +85,8 @@ def run_scenario(client: httpx.Client, url: str, scenario: str, outcomes: Outcom
     elif scenario == "garbage":
         expect_error(outcomes, scenario, client.post("/v1/chat/completions", content=chat_body("fault-garbage")), 502, None)
     elif scenario == "bad-framing":
-        expect_error(outcomes, scenario, client.post("/v1/chat/completions", content=chat_body("fault-bad-framing")), 502, None)
+        expect_error(outcomes, scenario, client.post("/v1/chat/completions", content=chat_body("fault-bad-framing")), 502,
+                     "upstream_bad_answer")
     elif scenario == "extra":
         response = client.post("/v1/chat/completions", content=chat_body("fault-extra"))
         if response.status_code != 200 or response.json()["usage"]["total_tokens"] != 10:

@@ -224,8 +224,14 @@ final class ProxyExchange: UpstreamResponseDelegate, @unchecked Sendable {
             start(freshConnection: true)  // the pooled connection had been closed by the upstream
         case .connecting, .waitingHead, .buffering:
             let cause = error as? ChannelError == .eof ? "" : " (\(error))"
-            let failure = GatewayError.badGateway("channel '\(channelName)' closed the connection before the answer was complete\(cause)",
-                                                  code: "upstream_disconnected")
+            let failure = if let unreadable = error as? AnswerParser.Failure {
+                // The reason only: an upstream's own bytes are not repeated to the client.
+                GatewayError.badGateway("channel '\(channelName)' sent an answer the gateway cannot read: \(unreadable.reason)",
+                                        code: "upstream_bad_answer")
+            } else {
+                GatewayError.badGateway("channel '\(channelName)' closed the connection before the answer was complete\(cause)",
+                                        code: "upstream_disconnected")
+            }
             failed(.streamBroken(failure.message), else: failure)
         case .streaming:
             endStream(error: "channel '\(channelName)' closed the connection mid-stream", closeUpstream: false)

@@ -20,8 +20,9 @@ struct AnswerParser {
     }
 
     struct Failure: Error, CustomStringConvertible {
-        let description: String
-        init(_ description: String) { self.description = "upstream answer: " + description }
+        let reason: String
+        init(_ reason: String) { self.reason = reason }
+        var description: String { "upstream answer: " + reason }
     }
 
     static let maxHeadBytes = 80 * 1024
