@@ -46,7 +46,7 @@ import Testing
             }
             if close, let part = try parser.finish() { take(part) }
         } catch {
-            read.failure = error.description
+            read.failure = "\(error)"
         }
         return read
     }

@@ -28,7 +28,7 @@ struct HeadInProgress {
     }
 
     /// `HTTP/1.x NNN reason` (the reason may be empty, its space too).
-    mutating func readStatusLine(_ line: UnsafeRawBufferPointer) throws(Failure) {
+    mutating func readStatusLine(_ line: UnsafeRawBufferPointer) throws {
         func digit(_ i: Int) -> Int? {
             line[i] >= UInt8(ascii: "0") && line[i] <= UInt8(ascii: "9") ? Int(line[i] - UInt8(ascii: "0")) : nil
         }
@@ -42,7 +42,7 @@ struct HeadInProgress {
     }
 
     /// `name: value`, the value without the whitespace around it.
-    mutating func readField(_ line: UnsafeRawBufferPointer) throws(Failure) {
+    mutating func readField(_ line: UnsafeRawBufferPointer) throws {
         guard line[0] != UInt8(ascii: " ") && line[0] != UInt8(ascii: "\t") else {
             throw Failure("a field line is folded onto the previous one (obsolete line folding)")
         }
@@ -57,13 +57,14 @@ struct HeadInProgress {
             throw Failure("a field value holds a control character")
         }
         try framingField(name, value)
+        if fields.isEmpty { fields.reserveCapacity(16) }
         fields.append((String(decoding: name, as: UTF8.self), String(decoding: value, as: UTF8.self)))
     }
 
     /// Reads `content-length`, `transfer-encoding` and `connection` as they pass.
-    private mutating func framingField(_ name: UnsafeRawBufferPointer, _ value: UnsafeRawBufferPointer) throws(Failure) {
+    private mutating func framingField(_ name: UnsafeRawBufferPointer, _ value: UnsafeRawBufferPointer) throws {
         if Self.same(name, "content-length") {
-            for element in Self.elements(value) {
+            try Self.forEachElement(of: value) { element in
                 guard element.count > 0, element.count <= 18, element.allSatisfy({ $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") }) else {
                     throw Failure("a content-length is not a length")
                 }
@@ -73,13 +74,14 @@ struct HeadInProgress {
             }
         } else if Self.same(name, "transfer-encoding") {
             transferEncoding = true
-            for element in Self.elements(value) where element.count > 0 {
+            try Self.forEachElement(of: value) { element in
+                guard element.count > 0 else { return }
                 let isChunked = Self.same(element, "chunked")
                 if isChunked && chunked { throw Failure("transfer-encoding names chunked twice") }
                 chunked = isChunked
             }
         } else if Self.same(name, "connection") {
-            for element in Self.elements(value) {
+            Self.forEachElement(of: value) { element in
                 if Self.same(element, "close") { close = true }
                 if Self.same(element, "keep-alive") { keepAliveToken = true }
             }
@@ -88,13 +90,17 @@ struct HeadInProgress {
 
     // MARK: - Bytes
 
-    /// The comma-separated elements of a list value, each without the whitespace around it.
-    private static func elements(_ value: UnsafeRawBufferPointer) -> [UnsafeRawBufferPointer] {
-        value.split(separator: UInt8(ascii: ","), omittingEmptySubsequences: false).map { element in
-            var slice = element[...]
-            while let first = slice.first, isWhitespace(first) { slice = slice.dropFirst() }
-            while let last = slice.last, isWhitespace(last) { slice = slice.dropLast() }
-            return UnsafeRawBufferPointer(rebasing: slice)
+    /// Each comma-separated element of a list value, without the whitespace around it.
+    private static func forEachElement(of value: UnsafeRawBufferPointer, _ body: (UnsafeRawBufferPointer) throws -> Void) rethrows {
+        var start = 0
+        while start <= value.count {
+            var end = start
+            while end < value.count && value[end] != UInt8(ascii: ",") { end += 1 }
+            var first = start, last = end
+            while first < last, isWhitespace(value[first]) { first += 1 }
+            while last > first, isWhitespace(value[last - 1]) { last -= 1 }
+            try body(UnsafeRawBufferPointer(rebasing: value[first..<last]))
+            start = end + 1
         }
     }
 
@@ -117,8 +123,10 @@ struct HeadInProgress {
     /// RFC 9110 `tchar`.
     private static func isTokenByte(_ byte: UInt8) -> Bool {
         switch byte {
-        case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "0")...UInt8(ascii: "9"): true
-        default: "!#$%&'*+-.^_`|~".utf8.contains(byte)
+        case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "0")...UInt8(ascii: "9"),
+             UInt8(ascii: "!"), UInt8(ascii: "#")...UInt8(ascii: "'"), UInt8(ascii: "*"), UInt8(ascii: "+"), UInt8(ascii: "-"),
+             UInt8(ascii: "."), UInt8(ascii: "^"), UInt8(ascii: "_"), UInt8(ascii: "`"), UInt8(ascii: "|"), UInt8(ascii: "~"): true
+        default: false
         }
     }
 }

@@ -1,3 +1,6 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import NIOCore
 import NIOHTTP1
 
@@ -60,15 +63,17 @@ struct AnswerParser {
 
     /// The next part of the answer from `buffer` (consumed as far as it is read); nil when more
     /// bytes are needed.
-    mutating func next(_ buffer: inout ByteBuffer) throws(Failure) -> Part? {
+    mutating func next(_ buffer: inout ByteBuffer) throws -> Part? {
         while true {
             switch state {
             case .idle:
                 guard buffer.readableBytes == 0 else { throw Failure("the upstream sent bytes with no request out") }
                 return nil
             case .head:
-                guard let line = try readLine(&buffer, limit: Self.maxHeadBytes - head.bytes, what: "head") else { return nil }
-                if let part = try takeHeadLine(line) { return part }
+                guard let read = try withLine(&buffer, limit: Self.maxHeadBytes - head.bytes, what: "head", { try $0.takeHeadLine($1) }) else {
+                    return nil
+                }
+                if let part = read { return part }
             case .fixed(let remaining):
                 if remaining == 0 { return end(buffer) }
                 guard let slice = buffer.readSlice(length: min(remaining, buffer.readableBytes)), slice.readableBytes > 0 else { return nil }
@@ -78,8 +83,9 @@ struct AnswerParser {
                 guard buffer.readableBytes > 0 else { return nil }
                 return .body(buffer.readSlice(length: buffer.readableBytes)!)
             case .chunkSize:
-                guard let line = try readLine(&buffer, limit: Self.maxChunkLineBytes, what: "chunk size line") else { return nil }
-                let size = try line.withUnsafeBytes { bytes throws(Failure) in try Self.chunkSize(bytes) }
+                guard let size = try withLine(&buffer, limit: Self.maxChunkLineBytes, what: "chunk size line", { try Self.chunkSize($1) }) else {
+                    return nil
+                }
                 state = size == 0 ? .trailers : .chunkData(remaining: size)
             case .chunkData(let remaining):
                 guard buffer.readableBytes > 0 else { return nil }
@@ -98,16 +104,19 @@ struct AnswerParser {
                     throw Failure("a chunk is longer than its size")
                 }
             case .trailers:
-                guard let line = try readLine(&buffer, limit: Self.maxHeadBytes - head.bytes, what: "trailer section") else { return nil }
-                if line.isEmpty { return end(buffer) }
-                head.bytes += line.count + 2  // trailer fields are read past, counted against the head's room
+                // Trailer fields are read past, counted against the head's room.
+                guard let blank = try withLine(&buffer, limit: Self.maxHeadBytes - head.bytes, what: "trailer section", { parser, line in
+                    parser.head.bytes += line.count + 2
+                    return line.isEmpty
+                }) else { return nil }
+                if blank { return end(buffer) }
             }
         }
     }
 
     /// The connection closed: the end of an answer read up to it, nil when no answer was under
     /// way (or none had started: the connection's own failure says more); throws when one was cut.
-    mutating func finish() throws(Failure) -> Part? {
+    mutating func finish() throws -> Part? {
         switch state {
         case .idle: return nil
         case .untilClose:
@@ -129,14 +138,14 @@ struct AnswerParser {
 
     /// A line of the head: the status line, a field, or the blank line that ends it (then the head
     /// is handed out, or skipped when informational).
-    private mutating func takeHeadLine(_ line: Line) throws(Failure) -> Part? {
+    private mutating func takeHeadLine(_ line: UnsafeRawBufferPointer) throws -> Part? {
         head.bytes += line.count + 2
         if head.status == nil {
-            try line.withUnsafeBytes { bytes throws(Failure) in try head.readStatusLine(bytes) }
+            try head.readStatusLine(line)
             return nil
         }
         if !line.isEmpty {
-            try line.withUnsafeBytes { bytes throws(Failure) in try head.readField(bytes) }
+            try head.readField(line)
             return nil
         }
         let code = head.status!.code
@@ -167,69 +176,45 @@ struct AnswerParser {
 
     // MARK: - Lines
 
-    /// A line of the head, a chunk or the trailers, without its end (CRLF, or a lone LF as RFC
-    /// 9112 §2.2 allows). Read in place when a read holds it whole, else gathered in `pending`.
-    /// `limit`: the longest it may be.
-    private mutating func readLine(_ buffer: inout ByteBuffer, limit: Int, what: String) throws(Failure) -> Line? {
-        let view = buffer.readableBytesView
-        guard let lf = view.firstIndex(of: UInt8(ascii: "\n")) else {
-            guard pending.count + view.count <= limit + 1 else { throw Failure("the \(what) is longer than \(limit) bytes") }
-            pending.append(contentsOf: view)
-            buffer.moveReaderIndex(forwardBy: view.count)
-            return nil
+    /// Hands the next line, without its end (CRLF, or a lone LF as RFC 9112 §2.2 allows), to
+    /// `body`: read in place when the bytes hold it whole, else gathered in `pending` across
+    /// reads; nil (the bytes taken) while it has not ended. `limit`: the longest it may be.
+    private mutating func withLine<R>(_ buffer: inout ByteBuffer, limit: Int, what: String,
+                                      _ body: (inout AnswerParser, UnsafeRawBufferPointer) throws -> R) throws -> R? {
+        var gathered: [UInt8] = []
+        swap(&gathered, &pending)  // out of `self` while `body` changes it
+        defer { swap(&gathered, &pending) }
+        let (taken, result): (Int, R?) = try buffer.withUnsafeReadableBytes { bytes in
+            guard let lf = Self.lineFeed(in: bytes) else {
+                guard gathered.count + bytes.count <= limit + 1 else { throw Failure("the \(what) is longer than \(limit) bytes") }
+                gathered.append(contentsOf: bytes)
+                return (bytes.count, nil)
+            }
+            let line = UnsafeRawBufferPointer(rebasing: bytes[..<lf])
+            if gathered.isEmpty { return (lf + 1, try body(&self, Self.withoutCR(line, limit: limit, what: what))) }
+            gathered.append(contentsOf: line)
+            defer { gathered.removeAll(keepingCapacity: true) }
+            return (lf + 1, try gathered.withUnsafeBytes { try body(&self, Self.withoutCR($0, limit: limit, what: what)) })
         }
-        let length = lf - view.startIndex
-        defer { buffer.moveReaderIndex(forwardBy: length + 1) }
-        if pending.isEmpty {
-            var slice = buffer.getSlice(at: buffer.readerIndex, length: length)!
-            try Self.dropCR(&slice, limit: limit, what: what)
-            return .inBuffer(slice)
-        }
-        pending.append(contentsOf: view.prefix(length))
-        if pending.last == UInt8(ascii: "\r") { pending.removeLast() }
-        guard pending.count <= limit else { throw Failure("the \(what) is longer than \(limit) bytes") }
-        defer { pending.removeAll(keepingCapacity: true) }
-        return .gathered(pending)
+        buffer.moveReaderIndex(forwardBy: taken)
+        return result
     }
 
-    private static func dropCR(_ line: inout ByteBuffer, limit: Int, what: String) throws(Failure) {
-        if line.readableBytesView.last == UInt8(ascii: "\r") { line.moveWriterIndex(to: line.writerIndex - 1) }
-        guard line.readableBytes <= limit else { throw Failure("the \(what) is longer than \(limit) bytes") }
+    private static func lineFeed(in bytes: UnsafeRawBufferPointer) -> Int? {
+        guard let base = bytes.baseAddress, let found = memchr(base, Int32(UInt8(ascii: "\n")), bytes.count) else { return nil }
+        return UnsafeRawPointer(found) - base
     }
 
-    enum Line {
-        case inBuffer(ByteBuffer)
-        case gathered([UInt8])
-
-        var isEmpty: Bool { count == 0 }
-        var count: Int {
-            switch self {
-            case .inBuffer(let b): b.readableBytes
-            case .gathered(let bytes): bytes.count
-            }
-        }
-
-        func withUnsafeBytes<R, E: Error>(_ body: (UnsafeRawBufferPointer) throws(E) -> R) throws(E) -> R {
-            switch self {
-            case .inBuffer(let b):
-                // ByteBuffer's closure is not typed-throws: the error is carried out by hand.
-                let result: Result<R, E> = b.withUnsafeReadableBytes { bytes in
-                    do throws(E) { return .success(try body(bytes)) } catch { return .failure(error) }
-                }
-                return try result.get()
-            case .gathered(let bytes):
-                let result: Result<R, E> = bytes.withUnsafeBytes { bytes in
-                    do throws(E) { return .success(try body(bytes)) } catch { return .failure(error) }
-                }
-                return try result.get()
-            }
-        }
+    private static func withoutCR(_ line: UnsafeRawBufferPointer, limit: Int, what: String) throws -> UnsafeRawBufferPointer {
+        let line = line.last == UInt8(ascii: "\r") ? UnsafeRawBufferPointer(rebasing: line.dropLast()) : line
+        guard line.count <= limit else { throw Failure("the \(what) is longer than \(limit) bytes") }
+        return line
     }
 
     // MARK: - Chunks
 
     /// A chunk's size: hexadecimal digits, then optional whitespace and `;` extensions (ignored).
-    static func chunkSize(_ line: UnsafeRawBufferPointer) throws(Failure) -> Int {
+    static func chunkSize(_ line: UnsafeRawBufferPointer) throws -> Int {
         var size = 0, digits = 0, i = 0
         while i < line.count, let digit = hexValue(line[i]) {
             guard digits < 15 else { throw Failure("a chunk size has more than 15 digits") }
