@@ -20,11 +20,15 @@ struct HeadInProgress {
 
     var keepAlive: Bool { !close && (status.map { $0.minor > 0 } == true || keepAliveToken) }
 
-    func responseHead() -> HTTPResponseHead {
+    /// The head, its fields moved out, not copied (each name and value would be retained here and
+    /// released when the next answer starts).
+    mutating func takeResponseHead() -> HTTPResponseHead {
         let status = status!
+        var taken: [(String, String)] = []
+        swap(&taken, &fields)
         return HTTPResponseHead(version: HTTPVersion(major: 1, minor: status.minor),
                                 status: HTTPResponseStatus(statusCode: status.code, reasonPhrase: status.reason),
-                                headers: HTTPHeaders(fields))
+                                headers: HTTPHeaders(taken))
     }
 
     /// `HTTP/1.x NNN reason` (the reason may be empty, its space too).

@@ -155,7 +155,7 @@ struct AnswerParser {
             return nil
         }
         state = framing(code: code)
-        return .head(head.responseHead())
+        return .head(head.takeResponseHead())
     }
 
     /// How the body is framed (RFC 9112 §6.3).
