@@ -80,9 +80,10 @@ import Testing
 }
 
 @Suite struct LedgerTests {
-    static func record(_ id: String, key: String = "k", cost: Int64? = 5, started: Int64 = 1_000) -> RequestRecord {
-        RequestRecord(requestID: id, keyName: key, route: "/v1/chat/completions", model: "m", channel: "c", provider: "openai",
-                      status: 200, usage: TokenUsage(prompt: 10, completion: 2, cacheRead: 4),
+    static func record(_ id: String, key: String = "k", cost: Int64? = 5, started: Int64 = 1_000, route: String = "/v1/chat/completions",
+                       status: Int = 200) -> RequestRecord {
+        RequestRecord(requestID: id, keyName: key, route: route, model: "m", channel: "c", provider: "openai",
+                      status: status, usage: TokenUsage(prompt: 10, completion: 2, cacheRead: 4),
                       bill: Bill(cost: cost.map { Money(nanoUnits: $0, currency: "USD") }, priceName: "m", priceSource: "bundled"),
                       latencyNanos: 2_000_000, firstByteNanos: 1_000_000, startedAtMillis: started)
     }

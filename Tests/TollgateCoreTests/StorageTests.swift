@@ -193,12 +193,9 @@ import Testing
         let storage = try await Self.open(backend)
         defer { Task { try? await storage.close() } }
         let day: Int64 = 1_795_000_000_000
-        var refused = LedgerTests.record("d", key: "k", cost: nil, started: day + 3)
-        refused.status = 429
-        var admin = LedgerTests.record("e", cost: nil, started: day + 4)
-        admin.route = "/admin/usage"
-        var named = LedgerTests.record("c", key: "k", cost: 2, started: day + 2)
-        named.route = "chat"  // model calls are recorded by route name
+        let refused = LedgerTests.record("d", key: "k", cost: nil, started: day + 3, status: 429)
+        let admin = LedgerTests.record("e", cost: nil, started: day + 4, route: "/admin/usage")
+        let named = LedgerTests.record("c", key: "k", cost: 2, started: day + 2, route: "chat")  // model calls are recorded by route name
         try await storage.appendUsage([LedgerTests.record("a", key: "k", cost: 5, started: day), LedgerTests.record("b", key: "z", cost: 7, started: day + 1),
                                        named, refused, admin])
         let all = try await storage.recentRequests(RecentRequestsQuery())

@@ -1,29 +1,30 @@
-/// What the gateway knows about a request when it ends; handed to the recorder (the usage ledger
-/// and metrics build on it).
-public struct RequestRecord: Sendable {
-    public var requestID: String
-    public var keyName: String?
-    public var route: String
-    public var model: String?
-    public var channel: String?
-    public var provider: String?
+/// What the gateway knows about a request when it ends; handed to the recorders (the usage ledger
+/// and metrics build on it). A class: the ledger's queue and the recent-requests view keep it,
+/// and each copy of a struct of a dozen texts retained every one of them.
+public final class RequestRecord: Sendable {
+    public let requestID: String
+    public let keyName: String?
+    public let route: String
+    public let model: String?
+    public let channel: String?
+    public let provider: String?
     /// The client's dialect: `openai`, `anthropic` or `gemini`.
-    public var dialect: String
-    public var status: Int
-    public var usage: TokenUsage
+    public let dialect: String
+    public let status: Int
+    public let usage: TokenUsage
     /// What the request cost; nil when it was not priced (see `bill.problem`).
-    public var bill: Bill
-    public var latencyNanos: Int64
-    public var firstByteNanos: Int64?
+    public let bill: Bill
+    public let latencyNanos: Int64
+    public let firstByteNanos: Int64?
     /// Time spent waiting on the upstream (request sent to answer ended); nil when none was called.
-    public var upstreamNanos: Int64?
+    public let upstreamNanos: Int64?
     /// Wall clock when the request arrived, Unix milliseconds.
-    public var startedAtMillis: Int64
+    public let startedAtMillis: Int64
     /// A valid client or admin key came with it. Only such requests are usage-ledger rows; the
     /// others (refused keys, probes, metrics scrapes) are counted in metrics and the request log.
-    public var authenticated: Bool
+    public let authenticated: Bool
     /// The model the client asked for when a fallback (`model`) served it.
-    public var fallbackFrom: String?
+    public let fallbackFrom: String?
 
     public init(requestID: String, keyName: String? = nil, route: String, model: String? = nil, channel: String? = nil,
                 provider: String? = nil, dialect: String = "openai", status: Int, usage: TokenUsage = TokenUsage(),
