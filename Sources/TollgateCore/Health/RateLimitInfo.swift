@@ -27,7 +27,8 @@ struct RateLimitInfo: Sendable, Equatable {
     }
 
     /// Reads the headers; `now` is the wall clock for dates. Header names in any case.
-    static func parse(_ headers: some Sequence<(String, String)>, now: Date = Date()) -> RateLimitInfo {
+    /// `now` is read only for a `retry-after` date (most answers carry none).
+    static func parse(_ headers: some Sequence<(String, String)>, now: @autoclosure () -> Date = Date()) -> RateLimitInfo {
         var info = RateLimitInfo()
         var retryAfterMillis: Duration?
         for (rawName, value) in headers {
@@ -37,7 +38,7 @@ struct RateLimitInfo: Sendable, Equatable {
             guard name.contains("ratelimit") || name.contains("retry-after") || name == "x-ms-region" else { continue }
             let trimmed = value.trimmingCharacters(in: .whitespaces)
             switch name {
-            case "retry-after": info.retryAfter = info.retryAfter ?? DurationText.retryAfter(trimmed, now: now)
+            case "retry-after": info.retryAfter = info.retryAfter ?? DurationText.retryAfter(trimmed, now: now())
             case "retry-after-ms", "x-ms-retry-after-ms":
                 if let ms = Double(trimmed), ms >= 0 { retryAfterMillis = .milliseconds(Int64(ms.rounded(.up))) }
             case "x-ms-region": info.region = trimmed

@@ -81,7 +81,11 @@ public final class RuntimeChannel: Sendable {
     /// The price entry of `model` (the upstream's name) here, in `book`: `options.price_model`'s,
     /// else the model's under the channel's price prefixes, else the bare model's.
     func price(for model: String, in book: PriceBook) -> PriceBook.Priced? {
-        if let last = lastPrice.withLock({ $0 }), last.book === book, last.model == model { return last.priced }
+        let remembered = lastPrice.withLock { last -> PriceBook.Priced?? in
+            guard let last, last.book === book, last.model == model else { return nil }
+            return .some(last.priced)
+        }
+        if let remembered { return remembered }
         let priced = config.options["price_model"].flatMap { book.models[$0] } ?? book.find(model: model, prefixes: pricePrefixes)
         lastPrice.withLock { $0 = (book, model, priced) }
         return priced
