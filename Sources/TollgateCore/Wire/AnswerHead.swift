@@ -109,7 +109,7 @@ struct HeadInProgress {
     }
 
     /// Whether `bytes` are `lower`, ignoring ASCII case.
-    static func same(_ bytes: UnsafeRawBufferPointer, _ lower: StaticString) -> Bool {
+    private static func same(_ bytes: UnsafeRawBufferPointer, _ lower: StaticString) -> Bool {
         guard bytes.count == lower.utf8CodeUnitCount else { return false }
         let expected = UnsafeRawBufferPointer(start: lower.utf8Start, count: lower.utf8CodeUnitCount)
         for i in 0..<bytes.count {

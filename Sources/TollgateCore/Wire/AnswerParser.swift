@@ -10,8 +10,8 @@ import NIOHTTP1
 /// are slices of the bytes read, not copies. Informational heads (1xx but 101) are skipped.
 ///
 /// The gateway's own, in place of NIO's parser (llhttp, a callback and a String per name and
-/// value, one channel handler more a read): a tenth of a request's parsing instructions went
-/// there. An upstream is not trusted: a head over `maxHeadBytes`, a malformed line, a folded or
+/// value, one channel handler more a read): about 12,000 instructions an answer, a twelfth of a
+/// chat request's, went there. An upstream is not trusted: a head over `maxHeadBytes`, a malformed line, a folded or
 /// bare-CR field, conflicting lengths or an unreadable chunk fails the answer; bytes past an
 /// answer's end make the connection unusable rather than the start of the next answer.
 struct AnswerParser {
@@ -62,7 +62,7 @@ struct AnswerParser {
     }
 
     /// The next part of the answer from `buffer` (consumed as far as it is read); nil when more
-    /// bytes are needed.
+    /// bytes are needed. Throws a `Failure` for an answer that cannot be read.
     mutating func next(_ buffer: inout ByteBuffer) throws -> Part? {
         while true {
             switch state {
@@ -70,7 +70,7 @@ struct AnswerParser {
                 guard buffer.readableBytes == 0 else { throw Failure("the upstream sent bytes with no request out") }
                 return nil
             case .head:
-                guard let read = try withLine(&buffer, limit: Self.maxHeadBytes - head.bytes, what: "head", { try $0.takeHeadLine($1) }) else {
+                guard let read = try withLine(&buffer, limit: headRoom, tooLong: "the head is longer than \(Self.maxHeadBytes) bytes", { try $0.takeHeadLine($1) }) else {
                     return nil
                 }
                 if let part = read { return part }
@@ -83,7 +83,7 @@ struct AnswerParser {
                 guard buffer.readableBytes > 0 else { return nil }
                 return .body(buffer.readSlice(length: buffer.readableBytes)!)
             case .chunkSize:
-                guard let size = try withLine(&buffer, limit: Self.maxChunkLineBytes, what: "chunk size line", { try Self.chunkSize($1) }) else {
+                guard let size = try withLine(&buffer, limit: Self.maxChunkLineBytes, tooLong: "a chunk size line is longer than \(Self.maxChunkLineBytes) bytes", { try Self.chunkSize($1) }) else {
                     return nil
                 }
                 state = size == 0 ? .trailers : .chunkData(remaining: size)
@@ -105,7 +105,7 @@ struct AnswerParser {
                 }
             case .trailers:
                 // Trailer fields are read past, counted against the head's room.
-                guard let blank = try withLine(&buffer, limit: Self.maxHeadBytes - head.bytes, what: "trailer section", { parser, line in
+                guard let blank = try withLine(&buffer, limit: headRoom, tooLong: "the trailer section is longer than \(Self.maxHeadBytes) bytes", { parser, line in
                     parser.head.bytes += line.count + 2
                     return line.isEmpty
                 }) else { return nil }
@@ -128,6 +128,9 @@ struct AnswerParser {
             throw Failure("the connection closed before the answer ended")
         }
     }
+
+    /// What is left of `maxHeadBytes` for the head's (or the trailers') next line.
+    private var headRoom: Int { max(0, Self.maxHeadBytes - head.bytes) }
 
     private mutating func end(_ buffer: ByteBuffer) -> Part {
         state = .idle
@@ -178,23 +181,24 @@ struct AnswerParser {
 
     /// Hands the next line, without its end (CRLF, or a lone LF as RFC 9112 §2.2 allows), to
     /// `body`: read in place when the bytes hold it whole, else gathered in `pending` across
-    /// reads; nil (the bytes taken) while it has not ended. `limit`: the longest it may be.
-    private mutating func withLine<R>(_ buffer: inout ByteBuffer, limit: Int, what: String,
+    /// reads; nil (the bytes taken) while it has not ended. `limit`: the longest it may be, else
+    /// it fails with `tooLong`.
+    private mutating func withLine<R>(_ buffer: inout ByteBuffer, limit: Int, tooLong: @autoclosure () -> String,
                                       _ body: (inout AnswerParser, UnsafeRawBufferPointer) throws -> R) throws -> R? {
         var gathered: [UInt8] = []
         swap(&gathered, &pending)  // out of `self` while `body` changes it
         defer { swap(&gathered, &pending) }
         let (taken, result): (Int, R?) = try buffer.withUnsafeReadableBytes { bytes in
             guard let lf = Self.lineFeed(in: bytes) else {
-                guard gathered.count + bytes.count <= limit + 1 else { throw Failure("the \(what) is longer than \(limit) bytes") }
+                guard gathered.count + bytes.count <= limit + 1 else { throw Failure(tooLong()) }
                 gathered.append(contentsOf: bytes)
                 return (bytes.count, nil)
             }
             let line = UnsafeRawBufferPointer(rebasing: bytes[..<lf])
-            if gathered.isEmpty { return (lf + 1, try body(&self, Self.withoutCR(line, limit: limit, what: what))) }
+            if gathered.isEmpty { return (lf + 1, try body(&self, Self.withoutCR(line, limit: limit, tooLong: tooLong()))) }
             gathered.append(contentsOf: line)
             defer { gathered.removeAll(keepingCapacity: true) }
-            return (lf + 1, try gathered.withUnsafeBytes { try body(&self, Self.withoutCR($0, limit: limit, what: what)) })
+            return (lf + 1, try gathered.withUnsafeBytes { try body(&self, Self.withoutCR($0, limit: limit, tooLong: tooLong())) })
         }
         buffer.moveReaderIndex(forwardBy: taken)
         return result
@@ -205,9 +209,9 @@ struct AnswerParser {
         return UnsafeRawPointer(found) - base
     }
 
-    private static func withoutCR(_ line: UnsafeRawBufferPointer, limit: Int, what: String) throws -> UnsafeRawBufferPointer {
+    private static func withoutCR(_ line: UnsafeRawBufferPointer, limit: Int, tooLong: @autoclosure () -> String) throws -> UnsafeRawBufferPointer {
         let line = line.last == UInt8(ascii: "\r") ? UnsafeRawBufferPointer(rebasing: line.dropLast()) : line
-        guard line.count <= limit else { throw Failure("the \(what) is longer than \(limit) bytes") }
+        guard line.count <= limit else { throw Failure(tooLong()) }
         return line
     }
 
