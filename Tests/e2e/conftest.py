@@ -102,11 +102,18 @@ BANNER = re.compile(r"Tollgate listening on (http://\S+)")
 ADMIN_BANNER = re.compile(r"Admin and metrics on (http://\S+)")  # printed before BANNER
 
 
+# Sockets holding the ports `closed_port` hands out, for the whole session.
+_held_ports: list[socket.socket] = []
+
+
 def closed_port() -> int:
-    """A local port nothing listens on (bound, then released)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    """A local port nothing listens on: bound without listening (a connection is refused) and
+    held until the session ends. A port bound and released could be handed to a mock a later
+    test starts (the dead channel then answered as the Bedrock mock)."""
+    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    s.bind(("127.0.0.1", 0))
+    _held_ports.append(s)
+    return s.getsockname()[1]
 
 
 def write_config(directory: Path, mock: MockOpenAI, dead_port: int) -> Path:
