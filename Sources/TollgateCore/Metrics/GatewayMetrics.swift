@@ -95,8 +95,9 @@ public final class GatewayMetrics: RequestRecorder {
         out += "# HELP tollgate_overhead_seconds The gateway's own time per request: total minus time waiting on the upstream.\n# TYPE tollgate_overhead_seconds histogram\n"
         t.overhead.render(name: "tollgate_overhead_seconds", labels: "", into: &out)
         var tokens: [String: [UInt64]] = [:], cost: [CostLabels: Int64] = [:], unpriced: [String: UInt64] = [:]
+        let none = [UInt64](repeating: 0, count: ModelSeries.tokenKinds.count)
         for (l, series) in t.models {
-            tokens[l.model] = zip(tokens[l.model] ?? series.tokens.map { _ in 0 }, series.tokens).map { $0 + $1 }
+            for (kind, n) in series.tokens.enumerated() { tokens[l.model, default: none][kind] += n }
             for (currency, nano) in series.cost { cost[CostLabels(model: l.model, currency: currency), default: 0] += nano }
             if series.unpriced > 0 { unpriced[l.model, default: 0] += series.unpriced }
         }

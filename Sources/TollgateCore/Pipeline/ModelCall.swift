@@ -108,10 +108,6 @@ final class ModelCall: @unchecked Sendable {
         }
     }
 
-    private static func lookUp(_ model: String, in table: [String: [String]]) -> [String]? {
-        table.isEmpty ? nil : table[model]
-    }
-
     /// Within budget: the key's rate limits, then the first attempt (after a Responses
     /// continuation's stored conversation, if it names one).
     private func admitted(_ snapshot: GatewayRuntime.Snapshot) throws {
@@ -124,10 +120,9 @@ final class ModelCall: @unchecked Sendable {
         marks = BillingMarks(batch: key.billingTier == .batch)
         retriesLeft = runtime.routing.retries
         // Closures, not `key.allows` itself: a method taken as a value copies the key (every
-        // reference in it retained) into a context allocated for it. Tables most gateways leave
-        // empty are not hashed into.
-        fallbacks = (Self.lookUp(model, in: key.fallbacks) ?? Self.lookUp(model, in: snapshot.fallbacks) ?? []).filter { key.allows(model: $0) }
-        contextFallbacks = (Self.lookUp(model, in: snapshot.contextWindowFallbacks) ?? []).filter { key.allows(model: $0) }
+        // reference in it retained) into a context allocated for it.
+        fallbacks = (key.fallbacks[model] ?? snapshot.fallbacks[model] ?? []).filter { key.allows(model: $0) }
+        contextFallbacks = (snapshot.contextWindowFallbacks[model] ?? []).filter { key.allows(model: $0) }
         try afterPreviousResponse { [self] in _ = try attempt(failover: false) }
     }
 

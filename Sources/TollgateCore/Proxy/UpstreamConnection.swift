@@ -93,11 +93,12 @@ final class UpstreamConnection: ChannelInboundHandler, @unchecked Sendable {
     func channelInactive(context: ChannelHandlerContext) {
         pool.remove(self)
         do {
+            // An answer read to the close ends here; a delegate still waiting heard nothing whole.
             if let part = try parser.finish() { deliver(part, context: context) }
+            failDelegate(ChannelError.eof)
         } catch {
             failDelegate(error)
         }
-        failDelegate(ChannelError.eof)
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {

@@ -50,7 +50,7 @@ struct HeadInProgress {
         guard line[0] != UInt8(ascii: " ") && line[0] != UInt8(ascii: "\t") else {
             throw Failure("a field line is folded onto the previous one (obsolete line folding)")
         }
-        guard let colon = line.firstIndex(of: UInt8(ascii: ":")), colon > 0, line[..<colon].allSatisfy(Self.isTokenByte) else {
+        guard let colon = line.firstIndex(of: UInt8(ascii: ":")), colon > 0, line[..<colon].allSatisfy(HTTPHead.isTokenByte) else {
             throw Failure("malformed field line")
         }
         var start = colon + 1, end = line.count
@@ -123,14 +123,4 @@ struct HeadInProgress {
 
     /// Control characters other than a tab (CR, LF and NUL among them): never in a field value.
     private static func isControl(_ byte: UInt8) -> Bool { (byte < 0x20 && byte != UInt8(ascii: "\t")) || byte == 0x7F }
-
-    /// RFC 9110 `tchar`.
-    private static func isTokenByte(_ byte: UInt8) -> Bool {
-        switch byte {
-        case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "0")...UInt8(ascii: "9"),
-             UInt8(ascii: "!"), UInt8(ascii: "#")...UInt8(ascii: "'"), UInt8(ascii: "*"), UInt8(ascii: "+"), UInt8(ascii: "-"),
-             UInt8(ascii: "."), UInt8(ascii: "^"), UInt8(ascii: "_"), UInt8(ascii: "`"), UInt8(ascii: "|"), UInt8(ascii: "~"): true
-        default: false
-        }
-    }
 }

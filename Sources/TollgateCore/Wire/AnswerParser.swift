@@ -220,9 +220,9 @@ struct AnswerParser {
     /// A chunk's size: hexadecimal digits, then optional whitespace and `;` extensions (ignored).
     static func chunkSize(_ line: UnsafeRawBufferPointer) throws -> Int {
         var size = 0, digits = 0, i = 0
-        while i < line.count, let digit = hexValue(line[i]) {
+        while i < line.count, let digit = hexValue(line[i]) {  // TollgateShared's
             guard digits < 15 else { throw Failure("a chunk size has more than 15 digits") }
-            size = size << 4 | digit
+            size = size << 4 | Int(digit)
             digits += 1
             i += 1
         }
@@ -230,14 +230,5 @@ struct AnswerParser {
         while i < line.count, line[i] == UInt8(ascii: " ") || line[i] == UInt8(ascii: "\t") { i += 1 }
         guard i == line.count || line[i] == UInt8(ascii: ";") else { throw Failure("a chunk size line has text after its size") }
         return size
-    }
-
-    private static func hexValue(_ byte: UInt8) -> Int? {
-        switch byte {
-        case UInt8(ascii: "0")...UInt8(ascii: "9"): Int(byte - UInt8(ascii: "0"))
-        case UInt8(ascii: "a")...UInt8(ascii: "f"): Int(byte - UInt8(ascii: "a") + 10)
-        case UInt8(ascii: "A")...UInt8(ascii: "F"): Int(byte - UInt8(ascii: "A") + 10)
-        default: nil
-        }
     }
 }

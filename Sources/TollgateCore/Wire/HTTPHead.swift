@@ -100,7 +100,8 @@ enum HTTPHead {
     /// RFC 9110 token: a method or header name.
     static func isToken(_ text: String) -> Bool { !text.isEmpty && everyByte(of: text, isTokenByte) }
 
-    private static func isTokenByte(_ byte: UInt8) -> Bool {
+    /// RFC 9110 `tchar` (the answer parser checks field names with it too).
+    static func isTokenByte(_ byte: UInt8) -> Bool {
         switch byte {
         case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "0")...UInt8(ascii: "9"): true
         case UInt8(ascii: "!"), UInt8(ascii: "#"), UInt8(ascii: "$"), UInt8(ascii: "%"), UInt8(ascii: "&"), UInt8(ascii: "'"),
