@@ -307,10 +307,9 @@ public final class Gateway: Sendable {
                         return try sync.addHandler(ConnectionRefusal(refusal))
                     }
                     channel.closeFuture.whenComplete { _ in runtime.connections.release(peer) }
-                    // NIO's request parser, and nothing else of NIO's HTTP: RequestHandler serves
-                    // pipelined requests in order, answers parser errors and writes its answers
-                    // as bytes (no encoder, validator or pipelining handler: fewer hops a request).
-                    try sync.addHandler(ByteToMessageHandler(HTTPRequestDecoder(leftOverBytesStrategy: .dropBytes)))
+                    // One handler and none of NIO's HTTP handlers: RequestHandler reads requests
+                    // with its own parser, serves pipelined ones in order and writes its answers
+                    // as bytes (no decoder, encoder, validator or pipelining handler: no hops).
                     try sync.addHandler(RequestHandler(runtime: runtime, listener: listener))
                 }
             }

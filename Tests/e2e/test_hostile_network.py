@@ -469,3 +469,81 @@ def test_a_malformed_request_gets_400_and_the_connection_closes(net_gateway):
         assert status == 400 and json.loads(body)["error"]["code"] == "bad_http_request"
         assert headers.get("connection") == "close"
         assert closed_by_server(s)
+
+
+# --- request framing: the gateway's own parser ---------------------------------------------------
+
+AUTH = f"Authorization: Bearer {CLIENT_KEY}"
+
+
+def test_a_chunked_body_with_extensions_and_trailers_is_served(net_gateway):
+    body = json.dumps({"model": "mock-echo", "messages": [{"role": "user", "content": "in chunks"}]}).encode()
+    chunks = b"".join(b"%x;part=%d\r\n%s\r\n" % (len(part), i, part) for i, part in enumerate([body[:10], body[10:25], body[25:]]))
+    with connect(net_gateway) as s:
+        s.sendall(head("/v1/chat/completions", AUTH, "Transfer-Encoding: chunked") + chunks + b"0\r\nX-Checksum: none\r\n\r\n")
+        answers = read_responses(s, 1)
+        assert answers[0][0] == 200
+        assert json.loads(answers[0][2])["choices"][0]["message"]["content"] == "echo: in chunks"
+        s.sendall(chat_request("still open"))
+        assert json.loads(read_responses(s, 1)[0][2])["choices"][0]["message"]["content"] == "echo: still open"
+
+
+@pytest.mark.parametrize("framing, reason", [
+    ("Content-Length: 4\r\nTransfer-Encoding: chunked", "transfer-encoding and content-length together"),
+    ("Transfer-Encoding: chunked\r\nContent-Length: 4", "transfer-encoding and content-length together"),
+    ("Transfer-Encoding: gzip", "last transfer coding is not chunked"),
+    ("Transfer-Encoding: chunked\r\nTransfer-Encoding: chunked", "chunked twice"),
+    ("Content-Length: 4\r\nContent-Length: 5", "conflicting content-length"),
+    ("X-Folded: a\r\n b", "obsolete line folding"),
+    ("X-Bare: a\nContent-Length: 4", "lone LF"),
+])
+def test_a_request_that_could_be_framed_two_ways_gets_400_and_nothing_behind_it_is_served(net_gateway, framing, reason):
+    """Request smuggling: where a proxy in front could read the message's end elsewhere, the
+    gateway refuses it and reads nothing more from the connection (the request behind it could
+    be the first one's body to that proxy)."""
+    smuggled = head("/healthz", method="GET")
+    with connect(net_gateway) as s:
+        s.sendall(f"POST /v1/chat/completions HTTP/1.1\r\nHost: t\r\n{AUTH}\r\n{framing}\r\n\r\n".encode() + b"0\r\n\r\n" + smuggled)
+        status, headers, body = read_response(s)
+        assert status == 400, body
+        error = json.loads(body)["error"]
+        assert error["code"] == "bad_http_request" and reason in error["message"]
+        assert headers.get("connection") == "close"
+        assert len(body) == int(headers["content-length"]), "a second answer followed the 400"
+        assert read_to_close(s) == b"", "a second answer followed the 400"
+
+
+def read_to_close(s: socket.socket) -> bytes:
+    """Whatever the server still sends before it closes its side."""
+    s.settimeout(10)
+    rest = b""
+    while chunk := s.recv(65536):
+        rest += chunk
+    return rest
+
+
+def test_a_request_on_http_1_0_with_transfer_encoding_gets_400(net_gateway):
+    with connect(net_gateway) as s:
+        s.sendall(f"POST /v1/chat/completions HTTP/1.0\r\n{AUTH}\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n".encode())
+        status, _, body = read_response(s)
+        assert status == 400 and "HTTP/1.0" in json.loads(body)["error"]["message"]
+
+
+def test_requests_split_at_every_byte_are_served(net_gateway):
+    """A client (or a network) that sends a request a byte at a time, and the next one pipelined
+    behind it, gets the same answers."""
+    with connect(net_gateway) as s:
+        s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        for byte in chat_request("slowly") + head("/healthz", method="GET"):
+            s.send(bytes([byte]))
+        answers = read_responses(s, 2)
+        assert json.loads(answers[0][2])["choices"][0]["message"]["content"] == "echo: slowly"
+        assert json.loads(answers[1][2]) == {"status": "ok"}
+
+
+def test_a_connect_request_is_answered_and_the_connection_closes(net_gateway):
+    with connect(net_gateway) as s:
+        s.sendall(b"CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n" + head("/healthz", method="GET"))
+        status, headers, _ = read_response(s)
+        assert status >= 400 and headers.get("connection") == "close"
+        assert closed_by_server(s)

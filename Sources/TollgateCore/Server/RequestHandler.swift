@@ -4,11 +4,12 @@ import NIOHTTP1
 import TollgatePluginABI
 
 /// Serves one client connection: reads a request, answers the gateway's own routes, and hands
-/// model calls to `ClientAPI`. Responses are written here, as bytes (`HTTPHead`, chunked framing
-/// of its own), so every path shares the same headers, framing and keep-alive handling. A
-/// pipelined request waits until the answer before it ended: one request in flight per connection.
+/// model calls to `ClientAPI`. Requests are read by its own `RequestParser`; responses are
+/// written here, as bytes (`HTTPHead`, chunked framing of its own), so every path shares the same
+/// headers, framing and keep-alive handling. A pipelined request waits until the answer before it
+/// ended: one request in flight per connection.
 final class RequestHandler: ChannelInboundHandler, @unchecked Sendable {
-    typealias InboundIn = HTTPServerRequestPart
+    typealias InboundIn = ByteBuffer
     typealias OutboundOut = ByteBuffer
 
     let runtime: GatewayRuntime
@@ -35,8 +36,9 @@ final class RequestHandler: ChannelInboundHandler, @unchecked Sendable {
     var dialect = ClientDialect.openAI
     /// A request was read whole and is being served (it counts in `runtime.inFlight`).
     private var dispatched = false
-    /// Parts of pipelined requests that arrived while one was served.
-    private var pipelined: [HTTPServerRequestPart] = []
+    private var parser = RequestParser()
+    /// Bytes that arrived while a request was served (pipelined requests), read once it ended.
+    private var unread: ByteBuffer?
     /// A response head went out and its end did not yet: no other answer can be written.
     private var responseOpen = false
     /// The open response's body is sent in chunks (a stream: no content-length).
@@ -97,12 +99,23 @@ final class RequestHandler: ChannelInboundHandler, @unchecked Sendable {
     // MARK: Reading
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        let part = unwrapInboundIn(data)
-        guard !dispatched, pipelined.isEmpty else { return holdPipelined(part, context: context) }
-        read(part, context: context)
+        var bytes = unwrapInboundIn(data)
+        guard !dispatched, unread == nil else { return hold(&bytes, context: context) }
+        parse(&bytes, context: context)
     }
 
-    private func read(_ part: HTTPServerRequestPart, context: ChannelHandlerContext) {
+    /// Reads requests from `bytes` until one is dispatched (served while the rest waits) or the
+    /// bytes run out. A request answered at once lets the next one be read in the same loop.
+    private func parse(_ bytes: inout ByteBuffer, context: ChannelHandlerContext) {
+        do {
+            while !dispatched, let part = try parser.next(&bytes) { read(part, context: context) }
+        } catch {
+            return refuseUnreadable(error as? HTTPWireFailure ?? HTTPWireFailure("\(error)"), context: context)
+        }
+        if bytes.readableBytes > 0 { hold(&bytes, context: context) }
+    }
+
+    private func read(_ part: RequestParser.Part, context: ChannelHandlerContext) {
         switch part {
         case .head(let requestHead):
             let entry = begin(requestHead)
@@ -132,19 +145,24 @@ final class RequestHandler: ChannelInboundHandler, @unchecked Sendable {
         }
     }
 
-    /// A pipelined request (sent before the answer to the one before): its parts wait, and the
-    /// socket is not read meanwhile, until that request ended. Rare, so it alone pays for the
+    /// Bytes of a pipelined request (sent before the answer to the one before) wait unread, and
+    /// the socket is not read meanwhile, until that request ended. Rare, so it alone pays for the
     /// pause; a plain keep-alive request is read with no extra step.
-    private func holdPipelined(_ part: HTTPServerRequestPart, context: ChannelHandlerContext) {
-        if pipelined.isEmpty { try? context.channel.syncOptions?.setOption(ChannelOptions.autoRead, value: false) }
-        pipelined.append(part)
+    private func hold(_ bytes: inout ByteBuffer, context: ChannelHandlerContext) {
+        guard unread != nil else {
+            unread = bytes
+            try? context.channel.syncOptions?.setOption(ChannelOptions.autoRead, value: false)
+            return
+        }
+        unread!.writeBuffer(&bytes)
     }
 
-    /// After a request ended: the pipelined parts that waited, then reading resumes.
+    /// After a request ended: the bytes that waited, then reading resumes.
     private func readPipelined() {
-        guard let context else { return }
-        while !dispatched, !pipelined.isEmpty { read(pipelined.removeFirst(), context: context) }
-        guard pipelined.isEmpty else { return }
+        guard let context, var bytes = unread else { return }
+        unread = nil
+        parse(&bytes, context: context)
+        guard unread == nil else { return }
         try? context.channel.syncOptions?.setOption(ChannelOptions.autoRead, value: true)
         context.read()
     }
@@ -156,6 +174,7 @@ final class RequestHandler: ChannelInboundHandler, @unchecked Sendable {
         rejectingBody = false
         keepAlive = requestHead.isKeepAlive
         bodiless = requestHead.method == .HEAD || requestHead.method == .CONNECT
+        if requestHead.method == .CONNECT { keepAlive = false }  // what follows would be a tunnel's bytes
         requestID = runtime.nextRequestID()
         started = .now()
         startedWall = unixMillis()
@@ -205,24 +224,24 @@ final class RequestHandler: ChannelInboundHandler, @unchecked Sendable {
         context.fireChannelWritabilityChanged()
     }
 
-    /// A request NIO's HTTP parser refused gets an answer before the connection closes: 431 for
-    /// headers over the decoder's limits (80 KiB, NIO's default), 400 for anything else.
+    /// A request the parser refused gets an answer before the connection closes: 431 for a head
+    /// over its limit (80 KiB), 400 for anything else. Mid-answer (a refused request's body), the
+    /// connection just closes.
+    private func refuseUnreadable(_ failure: HTTPWireFailure, context: ChannelHandlerContext) {
+        unread = nil
+        guard !responseOpen else { return context.close(promise: nil) }
+        keepAlive = false
+        rejectingBody = true
+        let refusal: GatewayError = failure.tooLarge
+            ? GatewayError(status: 431, type: "invalid_request_error", code: "headers_too_large",
+                           message: "request headers are larger than the gateway accepts (80 KiB)")
+            : .badRequest("malformed HTTP request: \(failure.reason)", code: "bad_http_request")
+        writeComplete(status: HTTPResponseStatus(statusCode: refusal.status), headers: HTTPHeaders([("content-type", "application/json")]),
+                      fields: AnswerFields(requestID: "", close: true), body: allocator.buffer(bytes: refusal.body))  // no request yet
+    }
+
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
-        if error is HTTPParserError, dispatched {
-            // Garbage after a request being served: that answer is the connection's last.
-            keepAlive = false
-            pipelined.removeAll()
-        } else if let parserError = error as? HTTPParserError, !responseOpen {
-            keepAlive = false
-            let refusal: GatewayError = parserError == .headerOverflow
-                ? GatewayError(status: 431, type: "invalid_request_error", code: "headers_too_large",
-                               message: "request headers are larger than the gateway accepts (80 KiB)")
-                : .badRequest("malformed HTTP request: \(parserError)", code: "bad_http_request")
-            writeComplete(status: HTTPResponseStatus(statusCode: refusal.status), headers: HTTPHeaders([("content-type", "application/json")]),
-                          fields: AnswerFields(requestID: "", close: true), body: allocator.buffer(bytes: refusal.body))  // no request yet
-        } else {
-            context.close(promise: nil)
-        }
+        context.close(promise: nil)
     }
 
     // MARK: Writing
@@ -332,7 +351,7 @@ final class RequestHandler: ChannelInboundHandler, @unchecked Sendable {
         if dispatched {
             dispatched = false
             runtime.requestFinished()
-            if !pipelined.isEmpty { eventLoop?.execute { self.readPipelined() } }  // once this call's stack unwound
+            if unread != nil { eventLoop?.execute { self.readPipelined() } }  // once this call's stack unwound
         }
     }
 }

@@ -1,6 +1,3 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import NIOCore
 import NIOHTTP1
 
@@ -14,7 +11,7 @@ import NIOHTTP1
 /// chat request's, went there. An upstream is not trusted: a head over `maxHeadBytes`, a malformed line, a folded or
 /// bare-CR field, conflicting lengths or an unreadable chunk fails the answer; bytes past an
 /// answer's end make the connection unusable rather than the start of the next answer.
-struct AnswerParser {
+struct AnswerParser: LineReading {
     enum Part {
         case head(HTTPResponseHead)
         case body(ByteBuffer)
@@ -22,36 +19,25 @@ struct AnswerParser {
         case end(reusable: Bool)
     }
 
-    struct Failure: Error, CustomStringConvertible {
-        let reason: String
-        init(_ reason: String) { self.reason = reason }
-        var description: String { "upstream answer: " + reason }
-    }
+    typealias Failure = HTTPWireFailure
 
     static let maxHeadBytes = 80 * 1024
-    /// A chunk's size line, extensions included.
-    static let maxChunkLineBytes = 4096
 
     private enum State {
         /// No request out: the upstream has nothing to say.
         case idle
         case head
-        case fixed(remaining: Int)
-        case chunkSize
-        case chunkData(remaining: Int)
-        /// The line end after a chunk's data.
-        case chunkDataEnd
-        case trailers
-        case untilClose
+        case body
     }
 
     private var state = State.idle
     /// The request was a HEAD: its answer has no body whatever its fields say.
     private var headRequest = false
-    /// A line split across reads, gathered until its end.
-    private var pending: [UInt8] = []
+    /// A head line split across reads, gathered until its end.
+    var pending: [UInt8] = []
     /// The head being read.
     private var head = HeadInProgress()
+    private var body = BodyReader()
 
     /// A request went out: its answer is read next.
     mutating func expect(method: HTTPMethod) {
@@ -70,46 +56,19 @@ struct AnswerParser {
                 guard buffer.readableBytes == 0 else { throw Failure("the upstream sent bytes with no request out") }
                 return nil
             case .head:
-                guard let read = try withLine(&buffer, limit: headRoom, tooLong: "the head is longer than \(Self.maxHeadBytes) bytes", { try $0.takeHeadLine($1) }) else {
+                let tooLong = Failure("the head is longer than \(Self.maxHeadBytes) bytes", tooLarge: true)
+                guard let read = try withLine(&buffer, limit: headRoom, crlf: false, tooLong: tooLong, { try $0.takeHeadLine($1) }) else {
                     return nil
                 }
                 if let part = read { return part }
-            case .fixed(let remaining):
-                if remaining == 0 { return end(buffer) }
-                guard let slice = buffer.readSlice(length: min(remaining, buffer.readableBytes)), slice.readableBytes > 0 else { return nil }
-                state = .fixed(remaining: remaining - slice.readableBytes)
-                return .body(slice)
-            case .untilClose:
-                guard buffer.readableBytes > 0 else { return nil }
-                return .body(buffer.readSlice(length: buffer.readableBytes)!)
-            case .chunkSize:
-                guard let size = try withLine(&buffer, limit: Self.maxChunkLineBytes, tooLong: "a chunk size line is longer than \(Self.maxChunkLineBytes) bytes", { try Self.chunkSize($1) }) else {
-                    return nil
+            case .body:
+                switch try body.next(&buffer) {
+                case nil: return nil
+                case .data(let slice): return .body(slice)
+                case .end:
+                    state = .idle
+                    return .end(reusable: head.keepAlive && buffer.readableBytes == 0)
                 }
-                state = size == 0 ? .trailers : .chunkData(remaining: size)
-            case .chunkData(let remaining):
-                guard buffer.readableBytes > 0 else { return nil }
-                let slice = buffer.readSlice(length: min(remaining, buffer.readableBytes))!
-                state = slice.readableBytes == remaining ? .chunkDataEnd : .chunkData(remaining: remaining - slice.readableBytes)
-                return .body(slice)
-            case .chunkDataEnd:
-                // CRLF or LF; a CR read alone waits in `pending` for its LF.
-                guard let byte = buffer.readInteger(as: UInt8.self) else { return nil }
-                if byte == UInt8(ascii: "\r") && pending.isEmpty {
-                    pending.append(byte)
-                } else if byte == UInt8(ascii: "\n") {
-                    pending.removeAll(keepingCapacity: true)
-                    state = .chunkSize
-                } else {
-                    throw Failure("a chunk is longer than its size")
-                }
-            case .trailers:
-                // Trailer fields are read past, counted against the head's room.
-                guard let blank = try withLine(&buffer, limit: headRoom, tooLong: "the trailer section is longer than \(Self.maxHeadBytes) bytes", { parser, line in
-                    parser.head.bytes += line.count + 2
-                    return line.isEmpty
-                }) else { return nil }
-                if blank { return end(buffer) }
             }
         }
     }
@@ -119,7 +78,7 @@ struct AnswerParser {
     mutating func finish() throws -> Part? {
         switch state {
         case .idle: return nil
-        case .untilClose:
+        case .body where body.endsWithClose:
             state = .idle
             return .end(reusable: false)
         case .head where head.status == nil && pending.isEmpty: return nil
@@ -129,13 +88,8 @@ struct AnswerParser {
         }
     }
 
-    /// What is left of `maxHeadBytes` for the head's (or the trailers') next line.
+    /// What is left of `maxHeadBytes` for the head's next line.
     private var headRoom: Int { max(0, Self.maxHeadBytes - head.bytes) }
-
-    private mutating func end(_ buffer: ByteBuffer) -> Part {
-        state = .idle
-        return .end(reusable: head.keepAlive && buffer.readableBytes == 0)
-    }
 
     // MARK: - Head
 
@@ -157,78 +111,24 @@ struct AnswerParser {
             head = HeadInProgress()  // 100 Continue, 103 Early Hints: the answer follows
             return nil
         }
-        state = framing(code: code)
+        body.start(framing(code: code), trailerRoom: headRoom, crlf: false)
+        state = .body
         return .head(head.takeResponseHead())
     }
 
     /// How the body is framed (RFC 9112 §6.3).
-    private mutating func framing(code: Int) -> State {
-        if headRequest || code == 204 || code == 304 { return .fixed(remaining: 0) }
+    private mutating func framing(code: Int) -> BodyReader.Framing {
+        if headRequest || code == 204 || code == 304 { return .length(0) }
         if head.transferEncoding {
             // An HTTP/1.0 answer with transfer codings, or one whose last coding is not chunked,
             // ends with the connection; with a content-length beside chunked, the connection is
             // not trusted for another request.
             guard head.status!.minor > 0, head.chunked else { head.close = true; return .untilClose }
             if head.contentLength != nil { head.close = true }
-            return .chunkSize
+            return .chunked
         }
-        if let length = head.contentLength { return .fixed(remaining: length) }
+        if let length = head.contentLength { return .length(length) }
         head.close = true
         return .untilClose
-    }
-
-    // MARK: - Lines
-
-    /// Hands the next line, without its end (CRLF, or a lone LF as RFC 9112 §2.2 allows), to
-    /// `body`: read in place when the bytes hold it whole, else gathered in `pending` across
-    /// reads; nil (the bytes taken) while it has not ended. `limit`: the longest it may be, else
-    /// it fails with `tooLong`.
-    private mutating func withLine<R>(_ buffer: inout ByteBuffer, limit: Int, tooLong: @autoclosure () -> String,
-                                      _ body: (inout AnswerParser, UnsafeRawBufferPointer) throws -> R) throws -> R? {
-        var gathered: [UInt8] = []
-        swap(&gathered, &pending)  // out of `self` while `body` changes it
-        defer { swap(&gathered, &pending) }
-        let (taken, result): (Int, R?) = try buffer.withUnsafeReadableBytes { bytes in
-            guard let lf = Self.lineFeed(in: bytes) else {
-                guard gathered.count + bytes.count <= limit + 1 else { throw Failure(tooLong()) }
-                gathered.append(contentsOf: bytes)
-                return (bytes.count, nil)
-            }
-            let line = UnsafeRawBufferPointer(rebasing: bytes[..<lf])
-            if gathered.isEmpty { return (lf + 1, try body(&self, Self.withoutCR(line, limit: limit, tooLong: tooLong()))) }
-            gathered.append(contentsOf: line)
-            defer { gathered.removeAll(keepingCapacity: true) }
-            return (lf + 1, try gathered.withUnsafeBytes { try body(&self, Self.withoutCR($0, limit: limit, tooLong: tooLong())) })
-        }
-        buffer.moveReaderIndex(forwardBy: taken)
-        return result
-    }
-
-    private static func lineFeed(in bytes: UnsafeRawBufferPointer) -> Int? {
-        guard let base = bytes.baseAddress, let found = memchr(base, Int32(UInt8(ascii: "\n")), bytes.count) else { return nil }
-        return UnsafeRawPointer(found) - base
-    }
-
-    private static func withoutCR(_ line: UnsafeRawBufferPointer, limit: Int, tooLong: @autoclosure () -> String) throws -> UnsafeRawBufferPointer {
-        let line = line.last == UInt8(ascii: "\r") ? UnsafeRawBufferPointer(rebasing: line.dropLast()) : line
-        guard line.count <= limit else { throw Failure(tooLong()) }
-        return line
-    }
-
-    // MARK: - Chunks
-
-    /// A chunk's size: hexadecimal digits, then optional whitespace and `;` extensions (ignored).
-    static func chunkSize(_ line: UnsafeRawBufferPointer) throws -> Int {
-        var size = 0, digits = 0, i = 0
-        while i < line.count, let digit = hexValue(line[i]) {  // TollgateShared's
-            guard digits < 15 else { throw Failure("a chunk size has more than 15 digits") }
-            size = size << 4 | Int(digit)
-            digits += 1
-            i += 1
-        }
-        guard digits > 0 else { throw Failure("a chunk size line has no size") }
-        while i < line.count, line[i] == UInt8(ascii: " ") || line[i] == UInt8(ascii: "\t") { i += 1 }
-        guard i == line.count || line[i] == UInt8(ascii: ";") else { throw Failure("a chunk size line has text after its size") }
-        return size
     }
 }

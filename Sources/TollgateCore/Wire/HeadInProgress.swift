@@ -1,12 +1,13 @@
 import NIOHTTP1
 import TollgateShared
 
-/// An answer's head as its lines come: what framing and reuse depend on is read from the fields
-/// as they pass.
+/// A message's head as its lines come (an upstream's answer, a client's request): what framing
+/// and reuse depend on is read from the fields as they pass.
 struct HeadInProgress {
-    /// Bytes of the head so far (line ends counted as two), against `AnswerParser.maxHeadBytes`.
+    /// Bytes of the head so far (line ends counted as two), against the parser's limit.
     var bytes = 0
     var status: (minor: Int, code: Int, reason: String)?
+    var request: (method: HTTPMethod, uri: String, minor: Int)?
     var fields: [(String, String)] = []
     var contentLength: Int?
     var transferEncoding = false
@@ -16,7 +17,7 @@ struct HeadInProgress {
     var close = false
     var keepAliveToken = false
 
-    typealias Failure = AnswerParser.Failure
+    typealias Failure = HTTPWireFailure
 
     var keepAlive: Bool { !close && (status.map { $0.minor > 0 } == true || keepAliveToken) }
 
@@ -24,11 +25,21 @@ struct HeadInProgress {
     /// released when the next answer starts).
     mutating func takeResponseHead() -> HTTPResponseHead {
         let status = status!
-        var taken: [(String, String)] = []
-        swap(&taken, &fields)
         return HTTPResponseHead(version: HTTPVersion(major: 1, minor: status.minor),
                                 status: HTTPResponseStatus(statusCode: status.code, reasonPhrase: status.reason),
-                                headers: HTTPHeaders(taken))
+                                headers: takeFields())
+    }
+
+    mutating func takeRequestHead() -> HTTPRequestHead {
+        let request = request!
+        return HTTPRequestHead(version: HTTPVersion(major: 1, minor: request.minor), method: request.method, uri: request.uri,
+                               headers: takeFields())
+    }
+
+    private mutating func takeFields() -> HTTPHeaders {
+        var taken: [(String, String)] = []
+        swap(&taken, &fields)
+        return HTTPHeaders(taken)
     }
 
     /// `HTTP/1.x NNN reason` (the reason may be empty, its space too).
@@ -43,6 +54,34 @@ struct HeadInProgress {
         let reason = line.count > 13 ? UnsafeRawBufferPointer(rebasing: line[13...]) : UnsafeRawBufferPointer(start: nil, count: 0)
         guard !reason.contains(where: Self.isControl) else { throw Failure("the status line's reason holds a control character") }
         status = (minor, a * 100 + b * 10 + c, String(decoding: reason, as: UTF8.self))
+    }
+
+    /// `METHOD target HTTP/1.0|1.1`, one space apart (RFC 9112 §3): the method a token, the
+    /// target visible bytes (obs-text allowed, as clients send UTF-8 unescaped).
+    mutating func readRequestLine(_ line: UnsafeRawBufferPointer) throws {
+        let space = UInt8(ascii: " ")
+        var end = 0
+        while end < line.count, HTTPHead.isTokenByte(line[end]) { end += 1 }
+        let methodEnd = end
+        guard methodEnd > 0, end < line.count, line[end] == space else { throw Failure("malformed request line") }
+        end += 1
+        let targetStart = end
+        while end < line.count, line[end] > space, line[end] != 0x7F { end += 1 }
+        let version = UnsafeRawBufferPointer(rebasing: line[min(end + 1, line.count)...])
+        guard end > targetStart, end < line.count, line[end] == space, version.count == 8, version.hasPrefix("HTTP/1."),
+              version[7] == UInt8(ascii: "0") || version[7] == UInt8(ascii: "1") else {
+            throw Failure("malformed request line")
+        }
+        request = (Self.method(UnsafeRawBufferPointer(rebasing: line[..<methodEnd])),
+                   String(decoding: UnsafeRawBufferPointer(rebasing: line[targetStart..<end]), as: UTF8.self),
+                   Int(version[7] - UInt8(ascii: "0")))
+    }
+
+    /// The common methods without building a String (NIO's table takes one).
+    private static func method(_ name: UnsafeRawBufferPointer) -> HTTPMethod {
+        if name.elementsEqual("POST".utf8) { return .POST }
+        if name.elementsEqual("GET".utf8) { return .GET }
+        return HTTPMethod(rawValue: String(decoding: name, as: UTF8.self))
     }
 
     /// `name: value`, the value without the whitespace around it.
