@@ -11,6 +11,7 @@ let fuzzTargets: [(name: String, dependencies: [Target.Dependency])] = [
     ("FuzzEventStream", [.product(name: "BedrockPlugin", package: "Tollgate")]),
     ("FuzzClaudeAnswer", [.product(name: "AnthropicWire", package: "Tollgate")]),
     ("FuzzAnswer", [.product(name: "TollgateCore", package: "Tollgate"), .product(name: "NIOCore", package: "swift-nio")]),
+    ("FuzzClientRequest", [.product(name: "TollgateCore", package: "Tollgate"), .product(name: "NIOCore", package: "swift-nio")]),
     ("FuzzJSONPath", [.product(name: "TollgateCore", package: "Tollgate")]),
     ("FuzzTemplate", [.product(name: "TollgateCore", package: "Tollgate")]),
     ("FuzzConfig", [.product(name: "TollgateCore", package: "Tollgate")]),

@@ -56,8 +56,9 @@ struct AnswerParser: LineReading {
                 guard buffer.readableBytes == 0 else { throw Failure("the upstream sent bytes with no request out") }
                 return nil
             case .head:
-                let tooLong = Failure("the head is longer than \(Self.maxHeadBytes) bytes", tooLarge: true)
-                guard let read = try withLine(&buffer, limit: headRoom, crlf: false, tooLong: tooLong, { try $0.takeHeadLine($1) }) else {
+                guard let read = try withLine(&buffer, limit: headRoom, crlf: false,
+                                              tooLong: Failure("the head is longer than \(Self.maxHeadBytes) bytes", tooLarge: true),
+                                              { try $0.takeHeadLine($1) }) else {
                     return nil
                 }
                 if let part = read { return part }

@@ -90,8 +90,9 @@ struct BodyReader: LineReading {
                 }
             case .trailers:
                 // Trailer fields are read past, counted against the head's room.
-                let tooLong = HTTPWireFailure("the trailer section is longer than the head's limit", tooLarge: true)
-                guard let blank = try withLine(&buffer, limit: max(0, trailerRoom), crlf: crlf, tooLong: tooLong, { reader, line in
+                guard let blank = try withLine(&buffer, limit: max(0, trailerRoom), crlf: crlf,
+                                               tooLong: HTTPWireFailure("the trailer section is longer than the head's limit", tooLarge: true),
+                                               { reader, line in
                     reader.trailerRoom -= line.count + 2
                     return line.isEmpty
                 }) else { return nil }

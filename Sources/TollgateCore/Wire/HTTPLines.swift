@@ -63,7 +63,7 @@ enum HTTPLines {
     static func withoutCR(_ line: UnsafeRawBufferPointer, limit: Int, crlf: Bool, tooLong: @autoclosure () -> HTTPWireFailure) throws -> UnsafeRawBufferPointer {
         let endsWithCR = line.last == cr
         guard endsWithCR || !crlf else { throw HTTPWireFailure("a line ends with a lone LF") }
-        let line = endsWithCR ? UnsafeRawBufferPointer(rebasing: line.dropLast()) : line
+        let line = endsWithCR ? UnsafeRawBufferPointer(start: line.baseAddress, count: line.count - 1) : line
         guard line.count <= limit else { throw tooLong() }
         return line
     }

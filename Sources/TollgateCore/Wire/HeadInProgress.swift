@@ -1,3 +1,6 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import NIOHTTP1
 import TollgateShared
 
@@ -79,8 +82,8 @@ struct HeadInProgress {
 
     /// The common methods without building a String (NIO's table takes one).
     private static func method(_ name: UnsafeRawBufferPointer) -> HTTPMethod {
-        if name.elementsEqual("POST".utf8) { return .POST }
-        if name.elementsEqual("GET".utf8) { return .GET }
+        if name.count == 4 && memcmp(name.baseAddress!, "POST", 4) == 0 { return .POST }
+        if name.count == 3 && memcmp(name.baseAddress!, "GET", 3) == 0 { return .GET }
         return HTTPMethod(rawValue: String(decoding: name, as: UTF8.self))
     }
 
@@ -89,16 +92,14 @@ struct HeadInProgress {
         guard line[0] != UInt8(ascii: " ") && line[0] != UInt8(ascii: "\t") else {
             throw Failure("a field line is folded onto the previous one (obsolete line folding)")
         }
-        guard let colon = line.firstIndex(of: UInt8(ascii: ":")), colon > 0, line[..<colon].allSatisfy(HTTPHead.isTokenByte) else {
-            throw Failure("malformed field line")
-        }
+        var colon = 0
+        while colon < line.count, HTTPHead.isTokenByte(line[colon]) { colon += 1 }
+        guard colon > 0, colon < line.count, line[colon] == UInt8(ascii: ":") else { throw Failure("malformed field line") }
         var start = colon + 1, end = line.count
         while start < end, Self.isWhitespace(line[start]) { start += 1 }
         while end > start, Self.isWhitespace(line[end - 1]) { end -= 1 }
         let name = UnsafeRawBufferPointer(rebasing: line[..<colon]), value = UnsafeRawBufferPointer(rebasing: line[start..<end])
-        guard !value.contains(where: Self.isControl) else {
-            throw Failure("a field value holds a control character")
-        }
+        for byte in value where Self.isControl(byte) { throw Failure("a field value holds a control character") }
         try framingField(name, value)
         if fields.isEmpty { fields.reserveCapacity(16) }
         fields.append((String(decoding: name, as: UTF8.self), String(decoding: value, as: UTF8.self)))
