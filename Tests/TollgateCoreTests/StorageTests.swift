@@ -71,9 +71,11 @@ import Testing
         #expect(try await storage.usageReport(UsageQuery(groupBy: .channel, key: "z")).first?.costNano == 7)
     }
 
-    /// SQLite's ledger binds each row's texts in place from one reused buffer: every column must
-    /// come back as it was (odd and empty text, each integer's extremes), in the right place, in a
-    /// batch of many rows.
+    /// SQLite's ledger binds each row's texts in place from one reused buffer, many rows a
+    /// statement: every column must come back as it was (odd and empty text, each integer's
+    /// extremes), in the right place, whether its row went in with others (the odd one is the
+    /// second of a statement's rows, not the first) or alone (the last rows of a batch); a
+    /// request id already written is skipped, within one statement too.
     @Test func theSQLiteLedgerKeepsEveryColumnExactly() async throws {
         let storage = try await SQLiteStorage.open(url: try await TestDatabases.freshURL("sqlite"), logger: Logger(label: "test"))
         try await closing(storage) {
@@ -87,7 +89,8 @@ import Testing
                 latencyNanos: 2_345_678, firstByteNanos: 1_999, startedAtMillis: 1_795_000_000_000, fallbackFrom: "f")
             let bare = RequestRecord(requestID: "bare", keyName: "", route: "r", status: 0, latencyNanos: 0, startedAtMillis: 0)
             let many = (0...600).map { LedgerTests.record("n\($0)") }
-            try await storage.appendUsage([odd, bare] + many)
+            let rowsAtOnce = SQLiteLedgerWriter.rowsAtOnce
+            try await storage.appendUsage(Array(many[..<(rowsAtOnce + 1)]) + [odd, LedgerTests.record("n2")] + many[(rowsAtOnce + 1)...] + [bare])
             let rows = try await storage.connection.query("SELECT * FROM usage_ledger WHERE request_id IN (?, ?) ORDER BY status DESC",
                                                           [.text(odd.requestID), .text("bare")])
             let columns = ["request_id", "key_name", "channel", "provider", "model", "dialect", "route", "status", "prompt_tokens",
@@ -131,10 +134,12 @@ import Testing
         let closed = await #expect(throws: SQLiteLedgerError.self) { try await storage.appendUsage([LedgerTests.record("d")]) }
         #expect(closed?.description.contains("closed ledger") == true)
 
-        let nowhere = #expect(throws: SQLiteLedgerError.self) { try SQLiteLedgerWriter(path: "/nonexistent-\(UUID())/t.db", sql: "SELECT 1") }
+        let nowhere = #expect(throws: SQLiteLedgerError.self) {
+            try SQLiteLedgerWriter(path: "/nonexistent-\(UUID())/t.db", insert: "INSERT INTO t (a)", columns: 1)
+        }
         #expect(nowhere?.description.contains("unable to open") == true)
         let path = String(url.dropFirst("sqlite://".count))
-        let noTable = #expect(throws: SQLiteLedgerError.self) { try SQLiteLedgerWriter(path: path, sql: "INSERT INTO no_ledger VALUES (?)") }
+        let noTable = #expect(throws: SQLiteLedgerError.self) { try SQLiteLedgerWriter(path: path, insert: "INSERT INTO no_ledger (a)", columns: 1) }
         #expect(noTable?.description.contains("no such table: no_ledger") == true)
     }
 

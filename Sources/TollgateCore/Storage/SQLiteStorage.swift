@@ -94,7 +94,7 @@ public final class SQLiteStorage: Storage {
         let connection = try await SQLiteConnection.open(storage: .file(path: path), logger: logger)
         do {
             try await migrate(connection)
-            return SQLiteStorage(connection: connection, ledger: try SQLiteLedgerWriter(path: path, sql: insertUsage), path: path)
+            return SQLiteStorage(connection: connection, ledger: try SQLiteLedgerWriter(path: path, insert: insertUsage, columns: usageColumns), path: path)
         } catch {
             try? await connection.close()
             throw error
@@ -228,8 +228,8 @@ public final class SQLiteStorage: Storage {
             prompt_tokens, completion_tokens, cache_read_tokens, cache_creation_tokens, audio_tokens, reasoning_tokens,
             estimated, cost_nano, currency, price_name, price_source, price_problem, latency_us, ttfb_us, started_at, ended_at,
             fallback_from)
-        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
         """
+    static let usageColumns = 25
 
     /// A record's values in the order `insertUsage` names its columns.
     @Sendable static func values(_ r: RequestRecord, into row: inout [SQLiteLedgerWriter.Value]) {
