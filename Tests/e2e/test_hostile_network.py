@@ -547,3 +547,22 @@ def test_a_connect_request_is_answered_and_the_connection_closes(net_gateway):
         status, headers, _ = read_response(s)
         assert status >= 400 and headers.get("connection") == "close"
         assert closed_by_server(s)
+
+
+def test_nothing_behind_a_connections_last_answer_is_served(tmp_path):
+    """A refusal that closes the connection (no key, with `Expect: 100-continue`) is its last
+    answer: a request pipelined behind it in the same write is not read, let alone sent upstream
+    or billed."""
+    gateway = start_dedicated_gateway(write_config(tmp_path))
+    try:
+        refused = head("/v1/chat/completions", "Expect: 100-continue", f"Content-Length: {len(CHAT)}") + CHAT
+        with connect(gateway) as s:
+            s.sendall(refused + chat_request("behind the last answer"))
+            status, headers, body = read_response(s)
+            assert status == 401 and headers.get("connection") == "close"
+            assert len(body) == int(headers["content-length"]) and read_to_close(s) == b"", "a second answer followed"
+    finally:
+        _stop_gateway(gateway)
+    logged = [json.loads(line) for line in (tmp_path / "requests.log").read_text().splitlines()]
+    assert [line["status"] for line in logged] == [401], logged
+    assert not ledger_ids(tmp_path)

@@ -39,6 +39,8 @@ final class RequestHandler: ChannelInboundHandler, @unchecked Sendable {
     private var parser = RequestParser()
     /// Bytes that arrived while a request was served (pipelined requests), read once it ended.
     private var unread: ByteBuffer?
+    /// The connection's last answer went out (or is going): nothing more is read from it.
+    private var closing = false
     /// A response head went out and its end did not yet: no other answer can be written.
     private var responseOpen = false
     /// The open response's body is sent in chunks (a stream: no content-length).
@@ -100,19 +102,21 @@ final class RequestHandler: ChannelInboundHandler, @unchecked Sendable {
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         var bytes = unwrapInboundIn(data)
+        guard !closing else { return }
         guard !dispatched, unread == nil else { return hold(&bytes, context: context) }
         parse(&bytes, context: context)
     }
 
-    /// Reads requests from `bytes` until one is dispatched (served while the rest waits) or the
-    /// bytes run out. A request answered at once lets the next one be read in the same loop.
+    /// Reads requests from `bytes` until one is dispatched (served while the rest waits), the
+    /// connection is closing (a request behind its last answer is never served) or the bytes run
+    /// out. A request answered at once lets the next one be read in the same loop.
     private func parse(_ bytes: inout ByteBuffer, context: ChannelHandlerContext) {
         do {
-            while !dispatched, let part = try parser.next(&bytes) { read(part, context: context) }
+            while !dispatched, !closing, let part = try parser.next(&bytes) { read(part, context: context) }
         } catch {
             return refuseUnreadable(error as? HTTPWireFailure ?? HTTPWireFailure("\(error)"), context: context)
         }
-        if bytes.readableBytes > 0 { hold(&bytes, context: context) }
+        if dispatched, bytes.readableBytes > 0 { hold(&bytes, context: context) }
     }
 
     private func read(_ part: RequestParser.Part, context: ChannelHandlerContext) {
@@ -290,6 +294,8 @@ final class RequestHandler: ChannelInboundHandler, @unchecked Sendable {
             if let last { context.writeAndFlush(wrapOutboundOut(last), promise: nil) } else { context.flush() }
             return
         }
+        closing = true
+        unread = nil
         let channel = context.channel
         context.writeAndFlush(wrapOutboundOut(last ?? channel.allocator.buffer(capacity: 0))).whenComplete { _ in channel.close(promise: nil) }
     }
