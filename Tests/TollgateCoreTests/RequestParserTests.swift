@@ -35,11 +35,9 @@ import Testing
                 }
                 #expect(buffer.readableBytes == 0, "a read was left unread")
             }
-        } catch let failure as HTTPWireFailure {
-            read.failure = failure.reason
-            read.tooLarge = failure.tooLarge
         } catch {
-            read.failure = "\(error)"
+            read.failure = error.reason
+            read.tooLarge = error.tooLarge
         }
         return read
     }

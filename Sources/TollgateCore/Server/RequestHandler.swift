@@ -114,7 +114,7 @@ final class RequestHandler: ChannelInboundHandler, @unchecked Sendable {
         do {
             while !dispatched, !closing, let part = try parser.next(&bytes) { read(part, context: context) }
         } catch {
-            return refuseUnreadable(error as? HTTPWireFailure ?? HTTPWireFailure("\(error)"), context: context)
+            return refuseUnreadable(error, context: context)
         }
         if dispatched, bytes.readableBytes > 0 { hold(&bytes, context: context) }
     }

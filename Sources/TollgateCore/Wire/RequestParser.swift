@@ -33,12 +33,12 @@ struct RequestParser: LineReading {
     /// The next part from `buffer` (consumed as far as it is read); nil when more bytes are
     /// needed. Throws an `HTTPWireFailure` for a request that cannot be read, and from then on
     /// reads nothing.
-    mutating func next(_ buffer: inout ByteBuffer) throws -> Part? {
+    mutating func next(_ buffer: inout ByteBuffer) throws(HTTPWireFailure) -> Part? {
         do {
             return try read(&buffer)
         } catch {
             state = .failed
-            throw error
+            throw error as? HTTPWireFailure ?? HTTPWireFailure("\(error)")  // the readers throw nothing else
         }
     }
 
