@@ -25,7 +25,7 @@ import Testing
                 start = end
                 while let part = try parser.next(&buffer) {
                     switch part {
-                    case .head(let head):
+                    case .head(let head, _):
                         current = "\(head.method.rawValue) \(head.uri) HTTP/1.\(head.version.minor) \(head.headers.map { "\($0.name)=\($0.value)" })"
                     case .body(let slice): body += slice.readableBytesView
                     case .end:
@@ -138,6 +138,22 @@ import Testing
         #expect(Self.read(Self.bytes(trailers + "\r\n")).tooLarge)
     }
 
+    /// The head hands on the body's framing as read (the handler sizes and refuses by it, and
+    /// answers `100 Continue` by it, without searching the fields again).
+    @Test func theHeadSaysWhatBodyFollows() throws {
+        for (text, expected) in [
+            ("POST / HTTP/1.1\r\nContent-Length: 7\r\n\r\n", RequestParser.RequestBody(length: 7)),
+            ("POST / HTTP/1.1\r\ncontent-length: 3, 3\r\nExpect: 100-Continue\r\n\r\n", RequestParser.RequestBody(length: 3, expectsContinue: true)),
+            ("POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\nExpect: 100-continue\r\n\r\n", RequestParser.RequestBody(length: nil, expectsContinue: true)),
+            ("GET / HTTP/1.1\r\nExpect: something-else\r\n\r\n", RequestParser.RequestBody(length: 0)),
+        ] {
+            var parser = RequestParser()
+            var buffer = ByteBuffer(string: text)
+            guard case .head(_, let body) = try parser.next(&buffer) else { Issue.record("no head: \(text)"); continue }
+            #expect(body == expected, "\(text)")
+        }
+    }
+
     /// After a failure the parser reads nothing more: a well-formed request behind garbage is not
     /// served (its bytes might be the garbage's body to another reader).
     @Test func nothingIsReadAfterAFailure() throws {
@@ -167,7 +183,7 @@ import Testing
 extension RequestParser.Part: Equatable {
     public static func == (a: Self, b: Self) -> Bool {
         switch (a, b) {
-        case (.head(let x), .head(let y)): x == y
+        case (.head(let x, let a), .head(let y, let b)): x == y && a == b
         case (.body(let x), .body(let y)): x == y
         case (.end, .end): true
         default: false

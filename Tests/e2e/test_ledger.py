@@ -42,6 +42,7 @@ from conftest import (
     VERTEX_CLAUDE_MAPPED_MODEL, VERTEX_CLAUDE_UPSTREAM_MODEL, VERTEX_MAPPED_MODEL, VERTEX_MAPPED_UPSTREAM_MODEL,
     Gateway, _gateway_binary, start_dedicated_gateway, stop_gateway, write_gateway_config,
 )
+from fault_support import ledger_rows
 from mock_openai import HOLD_TIMEOUT_SECONDS
 from support import assert_openai_error, json_events, parse_sse, split_complete_events
 
@@ -1058,3 +1059,39 @@ def test_admin_prices_sync(billing_gateway, tmp_path):
         synced = http.post("/admin/prices/sync", params={"from": f"{files}/good.json"}, headers=admin)
     assert synced.status_code == 200, synced.text
     assert synced.json()["added"] == 1 and synced.json()["changed"] == synced.json()["removed"] == 0, synced.text
+
+
+def test_a_batch_of_many_rows_is_written_whole_and_in_place(tmp_path):
+    """Twenty answers flushed as one batch (the ledger writes sixteen rows a statement, the rest
+    one by one): every row is there, each with its own request's tokens, cost and model."""
+    config = tmp_path / "tollgate.yaml"
+    config.write_text(textwrap.dedent(f"""\
+        listen: 127.0.0.1:0
+        data_dir: {tmp_path / "data"}
+        ledger: {{ flush_interval: 1h }}
+        pricing: {{ sync_url: off }}
+        health: {{ probes: false }}
+        keys:
+          - {{ name: e2e, key: {CLIENT_KEY} }}
+        channels:
+          - {{ name: builtin, provider: mock, models: [mock-echo] }}
+        """))
+    gateway = start_dedicated_gateway(config)
+    answers = []
+    try:
+        for i in range(20):
+            text = "word " * (i + 1)  # a prompt of its own length: each row's tokens differ
+            response = httpx.post(gateway.v1 + "/chat/completions", headers={"Authorization": f"Bearer {CLIENT_KEY}"},
+                                  json={"model": "mock-echo", "messages": [{"role": "user", "content": text}]}, timeout=30)
+            assert response.status_code == 200, response.text
+            answers.append(response)
+    finally:
+        stop_gateway(gateway)  # a graceful stop writes the one batch
+    rows = ledger_rows(tmp_path)
+    assert len(rows) == 20
+    for response in answers:
+        row, usage = rows[response.headers["x-request-id"]], response.json()["usage"]
+        assert (row["model"], row["status"], row["key_name"]) == ("mock-echo", 200, "e2e")
+        assert (row["prompt_tokens"], row["completion_tokens"]) == (usage["prompt_tokens"], usage["completion_tokens"])
+        assert Decimal(row["cost_nano"]) / Decimal(10**9) == Decimal(response.headers["x-tollgate-cost"])
+    assert len({row["prompt_tokens"] for row in rows.values()}) == 20

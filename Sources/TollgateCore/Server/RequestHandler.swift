@@ -121,12 +121,12 @@ final class RequestHandler: ChannelInboundHandler, @unchecked Sendable {
 
     private func read(_ part: RequestParser.Part, context: ChannelHandlerContext) {
         switch part {
-        case .head(let requestHead):
+        case .head(let requestHead, let requestBody):
             let entry = begin(requestHead)
-            if let refusal = admissionRefusal(requestHead, entry: entry) { return refuseAtHead(refusal, requestHead) }
-            if let length = requestHead.headers.first(name: "content-length").flatMap(Int.init), length > runtime.limits.maxBodyBytes {
+            if let refusal = admissionRefusal(requestHead, entry: entry) { return refuseAtHead(refusal, requestBody) }
+            if let length = requestBody.length, length > runtime.limits.maxBodyBytes {
                 rejectBody()
-            } else if requestHead.headers.first(name: "expect")?.lowercased() == "100-continue" {
+            } else if requestBody.expectsContinue {
                 // curl and others wait (about a second) for this before sending a larger body.
                 context.writeAndFlush(wrapOutboundOut(allocator.buffer(staticString: "HTTP/1.1 100 Continue\r\n\r\n")), promise: nil)
             }
@@ -195,11 +195,10 @@ final class RequestHandler: ChannelInboundHandler, @unchecked Sendable {
     /// A refusal decided from the head alone (no or a wrong key): no `100 Continue`, no body
     /// byte kept. A small declared body is read and dropped, so the connection stays usable;
     /// a larger, chunked or `100-continue` one is not waited for: the connection closes.
-    private func refuseAtHead(_ refusal: GatewayError, _ requestHead: HTTPRequestHead) {
+    private func refuseAtHead(_ refusal: GatewayError, _ requestBody: RequestParser.RequestBody) {
         rejectingBody = true
-        let length = requestHead.headers.first(name: "content-length").flatMap(Int.init)
-        let drains = length.map { $0 <= Self.drainAllowance } ?? !requestHead.headers.contains(name: "transfer-encoding")
-        if !drains || requestHead.headers.first(name: "expect")?.lowercased() == "100-continue" { keepAlive = false }
+        let drains = requestBody.length.map { $0 <= Self.drainAllowance } ?? false  // nil: chunked
+        if !drains || requestBody.expectsContinue { keepAlive = false }
         writeError(refusal)
         requestEnded(status: refusal.status)
     }

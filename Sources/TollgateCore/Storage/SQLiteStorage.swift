@@ -94,7 +94,7 @@ public final class SQLiteStorage: Storage {
         let connection = try await SQLiteConnection.open(storage: .file(path: path), logger: logger)
         do {
             try await migrate(connection)
-            return SQLiteStorage(connection: connection, ledger: try SQLiteLedgerWriter(path: path, insert: insertUsage, columns: usageColumns), path: path)
+            return SQLiteStorage(connection: connection, ledger: try SQLiteLedgerWriter(path: path, insert: insertUsage, columns: usageColumns.count), path: path)
         } catch {
             try? await connection.close()
             throw error
@@ -223,15 +223,14 @@ public final class SQLiteStorage: Storage {
         try await ledger.append(records, values: Self.values)
     }
 
-    static let insertUsage = """
-        INSERT OR IGNORE INTO usage_ledger (request_id, key_name, channel, provider, model, dialect, route, status,
-            prompt_tokens, completion_tokens, cache_read_tokens, cache_creation_tokens, audio_tokens, reasoning_tokens,
-            estimated, cost_nano, currency, price_name, price_source, price_problem, latency_us, ttfb_us, started_at, ended_at,
-            fallback_from)
-        """
-    static let usageColumns = 25
+    /// The ledger's columns in the order `values` fills them.
+    static let usageColumns = ["request_id", "key_name", "channel", "provider", "model", "dialect", "route", "status",
+                               "prompt_tokens", "completion_tokens", "cache_read_tokens", "cache_creation_tokens", "audio_tokens",
+                               "reasoning_tokens", "estimated", "cost_nano", "currency", "price_name", "price_source", "price_problem",
+                               "latency_us", "ttfb_us", "started_at", "ended_at", "fallback_from"]
+    static let insertUsage = "INSERT OR IGNORE INTO usage_ledger (" + usageColumns.joined(separator: ", ") + ")"
 
-    /// A record's values in the order `insertUsage` names its columns.
+    /// A record's values in the order of `usageColumns`.
     @Sendable static func values(_ r: RequestRecord, into row: inout [SQLiteLedgerWriter.Value]) {
         typealias V = SQLiteLedgerWriter.Value
         let audio = r.usage.audioPrompt.map { $0 + (r.usage.audioCompletion ?? 0) } ?? r.usage.audioCompletion

@@ -19,8 +19,8 @@ struct HeadInProgress {
     /// `connection: close`, or a framing that ends with the connection.
     var close = false
     var keepAliveToken = false
-
-    typealias Failure = HTTPWireFailure
+    /// `expect: 100-continue` (a request's).
+    var expectsContinue = false
 
     var keepAlive: Bool { !close && (status.map { $0.minor > 0 } == true || keepAliveToken) }
 
@@ -52,10 +52,10 @@ struct HeadInProgress {
         }
         guard line.count >= 12, line.hasPrefix("HTTP/1."), let minor = digit(7), line[8] == UInt8(ascii: " "),
               let a = digit(9), let b = digit(10), let c = digit(11), a > 0, line.count == 12 || line[12] == UInt8(ascii: " ") else {
-            throw Failure("malformed status line")
+            throw HTTPWireFailure("malformed status line")
         }
         let reason = line.count > 13 ? UnsafeRawBufferPointer(rebasing: line[13...]) : UnsafeRawBufferPointer(start: nil, count: 0)
-        guard !reason.contains(where: Self.isControl) else { throw Failure("the status line's reason holds a control character") }
+        guard !reason.contains(where: Self.isControl) else { throw HTTPWireFailure("the status line's reason holds a control character") }
         status = (minor, a * 100 + b * 10 + c, String(decoding: reason, as: UTF8.self))
     }
 
@@ -66,14 +66,14 @@ struct HeadInProgress {
         var end = 0
         while end < line.count, HTTPHead.isTokenByte(line[end]) { end += 1 }
         let methodEnd = end
-        guard methodEnd > 0, end < line.count, line[end] == space else { throw Failure("malformed request line") }
+        guard methodEnd > 0, end < line.count, line[end] == space else { throw HTTPWireFailure("malformed request line") }
         end += 1
         let targetStart = end
         while end < line.count, line[end] > space, line[end] != 0x7F { end += 1 }
         let version = UnsafeRawBufferPointer(rebasing: line[min(end + 1, line.count)...])
         guard end > targetStart, end < line.count, line[end] == space, version.count == 8, version.hasPrefix("HTTP/1."),
               version[7] == UInt8(ascii: "0") || version[7] == UInt8(ascii: "1") else {
-            throw Failure("malformed request line")
+            throw HTTPWireFailure("malformed request line")
         }
         request = (Self.method(UnsafeRawBufferPointer(rebasing: line[..<methodEnd])),
                    String(decoding: UnsafeRawBufferPointer(rebasing: line[targetStart..<end]), as: UTF8.self),
@@ -90,30 +90,30 @@ struct HeadInProgress {
     /// `name: value`, the value without the whitespace around it.
     mutating func readField(_ line: UnsafeRawBufferPointer) throws {
         guard line[0] != UInt8(ascii: " ") && line[0] != UInt8(ascii: "\t") else {
-            throw Failure("a field line is folded onto the previous one (obsolete line folding)")
+            throw HTTPWireFailure("a field line is folded onto the previous one (obsolete line folding)")
         }
         var colon = 0
         while colon < line.count, HTTPHead.isTokenByte(line[colon]) { colon += 1 }
-        guard colon > 0, colon < line.count, line[colon] == UInt8(ascii: ":") else { throw Failure("malformed field line") }
+        guard colon > 0, colon < line.count, line[colon] == UInt8(ascii: ":") else { throw HTTPWireFailure("malformed field line") }
         var start = colon + 1, end = line.count
         while start < end, Self.isWhitespace(line[start]) { start += 1 }
         while end > start, Self.isWhitespace(line[end - 1]) { end -= 1 }
         let name = UnsafeRawBufferPointer(rebasing: line[..<colon]), value = UnsafeRawBufferPointer(rebasing: line[start..<end])
-        for byte in value where Self.isControl(byte) { throw Failure("a field value holds a control character") }
+        for byte in value where Self.isControl(byte) { throw HTTPWireFailure("a field value holds a control character") }
         try framingField(name, value)
         if fields.isEmpty { fields.reserveCapacity(16) }
         fields.append((String(decoding: name, as: UTF8.self), String(decoding: value, as: UTF8.self)))
     }
 
-    /// Reads `content-length`, `transfer-encoding` and `connection` as they pass.
+    /// Reads `content-length`, `transfer-encoding`, `connection` and `expect` as they pass.
     private mutating func framingField(_ name: UnsafeRawBufferPointer, _ value: UnsafeRawBufferPointer) throws {
         if Self.same(name, "content-length") {
             try Self.forEachElement(of: value) { element in
                 guard element.count > 0, element.count <= 18, element.allSatisfy({ $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") }) else {
-                    throw Failure("a content-length is not a length")
+                    throw HTTPWireFailure("a content-length is not a length")
                 }
                 let length = element.reduce(0) { $0 * 10 + Int($1 - UInt8(ascii: "0")) }
-                guard contentLength == nil || contentLength == length else { throw Failure("conflicting content-length values") }
+                guard contentLength == nil || contentLength == length else { throw HTTPWireFailure("conflicting content-length values") }
                 contentLength = length
             }
         } else if Self.same(name, "transfer-encoding") {
@@ -121,7 +121,7 @@ struct HeadInProgress {
             try Self.forEachElement(of: value) { element in
                 guard element.count > 0 else { return }
                 let isChunked = Self.same(element, "chunked")
-                if isChunked && chunked { throw Failure("transfer-encoding names chunked twice") }
+                if isChunked && chunked { throw HTTPWireFailure("transfer-encoding names chunked twice") }
                 chunked = isChunked
             }
         } else if Self.same(name, "connection") {
@@ -129,6 +129,8 @@ struct HeadInProgress {
                 if Self.same(element, "close") { close = true }
                 if Self.same(element, "keep-alive") { keepAliveToken = true }
             }
+        } else if Self.same(name, "expect") {
+            expectsContinue = expectsContinue || Self.same(value, "100-continue")
         }
     }
 

@@ -15,9 +15,18 @@ import NIOHTTP1
 /// line are skipped (RFC 9112 §2.2). After a failure nothing more is read.
 struct RequestParser: LineReading {
     enum Part {
-        case head(HTTPRequestHead)
+        case head(HTTPRequestHead, RequestBody)
         case body(ByteBuffer)
         case end
+    }
+
+    /// What the head says of the body to come, as the parser read it (so the head's fields are
+    /// not searched again).
+    struct RequestBody: Equatable {
+        /// Its length; nil when it is chunked.
+        var length: Int?
+        /// `expect: 100-continue`: the client waits for a go-ahead before sending it.
+        var expectsContinue = false
     }
 
     static let maxHeadBytes = 80 * 1024
@@ -81,9 +90,11 @@ struct RequestParser: LineReading {
             try head.readField(line)
             return nil
         }
-        body.start(try framing(), trailerRoom: headRoom, crlf: true)
+        let framing = try framing()
+        body.start(framing, trailerRoom: headRoom, crlf: true)
         state = .body
-        return .head(head.takeRequestHead())
+        let length: Int? = if case .length(let length) = framing { length } else { nil }
+        return .head(head.takeRequestHead(), RequestBody(length: length, expectsContinue: head.expectsContinue))
     }
 
     /// How the body is framed (RFC 9112 §6.3): a request without either field has none.
