@@ -35,13 +35,16 @@ struct MessageConversion {
     var messagesValue: JSONValue {
         .array(turns.map { turn in
             var blocks = turn.blocks
-            if turn.role == "user" {
-                blocks = blocks.filter { $0["type"]?.stringValue == "tool_result" } + blocks.filter { $0["type"]?.stringValue != "tool_result" }
+            // Tool results first (Anthropic's order); a turn without any is left as it is.
+            if turn.role == "user", blocks.contains(where: Self.isToolResult) {
+                blocks = blocks.filter(Self.isToolResult) + blocks.filter { !Self.isToolResult($0) }
             }
             let content: JSONValue = blocks.count == 1 ? Self.plainText(blocks[0]).map { .string($0) } ?? .array(blocks) : .array(blocks)
             return .object(["role": .string(turn.role), "content": content])
         })
     }
+
+    private static func isToolResult(_ block: JSONValue) -> Bool { block["type"]?.stringValue == "tool_result" }
 
     /// True when the last assistant turn calls tools without the thinking blocks Anthropic needs
     /// replayed before them (extended thinking cannot be turned on then).
@@ -54,50 +57,50 @@ struct MessageConversion {
 
     // MARK: - One message
 
-    private mutating func add(_ message: JSONValue, path: String) throws(PluginError) {
+    private mutating func add(_ message: JSONValue, path: @autoclosure () -> String) throws(PluginError) {
         guard case .object = message, let role = message["role"]?.stringValue else {
-            throw PluginError(.invalidInput, "\(path).role is required")
+            throw PluginError(.invalidInput, "\(path()).role is required")
         }
         let content = message["content"]
         switch role {
         case "system", "developer":
-            system += try ContentConversion.blocks(content, path: "\(path).content", allowing: .textOnly)
+            system += try ContentConversion.blocks(content, path: "\(path()).content", allowing: .textOnly)
         case "user":
-            append("user", try ContentConversion.blocks(content, path: "\(path).content", allowing: .user))
+            append("user", try ContentConversion.blocks(content, path: "\(path()).content", allowing: .user))
         case "assistant":
             var blocks: [JSONValue] = []
             // Signed thinking blocks a client kept from an earlier answer (`thinking_blocks`, as
             // this plugin returns them) go back first, as Anthropic requires.
             if let thinking = message["thinking_blocks"]?.arrayValue { blocks += thinking }
-            blocks += try ContentConversion.blocks(content, path: "\(path).content", allowing: .assistant)
+            blocks += try ContentConversion.blocks(content, path: "\(path()).content", allowing: .assistant)
             if let calls = message["tool_calls"], !calls.isNull {
-                guard let list = calls.arrayValue else { throw PluginError(.invalidInput, "\(path).tool_calls must be an array") }
-                for (index, call) in list.enumerated() { blocks.append(try toolUse(call, path: "\(path).tool_calls[\(index)]")) }
+                guard let list = calls.arrayValue else { throw PluginError(.invalidInput, "\(path()).tool_calls must be an array") }
+                for (index, call) in list.enumerated() { blocks.append(try toolUse(call, path: "\(path()).tool_calls[\(index)]")) }
             }
             append("assistant", blocks)
         case "tool":
             guard let id = message["tool_call_id"]?.stringValue, !id.isEmpty else {
-                throw PluginError(.invalidInput, "\(path).tool_call_id is required")
+                throw PluginError(.invalidInput, "\(path()).tool_call_id is required")
             }
             var result: [JSONValue.Member] = [.init("type", .string("tool_result")), .init("tool_use_id", .string(id))]
             if let text = content?.stringValue {
                 if !text.isEmpty { result.append(.init("content", .string(text))) }
             } else {
-                let blocks = try ContentConversion.blocks(content, path: "\(path).content", allowing: .toolResult)
+                let blocks = try ContentConversion.blocks(content, path: "\(path()).content", allowing: .toolResult)
                 if !blocks.isEmpty { result.append(.init("content", .array(blocks))) }
             }
             append("user", [.object(result)])
         case "function":
-            throw PluginError(.unsupported, "\(path): the legacy 'function' role is not supported; use tools and 'tool' messages")
+            throw PluginError(.unsupported, "\(path()): the legacy 'function' role is not supported; use tools and 'tool' messages")
         default:
-            throw PluginError(.invalidInput, "\(path).role '\(role)' is not a chat role")
+            throw PluginError(.invalidInput, "\(path()).role '\(role)' is not a chat role")
         }
     }
 
     /// An assistant `tool_calls` entry → a `tool_use` block; `arguments` must be a JSON object.
-    private func toolUse(_ call: JSONValue, path: String) throws(PluginError) -> JSONValue {
+    private func toolUse(_ call: JSONValue, path: @autoclosure () -> String) throws(PluginError) -> JSONValue {
         guard let id = call["id"]?.stringValue, let function = call["function"], let name = function["name"]?.stringValue else {
-            throw PluginError(.invalidInput, "\(path) needs id, function.name and function.arguments")
+            throw PluginError(.invalidInput, "\(path()) needs id, function.name and function.arguments")
         }
         let input: JSONValue
         switch function["arguments"] {
@@ -106,15 +109,15 @@ struct MessageConversion {
                 input = .object([])
             } else {
                 do { input = try JSONParser.parse(text) } catch {
-                    throw PluginError(.invalidInput, "\(path).function.arguments is not valid JSON: \(error)")
+                    throw PluginError(.invalidInput, "\(path()).function.arguments is not valid JSON: \(error)")
                 }
             }
         case .object(let members)?: input = .object(members)
         case nil, .null?: input = .object([])
-        default: throw PluginError(.invalidInput, "\(path).function.arguments must be a JSON string")
+        default: throw PluginError(.invalidInput, "\(path()).function.arguments must be a JSON string")
         }
         guard case .object = input else {
-            throw PluginError(.invalidInput, "\(path).function.arguments must encode a JSON object")
+            throw PluginError(.invalidInput, "\(path()).function.arguments must encode a JSON object")
         }
         return .object(["type": .string("tool_use"), "id": .string(id), "name": .string(name), "input": input])
     }

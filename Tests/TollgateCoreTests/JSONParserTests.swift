@@ -87,12 +87,12 @@ import TestSupport
         var out = JSONWriter()
         out.beginObject()
         out.key("a"); out.beginArray(); out.int(1); out.beginObject(); out.endObject(); out.beginArray(); out.endArray(); out.null(); out.endArray()
-        out.key("b\n"); out.string("q\"")
+        out.key("b"); out.string("q\"\n")
         out.key("c"); out.value(try JSONParser.parse(#"{"x":[true,{}]}"#))
         out.key("d"); out.int(-9_223_372_036_854_775_807)
         out.endObject()
         let expected: JSONValue = .object([
-            .init("a", .array([.number("1"), .object([]), .array([]), .null])), .init("b\n", .string("q\"")),
+            .init("a", .array([.number("1"), .object([]), .array([]), .null])), .init("b", .string("q\"\n")),
             .init("c", .object([.init("x", .array([.bool(true), .object([])]))])), .init("d", .int(-9_223_372_036_854_775_807)),
         ])
         #expect(out.bytes == expected.serialized())
