@@ -26,7 +26,7 @@ import Testing
             case .head(let head):
                 read.heads += 1
                 read.status = Int(head.status.code)
-                read.fields = head.headers.map { "\($0.name)=\($0.value)" }
+                read.fields = head.fields.map { "\($0.0)=\($0.1)" }
             case .body(let buffer): read.body += buffer.readableBytesView
             case .end(let reusable): read.end = reusable
             }

@@ -317,16 +317,16 @@ import TollgatePluginABI
 
         let answer = ByteBuffer(string: #"{"candidates":[{"content":{"parts":[{"text":"yo"}]},"finishReason":"STOP"}],"usageMetadata":{"promptTokenCount":3,"cachedContentTokenCount":1,"candidatesTokenCount":2}}"#)
         let converted = try channel.convertResponse(operation: TOLLGATE_OPERATION_CHAT, dialect: TOLLGATE_DIALECT_GEMINI, status: 200,
-                                                    headers: [:], body: answer, model: "gemini-2.5-pro", requestBody: body)
+                                                    headers: HeadFields(), body: answer, model: "gemini-2.5-pro", requestBody: body)
         #expect(converted.status == 200 && converted.body == answer)
         #expect(converted.usage == TokenUsage(prompt: 3, completion: 2, cacheRead: 1))
         let error = ByteBuffer(string: #"{"error":{"code":400,"message":"bad","status":"INVALID_ARGUMENT"}}"#)
         let failed = try channel.convertResponse(operation: TOLLGATE_OPERATION_CHAT, dialect: TOLLGATE_DIALECT_GEMINI, status: 400,
-                                                 headers: [:], body: error, model: "gemini-2.5-pro", requestBody: body)
+                                                 headers: HeadFields(), body: error, model: "gemini-2.5-pro", requestBody: body)
         #expect(failed.status == 400 && failed.body == error)
 
         let stream = try channel.makeStream(operation: TOLLGATE_OPERATION_CHAT, dialect: TOLLGATE_DIALECT_GEMINI, model: "gemini-2.5-pro",
-                                            headers: [:], includeUsage: false, requestBody: body)
+                                            headers: HeadFields(), includeUsage: false, requestBody: body)
         let events = Array("data: {\"candidates\": [{\"content\": {\"parts\": [{\"text\": \"yo\"}]},\"finishReason\": \"STOP\"}],\"usageMetadata\": {\"promptTokenCount\": 3,\"candidatesTokenCount\": 2}}\r\n\r\n".utf8)
         let fed = events.withUnsafeBytes { stream.feed($0) }
         let finished = stream.finish()

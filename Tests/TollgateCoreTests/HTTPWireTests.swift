@@ -253,10 +253,10 @@ import TollgateShared
 
     /// An upstream head reaches a plugin with lower-case names (only names: values keep their case).
     @Test func anUpstreamHeadIsWrittenWithLowerCaseNames() {
-        let head = HTTPHeaders([("Content-Type", "Application/JSON"), ("X-RateLimit-Limit-Requests", "50"), ("retry-after", "3"), ("@[`{Z", "v")])
-        #expect(String(decoding: HeaderLines.lowercased(head), as: UTF8.self)
+        let head = HeadFields([("Content-Type", "Application/JSON"), ("X-RateLimit-Limit-Requests", "50"), ("retry-after", "3"), ("@[`{Z", "v")])
+        #expect(String(decoding: head.abiLines, as: UTF8.self)
             == "content-type: Application/JSON\r\nx-ratelimit-limit-requests: 50\r\nretry-after: 3\r\n@[`{z: v\r\n")
-        #expect(HeaderLines.lowercased([:]).isEmpty)
+        #expect(HeadFields().abiLines.isEmpty)
         // Straight into a plugin buffer: the same bytes, UTF-8 values kept whole; none for no lines.
         var buffer = HeaderLines.allocate([("X-A", "é 1"), ("b", "")], lowercasingNames: true)
         #expect(buffer.string == "x-a: é 1\r\nb: \r\n" && buffer.array == HeaderLines.format([("X-A", "é 1"), ("b", "")], lowercasingNames: true))
@@ -264,6 +264,30 @@ import TollgateShared
         #expect(String(decoding: HeaderLines.format([("A@Z[Ü", "V A")], lowercasingNames: true), as: UTF8.self) == "a@z[Ü: V A\r\n")
         tollgate_type_buffer.release(&buffer)
         #expect(HeaderLines.allocate([(String, String)]()).ptr == nil)
+    }
+
+    /// An answer's fields are kept as the bytes came (names in their case, values trimmed, in
+    /// order, repeats kept); readers ask by name in any case and only what they pick becomes text.
+    @Test func anAnswersFieldsAreReadByNameFromTheirBytes() throws {
+        var parser = AnswerParser()
+        parser.expect(method: .POST)
+        var bytes = ByteBuffer(string: "HTTP/1.1 429 Too Many\r\nContent-Type:  text/event-stream; charset=utf-8 \r\nX-RateLimit-Remaining-Requests: 0\r\n"
+            + "Set-Cookie: a=1\r\nRETRY-AFTER: 7\r\nset-cookie: b=2\r\nX-Request-ID: up-1\r\nx-empty:\r\nContent-Length: 0\r\n\r\n")
+        guard case .head(let head) = try parser.next(&bytes) else { Issue.record("no head"); return }
+        #expect(head.code == 429 && head.fields.count == 8)
+        #expect(head.fields.map { "\($0.0)=\($0.1)" } == ["Content-Type=text/event-stream; charset=utf-8", "X-RateLimit-Remaining-Requests=0",
+                                                          "Set-Cookie=a=1", "RETRY-AFTER=7", "set-cookie=b=2", "X-Request-ID=up-1", "x-empty=", "Content-Length=0"])
+        #expect(head.fields.first("set-cookie") == "a=1" && head.fields.first("x-missing") == nil && head.fields.first("x-empty") == "")
+        #expect(head.fields.first("content-type") { $0.hasPrefixIgnoringASCIICase("text/event-stream") } == true)
+        #expect(head.fields == HeadFields(head.fields.map { $0 }))
+        // Rate limits: only the names they may be in become text, and are read.
+        #expect(head.fields.pairs(where: RateLimitInfo.mayRead).map(\.0) == ["X-RateLimit-Remaining-Requests", "RETRY-AFTER"])
+        let limits = RateLimitInfo.parse(head.fields.pairs(where: RateLimitInfo.mayRead))
+        #expect(limits.requestsRemaining == 0 && limits.retryAfter == .seconds(7))
+        // The client's allow-list: the content type and the retry advice, the request id renamed; cookies stay behind.
+        #expect(UpstreamHeaders.forClient(head.fields).map { "\($0.name)=\($0.value)" }
+            == ["Content-Type=text/event-stream; charset=utf-8", "RETRY-AFTER=7", "x-upstream-request-id=up-1"])
+        #expect(UpstreamHeaders.converted(head.fields).map { "\($0.name)=\($0.value)" } == ["content-type=application/json", "RETRY-AFTER=7"])
     }
 
     /// Bodies are lent from the buffer's readable bytes, and plugin buffers are made from any of

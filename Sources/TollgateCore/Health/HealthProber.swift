@@ -60,7 +60,7 @@ final class HealthProber: Sendable {
             }
             let answer = try await send(request)
             if (200..<300).contains(answer.status) {
-                return .success(latency: ContinuousClock.now - started, limits: channel.successLimits(answer.headers, model: model))
+                return .success(latency: ContinuousClock.now - started, limits: channel.successLimits(HeadFields(answer.headers), model: model))
             }
             return channel.classify(status: answer.status, headers: answer.headers, body: answer.body, model: model).outcome
         } catch let error as AdaptorError {

@@ -26,6 +26,14 @@ struct RateLimitInfo: Sendable, Equatable {
         return requestsReset ?? tokensReset
     }
 
+    /// Whether `parse` may read a field so named (its names all begin so): the fields a 2xx head
+    /// hands it are picked by this before any becomes text.
+    static func mayRead(_ name: UnsafeRawBufferPointer) -> Bool {
+        guard let first = name.first else { return false }
+        return first | 0x20 == UInt8(ascii: "x") ? name.hasPrefixIgnoringASCIICase("x-ratelimit-") || name.hasPrefixIgnoringASCIICase("x-ms-")
+            : first | 0x20 == UInt8(ascii: "r") && name.hasPrefixIgnoringASCIICase("retry-after")
+    }
+
     /// Reads the headers; `now` is the wall clock for dates. Header names in any case.
     /// `now` is read only for a `retry-after` date (most answers carry none).
     static func parse(_ headers: some Sequence<(String, String)>, now: @autoclosure () -> Date = Date()) -> RateLimitInfo {

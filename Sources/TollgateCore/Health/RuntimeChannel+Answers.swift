@@ -10,12 +10,12 @@ extension RuntimeChannel {
         return channel.classify(status: status, headers: headers, body: body, model: model)
     }
 
-    /// Rate limits a 2xx head reports.
-    func successLimits(_ headers: some Sequence<(String, String)>, model: String) -> RateLimitInfo {
-        var limits = RateLimitInfo.parse(headers)
+    /// Rate limits a 2xx head reports. Only the fields that may say one become text.
+    func successLimits(_ fields: HeadFields, model: String) -> RateLimitInfo {
+        var limits = RateLimitInfo.parse(fields.pairs(where: RateLimitInfo.mayRead))
         guard case .plugin(let channel) = backend, channel.adaptor.hooks.on_classify_response != nil,
-              channel.adaptor.readsSuccess(headers),
-              let verdict = channel.classify(status: 200, headers: Array(headers), body: [], model: model) else { return limits }
+              channel.adaptor.readsSuccess(fields),
+              let verdict = channel.classify(status: 200, headers: Array(fields), body: [], model: model) else { return limits }
         limits.overlay(verdict.limits)
         return limits
     }

@@ -29,8 +29,8 @@ final class ConvertingTransducer: AnswerTransducer {
         }
     }
 
-    typealias MakeStream = (HTTPResponseHead) throws(GatewayError) -> any StreamConverter
-    typealias Convert = (HTTPResponseHead, ByteBuffer) throws(GatewayError) -> CompleteAnswer
+    typealias MakeStream = (AnswerHead) throws(GatewayError) -> any StreamConverter
+    typealias Convert = (AnswerHead, ByteBuffer) throws(GatewayError) -> CompleteAnswer
 
     private let wantsStream: Bool
     private let converter: Converter
@@ -45,9 +45,9 @@ final class ConvertingTransducer: AnswerTransducer {
         self.convert = convert
     }
 
-    func streams(_ head: HTTPResponseHead) -> Bool { wantsStream }
+    func streams(_ head: AnswerHead) -> Bool { wantsStream }
 
-    func startStream(_ head: HTTPResponseHead) throws(GatewayError) -> HTTPHeaders {
+    func startStream(_ head: AnswerHead) throws(GatewayError) -> HTTPHeaders {
         stream = try makeStream(head)
         return UpstreamHeaders.convertedStream
     }
@@ -67,7 +67,7 @@ final class ConvertingTransducer: AnswerTransducer {
 
     var streamUsage: TokenUsage { stream?.convertedUsage ?? TokenUsage() }
 
-    func complete(_ head: HTTPResponseHead, body: ByteBuffer) throws(GatewayError) -> CompleteAnswer {
+    func complete(_ head: AnswerHead, body: ByteBuffer) throws(GatewayError) -> CompleteAnswer {
         try convert(head, body)
     }
 }

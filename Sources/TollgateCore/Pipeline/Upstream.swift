@@ -50,7 +50,7 @@ final class UpstreamCall: Sendable {
 struct UpstreamRequest {
     enum Target {
         case network(UpstreamEndpoint, UpstreamHead, ByteBuffer)
-        case local(HTTPResponseHead, ByteBuffer)
+        case local(AnswerHead, ByteBuffer)
     }
     var target: Target
     var transducer: any AnswerTransducer
@@ -84,10 +84,10 @@ enum StreamClose {
 protocol AnswerTransducer: AnyObject {
     /// Whether a successful answer with this head is streamed to the client as it arrives (else
     /// it is collected whole and converted by `complete`).
-    func streams(_ head: HTTPResponseHead) -> Bool
+    func streams(_ head: AnswerHead) -> Bool
     /// Starts a stream: the headers of the client's head (before the gateway's own), or an error
     /// when the answer cannot be read.
-    func startStream(_ head: HTTPResponseHead) throws(GatewayError) -> HTTPHeaders
+    func startStream(_ head: AnswerHead) throws(GatewayError) -> HTTPHeaders
     /// A stream chunk in; the internal bytes out (nil: the chunk itself), or the error that ends it.
     func feed(_ chunk: ByteBuffer) -> (out: [UInt8]?, error: String?)
     func finishStream() -> StreamClose
@@ -96,7 +96,7 @@ protocol AnswerTransducer: AnyObject {
     /// The `service_tier` the upstream said it served, read from the stream.
     var servedTier: JSONValue? { get }
     /// A complete answer (any status): status, headers for the client, body, usage and tier.
-    func complete(_ head: HTTPResponseHead, body: ByteBuffer) throws(GatewayError) -> CompleteAnswer
+    func complete(_ head: AnswerHead, body: ByteBuffer) throws(GatewayError) -> CompleteAnswer
 }
 
 struct CompleteAnswer {
@@ -117,31 +117,32 @@ extension AnswerTransducer {
 /// (`x-tollgate-*`) stay behind. The upstream's request id (OpenAI's `x-request-id`,
 /// Anthropic's `request-id`) is kept as `x-upstream-request-id`.
 enum UpstreamHeaders {
-    static let passedToClient = ["content-type", "content-encoding", "cache-control", "retry-after", "retry-after-ms",
-                                 "x-should-retry"]
-    static let upstreamRequestID = ["x-request-id", "request-id"]
+    static let passedToClient: [StaticString] = ["content-type", "content-encoding", "cache-control", "retry-after",
+                                                 "retry-after-ms", "x-should-retry"]
+    static let upstreamRequestID: [StaticString] = ["x-request-id", "request-id"]
     /// What a converted answer keeps: the upstream's advice on when to retry.
-    static let retryAdvice = ["retry-after", "retry-after-ms"]
+    static let retryAdvice: [StaticString] = ["retry-after", "retry-after-ms"]
 
-    static func forClient(_ upstream: HTTPHeaders) -> HTTPHeaders {
+    /// Names are compared as the bytes came; only the fields passed on become text.
+    static func forClient(_ upstream: HeadFields) -> HTTPHeaders {
         var headers = HTTPHeaders()
         headers.reserveCapacity(passedToClient.count + upstreamRequestID.count)
-        for (name, value) in upstream {
-            if passedToClient.contains(where: { name.equalsIgnoringASCIICase($0) }) {
-                headers.add(name: name, value: value)
-            } else if upstreamRequestID.contains(where: { name.equalsIgnoringASCIICase($0) }) {
-                headers.add(name: "x-upstream-request-id", value: value)
+        upstream.forEach { name, value in
+            if passedToClient.contains(where: name.equalsIgnoringASCIICase) {
+                headers.add(name: String(decoding: name, as: UTF8.self), value: String(decoding: value, as: UTF8.self))
+            } else if upstreamRequestID.contains(where: name.equalsIgnoringASCIICase) {
+                headers.add(name: "x-upstream-request-id", value: String(decoding: value, as: UTF8.self))
             }
         }
         return headers
     }
 
     /// A converted answer's headers: JSON, plus the upstream's retry advice.
-    static func converted(_ upstream: HTTPHeaders) -> HTTPHeaders {
+    static func converted(_ upstream: HeadFields) -> HTTPHeaders {
         var headers = HTTPHeaders()
         headers.reserveCapacity(1 + retryAdvice.count)
         headers.add(name: "content-type", value: "application/json")
-        for (name, value) in upstream where retryAdvice.contains(where: { name.equalsIgnoringASCIICase($0) }) {
+        for (name, value) in upstream.pairs(where: { name in retryAdvice.contains(where: name.equalsIgnoringASCIICase) }) {
             headers.add(name: name, value: value)
         }
         return headers

@@ -8,9 +8,3 @@ func withBytesView<R>(_ buffer: ByteBuffer, _ body: (tollgate_type_bytes) throws
     try buffer.withUnsafeReadableBytes { try body(tollgate_type_bytes($0)) }
 }
 
-extension HeaderLines {
-    /// An upstream head as the ABI's lines with lower-case names, written straight from the head.
-    static func lowercased(_ headers: HTTPHeaders) -> [UInt8] {
-        format(headers.lazy.map { ($0.name, $0.value) }, lowercasingNames: true)
-    }
-}

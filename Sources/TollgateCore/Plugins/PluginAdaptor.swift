@@ -17,8 +17,9 @@ public final class PluginAdaptor: @unchecked Sendable {
     /// Client headers (lower-case) its requests carry: what the plugin declares for the provider
     /// id (ABI 1.4); `openai-beta`, of the internal dialect, for plugins that declare nothing.
     let forwardHeaders: [String]
-    /// Header-name prefixes its classify hook reads on a 2xx answer (nil: asked about every answer).
-    let successHeaderPrefixes: [String]?
+    /// Header-name prefixes (lower case) its classify hook reads on a 2xx answer (nil: asked about
+    /// every answer).
+    let successHeaderPrefixes: [[UInt8]]?
 
     init(plugin: LoadedPlugin, providerID: String, apiVersion: String) throws(AdaptorError) {
         guard let hooks = plugin.adaptorHooks else {
@@ -38,16 +39,18 @@ public final class PluginAdaptor: @unchecked Sendable {
         self.hooks = hooks
         handle = out
         forwardHeaders = plugin.providerInfo[providerID]?.forwardHeaders ?? ["openai-beta"]
-        successHeaderPrefixes = plugin.providerInfo[providerID]?.successHeaderPrefixes
+        successHeaderPrefixes = plugin.providerInfo[providerID]?.successHeaderPrefixes?.map { Array($0.utf8) }
     }
 
     deinit { hooks.on_adaptor_destroy(handle) }
 
     /// Whether a 2xx head carries a header the plugin reads on success (most carry none: the
     /// call, and formatting the head for it, is skipped).
-    func readsSuccess(_ headers: some Sequence<(String, String)>) -> Bool {
+    func readsSuccess(_ fields: HeadFields) -> Bool {
         guard let prefixes = successHeaderPrefixes else { return true }
-        return !prefixes.isEmpty && headers.contains { header in prefixes.contains { header.0.hasPrefixIgnoringASCIICase($0) } }
+        return !prefixes.isEmpty && fields.contains { name in
+            prefixes.contains { prefix in prefix.withUnsafeBytes { name.hasPrefixIgnoringASCIICase($0) } }
+        }
     }
 
     /// Creates a channel handle from the channel's settings JSON.
@@ -122,13 +125,13 @@ public final class PluginChannel: @unchecked Sendable {
     }
 
     func convertResponse(operation: tollgate_type_operation, dialect: tollgate_type_dialect, status: Int,
-                         headers: HTTPHeaders, body: ByteBuffer, model: String,
+                         headers: HeadFields, body: ByteBuffer, model: String,
                          requestBody: ByteBuffer) throws(AdaptorError) -> (status: Int, body: ByteBuffer, usage: TokenUsage) {
         var out = tollgate_type_response_out()
         out.struct_size = MemoryLayout<tollgate_type_response_out>.size
         out.status = Int32(status)
         var error = tollgate_type_buffer.empty
-        let headerBytes = HeaderLines.lowercased(headers)
+        let headerBytes = headers.abiLines
         let result = withBytesView(headerBytes) { headersView in
             withBytesView(body) { bodyView in
                 withBytesView(model) { modelView in
@@ -148,10 +151,10 @@ public final class PluginChannel: @unchecked Sendable {
     }
 
     func makeStream(operation: tollgate_type_operation, dialect: tollgate_type_dialect, model: String,
-                    headers: HTTPHeaders, includeUsage: Bool, requestBody: ByteBuffer) throws(AdaptorError) -> PluginStream {
+                    headers: HeadFields, includeUsage: Bool, requestBody: ByteBuffer) throws(AdaptorError) -> PluginStream {
         var out: OpaquePointer?
         var error = tollgate_type_buffer.empty
-        let headerBytes = HeaderLines.lowercased(headers)
+        let headerBytes = headers.abiLines
         let status = withBytesView(model) { modelView in
             withBytesView(headerBytes) { headersView in
                 withBytesView(requestBody) { requestView in

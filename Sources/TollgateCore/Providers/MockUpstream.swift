@@ -24,8 +24,7 @@ struct MockUpstream: Upstream {
                 : MockProvider.embeddings(request: request, model: call.model)
             answer = (reply.status, "application/json", reply.body)
         }
-        let head = HTTPResponseHead(version: .http1_1, status: HTTPResponseStatus(statusCode: answer.status),
-                                    headers: HTTPHeaders([("content-type", answer.contentType)]))
+        let head = AnswerHead(status: HTTPResponseStatus(statusCode: answer.status), fields: HeadFields([("content-type", answer.contentType)]))
         let transducer = PassthroughTransducer(stripUsage: call.wantsStream && call.scan.includeUsage != true)
         done(.success(UpstreamRequest(target: .local(head, ByteBuffer(bytes: answer.body)), transducer: transducer)))
     }

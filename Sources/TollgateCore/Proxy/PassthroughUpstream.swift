@@ -95,12 +95,12 @@ final class PassthroughTransducer: AnswerTransducer {
 
     init(stripUsage: Bool) { meter = OpenAIStreamMeter(stripUsageChunk: stripUsage) }
 
-    func streams(_ head: HTTPResponseHead) -> Bool {
-        head.headers.first(name: "content-type")?.hasPrefixIgnoringASCIICase("text/event-stream") ?? false
+    func streams(_ head: AnswerHead) -> Bool {
+        head.fields.first("content-type") { $0.hasPrefixIgnoringASCIICase("text/event-stream") } ?? false
     }
 
-    func startStream(_ head: HTTPResponseHead) throws(GatewayError) -> HTTPHeaders {
-        UpstreamHeaders.forClient(head.headers)
+    func startStream(_ head: AnswerHead) throws(GatewayError) -> HTTPHeaders {
+        UpstreamHeaders.forClient(head.fields)
     }
 
     func feed(_ chunk: ByteBuffer) -> (out: [UInt8]?, error: String?) {
@@ -118,8 +118,8 @@ final class PassthroughTransducer: AnswerTransducer {
     var streamUsage: TokenUsage { meter.usage }
     var servedTier: JSONValue? { meter.servedTier }
 
-    func complete(_ head: HTTPResponseHead, body: ByteBuffer) throws(GatewayError) -> CompleteAnswer {
-        var answer = CompleteAnswer(status: Int(head.status.code), headers: UpstreamHeaders.forClient(head.headers),
+    func complete(_ head: AnswerHead, body: ByteBuffer) throws(GatewayError) -> CompleteAnswer {
+        var answer = CompleteAnswer(status: head.code, headers: UpstreamHeaders.forClient(head.fields),
                                     body: body)
         guard (200..<300).contains(answer.status) else { return answer }
         let found = body.withUnsafeReadableBytes { RequestScan.openAIAnswer($0) }

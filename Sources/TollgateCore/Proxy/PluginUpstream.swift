@@ -78,18 +78,18 @@ extension PluginUpstream {
         return ConvertingTransducer(wantsStream: call.wantsStream, converter: .plugin(plugin), makeStream: { head throws(GatewayError) in
             do throws(AdaptorError) {
                 return try channel.makeStream(operation: call.operation, dialect: call.dialect, model: call.model,
-                                              headers: head.headers, includeUsage: call.clientIncludeUsage, requestBody: clientBody)
+                                              headers: head.fields, includeUsage: call.clientIncludeUsage, requestBody: clientBody)
             } catch {
                 throw .badGateway("\(plugin) cannot read the stream: \(error.message)")
             }
         }, convert: { head, body throws(GatewayError) in
             do throws(AdaptorError) {
-                let converted = try channel.convertResponse(operation: call.operation, dialect: call.dialect, status: Int(head.status.code),
-                                                            headers: head.headers, body: body, model: call.model, requestBody: clientBody)
-                return CompleteAnswer(status: converted.status, headers: UpstreamHeaders.converted(head.headers),
+                let converted = try channel.convertResponse(operation: call.operation, dialect: call.dialect, status: head.code,
+                                                            headers: head.fields, body: body, model: call.model, requestBody: clientBody)
+                return CompleteAnswer(status: converted.status, headers: UpstreamHeaders.converted(head.fields),
                                       body: converted.body, usage: converted.usage)
             } catch {
-                throw .badGateway("\(plugin) could not read the upstream answer (HTTP \(head.status.code)): \(error.message)")
+                throw .badGateway("\(plugin) could not read the upstream answer (HTTP \(head.code)): \(error.message)")
             }
         })
     }

@@ -23,7 +23,7 @@ final class ProxyExchange: UpstreamResponseDelegate, @unchecked Sendable {
     private var phase = Phase.connecting
     private(set) var connection: UpstreamConnection?
     private var connects = 0
-    private var responseHead: HTTPResponseHead?
+    private var responseHead: AnswerHead?
     private var buffered: ByteBuffer?
     /// The usage the answer reported so far.
     private var usage = TokenUsage()
@@ -110,17 +110,17 @@ final class ProxyExchange: UpstreamResponseDelegate, @unchecked Sendable {
 
     // MARK: Receiving
 
-    func upstreamHead(_ head: HTTPResponseHead) {
+    func upstreamHead(_ head: AnswerHead) {
         guard phase == .waitingHead else { return }
         responseHead = head
-        call.trace?.upstreamAnswered(status: Int(head.status.code))
+        call.trace?.upstreamAnswered(status: head.code)
         call.markFirstByte()
-        let success = (200..<300).contains(Int(head.status.code))
+        let success = (200..<300).contains(head.code)
         billable = success
         if success, let lease {
             let now = NIODeadline.now()
             lease.report(.success(latency: .nanoseconds((now - sentAt).nanoseconds),
-                                  limits: attempt.channel.successLimits(head.headers.lazy.map { ($0.name, $0.value) }, model: lease.model)), now: now)
+                                  limits: attempt.channel.successLimits(head.fields, model: lease.model)), now: now)
         }
         if success && transducer.streams(head) {
             let headers: HTTPHeaders
@@ -185,7 +185,7 @@ final class ProxyExchange: UpstreamResponseDelegate, @unchecked Sendable {
                     call.writeStreamError(.badGateway(StreamTail.cutMessage, code: "upstream_stream_truncated"))
                 }
             }
-            finish(status: Int(responseHead?.status.code ?? 200), .stream)
+            finish(status: responseHead?.code ?? 200, .stream)
         case .buffering:
             deliverBuffered()
         default:
@@ -198,9 +198,9 @@ final class ProxyExchange: UpstreamResponseDelegate, @unchecked Sendable {
     private func deliverBuffered() {
         guard let head = responseHead else { return }
         let body = buffered ?? ByteBuffer()
-        let status = Int(head.status.code)
+        let status = head.code
         if !(200..<300).contains(status), let lease {
-            let (outcome, contextWindow) = attempt.channel.classify(status: status, headers: head.headers.map { ($0.name, $0.value) },
+            let (outcome, contextWindow) = attempt.channel.classify(status: status, headers: Array(head.fields),
                                                                     body: Array(buffer: body), model: lease.model)
             lease.report(outcome)
             if outcome.isRetryable && handOver() { return }

@@ -3,7 +3,7 @@ import NIOHTTP1
 
 /// Receives one upstream response, part by part, on the server connection's event loop.
 protocol UpstreamResponseDelegate: AnyObject {
-    func upstreamHead(_ head: HTTPResponseHead)
+    func upstreamHead(_ head: AnswerHead)
     func upstreamBody(_ buffer: ByteBuffer)
     func upstreamEnd()
     /// The connection failed or closed before the response ended.

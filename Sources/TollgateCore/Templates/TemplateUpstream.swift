@@ -77,9 +77,9 @@ extension TemplateUpstream {
         }, convert: { head, body throws(GatewayError) in
             do throws(TemplateChannel.ConversionError) {
                 let converted = call.operation == TOLLGATE_OPERATION_EMBEDDINGS
-                    ? try channel.convertEmbeddings(status: Int(head.status.code), body: Array(buffer: body), model: call.model)
-                    : try channel.convertAnswer(status: Int(head.status.code), body: Array(buffer: body), model: call.model)
-                return CompleteAnswer(status: converted.status, headers: UpstreamHeaders.converted(head.headers),
+                    ? try channel.convertEmbeddings(status: head.code, body: Array(buffer: body), model: call.model)
+                    : try channel.convertAnswer(status: head.code, body: Array(buffer: body), model: call.model)
+                return CompleteAnswer(status: converted.status, headers: UpstreamHeaders.converted(head.fields),
                                       body: ByteBuffer(bytes: converted.body), usage: converted.usage)
             } catch {
                 throw .badGateway(error.message, code: "template_mapping_error")

@@ -13,7 +13,7 @@ import NIOHTTP1
 /// answer's end make the connection unusable rather than the start of the next answer.
 struct AnswerParser: LineReading {
     enum Part {
-        case head(HTTPResponseHead)
+        case head(AnswerHead)
         case body(ByteBuffer)
         /// The answer ended; `reusable`: the connection may carry another request.
         case end(reusable: Bool)

@@ -9,9 +9,9 @@ import TollgateShared
 struct HeadInProgress {
     /// Bytes of the head so far (line ends counted as two), against the parser's limit.
     var bytes = 0
-    var status: (minor: Int, code: Int, reason: String)?
+    var status: (minor: Int, code: Int)?
     var request: (method: HTTPMethod, uri: String, minor: Int)?
-    var fields: [(String, String)] = []
+    var fields = HeadFields()
     var contentLength: Int?
     var transferEncoding = false
     /// `chunked` is the last transfer coding.
@@ -24,25 +24,22 @@ struct HeadInProgress {
 
     var keepAlive: Bool { !close && (status.map { $0.minor > 0 } == true || keepAliveToken) }
 
-    /// The head, its fields moved out, not copied (each name and value would be retained here and
-    /// released when the next answer starts).
-    mutating func takeResponseHead() -> HTTPResponseHead {
-        let status = status!
-        return HTTPResponseHead(version: HTTPVersion(major: 1, minor: status.minor),
-                                status: HTTPResponseStatus(statusCode: status.code, reasonPhrase: status.reason),
-                                headers: takeFields())
+    /// The head, its fields moved out, not copied. The reason phrase is not kept: nothing reads
+    /// it (the client's head is the gateway's own).
+    mutating func takeResponseHead() -> AnswerHead {
+        var taken = HeadFields()
+        swap(&taken, &fields)
+        return AnswerHead(status: HTTPResponseStatus(statusCode: status!.code), fields: taken)
     }
 
+    /// A request's head, its fields as the `HTTPHeaders` the client API reads (made from the list
+    /// whole: `HTTPHeaders.add` scans each name again).
     mutating func takeRequestHead() -> HTTPRequestHead {
         let request = request!
+        let headers = HTTPHeaders(fields.pairs { _ in true })
+        fields = HeadFields()
         return HTTPRequestHead(version: HTTPVersion(major: 1, minor: request.minor), method: request.method, uri: request.uri,
-                               headers: takeFields())
-    }
-
-    private mutating func takeFields() -> HTTPHeaders {
-        var taken: [(String, String)] = []
-        swap(&taken, &fields)
-        return HTTPHeaders(taken)
+                               headers: headers)
     }
 
     /// `HTTP/1.x NNN reason` (the reason may be empty, its space too).
@@ -56,7 +53,7 @@ struct HeadInProgress {
         }
         let reason = line.count > 13 ? UnsafeRawBufferPointer(rebasing: line[13...]) : UnsafeRawBufferPointer(start: nil, count: 0)
         guard !reason.contains(where: Self.isControl) else { throw HTTPWireFailure("the status line's reason holds a control character") }
-        status = (minor, a * 100 + b * 10 + c, String(decoding: reason, as: UTF8.self))
+        status = (minor, a * 100 + b * 10 + c)
     }
 
     /// `METHOD target HTTP/1.0|1.1`, one space apart (RFC 9112 §3): the method a token, the
@@ -101,13 +98,12 @@ struct HeadInProgress {
         let name = UnsafeRawBufferPointer(rebasing: line[..<colon]), value = UnsafeRawBufferPointer(rebasing: line[start..<end])
         for byte in value where Self.isControl(byte) { throw HTTPWireFailure("a field value holds a control character") }
         try framingField(name, value)
-        if fields.isEmpty { fields.reserveCapacity(16) }
-        fields.append((String(decoding: name, as: UTF8.self), String(decoding: value, as: UTF8.self)))
+        fields.append(line: line, name: 0..<colon, value: start..<end)
     }
 
     /// Reads `content-length`, `transfer-encoding`, `connection` and `expect` as they pass.
     private mutating func framingField(_ name: UnsafeRawBufferPointer, _ value: UnsafeRawBufferPointer) throws {
-        if Self.same(name, "content-length") {
+        if name.equalsIgnoringASCIICase("content-length") {
             try Self.forEachElement(of: value) { element in
                 guard element.count > 0, element.count <= 18, element.allSatisfy({ $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") }) else {
                     throw HTTPWireFailure("a content-length is not a length")
@@ -116,21 +112,21 @@ struct HeadInProgress {
                 guard contentLength == nil || contentLength == length else { throw HTTPWireFailure("conflicting content-length values") }
                 contentLength = length
             }
-        } else if Self.same(name, "transfer-encoding") {
+        } else if name.equalsIgnoringASCIICase("transfer-encoding") {
             transferEncoding = true
             try Self.forEachElement(of: value) { element in
                 guard element.count > 0 else { return }
-                let isChunked = Self.same(element, "chunked")
+                let isChunked = element.equalsIgnoringASCIICase("chunked")
                 if isChunked && chunked { throw HTTPWireFailure("transfer-encoding names chunked twice") }
                 chunked = isChunked
             }
-        } else if Self.same(name, "connection") {
+        } else if name.equalsIgnoringASCIICase("connection") {
             Self.forEachElement(of: value) { element in
-                if Self.same(element, "close") { close = true }
-                if Self.same(element, "keep-alive") { keepAliveToken = true }
+                if element.equalsIgnoringASCIICase("close") { close = true }
+                if element.equalsIgnoringASCIICase("keep-alive") { keepAliveToken = true }
             }
-        } else if Self.same(name, "expect") {
-            expectsContinue = expectsContinue || Self.same(value, "100-continue")
+        } else if name.equalsIgnoringASCIICase("expect") {
+            expectsContinue = expectsContinue || value.equalsIgnoringASCIICase("100-continue")
         }
     }
 
@@ -148,17 +144,6 @@ struct HeadInProgress {
             try body(UnsafeRawBufferPointer(rebasing: value[first..<last]))
             start = end + 1
         }
-    }
-
-    /// Whether `bytes` are `lower`, ignoring ASCII case.
-    private static func same(_ bytes: UnsafeRawBufferPointer, _ lower: StaticString) -> Bool {
-        guard bytes.count == lower.utf8CodeUnitCount else { return false }
-        let expected = UnsafeRawBufferPointer(start: lower.utf8Start, count: lower.utf8CodeUnitCount)
-        for i in 0..<bytes.count {
-            let byte = bytes[i]
-            guard (byte >= UInt8(ascii: "A") && byte <= UInt8(ascii: "Z") ? byte | 0x20 : byte) == expected[i] else { return false }
-        }
-        return true
     }
 
     private static func isWhitespace(_ byte: UInt8) -> Bool { byte == UInt8(ascii: " ") || byte == UInt8(ascii: "\t") }

@@ -13,16 +13,7 @@ extension String {
     /// Whether the name starts with `prefix` (lower case), ignoring ASCII case, without a copy.
     func hasPrefixIgnoringASCIICase(_ prefix: String) -> Bool {
         var name = self, prefix = prefix
-        return name.withUTF8 { name in
-            prefix.withUTF8 { prefix in
-                guard name.count >= prefix.count else { return false }
-                for i in 0..<prefix.count {
-                    let a = name[i], b = prefix[i]
-                    if a != b && !(a >= 0x41 && a <= 0x5A && a | 0x20 == b) { return false }
-                }
-                return true
-            }
-        }
+        return name.withUTF8 { name in prefix.withUTF8 { UnsafeRawBufferPointer(name).hasPrefixIgnoringASCIICase(UnsafeRawBufferPointer($0)) } }
     }
 
     /// This URI without its query.
@@ -36,6 +27,32 @@ extension String {
         var text = self
         let offset = text.withUTF8 { $0.firstIndex(of: UInt8(ascii: "?")) }
         return offset.map { utf8.index(utf8.startIndex, offsetBy: $0) }
+    }
+}
+
+extension UnsafeRawBufferPointer {
+    /// Whether these bytes begin with `prefix` (lower case), ignoring ASCII case.
+    func hasPrefixIgnoringASCIICase(_ prefix: UnsafeRawBufferPointer) -> Bool {
+        guard count >= prefix.count else { return false }
+        guard let text = baseAddress, let lower = prefix.baseAddress else { return true }  // an empty prefix
+        for i in 0..<prefix.count {
+            let a = text.load(fromByteOffset: i, as: UInt8.self), b = lower.load(fromByteOffset: i, as: UInt8.self)
+            if a != b && !(a >= 0x41 && a <= 0x5A && a | 0x20 == b) { return false }
+        }
+        return true
+    }
+
+    func hasPrefixIgnoringASCIICase(_ prefix: StaticString) -> Bool {
+        hasPrefixIgnoringASCIICase(UnsafeRawBufferPointer(start: prefix.utf8Start, count: prefix.utf8CodeUnitCount))
+    }
+
+    /// Whether these bytes are `lower`, ignoring ASCII case (a field's name against a known one).
+    func equalsIgnoringASCIICase(_ lower: StaticString) -> Bool {
+        count == lower.utf8CodeUnitCount && hasPrefixIgnoringASCIICase(lower)
+    }
+
+    func equalsIgnoringASCIICase(_ lower: UnsafeRawBufferPointer) -> Bool {
+        count == lower.count && hasPrefixIgnoringASCIICase(lower)
     }
 }
 

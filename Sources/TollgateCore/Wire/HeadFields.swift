@@ -1,0 +1,119 @@
+import NIOHTTP1
+
+/// An upstream answer's fields as they came: every name and value back to back in one array of
+/// bytes, each field a pair of ranges in it. A `String` is made only for a field a reader asks
+/// for (a `String` of every name and value of every answer, made, walked with a retain and a
+/// release each, and destroyed, cost more than reading the head).
+struct HeadFields: Sequence, Equatable {
+    private struct Field {
+        let name: Range<Int>
+        let value: Range<Int>
+    }
+
+    private var bytes: [UInt8] = []
+    private var fields: [Field] = []
+
+    init() {}
+
+    init(_ pairs: some Sequence<(String, String)>) {
+        for (name, value) in pairs { append(name: name, value: value) }
+    }
+
+    var count: Int { fields.count }
+
+    /// A field read off its line: `name` and `value` are ranges of `line`, the value after the
+    /// name. The line is copied once, from the name to the value's end.
+    mutating func append(line: UnsafeRawBufferPointer, name: Range<Int>, value: Range<Int>) {
+        if fields.isEmpty {
+            bytes.reserveCapacity(384)
+            fields.reserveCapacity(12)
+        }
+        let shift = bytes.count - name.lowerBound
+        // As a typed buffer: appending raw bytes went a byte at a time.
+        bytes.append(contentsOf: UnsafeRawBufferPointer(rebasing: line[name.lowerBound..<value.upperBound]).assumingMemoryBound(to: UInt8.self))
+        fields.append(Field(name: (name.lowerBound + shift)..<(name.upperBound + shift), value: (value.lowerBound + shift)..<(value.upperBound + shift)))
+    }
+
+    mutating func append(name: String, value: String) {
+        let line = Array((name + value).utf8), nameCount = name.utf8.count
+        line.withUnsafeBytes { append(line: $0, name: 0..<nameCount, value: nameCount..<line.count) }
+    }
+
+    /// Each field's name and value bytes, in order.
+    func forEach(_ body: (_ name: UnsafeRawBufferPointer, _ value: UnsafeRawBufferPointer) throws -> Void) rethrows {
+        try bytes.withUnsafeBytes { all in
+            for field in fields {
+                try body(UnsafeRawBufferPointer(rebasing: all[field.name]), UnsafeRawBufferPointer(rebasing: all[field.value]))
+            }
+        }
+    }
+
+    /// The first value of the field `name` (lower case; matched in any case), read by `read`.
+    func first<Value>(_ name: StaticString, _ read: (UnsafeRawBufferPointer) -> Value) -> Value? {
+        bytes.withUnsafeBytes { all in
+            fields.first { UnsafeRawBufferPointer(rebasing: all[$0.name]).equalsIgnoringASCIICase(name) }
+                .map { read(UnsafeRawBufferPointer(rebasing: all[$0.value])) }
+        }
+    }
+
+    func first(_ name: StaticString) -> String? { first(name) { String(decoding: $0, as: UTF8.self) } }
+
+    /// Whether any field's name `matches`.
+    func contains(name matches: (UnsafeRawBufferPointer) -> Bool) -> Bool {
+        bytes.withUnsafeBytes { all in fields.contains { matches(UnsafeRawBufferPointer(rebasing: all[$0.name])) } }
+    }
+
+    /// The fields whose names `wanted` picks, as text.
+    func pairs(where wanted: (UnsafeRawBufferPointer) -> Bool) -> [(String, String)] {
+        var picked: [(String, String)] = []
+        forEach { name, value in
+            if wanted(name) { picked.append((String(decoding: name, as: UTF8.self), String(decoding: value, as: UTF8.self))) }
+        }
+        return picked
+    }
+
+    /// Every field as text, for readers off the request path (an error's classification, a trace).
+    func makeIterator() -> some IteratorProtocol<(String, String)> {
+        pairs { _ in true }.makeIterator()
+    }
+
+    /// The same fields, names and values byte for byte, in the same order (however laid out).
+    static func == (a: HeadFields, b: HeadFields) -> Bool {
+        a.count == b.count && a.bytes.withUnsafeBytes { x in
+            b.bytes.withUnsafeBytes { y in
+                zip(a.fields, b.fields).allSatisfy { f, g in
+                    UnsafeRawBufferPointer(rebasing: x[f.name]).equals(UnsafeRawBufferPointer(rebasing: y[g.name]))
+                        && UnsafeRawBufferPointer(rebasing: x[f.value]).equals(UnsafeRawBufferPointer(rebasing: y[g.value]))
+                }
+            }
+        }
+    }
+
+    /// The fields as the plugin ABI's header lines (`name: value` and CRLF), names lower-cased.
+    var abiLines: [UInt8] {
+        var lines: [UInt8] = []
+        lines.reserveCapacity(bytes.count + 4 * fields.count)
+        forEach { name, value in
+            for byte in name { lines.append(byte >= 0x41 && byte <= 0x5A ? byte | 0x20 : byte) }
+            lines.append(UInt8(ascii: ":"))
+            lines.append(UInt8(ascii: " "))
+            lines.append(contentsOf: value)
+            lines.append(0x0D)
+            lines.append(0x0A)
+        }
+        return lines
+    }
+}
+
+/// An upstream answer's head: its status and its fields.
+struct AnswerHead: Equatable {
+    var status: HTTPResponseStatus
+    var fields: HeadFields
+
+    init(status: HTTPResponseStatus, fields: HeadFields = HeadFields()) {
+        self.status = status
+        self.fields = fields
+    }
+
+    var code: Int { Int(status.code) }
+}
