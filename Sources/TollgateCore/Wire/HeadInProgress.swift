@@ -11,7 +11,10 @@ struct HeadInProgress {
     var bytes = 0
     var status: (minor: Int, code: Int)?
     var request: (method: HTTPMethod, uri: String, minor: Int)?
+    /// An answer's fields as bytes; a request's as the text `HTTPHeaders` holds (the client API
+    /// reads them so).
     var fields = HeadFields()
+    var requestFields: [(String, String)] = []
     var contentLength: Int?
     var transferEncoding = false
     /// `chunked` is the last transfer coding.
@@ -32,14 +35,13 @@ struct HeadInProgress {
         return AnswerHead(status: HTTPResponseStatus(statusCode: status!.code), fields: taken)
     }
 
-    /// A request's head, its fields as the `HTTPHeaders` the client API reads (made from the list
-    /// whole: `HTTPHeaders.add` scans each name again).
+    /// A request's head, its fields moved out.
     mutating func takeRequestHead() -> HTTPRequestHead {
         let request = request!
-        let headers = HTTPHeaders(fields.pairs { _ in true })
-        fields = HeadFields()
+        var taken: [(String, String)] = []
+        swap(&taken, &requestFields)
         return HTTPRequestHead(version: HTTPVersion(major: 1, minor: request.minor), method: request.method, uri: request.uri,
-                               headers: headers)
+                               headers: HTTPHeaders(taken))
     }
 
     /// `HTTP/1.x NNN reason` (the reason may be empty, its space too).
@@ -98,7 +100,12 @@ struct HeadInProgress {
         let name = UnsafeRawBufferPointer(rebasing: line[..<colon]), value = UnsafeRawBufferPointer(rebasing: line[start..<end])
         for byte in value where Self.isControl(byte) { throw HTTPWireFailure("a field value holds a control character") }
         try framingField(name, value)
-        fields.append(line: line, name: 0..<colon, value: start..<end)
+        if request == nil {
+            fields.append(line: line, name: 0..<colon, value: start..<end)
+        } else {
+            if requestFields.isEmpty { requestFields.reserveCapacity(16) }
+            requestFields.append((String(decoding: name, as: UTF8.self), String(decoding: value, as: UTF8.self)))
+        }
     }
 
     /// Reads `content-length`, `transfer-encoding`, `connection` and `expect` as they pass.

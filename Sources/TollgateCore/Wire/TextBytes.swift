@@ -47,10 +47,13 @@ extension UnsafeRawBufferPointer {
     }
 
     /// Whether these bytes are `lower`, ignoring ASCII case (a field's name against a known one).
+    /// Inlined: most calls end at the length.
+    @inline(__always)
     func equalsIgnoringASCIICase(_ lower: StaticString) -> Bool {
         count == lower.utf8CodeUnitCount && hasPrefixIgnoringASCIICase(lower)
     }
 
+    @inline(__always)
     func equalsIgnoringASCIICase(_ lower: UnsafeRawBufferPointer) -> Bool {
         count == lower.count && hasPrefixIgnoringASCIICase(lower)
     }
