@@ -266,6 +266,23 @@ import TollgateShared
         #expect(HeaderLines.allocate([(String, String)]()).ptr == nil)
     }
 
+    /// The word-at-a-time checks say what a byte-by-byte reading says, for every byte at every
+    /// place of a line (inside a word of eight and in the tail), and `tchar` is RFC 9110's set.
+    @Test func fieldBytesAreCheckedAsTheRFCSays() {
+        let tchar = Set(Array("!#$%&'*+-.^_`|~0123456789".utf8) + Array(UInt8(ascii: "A")...UInt8(ascii: "Z")) + Array(UInt8(ascii: "a")...UInt8(ascii: "z")))
+        for byte in UInt8.min...UInt8.max {
+            #expect(FieldBytes.isToken(byte) == tchar.contains(byte), "byte \(byte)")
+            for place in 0..<20 {
+                var line = Array("content-type: json!".utf8) + [UInt8(ascii: "x")]
+                line[place] = byte
+                line.withUnsafeBytes { bytes in
+                    #expect(FieldBytes.staysOnLine(bytes) == !(byte == 0x0D || byte == 0x0A || byte == 0), "byte \(byte) at \(place)")
+                    #expect(FieldBytes.hasNoControl(bytes) == !((byte < 0x20 && byte != 0x09) || byte == 0x7F), "byte \(byte) at \(place)")
+                }
+            }
+        }
+    }
+
     /// An answer's fields are kept as the bytes came (names in their case, values trimmed, in
     /// order, repeats kept); readers ask by name in any case and only what they pick becomes text.
     @Test func anAnswersFieldsAreReadByNameFromTheirBytes() throws {

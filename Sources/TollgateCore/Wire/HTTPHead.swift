@@ -60,7 +60,7 @@ enum HTTPHead {
             cursor.put("HTTP/1.1 ")
             cursor.put(decimal: Int(status.code))
             cursor.put(" ")
-            _ = cursor.put(reason, checking: isFieldByte)
+            _ = cursor.put(fieldValue: reason)
             cursor.put("\r\n")
             _ = putFields(headers, into: &cursor, skipsFraming: true)
             fields.write(into: &cursor)
@@ -80,7 +80,7 @@ enum HTTPHead {
                 continue
             }
             cursor.put(": ")
-            guard cursor.put(value, checking: isFieldByte) else {
+            guard cursor.put(fieldValue: value) else {
                 cursor.rewind(to: mark)
                 bad = bad ?? name
                 continue
@@ -100,19 +100,9 @@ enum HTTPHead {
     /// RFC 9110 token: a method or header name.
     static func isToken(_ text: String) -> Bool { !text.isEmpty && everyByte(of: text, isTokenByte) }
 
-    /// RFC 9110 `tchar` (the answer parser checks field names with it too).
-    static func isTokenByte(_ byte: UInt8) -> Bool {
-        switch byte {
-        case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "0")...UInt8(ascii: "9"): true
-        case UInt8(ascii: "!"), UInt8(ascii: "#"), UInt8(ascii: "$"), UInt8(ascii: "%"), UInt8(ascii: "&"), UInt8(ascii: "'"),
-             UInt8(ascii: "*"), UInt8(ascii: "+"), UInt8(ascii: "-"), UInt8(ascii: "."), UInt8(ascii: "^"), UInt8(ascii: "_"),
-             UInt8(ascii: "`"), UInt8(ascii: "|"), UInt8(ascii: "~"): true
-        default: false
-        }
-    }
-
-    /// A byte a field value (or reason phrase) may hold and stay on its line: no CR, LF or NUL.
-    static func isFieldByte(_ byte: UInt8) -> Bool { byte != 0x0D && byte != 0x0A && byte != 0 }
+    /// RFC 9110 `tchar` (the parsers check field names with it too).
+    @inline(__always)
+    static func isTokenByte(_ byte: UInt8) -> Bool { FieldBytes.isToken(byte) }
 
     /// A request target: visible ASCII and UTF-8 bytes, no space or control character.
     static func isRequestTarget(_ text: String) -> Bool {

@@ -31,6 +31,17 @@ struct HeadCursor {
         }
     }
 
+    /// A field value (or reason phrase), once no byte of it would end or split its line.
+    mutating func put(fieldValue text: String) -> Bool {
+        var text = text
+        return text.withUTF8 { bytes in
+            guard FieldBytes.staysOnLine(UnsafeRawBufferPointer(bytes)) else { return false }
+            if let base = bytes.baseAddress { room(bytes.count).copyMemory(from: base, byteCount: bytes.count) }
+            at += bytes.count
+            return true
+        }
+    }
+
     /// Text already checked (a method, a request target).
     mutating func put(checked text: String) { _ = put(text, checking: { _ in true }) }
 
@@ -52,7 +63,7 @@ struct HeadCursor {
     mutating func putLine(_ name: StaticString, _ value: String) {
         let mark = at
         put(name)
-        guard put(value, checking: HTTPHead.isFieldByte) else { return rewind(to: mark) }
+        guard put(fieldValue: value) else { return rewind(to: mark) }
         put("\r\n")
     }
 

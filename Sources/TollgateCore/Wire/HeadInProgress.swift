@@ -54,7 +54,7 @@ struct HeadInProgress {
             throw HTTPWireFailure("malformed status line")
         }
         let reason = line.count > 13 ? UnsafeRawBufferPointer(rebasing: line[13...]) : UnsafeRawBufferPointer(start: nil, count: 0)
-        guard !reason.contains(where: Self.isControl) else { throw HTTPWireFailure("the status line's reason holds a control character") }
+        guard FieldBytes.hasNoControl(reason) else { throw HTTPWireFailure("the status line's reason holds a control character") }
         status = (minor, a * 100 + b * 10 + c)
     }
 
@@ -98,7 +98,7 @@ struct HeadInProgress {
         while start < end, Self.isWhitespace(line[start]) { start += 1 }
         while end > start, Self.isWhitespace(line[end - 1]) { end -= 1 }
         let name = UnsafeRawBufferPointer(rebasing: line[..<colon]), value = UnsafeRawBufferPointer(rebasing: line[start..<end])
-        for byte in value where Self.isControl(byte) { throw HTTPWireFailure("a field value holds a control character") }
+        guard FieldBytes.hasNoControl(value) else { throw HTTPWireFailure("a field value holds a control character") }
         try framingField(name, value)
         if request == nil {
             fields.append(line: line, name: 0..<colon, value: start..<end)
@@ -155,6 +155,4 @@ struct HeadInProgress {
 
     private static func isWhitespace(_ byte: UInt8) -> Bool { byte == UInt8(ascii: " ") || byte == UInt8(ascii: "\t") }
 
-    /// Control characters other than a tab (CR, LF and NUL among them): never in a field value.
-    private static func isControl(_ byte: UInt8) -> Bool { (byte < 0x20 && byte != UInt8(ascii: "\t")) || byte == 0x7F }
 }
