@@ -36,20 +36,19 @@ enum FieldBytes {
     private static func zeroBytes(_ word: UInt64) -> UInt64 { (word &- ones) & ~word & highs }
 
     /// Whether `plain` holds for every byte: words that `flagging` finds no byte in are passed
-    /// whole; a flagged word, and the tail, are checked a byte at a time.
+    /// whole (the last word overlapping the one before, so no tail is read a byte at a time); a
+    /// flagged word, or a text shorter than a word, is checked a byte at a time.
     @inline(__always)
     private static func every(_ bytes: UnsafeRawBufferPointer, flagging: (UInt64) -> UInt64, _ plain: (UInt8) -> Bool) -> Bool {
-        var i = 0
-        while i + 8 <= bytes.count {
-            if flagging(UInt64(littleEndian: bytes.loadUnaligned(fromByteOffset: i, as: UInt64.self))) != 0 {
-                for j in i..<(i + 8) where !plain(bytes[j]) { return false }
+        let count = bytes.count
+        guard count >= 8, let base = bytes.baseAddress else { return bytes.allSatisfy(plain) }
+        var at = 0
+        while true {
+            if flagging(UInt64(littleEndian: base.loadUnaligned(fromByteOffset: at, as: UInt64.self))) != 0 {
+                for offset in at..<(at + 8) where !plain(base.load(fromByteOffset: offset, as: UInt8.self)) { return false }
             }
-            i += 8
+            if at == count - 8 { return true }
+            at = min(at + 8, count - 8)
         }
-        while i < bytes.count {
-            if !plain(bytes[i]) { return false }
-            i += 1
-        }
-        return true
     }
 }
