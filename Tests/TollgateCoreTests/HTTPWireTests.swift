@@ -96,7 +96,7 @@ import TollgateShared
     @Test(arguments: [("/v1/models", "/v1/models", nil), ("/v1/models?", "/v1/models", ""), ("/a?key=k?x&b=1", "/a", "key=k?x&b=1"),
                       ("/é?q=ü", "/é", "q=ü")] as [(String, String, String?)])
     func thePathEndsAtTheFirstQuestionMark(uri: String, path: String, query: String?) {
-        let head = HTTPRequestHead(version: .http1_1, method: .GET, uri: uri)
+        let head = RequestHead(method: .GET, uri: uri)
         #expect(head.path == path)
         #expect(head.query.map(String.init) == query)
     }
@@ -105,7 +105,7 @@ import TollgateShared
     /// the other places a key may be.
     @Test func theKeyIsReadFromABearerOfAnyCase() {
         func key(_ headers: [(String, String)], uri: String = "/v1/chat/completions") -> String? {
-            ClientAPI.presentedKey(HTTPRequestHead(version: .http1_1, method: .POST, uri: uri, headers: HTTPHeaders(headers))).map(String.init)
+            ClientAPI.presentedKey(RequestHead(method: .POST, uri: uri, fields: HeadFields(headers))).map(String.init)
         }
         #expect(key([("Authorization", "Bearer tg-1")]) == "tg-1")
         #expect(key([("authorization", "bEaReR tg-2")]) == "tg-2")

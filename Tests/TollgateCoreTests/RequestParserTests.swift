@@ -26,7 +26,7 @@ import Testing
                 while let part = try parser.next(&buffer) {
                     switch part {
                     case .head(let head, _):
-                        current = "\(head.method.rawValue) \(head.uri) HTTP/1.\(head.version.minor) \(head.headers.map { "\($0.name)=\($0.value)" })"
+                        current = "\(head.method.rawValue) \(head.uri) HTTP/1.\(head.minor) \(head.fields.map { "\($0.0)=\($0.1)" })"
                     case .body(let slice): body += slice.readableBytesView
                     case .end:
                         read.requests.append(current + " " + String(decoding: body, as: UTF8.self))
@@ -151,6 +151,24 @@ import Testing
             var buffer = ByteBuffer(string: text)
             guard case .head(_, let body) = try parser.next(&buffer) else { Issue.record("no head: \(text)"); continue }
             #expect(body == expected, "\(text)")
+        }
+    }
+
+    /// Whether the connection stays open after the answer, as the head says: HTTP/1.1 unless a
+    /// `connection` list names `close`, HTTP/1.0 only when it names `keep-alive` (any case).
+    @Test func theHeadSaysWhetherTheConnectionStaysOpen() throws {
+        for (text, open) in [
+            ("GET / HTTP/1.1\r\n\r\n", true),
+            ("GET / HTTP/1.1\r\nConnection: Close\r\n\r\n", false),
+            ("GET / HTTP/1.1\r\nconnection: upgrade, close\r\n\r\n", false),
+            ("GET / HTTP/1.0\r\n\r\n", false),
+            ("GET / HTTP/1.0\r\nConnection: Keep-Alive\r\n\r\n", true),
+            ("GET / HTTP/1.0\r\nConnection: keep-alive, close\r\n\r\n", false),
+        ] {
+            var parser = RequestParser()
+            var buffer = ByteBuffer(string: text)
+            guard case .head(let head, _) = try parser.next(&buffer) else { Issue.record("no head: \(text)"); continue }
+            #expect(head.isKeepAlive == open, "\(text)")
         }
     }
 

@@ -8,7 +8,7 @@ struct AdminAPI {
     let handler: RequestHandler
     var runtime: GatewayRuntime { handler.runtime }
 
-    func dispatch(head: HTTPRequestHead, path: Substring, query: [String: String], body: ByteBuffer) throws {
+    func dispatch(head: RequestHead, path: Substring, query: [String: String], body: ByteBuffer) throws {
         guard let admin = runtime.admin else {
             throw GatewayError.notFound("the admin API is off: set admin_key in the configuration", code: "admin_disabled")
         }

@@ -27,7 +27,7 @@ struct ManagedObjectsAPI {
         }
     }
 
-    func serve(head: HTTPRequestHead, body: ByteBuffer, route: Route) throws {
+    func serve(head: RequestHead, body: ByteBuffer, route: Route) throws {
         let storage = admin.storage, link = admin.link, kind = route.kind
         switch (head.method, route.name) {
         case (.GET, nil):

@@ -11,7 +11,7 @@ import TollgatePluginABI
 final class ModelCall: @unchecked Sendable {
     let client: RequestHandler
     let runtime: GatewayRuntime
-    let head: HTTPRequestHead
+    let head: RequestHead
     let body: ByteBuffer
     let scan: RequestScan
     let key: ClientKey
@@ -62,7 +62,7 @@ final class ModelCall: @unchecked Sendable {
     var streamOpen = false
     private var ended = false
 
-    init(client: RequestHandler, head: HTTPRequestHead, body: ByteBuffer, scan: RequestScan, key: ClientKey, model: String,
+    init(client: RequestHandler, head: RequestHead, body: ByteBuffer, scan: RequestScan, key: ClientKey, model: String,
          operation: tollgate_type_operation, upstreamPath: String? = nil) {
         self.client = client
         runtime = client.runtime

@@ -6,7 +6,7 @@ import TollgatePluginABI
 /// is handed through several closures and held by its exchange, and each copy of a struct this
 /// size retained every one of its references.
 final class UpstreamCall: Sendable {
-    let head: HTTPRequestHead
+    let head: RequestHead
     let body: ByteBuffer
     let scan: RequestScan
     let model: String
@@ -19,7 +19,7 @@ final class UpstreamCall: Sendable {
     /// own (`/responses` for a Responses request the upstream serves itself).
     let upstreamPath: String?
 
-    init(head: HTTPRequestHead, body: ByteBuffer, scan: RequestScan, model: String, operation: tollgate_type_operation,
+    init(head: RequestHead, body: ByteBuffer, scan: RequestScan, model: String, operation: tollgate_type_operation,
          channel: RuntimeChannel, dialect: tollgate_type_dialect, wantsStream: Bool, upstreamPath: String? = nil) {
         self.head = head
         self.body = body

@@ -80,9 +80,7 @@ struct BodyEdit {
 extension HTTPHeaders {
     /// The client headers the channel forwards (`forwarded_headers`, provider feature flags).
     mutating func addForwarded(from call: UpstreamCall) {
-        for (name, value) in call.head.headers where call.channel.forwardedClientHeaders.contains(where: { name.equalsIgnoringASCIICase($0) }) {
-            add(name: name, value: value)
-        }
+        for (name, value) in call.head.fields.pairs(named: call.channel.forwardedClientHeaders) { add(name: name, value: value) }
     }
 }
 

@@ -9,7 +9,7 @@ struct PluginUpstream: Upstream {
     let pluginChannel: PluginChannel
 
     func prepare(_ call: UpstreamCall, for modelCall: ModelCall, _ done: @escaping (Result<UpstreamRequest, GatewayError>) -> Void) {
-        let clientHeaders = forwarded(call.head.headers)
+        let clientHeaders = call.head.fields.pairs(named: pluginChannel.adaptor.forwardHeaders)
         let body = call.body
         let pluginChannel = self.pluginChannel
         let build: @Sendable () throws -> UpstreamRequestSpec = {
@@ -22,18 +22,6 @@ struct PluginUpstream: Upstream {
         modelCall.runtime.blockingPool.runIfActive(eventLoop: loop, build).whenComplete { result in
             done(request(result.mapError { $0 }, call: call, clientBody: body))
         }
-    }
-
-    /// The client headers the plugin reads (an array only when some are there). Each name is
-    /// compared with the few the plugin names, ignoring case, in place (lower-casing every client
-    /// header to look it up cost a String each, every request).
-    private func forwarded(_ headers: HTTPHeaders) -> [(String, String)] {
-        let wanted = pluginChannel.adaptor.forwardHeaders
-        var forwarded: [(String, String)] = []
-        for (name, value) in headers where wanted.contains(where: { name.equalsIgnoringASCIICase($0) }) {
-            forwarded.append((name, value))
-        }
-        return forwarded
     }
 
     private func request(_ built: Result<UpstreamRequestSpec, any Error>, call: UpstreamCall, clientBody: ByteBuffer)

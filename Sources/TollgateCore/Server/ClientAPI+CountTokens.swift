@@ -9,7 +9,7 @@ import TollgatePluginABI
 /// Never billed; it counts against the key's rpm like any request.
 extension ClientAPI {
     /// `geminiModel`: the model a Gemini route names in its URL (nil for Anthropic's route).
-    func countTokens(head: HTTPRequestHead, body: ByteBuffer, geminiModel: String? = nil) throws {
+    func countTokens(head: RequestHead, body: ByteBuffer, geminiModel: String? = nil) throws {
         let snapshot = runtime.snapshot
         let key = try authenticate(head, keys: snapshot.keys)
         let request: JSONValue

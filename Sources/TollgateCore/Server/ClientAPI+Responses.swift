@@ -15,7 +15,7 @@ enum StoredResponseRoute {
 extension ClientAPI {
     /// `GET` answers the stored Response object, `DELETE` removes it; either 404 for an id this
     /// key did not create.
-    func storedResponse(head: HTTPRequestHead, id: Substring) throws {
+    func storedResponse(head: RequestHead, id: Substring) throws {
         let key = try authenticate(head, keys: runtime.snapshot.keys)
         guard head.method == .GET || head.method == .DELETE else {
             throw GatewayError(status: 405, type: "invalid_request_error", code: "method_not_allowed",

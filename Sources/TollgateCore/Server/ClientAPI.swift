@@ -9,7 +9,7 @@ struct ClientAPI {
     let handler: RequestHandler
     var runtime: GatewayRuntime { handler.runtime }
 
-    func dispatch(head: HTTPRequestHead, body: ByteBuffer) {
+    func dispatch(head: RequestHead, body: ByteBuffer) {
         let path = head.path
         if head.method == .POST, let route = GeminiRoute(path: path) {
             handler.dialect = .gemini(sse: head.uri.contains("alt=sse"))
@@ -108,12 +108,12 @@ struct ClientAPI {
     // MARK: Keys
 
     /// The client's key from `Authorization: Bearer`, `x-api-key`, `x-goog-api-key` or `?key=`.
-    static func presentedKey(_ head: HTTPRequestHead) -> Substring? {
-        if let auth = head.headers.first(name: "authorization"), auth.utf8.count > 7, auth.hasPrefixIgnoringASCIICase("bearer ") {
+    static func presentedKey(_ head: RequestHead) -> Substring? {
+        if let auth = head.fields.first("authorization"), auth.utf8.count > 7, auth.hasPrefixIgnoringASCIICase("bearer ") {
             return Substring(auth.utf8.dropFirst(7))  // seven ASCII bytes: a character boundary
         }
-        if let key = head.headers.first(name: "x-api-key") { return Substring(key) }
-        if let key = head.headers.first(name: "x-goog-api-key") { return Substring(key) }
+        if let key = head.fields.first("x-api-key") { return Substring(key) }
+        if let key = head.fields.first("x-goog-api-key") { return Substring(key) }
         if let query = head.query {
             for pair in query.split(separator: "&") where pair.hasPrefix("key=") { return pair.dropFirst(4) }
         }
@@ -121,7 +121,7 @@ struct ClientAPI {
     }
 
     /// The request's client key, checked once per request (at its head; see `HeadAdmission`).
-    func authenticate(_ head: HTTPRequestHead, keys: KeyStore) throws -> ClientKey {
+    func authenticate(_ head: RequestHead, keys: KeyStore) throws -> ClientKey {
         if let key = handler.clientKey { return key }
         guard let presented = Self.presentedKey(head), !presented.isEmpty else {
             throw GatewayError.unauthorized("missing API key: send it as 'Authorization: Bearer <key>'")
@@ -153,7 +153,7 @@ struct ClientAPI {
 
     // MARK: Routes
 
-    private func listModels(_ head: HTTPRequestHead) throws {
+    private func listModels(_ head: RequestHead) throws {
         let snapshot = runtime.snapshot
         let key = try authenticate(head, keys: snapshot.keys)
         let models = snapshot.router.modelNames.filter { key.allows(model: $0) }.map { name in
@@ -166,7 +166,7 @@ struct ClientAPI {
 
     /// `target` is the model and streaming named by the URL (Gemini), else they come from the body.
     /// From here the request is a `ModelCall`'s.
-    private func modelCall(head: HTTPRequestHead, body: ByteBuffer, operation: tollgate_type_operation,
+    private func modelCall(head: RequestHead, body: ByteBuffer, operation: tollgate_type_operation,
                            target: (model: String, stream: Bool)? = nil, upstreamPath: String? = nil) throws {
         let key = try authenticate(head, keys: runtime.snapshot.keys)
         let scan: RequestScan

@@ -14,7 +14,7 @@ final class RequestHandler: ChannelInboundHandler, @unchecked Sendable {
 
     let runtime: GatewayRuntime
     private var context: ChannelHandlerContext?
-    private var head: HTTPRequestHead?
+    private var head: RequestHead?
     private var body: ByteBuffer?
     private var rejectingBody = false
     private var keepAlive = true
@@ -172,7 +172,7 @@ final class RequestHandler: ChannelInboundHandler, @unchecked Sendable {
     }
 
     /// Resets the per-request state for a new head; its route-table entry (looked up once).
-    private func begin(_ requestHead: HTTPRequestHead) -> RouteTable.Entry {
+    private func begin(_ requestHead: RequestHead) -> RouteTable.Entry {
         head = requestHead
         body = nil
         rejectingBody = false

@@ -74,9 +74,9 @@ final class RequestTracing: Sendable {
     }
 
     /// The span of a client request, continuing the client's trace when it sent a valid `traceparent`.
-    func begin(_ head: HTTPRequestHead, route: String) -> RequestTrace {
+    func begin(_ head: RequestHead, route: String) -> RequestTrace {
         var context = ServiceContext.topLevel
-        let headers = TraceHeaders(head.headers)
+        let headers = TraceHeaders(head.fields)
         if headers.traceparent != nil { tracer.extract(headers, into: &context, using: TraceHeadersExtractor()) }
         return RequestTrace(tracer: tracer, parent: context, method: head.method.rawValue, route: route,
                             path: head.path)

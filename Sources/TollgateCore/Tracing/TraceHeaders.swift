@@ -9,10 +9,10 @@ struct TraceHeaders: Sendable {
 
     /// A `traceparent` that is not well formed is dropped here (the request then starts a trace of
     /// its own), with its `tracestate`, which means nothing without it.
-    init(_ headers: HTTPHeaders) {
-        guard let parent = headers.first(name: "traceparent"), Self.isWellFormed(parent) else { return }
+    init(_ fields: HeadFields) {
+        guard let parent = fields.first("traceparent"), Self.isWellFormed(parent) else { return }
         traceparent = parent
-        tracestate = headers.first(name: "tracestate").map { String($0.prefix(Self.maxStateLength)) }
+        tracestate = fields.first("tracestate").map { String($0.prefix(Self.maxStateLength)) }
     }
 
     /// The W3C limit a `tracestate` is cut to (32 members of at most 256 bytes is more than any sender uses).

@@ -72,6 +72,11 @@ struct HeadFields: Sequence, Equatable {
         return picked
     }
 
+    /// The fields whose names are among `names` (lower case; matched in any case), as text.
+    func pairs(named names: [String]) -> [(String, String)] {
+        pairs { name in names.contains { lower in name.equalsIgnoringASCIICase(lower) } }
+    }
+
     /// Every field as text, for readers off the request path (an error's classification, a trace).
     func makeIterator() -> some IteratorProtocol<(String, String)> {
         pairs { _ in true }.makeIterator()
@@ -103,6 +108,24 @@ struct HeadFields: Sequence, Equatable {
         }
         return lines
     }
+}
+
+/// A client's request head: its request line, its fields as bytes, and whether the connection
+/// stays open after the answer (HTTP/1.1 unless `connection: close`; HTTP/1.0 only with
+/// `connection: keep-alive`), as the parser read them.
+struct RequestHead: Equatable {
+    var method: HTTPMethod
+    var uri: String
+    /// HTTP/1.`minor`.
+    var minor = 1
+    var fields = HeadFields()
+    var isKeepAlive = true
+
+    /// The URI without its query.
+    var path: Substring { uri.uriPath }
+
+    /// The URI's query, after the first `?` (nil without one).
+    var query: Substring? { uri.queryMark.map { uri[uri.utf8.index(after: $0)...] } }
 }
 
 /// An upstream answer's head: its status and its fields.

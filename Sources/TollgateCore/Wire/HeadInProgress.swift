@@ -11,10 +11,7 @@ struct HeadInProgress {
     var bytes = 0
     var status: (minor: Int, code: Int)?
     var request: (method: HTTPMethod, uri: String, minor: Int)?
-    /// An answer's fields as bytes; a request's as the text `HTTPHeaders` holds (the client API
-    /// reads them so).
     var fields = HeadFields()
-    var requestFields: [(String, String)] = []
     var contentLength: Int?
     var transferEncoding = false
     /// `chunked` is the last transfer coding.
@@ -36,12 +33,12 @@ struct HeadInProgress {
     }
 
     /// A request's head, its fields moved out.
-    mutating func takeRequestHead() -> HTTPRequestHead {
+    mutating func takeRequestHead() -> RequestHead {
         let request = request!
-        var taken: [(String, String)] = []
-        swap(&taken, &requestFields)
-        return HTTPRequestHead(version: HTTPVersion(major: 1, minor: request.minor), method: request.method, uri: request.uri,
-                               headers: HTTPHeaders(taken))
+        var taken = HeadFields()
+        swap(&taken, &fields)
+        return RequestHead(method: request.method, uri: request.uri, minor: request.minor, fields: taken,
+                           isKeepAlive: !close && (request.minor > 0 || keepAliveToken))
     }
 
     /// `HTTP/1.x NNN reason` (the reason may be empty, its space too).
@@ -100,12 +97,7 @@ struct HeadInProgress {
         let name = UnsafeRawBufferPointer(rebasing: line[..<colon]), value = UnsafeRawBufferPointer(rebasing: line[start..<end])
         guard FieldBytes.hasNoControl(value) else { throw HTTPWireFailure("a field value holds a control character") }
         try framingField(name, value)
-        if request == nil {
-            fields.append(line: line, name: 0..<colon, value: start..<end)
-        } else {
-            if requestFields.isEmpty { requestFields.reserveCapacity(16) }
-            requestFields.append((String(decoding: name, as: UTF8.self), String(decoding: value, as: UTF8.self)))
-        }
+        fields.append(line: line, name: 0..<colon, value: start..<end)
     }
 
     /// Reads `content-length`, `transfer-encoding`, `connection` and `expect` as they pass.

@@ -15,7 +15,7 @@ import NIOHTTP1
 /// line are skipped (RFC 9112 §2.2). After a failure nothing more is read.
 struct RequestParser: LineReading {
     enum Part {
-        case head(HTTPRequestHead, RequestBody)
+        case head(RequestHead, RequestBody)
         case body(ByteBuffer)
         case end
     }

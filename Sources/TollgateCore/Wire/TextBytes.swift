@@ -5,6 +5,7 @@ import NIOHTTP1
 /// cost hundreds of instructions a call on the request path. Each works on the text's contiguous
 /// bytes (`withUTF8` makes them so, without a copy for a native string).
 extension String {
+
     /// Header-name comparison without allocating a lower-cased copy (`other` is lower case).
     func equalsIgnoringASCIICase(_ other: String) -> Bool {
         utf8.count == other.utf8.count && hasPrefixIgnoringASCIICase(other)
@@ -46,6 +47,12 @@ extension UnsafeRawBufferPointer {
         hasPrefixIgnoringASCIICase(UnsafeRawBufferPointer(start: prefix.utf8Start, count: prefix.utf8CodeUnitCount))
     }
 
+    /// Whether these bytes are the field name `lower` (lower case), ignoring ASCII case.
+    func equalsIgnoringASCIICase(_ lower: String) -> Bool {
+        var lower = lower
+        return lower.withUTF8 { equalsIgnoringASCIICase(UnsafeRawBufferPointer($0)) }
+    }
+
     /// Whether these bytes are `lower`, ignoring ASCII case (a field's name against a known one).
     /// Inlined: most calls end at the length.
     @inline(__always)
@@ -67,10 +74,3 @@ extension Substring {
     }
 }
 
-extension HTTPRequestHead {
-    /// The URI without its query.
-    var path: Substring { uri.uriPath }
-
-    /// The URI's query, after the first `?` (nil without one).
-    var query: Substring? { uri.queryMark.map { uri[uri.utf8.index(after: $0)...] } }
-}
