@@ -74,7 +74,12 @@ struct HeadFields: Sequence, Equatable {
 
     /// The fields whose names are among `names` (lower case; matched in any case), as text.
     func pairs(named names: [String]) -> [(String, String)] {
-        pairs { name in names.contains { lower in name.equalsIgnoringASCIICase(lower) } }
+        pairs { name in
+            names.contains { lower in
+                var lower = lower
+                return lower.withUTF8 { name.equalsIgnoringASCIICase(UnsafeRawBufferPointer($0)) }
+            }
+        }
     }
 
     /// Every field as text, for readers off the request path (an error's classification, a trace).

@@ -47,12 +47,6 @@ extension UnsafeRawBufferPointer {
         hasPrefixIgnoringASCIICase(UnsafeRawBufferPointer(start: prefix.utf8Start, count: prefix.utf8CodeUnitCount))
     }
 
-    /// Whether these bytes are the field name `lower` (lower case), ignoring ASCII case.
-    func equalsIgnoringASCIICase(_ lower: String) -> Bool {
-        var lower = lower
-        return lower.withUTF8 { equalsIgnoringASCIICase(UnsafeRawBufferPointer($0)) }
-    }
-
     /// Whether these bytes are `lower`, ignoring ASCII case (a field's name against a known one).
     /// Inlined: most calls end at the length.
     @inline(__always)
