@@ -18,7 +18,7 @@ func parse(_ bytes: [UInt8], chunks: [Range<Int>], head: Bool) -> Outcome {
     var outcome = Outcome()
     func take(_ part: AnswerParser.Part) {
         switch part {
-        case .head(let h): outcome.heads.append("\(h.status.code) \(h.headers.map { "\($0.name)=\($0.value)" })")
+        case .head(let h): outcome.heads.append("\(h.code) \(h.fields.map { "\($0.0)=\($0.1)" })")
         case .body(let b): outcome.body += b.readableBytesView
         case .end(let reusable): outcome.end = reusable
         }

@@ -19,7 +19,7 @@ func parse(_ bytes: [UInt8], chunks: [Range<Int>]) -> Outcome {
             var buffer = ByteBuffer(bytes: bytes[range])
             while let part = try parser.next(&buffer) {
                 switch part {
-                case .head(let h, let b): outcome.requests.append("\(h.method) \(h.uri) \(h.version) \(h.headers.map { "\($0.name)=\($0.value)" }) \(b)")
+                case .head(let h, let b): outcome.requests.append("\(h.method) \(h.uri) 1.\(h.minor) \(h.isKeepAlive) \(h.fields.map { "\($0.0)=\($0.1)" }) \(b)")
                 case .body(let b): outcome.body += b.readableBytesView
                 case .end: outcome.requests.append("end \(outcome.body.count)")
                 }

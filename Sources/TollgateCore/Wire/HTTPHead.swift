@@ -75,7 +75,7 @@ enum HTTPHead {
         var bad: String?
         for (name, value) in headers where !(skipsFraming && AnswerFields.isFraming(name)) {
             let mark = cursor.at
-            guard !name.isEmpty, cursor.put(name, checking: isTokenByte) else {
+            guard !name.isEmpty, cursor.put(name, checking: FieldBytes.isToken) else {
                 bad = bad ?? name
                 continue
             }
@@ -98,11 +98,8 @@ enum HTTPHead {
     }
 
     /// RFC 9110 token: a method or header name.
-    static func isToken(_ text: String) -> Bool { !text.isEmpty && everyByte(of: text, isTokenByte) }
+    static func isToken(_ text: String) -> Bool { !text.isEmpty && everyByte(of: text, FieldBytes.isToken) }
 
-    /// RFC 9110 `tchar` (the parsers check field names with it too).
-    @inline(__always)
-    static func isTokenByte(_ byte: UInt8) -> Bool { FieldBytes.isToken(byte) }
 
     /// A request target: visible ASCII and UTF-8 bytes, no space or control character.
     static func isRequestTarget(_ text: String) -> Bool {

@@ -1,9 +1,9 @@
 import NIOHTTP1
 
-/// An upstream answer's fields as they came: every name and value back to back in one array of
-/// bytes, each field a pair of ranges in it. A `String` is made only for a field a reader asks
-/// for (a `String` of every name and value of every answer, made, walked with a retain and a
-/// release each, and destroyed, cost more than reading the head).
+/// A head's fields as they came (a client's request, an upstream's answer): every name and value
+/// back to back in one array of bytes, each field a pair of ranges in it. A `String` is made only
+/// for a field a reader asks for (a `String` of every name and value, made, walked with a retain
+/// and a release each, and destroyed, cost more than reading the head).
 struct HeadFields: Sequence, Equatable {
     private struct Field {
         let name: Range<Int>

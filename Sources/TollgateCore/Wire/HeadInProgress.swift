@@ -60,7 +60,7 @@ struct HeadInProgress {
     mutating func readRequestLine(_ line: UnsafeRawBufferPointer) throws {
         let space = UInt8(ascii: " ")
         var end = 0
-        while end < line.count, HTTPHead.isTokenByte(line[end]) { end += 1 }
+        while end < line.count, FieldBytes.isToken(line[end]) { end += 1 }
         let methodEnd = end
         guard methodEnd > 0, end < line.count, line[end] == space else { throw HTTPWireFailure("malformed request line") }
         end += 1
@@ -89,7 +89,7 @@ struct HeadInProgress {
             throw HTTPWireFailure("a field line is folded onto the previous one (obsolete line folding)")
         }
         var colon = 0
-        while colon < line.count, HTTPHead.isTokenByte(line[colon]) { colon += 1 }
+        while colon < line.count, FieldBytes.isToken(line[colon]) { colon += 1 }
         guard colon > 0, colon < line.count, line[colon] == UInt8(ascii: ":") else { throw HTTPWireFailure("malformed field line") }
         var start = colon + 1, end = line.count
         while start < end, Self.isWhitespace(line[start]) { start += 1 }
