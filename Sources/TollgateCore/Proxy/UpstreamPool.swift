@@ -10,6 +10,9 @@ final class LoopPool: @unchecked Sendable {
     private let settings: UpstreamSettings
     private let tls: NIOSSLContext?
     private var idle: [UpstreamEndpoint: IdleList] = [:]
+    /// The list used last, so a request's take and release do not hash its endpoint's host twice
+    /// (about 450 instructions each); forgotten when that list is dropped.
+    private var recent: (endpoint: UpstreamEndpoint, list: IdleList)?
     /// Exchanges in flight on this loop, whose deadlines the sweep checks.
     private var watched: [ObjectIdentifier: ProxyExchange] = [:]
     static let maxIdlePerEndpoint = 128
@@ -33,7 +36,7 @@ final class LoopPool: @unchecked Sendable {
 
     /// An open idle connection to `endpoint`, if there is one.
     func takeIdle(_ endpoint: UpstreamEndpoint) -> UpstreamConnection? {
-        guard let list = idle[endpoint] else { return nil }
+        guard let list = list(for: endpoint, creating: false) else { return nil }
         while let connection = list.connections.popLast() {
             if connection.isActive { return connection }
         }
@@ -73,16 +76,26 @@ final class LoopPool: @unchecked Sendable {
     }
 
     func release(_ connection: UpstreamConnection) {
-        let list: IdleList
-        if let existing = idle[connection.endpoint] { list = existing } else { list = IdleList(); idle[connection.endpoint] = list }
+        let list = list(for: connection.endpoint, creating: true)!
         guard list.connections.count < Self.maxIdlePerEndpoint else { connection.abandon(); return }
         connection.idleSince = .now()
         list.connections.append(connection)
     }
 
     func remove(_ connection: UpstreamConnection) {
-        guard let list = idle[connection.endpoint] else { return }
+        guard let list = list(for: connection.endpoint, creating: false) else { return }
         list.connections.removeAll { $0 === connection }
+    }
+
+    private func list(for endpoint: UpstreamEndpoint, creating: Bool) -> IdleList? {
+        if let recent, recent.endpoint == endpoint { return recent.list }
+        var list = idle[endpoint]
+        if list == nil, creating {
+            list = IdleList()
+            idle[endpoint] = list
+        }
+        if let list { recent = (endpoint, list) }
+        return list
     }
 
     private func closeIdle() {
@@ -90,7 +103,10 @@ final class LoopPool: @unchecked Sendable {
         for (endpoint, list) in idle {
             let stale = list.connections.filter { $0.idleSince < cutoff }
             list.connections.removeAll { $0.idleSince < cutoff }
-            if list.connections.isEmpty { idle[endpoint] = nil }
+            if list.connections.isEmpty {
+                idle[endpoint] = nil
+                if recent?.list === list { recent = nil }
+            }
             stale.forEach { $0.abandon() }
         }
     }
