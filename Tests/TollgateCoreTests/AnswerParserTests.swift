@@ -175,7 +175,7 @@ import Testing
         for i in 0..<90 { large += "X-\(i): \(filler)\r\n" }
         #expect(Self.read(Self.bytes(large + "\r\n")).failure?.contains("head is longer than") == true)
         // the same, one line never ending: refused once the limit is passed, not held
-        #expect(Self.read(Self.bytes("HTTP/1.1 200 OK\r\nX: " + String(repeating: "y", count: AnswerParser.maxHeadBytes))).failure?
+        #expect(Self.read(Self.bytes("HTTP/1.1 200 OK\r\nX: " + String(repeating: "y", count: HeadInProgress.maxBytes))).failure?
             .contains("head is longer than") == true)
         let chunkLine = "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n1;" + String(repeating: "e", count: 5000)
         #expect(Self.read(Self.bytes(chunkLine)).failure?.contains("chunk size line is longer than 4096 bytes") == true)

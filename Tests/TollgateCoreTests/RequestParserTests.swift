@@ -126,10 +126,10 @@ import Testing
         let many = Self.read(Self.bytes(large + "\r\n"))
         #expect(many.failure?.contains("request head is longer than") == true && many.tooLarge)
         // one line never ending: refused once the limit is passed, not held
-        let endless = Self.read(Self.bytes("POST / HTTP/1.1\r\nX: " + String(repeating: "y", count: RequestParser.maxHeadBytes)))
+        let endless = Self.read(Self.bytes("POST / HTTP/1.1\r\nX: " + String(repeating: "y", count: HeadInProgress.maxBytes)))
         #expect(endless.tooLarge)
         // empty lines before a request line count against it too
-        #expect(Self.read(Self.bytes(String(repeating: "\r\n", count: RequestParser.maxHeadBytes))).tooLarge)
+        #expect(Self.read(Self.bytes(String(repeating: "\r\n", count: HeadInProgress.maxBytes))).tooLarge)
         let chunkLine = "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n1;" + String(repeating: "e", count: 5000)
         let chunk = Self.read(Self.bytes(chunkLine))
         #expect(chunk.failure?.contains("chunk size line is longer than 4096 bytes") == true && !chunk.tooLarge)

@@ -566,3 +566,23 @@ def test_nothing_behind_a_connections_last_answer_is_served(tmp_path):
     logged = [json.loads(line) for line in (tmp_path / "requests.log").read_text().splitlines()]
     assert [line["status"] for line in logged] == [401], logged
     assert not ledger_ids(tmp_path)
+
+
+@pytest.mark.parametrize("version, connection, stays_open", [
+    ("1.1", None, True), ("1.1", "Connection: Close", False), ("1.1", "Connection: upgrade, close", False),
+    ("1.0", None, False), ("1.0", "Connection: Keep-Alive", True), ("1.0", "Connection: keep-alive, close", False),
+])
+def test_the_request_head_says_whether_the_connection_stays_open(net_gateway, version, connection, stays_open):
+    """HTTP/1.1 stays open unless `connection` names close; HTTP/1.0 only when it names
+    keep-alive (any case; close wins). A connection kept open serves a second request."""
+    lines = "".join(line + "\r\n" for line in (AUTH, "Host: t", f"Content-Length: {len(CHAT)}", connection) if line)
+    with connect(net_gateway) as s:
+        s.sendall(f"POST /v1/chat/completions HTTP/{version}\r\n{lines}\r\n".encode() + CHAT)
+        status, headers, _ = read_response(s)
+        assert status == 200
+        assert (headers.get("connection") == "close") == (not stays_open)
+        if stays_open:
+            s.sendall(head("/healthz", method="GET"))
+            assert read_response(s)[0] == 200
+        else:
+            assert closed_by_server(s)

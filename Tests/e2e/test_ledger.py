@@ -1064,18 +1064,8 @@ def test_admin_prices_sync(billing_gateway, tmp_path):
 def test_a_batch_of_many_rows_is_written_whole_and_in_place(tmp_path):
     """Twenty answers flushed as one batch (the ledger writes sixteen rows a statement, the rest
     one by one): every row is there, each with its own request's tokens, cost and model."""
-    config = tmp_path / "tollgate.yaml"
-    config.write_text(textwrap.dedent(f"""\
-        listen: 127.0.0.1:0
-        data_dir: {tmp_path / "data"}
-        ledger: {{ flush_interval: 1h }}
-        pricing: {{ sync_url: off }}
-        health: {{ probes: false }}
-        keys:
-          - {{ name: e2e, key: {CLIENT_KEY} }}
-        channels:
-          - {{ name: builtin, provider: mock, models: [mock-echo] }}
-        """))
+    config = write_gateway_config(tmp_path, "one batch", "- { name: builtin, provider: mock, models: [mock-echo] }\n",
+                                  settings="ledger: { flush_interval: 1h }\n")
     gateway = start_dedicated_gateway(config)
     answers = []
     try:

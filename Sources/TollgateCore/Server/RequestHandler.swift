@@ -237,7 +237,7 @@ final class RequestHandler: ChannelInboundHandler, @unchecked Sendable {
         rejectingBody = true
         let refusal: GatewayError = failure.tooLarge
             ? GatewayError(status: 431, type: "invalid_request_error", code: "headers_too_large",
-                           message: "request headers are larger than the gateway accepts (80 KiB)")
+                           message: "request headers are larger than the gateway accepts (\(HeadInProgress.maxBytes / 1024) KiB)")
             : .badRequest("malformed HTTP request: \(failure.reason)", code: "bad_http_request")
         writeComplete(status: HTTPResponseStatus(statusCode: refusal.status), headers: HTTPHeaders([("content-type", "application/json")]),
                       fields: AnswerFields(requestID: "", close: true), body: allocator.buffer(bytes: refusal.body))  // no request yet

@@ -8,7 +8,7 @@ import NIOHTTP1
 ///
 /// The gateway's own, in place of NIO's parser (llhttp, a callback and a String per name and
 /// value, one channel handler more a read): about 12,000 instructions an answer, a twelfth of a
-/// chat request's, went there. An upstream is not trusted: a head over `maxHeadBytes`, a malformed line, a folded or
+/// chat request's, went there. An upstream is not trusted: a head over `HeadInProgress.maxBytes`, a malformed line, a folded or
 /// bare-CR field, conflicting lengths or an unreadable chunk fails the answer; bytes past an
 /// answer's end make the connection unusable rather than the start of the next answer.
 struct AnswerParser: LineReading {
@@ -20,8 +20,6 @@ struct AnswerParser: LineReading {
     }
 
     typealias Failure = HTTPWireFailure
-
-    static let maxHeadBytes = 80 * 1024
 
     private enum State {
         /// No request out: the upstream has nothing to say.
@@ -56,8 +54,7 @@ struct AnswerParser: LineReading {
                 guard buffer.readableBytes == 0 else { throw Failure("the upstream sent bytes with no request out") }
                 return nil
             case .head:
-                guard let read = try withLine(&buffer, limit: headRoom, crlf: false,
-                                              tooLong: Failure("the head is longer than \(Self.maxHeadBytes) bytes", tooLarge: true),
+                guard let read = try withLine(&buffer, limit: head.room, crlf: false, tooLong: HeadInProgress.tooLong("the head"),
                                               { try $0.takeHeadLine($1) }) else {
                     return nil
                 }
@@ -89,9 +86,6 @@ struct AnswerParser: LineReading {
         }
     }
 
-    /// What is left of `maxHeadBytes` for the head's next line.
-    private var headRoom: Int { max(0, Self.maxHeadBytes - head.bytes) }
-
     // MARK: - Head
 
     /// A line of the head: the status line, a field, or the blank line that ends it (then the head
@@ -112,7 +106,7 @@ struct AnswerParser: LineReading {
             head = HeadInProgress()  // 100 Continue, 103 Early Hints: the answer follows
             return nil
         }
-        body.start(framing(code: code), trailerRoom: headRoom, crlf: false)
+        body.start(framing(code: code), trailerRoom: head.room, crlf: false)
         state = .body
         return .head(head.takeResponseHead())
     }

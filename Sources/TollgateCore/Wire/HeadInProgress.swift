@@ -7,7 +7,10 @@ import TollgateShared
 /// A message's head as its lines come (an upstream's answer, a client's request): what framing
 /// and reuse depend on is read from the fields as they pass.
 struct HeadInProgress {
-    /// Bytes of the head so far (line ends counted as two), against the parser's limit.
+    /// The most bytes a head may take (line ends counted as two), a request's or an answer's.
+    static let maxBytes = 80 * 1024
+
+    /// Bytes of the head so far (line ends counted as two), against `maxBytes`.
     var bytes = 0
     var status: (minor: Int, code: Int)?
     var request: (method: HTTPMethod, uri: String, minor: Int)?
@@ -22,7 +25,17 @@ struct HeadInProgress {
     /// `expect: 100-continue` (a request's).
     var expectsContinue = false
 
-    var keepAlive: Bool { !close && (status.map { $0.minor > 0 } == true || keepAliveToken) }
+    /// Whether the connection stays open after this message: HTTP/1.1 unless `connection: close`
+    /// (or a framing that ends with the connection), HTTP/1.0 only with `connection: keep-alive`.
+    var keepAlive: Bool { !close && ((status?.minor ?? request?.minor ?? 0) > 0 || keepAliveToken) }
+
+    /// What is left of `maxBytes` for the head's next line (or a body's trailers).
+    var room: Int { max(0, Self.maxBytes - bytes) }
+
+    /// The failure of a head (`what`) over `maxBytes`: a client is told 431.
+    static func tooLong(_ what: StaticString) -> HTTPWireFailure {
+        HTTPWireFailure("\(what) is longer than \(maxBytes) bytes", tooLarge: true)
+    }
 
     /// The head, its fields moved out, not copied. The reason phrase is not kept: nothing reads
     /// it (the client's head is the gateway's own).
@@ -37,8 +50,7 @@ struct HeadInProgress {
         let request = request!
         var taken = HeadFields()
         swap(&taken, &fields)
-        return RequestHead(method: request.method, uri: request.uri, minor: request.minor, fields: taken,
-                           isKeepAlive: !close && (request.minor > 0 || keepAliveToken))
+        return RequestHead(method: request.method, uri: request.uri, minor: request.minor, fields: taken, isKeepAlive: keepAlive)
     }
 
     /// `HTTP/1.x NNN reason` (the reason may be empty, its space too).

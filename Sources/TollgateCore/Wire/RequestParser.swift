@@ -11,7 +11,7 @@ import NIOHTTP1
 /// refused rather than guessed at (request smuggling): transfer-encoding with content-length,
 /// a last coding that is not chunked, transfer-encoding on HTTP/1.0, different content-lengths,
 /// obs-fold, a line ending in a lone LF, a control character in a field. A head over
-/// `maxHeadBytes` fails as `tooLarge` (the client is told 431). Empty lines before a request
+/// `HeadInProgress.maxBytes` fails as `tooLarge` (the client is told 431). Empty lines before a request
 /// line are skipped (RFC 9112 §2.2). After a failure nothing more is read.
 struct RequestParser: LineReading {
     enum Part {
@@ -28,8 +28,6 @@ struct RequestParser: LineReading {
         /// `expect: 100-continue`: the client waits for a go-ahead before sending it.
         var expectsContinue = false
     }
-
-    static let maxHeadBytes = 80 * 1024
 
     private enum State { case head, body, failed }
 
@@ -58,7 +56,7 @@ struct RequestParser: LineReading {
                 buffer.moveReaderIndex(to: buffer.writerIndex)
                 return nil
             case .head:
-                guard let read = try withLine(&buffer, limit: headRoom, crlf: true, tooLong: Self.tooLong, { try $0.takeHeadLine($1) }) else {
+                guard let read = try withLine(&buffer, limit: head.room, crlf: true, tooLong: Self.tooLong, { try $0.takeHeadLine($1) }) else {
                     return nil
                 }
                 if let part = read { return part }
@@ -75,15 +73,13 @@ struct RequestParser: LineReading {
         }
     }
 
-    private static var tooLong: HTTPWireFailure { HTTPWireFailure("the request head is longer than \(maxHeadBytes) bytes", tooLarge: true) }
-
-    private var headRoom: Int { max(0, Self.maxHeadBytes - head.bytes) }
+    private static var tooLong: HTTPWireFailure { HeadInProgress.tooLong("the request head") }
 
     /// A line of the head: the request line, a field, or the blank line that ends it.
     private mutating func takeHeadLine(_ line: UnsafeRawBufferPointer) throws -> Part? {
         head.bytes += line.count + 2
         if head.request == nil {
-            if !line.isEmpty { try head.readRequestLine(line) } else if head.bytes > Self.maxHeadBytes { throw Self.tooLong }
+            if !line.isEmpty { try head.readRequestLine(line) } else if head.bytes > HeadInProgress.maxBytes { throw Self.tooLong }
             return nil
         }
         if !line.isEmpty {
@@ -91,7 +87,7 @@ struct RequestParser: LineReading {
             return nil
         }
         let framing = try framing()
-        body.start(framing, trailerRoom: headRoom, crlf: true)
+        body.start(framing, trailerRoom: head.room, crlf: true)
         state = .body
         let length: Int? = if case .length(let length) = framing { length } else { nil }
         return .head(head.takeRequestHead(), RequestBody(length: length, expectsContinue: head.expectsContinue))
