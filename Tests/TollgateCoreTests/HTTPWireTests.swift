@@ -34,6 +34,33 @@ import TollgateShared
             + "accept: text/event-stream\r\nanthropic-beta: b1\r\n\r\n")
     }
 
+    /// A channel's own headers are made into lines once and copied into each head first; a
+    /// header among them that cannot be written fails every request naming it (as when they were
+    /// written per request), and a trace's header replaces a channel's own.
+    @Test func aChannelsLinesAreMadeOnceAndWrittenFirst() throws {
+        let lines = FieldLines(["host": "h", "authorization": "Bearer k", "traceparent": "channel's"])
+        #expect(lines.bad == nil)
+        #expect(String(decoding: lines.bytes, as: UTF8.self) == "host: h\r\nauthorization: Bearer k\r\ntraceparent: channel's\r\n")
+        var buffer = ByteBuffer()
+        try HTTPHead.writeRequest(UpstreamHead(uri: "/v1/x", lines: lines, headers: ["x-plugin": "p"], contentLength: 2,
+                                               extra: ["e": "1"]), into: &buffer)
+        #expect(String(buffer: buffer) == "POST /v1/x HTTP/1.1\r\nhost: h\r\nauthorization: Bearer k\r\ntraceparent: channel's\r\n"
+            + "x-plugin: p\r\ncontent-length: 2\r\ne: 1\r\n\r\n")
+        let withoutTrace = lines.removing("TraceParent")
+        #expect(String(decoding: withoutTrace.bytes, as: UTF8.self) == "host: h\r\nauthorization: Bearer k\r\n")
+        #expect(lines.removing("absent").bytes == lines.bytes)
+
+        let bad = FieldLines(["host": "h", "authorization": "Bearer k\r\nx-injected: 1", "bad name": "v"])
+        #expect(bad.bad == "authorization")
+        #expect(String(decoding: bad.bytes, as: UTF8.self) == "host: h\r\n", "a bad line is never among the bytes")
+        buffer = ByteBuffer()
+        buffer.writeString("before|")
+        let failure = #expect(throws: HTTPHead.Invalid.self) { try HTTPHead.writeRequest(UpstreamHead(uri: "/v1/x", lines: bad, contentLength: 2), into: &buffer) }
+        #expect(failure?.description == "the header 'authorization' has a character a header cannot carry")
+        #expect(String(buffer: buffer) == "before|")
+        #expect(FieldLines.none.bytes.isEmpty && FieldLines.none.bad == nil)
+    }
+
     /// Heads are written through a cursor into room counted up front: whatever the sizes (many
     /// headers, long values, the longest numbers), the bytes are those of the plain text.
     @Test func headsOfAnySizeAreWrittenWhole() throws {

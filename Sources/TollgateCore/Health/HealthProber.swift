@@ -83,7 +83,7 @@ final class HealthProber: Sendable {
             let path = channel.azure?.path(chat: !embeddings, model: model, apiVersion: channel.apiVersion)
                 ?? (embeddings ? upstream.embeddingsPath : upstream.chatPath)
             return SideRequest(method: "POST", url: upstream.endpoint.description + path,
-                               headers: upstream.baseHeaders.filter { $0.name.lowercased() != "host" }.map { ($0.name, $0.value) },
+                               headers: upstream.baseLines.headers.filter { $0.name.lowercased() != "host" }.map { ($0.name, $0.value) },
                                body: body, timeout: timeout)
         case .template(let template):
             guard let path = template.path(embeddings ? .embeddings : .chat, model: model) else { return nil }
@@ -92,7 +92,7 @@ final class HealthProber: Sendable {
                 for op in template.template.request { try? op.apply(to: &document) }
             }
             return SideRequest(method: "POST", url: template.endpoint.description + path,
-                               headers: template.headers.filter { $0.name.lowercased() != "host" }.map { ($0.name, $0.value) },
+                               headers: template.lines.headers.filter { $0.name.lowercased() != "host" }.map { ($0.name, $0.value) },
                                body: document.serialized(), timeout: timeout)
         case .plugin(let plugin):
             let spec = try plugin.buildRequest(operation: embeddings ? TOLLGATE_OPERATION_EMBEDDINGS : TOLLGATE_OPERATION_CHAT,

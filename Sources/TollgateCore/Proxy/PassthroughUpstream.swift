@@ -9,14 +9,15 @@ import TollgatePluginABI
 public final class PassthroughUpstream: Upstream, Sendable {
     let endpoint: UpstreamEndpoint
     let basePath: String
-    let baseHeaders: HTTPHeaders
+    /// The channel's own headers (host, content type, key), made into lines once.
+    let baseLines: FieldLines
     let chatPath: String
     let embeddingsPath: String
 
     init(endpoint: UpstreamEndpoint, basePath: String, baseHeaders: HTTPHeaders) {
         self.endpoint = endpoint
         self.basePath = basePath
-        self.baseHeaders = baseHeaders
+        baseLines = FieldLines(baseHeaders)
         chatPath = basePath + "/chat/completions"
         embeddingsPath = basePath + "/embeddings"
     }
@@ -34,7 +35,7 @@ public final class PassthroughUpstream: Upstream, Sendable {
 
         let path = call.upstreamPath.map { basePath + $0 } ?? call.channel.azure?.path(chat: call.isChat, model: upstreamModel, apiVersion: call.channel.apiVersion)
             ?? (call.isChat ? chatPath : embeddingsPath)
-        var head = UpstreamHead(uri: path, headers: baseHeaders, contentLength: body.readableBytes,
+        var head = UpstreamHead(uri: path, lines: baseLines, contentLength: body.readableBytes,
                                 accept: call.wantsStream ? "text/event-stream" : "application/json")
         head.extra.addForwarded(from: call)
         done(.success(UpstreamRequest(target: .network(endpoint, head, body), transducer: PassthroughTransducer(stripUsage: stripUsage))))

@@ -5,8 +5,8 @@ import Synchronization
 /// Writes the usage ledger's rows to SQLite on a connection of its own, through statements
 /// prepared at open and reused: one inserts `rowsAtOnce` rows (most of a batch goes through it:
 /// a statement's run opens and closes its cursors once, a tenth of a row's cost when it was one
-/// row), one a single row (the rest). The rows' texts are copied into one reused buffer and bound
-/// in place (SQLITE_STATIC): a row costs no allocation and no SQL parse. (Through
+/// row), one a single row (the rest). The rows' texts are copied into one reused buffer as they are
+/// filled in and bound in place (SQLITE_STATIC): a row costs no allocation and no SQL parse. (Through
 /// SQLiteNIO, each bound text was copied twice, by Swift and by SQLite: a quarter of a chat
 /// request's allocations.) WAL mode lets it write while the storage's connection reads. It must
 /// go through the same SQLite library as SQLiteNIO (see Sources/CSQLite3/shim.h).
@@ -15,10 +15,28 @@ final class SQLiteLedgerWriter: Sendable {
     /// SQLite's own mutex, this one guards it.
     private let connection: Mutex<Connection>
 
-    enum Value {
-        case null, integer(Int64), text(String)
-        init(_ n: Int64?) { self = n.map(Value.integer) ?? .null }
-        init(_ s: String?) { self = s.map(Value.text) ?? .null }
+    /// The values of the rows one insert binds, in column order. A text's bytes are copied once,
+    /// as it is appended, into one buffer where they are bound (a `String` kept until the bind was
+    /// retained and released at each step: a fifth of a chat request's reference counting).
+    struct Values {
+        fileprivate enum Value { case null, integer(Int64), text(start: Int, count: Int) }
+        fileprivate var values: [Value] = []
+        fileprivate var texts: [UInt8] = []
+
+        mutating func append(_ n: Int64?) { values.append(n.map(Value.integer) ?? .null) }
+
+        mutating func append(_ s: String?) {
+            guard let s else { return values.append(.null) }
+            let start = texts.count
+            // A native String's bytes are copied in one go (through its UTF8View, a byte at a time).
+            if s.utf8.withContiguousStorageIfAvailable({ texts.append(contentsOf: $0) }) == nil { texts.append(contentsOf: s.utf8) }
+            values.append(.text(start: start, count: texts.count - start))
+        }
+
+        fileprivate mutating func removeAll() {
+            values.removeAll(keepingCapacity: true)
+            texts.removeAll(keepingCapacity: true)
+        }
     }
 
     /// Rows a statement inserts at once (times the columns, far under SQLite's 32,766 parameters).
@@ -33,7 +51,7 @@ final class SQLiteLedgerWriter: Sendable {
 
     /// Writes `rows` in one transaction on a thread of SQLite's pool (blocking calls never run on
     /// an event loop); nothing is written when one fails.
-    func append<Row: Sendable>(_ rows: [Row], values: @escaping @Sendable (Row, inout [Value]) -> Void) async throws {
+    func append<Row: Sendable>(_ rows: [Row], values: @escaping @Sendable (Row, inout Values) -> Void) async throws {
         try await NIOThreadPool.singleton.runIfActive { [self] in
             try connection.withLock { try $0.append(rows, values: values) }
         }
@@ -45,9 +63,8 @@ final class SQLiteLedgerWriter: Sendable {
         private var db: OpaquePointer?
         private var insert: OpaquePointer?
         private var insertMany: OpaquePointer?
-        /// The current rows, reused: their values in column order and their texts' bytes end to end.
-        private var values: [Value] = []
-        private var texts: [UInt8] = []
+        /// The current rows' values, reused.
+        private var values = Values()
 
         init(path: String, insert sql: String, columns: Int) throws {
             let opened = sqlite_nio_sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, nil)
@@ -82,7 +99,7 @@ final class SQLiteLedgerWriter: Sendable {
             sqlite_nio_sqlite3_close_v2(db)
         }
 
-        mutating func append<Row>(_ rows: [Row], values fill: (Row, inout [Value]) -> Void) throws {
+        mutating func append<Row>(_ rows: [Row], values fill: (Row, inout Values) -> Void) throws {
             guard let db, let insert, let insertMany else {
                 throw SQLiteLedgerError(code: SQLITE_MISUSE, db: nil, doing: "write to a closed ledger")
             }
@@ -91,7 +108,7 @@ final class SQLiteLedgerWriter: Sendable {
                 var next = rows.startIndex
                 while next < rows.endIndex {
                     let count = rows.endIndex - next >= rowsAtOnce ? rowsAtOnce : 1
-                    values.removeAll(keepingCapacity: true)
+                    values.removeAll()
                     for row in rows[next..<next + count] { fill(row, &values) }
                     try step(count == 1 ? insert : insertMany, on: db)
                     next += count
@@ -103,26 +120,18 @@ final class SQLiteLedgerWriter: Sendable {
             }
         }
 
-        /// Binds the current rows' values (their texts from one buffer, in place) and runs the insert.
-        private mutating func step(_ insert: OpaquePointer, on db: OpaquePointer) throws {
-            texts.removeAll(keepingCapacity: true)
-            for case .text(let s) in values {
-                // A native String's bytes are copied in one go (through its UTF8View, a byte at a time).
-                if s.utf8.withContiguousStorageIfAvailable({ texts.append(contentsOf: $0) }) == nil { texts.append(contentsOf: s.utf8) }
-            }
-            let done: Int32 = texts.withUnsafeBufferPointer { [values] bytes in
-                var offset = 0
-                for (index, value) in values.enumerated() {
+        /// Binds the current rows' values (their texts where they lie) and runs the insert.
+        private func step(_ insert: OpaquePointer, on db: OpaquePointer) throws {
+            let done: Int32 = values.texts.withUnsafeBufferPointer { bytes in
+                for (index, value) in values.values.enumerated() {
                     let column = Int32(index + 1), bound: Int32
                     switch value {
                     case .null: bound = sqlite_nio_sqlite3_bind_null(insert, column)
                     case .integer(let n): bound = sqlite_nio_sqlite3_bind_int64(insert, column, n)
-                    case .text(let s):
-                        let count = s.utf8.count
+                    case .text(let start, let count):
                         // A null pointer would bind NULL: an empty text points at a static byte.
-                        let start = count == 0 ? UnsafeRawPointer(SQLiteLedgerWriter.empty.utf8Start) : UnsafeRawPointer(bytes.baseAddress! + offset)
-                        bound = sqlite_nio_sqlite3_bind_text64(insert, column, start, UInt64(count), nil, UInt8(SQLITE_UTF8))  // nil: SQLITE_STATIC
-                        offset += count
+                        let at = count == 0 ? UnsafeRawPointer(SQLiteLedgerWriter.empty.utf8Start) : UnsafeRawPointer(bytes.baseAddress! + start)
+                        bound = sqlite_nio_sqlite3_bind_text64(insert, column, at, UInt64(count), nil, UInt8(SQLITE_UTF8))  // nil: SQLITE_STATIC
                     }
                     guard bound == SQLITE_OK else { sqlite_nio_sqlite3_clear_bindings(insert); return bound }
                 }

@@ -231,19 +231,17 @@ public final class SQLiteStorage: Storage {
     static let insertUsage = "INSERT OR IGNORE INTO usage_ledger (" + usageColumns.joined(separator: ", ") + ")"
 
     /// A record's values in the order of `usageColumns`.
-    @Sendable static func values(_ r: RequestRecord, into row: inout [SQLiteLedgerWriter.Value]) {
-        typealias V = SQLiteLedgerWriter.Value
+    @Sendable static func values(_ r: RequestRecord, into row: inout SQLiteLedgerWriter.Values) {
         let audio = r.usage.audioPrompt.map { $0 + (r.usage.audioCompletion ?? 0) } ?? r.usage.audioCompletion
         let latencyMicros = r.latencyNanos / 1000
-        // Appended one by one: an array literal here would be an allocation a row.
-        row.append(V(r.requestID)); row.append(V(r.keyName)); row.append(V(r.channel)); row.append(V(r.provider))
-        row.append(V(r.model)); row.append(V(r.dialect)); row.append(V(r.route)); row.append(V(Int64(r.status)))
-        row.append(V(r.usage.prompt)); row.append(V(r.usage.completion)); row.append(V(r.usage.cacheRead))
-        row.append(V(r.usage.cacheCreation)); row.append(V(audio)); row.append(V(r.usage.reasoning))
-        row.append(V(Int64(r.usage.estimated ? 1 : 0))); row.append(V(r.bill.cost?.nanoUnits)); row.append(V(r.bill.cost?.currency))
-        row.append(V(r.bill.priceName)); row.append(V(r.bill.priceSource)); row.append(V(r.bill.problem))
-        row.append(V(Int64(latencyMicros))); row.append(V(r.firstByteNanos.map { $0 / 1000 })); row.append(V(Int64(r.startedAtMillis)))
-        row.append(V(Int64(r.startedAtMillis + latencyMicros / 1000))); row.append(V(r.fallbackFrom))
+        row.append(r.requestID); row.append(r.keyName); row.append(r.channel); row.append(r.provider)
+        row.append(r.model); row.append(r.dialect); row.append(r.route); row.append(Int64(r.status))
+        row.append(r.usage.prompt); row.append(r.usage.completion); row.append(r.usage.cacheRead)
+        row.append(r.usage.cacheCreation); row.append(audio); row.append(r.usage.reasoning)
+        row.append(Int64(r.usage.estimated ? 1 : 0)); row.append(r.bill.cost?.nanoUnits); row.append(r.bill.cost?.currency)
+        row.append(r.bill.priceName); row.append(r.bill.priceSource); row.append(r.bill.problem)
+        row.append(Int64(latencyMicros)); row.append(r.firstByteNanos.map { $0 / 1000 }); row.append(Int64(r.startedAtMillis))
+        row.append(Int64(r.startedAtMillis + latencyMicros / 1000)); row.append(r.fallbackFrom)
     }
 
     public func usageReport(_ query: UsageQuery) async throws -> [UsageRow] {

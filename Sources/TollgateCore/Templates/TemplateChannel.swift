@@ -9,7 +9,8 @@ public final class TemplateChannel: Sendable {
     let paths: [AdaptorTemplate.Operation: URLPattern]
     /// `options.deployment`: Azure-style deployment name (default: the upstream model name).
     let deployment: String?
-    let headers: HTTPHeaders
+    /// The template's headers with the key, made into lines once.
+    let lines: FieldLines
     /// `name=key` when the key goes in the query string.
     let authQuery: String
 
@@ -21,7 +22,7 @@ public final class TemplateChannel: Sendable {
         self.endpoint = endpoint
         self.paths = paths
         self.deployment = deployment
-        self.headers = HTTPHeaders(headers)
+        lines = FieldLines(HTTPHeaders(headers))
         self.authQuery = authQuery
     }
 

@@ -23,7 +23,7 @@ struct TemplateUpstream: Upstream {
         } catch {
             return done(.failure(error))
         }
-        var head = UpstreamHead(uri: path, headers: channel.headers, contentLength: body.readableBytes,
+        var head = UpstreamHead(uri: path, lines: channel.lines, contentLength: body.readableBytes,
                                 accept: call.wantsStream ? "text/event-stream" : "application/json")
         head.extra.addForwarded(from: call)
         let transducer: any AnswerTransducer = channel.answersInOpenAI(stream: call.wantsStream, operation: operation)

@@ -63,7 +63,8 @@ final class RequestTrace: @unchecked Sendable {
         tracer.inject(span.context, into: &injected, using: UpstreamHeadersInjector())
         var head = head
         for (name, value) in injected {  // in place of any the channel or client set
-            if head.headers.contains(name: name) { head.headers.remove(name: name) }  // else the channel's list stays shared
+            if head.headers.contains(name: name) { head.headers.remove(name: name) }
+            head.lines = head.lines.removing(name)  // the channel's own lines stay shared unless they hold it
             head.extra.replaceOrAdd(name: name, value: value)
         }
         return head

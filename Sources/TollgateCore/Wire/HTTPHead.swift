@@ -19,22 +19,23 @@ enum HTTPHead {
         let description: String
     }
 
-    /// `METHOD target HTTP/1.1`, the channel's headers, `content-length`, `accept`, the extra
-    /// headers, the blank line.
+    /// `METHOD target HTTP/1.1`, the channel's lines, the request's headers, `content-length`,
+    /// `accept`, the extra headers, the blank line.
     static func writeRequest(_ head: UpstreamHead, into buffer: inout ByteBuffer) throws(Invalid) {
         let method = head.method.rawValue
         guard isToken(method) else { throw Invalid(description: "the method \(quoted(method)) is not an HTTP token") }
         guard isRequestTarget(head.uri) else {  // named without its query, which may carry a credential
             throw Invalid(description: "the path \(quoted(String(head.path))) has a space or control character")
         }
-        let room = method.utf8.count + head.uri.utf8.count + 14 + room(head.headers) + 38 + (head.accept.map { $0.utf8CodeUnitCount + 10 } ?? 0)
-            + room(head.extra)
+        let room = method.utf8.count + head.uri.utf8.count + 14 + head.lines.bytes.count + room(head.headers) + 38
+            + (head.accept.map { $0.utf8CodeUnitCount + 10 } ?? 0) + room(head.extra)
         let bad = buffer.writeHead(room: room) { cursor -> String? in
             cursor.put(checked: method)
             cursor.put(" ")
             cursor.put(checked: head.uri)
             cursor.put(" HTTP/1.1\r\n")
-            var bad = putFields(head.headers, into: &cursor)
+            cursor.put(head.lines.bytes)
+            var bad = head.lines.bad ?? putFields(head.headers, into: &cursor)
             cursor.put("content-length: ")
             cursor.put(decimal: head.contentLength)
             cursor.put("\r\n")
@@ -88,6 +89,12 @@ enum HTTPHead {
             cursor.put("\r\n")
         }
         return bad
+    }
+
+    /// `headers` as lines (see `FieldLines`): the name of the first that cannot be written (and is
+    /// left out), else nil.
+    static func writeFields(_ headers: HTTPHeaders, into buffer: inout ByteBuffer) -> String? {
+        buffer.writeHead(room: room(headers)) { putFields(headers, into: &$0) }
     }
 
     /// The most bytes `headers` take as lines.

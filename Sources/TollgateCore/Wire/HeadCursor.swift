@@ -42,6 +42,14 @@ struct HeadCursor {
         }
     }
 
+    /// Bytes already checked (a channel's `FieldLines`).
+    mutating func put(_ bytes: [UInt8]) {
+        bytes.withUnsafeBytes { bytes in
+            if let base = bytes.baseAddress { room(bytes.count).copyMemory(from: base, byteCount: bytes.count) }
+            at += bytes.count
+        }
+    }
+
     /// Text already checked (a method, a request target).
     mutating func put(checked text: String) { _ = put(text, checking: { _ in true }) }
 
