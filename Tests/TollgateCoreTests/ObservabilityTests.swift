@@ -37,6 +37,27 @@ import Testing
         }
     }
 
+    /// Labels are numbered as they first come and the last ones are remembered: whatever the
+    /// order (a run of the same, alternating, one coming back), each counts its own.
+    @Test func requestsAreCountedByTheirLabelsInAnyOrder() {
+        var numbering = GatewayMetrics.Numbering<String>()
+        #expect(["a", "a", "b", "a", "c", "b", "b"].map { numbering.number($0) } == [0, 0, 1, 0, 2, 1, 1])
+        #expect(numbering.numbers == ["a": 0, "b": 1, "c": 2])
+        let metrics = GatewayMetrics()
+        for (channel, status) in [("a", 200), ("a", 200), ("b", 200), ("a", 500), ("a", 200), ("b", 200), ("a", 500)] {
+            metrics.record(RequestRecord(requestID: "r", route: "chat", model: "m", channel: channel, status: status,
+                                         latencyNanos: 1_000_000, startedAtMillis: 0))
+        }
+        let text = metrics.render()
+        for line in [#"tollgate_requests_total{route="chat",model="m",channel="a",status="200"} 3"#,
+                     #"tollgate_requests_total{route="chat",model="m",channel="a",status="500"} 2"#,
+                     #"tollgate_requests_total{route="chat",model="m",channel="b",status="200"} 2"#,
+                     #"tollgate_request_duration_seconds_count{model="m",channel="a"} 5"#,
+                     #"tollgate_request_duration_seconds_count{model="m",channel="b"} 2"#] {
+            #expect(text.contains(line + "\n"), "\(line)")
+        }
+    }
+
     /// Series are kept per model and channel; tokens, cost and unpriced requests are rendered by
     /// model, summed over its channels; buckets are cumulative.
     @Test func metricsByModelSumTheirChannels() {
