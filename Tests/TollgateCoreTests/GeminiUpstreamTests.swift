@@ -314,6 +314,16 @@ import TollgatePluginABI
         let batch = try channel.buildRequest(operation: TOLLGATE_OPERATION_EMBEDDINGS, dialect: TOLLGATE_DIALECT_GEMINI, model: "text-embedding-004",
                                              body: ByteBuffer(string: #"{"requests":[]}"#), stream: false, clientHeaders: [])
         #expect(batch.url == "https://example.test/v1/models/text-embedding-004:batchEmbedContents")
+        // The URLs it builds are parsed once while they repeat; each is still its own.
+        for (url, host, path) in [(built.url, "example.test", "/v1/models/gemini-2.5-pro:streamGenerateContent?alt=sse"),
+                                  (built.url, "example.test", "/v1/models/gemini-2.5-pro:streamGenerateContent?alt=sse"),
+                                  ("http://[::1]:8080/x", "[::1]:8080", "/x"), (single.url, "example.test", "/v1/models/text-embedding-004:embedContent"),
+                                  (built.url, "example.test", "/v1/models/gemini-2.5-pro:streamGenerateContent?alt=sse")] {
+            let parsed = channel.parsed(url)
+            #expect(parsed?.host == host && parsed?.path == path && parsed?.endpoint.hostHeader == host, "\(url)")
+        }
+        #expect(channel.parsed("ftp://example.test/x") == nil && channel.parsed("not a url") == nil)
+        #expect(channel.parsed(built.url)?.path == "/v1/models/gemini-2.5-pro:streamGenerateContent?alt=sse")
 
         let answer = ByteBuffer(string: #"{"candidates":[{"content":{"parts":[{"text":"yo"}]},"finishReason":"STOP"}],"usageMetadata":{"promptTokenCount":3,"cachedContentTokenCount":1,"candidatesTokenCount":2}}"#)
         let converted = try channel.convertResponse(operation: TOLLGATE_OPERATION_CHAT, dialect: TOLLGATE_DIALECT_GEMINI, status: 200,

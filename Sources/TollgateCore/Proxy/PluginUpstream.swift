@@ -32,11 +32,11 @@ struct PluginUpstream: Upstream {
         case .failure(let error as AdaptorError): return .failure(Self.gatewayError(error, plugin: pluginChannel.plugin.name))
         case .failure(let error): return .failure(.internalError("\(error)"))
         }
-        guard let (endpoint, path) = UpstreamEndpoint.parse(spec.url) else {
+        guard let (endpoint, path, host) = pluginChannel.parsed(spec.url) else {
             return .failure(.internalError("\(pluginChannel.plugin.name) built an invalid URL: '\(spec.url)'"))
         }
         var headers = HTTPHeaders(spec.headers)
-        if !headers.contains(name: "host") { headers.add(name: "host", value: endpoint.hostHeader) }
+        if !headers.contains(name: "host") { headers.add(name: "host", value: host) }
         headers.remove(name: "content-length")  // the body's own length is written
         let head = UpstreamHead(method: HTTPMethod(rawValue: spec.method), uri: path, headers: headers, contentLength: spec.body.readableBytes)
         let transducer = Self.transducer(pluginChannel, call: call, clientBody: clientBody)
