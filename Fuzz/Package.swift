@@ -10,6 +10,7 @@ let fuzzTargets: [(name: String, dependencies: [Target.Dependency])] = [
     ("FuzzStreams", [.product(name: "TollgateCore", package: "Tollgate")]),
     ("FuzzEventStream", [.product(name: "BedrockPlugin", package: "Tollgate")]),
     ("FuzzClaudeAnswer", [.product(name: "AnthropicWire", package: "Tollgate")]),
+    ("FuzzClaudeRequest", [.product(name: "AnthropicWire", package: "Tollgate")]),
     ("FuzzAnswer", [.product(name: "TollgateCore", package: "Tollgate"), .product(name: "NIOCore", package: "swift-nio")]),
     ("FuzzClientRequest", [.product(name: "TollgateCore", package: "Tollgate"), .product(name: "NIOCore", package: "swift-nio")]),
     ("FuzzJSONPath", [.product(name: "TollgateCore", package: "Tollgate")]),

@@ -18,14 +18,7 @@ case $MODE in
       || perf probe -q -x "$(ldd "$(command -v nginx)" | awk '/libc.so/ { print $3 }')" malloc ;;
   *) echo "mode: syscalls, mallocs or profile" >&2; exit 1 ;;
 esac
-cat > "$W/proxy.conf" <<C
-worker_processes 1; daemon off; pid $W/proxy.pid; error_log $W/proxy-error.log warn;
-events { worker_connections 4096; }
-http { $NGINX_HTTP client_body_temp_path $W/tmp/b2; proxy_temp_path $W/tmp/p2; fastcgi_temp_path $W/tmp/f2; uwsgi_temp_path $W/tmp/u2; scgi_temp_path $W/tmp/s2;
- upstream mock { server 127.0.0.1:$MOCK_PORT; keepalive 64; }
- server { listen 127.0.0.1:$NGINX_PORT; location / { proxy_pass http://mock; proxy_http_version 1.1; proxy_set_header Connection ""; } } }
-C
-taskset -c 1 nginx -p "$W" -c "$W/proxy.conf" &
+start_nginx_proxy
 start_gateway "$DIR"
 OUT=$(mktemp -d)
 
@@ -54,6 +47,5 @@ measure() {
 }
 echo "$MODE per request, $WHAT, c=$C, ${SECS}s a run (strace and perf slow the process: compare counts, not speed)"
 measure tollgate $GW_PID $GW_PORT $PATH_
-# For the conversion nginx forwards to the Anthropic route (the mock ignores request bodies).
-measure nginx "$(pgrep -P "$(cat "$W/proxy.pid")" | head -1)" $NGINX_PORT "$([[ $WHAT == convert ]] && echo /v1/messages || echo $PATH_)"
+measure nginx $NGINX_PID $NGINX_PORT $NGINX_PATH
 [[ $MODE == profile ]] || rm -rf "$OUT"

@@ -34,13 +34,6 @@ C
 gcc -O2 -shared -fPIC -o "$W/sigsuspend.so" "$W/sigsuspend.c"
 CALLGRIND="$VALGRIND --tool=callgrind --callgrind-out-file=$W/%p.callgrind"
 
-cat > "$W/proxy.conf" <<C
-worker_processes 1; daemon off; master_process off; pid $W/proxy.pid; error_log $W/proxy-error.log warn;
-events { worker_connections 4096; }
-http { $NGINX_HTTP client_body_temp_path $W/tmp/b2; proxy_temp_path $W/tmp/p2; fastcgi_temp_path $W/tmp/f2; uwsgi_temp_path $W/tmp/u2; scgi_temp_path $W/tmp/s2;
- upstream mock { server 127.0.0.1:$MOCK_PORT; keepalive 64; }
- server { listen 127.0.0.1:$NGINX_PORT; location / { proxy_pass http://mock; proxy_http_version 1.1; proxy_set_header Connection ""; } } }
-C
 
 # count NAME PID PORT PATH: instructions per request over a measured run after a warm-up.
 count() {
@@ -59,10 +52,7 @@ echo "instructions per request (callgrind), $WHAT, c=$C, ${SECS}s a run"
 GW_WRAP="env LD_PRELOAD=$W/sigsuspend.so $CALLGRIND" GW_WAIT=1200 start_gateway "$DIR"
 count tollgate $GW_PID $GW_PORT $PATH_
 kill $GW_PID; wait $GW_PID 2>/dev/null || true
-taskset -c 1 $CALLGRIND nginx -p "$W" -c "$W/proxy.conf" > "$W/proxy.log" 2>&1 &
-NGINX_PID=$!
-for _ in $(seq 300); do curl -sf -o /dev/null "http://127.0.0.1:$NGINX_PORT$PATH_" -d '{}' && break; sleep 0.1; done
-# For the conversion nginx forwards to the Anthropic route (the mock ignores request bodies).
-count nginx $NGINX_PID $NGINX_PORT "$([[ $WHAT == convert ]] && echo /v1/messages || echo $PATH_)"
+NGINX_WRAP=$CALLGRIND start_nginx_proxy
+count nginx $NGINX_PID $NGINX_PORT $NGINX_PATH
 read -r tg_total tg_n < "$W/tollgate.count"; read -r ng_total ng_n < "$W/nginx.count"
 awk -v a="$tg_total" -v an="$tg_n" -v b="$ng_total" -v bn="$ng_n" 'BEGIN { printf "  tollgate/nginx = %.2f\n", (a / an) / (b / bn) }'

@@ -58,11 +58,15 @@ public enum AnthropicWire {
     /// The same from the client's bytes; a body that is not JSON is `.invalidInput`.
     public static func requestBody(fromOpenAI body: [UInt8], model: String, options: RequestOptions = RequestOptions())
         throws(PluginError) -> [UInt8] {
+        let conversion = RequestConversion(maxTokensDefault: options.maxTokensDefault, platformVersion: options.platformVersion)
+        if let plain = body.withUnsafeBytes({ PlainChat.anthropicBody($0, model: model, conversion: conversion, stream: options.stream) }) {
+            return plain
+        }
         let json: JSONValue
         do { json = try JSONParser.parse(body) } catch {
             throw PluginError(.invalidInput, "request body is not JSON: \(error)")
         }
-        return try requestBody(from: json, model: model, options: options).serialized()
+        return try conversion.anthropicBody(from: json, model: model, stream: options.stream).serialized()
     }
 
     /// An Anthropic body from a client: only `model` changes, to the upstream name.

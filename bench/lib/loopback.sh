@@ -1,6 +1,7 @@
-# Sourced by ab.sh and counts.sh: a temp dir ($W), an nginx mock on CPU 0 answering OpenAI and
-# Anthropic requests with fixed bodies, wrk's request script, and a gateway started from a
-# build directory. MODEL and PATH_ (the gateway's route) follow WHAT (chat | convert).
+# Sourced by ab.sh, counts.sh, cpu_split.sh and instructions.sh: a temp dir ($W), an nginx mock
+# on CPU 0 answering OpenAI and Anthropic requests with fixed bodies, wrk's request script, a
+# gateway started from a build directory, and a plain nginx reverse proxy to compare it with.
+# MODEL, PATH_ (the gateway's route) and NGINX_PATH (the proxy's) follow WHAT (chat | convert).
 set -euo pipefail
 for tool in nginx wrk taskset; do command -v $tool >/dev/null || { echo "$0 needs $tool (apt-get install nginx wrk util-linux)" >&2; exit 1; }; done
 W=$(mktemp -d); chmod 755 "$W"; mkdir -p "$W/tmp" "$W/data"
@@ -20,6 +21,8 @@ http { $NGINX_HTTP client_body_temp_path $W/tmp/b; proxy_temp_path $W/tmp/p; fas
 C
 MODEL=gpt-4o-mini; [[ ${WHAT:-chat} == convert ]] && MODEL=claude-bench
 PATH_=/v1/chat/completions
+# For the conversion nginx forwards to the Anthropic route (the mock ignores request bodies).
+NGINX_PATH=$PATH_; [[ ${WHAT:-chat} == convert ]] && NGINX_PATH=/v1/messages
 cat > "$W/req.lua" <<L
 wrk.method = "POST"; wrk.body = '{"model":"$MODEL","messages":[{"role":"user","content":"Say hello."}]}'
 wrk.headers["Content-Type"] = "application/json"; wrk.headers["Authorization"] = "Bearer $KEY"
@@ -48,6 +51,22 @@ Y
   for _ in $(seq "${GW_WAIT:-100}"); do curl -sf -o /dev/null -H "Authorization: Bearer $KEY" \
       -d "{\"model\":\"$MODEL\",\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}" "http://127.0.0.1:$GW_PORT$PATH_" && return; sleep 0.1; done
   echo "the gateway in $dir did not answer; its log:" >&2; cat "$W/gateway.log" >&2; exit 1
+}
+
+# start_nginx_proxy: a plain nginx reverse proxy to the mock on CPU 1, one process (master_process
+# off), under NGINX_WRAP if set (valgrind), once it answers; sets NGINX_PID.
+start_nginx_proxy() {
+  cat > "$W/proxy.conf" <<C
+worker_processes 1; daemon off; master_process off; pid $W/proxy.pid; error_log $W/proxy-error.log warn;
+events { worker_connections 4096; }
+http { $NGINX_HTTP client_body_temp_path $W/tmp/b2; proxy_temp_path $W/tmp/p2; fastcgi_temp_path $W/tmp/f2; uwsgi_temp_path $W/tmp/u2; scgi_temp_path $W/tmp/s2;
+ upstream mock { server 127.0.0.1:$MOCK_PORT; keepalive 64; }
+ server { listen 127.0.0.1:$NGINX_PORT; location / { proxy_pass http://mock; proxy_http_version 1.1; proxy_set_header Connection ""; } } }
+C
+  taskset -c 1 ${NGINX_WRAP:-} nginx -p "$W" -c "$W/proxy.conf" > "$W/proxy.log" 2>&1 &
+  NGINX_PID=$!
+  for _ in $(seq 300); do curl -sf -o /dev/null "http://127.0.0.1:$NGINX_PORT$NGINX_PATH" -d '{}' && return; sleep 0.1; done
+  echo "the nginx proxy did not answer; its log:" >&2; cat "$W/proxy.log" "$W/proxy-error.log" >&2; exit 1
 }
 
 # load PORT PATH SECONDS OUT: wrk from CPU 0 with $C connections; prints the requests completed.

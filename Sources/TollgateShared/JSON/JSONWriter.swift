@@ -133,6 +133,22 @@ public struct JSONWriter {
         text.withUnsafeBufferPointer { JSONValue.writeString(utf8: $0, to: &bytes) }
         afterValue = true
     }
+    /// A string token of the JSON text `source` (its range between the quotes, from
+    /// `JSONParser.scanString`): copied as it is when it holds no escape (no byte of such a token
+    /// needs one: quotes, backslashes and control characters cannot stand in it bare), else
+    /// decoded and written again, as a tree's string would be.
+    public mutating func string(token range: Range<Int>, escaped: Bool, of source: UnsafeRawBufferPointer) {
+        guard escaped else {
+            separate()
+            bytes.append(UInt8(ascii: "\""))
+            bytes.append(contentsOf: UnsafeRawBufferPointer(rebasing: source[range]))
+            bytes.append(UInt8(ascii: "\""))
+            afterValue = true
+            return
+        }
+        string(JSONParser.decodeString(source, range: range, escaped: true))
+    }
+    public mutating func bool(_ value: Bool) { separate(); bytes.append(contentsOf: (value ? "true" : "false").utf8); afterValue = true }
     public mutating func int(_ number: Int64) {
         separate()
         // Digits written last to first into a small stack buffer: no String in between.
