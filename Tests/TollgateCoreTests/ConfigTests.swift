@@ -1,4 +1,5 @@
 import Logging
+import NIOCore
 import Testing
 @testable import TollgateCore
 
@@ -32,6 +33,12 @@ import Testing
         #expect(config.limits.maxBodyBytes == 1024)
         #expect(config.upstream.connectTimeout == .milliseconds(500))
         #expect(config.upstream.responseTimeout == .seconds(120))
+        #expect(config.upstream.readTimeout == .seconds(30))
+        // The deadlines' amounts follow the durations as they are set (and have their defaults before).
+        #expect(config.upstream.responseWait == .seconds(120) && config.upstream.readWait == .seconds(30))
+        let defaults = UpstreamSettings()
+        #expect(defaults.responseTimeout == .seconds(600) && defaults.responseWait == .seconds(600))
+        #expect(defaults.readTimeout == .seconds(300) && defaults.readWait == .seconds(300))
         #expect(config.upstream.idleTimeout == .seconds(3600))
         #expect(config.keys[0].key == "sk-team-a-1234")
         #expect(config.keys[0].models == ["gpt-*", "claude-*"])

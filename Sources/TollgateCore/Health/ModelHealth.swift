@@ -36,7 +36,8 @@ final class ModelHealth: @unchecked Sendable {
     }
 
     func observe(latency: Duration) {
-        let millis = Double(latency.components.seconds) * 1000 + Double(latency.components.attoseconds) / 1e15
+        let (seconds, attoseconds) = latency.components  // once: each read divides 128 bits
+        let millis = Double(seconds) * 1000 + Double(attoseconds) / 1e15
         latencyMillis = latencyMillis.map { $0 + Self.alpha * (millis - $0) } ?? millis
         recentLatencies.add(millis)
     }

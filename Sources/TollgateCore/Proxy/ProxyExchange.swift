@@ -92,7 +92,7 @@ final class ProxyExchange: UpstreamResponseDelegate, @unchecked Sendable {
         self.connection = connection
         phase = .waitingHead
         sentAt = .now()
-        deadline = sentAt + TimeAmount(settings.responseTimeout)
+        deadline = sentAt + settings.responseWait
         do {
             try connection.send(head: call.trace?.upstreamCall(head, host: endpoint.host) ?? head, body: body, delegate: self)
         } catch {
@@ -135,11 +135,11 @@ final class ProxyExchange: UpstreamResponseDelegate, @unchecked Sendable {
         } else {
             phase = .buffering  // the first chunk is kept as it came: most answers arrive in one
         }
-        deadline = .now() + TimeAmount(settings.readTimeout)
+        deadline = .now() + settings.readWait
     }
 
     func upstreamBody(_ buffer: ByteBuffer) {
-        deadline = .now() + TimeAmount(settings.readTimeout)
+        deadline = .now() + settings.readWait
         switch phase {
         case .streaming:
             let (out, error) = transducer.feed(buffer)
