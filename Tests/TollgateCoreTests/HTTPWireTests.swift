@@ -1,6 +1,7 @@
 import NIOCore
 import NIOHTTP1
 import Testing
+import TestSupport
 import TollgatePluginABI
 import TollgateShared
 @testable import TollgateCore
@@ -59,6 +60,45 @@ import TollgateShared
         #expect(failure?.description == "the header 'authorization' has a character a header cannot carry")
         #expect(String(buffer: buffer) == "before|")
         #expect(FieldLines.none.bytes.isEmpty && FieldLines.none.bad == nil)
+    }
+
+    /// A plugin's header lines become a head's lines straight from the ABI's bytes: the same
+    /// bytes, and the same first bad header, as reading them into a list, adding `host` when they
+    /// have none and leaving out `content-length`, over generated lines (names in any case,
+    /// spaces and tabs, lines without a colon or a name, a CR inside, bytes past ASCII).
+    @Test func aPluginsHeaderLinesAreWrittenAsTheirListWouldBe() {
+        func viaList(_ raw: [UInt8], host: String) -> FieldLines {
+            var headers = HTTPHeaders(HeaderLines.parse(raw))
+            if !headers.contains(name: "host") { headers.add(name: "host", value: host) }
+            headers.remove(name: "content-length")
+            return FieldLines(headers)
+        }
+        let direct = FieldLines(pluginLines: UnsafeRawBufferPointer(start: nil, count: 0), host: "api.example")
+        #expect(String(decoding: direct.bytes, as: UTF8.self) == "host: api.example\r\n" && direct.bad == nil)
+        let given = Array("x-api-key: k\r\nHost: other\r\nContent-Length: 9\r\nanthropic-version: 2023-06-01\r\n".utf8)
+        let lines = given.withUnsafeBytes { FieldLines(pluginLines: $0, host: "api.example") }
+        #expect(String(decoding: lines.bytes, as: UTF8.self) == "x-api-key: k\r\nHost: other\r\nanthropic-version: 2023-06-01\r\n")
+        #expect(lines.headers.first(name: "x-api-key") == "k" && lines.removing("x-api-key").headers.first(name: "x-api-key") == nil)
+
+        var random = SplitMix(seed: 0xf1e1d)
+        func pick(_ n: Int) -> Int { Int.random(in: 0..<n, using: &random) }
+        let names = ["x-api-key", "Host", "host", "CONTENT-LENGTH", "content-length", "anthropic-version", "bad name", "", " x-pad\t", "é-name", "a"]
+        let values = ["k", "", " spaced\t", "with\rcr", "2023-06-01", "ünïcode", "\u{0}nul", "a:b:c", "\u{FF}"]
+        for _ in 0..<2_000 {
+            var text = ""
+            for _ in 0..<pick(6) {
+                switch pick(10) {
+                case 0: text += "no colon here"
+                case 1: text += ""
+                default: text += names[pick(names.count)] + ":" + values[pick(values.count)]
+                }
+                text += pick(3) == 0 ? "\n" : "\r\n"
+            }
+            let raw = Array(text.utf8) + (pick(8) == 0 ? [0xC3] : [])  // sometimes a cut UTF-8 sequence
+            let host = pick(10) == 0 ? "h\rx" : "api.example:8443"
+            let lines = raw.withUnsafeBytes { FieldLines(pluginLines: $0, host: host) }, list = viaList(raw, host: host)
+            #expect(lines.bytes == list.bytes && lines.bad == list.bad, "\(text.debugDescription) host \(host.debugDescription)")
+        }
     }
 
     /// Heads are written through a cursor into room counted up front: whatever the sizes (many

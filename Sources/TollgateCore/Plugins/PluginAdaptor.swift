@@ -77,8 +77,12 @@ public final class PluginAdaptor: @unchecked Sendable {
 public struct UpstreamRequestSpec: Sendable {
     public var method: String
     public var url: String
-    public var headers: [(String, String)]
+    /// The plugin's header lines as the ABI carries them (`Name: value` lines): a request's head
+    /// is written from them (`FieldLines(pluginLines:host:)`) without making them a list first.
+    public var headerLines: [UInt8]
     public var body: ByteBuffer
+
+    public var headers: [(String, String)] { HeaderLines.parse(headerLines) }
 }
 
 /// A channel's plugin handle; destroyed when the channel is dropped.
@@ -134,10 +138,10 @@ public final class PluginChannel: @unchecked Sendable {
         }
         let method = plugin.takeString(&out.method)
         let url = plugin.takeString(&out.url)
-        let headers = plugin.take(&out.headers) { HeaderLines.parse($0) }
+        let headerLines = plugin.take(&out.headers)
         let builtBody = plugin.take(&out.body) { ByteBuffer(bytes: $0) }
         try adaptor.check(status, &error)
-        return UpstreamRequestSpec(method: method.isEmpty ? "POST" : method, url: url, headers: headers, body: builtBody)
+        return UpstreamRequestSpec(method: method.isEmpty ? "POST" : method, url: url, headerLines: headerLines, body: builtBody)
     }
 
     func convertResponse(operation: tollgate_type_operation, dialect: tollgate_type_dialect, status: Int,

@@ -35,10 +35,8 @@ struct PluginUpstream: Upstream {
         guard let (endpoint, path, host) = pluginChannel.parsed(spec.url) else {
             return .failure(.internalError("\(pluginChannel.plugin.name) built an invalid URL: '\(spec.url)'"))
         }
-        var headers = HTTPHeaders(spec.headers)
-        if !headers.contains(name: "host") { headers.add(name: "host", value: host) }
-        headers.remove(name: "content-length")  // the body's own length is written
-        let head = UpstreamHead(method: HTTPMethod(rawValue: spec.method), uri: path, headers: headers, contentLength: spec.body.readableBytes)
+        let lines = spec.headerLines.withUnsafeBytes { FieldLines(pluginLines: $0, host: host) }
+        let head = UpstreamHead(method: HTTPMethod(rawValue: spec.method), uri: path, lines: lines, contentLength: spec.body.readableBytes)
         let transducer = Self.transducer(pluginChannel, call: call, clientBody: clientBody)
         return .success(UpstreamRequest(target: .network(endpoint, head, spec.body), transducer: transducer))
     }

@@ -1,27 +1,31 @@
 import NIOCore
 import NIOHTTP1
+import TollgateShared
 
 /// Header lines checked and made into bytes once. A channel's own headers (host, content type,
 /// its key) are the same on every request: `HTTPHead.writeRequest` copies their bytes in one go
 /// instead of walking, checking and copying each name and value again (3,000 instructions and
-/// forty reference counts a request).
+/// forty reference counts a request). A plugin's headers, new with each request, are made into
+/// lines straight from the ABI's bytes (`init(pluginLines:host:)`).
 struct FieldLines: Sendable {
-    /// What the lines were made from (health probes send them too).
-    let headers: HTTPHeaders
     /// `name: value` and CRLF for each header, in order.
     let bytes: [UInt8]
     /// The first header that cannot be written (a byte that would split the head): a request
     /// with these lines fails naming it, as it did when the lines were written per request.
     let bad: String?
+    /// What the lines were made from, when that was a list.
+    private let source: HTTPHeaders?
 
     static let none = FieldLines(HTTPHeaders())
 
     init(_ headers: HTTPHeaders) {
         var buffer = ByteBufferAllocator().buffer(capacity: 0)
-        bad = HTTPHead.writeFields(headers, into: &buffer)
-        self.headers = headers
-        bytes = Array(buffer.readableBytesView)
+        let bad = HTTPHead.writeFields(headers, into: &buffer)
+        self.init(bytes: Array(buffer.readableBytesView), bad: bad, source: headers)
     }
+
+    /// The headers (health probes send a channel's; a trace replaces one of a plugin's).
+    var headers: HTTPHeaders { source ?? HTTPHeaders(HeaderLines.parse(bytes)) }
 
     /// These lines without any header called `name` (made again: a trace's own `traceparent`
     /// replacing a channel's is rare).
@@ -30,5 +34,70 @@ struct FieldLines: Sendable {
         var headers = headers
         headers.remove(name: name)
         return FieldLines(headers)
+    }
+
+    /// A plugin's header lines (the ABI's `Name: value` lines, read as `HeaderLines.parse` reads
+    /// them: split on LF, a CR before it dropped, names and values trimmed of spaces and tabs,
+    /// lines without a colon or a name skipped) without `content-length` (the body's own is
+    /// written), and `host` behind them when the plugin gave none. Copied line by line, not made
+    /// into `String`s and a list first (4,000 instructions a converted request); lines with bytes
+    /// past ASCII take that way, where text is made valid UTF-8 as a `String` makes it.
+    init(pluginLines raw: UnsafeRawBufferPointer, host: String) {
+        guard !raw.contains(where: { $0 >= 0x80 }) else {
+            var headers = HTTPHeaders(HeaderLines.parse(raw))
+            if !headers.contains(name: "host") { headers.add(name: "host", value: host) }
+            headers.remove(name: "content-length")  // the body's own length is written
+            self.init(headers)
+            return
+        }
+        var out: [UInt8] = []
+        out.reserveCapacity(raw.count + host.utf8.count + 16)
+        var bad: String?, hasHost = false
+        var start = 0
+        while start < raw.count {
+            let newline = raw[start...].firstIndex(of: 0x0A) ?? raw.count
+            var end = newline > start && raw[newline - 1] == 0x0D ? newline - 1 : newline
+            defer { start = newline + 1 }
+            guard let colon = raw[start..<end].firstIndex(of: UInt8(ascii: ":")) else { continue }
+            var nameStart = start, nameEnd = colon, valueStart = colon + 1
+            Self.trim(raw, &nameStart, &nameEnd)
+            Self.trim(raw, &valueStart, &end)
+            let name = UnsafeRawBufferPointer(rebasing: raw[nameStart..<nameEnd]), value = UnsafeRawBufferPointer(rebasing: raw[valueStart..<end])
+            guard !name.isEmpty, !name.equalsIgnoringASCIICase("content-length") else { continue }
+            if name.equalsIgnoringASCIICase("host") { hasHost = true }
+            guard name.allSatisfy(FieldBytes.isToken), FieldBytes.staysOnLine(value) else {
+                bad = bad ?? String(decoding: name, as: UTF8.self)
+                continue
+            }
+            out.append(contentsOf: name)
+            out.append(contentsOf: ": ".utf8)
+            out.append(contentsOf: value)
+            out.append(contentsOf: "\r\n".utf8)
+        }
+        if !hasHost {
+            var host = host
+            host.withUTF8 { host in
+                if FieldBytes.staysOnLine(UnsafeRawBufferPointer(host)) {
+                    out.append(contentsOf: "host: ".utf8)
+                    out.append(contentsOf: host)
+                    out.append(contentsOf: "\r\n".utf8)
+                } else {
+                    bad = bad ?? "host"
+                }
+            }
+        }
+        self.init(bytes: out, bad: bad, source: nil)
+    }
+
+    private init(bytes: [UInt8], bad: String?, source: HTTPHeaders?) {
+        self.bytes = bytes
+        self.bad = bad
+        self.source = source
+    }
+
+    /// Narrows `start..<end` past spaces and tabs at either end.
+    private static func trim(_ bytes: UnsafeRawBufferPointer, _ start: inout Int, _ end: inout Int) {
+        while start < end, bytes[start] == 0x20 || bytes[start] == 0x09 { start += 1 }
+        while end > start, bytes[end - 1] == 0x20 || bytes[end - 1] == 0x09 { end -= 1 }
     }
 }
