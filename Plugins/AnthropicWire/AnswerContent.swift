@@ -1,7 +1,7 @@
 import TollgatePluginKit
 
 /// What a complete Anthropic answer holds for its OpenAI form, read off its bytes in one
-/// validating pass. Only the small `id` and `usage` and the rare blocks that are written whole
+/// validating pass. Only the small `id` and the rare blocks that are written whole
 /// (tool calls, thinking) become `JSONValue`s; the text is gathered as bytes (a tree of the whole
 /// answer was most of a conversion's reading). It reads what the answer's tree reads: the first
 /// member of a repeated name, names compared decoded, blocks in order.
@@ -41,7 +41,7 @@ struct AnswerContent {
         switch member {
         case Member.id: id = try parser.parseValue()
         case Member.stopReason: stopReason = try parser.parseValue().stringValue
-        case Member.usage: usage.read(try parser.parseValue())
+        case Member.usage: try usage.read(&parser)
         default:
             guard try parser.peek() == UInt8(ascii: "[") else { return try parser.skipValue() }
             hasContent = true

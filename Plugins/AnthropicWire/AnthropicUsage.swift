@@ -21,15 +21,44 @@ public struct AnthropicUsage: Sendable, Equatable {
     /// Takes the counts of an Anthropic `usage` object.
     public mutating func read(_ usage: JSONValue?) {
         guard let usage, case .object = usage else { return }
-        func take(_ field: inout Int64?, _ value: JSONValue?) {
-            guard let count = value?.int64Value, count >= 0 else { return }
-            field = max(field ?? count, count)
+        Self.take(&input, usage["input_tokens"]?.int64Value)
+        Self.take(&output, usage["output_tokens"]?.int64Value)
+        Self.take(&cacheRead, usage["cache_read_input_tokens"]?.int64Value)
+        Self.take(&cacheCreation, usage["cache_creation_input_tokens"]?.int64Value)
+        Self.take(&cacheCreation1h, usage["cache_creation"]?["ephemeral_1h_input_tokens"]?.int64Value)
+    }
+
+    /// Takes the counts of the `usage` value at the parser, read off its bytes as `read(_:)` reads
+    /// a tree of them (the first member of a name counts, names compared decoded; a value that is
+    /// not an object is stepped over): no tree of it is built.
+    public mutating func read(_ parser: inout JSONParser) throws {
+        guard try parser.peek() == UInt8(ascii: "{") else { return try parser.skipValue() }
+        var seen: UInt8 = 0
+        var counts: [Int64?] = [nil, nil, nil, nil, nil]  // input, output, cache read, cache creation, of it 1h
+        try parser.readObject { name, parser in
+            let index = name.equals("input_tokens") ? 0 : name.equals("output_tokens") ? 1 : name.equals("cache_read_input_tokens") ? 2
+                : name.equals("cache_creation_input_tokens") ? 3 : name.equals("cache_creation") ? 4 : -1
+            guard index >= 0, seen & (1 << index) == 0 else { return try parser.skipValue() }
+            seen |= 1 << index
+            guard index == 4 else { return counts[index] = try parser.parseValue().int64Value }
+            guard try parser.peek() == UInt8(ascii: "{") else { return try parser.skipValue() }
+            var seenHour = false
+            try parser.readObject { name, parser in
+                guard !seenHour, name.equals("ephemeral_1h_input_tokens") else { return try parser.skipValue() }
+                seenHour = true
+                counts[4] = try parser.parseValue().int64Value
+            }
         }
-        take(&input, usage["input_tokens"])
-        take(&output, usage["output_tokens"])
-        take(&cacheRead, usage["cache_read_input_tokens"])
-        take(&cacheCreation, usage["cache_creation_input_tokens"])
-        take(&cacheCreation1h, usage["cache_creation"]?["ephemeral_1h_input_tokens"])
+        Self.take(&input, counts[0])
+        Self.take(&output, counts[1])
+        Self.take(&cacheRead, counts[2])
+        Self.take(&cacheCreation, counts[3])
+        Self.take(&cacheCreation1h, counts[4])
+    }
+
+    private static func take(_ field: inout Int64?, _ count: Int64?) {
+        guard let count, count >= 0 else { return }
+        field = max(field ?? count, count)
     }
 
     public var isEmpty: Bool { input == nil && output == nil && cacheRead == nil && cacheCreation == nil }
@@ -38,7 +67,7 @@ public struct AnthropicUsage: Sendable, Equatable {
     public var tokenUsage: TokenUsage {
         var usage = TokenUsage()
         if input != nil || cacheRead != nil || cacheCreation != nil {
-            usage.prompt = (input ?? 0) + (cacheRead ?? 0) + (cacheCreation ?? 0)
+            usage.prompt = (input ?? 0).addingSaturated(cacheRead ?? 0).addingSaturated(cacheCreation ?? 0)
         }
         usage.completion = output
         usage.cacheRead = cacheRead

@@ -69,7 +69,7 @@ enum ConverseResponse {
         let cacheWrite = json["cacheWriteInputTokens"]?.int64Value
         guard input != nil || output != nil else { return nil }
         var usage = PluginUsage()
-        if let input { usage.prompt = input + (cacheRead ?? 0) + (cacheWrite ?? 0) }
+        if let input { usage.prompt = input.addingSaturated(cacheRead ?? 0).addingSaturated(cacheWrite ?? 0) }
         usage.completion = output
         usage.cacheRead = cacheRead
         usage.cacheCreation = cacheWrite

@@ -16,8 +16,8 @@ public enum GeminiUsage {
         let toolUse = metadata.gemini("toolUsePromptTokenCount")?.int64Value
         let candidates = metadata.gemini("candidatesTokenCount")?.int64Value
         let thoughts = metadata.gemini("thoughtsTokenCount")?.int64Value
-        if prompt != nil || toolUse != nil { usage.prompt = (prompt ?? 0) + (toolUse ?? 0) }
-        if candidates != nil || thoughts != nil { usage.completion = (candidates ?? 0) + (thoughts ?? 0) }
+        if prompt != nil || toolUse != nil { usage.prompt = (prompt ?? 0).addingSaturated(toolUse ?? 0) }
+        if candidates != nil || thoughts != nil { usage.completion = (candidates ?? 0).addingSaturated(thoughts ?? 0) }
         usage.cacheRead = metadata.gemini("cachedContentTokenCount")?.int64Value
         usage.reasoning = thoughts
         usage.audioPrompt = audio(metadata.gemini("promptTokensDetails"))

@@ -94,3 +94,18 @@ extension TokenUsage {
         if prompt == nil && completion == nil { return nil }
     }
 }
+
+extension FixedWidthInteger {
+    /// `self + other`, held at `max` (or `min`) instead of trapping: token counts are an
+    /// upstream's words, and a sum of two near the maximum stopped the process.
+    public func addingSaturated(_ other: Self) -> Self {
+        let (sum, overflow) = addingReportingOverflow(other)
+        return overflow ? (other > 0 ? .max : .min) : sum
+    }
+
+    /// `self - other`, held the same way.
+    public func subtractingSaturated(_ other: Self) -> Self {
+        let (difference, overflow) = subtractingReportingOverflow(other)
+        return overflow ? (other < 0 ? .max : .min) : difference
+    }
+}

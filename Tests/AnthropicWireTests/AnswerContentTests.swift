@@ -147,13 +147,36 @@ import TestSupport
             let value: String
             switch name {
             case "content", #"c\u006Fntent"#: value = Int.random(in: 0..<8, using: &random) == 0 ? scalar(&random) : content(&random)
-            case "usage": value = #"{"input_tokens":\#(Int.random(in: -2...900, using: &random)),"output_tokens":\#(Int.random(in: 0...90, using: &random)),"cache_read_input_tokens":3}"#
+            case "usage": value = usage(&random)
             case "stop_reason": value = "\"" + ["end_turn", "max_tokens", "tool_use", "refusal", "pause_turn"].randomElement(using: &random)! + "\""
             default: value = scalar(&random)
             }
             members.append("\"\(name)\":\(value)")
         }
         return "{" + members.joined(separator: ",") + "}"
+    }
+
+    static let usageNames = ["input_tokens", "output_tokens", "cache_read_input_tokens", "cache_creation_input_tokens", "cache_creation",
+                             "input_tokens", #"output_t\u006Fkens"#, "service_tier"]
+    static let counts = ["0", "7", "900", "-1", "1.5", "1e3", "null", #""5""#, "9223372036854775807", "99999999999999999999"]
+
+    /// A `usage` object (members repeated, counts of every kind, `cache_creation` whole or not)
+    /// or, now and then, something else.
+    static func usage(_ random: inout SplitMix) -> String {
+        guard Int.random(in: 0..<12, using: &random) > 0 else { return scalar(&random) }
+        return "{" + (0..<Int.random(in: 0...6, using: &random)).map { _ in
+            let name = usageNames.randomElement(using: &random)!
+            let value: String
+            if name == "cache_creation", Int.random(in: 0..<5, using: &random) > 0 {
+                value = "{" + (0..<Int.random(in: 0...3, using: &random)).map { _ in
+                    let inner = ["ephemeral_1h_input_tokens", "ephemeral_5m_input_tokens", #"ephemeral_1h_input_t\u006Fkens"#].randomElement(using: &random)!
+                    return "\"\(inner)\":\(counts.randomElement(using: &random)!)"
+                }.joined(separator: ",") + "}"
+            } else {
+                value = counts.randomElement(using: &random)!
+            }
+            return "\"\(name)\":\(value)"
+        }.joined(separator: ",") + "}"
     }
 
     static func content(_ random: inout SplitMix) -> String {

@@ -89,6 +89,19 @@ let anthropicStream = [
         #expect(usage == PluginUsage(prompt: 175, completion: 10, cacheRead: 50, cacheCreation: 25))
     }
 
+    /// Counts are the upstream's words: three near Int64.max add up to Int64.max (the sum trapped
+    /// and stopped the process), in a stream and in a complete answer.
+    @Test func hugeCountsSaturateInsteadOfStoppingTheProcess() throws {
+        let max = Int64.max
+        let stream = Wire.event("message_start", #"{"type":"message_start","message":{"id":"m","usage":{"input_tokens":\#(max),"cache_read_input_tokens":\#(max),"cache_creation_input_tokens":1,"output_tokens":1}}}"#)
+            + Wire.event("message_stop", #"{"type":"message_stop"}"#)
+        let (_, usage, error) = Wire.run(stream)
+        #expect(error == nil)
+        #expect(usage == PluginUsage(prompt: max, completion: 1, cacheRead: max, cacheCreation: 1))
+        let converted = try Wire.convertResponse(Wire.response(#"{"content":[],"usage":{"input_tokens":\#(max),"cache_creation_input_tokens":\#(max),"output_tokens":2}}"#))
+        #expect(converted.usage.prompt == max && converted.usage.cacheCreation == max)
+    }
+
     @Test func errorEventFailsTheStreamAfterWhatCameBefore() {
         let stream = [
             Wire.event("message_start", #"{"type":"message_start","message":{"id":"m","usage":{"input_tokens":5,"output_tokens":1}}}"#),

@@ -50,6 +50,36 @@ import Testing
         #expect(row.cacheReadTokens == 400 && row.costNano == 4_000_000 && row.currency == "USD")
     }
 
+    /// Counts are an upstream's words: counts at Int64.max (every kind, with audio) through the
+    /// limiter (a key with a token limit), the meter, billing, the answer and the ledger stop
+    /// nothing, and the key's next request is refused by its limit, not by a stopped process.
+    @Test func hugeCountsFromAnUpstreamStopNothing() async throws {
+        let max = Int64.max
+        let answer = #"{"id":"c","object":"chat.completion","choices":[{"index":0,"message":{"role":"assistant","content":"hi"},"finish_reason":"stop"}],"usage":{"prompt_tokens":\#(max),"completion_tokens":\#(max),"total_tokens":\#(max),"prompt_tokens_details":{"cached_tokens":\#(max),"audio_tokens":\#(max)},"completion_tokens_details":{"reasoning_tokens":\#(max),"audio_tokens":\#(max)}}}"#
+        let upstream = try await MockUpstream { _, respond in respond.json(200, answer) }
+        let harness = try await GatewayHarness.start("""
+        channels:
+          - { name: up, provider: openai, base_url: "\(upstream.baseURL)/v1", models: [gpt-4o] }
+        """, extraKeys: "  - { name: limited, key: sk-limited-key-0001, tpm: 1000000 }")
+        defer { Task { await harness.stop(); await upstream.stop() } }
+        let body = #"{"model":"gpt-4o","messages":[{"role":"user","content":"hi"}]}"#
+        for _ in 0..<2 {
+            let first = try await harness.chat(body)
+            #expect(first.status == 200)
+            let record = await harness.records.waitFor(first.header("x-request-id"))
+            #expect(record?.usage.prompt == max && record?.usage.completion == max)
+        }
+        let limited = try await harness.client.fetch(port: harness.port, path: "/v1/chat/completions", key: "sk-limited-key-0001", json: body)
+        #expect(limited.status == 200)
+        let refused = try await harness.client.fetch(port: harness.port, path: "/v1/chat/completions", key: "sk-limited-key-0001", json: body)
+        #expect(refused.status == 429)
+        await harness.gateway.ledger.flush()
+        let rows = try await harness.gateway.storage.recentRequests(RecentRequestsQuery(model: "gpt-4o", statuses: 200..<300))
+        #expect(rows.count == 3 && rows.allSatisfy { $0.promptTokens == max && $0.completionTokens == max })
+        let metrics = try await harness.client.fetch(port: harness.port, method: "GET", path: "/metrics")
+        #expect(metrics.text.contains(#"tollgate_tokens_total{model="gpt-4o",kind="prompt"} \#(UInt64.max)"#))
+    }
+
     @Test func aStreamIsBilledFromTheUsageTheUpstreamReported() async throws {
         let upstream = try await Self.upstream()
         let harness = try await GatewayHarness.start("""

@@ -65,8 +65,8 @@ final class GeminiTranslator: ResponseTranslator {
     static func usageMetadata(_ usage: TokenUsage) -> JSONValue {
         let prompt = usage.prompt ?? 0, completion = usage.completion ?? 0, thoughts = usage.reasoning ?? 0
         var members: [JSONValue.Member] = [
-            .init("promptTokenCount", .int(prompt)), .init("candidatesTokenCount", .int(completion - thoughts)),
-            .init("totalTokenCount", .int(prompt + completion)),
+            .init("promptTokenCount", .int(prompt)), .init("candidatesTokenCount", .int(completion.subtractingSaturated(thoughts))),
+            .init("totalTokenCount", .int(prompt.addingSaturated(completion))),
         ]
         if let cached = usage.cacheRead, cached > 0 { members.append(.init("cachedContentTokenCount", .int(cached))) }
         if thoughts > 0 { members.append(.init("thoughtsTokenCount", .int(thoughts))) }

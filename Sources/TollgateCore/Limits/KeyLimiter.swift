@@ -100,6 +100,7 @@ public final class KeyLimiter: Sendable {
     /// A request ended having used `tokens` (prompt and completion).
     func finish(reserved: Int, tokens: Int, now: NIODeadline? = nil) {
         let now = now ?? clock()
+        let tokens = min(tokens, Self.maxTokensCounted)
         let minute = unixMillis() / 60_000
         state.withLock { state in
             state.inFlight = max(0, state.inFlight - 1)
@@ -110,6 +111,10 @@ public final class KeyLimiter: Sendable {
             }
         }
     }
+
+    /// The most tokens one request counts for (2^40, a trillion): an upstream's count is its own
+    /// word, and the windows' sums of counts near Int.max would overflow.
+    static let maxTokensCounted = 1 << 40
 
     /// Adds to the unsynced counts; with no sync running (one instance) only the last two
     /// minutes are kept.
@@ -180,7 +185,7 @@ final class KeyLease: Sendable {
 
     func finish(usage: TokenUsage) {
         guard !done.exchange(true, ordering: .acquiringAndReleasing) else { return }
-        let tokens = Int((usage.prompt ?? 0) + (usage.completion ?? 0))
+        let tokens = Int((usage.prompt ?? 0).addingSaturated(usage.completion ?? 0))
         limiter.finish(reserved: reserved, tokens: tokens)
     }
 }

@@ -361,7 +361,7 @@ public final class PostgresStorage: Storage {
         guard !records.isEmpty else { return }
         try await client.withTransaction(logger: logger) { connection in
             for r in records {
-                let audio = r.usage.audioPrompt.map { $0 + (r.usage.audioCompletion ?? 0) } ?? r.usage.audioCompletion
+                let audio = r.usage.audioPrompt.map { $0.addingSaturated(r.usage.audioCompletion ?? 0) } ?? r.usage.audioCompletion
                 let latency = r.latencyNanos / 1000
                 let ended = r.startedAtMillis + latency / 1000
                 try await connection.query("""

@@ -232,7 +232,7 @@ public final class SQLiteStorage: Storage {
 
     /// A record's values in the order of `usageColumns`.
     @Sendable static func values(_ r: RequestRecord, into row: inout SQLiteLedgerWriter.Values) {
-        let audio = r.usage.audioPrompt.map { $0 + (r.usage.audioCompletion ?? 0) } ?? r.usage.audioCompletion
+        let audio = r.usage.audioPrompt.map { $0.addingSaturated(r.usage.audioCompletion ?? 0) } ?? r.usage.audioCompletion
         let latencyMicros = r.latencyNanos / 1000
         row.append(r.requestID); row.append(r.keyName); row.append(r.channel); row.append(r.provider)
         row.append(r.model); row.append(r.dialect); row.append(r.route); row.append(Int64(r.status))

@@ -1,3 +1,6 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import NIOCore
 import NIOHTTP1
 import TollgateShared
@@ -43,7 +46,7 @@ struct FieldLines: Sendable {
     /// into `String`s and a list first (4,000 instructions a converted request); lines with bytes
     /// past ASCII take that way, where text is made valid UTF-8 as a `String` makes it.
     init(pluginLines raw: UnsafeRawBufferPointer, host: String) {
-        guard !raw.contains(where: { $0 >= 0x80 }) else {
+        guard Self.isASCII(raw), let base = raw.baseAddress else {
             var headers = HTTPHeaders(HeaderLines.parse(raw))
             if !headers.contains(name: "host") { headers.add(name: "host", value: host) }
             headers.remove(name: "content-length")  // the body's own length is written
@@ -55,24 +58,27 @@ struct FieldLines: Sendable {
         var bad: String?, hasHost = false
         var start = 0
         while start < raw.count {
-            let newline = raw[start...].firstIndex(of: 0x0A) ?? raw.count
+            let newline = memchr(base + start, 0x0A, raw.count - start).map { $0 - UnsafeMutableRawPointer(mutating: base) } ?? raw.count
             var end = newline > start && raw[newline - 1] == 0x0D ? newline - 1 : newline
             defer { start = newline + 1 }
-            guard let colon = raw[start..<end].firstIndex(of: UInt8(ascii: ":")) else { continue }
+            guard let colon = memchr(base + start, Int32(UInt8(ascii: ":")), end - start).map({ $0 - UnsafeMutableRawPointer(mutating: base) })
+            else { continue }
             var nameStart = start, nameEnd = colon, valueStart = colon + 1
             Self.trim(raw, &nameStart, &nameEnd)
             Self.trim(raw, &valueStart, &end)
             let name = UnsafeRawBufferPointer(rebasing: raw[nameStart..<nameEnd]), value = UnsafeRawBufferPointer(rebasing: raw[valueStart..<end])
             guard !name.isEmpty, !name.equalsIgnoringASCIICase("content-length") else { continue }
             if name.equalsIgnoringASCIICase("host") { hasHost = true }
-            guard name.allSatisfy(FieldBytes.isToken), FieldBytes.staysOnLine(value) else {
+            guard Self.isToken(name), FieldBytes.staysOnLine(value) else {
                 bad = bad ?? String(decoding: name, as: UTF8.self)
                 continue
             }
             out.append(contentsOf: name)
-            out.append(contentsOf: ": ".utf8)
+            out.append(UInt8(ascii: ":"))
+            out.append(UInt8(ascii: " "))
             out.append(contentsOf: value)
-            out.append(contentsOf: "\r\n".utf8)
+            out.append(0x0D)
+            out.append(0x0A)
         }
         if !hasHost {
             var host = host
@@ -87,6 +93,21 @@ struct FieldLines: Sendable {
             }
         }
         self.init(bytes: out, bad: bad, source: nil)
+    }
+
+    private static func isASCII(_ bytes: UnsafeRawBufferPointer) -> Bool {
+        var at = 0
+        while at + 8 <= bytes.count {
+            if bytes.loadUnaligned(fromByteOffset: at, as: UInt64.self) & 0x8080_8080_8080_8080 != 0 { return false }
+            at += 8
+        }
+        while at < bytes.count { if bytes[at] >= 0x80 { return false }; at += 1 }
+        return true
+    }
+
+    private static func isToken(_ name: UnsafeRawBufferPointer) -> Bool {
+        for byte in name where !FieldBytes.isToken(byte) { return false }
+        return true
     }
 
     private init(bytes: [UInt8], bad: String?, source: HTTPHeaders?) {

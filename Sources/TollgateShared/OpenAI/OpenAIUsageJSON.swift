@@ -41,7 +41,7 @@ extension TokenUsage {
         out.beginObject()
         out.key("prompt_tokens"); out.int(prompt)
         out.key("completion_tokens"); out.int(completion)
-        out.key("total_tokens"); out.int(prompt + completion)
+        out.key("total_tokens"); out.int(prompt.addingSaturated(completion))
         let cacheWrites = style.cacheWrites == .inPromptDetails ? cacheCreation.flatMap { $0 > 0 ? $0 : nil } : nil
         Self.writeDetails("prompt_tokens_details", style.promptDetails, ("cached_tokens", cacheRead), ("audio_tokens", audioPrompt),
                           extra: cacheWrites.map { ("cache_creation_tokens", $0) }, into: &out)
