@@ -371,6 +371,15 @@ import TollgateShared
         // The client's allow-list: the content type and the retry advice, the request id renamed; cookies stay behind.
         #expect(UpstreamHeaders.forClient(head.fields).map { "\($0.name)=\($0.value)" }
             == ["Content-Type=text/event-stream; charset=utf-8", "RETRY-AFTER=7", "x-upstream-request-id=up-1"])
+        // A complete answer's head takes the same fields as lines of their bytes.
+        let lines = UpstreamHeaders.clientLines(head.fields)
+        #expect(String(decoding: lines.bytes, as: UTF8.self)
+            == "Content-Type: text/event-stream; charset=utf-8\r\nRETRY-AFTER: 7\r\nx-upstream-request-id: up-1\r\n" && lines.bad == nil)
+        #expect(lines.headers.map { "\($0.name)=\($0.value)" } == UpstreamHeaders.forClient(head.fields).map { "\($0.name)=\($0.value)" })
+        var out = ByteBuffer()
+        HTTPHead.writeResponse(status: .tooManyRequests, lines: lines, headers: ["x-own": "1"], fields: AnswerFields(requestID: "r", close: false), into: &out)
+        #expect(String(buffer: out) == "HTTP/1.1 429 Too Many Requests\r\nContent-Type: text/event-stream; charset=utf-8\r\nRETRY-AFTER: 7\r\n"
+            + "x-upstream-request-id: up-1\r\nx-own: 1\r\nx-request-id: r\r\n\r\n")
         #expect(UpstreamHeaders.converted(head.fields).map { "\($0.name)=\($0.value)" } == ["content-type=application/json", "RETRY-AFTER=7"])
     }
 

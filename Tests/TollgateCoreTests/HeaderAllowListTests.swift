@@ -42,6 +42,12 @@ import Testing
             #expect(answer.header("x-upstream-request-id") == "req_upstream_1" && answer.header("retry-after") == "3")
             #expect(answer.header("x-request-id")?.hasPrefix("req_") == true && answer.header("x-request-id") != "req_upstream_1")
         }
+        // Translated for an Anthropic client: the same fields, the content type the translation's.
+        let translated = try await harness.chat(#"{"model":"gpt-4o","max_tokens":5,"messages":[{"role":"user","content":"hi"}]}"#, path: "/v1/messages")
+        #expect(translated.status == 200)
+        #expect(translated.headers.filter { $0.0.lowercased() == "content-type" }.map(\.1) == ["application/json"])
+        #expect(translated.header("x-upstream-request-id") == "req_upstream_1" && translated.header("retry-after") == "3")
+        for name in ["set-cookie", "openai-organization", "server"] { #expect(translated.header(name) == nil, "\(name) leaked") }
     }
 
     @Test func organizationHeadersGoUpstreamOnlyWhenTheChannelAllows() async throws {

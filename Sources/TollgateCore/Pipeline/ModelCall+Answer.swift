@@ -73,13 +73,18 @@ extension ModelCall {
             fields.overhead = Self.milliseconds((NIODeadline.now() - client.started).nanoseconds - upstreamNanos)
         }
         var headers = answer.headers
+        var lines = answer.lines
         var body = answer.body
         if let translator {
             answer.headers = HTTPHeaders()  // the list's only owner is now `headers`: it changes in place
             body = ByteBuffer(bytes: translator.complete(status: answer.status, body: Array(buffer: body)))
+            var passed = lines.headers  // the upstream's fields first, as they are written
+            passed.add(contentsOf: headers)
+            headers = passed
+            lines = .none
             headers.replaceOrAdd(name: "content-type", value: "application/json")
         }
-        client.writeComplete(status: HTTPResponseStatus(statusCode: answer.status), headers: headers, fields: fields, body: body)
+        client.writeComplete(status: HTTPResponseStatus(statusCode: answer.status), headers: headers, lines: lines, fields: fields, body: body)
     }
 
     /// Nanoseconds as milliseconds with three decimals ("0.042"), none below zero.

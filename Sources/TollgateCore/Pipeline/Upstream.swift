@@ -102,6 +102,8 @@ protocol AnswerTransducer: AnyObject {
 struct CompleteAnswer {
     var status: Int
     var headers: HTTPHeaders
+    /// Upstream fields passed on as they came (written before `headers`).
+    var lines = FieldLines.none
     var body: ByteBuffer
     var usage: TokenUsage = TokenUsage()
     var servedPriority = false
@@ -127,14 +129,37 @@ enum UpstreamHeaders {
     static func forClient(_ upstream: HeadFields) -> HTTPHeaders {
         var headers = HTTPHeaders()
         headers.reserveCapacity(passedToClient.count + upstreamRequestID.count)
-        upstream.forEach { name, value in
-            if passedToClient.contains(where: name.equalsIgnoringASCIICase) {
-                headers.add(name: String(decoding: name, as: UTF8.self), value: String(decoding: value, as: UTF8.self))
-            } else if upstreamRequestID.contains(where: name.equalsIgnoringASCIICase) {
-                headers.add(name: "x-upstream-request-id", value: String(decoding: value, as: UTF8.self))
-            }
+        passed(upstream) { name, value in
+            headers.add(name: name.map { String(decoding: $0, as: UTF8.self) } ?? "x-upstream-request-id", value: String(decoding: value, as: UTF8.self))
         }
         return headers
+    }
+
+    /// The same as lines of the bytes as they came (names and values were checked when the
+    /// answer was read): a complete answer's head copies them, no `String` in between.
+    static func clientLines(_ upstream: HeadFields) -> FieldLines {
+        var lines: [UInt8] = []
+        passed(upstream) { name, value in
+            if let name { lines.append(contentsOf: name) } else { lines.append(contentsOf: "x-upstream-request-id".utf8) }
+            lines.append(UInt8(ascii: ":"))
+            lines.append(UInt8(ascii: " "))
+            lines.append(contentsOf: value)
+            lines.append(0x0D)
+            lines.append(0x0A)
+        }
+        return FieldLines(checkedLines: lines)
+    }
+
+    /// Each field a client gets: its name (nil: the upstream's request id, passed on as
+    /// `x-upstream-request-id`) and value.
+    private static func passed(_ upstream: HeadFields, _ pass: (UnsafeRawBufferPointer?, UnsafeRawBufferPointer) -> Void) {
+        upstream.forEach { name, value in
+            if passedToClient.contains(where: name.equalsIgnoringASCIICase) {
+                pass(name, value)
+            } else if upstreamRequestID.contains(where: name.equalsIgnoringASCIICase) {
+                pass(nil, value)
+            }
+        }
     }
 
     /// A converted answer's headers: JSON, plus the upstream's retry advice.

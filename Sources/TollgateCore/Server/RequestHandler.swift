@@ -301,13 +301,13 @@ final class RequestHandler: ChannelInboundHandler, @unchecked Sendable {
 
     /// A whole response in one go: head, body, end. Its content-length is the body's, or
     /// `length` (a HEAD request's answer: the length of the body it does not carry).
-    func writeComplete(status: HTTPResponseStatus, headers: HTTPHeaders, fields: consuming AnswerFields, body: ByteBuffer,
-                       length: Int? = nil) {
+    func writeComplete(status: HTTPResponseStatus, headers: HTTPHeaders, lines: FieldLines = .none, fields: consuming AnswerFields,
+                       body: ByteBuffer, length: Int? = nil) {
         guard let context else { return }
         fields.frame(status, length: length ?? body.readableBytes)
         let sendsBody = !bodiless && status.mayHaveResponseBody && body.readableBytes > 0
         var out = output.take(context.channel.allocator, capacity: HTTPHead.capacity(body: sendsBody ? body.readableBytes : 0))
-        HTTPHead.writeResponse(status: status, headers: headers, fields: fields, into: &out)
+        HTTPHead.writeResponse(status: status, lines: lines, headers: headers, fields: fields, into: &out)
         responseOpen = true
         let rest = sendsBody ? out.coalescing(body) : nil
         output.keep(out)

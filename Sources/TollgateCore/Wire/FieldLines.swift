@@ -27,7 +27,11 @@ struct FieldLines: Sendable {
         self.init(bytes: Array(buffer.readableBytesView), bad: bad, source: headers)
     }
 
-    /// The headers (health probes send a channel's; a trace replaces one of a plugin's).
+    /// Lines already checked (an upstream's fields, checked as they were read).
+    init(checkedLines: [UInt8]) { self.init(bytes: checkedLines, bad: nil, source: nil) }
+
+    /// The headers (health probes send a channel's; a trace replaces one of a plugin's; a
+    /// translated answer's head replaces its content type).
     var headers: HTTPHeaders { source ?? HTTPHeaders(HeaderLines.parse(bytes)) }
 
     /// These lines without any header called `name` (made again: a trace's own `traceparent`

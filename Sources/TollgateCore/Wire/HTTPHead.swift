@@ -55,14 +55,17 @@ enum HTTPHead {
     /// `HTTP/1.1 status reason`, the answer's headers, the gateway's own lines, the blank line.
     /// A header line that would split the head is left out (the answer still goes out; what it
     /// carried never could), and so is a framing header: framing is `fields`' alone.
-    static func writeResponse(status: HTTPResponseStatus, headers: HTTPHeaders, fields: AnswerFields, into buffer: inout ByteBuffer) {
+    /// `lines` are an upstream's fields passed on, checked as they were read and never framing.
+    static func writeResponse(status: HTTPResponseStatus, lines: FieldLines = .none, headers: HTTPHeaders, fields: AnswerFields,
+                              into buffer: inout ByteBuffer) {
         let reason = status.reasonPhrase
-        buffer.writeHead(room: 34 + reason.utf8.count + room(headers) + fields.room) { cursor in
+        buffer.writeHead(room: 34 + reason.utf8.count + lines.bytes.count + room(headers) + fields.room) { cursor in
             cursor.put("HTTP/1.1 ")
             cursor.put(decimal: Int(status.code))
             cursor.put(" ")
             _ = cursor.put(fieldValue: reason)
             cursor.put("\r\n")
+            cursor.put(lines.bytes)
             _ = putFields(headers, into: &cursor, skipsFraming: true)
             fields.write(into: &cursor)
             cursor.put("\r\n")
