@@ -11,6 +11,10 @@ struct ClientAPI {
 
     func dispatch(head: RequestHead, body: ByteBuffer) {
         let path = head.path
+        // Chat completions first (most requests): the exact path is none of the prefixed routes.
+        if head.method == .POST, path == "/v1/chat/completions" {
+            return run { try modelCall(head: head, body: body, operation: TOLLGATE_OPERATION_CHAT) }
+        }
         if head.method == .POST, let route = GeminiRoute(path: path) {
             handler.dialect = .gemini(sse: head.uri.contains("alt=sse"))
             return run {
@@ -44,8 +48,6 @@ struct ClientAPI {
             handler.requestEnded(status: 200)
         case (.GET, "/v1/models"):
             run { try listModels(head) }
-        case (.POST, "/v1/chat/completions"):
-            run { try modelCall(head: head, body: body, operation: TOLLGATE_OPERATION_CHAT) }
         case (.POST, "/v1/embeddings"):
             run { try modelCall(head: head, body: body, operation: TOLLGATE_OPERATION_EMBEDDINGS) }
         case (.POST, "/v1/messages"):
@@ -99,7 +101,9 @@ struct ClientAPI {
         }
         // Control characters are C0 (and DEL) and C1: a byte test, then a scalar test only when
         // the name has a C1 lead byte (0xC2), so plain names cost one pass over their bytes.
-        if model.utf8.contains(where: { $0 < 0x20 || $0 == 0x7F })
+        var bytes = model  // its bytes where they lie: a UTF8View is walked by index
+        let plain = bytes.withUTF8 { $0.allSatisfy { $0 >= 0x20 && $0 != 0x7F && $0 != 0xC2 } }
+        if !plain, model.utf8.contains(where: { $0 < 0x20 || $0 == 0x7F })
             || model.utf8.contains(0xC2) && model.unicodeScalars.contains(where: { (0x80...0x9F).contains($0.value) }) {
             throw GatewayError.badRequest("model name contains control characters", code: "invalid_model")
         }
