@@ -34,26 +34,32 @@ public struct AnthropicUsage: Sendable, Equatable {
     public mutating func read(_ parser: inout JSONParser) throws {
         guard try parser.peek() == UInt8(ascii: "{") else { return try parser.skipValue() }
         var seen: UInt8 = 0
-        var counts: [Int64?] = [nil, nil, nil, nil, nil]  // input, output, cache read, cache creation, of it 1h
+        var input: Int64?, output: Int64?, cacheRead: Int64?, cacheCreation: Int64?, hour: Int64?
         try parser.readObject { name, parser in
-            let index = name.equals("input_tokens") ? 0 : name.equals("output_tokens") ? 1 : name.equals("cache_read_input_tokens") ? 2
-                : name.equals("cache_creation_input_tokens") ? 3 : name.equals("cache_creation") ? 4 : -1
-            guard index >= 0, seen & (1 << index) == 0 else { return try parser.skipValue() }
-            seen |= 1 << index
-            guard index == 4 else { return counts[index] = try parser.parseValue().int64Value }
-            guard try parser.peek() == UInt8(ascii: "{") else { return try parser.skipValue() }
-            var seenHour = false
-            try parser.readObject { name, parser in
-                guard !seenHour, name.equals("ephemeral_1h_input_tokens") else { return try parser.skipValue() }
-                seenHour = true
-                counts[4] = try parser.parseValue().int64Value
+            let bit: UInt8 = name.equals("input_tokens") ? 1 : name.equals("output_tokens") ? 2 : name.equals("cache_read_input_tokens") ? 4
+                : name.equals("cache_creation_input_tokens") ? 8 : name.equals("cache_creation") ? 16 : 0
+            guard bit != 0, seen & bit == 0 else { return try parser.skipValue() }
+            seen |= bit
+            switch bit {
+            case 1: input = try parser.parseValue().int64Value
+            case 2: output = try parser.parseValue().int64Value
+            case 4: cacheRead = try parser.parseValue().int64Value
+            case 8: cacheCreation = try parser.parseValue().int64Value
+            default:
+                guard try parser.peek() == UInt8(ascii: "{") else { return try parser.skipValue() }
+                var seenHour = false
+                try parser.readObject { name, parser in
+                    guard !seenHour, name.equals("ephemeral_1h_input_tokens") else { return try parser.skipValue() }
+                    seenHour = true
+                    hour = try parser.parseValue().int64Value
+                }
             }
         }
-        Self.take(&input, counts[0])
-        Self.take(&output, counts[1])
-        Self.take(&cacheRead, counts[2])
-        Self.take(&cacheCreation, counts[3])
-        Self.take(&cacheCreation1h, counts[4])
+        Self.take(&self.input, input)
+        Self.take(&self.output, output)
+        Self.take(&self.cacheRead, cacheRead)
+        Self.take(&self.cacheCreation, cacheCreation)
+        Self.take(&cacheCreation1h, hour)
     }
 
     private static func take(_ field: inout Int64?, _ count: Int64?) {

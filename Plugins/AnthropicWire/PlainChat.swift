@@ -18,7 +18,7 @@ struct PlainChat {
     private var maxCompletionTokens: Int64?
     private var maxTokens: Int64?
     /// `temperature`, `top_p`, `top_k`: each number's literal text.
-    private var sampling: [String?] = [nil, nil, nil]
+    private var temperature: String?, topP: String?, topK: String?
     private var user: String?
 
     /// The Anthropic body of `request` when it is a plain chat, else nil.
@@ -82,7 +82,7 @@ struct PlainChat {
         case .temperature, .topP, .topK:
             // What is not a number is dropped, as the tree conversion drops it.
             guard case .number(let text) = try parser.parseValue() else { return }
-            sampling[member == .temperature ? 0 : member == .topP ? 1 : 2] = text
+            if member == .temperature { temperature = text } else if member == .topP { topP = text } else { topK = text }
         case .user:
             if let text = try parser.parseValue().stringValue, !text.isEmpty { user = text }
         case .other: try parser.skipValue()
@@ -167,11 +167,9 @@ struct PlainChat {
             out.endObject()
         }
         out.endArray()
-        for (name, text) in zip([StaticString("temperature"), "top_p", "top_k"], sampling) {
-            guard let text else { continue }
-            out.key(name)
-            out.value(.number(text))
-        }
+        if let temperature { out.key("temperature"); out.value(.number(temperature)) }
+        if let topP { out.key("top_p"); out.value(.number(topP)) }
+        if let topK { out.key("top_k"); out.value(.number(topK)) }
         if let user {
             out.key("metadata")
             out.beginObject()

@@ -103,6 +103,9 @@ extension FixedWidthInteger {
         return overflow ? (other > 0 ? .max : .min) : sum
     }
 
+    /// Adds `other` in place, held the same way (a counter that must never trap).
+    public mutating func addSaturating(_ other: Self) { self = addingSaturated(other) }
+
     /// `self - other`, held the same way.
     public func subtractingSaturated(_ other: Self) -> Self {
         let (difference, overflow) = subtractingReportingOverflow(other)

@@ -116,6 +116,24 @@ import Testing
         #expect(record.channel == "anthropic" && record.status == 200)
     }
 
+    /// A plain chat (text messages, sampling, limits) is converted in one pass: through the
+    /// gateway the upstream gets exactly the bytes the tree conversion writes (messages of one
+    /// role merged, the system message lifted, `user` as metadata), under the plugin's headers.
+    @Test func aPlainChatGoesUpstreamAsTheTreeWritesIt() async throws {
+        let upstream = try await Self.upstream()
+        let harness = try await Self.start(upstream)
+        defer { Task { await harness.stop(); await upstream.stop() } }
+        let request = #"{"model":"my-claude","messages":[{"role":"system","content":"be brief"},{"role":"user","content":"hi"},{"role":"user","content":"again \u00e9"}],"top_p":0.9,"max_tokens":50,"user":"u1","seed":3}"#
+        let response = try await Self.chat(harness, request)
+        #expect(response.status == 200, "\(response.text)")
+        #expect(response.json?["choices"]?[0]?["message"]?["content"]?.stringValue == "Hello there")
+        let sent = try #require(upstream.requests.last)
+        let written = #"{"model":"claude-sonnet-4-5","max_tokens":50,"system":"be brief","messages":[{"role":"user","content":[{"type":"text","text":"hi"},{"type":"text","text":"again é"}]}],"top_p":0.9,"metadata":{"user_id":"u1"}}"#
+        #expect(sent.body == Array(written.utf8), "the tree's bytes (PlainChatTests compares the two conversions)")
+        #expect(sent.header("x-api-key") == Self.apiKey && sent.header("anthropic-version") == "2023-06-01")
+        #expect(sent.headers.filter { $0.0.lowercased() == "content-length" }.map(\.1) == [String(written.utf8.count)])
+    }
+
     @Test func convertsToolCallsAndMergedToolResults() async throws {
         let upstream = try await Self.upstream()
         let harness = try await Self.start(upstream)

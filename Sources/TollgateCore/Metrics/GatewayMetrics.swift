@@ -25,7 +25,7 @@ public final class GatewayMetrics: RequestRecorder {
         /// maximum: the counts are an upstream's words.
         mutating func add(_ u: TokenUsage) {
             func count(_ kind: Int, _ value: Int64?) {
-                if let value, value > 0 { tokens[kind] = tokens[kind].addingSaturated(UInt64(value)) }
+                if let value, value > 0 { tokens[kind].addSaturating(UInt64(value)) }
             }
             count(0, u.cacheCreation)
             count(1, u.cacheRead)
@@ -97,7 +97,7 @@ public final class GatewayMetrics: RequestRecorder {
         let u = r.usage
         if !u.isEmpty { series.add(u) }
         if let cost = r.bill.cost {
-            series.cost[cost.currency, default: 0] = series.cost[cost.currency, default: 0].addingSaturated(cost.nanoUnits)
+            series.cost[cost.currency, default: 0].addSaturating(cost.nanoUnits)
         } else if !u.isEmpty {
             series.unpriced += 1
         }
@@ -125,11 +125,8 @@ public final class GatewayMetrics: RequestRecorder {
         var tokens: [String: [UInt64]] = [:], cost: [CostLabels: Int64] = [:], unpriced: [String: UInt64] = [:]
         let none = [UInt64](repeating: 0, count: ModelSeries.tokenKinds.count)
         for (l, series) in models {
-            for (kind, n) in series.tokens.enumerated() { tokens[l.model, default: none][kind] = tokens[l.model, default: none][kind].addingSaturated(n) }
-            for (currency, nano) in series.cost {
-                let labels = CostLabels(model: l.model, currency: currency)
-                cost[labels] = (cost[labels] ?? 0).addingSaturated(nano)
-            }
+            for (kind, n) in series.tokens.enumerated() { tokens[l.model, default: none][kind].addSaturating(n) }
+            for (currency, nano) in series.cost { cost[CostLabels(model: l.model, currency: currency), default: 0].addSaturating(nano) }
             if series.unpriced > 0 { unpriced[l.model, default: 0] += series.unpriced }
         }
         out += "# HELP tollgate_tokens_total Tokens metered, by model and kind.\n# TYPE tollgate_tokens_total counter\n"

@@ -101,7 +101,7 @@ protocol AnswerTransducer: AnyObject {
 
 struct CompleteAnswer {
     var status: Int
-    var headers: HTTPHeaders
+    var headers = HTTPHeaders()
     /// Upstream fields passed on as they came (written before `headers`).
     var lines = FieldLines.none
     var body: ByteBuffer
@@ -122,6 +122,8 @@ enum UpstreamHeaders {
     static let passedToClient: [StaticString] = ["content-type", "content-encoding", "cache-control", "retry-after",
                                                  "retry-after-ms", "x-should-retry"]
     static let upstreamRequestID: [StaticString] = ["x-request-id", "request-id"]
+    /// The name the upstream's request id is passed on under.
+    static let renamedID: StaticString = "x-upstream-request-id"
     /// What a converted answer keeps: the upstream's advice on when to retry.
     static let retryAdvice: [StaticString] = ["retry-after", "retry-after-ms"]
 
@@ -130,7 +132,7 @@ enum UpstreamHeaders {
         var headers = HTTPHeaders()
         headers.reserveCapacity(passedToClient.count + upstreamRequestID.count)
         passed(upstream) { name, value in
-            headers.add(name: name.map { String(decoding: $0, as: UTF8.self) } ?? "x-upstream-request-id", value: String(decoding: value, as: UTF8.self))
+            headers.add(name: name.map { String(decoding: $0, as: UTF8.self) } ?? "\(renamedID)", value: String(decoding: value, as: UTF8.self))
         }
         return headers
     }
@@ -140,18 +142,13 @@ enum UpstreamHeaders {
     static func clientLines(_ upstream: HeadFields) -> FieldLines {
         var lines: [UInt8] = []
         passed(upstream) { name, value in
-            if let name { lines.append(contentsOf: name) } else { lines.append(contentsOf: "x-upstream-request-id".utf8) }
-            lines.append(UInt8(ascii: ":"))
-            lines.append(UInt8(ascii: " "))
-            lines.append(contentsOf: value)
-            lines.append(0x0D)
-            lines.append(0x0A)
+            FieldLines.appendLine(name ?? UnsafeRawBufferPointer(start: renamedID.utf8Start, count: renamedID.utf8CodeUnitCount), value, to: &lines)
         }
         return FieldLines(checkedLines: lines)
     }
 
     /// Each field a client gets: its name (nil: the upstream's request id, passed on as
-    /// `x-upstream-request-id`) and value.
+    /// `renamedID`) and value.
     private static func passed(_ upstream: HeadFields, _ pass: (UnsafeRawBufferPointer?, UnsafeRawBufferPointer) -> Void) {
         upstream.forEach { name, value in
             if passedToClient.contains(where: name.equalsIgnoringASCIICase) {

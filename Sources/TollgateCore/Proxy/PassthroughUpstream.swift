@@ -118,7 +118,7 @@ final class PassthroughTransducer: AnswerTransducer {
     var servedTier: JSONValue? { meter.servedTier }
 
     func complete(_ head: AnswerHead, body: ByteBuffer) throws(GatewayError) -> CompleteAnswer {
-        var answer = CompleteAnswer(status: head.code, headers: HTTPHeaders(), lines: UpstreamHeaders.clientLines(head.fields), body: body)
+        var answer = CompleteAnswer(status: head.code, lines: UpstreamHeaders.clientLines(head.fields), body: body)
         guard (200..<300).contains(answer.status) else { return answer }
         let found = body.withUnsafeReadableBytes { RequestScan.openAIAnswer($0) }
         if let counted = found.usage { answer.usage = counted }

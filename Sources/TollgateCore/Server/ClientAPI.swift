@@ -102,9 +102,8 @@ struct ClientAPI {
         // Control characters are C0 (and DEL) and C1: a byte test, then a scalar test only when
         // the name has a C1 lead byte (0xC2), so plain names cost one pass over their bytes.
         var text = model  // read where its bytes lie: a UTF8View is walked by index
-        let plain = text.withUTF8 { $0.allSatisfy { $0 >= 0x20 && $0 != 0x7F && $0 != 0xC2 } }
-        if !plain, model.utf8.contains(where: { $0 < 0x20 || $0 == 0x7F })
-            || model.utf8.contains(0xC2) && model.unicodeScalars.contains(where: { (0x80...0x9F).contains($0.value) }) {
+        let (c0, c1Lead) = text.withUTF8 { ($0.contains { $0 < 0x20 || $0 == 0x7F }, $0.contains(0xC2)) }
+        if c0 || c1Lead && model.unicodeScalars.contains(where: { (0x80...0x9F).contains($0.value) }) {
             throw GatewayError.badRequest("model name contains control characters", code: "invalid_model")
         }
     }

@@ -29,6 +29,16 @@ enum FieldBytes {
         }
     }
 
+    /// Whether every byte is ASCII.
+    static func isASCII(_ bytes: UnsafeRawBufferPointer) -> Bool {
+        every(bytes, flagging: { $0 & highs }) { $0 < 0x80 }
+    }
+
+    /// Whether the bytes are a token (a field name), none of them empty.
+    static func isToken(_ bytes: UnsafeRawBufferPointer) -> Bool {
+        !bytes.isEmpty && bytes.allSatisfy(isToken)
+    }
+
     private static let ones: UInt64 = 0x0101_0101_0101_0101, highs: UInt64 = 0x8080_8080_8080_8080
 
     /// The high bit of each zero byte of the word (and perhaps of bytes above the first one).

@@ -37,10 +37,20 @@ struct FieldLines: Sendable {
     /// These lines without any header called `name` (made again: a trace's own `traceparent`
     /// replacing a channel's is rare).
     func removing(_ name: String) -> FieldLines {
-        guard headers.contains(name: name) else { return self }
         var headers = headers
+        guard headers.contains(name: name) else { return self }
         headers.remove(name: name)
         return FieldLines(headers)
+    }
+
+    /// Appends `name: value` and CRLF (both checked, or known to be good).
+    static func appendLine(_ name: UnsafeRawBufferPointer, _ value: UnsafeRawBufferPointer, to lines: inout [UInt8]) {
+        lines.append(contentsOf: name)
+        lines.append(UInt8(ascii: ":"))
+        lines.append(UInt8(ascii: " "))
+        lines.append(contentsOf: value)
+        lines.append(0x0D)
+        lines.append(0x0A)
     }
 
     /// A plugin's header lines (the ABI's `Name: value` lines, read as `HeaderLines.parse` reads
@@ -50,7 +60,7 @@ struct FieldLines: Sendable {
     /// into `String`s and a list first (4,000 instructions a converted request); lines with bytes
     /// past ASCII take that way, where text is made valid UTF-8 as a `String` makes it.
     init(pluginLines raw: UnsafeRawBufferPointer, host: String) {
-        guard Self.isASCII(raw), let base = raw.baseAddress else {
+        guard FieldBytes.isASCII(raw), let base = raw.baseAddress else {
             var headers = HTTPHeaders(HeaderLines.parse(raw))
             if !headers.contains(name: "host") { headers.add(name: "host", value: host) }
             headers.remove(name: "content-length")  // the body's own length is written
@@ -73,45 +83,21 @@ struct FieldLines: Sendable {
             let name = UnsafeRawBufferPointer(rebasing: raw[nameStart..<nameEnd]), value = UnsafeRawBufferPointer(rebasing: raw[valueStart..<end])
             guard !name.isEmpty, !name.equalsIgnoringASCIICase("content-length") else { continue }
             if name.equalsIgnoringASCIICase("host") { hasHost = true }
-            guard Self.isToken(name), FieldBytes.staysOnLine(value) else {
+            guard FieldBytes.isToken(name), FieldBytes.staysOnLine(value) else {
                 bad = bad ?? String(decoding: name, as: UTF8.self)
                 continue
             }
-            out.append(contentsOf: name)
-            out.append(UInt8(ascii: ":"))
-            out.append(UInt8(ascii: " "))
-            out.append(contentsOf: value)
-            out.append(0x0D)
-            out.append(0x0A)
+            Self.appendLine(name, value, to: &out)
         }
         if !hasHost {
             var host = host
             host.withUTF8 { host in
-                if FieldBytes.staysOnLine(UnsafeRawBufferPointer(host)) {
-                    out.append(contentsOf: "host: ".utf8)
-                    out.append(contentsOf: host)
-                    out.append(contentsOf: "\r\n".utf8)
-                } else {
-                    bad = bad ?? "host"
-                }
+                let name: StaticString = "host", value = UnsafeRawBufferPointer(host)
+                guard FieldBytes.staysOnLine(value) else { return bad = bad ?? "host" }
+                Self.appendLine(UnsafeRawBufferPointer(start: name.utf8Start, count: name.utf8CodeUnitCount), value, to: &out)
             }
         }
         self.init(bytes: out, bad: bad, source: nil)
-    }
-
-    private static func isASCII(_ bytes: UnsafeRawBufferPointer) -> Bool {
-        var at = 0
-        while at + 8 <= bytes.count {
-            if bytes.loadUnaligned(fromByteOffset: at, as: UInt64.self) & 0x8080_8080_8080_8080 != 0 { return false }
-            at += 8
-        }
-        while at < bytes.count { if bytes[at] >= 0x80 { return false }; at += 1 }
-        return true
-    }
-
-    private static func isToken(_ name: UnsafeRawBufferPointer) -> Bool {
-        for byte in name where !FieldBytes.isToken(byte) { return false }
-        return true
     }
 
     private init(bytes: [UInt8], bad: String?, source: HTTPHeaders?) {

@@ -110,7 +110,6 @@ enum HTTPHead {
     /// RFC 9110 token: a method or header name.
     static func isToken(_ text: String) -> Bool { !text.isEmpty && everyByte(of: text, FieldBytes.isToken) }
 
-
     /// A request target: visible ASCII and UTF-8 bytes, no space or control character.
     static func isRequestTarget(_ text: String) -> Bool {
         !text.isEmpty && everyByte(of: text) { $0 > 0x20 && $0 != 0x7F }

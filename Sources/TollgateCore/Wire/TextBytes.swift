@@ -5,7 +5,6 @@ import NIOHTTP1
 /// cost hundreds of instructions a call on the request path. Each works on the text's contiguous
 /// bytes (`withUTF8` makes them so, without a copy for a native string).
 extension String {
-
     /// Header-name comparison without allocating a lower-cased copy (`other` is lower case).
     func equalsIgnoringASCIICase(_ other: String) -> Bool {
         utf8.count == other.utf8.count && hasPrefixIgnoringASCIICase(other)
