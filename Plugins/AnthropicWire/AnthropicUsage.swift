@@ -41,17 +41,17 @@ public struct AnthropicUsage: Sendable, Equatable {
             guard bit != 0, seen & bit == 0 else { return try parser.skipValue() }
             seen |= bit
             switch bit {
-            case 1: input = try parser.parseValue().int64Value
-            case 2: output = try parser.parseValue().int64Value
-            case 4: cacheRead = try parser.parseValue().int64Value
-            case 8: cacheCreation = try parser.parseValue().int64Value
+            case 1: input = try parser.readInt64()
+            case 2: output = try parser.readInt64()
+            case 4: cacheRead = try parser.readInt64()
+            case 8: cacheCreation = try parser.readInt64()
             default:
                 guard try parser.peek() == UInt8(ascii: "{") else { return try parser.skipValue() }
                 var seenHour = false
                 try parser.readObject { name, parser in
                     guard !seenHour, name.equals("ephemeral_1h_input_tokens") else { return try parser.skipValue() }
                     seenHour = true
-                    hour = try parser.parseValue().int64Value
+                    hour = try parser.readInt64()
                 }
             }
         }

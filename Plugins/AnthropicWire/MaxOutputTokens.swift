@@ -27,7 +27,7 @@ enum MaxOutputTokens {
     static let fallback: Int64 = 4096
 
     /// Most specific first: `claude-opus-4-5` before `claude-opus-4`.
-    static let table: [(family: [UInt8], tokens: Int64)] = [
+    static let table: [(family: StaticString, tokens: Int64)] = [
         ("claude-opus-4-5", 64000),
         ("claude-opus-4-1", 32000),
         ("claude-opus-4", 32000),
@@ -39,23 +39,30 @@ enum MaxOutputTokens {
         ("claude-3-opus", 4096),
         ("claude-3-sonnet", 4096),
         ("claude-3-haiku", 4096),
-    ].map { (Array($0.0.utf8), $0.1) }
+    ]
 
     /// Matched on the id's own bytes: lower-casing a copy of it into an array first was most of
-    /// this lookup (every converted request without `max_tokens` makes it).
+    /// this lookup (every converted request without `max_tokens` makes it). Every family begins
+    /// with a `c`, so only the places holding one are tried (trying every family at every place
+    /// was a thousand instructions a request); the family first in the table wins wherever it is.
     static func forModel(_ model: String) -> Int64 {
         var model = model
         return model.withUTF8 { name in
-            table.first { entry in name.indices.contains { occurs(entry.family, in: name, at: $0) } }?.tokens ?? fallback
+            var best = table.endIndex
+            for start in name.indices where name[start] | 0x20 == UInt8(ascii: "c") {
+                if let found = table[..<best].firstIndex(where: { occurs($0.family, in: name, at: start) }) { best = found }
+            }
+            return best < table.endIndex ? table[best].tokens : fallback
         }
     }
 
     /// Whether `family` (lower case) is in `name` at `start`, ignoring ASCII case.
-    private static func occurs(_ family: [UInt8], in name: UnsafeBufferPointer<UInt8>, at start: Int) -> Bool {
-        guard name.count - start >= family.count else { return false }
-        for (offset, byte) in family.enumerated() {
+    private static func occurs(_ family: StaticString, in name: UnsafeBufferPointer<UInt8>, at start: Int) -> Bool {
+        let count = family.utf8CodeUnitCount
+        guard name.count - start >= count else { return false }
+        for offset in 0..<count {
             let letter = name[start + offset]
-            guard (letter >= 0x41 && letter <= 0x5A ? letter | 0x20 : letter) == byte else { return false }
+            guard (letter >= 0x41 && letter <= 0x5A ? letter | 0x20 : letter) == family.utf8Start[offset] else { return false }
         }
         return true
     }

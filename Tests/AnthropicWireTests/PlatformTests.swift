@@ -67,5 +67,26 @@ import Testing
         #expect(AnthropicWire.maxOutputTokens(forModel: "claude-3") == 4096)
         #expect(AnthropicWire.maxOutputTokens(forModel: "") == 4096)
         #expect(AnthropicWire.maxOutputTokens(forModel: "claudé-sonnet-4") == 4096)
+        // The family first in the table wins wherever it stands; a `c` just before one is no hindrance.
+        #expect(AnthropicWire.maxOutputTokens(forModel: "claude-3-haiku+claude-opus-4-5") == 64000)
+        #expect(AnthropicWire.maxOutputTokens(forModel: "cclaude-3-opus") == 4096)
+        #expect(AnthropicWire.maxOutputTokens(forModel: "x.cCLAUDE-3-5-SONNET") == 8192)
+    }
+
+    /// Generated ids against the rule written plainly: the first family of the table found
+    /// anywhere in the id, ignoring ASCII case.
+    @Test func maxOutputTokensAsTheRuleSays() {
+        let families = ["claude-opus-4-5", "claude-opus-4-1", "claude-opus-4", "claude-sonnet-4", "claude-haiku-4", "claude-3-7-sonnet",
+                        "claude-3-5-sonnet", "claude-3-5-haiku", "claude-3-opus", "claude-3-sonnet", "claude-3-haiku"]
+        let ceilings: [Int64] = [64000, 32000, 32000, 64000, 64000, 64000, 8192, 8192, 4096, 4096, 4096]
+        let pieces = families + ["c", "C", "claude-", "-", "x", "@2025", "us.anthropic.", "claude-3", "é"]
+        var random = SystemRandomNumberGenerator()
+        for _ in 0..<3000 {
+            var id = (0..<Int.random(in: 0...3, using: &random)).map { _ in pieces.randomElement(using: &random)! }.joined()
+            if Bool.random(using: &random) { id = id.uppercased() }
+            let lower = id.lowercased()
+            let expected = families.firstIndex { lower.contains($0) }.map { ceilings[$0] } ?? 4096
+            #expect(AnthropicWire.maxOutputTokens(forModel: id) == expected, "\(id)")
+        }
     }
 }

@@ -324,6 +324,14 @@ import TollgateShared
         #expect(String(decoding: head.abiLines, as: UTF8.self)
             == "content-type: Application/JSON\r\nx-ratelimit-limit-requests: 50\r\nretry-after: 3\r\n@[`{z: v\r\n")
         #expect(HeadFields().abiLines.isEmpty)
+        // Fields read off their lines (the bytes between a name and its value are not written).
+        var read = HeadFields()
+        for line in ["X-Long-Name:   spaced value", "E:", "Set-Cookie: a=1; b=2"] {
+            let bytes = Array(line.utf8), colon = bytes.firstIndex(of: UInt8(ascii: ":"))!
+            let valueStart = bytes[(colon + 1)...].firstIndex { $0 != UInt8(ascii: " ") } ?? bytes.count
+            bytes.withUnsafeBytes { read.append(line: $0, name: 0..<colon, value: valueStart..<bytes.count) }
+        }
+        #expect(String(decoding: read.abiLines, as: UTF8.self) == "x-long-name: spaced value\r\ne: \r\nset-cookie: a=1; b=2\r\n")
         // Straight into a plugin buffer: the same bytes, UTF-8 values kept whole; none for no lines.
         var buffer = HeaderLines.allocate([("X-A", "é 1"), ("b", "")], lowercasingNames: true)
         #expect(buffer.string == "x-a: é 1\r\nb: \r\n" && buffer.array == HeaderLines.format([("X-A", "é 1"), ("b", "")], lowercasingNames: true))

@@ -81,6 +81,40 @@ import TestSupport
         }
     }
 
+    /// A count read off its digits is what the tree's `int64Value` reads, at every edge of
+    /// Int64, for fractions, exponents and values that are not numbers; the parser ends past the
+    /// value either way, and bad JSON throws as the tree's parse does.
+    @Test func integersReadOffTheirDigitsAsTheTreeReadsThem() throws {
+        var texts = ["0", "-0", "7", "-7", "9223372036854775807", "9223372036854775808", "-9223372036854775808", "-9223372036854775809",
+                     "18446744073709551615", "18446744073709551616", "99999999999999999999999", "1.0", "1e3", "-1E+2", "0.5", "12.",
+                     "\"12\"", "null", "true", "[1]", "{\"a\":1}", "-", "01", "1x", " 42 ", "--1"]
+        var random = SystemRandomNumberGenerator()
+        for _ in 0..<2000 {
+            let digits = (0..<Int.random(in: 1...21, using: &random)).map { _ in String(Int.random(in: 0...9, using: &random)) }.joined()
+            texts.append((Bool.random(using: &random) ? "-" : "") + (digits.count > 1 && digits.first == "0" ? "1" + digits.dropFirst() : digits))
+        }
+        for text in texts {
+            let document = "[" + text + ",5]"
+            let tree = try? JSONParser.parse(document)
+            // .failure when the reader threw: `try?` would flatten a thrown error and a nil count into one.
+            let read = Result { () throws -> Int64? in
+                try Array(document.utf8).withUnsafeBytes { bytes in
+                    var parser = JSONParser(bytes)
+                    parser.position = 1
+                    let count = try parser.readInt64()
+                    try parser.expect(UInt8(ascii: ","))
+                    return count
+                }
+            }
+            guard case .array(let items)? = tree else {
+                if case .success = read { Issue.record("\(text) is not JSON, yet it was read") }
+                continue
+            }
+            guard case .success(let count) = read else { Issue.record("\(text) is JSON, yet reading it threw"); continue }
+            #expect(count == items[0].int64Value, "\(text)")
+        }
+    }
+
     /// The member-by-member writer places commas at every level, around empty and nested
     /// containers, and writes what the tree writer writes for the same values.
     @Test func theStreamingWriterMatchesTheTreeWriter() throws {
@@ -99,6 +133,15 @@ import TestSupport
         var empty = JSONWriter()
         empty.beginArray(); empty.endArray()
         #expect(empty.bytes == Array("[]".utf8))
+        // A writer that starts small grows as it goes (its buffer doubles, or takes what one write needs).
+        let long = String(repeating: "tête \u{1}\"\\ ", count: 40)
+        var small = JSONWriter(capacity: 1)
+        small.beginArray()
+        for n in 0..<30 { small.beginObject(); small.key("n"); small.int(Int64(n)); small.key("s"); small.string(long); small.endObject() }
+        small.string(utf8: Array(long.utf8)); small.bool(true); small.value(.string(long))
+        small.endArray()
+        let members: [JSONValue] = (0..<30).map { .object([.init("n", .int(Int64($0))), .init("s", .string(long))]) }
+        #expect(small.bytes == JSONValue.array(members + [.string(long), .bool(true), .string(long)]).serialized())
     }
 
     @Test(arguments: [

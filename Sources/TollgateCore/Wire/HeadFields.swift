@@ -99,19 +99,29 @@ struct HeadFields: Sequence, Equatable {
         }
     }
 
-    /// The fields as the plugin ABI's header lines (`name: value` and CRLF), names lower-cased.
+    /// The fields as the plugin ABI's header lines (`name: value` and CRLF), names lower-cased;
+    /// written in place in one pass (appending a byte at a time was most of a converted answer's
+    /// handing over to its plugin).
     var abiLines: [UInt8] {
-        var lines: [UInt8] = []
-        lines.reserveCapacity(bytes.count + 4 * fields.count)
-        forEach { name, value in
-            for byte in name { lines.append(byte >= 0x41 && byte <= 0x5A ? byte | 0x20 : byte) }
-            lines.append(UInt8(ascii: ":"))
-            lines.append(UInt8(ascii: " "))
-            lines.append(contentsOf: value)
-            lines.append(0x0D)
-            lines.append(0x0A)
+        bytes.withUnsafeBytes { all in
+            [UInt8](unsafeUninitializedCapacity: all.count + 4 * fields.count) { lines, written in
+                for field in fields {
+                    for byte in all[field.name] {
+                        lines[written] = byte >= 0x41 && byte <= 0x5A ? byte | 0x20 : byte
+                        written += 1
+                    }
+                    lines[written] = UInt8(ascii: ":")
+                    lines[written + 1] = UInt8(ascii: " ")
+                    written += 2
+                    let value = UnsafeRawBufferPointer(rebasing: all[field.value])
+                    if let from = value.baseAddress { UnsafeMutableRawPointer(lines.baseAddress! + written).copyMemory(from: from, byteCount: value.count) }
+                    written += value.count
+                    lines[written] = 0x0D
+                    lines[written + 1] = 0x0A
+                    written += 2
+                }
+            }
         }
-        return lines
     }
 }
 

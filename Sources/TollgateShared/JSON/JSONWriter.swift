@@ -9,11 +9,11 @@ extension JSONValue {
 
     public var jsonString: String { String(decoding: serialized(), as: UTF8.self) }
 
-    func write(to out: inout [UInt8]) {
+    func write<Sink: JSONSink & ~Copyable>(to out: inout Sink) {
         switch self {
-        case .null: out.append(contentsOf: "null".utf8)
-        case .bool(let b): out.append(contentsOf: (b ? "true" : "false").utf8)
-        case .number(let text): out.append(contentsOf: text.utf8)
+        case .null: out.append(literal: "null")
+        case .bool(let b): out.append(literal: b ? "true" : "false")
+        case .number(let text): var text = text; text.withUTF8 { out.append(bytes: UnsafeRawBufferPointer($0)) }
         case .string(let s): JSONValue.writeString(s, to: &out)
         case .array(let items):
             out.append(UInt8(ascii: "["))
@@ -36,14 +36,14 @@ extension JSONValue {
 
     /// Writes a quoted JSON string, escaping quotes, backslashes and control characters. Runs of
     /// plain bytes are copied whole (appending byte by byte was most of a conversion's writing).
-    static func writeString(_ s: String, to out: inout [UInt8]) {
+    static func writeString<Sink: JSONSink & ~Copyable>(_ s: String, to out: inout Sink) {
         var text = s
         text.withUTF8 { writeString(utf8: $0, to: &out) }
     }
 
     /// The same for text held as UTF-8 bytes. Eight bytes at a time while none needs escaping:
     /// an answer's text is mostly plain.
-    static func writeString(utf8 bytes: UnsafeBufferPointer<UInt8>, to out: inout [UInt8]) {
+    static func writeString<Sink: JSONSink & ~Copyable>(utf8 bytes: UnsafeBufferPointer<UInt8>, to out: inout Sink) {
         out.append(UInt8(ascii: "\""))
         var plain = 0, i = 0
         while i < bytes.count {
@@ -55,13 +55,13 @@ extension JSONValue {
             guard i < bytes.count else { break }
             let byte = bytes[i]
             if byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") || byte < 0x20 {
-                out.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[plain..<i]))
+                out.append(bytes: UnsafeRawBufferPointer(UnsafeBufferPointer(rebasing: bytes[plain..<i])))
                 writeEscape(byte, to: &out)
                 plain = i + 1
             }
             i += 1
         }
-        out.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[plain...]))
+        out.append(bytes: UnsafeRawBufferPointer(UnsafeBufferPointer(rebasing: bytes[plain...])))
         out.append(UInt8(ascii: "\""))
     }
 
@@ -77,16 +77,18 @@ extension JSONValue {
         return control | zeroBytes(word ^ (ones &* 0x22)) | zeroBytes(word ^ (ones &* 0x5C))
     }
 
-    private static func writeEscape(_ byte: UInt8, to out: inout [UInt8]) {
+    private static func writeEscape<Sink: JSONSink & ~Copyable>(_ byte: UInt8, to out: inout Sink) {
+        out.append(0x5C)
         switch byte {
-        case UInt8(ascii: "\""): out.append(contentsOf: [0x5C, 0x22])
-        case UInt8(ascii: "\\"): out.append(contentsOf: [0x5C, 0x5C])
-        case 0x0A: out.append(contentsOf: [0x5C, UInt8(ascii: "n")])
-        case 0x0D: out.append(contentsOf: [0x5C, UInt8(ascii: "r")])
-        case 0x09: out.append(contentsOf: [0x5C, UInt8(ascii: "t")])
+        case UInt8(ascii: "\""), UInt8(ascii: "\\"): out.append(byte)
+        case 0x0A: out.append(UInt8(ascii: "n"))
+        case 0x0D: out.append(UInt8(ascii: "r"))
+        case 0x09: out.append(UInt8(ascii: "t"))
         default:
-            let hex = Array("0123456789abcdef".utf8)
-            out.append(contentsOf: [0x5C, UInt8(ascii: "u"), 0x30, 0x30, hex[Int(byte >> 4)], hex[Int(byte & 0xF)]])
+            let hex: StaticString = "0123456789abcdef"
+            out.append(literal: "u00")
+            out.append(hex.utf8Start[Int(byte >> 4)])
+            out.append(hex.utf8Start[Int(byte & 0xF)])
         }
     }
 
@@ -98,15 +100,71 @@ extension JSONValue {
     }
 }
 
+/// Where JSON text goes: an array of bytes (a tree's serialisation) or a `JSONWriter`'s buffer.
+public protocol JSONSink: ~Copyable {
+    mutating func append(_ byte: UInt8)
+    mutating func append(bytes: UnsafeRawBufferPointer)
+}
+
+extension JSONSink where Self: ~Copyable {
+    mutating func append(literal: StaticString) {
+        append(bytes: UnsafeRawBufferPointer(start: literal.utf8Start, count: literal.utf8CodeUnitCount))
+    }
+}
+
+extension Array: JSONSink where Element == UInt8 {
+    public mutating func append(bytes: UnsafeRawBufferPointer) { append(contentsOf: bytes) }
+}
+
 /// Compact JSON written member by member straight into bytes, for an answer a conversion builds
 /// once: no `JSONValue` tree in between (building one cost a converted answer about ten
-/// allocations). The caller keeps the nesting balanced; commas are placed here.
-public struct JSONWriter {
-    public private(set) var bytes: [UInt8] = []
+/// allocations). The caller keeps the nesting balanced; commas are placed here. The bytes go into
+/// a buffer of the writer's own, grown by doubling: an array's append checks its uniqueness and
+/// capacity through calls each time, and a converted answer makes about two hundred of them.
+public struct JSONWriter: ~Copyable, JSONSink {
+    private var start: UnsafeMutableRawPointer
+    private var count = 0
+    private var capacity: Int
     /// A value was just completed at this level, so the next one needs a comma first.
     private var afterValue = false
 
-    public init(capacity: Int = 256) { bytes.reserveCapacity(capacity) }
+    public init(capacity: Int = 256) {
+        self.capacity = Swift.max(capacity, 16)
+        start = .allocate(byteCount: self.capacity, alignment: 1)
+    }
+
+    deinit { start.deallocate() }
+
+    /// What was written so far.
+    public var bytes: [UInt8] { Array(UnsafeRawBufferPointer(start: start, count: count)) }
+
+    @inline(__always)
+    public mutating func append(_ byte: UInt8) {
+        if count == capacity { grow(1) }
+        start.storeBytes(of: byte, toByteOffset: count, as: UInt8.self)
+        count += 1
+    }
+
+    @inline(__always)
+    public mutating func append(bytes: UnsafeRawBufferPointer) {
+        guard let from = bytes.baseAddress else { return }
+        if bytes.count > capacity - count { grow(bytes.count) }
+        (start + count).copyMemory(from: from, byteCount: bytes.count)
+        count += bytes.count
+    }
+
+    @inline(__always)
+    mutating func append(literal: StaticString) {
+        append(bytes: UnsafeRawBufferPointer(start: literal.utf8Start, count: literal.utf8CodeUnitCount))
+    }
+
+    private mutating func grow(_ needed: Int) {
+        capacity = Swift.max(capacity * 2, count + needed)
+        let larger = UnsafeMutableRawPointer.allocate(byteCount: capacity, alignment: 1)
+        larger.copyMemory(from: start, byteCount: count)
+        start.deallocate()
+        start = larger
+    }
 
     public mutating func beginObject() { open(UInt8(ascii: "{")) }
     public mutating func endObject() { close(UInt8(ascii: "}")) }
@@ -119,18 +177,18 @@ public struct JSONWriter {
     public mutating func key(_ name: StaticString) {
         assert(JSONValue.quoted("\(name)").count == name.utf8CodeUnitCount + 2, "the JSON key \(name) needs escaping")
         separate()
-        bytes.append(UInt8(ascii: "\""))
-        bytes.append(contentsOf: UnsafeBufferPointer(start: name.utf8Start, count: name.utf8CodeUnitCount))
-        bytes.append(UInt8(ascii: "\""))
-        bytes.append(UInt8(ascii: ":"))
+        append(UInt8(ascii: "\""))
+        append(literal: name)
+        append(UInt8(ascii: "\""))
+        append(UInt8(ascii: ":"))
         afterValue = false
     }
 
-    public mutating func string(_ text: String) { separate(); JSONValue.writeString(text, to: &bytes); afterValue = true }
+    public mutating func string(_ text: String) { separate(); JSONValue.writeString(text, to: &self); afterValue = true }
     /// A string given as its UTF-8 bytes (text a reader gathered without making a String).
     public mutating func string(utf8 text: [UInt8]) {
         separate()
-        text.withUnsafeBufferPointer { JSONValue.writeString(utf8: $0, to: &bytes) }
+        text.withUnsafeBufferPointer { JSONValue.writeString(utf8: $0, to: &self) }
         afterValue = true
     }
     /// A string token of the JSON text `source` (its range between the quotes, from
@@ -140,15 +198,15 @@ public struct JSONWriter {
     public mutating func string(token range: Range<Int>, escaped: Bool, of source: UnsafeRawBufferPointer) {
         guard escaped else {
             separate()
-            bytes.append(UInt8(ascii: "\""))
-            bytes.append(contentsOf: UnsafeRawBufferPointer(rebasing: source[range]))
-            bytes.append(UInt8(ascii: "\""))
+            append(UInt8(ascii: "\""))
+            append(bytes: UnsafeRawBufferPointer(rebasing: source[range]))
+            append(UInt8(ascii: "\""))
             afterValue = true
             return
         }
         string(JSONParser.decodeString(source, range: range, escaped: true))
     }
-    public mutating func bool(_ value: Bool) { separate(); bytes.append(contentsOf: (value ? "true" : "false").utf8); afterValue = true }
+    public mutating func bool(_ value: Bool) { separate(); append(literal: value ? "true" : "false"); afterValue = true }
     public mutating func int(_ number: Int64) {
         separate()
         // Digits written last to first into a small stack buffer: no String in between.
@@ -159,15 +217,15 @@ public struct JSONWriter {
                 digits[at] = UInt8(ascii: "0") + UInt8(magnitude % 10)
                 magnitude /= 10
             } while magnitude > 0
-            if number < 0 { bytes.append(UInt8(ascii: "-")) }
-            bytes.append(contentsOf: UnsafeBufferPointer(rebasing: digits[at...]))
+            if number < 0 { append(UInt8(ascii: "-")) }
+            append(bytes: UnsafeRawBufferPointer(UnsafeMutableBufferPointer(rebasing: digits[at...])))
         }
         afterValue = true
     }
-    public mutating func null() { separate(); bytes.append(contentsOf: "null".utf8); afterValue = true }
-    public mutating func value(_ json: JSONValue) { separate(); json.write(to: &bytes); afterValue = true }
+    public mutating func null() { separate(); append(literal: "null"); afterValue = true }
+    public mutating func value(_ json: JSONValue) { separate(); json.write(to: &self); afterValue = true }
 
-    private mutating func open(_ bracket: UInt8) { separate(); bytes.append(bracket); afterValue = false }
-    private mutating func close(_ bracket: UInt8) { bytes.append(bracket); afterValue = true }
-    private mutating func separate() { if afterValue { bytes.append(UInt8(ascii: ",")) } }
+    @inline(__always) private mutating func open(_ bracket: UInt8) { separate(); append(bracket); afterValue = false }
+    @inline(__always) private mutating func close(_ bracket: UInt8) { append(bracket); afterValue = true }
+    @inline(__always) private mutating func separate() { if afterValue { append(UInt8(ascii: ",")) } }
 }

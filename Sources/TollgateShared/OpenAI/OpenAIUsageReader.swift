@@ -70,12 +70,7 @@ private struct FoundCounts<Name: UsageName> {
         let bit: UInt16 = 1 << name.rawValue
         guard seen & bit == 0 else { return try parser.skipValue() }
         seen |= bit
-        let first = try parser.peek()
-        guard first == UInt8(ascii: "-") || isDigit(first) else { return try parser.skipValue() }
-        let range = try parser.scanNumber()
-        // As the tree reads it: the number's text through Int64's own parser (a fraction, an
-        // exponent or a value past Int64 is no count).
-        counts[name.rawValue] = Int64(String(decoding: UnsafeRawBufferPointer(rebasing: parser.bytes[range]), as: UTF8.self))
+        counts[name.rawValue] = try parser.readInt64()
     }
 }
 
