@@ -48,11 +48,13 @@ enum MaxOutputTokens {
     static func forModel(_ model: String) -> Int64 {
         var model = model
         return model.withUTF8 { name in
-            var best = table.endIndex
+            var best = table.count
             for start in name.indices where name[start] | 0x20 == UInt8(ascii: "c") {
-                if let found = table[..<best].firstIndex(where: { occurs($0.family, in: name, at: start) }) { best = found }
+                var entry = 0
+                while entry < best, !occurs(table[entry].family, in: name, at: start) { entry += 1 }
+                best = entry
             }
-            return best < table.endIndex ? table[best].tokens : fallback
+            return best < table.count ? table[best].tokens : fallback
         }
     }
 

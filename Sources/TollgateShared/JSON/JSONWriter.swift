@@ -209,17 +209,18 @@ public struct JSONWriter: ~Copyable, JSONSink {
     public mutating func bool(_ value: Bool) { separate(); append(literal: value ? "true" : "false"); afterValue = true }
     public mutating func int(_ number: Int64) {
         separate()
-        // Digits written last to first into a small stack buffer: no String in between.
-        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 20) { digits in
-            var magnitude = number.magnitude, at = 20
-            repeat {
-                at -= 1
-                digits[at] = UInt8(ascii: "0") + UInt8(magnitude % 10)
-                magnitude /= 10
-            } while magnitude > 0
-            if number < 0 { append(UInt8(ascii: "-")) }
-            append(bytes: UnsafeRawBufferPointer(UnsafeMutableBufferPointer(rebasing: digits[at...])))
+        // Digits written last to first where they go: no String in between.
+        var magnitude = number.magnitude, digits = 1
+        while magnitude >= 10 { magnitude /= 10; digits += 1 }
+        let length = digits + (number < 0 ? 1 : 0)
+        if length > capacity - count { grow(length) }
+        if number < 0 { start.storeBytes(of: UInt8(ascii: "-"), toByteOffset: count, as: UInt8.self) }
+        magnitude = number.magnitude
+        for at in stride(from: count + length - 1, through: count + length - digits, by: -1) {
+            start.storeBytes(of: UInt8(ascii: "0") + UInt8(magnitude % 10), toByteOffset: at, as: UInt8.self)
+            magnitude /= 10
         }
+        count += length
         afterValue = true
     }
     public mutating func null() { separate(); append(literal: "null"); afterValue = true }
