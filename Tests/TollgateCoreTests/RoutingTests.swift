@@ -1,3 +1,4 @@
+import NIOHTTP1
 import Testing
 @testable import TollgateCore
 
@@ -28,6 +29,38 @@ import Testing
         let order = (0..<8).map { _ in router.pick("m")!.name }
         #expect(order.filter { $0 == "light" }.count == 2)
         #expect(order[0..<4].contains("light"))
+    }
+
+    /// A tier of one channel is routed by its health's admission alone (its score is not read):
+    /// admitted with a lease holding the table's own model health, which the lease's report and
+    /// end update; refused while rate limited (with when it may serve again); passed over when
+    /// the attempt already tried it.
+    @Test func aTierOfOneChannelIsRoutedByItsAdmission() throws {
+        var config = ChannelConfig(name: "only", provider: "openai", models: ["m"])
+        config.modelMap = ["m": "upstream-m"]
+        let endpoint = UpstreamEndpoint(tls: false, host: "127.0.0.1", port: 9)
+        let only = RuntimeChannel(config: config, backend: .openAI(PassthroughUpstream(endpoint: endpoint, basePath: "/v1", baseHeaders: HTTPHeaders())))
+        let router = ModelRouter(channels: [only])
+        guard case .routed(let channel, let lease?) = router.route("m") else { Issue.record("not routed"); return }
+        #expect(channel === only && lease.model == "upstream-m")
+        let table = try #require(only.health.withState { $0.models["upstream-m"] })
+        #expect(lease.tracked === table && table.adaptive.inFlight == 1)
+        lease.report(.success(latency: .milliseconds(5), limits: RateLimitInfo()))
+        lease.end()
+        #expect(table.requests == 1 && table.adaptive.inFlight == 0)
+
+        var tried = TriedChannels()
+        tried.insert("only")
+        guard case .unavailable = router.route("m", excluding: tried) else { Issue.record("a tried channel was routed again"); return }
+
+        guard case .routed(_, let limited?) = router.route("m") else { Issue.record("not routed"); return }
+        var limits = RateLimitInfo()
+        limits.retryAfter = .seconds(30)
+        limited.report(.rateLimited(limits, UpstreamErrorInfo(message: "slow down", scope: .unknown)))
+        limited.end()
+        guard case .unavailable(let refusal) = router.route("m") else { Issue.record("a rate-limited channel was routed"); return }
+        #expect(refusal.rateLimited && refusal.retryAt != nil && refusal.reasons == ["rate limited: HTTP 429: slow down"])
+        #expect(table.requests == 2 && table.adaptive.inFlight == 0)
     }
 
     @Test func lowestPriorityTierServesFirst() {

@@ -83,7 +83,7 @@ public final class ChannelHealth: Sendable {
                 guard state.breaker.isClosed else {
                     return .refused(until: nil, rateLimited: false, reason: "circuit open: \(state.lastError ?? "failures")")
                 }
-                return .admitted(HealthLease(health: self, model: model, channelTrial: false, modelTrial: false, slot: false))
+                return .admitted(HealthLease(health: self, model: model, tracked: nil, channelTrial: false, modelTrial: false, slot: false))
             }
             let health = state.tracked(model, settings: settings)
             health.probeEmbeddings = embeddings
@@ -101,7 +101,7 @@ public final class ChannelHealth: Sendable {
             let channelTrial = state.breaker.admit(now: now) == .trial
             let modelTrial = health.breaker.admit(now: now) == .trial
             _ = health.adaptive.acquire(now: now)
-            return .admitted(HealthLease(health: self, model: model, channelTrial: channelTrial, modelTrial: modelTrial, slot: true))
+            return .admitted(HealthLease(health: self, model: model, tracked: health, channelTrial: channelTrial, modelTrial: modelTrial, slot: true))
         }
     }
 
@@ -113,7 +113,7 @@ public final class ChannelHealth: Sendable {
             guard state.breaker.wouldAdmit(now: now), health.breaker.wouldAdmit(now: now) else { return nil }
             let channelTrial = state.breaker.admit(now: now) == .trial
             let modelTrial = health.breaker.admit(now: now) == .trial
-            return HealthLease(health: self, model: model, channelTrial: channelTrial, modelTrial: modelTrial, slot: false)
+            return HealthLease(health: self, model: model, tracked: health, channelTrial: channelTrial, modelTrial: modelTrial, slot: false)
         }
     }
 
@@ -130,20 +130,22 @@ public final class ChannelHealth: Sendable {
         }
     }
 
-    /// Gives back what a lease holds that no answer resolved.
-    func release(model: String, channelTrial: Bool, modelTrial: Bool, slot: Bool) {
+    /// Gives back what a lease holds that no answer resolved. `tracked`: the model's health the
+    /// lease found (models are never dropped, so it is the table's), else it is looked up.
+    func release(model: String, tracked: ModelHealth? = nil, channelTrial: Bool, modelTrial: Bool, slot: Bool) {
         state.withLock { state in
             if channelTrial { state.breaker.release() }
-            guard modelTrial || slot, let health = state.models[model] else { return }
+            guard modelTrial || slot, let health = tracked ?? state.models[model] else { return }
             if modelTrial { health.breaker.release() }
             if slot { health.adaptive.release() }
         }
     }
 
     /// Applies an attempt's outcome; sends the notifications it calls for (outside the lock).
-    func record(model: String, outcome: AttemptOutcome, channelTrial: Bool, modelTrial: Bool, now: NIODeadline) {
+    /// `tracked` as for `release`.
+    func record(model: String, tracked: ModelHealth? = nil, outcome: AttemptOutcome, channelTrial: Bool, modelTrial: Bool, now: NIODeadline) {
         let notices = state.withLock { state -> [NotificationEvent] in
-            let tracked = state.models[model]
+            let tracked = tracked ?? state.models[model]
             let health = tracked ?? ModelHealth(settings: settings)
             var notices: [NotificationEvent] = []
             let threshold = settings.breakerFailures

@@ -128,6 +128,14 @@ public final class ModelRouter: Sendable {
             }
             return nil
         }
+        // A tier of one channel takes the request if its health admits it, whatever its score
+        // (weights only choose between channels): its score, a second look at its health, is skipped.
+        if tier.count == 1 {
+            let channel = channels[tier[0]]
+            if excluding.contains(channel.name) { return nil }
+            if case .mock = channel.backend { return .routed(channel, nil) }
+            return admit(0)
+        }
         while true {
             var count = 0
             for position in tier.indices where !tried[position] && !excluding.contains(channels[tier[position]].name) {
