@@ -14,6 +14,15 @@ public enum PriceKind: String, CaseIterable, Sendable {
 public enum ServiceMode: String, Sendable, CaseIterable {
     case standard, priority, batch
 
+    /// The mode's place in `allCases`.
+    var index: Int {
+        switch self {
+        case .standard: 0
+        case .priority: 1
+        case .batch: 2
+        }
+    }
+
     /// LiteLLM's field suffix for the mode.
     var suffix: String {
         switch self {

@@ -14,8 +14,9 @@ struct PricePlan: Sendable {
     let standard: TokenRates
     let priority: TokenRates
     let batch: TokenRates
-    /// `_above_N_tokens` thresholds per mode, ascending.
-    let thresholds: [ServiceMode: [Threshold]]
+    /// `_above_N_tokens` thresholds per mode (in `ServiceMode.allCases` order), ascending. An
+    /// array, not a dictionary: hashing the mode cost more than the rest of the lookup.
+    let thresholds: [[Threshold]]
     /// `tiered_pricing`, when the entry has it; it then overrides thresholds, priority and batch.
     let tiers: [Tier]?
 
@@ -24,14 +25,12 @@ struct PricePlan: Sendable {
         standard = resolver.rates(.standard)
         priority = resolver.rates(.priority)
         batch = resolver.rates(.batch)
-        var thresholds: [ServiceMode: [Threshold]] = [:]
-        for mode in ServiceMode.allCases {
+        thresholds = ServiceMode.allCases.map { mode in
             let all = resolver.thresholds(for: mode)
-            thresholds[mode] = all.enumerated().map { index, tokens in
+            return all.enumerated().map { index, tokens in
                 Threshold(tokens: tokens, rates: resolver.rates(mode, crossed: all[...index].reversed()))
             }
         }
-        self.thresholds = thresholds
         self.tiers = tiers?.map { Tier(start: $0.start, end: $0.end, rates: resolver.rates(tier: $0)) }
     }
 
@@ -45,7 +44,7 @@ struct PricePlan: Sendable {
 
     /// The highest threshold the prompt is above (LiteLLM: strictly above).
     func threshold(_ mode: ServiceMode, prompt: Int64) -> Threshold? {
-        thresholds[mode]?.last { prompt > $0.tokens }
+        thresholds[mode.index].last { prompt > $0.tokens }
     }
 
     /// The tier whose (start, end] holds the prompt; past the last tier, the last; an empty

@@ -102,6 +102,26 @@ import Testing
         for i in 0..<(ModelRouter.cachedModels + 10) { _ = router.tiers(for: "m-\(i)") }
         #expect(router.cachedTierCount == ModelRouter.cachedModels)
         #expect(router.tiers(for: "m-\(ModelRouter.cachedModels + 5)") == [[0]] && router.tiers(for: "x") == [[1]])
+        // The last name asked for is remembered apart: names in turn, one coming back, each gets its own.
+        for name in ["x", "m1", "x", "x", "none", "m1", "m1", "x"] {
+            #expect(router.tiers(for: name) == (name == "x" ? [[1]] : name == "none" ? [] : [[0]]), "\(name)")
+        }
+    }
+
+    /// Models admitted in turn on one channel each keep their own health, the table's.
+    @Test func modelsInTurnKeepTheirOwnHealth() throws {
+        let health = ChannelHealth(name: "c", settings: HealthSettings(), events: HealthEvents())
+        var seen: [String: ModelHealth] = [:]
+        for model in ["a", "b", "a", "a", "c", "b", "a"] {
+            guard case .admitted(let lease) = health.admit(model: model, embeddings: false, now: .now()) else { Issue.record("refused \(model)"); return }
+            let table = try #require(health.withState { $0.models[model] })
+            #expect(lease.tracked === table && (seen[model] ?? table) === table, "\(model)")
+            seen[model] = table
+            lease.report(.success(latency: .milliseconds(1), limits: RateLimitInfo()))
+            lease.end()
+        }
+        #expect(seen.mapValues(\.requests) == ["a": 4, "b": 2, "c": 1])
+        #expect(health.score(model: "a", now: .now()) != nil && health.score(model: "unknown", now: .now()) == 1000)
     }
 
     @Test func modelMapRoutesAndRenames() {

@@ -33,12 +33,28 @@ public final class ChannelHealth: Sendable {
         /// model, "" for the API version).
         var proposals: [String: ChannelOverride] = [:]
 
+        /// The model last admitted and its health: a request most often names the model the one
+        /// before named, and comparing two names costs less than hashing one.
+        var last: (model: String, health: ModelHealth)?
+
         /// `model`'s health, tracked from now on if it was not.
         mutating func tracked(_ model: String, settings: HealthSettings) -> ModelHealth {
-            if let health = models[model] { return health }
-            let health = ModelHealth(settings: settings)
-            models[model] = health
+            if let last, last.model == model { return last.health }
+            let health: ModelHealth
+            if let known = models[model] {
+                health = known
+            } else {
+                health = ModelHealth(settings: settings)
+                models[model] = health
+            }
+            last = (model, health)
             return health
+        }
+
+        /// `model`'s health if it is tracked.
+        func known(_ model: String) -> ModelHealth? {
+            if let last, last.model == model { return last.health }
+            return models[model]
         }
     }
 
@@ -67,7 +83,7 @@ public final class ChannelHealth: Sendable {
     func score(model: String, now: NIODeadline) -> Int? {
         state.withLock { state in
             guard state.breaker.wouldAdmit(now: now) else { return nil }
-            guard let health = state.models[model] else { return 1000 }
+            guard let health = state.known(model) else { return 1000 }
             guard health.usable(now: now), health.breaker.wouldAdmit(now: now), health.adaptive.hasRoom(now: now) else { return nil }
             return health.score(now: now)
         }

@@ -15,7 +15,7 @@ public final class ModelRouter: Sendable {
     /// `tiers(for:)` of the models asked for so far, which never change (a router is immutable;
     /// a new config builds a new one): routing then scans no channel and allocates nothing. Only
     /// served names up to `cacheableName` bytes, and at most `cachedModels` of them.
-    private let tierCache = Mutex<[String: [[Int]]]>([:])
+    private let tierCache = Mutex(TierCache())
     static let cachedModels = 4096
     static let cacheableName = 256
 
@@ -48,16 +48,30 @@ public final class ModelRouter: Sendable {
 
     /// Indices of the channels serving `model`, grouped by priority tier, lowest first.
     func tiers(for model: String) -> [[Int]] {
-        if let cached = tierCache.withLock({ $0[model] }) { return cached }
+        if let cached = tierCache.withLock({ $0.tiers(for: model) }) { return cached }
         let tiers = servingTiers(model)
         if !tiers.isEmpty && model.utf8.count <= Self.cacheableName {
-            tierCache.withLock { cache in if cache.count < Self.cachedModels { cache[model] = tiers } }
+            tierCache.withLock { cache in if cache.byName.count < Self.cachedModels { cache.byName[model] = tiers } }
         }
         return tiers
     }
 
+    /// Tiers found, by model name, and the last ones asked for: a request most often names the
+    /// model the one before named, and comparing two names costs less than hashing one.
+    private struct TierCache {
+        var byName: [String: [[Int]]] = [:]
+        var last: (model: String, tiers: [[Int]])?
+
+        mutating func tiers(for model: String) -> [[Int]]? {
+            if let last, last.model == model { return last.tiers }
+            guard let tiers = byName[model] else { return nil }
+            last = (model, tiers)
+            return tiers
+        }
+    }
+
     /// How many models' tiers are remembered (for tests).
-    var cachedTierCount: Int { tierCache.withLock { $0.count } }
+    var cachedTierCount: Int { tierCache.withLock { $0.byName.count } }
 
     private func servingTiers(_ model: String) -> [[Int]] {
         var serving: [Int] = []
