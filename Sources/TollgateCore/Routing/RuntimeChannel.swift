@@ -28,8 +28,14 @@ public final class RuntimeChannel: Sendable {
     let forwardedClientHeaders: [String]
     public var name: String { config.name }
     /// The price entry found last, for the book it was found in: a channel mostly serves one
-    /// model, whose next request then skips the lookups (three hashed names a request).
-    private let lastPrice = Mutex<(book: PriceBook, model: String, priced: PriceBook.Priced?)?>(nil)
+    /// model, whose next request then skips the lookups (three hashed names a request). Held by
+    /// reference: an optional tuple was copied out through the runtime's generic witnesses.
+    private let lastPrice = Mutex<FoundPrice?>(nil)
+
+    private final class FoundPrice: Sendable {
+        let book: PriceBook, model: String, priced: PriceBook.Priced?
+        init(book: PriceBook, model: String, priced: PriceBook.Priced?) { (self.book, self.model, self.priced) = (book, model, priced) }
+    }
 
     public convenience init(config: ChannelConfig, backend: Backend, health: ChannelHealth? = nil) {
         self.init(config: config, backend: backend, health: health, azure: nil)
@@ -81,13 +87,9 @@ public final class RuntimeChannel: Sendable {
     /// The price entry of `model` (the upstream's name) here, in `book`: `options.price_model`'s,
     /// else the model's under the channel's price prefixes, else the bare model's.
     func price(for model: String, in book: PriceBook) -> PriceBook.Priced? {
-        let remembered = lastPrice.withLock { last -> PriceBook.Priced?? in
-            guard let last, last.book === book, last.model == model else { return nil }
-            return .some(last.priced)
-        }
-        if let remembered { return remembered }
+        if let last = lastPrice.withLock({ $0 }), last.book === book, last.model == model { return last.priced }
         let priced = config.options["price_model"].flatMap { book.models[$0] } ?? book.find(model: model, prefixes: pricePrefixes)
-        lastPrice.withLock { $0 = (book, model, priced) }
+        lastPrice.withLock { $0 = FoundPrice(book: book, model: model, priced: priced) }
         return priced
     }
 
