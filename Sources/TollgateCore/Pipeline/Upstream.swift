@@ -49,15 +49,22 @@ final class UpstreamCall: Sendable {
 /// its answer is read by the same transducer as a network one.
 struct UpstreamRequest {
     enum Target {
-        case network(UpstreamEndpoint, UpstreamHead, ByteBuffer)
+        case network(Network)
         case local(AnswerHead, ByteBuffer)
+    }
+    /// A request sent over the network. A struct, not the case's three values: a tuple payload
+    /// was copied through the runtime's generic witnesses, each time the exchange sent it.
+    struct Network {
+        var endpoint: UpstreamEndpoint
+        var head: UpstreamHead
+        var body: ByteBuffer
     }
     var target: Target
     var transducer: any AnswerTransducer
 
     /// The bytes sent, for the estimate of a prompt the upstream never counted.
     var sentBytes: Int {
-        if case .network(_, _, let body) = target { return body.readableBytes }
+        if case .network(let request) = target { return request.body.readableBytes }
         return 0
     }
 }

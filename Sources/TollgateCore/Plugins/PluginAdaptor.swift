@@ -94,7 +94,13 @@ public final class PluginChannel: @unchecked Sendable {
     /// The last URL the plugin built, parsed, with its host line's value: a channel's plugin
     /// builds the same URL for most requests (parsing it and making the host value again was
     /// 2,300 instructions a converted request).
-    private let lastURL = Mutex<(url: String, endpoint: UpstreamEndpoint, path: String, host: String)?>(nil)
+    private let lastURL = Mutex<ParsedURL?>(nil)
+
+    /// Held by reference: an optional tuple was copied out through the runtime's generic witnesses.
+    private final class ParsedURL: Sendable {
+        let url: String, endpoint: UpstreamEndpoint, path: String, host: String
+        init(_ url: String, _ endpoint: UpstreamEndpoint, _ path: String, _ host: String) { (self.url, self.endpoint, self.path, self.host) = (url, endpoint, path, host) }
+    }
 
     init(adaptor: PluginAdaptor, handle: OpaquePointer) {
         self.adaptor = adaptor
@@ -107,7 +113,7 @@ public final class PluginChannel: @unchecked Sendable {
         if let last = lastURL.withLock({ $0 }), last.url == url { return (last.endpoint, last.path, last.host) }
         guard let (endpoint, path) = UpstreamEndpoint.parse(url) else { return nil }
         let host = endpoint.hostHeader
-        lastURL.withLock { $0 = (url, endpoint, path, host) }
+        lastURL.withLock { $0 = ParsedURL(url, endpoint, path, host) }
         return (endpoint, path, host)
     }
 

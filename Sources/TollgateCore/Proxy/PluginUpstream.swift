@@ -38,7 +38,7 @@ struct PluginUpstream: Upstream {
         let lines = spec.headerLines.withUnsafeBytes { FieldLines(pluginLines: $0, host: host) }
         let head = UpstreamHead(method: HTTPMethod(rawValue: spec.method), uri: path, lines: lines, contentLength: spec.body.readableBytes)
         let transducer = Self.transducer(pluginChannel, call: call, clientBody: clientBody)
-        return .success(UpstreamRequest(target: .network(endpoint, head, spec.body), transducer: transducer))
+        return .success(UpstreamRequest(target: .network(.init(endpoint: endpoint, head: head, body: spec.body)), transducer: transducer))
     }
 
     /// Maps a plugin's status to what the client gets.

@@ -60,7 +60,8 @@ final class ProxyExchange: UpstreamResponseDelegate, @unchecked Sendable {
     func start(freshConnection: Bool = false) {
         connects += 1
         phase = .connecting
-        guard case .network(let endpoint, _, _) = target, let pool else { return answerLocally() }
+        guard case .network(let request) = target, let pool else { return answerLocally() }
+        let endpoint = request.endpoint
         if connects == 1 { pool.watch(self) }
         if !freshConnection, let idle = pool.takeIdle(endpoint) { return send(on: idle) }
         pool.connect(endpoint).whenComplete { [self] result in
@@ -88,13 +89,13 @@ final class ProxyExchange: UpstreamResponseDelegate, @unchecked Sendable {
     }
 
     private func send(on connection: UpstreamConnection) {
-        guard case .network(let endpoint, let head, let body) = target else { return }
+        guard case .network(let request) = target else { return }
         self.connection = connection
         phase = .waitingHead
         sentAt = .now()
         deadline = sentAt + settings.responseWait
         do {
-            try connection.send(head: call.trace?.upstreamCall(head, host: endpoint.host) ?? head, body: body, delegate: self)
+            try connection.send(head: call.trace?.upstreamCall(request.head, host: request.endpoint.host) ?? request.head, body: request.body, delegate: self)
         } catch {
             abort(before: .badGateway("the request for channel '\(channelName)' cannot be sent: \(error)", code: "upstream_request_invalid"))
         }

@@ -119,10 +119,17 @@ extension RequestScan {
         return found
     }
 
+    /// What a passthrough bills of an OpenAI answer. A struct, not a tuple: a tuple was copied
+    /// and destroyed through the runtime's generic witnesses.
+    public struct BilledAnswer {
+        public var usage: TokenUsage?
+        public var serviceTier: JSONValue?
+    }
+
     /// An OpenAI answer's `usage`, read off its bytes without building a tree (see
-    /// `TokenUsage.readOpenAI`), and its `service_tier`: what a passthrough bills.
-    public static func openAIAnswer(_ bytes: UnsafeRawBufferPointer) -> (usage: TokenUsage?, serviceTier: JSONValue?) {
-        var answer: (usage: TokenUsage?, serviceTier: JSONValue?) = (nil, nil)
+    /// `TokenUsage.readOpenAI`), and its `service_tier`.
+    public static func openAIAnswer(_ bytes: UnsafeRawBufferPointer) -> BilledAnswer {
+        var answer = BilledAnswer()
         visitMembers(answerMembers, in: bytes) { index, parser in
             if index == 0 { answer.usage = try TokenUsage.readOpenAI(&parser) } else { answer.serviceTier = try parser.parseValue() }
         }
