@@ -52,12 +52,20 @@ struct UpstreamRequest {
         case network(Network)
         case local(AnswerHead, ByteBuffer)
     }
-    /// A request sent over the network. A struct, not the case's three values: a tuple payload
-    /// was copied through the runtime's generic witnesses, each time the exchange sent it.
-    struct Network {
-        var endpoint: UpstreamEndpoint
-        var head: UpstreamHead
-        var body: ByteBuffer
+    /// A request sent over the network, made once and then only read: held by reference, so the
+    /// exchange that keeps it and sends it (again, on a fresh connection) copies one pointer, not
+    /// a head's every header list (as the case's three values, they were copied and destroyed
+    /// through the runtime's generic witnesses: some seventy reference counts a request).
+    final class Network {
+        let endpoint: UpstreamEndpoint
+        let head: UpstreamHead
+        let body: ByteBuffer
+
+        init(endpoint: UpstreamEndpoint, head: UpstreamHead, body: ByteBuffer) {
+            self.endpoint = endpoint
+            self.head = head
+            self.body = body
+        }
     }
     var target: Target
     var transducer: any AnswerTransducer
