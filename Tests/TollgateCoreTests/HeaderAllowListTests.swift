@@ -90,4 +90,13 @@ import Testing
         let sliced = String("xx-Request-Id".dropFirst(3))  // a string made from a slice
         #expect(sliced.equalsIgnoringASCIICase("request-id"))
     }
+
+    /// A head's fields picked by a list of names: in the head's order, every one of a repeated
+    /// name, names of the same length that differ passed over, bridged names as native ones.
+    @Test func fieldsArePickedByTheirNames() {
+        let head = HeadFields([("OpenAI-Beta", "a"), ("openai-betb", "x"), ("Cookie", "c"), ("OPENAI-PROJECT", "p"), ("openai-beta", "b"), ("openai-bet", "y")])
+        let picked = head.pairs(named: ["openai-beta", "openai-project", NSString(string: "cookie") as String])
+        #expect(picked.map(\.0) == ["OpenAI-Beta", "Cookie", "OPENAI-PROJECT", "openai-beta"] && picked.map(\.1) == ["a", "c", "p", "b"])
+        #expect(head.pairs(named: []).isEmpty && HeadFields().pairs(named: ["cookie"]).isEmpty)
+    }
 }

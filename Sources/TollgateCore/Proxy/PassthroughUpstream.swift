@@ -38,7 +38,7 @@ public final class PassthroughUpstream: Upstream, Sendable {
         var head = UpstreamHead(uri: path, lines: baseLines, contentLength: body.readableBytes,
                                 accept: call.wantsStream ? "text/event-stream" : "application/json")
         head.extra.addForwarded(from: call)
-        done(.success(UpstreamRequest(target: .network(.init(endpoint: endpoint, head: head, body: body)), transducer: PassthroughTransducer(stripUsage: stripUsage))))
+        done(.success(UpstreamRequest(target: .network(.init(endpoint: endpoint, head: consume head, body: body)), transducer: PassthroughTransducer(stripUsage: stripUsage))))
     }
 
     /// Sets `stream_options.include_usage: true`, keeping any other stream option.

@@ -28,7 +28,7 @@ struct TemplateUpstream: Upstream {
         head.extra.addForwarded(from: call)
         let transducer: any AnswerTransducer = channel.answersInOpenAI(stream: call.wantsStream, operation: operation)
             ? PassthroughTransducer(stripUsage: stripUsage) : Self.transducer(channel, call: call)
-        done(.success(UpstreamRequest(target: .network(.init(endpoint: channel.endpoint, head: head, body: body)), transducer: transducer)))
+        done(.success(UpstreamRequest(target: .network(.init(endpoint: channel.endpoint, head: consume head, body: body)), transducer: transducer)))
     }
 
     /// The upstream body: byte edits when the template maps nothing, else the mapped document.

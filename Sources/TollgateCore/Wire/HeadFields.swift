@@ -75,9 +75,10 @@ struct HeadFields: Sequence, Equatable {
     /// The fields whose names are among `names` (lower case; matched in any case), as text.
     func pairs(named names: [String]) -> [(String, String)] {
         pairs { name in
+            // Lengths first: most fields are none of the names, and a length is read in place.
             names.contains { lower in
-                var lower = lower
-                return lower.withUTF8 { name.equalsIgnoringASCIICase(UnsafeRawBufferPointer($0)) }
+                lower.utf8.count == name.count && (lower.utf8.withContiguousStorageIfAvailable { name.equalsIgnoringASCIICase(UnsafeRawBufferPointer($0)) }
+                    ?? Array(lower.utf8).withUnsafeBytes { name.equalsIgnoringASCIICase($0) })
             }
         }
     }
