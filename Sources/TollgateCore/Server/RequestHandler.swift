@@ -119,8 +119,8 @@ final class RequestHandler: ChannelInboundHandler, @unchecked Sendable {
         if dispatched, bytes.readableBytes > 0 { hold(&bytes, context: context) }
     }
 
-    private func read(_ part: RequestParser.Part, context: ChannelHandlerContext) {
-        switch part {
+    private func read(_ part: consuming RequestParser.Part, context: ChannelHandlerContext) {
+        switch consume part {
         case .head(let requestHead, let requestBody):
             let entry = begin(requestHead)
             if let refusal = admissionRefusal(requestHead, entry: entry) { return refuseAtHead(refusal, requestBody) }
@@ -135,13 +135,11 @@ final class RequestHandler: ChannelInboundHandler, @unchecked Sendable {
             if (body?.readableBytes ?? 0) + chunk.readableBytes > runtime.limits.maxBodyBytes { return rejectBody() }
             if body == nil { body = chunk } else { body!.writeBuffer(&chunk) }
         case .end:
-            guard !rejectingBody, let head else {
+            guard !rejectingBody, let head = head.take() else {
                 self.head = nil  // a refused request's end: the connection is idle now
                 return
             }
-            let requestBody = body ?? context.channel.allocator.buffer(capacity: 0)
-            body = nil
-            self.head = nil
+            let requestBody = body.take() ?? context.channel.allocator.buffer(capacity: 0)
             waitingSince = nil
             dispatched = true
             runtime.requestStarted()
