@@ -389,6 +389,9 @@ import TollgateShared
         #expect(String(buffer: out) == "HTTP/1.1 429 Too Many Requests\r\nContent-Type: text/event-stream; charset=utf-8\r\nRETRY-AFTER: 7\r\n"
             + "x-upstream-request-id: up-1\r\nx-own: 1\r\nx-request-id: r\r\n\r\n")
         #expect(UpstreamHeaders.converted(head.fields).map { "\($0.name)=\($0.value)" } == ["content-type=application/json", "RETRY-AFTER=7"])
+        // Without retry advice, the shared list; with it, a copy: the shared list keeps its one field.
+        #expect(UpstreamHeaders.converted(HeadFields([("x-other", "1")])).map { "\($0.name)=\($0.value)" } == ["content-type=application/json"])
+        #expect(UpstreamHeaders.convertedJSON.map { "\($0.name)=\($0.value)" } == ["content-type=application/json"])
     }
 
     /// Bodies are lent from the buffer's readable bytes, and plugin buffers are made from any of

@@ -129,6 +129,11 @@ import Testing
         let router = ModelRouter(channels: [c])
         #expect(router.pick("latest")?.upstreamModel(for: "latest") == "gpt-4o")
         #expect(router.modelNames == ["gpt-4o", "latest"])
+        // The last name is remembered apart from the map: names in turn, one coming back, each gets its own.
+        let mapped = channel("m", models: ["*"], map: ["a": "upstream-a", "b": "upstream-b"])
+        for name in ["a", "b", "b", "x", "a", "a", "x", "b"] {
+            #expect(mapped.upstreamModel(for: name) == (name == "x" ? "x" : "upstream-" + name), "\(name)")
+        }
     }
 }
 

@@ -176,14 +176,14 @@ enum UpstreamHeaders {
 
     /// A converted answer's headers: JSON, plus the upstream's retry advice.
     static func converted(_ upstream: HeadFields) -> HTTPHeaders {
-        var headers = HTTPHeaders()
-        headers.reserveCapacity(1 + retryAdvice.count)
-        headers.add(name: "content-type", value: "application/json")
-        for (name, value) in upstream.pairs(where: { name in retryAdvice.contains(where: name.equalsIgnoringASCIICase) }) {
-            headers.add(name: name, value: value)
-        }
+        let advice = upstream.pairs(where: { name in retryAdvice.contains(where: name.equalsIgnoringASCIICase) })
+        guard !advice.isEmpty else { return convertedJSON }  // most answers: the shared list, not one made for each
+        var headers = convertedJSON
+        for (name, value) in advice { headers.add(name: name, value: value) }
         return headers
     }
+
+    static let convertedJSON = HTTPHeaders([("content-type", "application/json")])
 
     /// The head of a stream the gateway converts to OpenAI SSE.
     static let convertedStream = HTTPHeaders([("content-type", "text/event-stream"), ("cache-control", "no-cache")])

@@ -61,8 +61,24 @@ public final class RuntimeChannel: Sendable {
     /// The name sent upstream for a client's model (after `model_map`).
     /// (A successor named by a deprecation notice replaces it.)
     public func upstreamModel(for model: String) -> String {
-        let mapped = config.modelMap[model] ?? model
+        let mapped = config.modelMap.isEmpty ? model : mapped(model)
         return health.override(for: mapped) ?? mapped
+    }
+
+    /// `model_map`'s name for `model`, the last one remembered: an attempt asks three times
+    /// (route, request, bill), and comparing two names costs less than hashing one.
+    private func mapped(_ model: String) -> String {
+        if let last = lastMapping.withLock({ $0 }), last.model == model { return last.mapped }
+        let mapped = config.modelMap[model] ?? model
+        lastMapping.withLock { $0 = Mapping(model: model, mapped: mapped) }
+        return mapped
+    }
+
+    private let lastMapping = Mutex<Mapping?>(nil)
+
+    private final class Mapping: Sendable {
+        let model: String, mapped: String
+        init(model: String, mapped: String) { (self.model, self.mapped) = (model, mapped) }
     }
 
     /// Upstream names of the models the channel names (not patterns), for the health view.
