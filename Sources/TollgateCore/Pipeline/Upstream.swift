@@ -61,11 +61,7 @@ struct UpstreamRequest {
         let head: UpstreamHead
         let body: ByteBuffer
 
-        init(endpoint: UpstreamEndpoint, head: UpstreamHead, body: ByteBuffer) {
-            self.endpoint = endpoint
-            self.head = head
-            self.body = body
-        }
+        init(endpoint: UpstreamEndpoint, head: UpstreamHead, body: ByteBuffer) { (self.endpoint, self.head, self.body) = (endpoint, head, body) }
     }
     var target: Target
     var transducer: any AnswerTransducer
