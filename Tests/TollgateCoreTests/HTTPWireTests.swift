@@ -392,6 +392,9 @@ import TollgateShared
         // Without retry advice, the shared list; with it, a copy: the shared list keeps its one field.
         #expect(UpstreamHeaders.converted(HeadFields([("x-other", "1")])).map { "\($0.name)=\($0.value)" } == ["content-type=application/json"])
         #expect(UpstreamHeaders.convertedJSON.map { "\($0.name)=\($0.value)" } == ["content-type=application/json"])
+        // The advice one answer carried never reaches the next answer's head.
+        _ = UpstreamHeaders.converted(HeadFields([("retry-after", "3")]))
+        #expect(UpstreamHeaders.converted(HeadFields()).map { "\($0.name)=\($0.value)" } == ["content-type=application/json"])
     }
 
     /// Bodies are lent from the buffer's readable bytes, and plugin buffers are made from any of

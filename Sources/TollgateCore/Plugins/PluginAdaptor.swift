@@ -1,6 +1,5 @@
 import NIOCore
 import NIOHTTP1
-import Synchronization
 import TollgatePluginABI
 
 /// A failure reported by a plugin hook: its status and message.
@@ -94,12 +93,14 @@ public final class PluginChannel: @unchecked Sendable {
     /// The last URL the plugin built, parsed, with its host line's value: a channel's plugin
     /// builds the same URL for most requests (parsing it and making the host value again was
     /// 2,300 instructions a converted request).
-    private let lastURL = Mutex<ParsedURL?>(nil)
+    private let lastURL = LastLookup<BuiltURL?>()
 
-    /// Held by reference: an optional tuple was copied out through the runtime's generic witnesses.
-    private final class ParsedURL: Sendable {
-        let url: String, endpoint: UpstreamEndpoint, path: String, host: String
-        init(_ url: String, _ endpoint: UpstreamEndpoint, _ path: String, _ host: String) { (self.url, self.endpoint, self.path, self.host) = (url, endpoint, path, host) }
+    /// A URL a plugin built, parsed: where to connect, the request's path and its host line's
+    /// value. A class, made once for a URL: as a tuple or a struct it was copied through the
+    /// runtime's generic witnesses each time it was remembered.
+    final class BuiltURL: Sendable {
+        let endpoint: UpstreamEndpoint, path: String, host: String
+        init(endpoint: UpstreamEndpoint, path: String, host: String) { (self.endpoint, self.path, self.host) = (endpoint, path, host) }
     }
 
     init(adaptor: PluginAdaptor, handle: OpaquePointer) {
@@ -107,14 +108,9 @@ public final class PluginChannel: @unchecked Sendable {
         self.handle = handle
     }
 
-    /// A URL the plugin built as an endpoint, its path and the host line's value; nil when it is
-    /// not a valid http(s) URL.
-    func parsed(_ url: String) -> (endpoint: UpstreamEndpoint, path: String, host: String)? {
-        if let last = lastURL.withLock({ $0 }), last.url == url { return (last.endpoint, last.path, last.host) }
-        guard let (endpoint, path) = UpstreamEndpoint.parse(url) else { return nil }
-        let host = endpoint.hostHeader
-        lastURL.withLock { $0 = ParsedURL(url, endpoint, path, host) }
-        return (endpoint, path, host)
+    /// A URL the plugin built, parsed; nil when it is not a valid http(s) URL.
+    func parsed(_ url: String) -> BuiltURL? {
+        lastURL.value(for: url) { UpstreamEndpoint.parse(url).map { endpoint, path in BuiltURL(endpoint: endpoint, path: path, host: endpoint.hostHeader) } }
     }
 
     deinit { adaptor.hooks.on_channel_destroy(handle) }

@@ -32,13 +32,13 @@ struct PluginUpstream: Upstream {
         case .failure(let error as AdaptorError): return .failure(Self.gatewayError(error, plugin: pluginChannel.plugin.name))
         case .failure(let error): return .failure(.internalError("\(error)"))
         }
-        guard let (endpoint, path, host) = pluginChannel.parsed(spec.url) else {
+        guard let url = pluginChannel.parsed(spec.url) else {
             return .failure(.internalError("\(pluginChannel.plugin.name) built an invalid URL: '\(spec.url)'"))
         }
-        let lines = spec.headerLines.withUnsafeBytes { FieldLines(pluginLines: $0, host: host) }
-        let head = UpstreamHead(method: HTTPMethod(rawValue: spec.method), uri: path, lines: lines, contentLength: spec.body.readableBytes)
+        let lines = spec.headerLines.withUnsafeBytes { FieldLines(pluginLines: $0, host: url.host) }
+        let head = UpstreamHead(method: HTTPMethod(rawValue: spec.method), uri: url.path, lines: lines, contentLength: spec.body.readableBytes)
         let transducer = Self.transducer(pluginChannel, call: call, clientBody: clientBody)
-        return .success(UpstreamRequest(target: .network(.init(endpoint: endpoint, head: head, body: spec.body)), transducer: transducer))
+        return .success(UpstreamRequest(target: .network(.init(endpoint: url.endpoint, head: head, body: spec.body)), transducer: transducer))
     }
 
     /// Maps a plugin's status to what the client gets.

@@ -1,6 +1,5 @@
 import Foundation
 import NIOHTTP1
-import Synchronization
 
 /// A configured channel made ready to serve: its patterns compiled and its backend resolved
 /// (the built-in passthrough or mock, or a plugin channel handle).
@@ -28,14 +27,8 @@ public final class RuntimeChannel: Sendable {
     let forwardedClientHeaders: [String]
     public var name: String { config.name }
     /// The price entry found last, for the book it was found in: a channel mostly serves one
-    /// model, whose next request then skips the lookups (three hashed names a request). Held by
-    /// reference: an optional tuple was copied out through the runtime's generic witnesses.
-    private let lastPrice = Mutex<FoundPrice?>(nil)
-
-    private final class FoundPrice: Sendable {
-        let book: PriceBook, model: String, priced: PriceBook.Priced?
-        init(book: PriceBook, model: String, priced: PriceBook.Priced?) { (self.book, self.model, self.priced) = (book, model, priced) }
-    }
+    /// model, whose next request then skips the lookups (three hashed names a request).
+    private let lastPrice = LastLookup<(book: PriceBook, priced: PriceBook.Priced?)>()
 
     public convenience init(config: ChannelConfig, backend: Backend, health: ChannelHealth? = nil) {
         self.init(config: config, backend: backend, health: health, azure: nil)
@@ -68,18 +61,10 @@ public final class RuntimeChannel: Sendable {
     /// `model_map`'s name for `model`, the last one remembered: an attempt asks three times
     /// (route, request, bill), and comparing two names costs less than hashing one.
     private func mapped(_ model: String) -> String {
-        if let last = lastMapping.withLock({ $0 }), last.model == model { return last.mapped }
-        let mapped = config.modelMap[model] ?? model
-        lastMapping.withLock { $0 = Mapping(model: model, mapped: mapped) }
-        return mapped
+        lastMapping.value(for: model) { config.modelMap[model] ?? model }
     }
 
-    private let lastMapping = Mutex<Mapping?>(nil)
-
-    private final class Mapping: Sendable {
-        let model: String, mapped: String
-        init(model: String, mapped: String) { (self.model, self.mapped) = (model, mapped) }
-    }
+    private let lastMapping = LastLookup<String>()
 
     /// Upstream names of the models the channel names (not patterns), for the health view.
     var configuredUpstreamModels: [String] {
@@ -103,10 +88,9 @@ public final class RuntimeChannel: Sendable {
     /// The price entry of `model` (the upstream's name) here, in `book`: `options.price_model`'s,
     /// else the model's under the channel's price prefixes, else the bare model's.
     func price(for model: String, in book: PriceBook) -> PriceBook.Priced? {
-        if let last = lastPrice.withLock({ $0 }), last.book === book, last.model == model { return last.priced }
-        let priced = config.options["price_model"].flatMap { book.models[$0] } ?? book.find(model: model, prefixes: pricePrefixes)
-        lastPrice.withLock { $0 = FoundPrice(book: book, model: model, priced: priced) }
-        return priced
+        lastPrice.value(for: model, stillGood: { $0.book === book }) {
+            (book, config.options["price_model"].flatMap { book.models[$0] } ?? book.find(model: model, prefixes: pricePrefixes))
+        }.priced
     }
 
     /// Price-list prefixes tried before the bare model name: what a plugin declares for its

@@ -107,6 +107,7 @@ public protocol JSONSink: ~Copyable {
 }
 
 extension JSONSink where Self: ~Copyable {
+    @inline(__always)
     mutating func append(literal: StaticString) {
         append(bytes: UnsafeRawBufferPointer(start: literal.utf8Start, count: literal.utf8CodeUnitCount))
     }
@@ -151,11 +152,6 @@ public struct JSONWriter: ~Copyable, JSONSink {
         if bytes.count > capacity - count { grow(bytes.count) }
         (start + count).copyMemory(from: from, byteCount: bytes.count)
         count += bytes.count
-    }
-
-    @inline(__always)
-    mutating func append(literal: StaticString) {
-        append(bytes: UnsafeRawBufferPointer(start: literal.utf8Start, count: literal.utf8CodeUnitCount))
     }
 
     private mutating func grow(_ needed: Int) {
