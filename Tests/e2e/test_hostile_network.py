@@ -453,6 +453,31 @@ def test_a_pipelined_request_waits_for_the_answer_before_it(tmp_path):
         upstream.close()
 
 
+def read_to_end(s: socket.socket) -> bytes:
+    s.settimeout(10)
+    data = b""
+    while chunk := s.recv(65536):
+        data += chunk
+    return data
+
+
+@pytest.mark.parametrize("request_bytes, read, expected", [
+    (head("/healthz", method="GET"), lambda answer: answer, {"status": "ok"}),
+    (chat_request("half closed"), lambda answer: answer["choices"][0]["message"]["content"], "echo: half closed"),
+], ids=["healthz", "model"])
+def test_a_client_that_half_closes_after_its_request_reads_the_answer(net_gateway, request_bytes, read, expected):
+    """A client may end its side once the request is sent (shutdown(SHUT_WR)). The gateway closes
+    on that end of input, and an answer it wrote in the same read is flushed first (kept-alive
+    answers are otherwise flushed at the end of the loop's tick, see TickFlush)."""
+    for _ in range(5):
+        with connect(net_gateway) as s:
+            s.sendall(request_bytes)
+            s.shutdown(socket.SHUT_WR)
+            answer = read_to_end(s)
+            assert answer.startswith(b"HTTP/1.1 200 OK\r\n"), answer[:80]
+            assert read(json.loads(answer.partition(b"\r\n\r\n")[2])) == expected
+
+
 def test_garbage_after_a_request_gets_400_once_it_is_answered(net_gateway):
     with connect(net_gateway) as s:
         s.sendall(chat_request("kept") + b"NOT HTTP AT ALL\r\n\r\n")

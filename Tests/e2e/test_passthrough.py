@@ -162,6 +162,31 @@ def test_keep_alive_connection_serves_many_requests(http, auth, mock_upstream):
     assert len(mock_upstream.requests) == 4
 
 
+def test_answers_finished_together_each_reach_their_own_client(gateway, auth, mock_upstream):
+    """Many kept-alive connections asking at once: their answers often end in the same turn of
+    the gateway's event loop and are flushed together at its end (TickFlush). Each client gets
+    its own answer, every time, on its own connection."""
+    import concurrent.futures
+
+    import httpx
+
+    def client(n: int) -> list[str]:
+        with httpx.Client(base_url=gateway.url, timeout=30) as http:
+            replies = []
+            for round_ in range(4):
+                body = json.dumps({"model": "gpt-4o", "messages": [{"role": "user", "content": f"c{n} r{round_}"}]})
+                response = post(http, auth, body.encode())
+                assert response.status_code == 200, response.text
+                replies.append(response.json()["choices"][0]["message"]["content"])
+            return replies
+
+    with concurrent.futures.ThreadPoolExecutor(max_workers=24) as pool:
+        results = list(pool.map(client, range(24)))
+    for n, replies in enumerate(results):
+        assert replies == [f"Mock reply to: c{n} r{round_}" for round_ in range(4)]
+    assert len(mock_upstream.requests) == 24 * 4
+
+
 @pytest.mark.parametrize("words", [20_000, 200_000])
 def test_large_answer_bytes_untouched(http, auth, mock_upstream, words):
     body = json.dumps({"model": "gpt-4o", "messages": [{"role": "user", "content": f"big [big:{words}]"}]}).encode()

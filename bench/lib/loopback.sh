@@ -1,4 +1,4 @@
-# Sourced by ab.sh, counts.sh, cpu_split.sh and instructions.sh: a temp dir ($W), an nginx mock
+# Sourced by ab.sh, counts.sh, cpu_split.sh, instructions.sh and wakes.sh: a temp dir ($W), an nginx mock
 # on CPU 0 answering OpenAI and Anthropic requests with fixed bodies, wrk's request script, a
 # gateway started from a build directory, and a plain nginx reverse proxy to compare it with.
 # MODEL, PATH_ (the gateway's route) and NGINX_PATH (the proxy's) follow WHAT (chat | convert).

@@ -52,11 +52,9 @@ final class UpstreamConnection: ChannelInboundHandler, @unchecked Sendable {
         parser.expect(method: head.method)
         let rest = body.flatMap { $0.readableBytes > 0 ? out.coalescing($0) : nil }
         output.keep(out)
-        if let rest {
-            context.write(wrapOutboundOut(out), promise: nil)
-            return context.writeAndFlush(wrapOutboundOut(rest), promise: nil)
-        }
-        context.writeAndFlush(wrapOutboundOut(out), promise: nil)
+        context.write(wrapOutboundOut(out), promise: nil)
+        if let rest { context.write(wrapOutboundOut(rest), promise: nil) }
+        pool.tickFlush.flushAtTickEnd(context.channel)
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {

@@ -47,6 +47,12 @@ final class RequestHandler: ChannelInboundHandler, @unchecked Sendable {
     private var chunked = false
     /// Complete answers are framed in one reused buffer (see OutputBuffer).
     private var output = OutputBuffer()
+    /// Flushes a kept-alive connection's answers at the end of its loop's tick (see `TickFlush`).
+    private var tickFlush: TickFlush?
+    /// Inside `channelRead`: an answer written now is flushed now. The same socket read may go on
+    /// to find the client's end of input, on which the channel closes and drops what it did
+    /// not flush (a client that half-closes after its request still reads the answer).
+    private var reading = false
     /// The request is a HEAD (or CONNECT): its answer carries no body, whatever is written.
     private var bodiless = false
     /// The last key presented on this connection and its digest: keep-alive clients send the
@@ -73,7 +79,10 @@ final class RequestHandler: ChannelInboundHandler, @unchecked Sendable {
     var isConnected: Bool { context?.channel.isActive ?? false }
     var peerAddress: String { context?.channel.remoteAddress?.ipAddress ?? "" }
 
-    func handlerAdded(context: ChannelHandlerContext) { self.context = context }
+    func handlerAdded(context: ChannelHandlerContext) {
+        self.context = context
+        tickFlush = runtime.pools.pool(for: context.eventLoop)?.tickFlush
+    }
     func handlerRemoved(context: ChannelHandlerContext) {
         runtime.clientSweep(for: context.eventLoop)?.remove(self)
         self.context = nil
@@ -103,6 +112,8 @@ final class RequestHandler: ChannelInboundHandler, @unchecked Sendable {
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         var bytes = unwrapInboundIn(data)
         guard !closing else { return }
+        reading = true
+        defer { reading = false }
         guard !dispatched, unread == nil else { return hold(&bytes, context: context) }
         parse(&bytes, context: context)
     }
@@ -288,8 +299,9 @@ final class RequestHandler: ChannelInboundHandler, @unchecked Sendable {
         guard !keepAlive else {
             waitingSince = .now()
             answered = true
-            if let last { context.writeAndFlush(wrapOutboundOut(last), promise: nil) } else { context.flush() }
-            return
+            if let last { context.write(wrapOutboundOut(last), promise: nil) }
+            guard let tickFlush, !reading else { return context.flush() }
+            return tickFlush.flushAtTickEnd(context.channel)
         }
         closing = true
         unread = nil
