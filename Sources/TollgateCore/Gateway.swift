@@ -80,7 +80,7 @@ public final class Gateway: Sendable {
     /// `linkedPlugins` are plugins compiled into this process (name, entry), checked like files.
     public static func make(config: GatewayConfig, logger: Logger, recorder: RequestRecorder? = nil,
                             linkedPlugins: [(String, () -> UnsafeRawPointer?)] = []) async throws -> Gateway {
-        let group = MultiThreadedEventLoopGroup(numberOfThreads: config.threads ?? usableCPUCount())
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: config.threads ?? usableCPUCount(), metricsDelegate: TickFlush.Ticks())
         let blockingPool = NIOThreadPool(numberOfThreads: 4)
         blockingPool.start()
         var openedStorage: (any Storage)?

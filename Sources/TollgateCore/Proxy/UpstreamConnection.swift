@@ -26,6 +26,8 @@ final class UpstreamConnection: ChannelInboundHandler, @unchecked Sendable {
     private var receivedAnything = false
     /// Requests are framed in one reused buffer (see OutputBuffer).
     private var output = OutputBuffer()
+    /// Flushes the requests at the end of the loop's tick (see `TickFlush`).
+    private var tickFlush: TickFlush?
     /// When the connection last went idle, for the pool's sweeper.
     var idleSince: NIODeadline = .now()
     /// True once it has served a response (a failure on a reused connection is retried once).
@@ -39,7 +41,10 @@ final class UpstreamConnection: ChannelInboundHandler, @unchecked Sendable {
     var channel: Channel? { context?.channel }
     var isActive: Bool { context?.channel.isActive ?? false }
 
-    func handlerAdded(context: ChannelHandlerContext) { self.context = context }
+    func handlerAdded(context: ChannelHandlerContext) {
+        self.context = context
+        tickFlush = TickFlush.current
+    }
 
     /// Sends a request whose head carries its framing (`content-length`). Throws, sending
     /// nothing, when the head cannot be written as it is (see `HTTPHead`).
@@ -54,7 +59,8 @@ final class UpstreamConnection: ChannelInboundHandler, @unchecked Sendable {
         output.keep(out)
         context.write(wrapOutboundOut(out), promise: nil)
         if let rest { context.write(wrapOutboundOut(rest), promise: nil) }
-        pool.tickFlush.flushAtTickEnd(context.channel)
+        guard let tickFlush else { return context.flush() }
+        tickFlush.flushAtTickEnd(context.channel)
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {

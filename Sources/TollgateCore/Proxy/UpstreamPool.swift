@@ -9,8 +9,6 @@ final class LoopPool: @unchecked Sendable {
     let loop: EventLoop
     private let settings: UpstreamSettings
     private let tls: NIOSSLContext?
-    /// The loop's flushes at the end of its tick, for client and upstream connections alike.
-    let tickFlush: TickFlush
     private var idle: [UpstreamEndpoint: IdleList] = [:]
     /// The list used last, so a request's take and release do not hash its endpoint's host twice
     /// (about 450 instructions each); forgotten when that list is dropped.
@@ -25,7 +23,6 @@ final class LoopPool: @unchecked Sendable {
         self.loop = loop
         self.settings = settings
         self.tls = tls
-        tickFlush = TickFlush(loop: loop)
         loop.scheduleRepeatedTask(initialDelay: .seconds(5), delay: .seconds(5)) { [weak self] _ in self?.closeIdle() }
         loop.scheduleRepeatedTask(initialDelay: Self.sweepInterval, delay: Self.sweepInterval) { [weak self] _ in self?.checkDeadlines() }
     }

@@ -81,7 +81,7 @@ final class RequestHandler: ChannelInboundHandler, @unchecked Sendable {
 
     func handlerAdded(context: ChannelHandlerContext) {
         self.context = context
-        tickFlush = runtime.pools.pool(for: context.eventLoop)?.tickFlush
+        tickFlush = TickFlush.current
     }
     func handlerRemoved(context: ChannelHandlerContext) {
         runtime.clientSweep(for: context.eventLoop)?.remove(self)
