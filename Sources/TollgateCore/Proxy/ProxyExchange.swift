@@ -95,7 +95,8 @@ final class ProxyExchange: UpstreamResponseDelegate, @unchecked Sendable {
         sentAt = .now()
         deadline = sentAt + settings.responseWait
         do {
-            try connection.send(head: call.trace?.upstreamCall(request.head, host: request.endpoint.host) ?? request.head, body: request.body, delegate: self)
+            try connection.send(head: call.trace?.upstreamCall(request.head, host: request.endpoint.host) ?? request.head, body: request.body, delegate: self,
+                                atTickEnd: !call.wantsStream)
         } catch {
             abort(before: .badGateway("the request for channel '\(channelName)' cannot be sent: \(error)", code: "upstream_request_invalid"))
         }

@@ -47,8 +47,9 @@ final class UpstreamConnection: ChannelInboundHandler, @unchecked Sendable {
     }
 
     /// Sends a request whose head carries its framing (`content-length`). Throws, sending
-    /// nothing, when the head cannot be written as it is (see `HTTPHead`).
-    func send(head: UpstreamHead, body: ByteBuffer?, delegate: UpstreamResponseDelegate) throws(HTTPHead.Invalid) {
+    /// nothing, when the head cannot be written as it is (see `HTTPHead`). `atTickEnd`: flushed
+    /// with the loop tick's other sends (a stream's request goes at once: streams wait for nothing).
+    func send(head: UpstreamHead, body: ByteBuffer?, delegate: UpstreamResponseDelegate, atTickEnd: Bool) throws(HTTPHead.Invalid) {
         guard let context else { return delegate.upstreamFailed(ChannelError.ioOnClosedChannel, receivedAnything: false) }
         var out = output.take(context.channel.allocator, capacity: HTTPHead.capacity(body: body?.readableBytes ?? 0))
         try HTTPHead.writeRequest(head, into: &out)
@@ -59,7 +60,7 @@ final class UpstreamConnection: ChannelInboundHandler, @unchecked Sendable {
         output.keep(out)
         context.write(wrapOutboundOut(out), promise: nil)
         if let rest { context.write(wrapOutboundOut(rest), promise: nil) }
-        guard let tickFlush else { return context.flush() }
+        guard atTickEnd, let tickFlush else { return context.flush() }
         tickFlush.flushAtTickEnd(context.channel)
     }
 

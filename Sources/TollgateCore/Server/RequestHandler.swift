@@ -289,18 +289,19 @@ final class RequestHandler: ChannelInboundHandler, @unchecked Sendable {
         guard let context else { return }
         let last = chunked ? context.channel.allocator.buffer(staticString: chunkedEnd) : nil
         chunked = false
-        finishResponse(context, last: last)
+        finishResponse(context, last: last, atTickEnd: false)  // a stream's end waits for nothing
     }
 
     /// The response is over: the connection waits for the next request, or closes once the
-    /// last bytes (`last`, else what is already queued) are written.
-    private func finishResponse(_ context: ChannelHandlerContext, last: ByteBuffer?) {
+    /// last bytes (`last`, else what is already queued) are written. A whole answer is flushed
+    /// `atTickEnd` (see `TickFlush`), unless it was written inside the client's own read.
+    private func finishResponse(_ context: ChannelHandlerContext, last: ByteBuffer?, atTickEnd: Bool = true) {
         responseOpen = false
         guard !keepAlive else {
             waitingSince = .now()
             answered = true
             if let last { context.write(wrapOutboundOut(last), promise: nil) }
-            guard let tickFlush, !reading else { return context.flush() }
+            guard atTickEnd, !reading, let tickFlush else { return context.flush() }
             return tickFlush.flushAtTickEnd(context.channel)
         }
         closing = true
