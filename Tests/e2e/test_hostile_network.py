@@ -453,14 +453,6 @@ def test_a_pipelined_request_waits_for_the_answer_before_it(tmp_path):
         upstream.close()
 
 
-def read_to_end(s: socket.socket) -> bytes:
-    s.settimeout(10)
-    data = b""
-    while chunk := s.recv(65536):
-        data += chunk
-    return data
-
-
 @pytest.mark.parametrize("request_bytes, read, expected", [
     (head("/healthz", method="GET"), lambda answer: answer, {"status": "ok"}),
     (chat_request("half closed"), lambda answer: answer["choices"][0]["message"]["content"], "echo: half closed"),
@@ -473,7 +465,7 @@ def test_a_client_that_half_closes_after_its_request_reads_the_answer(net_gatewa
         with connect(net_gateway) as s:
             s.sendall(request_bytes)
             s.shutdown(socket.SHUT_WR)
-            answer = read_to_end(s)
+            answer = read_to_close(s)
             assert answer.startswith(b"HTTP/1.1 200 OK\r\n"), answer[:80]
             assert read(json.loads(answer.partition(b"\r\n\r\n")[2])) == expected
 
