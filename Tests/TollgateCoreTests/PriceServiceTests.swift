@@ -24,6 +24,15 @@ import Testing
             return path
         }
 
+        /// Writes `name` again, its modification time two seconds past the last one: a reload
+        /// tells a file changed by that time, and the test need not wait for the clock to move.
+        func rewrite(_ name: String, _ text: String) throws {
+            let path = directory + "/" + name
+            let last = try #require(PriceService.modified(path))
+            try text.write(toFile: path, atomically: true, encoding: .utf8)
+            try FileManager.default.setAttributes([.modificationDate: last.addingTimeInterval(2)], ofItemAtPath: path)
+        }
+
         func close() async {
             try? await storage.close()
             try? FileManager.default.removeItem(atPath: directory)
@@ -143,13 +152,11 @@ import Testing
         // input stays the synced $2.50; output is the override's $20 per 1M
         #expect(try cost() == 1000 * 2500 + 100 * 20000)
         #expect(f.service.book.models["gpt-4o"]?.source == path)
-        try await Task.sleep(for: .milliseconds(1100))  // a new modification time
-        _ = try f.write("override.json", #"{"gpt-4o": {"output_cost_per_token": 4e-05}}"#)
+        try f.rewrite("override.json", #"{"gpt-4o": {"output_cost_per_token": 4e-05}}"#)
         await f.service.reloadIfChanged()
         #expect(try cost() == 1000 * 2500 + 100 * 40000)
         // A broken override is reported and leaves the synced price in force.
-        try await Task.sleep(for: .milliseconds(1100))
-        _ = try f.write("override.json", "{ broken")
+        try f.rewrite("override.json", "{ broken")
         await f.service.reloadIfChanged()
         #expect(try cost() == 1000 * 2500 + 100 * 10000)
     }
@@ -179,8 +186,7 @@ import Testing
         #expect(try nano("gpt-4o-mini", on: c) == 1000 * 150 + 100 * 600)
         #expect(bill("no-such-model", on: c).problem == "no price for model 'no-such-model'")
         #expect(try nano("gpt-4o", on: c) == 1000 * 2500 + 100 * 20000)
-        try await Task.sleep(for: .milliseconds(1100))  // a new modification time
-        _ = try f.write("override.json", #"{"gpt-4o": {"output_cost_per_token": 4e-05}}"#)
+        try f.rewrite("override.json", #"{"gpt-4o": {"output_cost_per_token": 4e-05}}"#)
         await f.service.reloadIfChanged()
         #expect(try nano("gpt-4o", on: c) == 1000 * 2500 + 100 * 40000)
         let named = channel(options: ["price_model": "gpt-4o-mini"])
