@@ -75,6 +75,22 @@ import Testing
         #expect(try Self.written(open) == ["kept"])
     }
 
+    final class Nothing: ChannelInboundHandler, Sendable { typealias InboundIn = ByteBuffer }
+
+    /// Off a gateway loop's thread (this test's) there is no tick to wait for: a message that may
+    /// wait is flushed at once, as is one that may not.
+    @Test func offALoopsThreadAConnectionFlushesAtOnce() throws {
+        let channel = EmbeddedChannel(handler: Nothing())
+        defer { _ = try? channel.finish() }
+        let context = try channel.pipeline.syncOperations.context(handlerType: Nothing.self)
+        #expect(TickFlush.current == nil)
+        for atTickEnd in [true, false] {
+            channel.write(ByteBuffer(string: "answer"), promise: nil)
+            TickFlush.flush(context, atTickEnd: atTickEnd)
+            #expect(try Self.written(channel) == ["answer"])
+        }
+    }
+
     /// Tells when a connection has received `expected`.
     final class Received: ChannelInboundHandler, @unchecked Sendable {
         typealias InboundIn = ByteBuffer

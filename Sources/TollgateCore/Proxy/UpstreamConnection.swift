@@ -26,8 +26,6 @@ final class UpstreamConnection: ChannelInboundHandler, @unchecked Sendable {
     private var receivedAnything = false
     /// Requests are framed in one reused buffer (see OutputBuffer).
     private var output = OutputBuffer()
-    /// Flushes the requests at the end of the loop's tick (see `TickFlush`).
-    private var tickFlush: TickFlush?
     /// When the connection last went idle, for the pool's sweeper.
     var idleSince: NIODeadline = .now()
     /// True once it has served a response (a failure on a reused connection is retried once).
@@ -41,10 +39,7 @@ final class UpstreamConnection: ChannelInboundHandler, @unchecked Sendable {
     var channel: Channel? { context?.channel }
     var isActive: Bool { context?.channel.isActive ?? false }
 
-    func handlerAdded(context: ChannelHandlerContext) {
-        self.context = context
-        tickFlush = TickFlush.current
-    }
+    func handlerAdded(context: ChannelHandlerContext) { self.context = context }
 
     /// Sends a request whose head carries its framing (`content-length`). Throws, sending
     /// nothing, when the head cannot be written as it is (see `HTTPHead`). `atTickEnd`: flushed
@@ -60,8 +55,7 @@ final class UpstreamConnection: ChannelInboundHandler, @unchecked Sendable {
         output.keep(out)
         context.write(wrapOutboundOut(out), promise: nil)
         if let rest { context.write(wrapOutboundOut(rest), promise: nil) }
-        guard atTickEnd, let tickFlush else { return context.flush() }
-        tickFlush.flushAtTickEnd(context.channel)
+        TickFlush.flush(context, atTickEnd: atTickEnd)
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {

@@ -47,8 +47,6 @@ final class RequestHandler: ChannelInboundHandler, @unchecked Sendable {
     private var chunked = false
     /// Complete answers are framed in one reused buffer (see OutputBuffer).
     private var output = OutputBuffer()
-    /// Flushes a kept-alive connection's answers at the end of its loop's tick (see `TickFlush`).
-    private var tickFlush: TickFlush?
     /// Inside `channelRead`: an answer written now is flushed now. The same socket read may go on
     /// to find the client's end of input, on which the channel closes and drops what it did
     /// not flush (a client that half-closes after its request still reads the answer).
@@ -79,10 +77,7 @@ final class RequestHandler: ChannelInboundHandler, @unchecked Sendable {
     var isConnected: Bool { context?.channel.isActive ?? false }
     var peerAddress: String { context?.channel.remoteAddress?.ipAddress ?? "" }
 
-    func handlerAdded(context: ChannelHandlerContext) {
-        self.context = context
-        tickFlush = TickFlush.current
-    }
+    func handlerAdded(context: ChannelHandlerContext) { self.context = context }
     func handlerRemoved(context: ChannelHandlerContext) {
         runtime.clientSweep(for: context.eventLoop)?.remove(self)
         self.context = nil
@@ -301,8 +296,7 @@ final class RequestHandler: ChannelInboundHandler, @unchecked Sendable {
             waitingSince = .now()
             answered = true
             if let last { context.write(wrapOutboundOut(last), promise: nil) }
-            guard atTickEnd, !reading, let tickFlush else { return context.flush() }
-            return tickFlush.flushAtTickEnd(context.channel)
+            return TickFlush.flush(context, atTickEnd: atTickEnd && !reading)
         }
         closing = true
         unread = nil

@@ -15,6 +15,13 @@ final class TickFlush {
     /// Flushes `channel`'s written messages once the loop's tick has handled its other sockets.
     func flushAtTickEnd(_ channel: Channel) { waiting.append(channel) }
 
+    /// Flushes `context`'s connection with the tick's other sends when its message may wait
+    /// (`atTickEnd`) and this is a gateway loop's thread, else now.
+    static func flush(_ context: ChannelHandlerContext, atTickEnd: Bool) {
+        guard atTickEnd, let current else { return context.flush() }
+        current.flushAtTickEnd(context.channel)
+    }
+
     /// The tick ended. A flush can make a connection write again (writability regained): that is
     /// flushed too, before the loop sleeps.
     func flushAll() {
