@@ -257,6 +257,41 @@ import Testing
         #expect(try await second.keys().map(\.name) == ["kept"])
     }
 
+    /// A ledger written before it was kept in start-time order keeps every row and column; then
+    /// a replayed row is still ignored, and a time range is read through the table's own key.
+    @Test func anOlderLedgerIsRebuiltInStartTimeOrder() async throws {
+        let path = String(try await TestDatabases.freshURL("sqlite").dropFirst("sqlite://".count))
+        try FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+        let old = try await SQLiteConnection.open(storage: .file(path: path))
+        let columns = "request_id, key_name, started_at, route, dialect, status, latency_us, ended_at, cost_nano, fallback_from"
+        do {
+            try await SQLiteStorage.migrate(old, count: SQLiteStorage.migrations.count - 1)
+            _ = try await old.query("""
+                INSERT INTO usage_ledger (\(columns)) VALUES ('late', 'k', 2000, '/v1/x', 'openai', 200, 5, 2001, 7, NULL),
+                    ('early', NULL, 1000, 'r', 'gemini', 502, 1, 1000, NULL, 'f')
+                """)
+        } catch {
+            try? await old.close()
+            throw error
+        }
+        try await old.close()
+        let storage = try await SQLiteStorage.open(url: "sqlite://" + path, logger: Logger(label: "test"))
+        try await closing(storage) {
+            let rows = try await storage.connection.query("SELECT \(columns) FROM usage_ledger")
+            #expect(rows.map { row in columns.split(separator: ",").map { row.column($0.trimmingCharacters(in: .whitespaces)) ?? .blob(ByteBuffer()) } } == [
+                [.text("early"), .null, .integer(1000), .text("r"), .text("gemini"), .integer(502), .integer(1), .integer(1000), .null, .text("f")],
+                [.text("late"), .text("k"), .integer(2000), .text("/v1/x"), .text("openai"), .integer(200), .integer(5), .integer(2001), .integer(7), .null],
+            ])
+            try await storage.appendUsage([LedgerTests.record("early", started: 1000), LedgerTests.record("early", started: 3000)])
+            let count = try await storage.connection.query("SELECT COUNT(*) AS n FROM usage_ledger")
+            #expect(count.first?.column("n")?.integer == 3)
+            let indexes = try await storage.connection.query("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'usage_ledger'")
+            #expect(indexes.compactMap { $0.column("name")?.string }.sorted() == ["usage_ledger_key"])
+            let plan = try await storage.connection.query("EXPLAIN QUERY PLAN SELECT COUNT(*) FROM usage_ledger WHERE started_at >= 1 AND started_at < 2")
+            #expect(plan.compactMap { $0.column("detail")?.string } == ["SEARCH usage_ledger USING PRIMARY KEY (started_at>? AND started_at<?)"])
+        }
+    }
+
     @Test func aBadStorageURLIsAClearError() async throws {
         await #expect(throws: StorageError.self) { try await StorageOpener.open(url: "postgres://nohost", logger: Logger(label: "t")) }
         #expect(ConfigTests().error("storage: mysql://x\n")?.message == "must be a sqlite:// or postgres://user:password@host:port/database URL")

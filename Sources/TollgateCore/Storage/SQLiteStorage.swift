@@ -77,6 +77,31 @@ public final class SQLiteStorage: Storage {
                                        expires_at INTEGER NOT NULL, response TEXT NOT NULL, conversation TEXT NOT NULL);
         CREATE INDEX stored_responses_expiry ON stored_responses (expires_at)
         """,
+        // The ledger kept in start-time order: two b-trees a row instead of four (the rowid
+        // table, the request_id key and two indexes), about a twentieth of a chat request's
+        // instructions. Time ranges and the latest requests read the table itself; a replayed
+        // spill row has the same (started_at, request_id) and is still ignored.
+        """
+        CREATE TABLE usage_ledger_by_time (
+            request_id TEXT NOT NULL,
+            key_name TEXT, channel TEXT, provider TEXT, model TEXT, dialect TEXT NOT NULL, route TEXT NOT NULL,
+            status INTEGER NOT NULL,
+            prompt_tokens INTEGER, completion_tokens INTEGER, cache_read_tokens INTEGER, cache_creation_tokens INTEGER,
+            audio_tokens INTEGER, reasoning_tokens INTEGER, estimated INTEGER NOT NULL DEFAULT 0,
+            cost_nano INTEGER, currency TEXT, price_name TEXT, price_source TEXT, price_problem TEXT,
+            latency_us INTEGER NOT NULL, ttfb_us INTEGER,
+            started_at INTEGER NOT NULL, ended_at INTEGER NOT NULL, fallback_from TEXT,
+            PRIMARY KEY (started_at, request_id)
+        ) WITHOUT ROWID;
+        INSERT INTO usage_ledger_by_time
+            SELECT request_id, key_name, channel, provider, model, dialect, route, status, prompt_tokens, completion_tokens,
+                   cache_read_tokens, cache_creation_tokens, audio_tokens, reasoning_tokens, estimated, cost_nano, currency,
+                   price_name, price_source, price_problem, latency_us, ttfb_us, started_at, ended_at, fallback_from
+            FROM usage_ledger;
+        DROP TABLE usage_ledger;
+        ALTER TABLE usage_ledger_by_time RENAME TO usage_ledger;
+        CREATE INDEX usage_ledger_key ON usage_ledger (key_name, started_at)
+        """,
     ]
 
     private init(connection: SQLiteConnection, ledger: SQLiteLedgerWriter, path: String) {
@@ -93,7 +118,7 @@ public final class SQLiteStorage: Storage {
         if !directory.isEmpty { try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true) }
         let connection = try await SQLiteConnection.open(storage: .file(path: path), logger: logger)
         do {
-            try await migrate(connection)
+            try await migrate(connection, logger: logger)
             return SQLiteStorage(connection: connection, ledger: try SQLiteLedgerWriter(path: path, insert: insertUsage, columns: usageColumns.count), path: path)
         } catch {
             try? await connection.close()
@@ -101,13 +126,16 @@ public final class SQLiteStorage: Storage {
         }
     }
 
-    static func migrate(_ connection: SQLiteConnection) async throws {
+    /// Applies the migrations not yet applied, up to the first `count` (tests build older schemas);
+    /// each one applied to a database in use is logged (one may copy a large table).
+    static func migrate(_ connection: SQLiteConnection, logger: Logger? = nil, count: Int = migrations.count) async throws {
         _ = try await connection.query("PRAGMA journal_mode=WAL")
         _ = try await connection.query("PRAGMA busy_timeout=5000")
         _ = try await connection.query("CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)")
         let rows = try await connection.query("SELECT COALESCE(MAX(version), 0) AS v FROM schema_migrations")
         let current = rows.first?.column("v")?.integer ?? 0
-        for (index, sql) in Self.migrations.enumerated() where index + 1 > current {
+        for (index, sql) in Self.migrations.prefix(count).enumerated() where index + 1 > current {
+            if current > 0 { logger?.notice("migrating the SQLite database to schema version \(index + 1)") }
             _ = try await connection.query("BEGIN")
             do {
                 // SQLite prepares one statement at a time; a migration may hold several.
