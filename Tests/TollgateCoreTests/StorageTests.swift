@@ -265,7 +265,8 @@ import Testing
         let old = try await SQLiteConnection.open(storage: .file(path: path))
         let columns = "request_id, key_name, started_at, route, dialect, status, latency_us, ended_at, cost_nano, fallback_from"
         do {
-            try await SQLiteStorage.migrate(old, count: SQLiteStorage.migrations.count - 1)
+            let rebuild = try #require(SQLiteStorage.migrations.firstIndex { $0.contains("usage_ledger_by_time") })
+            try await SQLiteStorage.migrate(old, count: rebuild)
             _ = try await old.query("""
                 INSERT INTO usage_ledger (\(columns)) VALUES ('late', 'k', 2000, '/v1/x', 'openai', 200, 5, 2001, 7, NULL),
                     ('early', NULL, 1000, 'r', 'gemini', 502, 1, 1000, NULL, 'f')

@@ -7,7 +7,7 @@ what the upstream reported at the end of its stream; a cut stream is billed for 
 before the cut; SIGTERM under load loses no record of an answered request; budgets give 402 in the
 route's dialect; an unpriced model is recorded without a cost and notified (`price_missing`);
 `tollgate usage`, `/admin/usage` and `tollgate prices sync` (malformed data refused, entry named,
-prices in force kept)."""
+prices in force kept); a ledger of the old shape rebuilt in start-time order with every row kept."""
 
 from __future__ import annotations
 
@@ -1085,3 +1085,78 @@ def test_a_batch_of_many_rows_is_written_whole_and_in_place(tmp_path):
         assert (row["prompt_tokens"], row["completion_tokens"]) == (usage["prompt_tokens"], usage["completion_tokens"])
         assert Decimal(row["cost_nano"]) / Decimal(10**9) == Decimal(response.headers["x-tollgate-cost"])
     assert len({row["prompt_tokens"] for row in rows.values()}) == 20
+
+
+# --- 8. a ledger written before it was kept in start-time order -----------------------------------
+
+# The migration that rebuilds the SQLite ledger (SQLiteStorage.migrations, counted from 1). The
+# test turns a fresh database back into its shape before that version.
+LEDGER_BY_TIME_VERSION = 9
+OLD_LEDGER = """
+    CREATE TABLE usage_ledger (
+        request_id TEXT PRIMARY KEY,
+        key_name TEXT, channel TEXT, provider TEXT, model TEXT, dialect TEXT NOT NULL, route TEXT NOT NULL,
+        status INTEGER NOT NULL,
+        prompt_tokens INTEGER, completion_tokens INTEGER, cache_read_tokens INTEGER, cache_creation_tokens INTEGER,
+        audio_tokens INTEGER, reasoning_tokens INTEGER, estimated INTEGER NOT NULL DEFAULT 0,
+        cost_nano INTEGER, currency TEXT, price_name TEXT, price_source TEXT, price_problem TEXT,
+        latency_us INTEGER NOT NULL, ttfb_us INTEGER,
+        started_at INTEGER NOT NULL, ended_at INTEGER NOT NULL, fallback_from TEXT);
+    CREATE INDEX usage_ledger_started ON usage_ledger (started_at);
+    CREATE INDEX usage_ledger_key ON usage_ledger (key_name, started_at);
+"""
+
+
+def test_a_ledger_from_before_is_rebuilt_in_start_time_order_and_keeps_its_rows(tmp_path):
+    """A gateway started on a database whose ledger has the old shape (a rowid table, four b-trees)
+    logs the migration, keeps every row and column, serves and records new requests, and reports
+    old and new rows together."""
+    channels = f"- name: {MOCK_CHANNEL}\n  provider: mock\n  models: [mock-echo]\n"
+    config = write_gateway_config(tmp_path, "ledger rebuild", channels, settings=f"admin_key: {ADMIN_KEY}\n")
+    gw = start_dedicated_gateway(config)
+    try:
+        first = chat(gw, "mock-echo", False).headers["x-request-id"]
+        ledger_row(gw, first)
+    finally:
+        stop_gateway(gw)
+    db_path = tmp_path / "data" / "tollgate.db"
+    with contextlib.closing(sqlite3.connect(db_path)) as db:
+        db.row_factory = sqlite3.Row
+        assert db.execute("SELECT MAX(version) FROM schema_migrations").fetchone()[0] == LEDGER_BY_TIME_VERSION
+        kept = [dict(row) for row in db.execute("SELECT * FROM usage_ledger")]
+        old = {**kept[0], "request_id": "req_from_before", "key_name": "old-key", "started_at": kept[0]["started_at"] - 86_400_000,
+               "ended_at": kept[0]["ended_at"] - 86_400_000, "cost_nano": 1234, "price_problem": "x\"y\n"}
+        rows = kept + [old]
+        columns = list(old)
+        with db:
+            db.execute("DROP TABLE usage_ledger")
+            db.executescript(OLD_LEDGER)
+            db.executemany(f"INSERT INTO usage_ledger ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})",
+                           [[row[c] for c in columns] for row in rows])
+            db.execute("DELETE FROM schema_migrations WHERE version >= ?", (LEDGER_BY_TIME_VERSION,))
+
+    gw = start_dedicated_gateway(config)
+    try:
+        second = chat(gw, "mock-echo", False).headers["x-request-id"]
+        ledger_row(gw, second)
+        with httpx.Client(base_url=gw.url, timeout=30) as http:
+            by_key = http.get("/admin/usage", params={"group_by": "key"}, headers={"Authorization": f"Bearer {ADMIN_KEY}"})
+            recent = http.get("/admin/requests", headers={"Authorization": f"Bearer {ADMIN_KEY}"})
+        stderr = gw.stderr()
+    finally:
+        stop_gateway(gw)
+    assert f"migrating the SQLite database to schema version {LEDGER_BY_TIME_VERSION}" in stderr, stderr
+    assert by_key.status_code == 200, by_key.text
+    requests_by_key = {item["group"]: item["requests"] for item in by_key.json()["data"]}
+    assert requests_by_key == {"e2e": 2, "old-key": 1}, by_key.text
+    assert recent.status_code == 200, recent.text
+    assert [item["request_id"] for item in recent.json()["data"]] == [second, first, "req_from_before"], recent.text
+    with contextlib.closing(sqlite3.connect(db_path)) as db:
+        db.row_factory = sqlite3.Row
+        after = {row["request_id"]: dict(row) for row in db.execute("SELECT * FROM usage_ledger WHERE route NOT LIKE '/admin/%'")}
+        shape = db.execute("SELECT sql FROM sqlite_master WHERE name = 'usage_ledger'").fetchone()[0]
+        indexes = [row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'usage_ledger'")]
+    assert all(after[row["request_id"]] == row for row in rows), (rows, after)
+    assert set(after) == {first, second, "req_from_before"}
+    assert "WITHOUT ROWID" in shape and "PRIMARY KEY (started_at, request_id)" in shape, shape
+    assert indexes == ["usage_ledger_key"], indexes
