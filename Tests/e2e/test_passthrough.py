@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import concurrent.futures
 import json
 
+import httpx
 import pytest
 
 from conftest import CHANNEL_KEY, MAPPED_MODEL, MAPPED_UPSTREAM_MODEL, OPENAI_CHANNEL
@@ -166,10 +168,6 @@ def test_answers_finished_together_each_reach_their_own_client(gateway, auth, mo
     """Many kept-alive connections asking at once: their answers often end in the same turn of
     the gateway's event loop and are flushed together at its end (TickFlush). Each client gets
     its own answer, every time, on its own connection."""
-    import concurrent.futures
-
-    import httpx
-
     def client(n: int) -> list[str]:
         with httpx.Client(base_url=gateway.url, timeout=30) as http:
             replies = []

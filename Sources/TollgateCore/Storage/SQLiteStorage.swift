@@ -78,7 +78,7 @@ public final class SQLiteStorage: Storage {
         CREATE INDEX stored_responses_expiry ON stored_responses (expires_at)
         """,
         // The ledger kept in start-time order: two b-trees a row instead of four (the rowid
-        // table, the request_id key and two indexes), about a twentieth of a chat request's
+        // table, the request_id key and two indexes), about 2,500 of a chat request's 100,000
         // instructions. Time ranges and the latest requests read the table itself; a replayed
         // spill row has the same (started_at, request_id) and is still ignored.
         """
