@@ -71,6 +71,33 @@ import Testing
         #expect(try await storage.usageReport(UsageQuery(groupBy: .channel, key: "z")).first?.costNano == 7)
     }
 
+    /// The ledger keeps the counts an upstream reported, however absurd: totals past Int64 are
+    /// held at its bounds (SQLite's SUM would fail the whole report with "integer overflow",
+    /// PostgreSQL's cast of its NUMERIC sum too); a total within range stays exact.
+    @Test(arguments: TestDatabases.backends) func absurdCountsCannotFailAReport(backend: String) async throws {
+        let storage = try await Self.open(backend)
+        defer { Task { try? await storage.close() } }
+        func row(_ id: String, key: String, _ count: Int64, cost: Int64?) -> RequestRecord {
+            RequestRecord(requestID: id, keyName: key, route: "/v1/chat/completions", model: "m", channel: "c", provider: "openai",
+                          status: 200, usage: TokenUsage(prompt: count, completion: count, cacheRead: count, cacheCreation: count),
+                          bill: Bill(cost: cost.map { Money(nanoUnits: $0, currency: "USD") }), latencyNanos: 1_000, startedAtMillis: 1_000)
+        }
+        try await storage.appendUsage([
+            row("h1", key: "huge", .max, cost: .max), row("h2", key: "huge", .max, cost: .max),
+            row("n1", key: "negative", .min, cost: nil), row("n2", key: "negative", .min, cost: nil),
+            row("e1", key: "exact", .max - 9, cost: .max - 9), row("e2", key: "exact", 4, cost: 4), row("e3", key: "exact", -3, cost: nil),
+            LedgerTests.record("a", key: "plain", cost: 5), LedgerTests.record("b", key: "plain", cost: 7),
+        ])
+        let byKey = Dictionary(uniqueKeysWithValues: try await storage.usageReport(UsageQuery(groupBy: .key)).map { ($0.group, $0) })
+        let huge = try #require(byKey["huge"]), negative = try #require(byKey["negative"])
+        let exact = try #require(byKey["exact"]), plain = try #require(byKey["plain"])
+        #expect(huge.requests == 2 && huge.promptTokens == .max && huge.completionTokens == .max && huge.costNano == .max)
+        #expect(huge.cacheReadTokens == .max && huge.cacheCreationTokens == .max)
+        #expect(negative.promptTokens == .min && negative.cacheCreationTokens == .min && negative.costNano == 0 && negative.unpriced == 2)
+        #expect(exact.promptTokens == .max - 8 && exact.costNano == .max - 5)  // (max - 9) + 4 - 3, and (max - 9) + 4
+        #expect(plain.requests == 2 && plain.promptTokens == 20 && plain.costNano == 12)
+    }
+
     /// SQLite's ledger binds each row's texts in place from one reused buffer, many rows a
     /// statement: every column must come back as it was (odd and empty text, each integer's
     /// extremes), in the right place, whether its row went in with others (the odd one is the

@@ -55,6 +55,52 @@ def rss_kib(pid: int) -> int:
     raise RuntimeError(f"no VmRSS for {pid}")
 
 
+class OpenAIUpstream:
+    """An OpenAI-shaped upstream of a test's own, answering every chat request with `usage`;
+    with `hold`, each request waits until the test sets `release`."""
+
+    def __init__(self, usage: dict | None = None, hold: bool = False) -> None:
+        import http.server
+        import threading
+        self.received = threading.Semaphore(0)
+        self.release = threading.Event()
+        if not hold:
+            self.release.set()
+        answer = {"id": "chatcmpl-own", "object": "chat.completion", "created": 1, "model": "own",
+                  "choices": [{"index": 0, "message": {"role": "assistant", "content": "released"}, "finish_reason": "stop"}],
+                  "usage": usage or {"prompt_tokens": 3, "completion_tokens": 1, "total_tokens": 4}}
+        upstream = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def do_POST(self):
+                self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                upstream.received.release()
+                upstream.release.wait(30)
+                body = json.dumps(answer).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args):
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def channel(self, name: str, model: str) -> str:
+        """The config line of a channel serving `model` from this upstream."""
+        return (f'  - {{ name: {name}, provider: openai, base_url: "http://127.0.0.1:{self.server.server_port}/v1", '
+                f'credentials: {{ api_key: sk-{name} }}, models: [{model}] }}\n')
+
+    def close(self) -> None:
+        self.release.set()
+        self.server.shutdown()
+
+
 def ledger_ids(directory: Path) -> set[str]:
     """Request ids in the usage ledger (read after the gateway exited, so every batch is written)."""
     with sqlite3.connect(f"file:{directory / 'data' / 'tollgate.db'}?mode=ro", uri=True) as db:

@@ -18,7 +18,7 @@ import httpx
 import pytest
 
 from conftest import CLIENT_KEY, _gateway_binary, _stop_gateway, start_dedicated_gateway
-from fault_support import ledger_ids, read_response
+from fault_support import OpenAIUpstream, ledger_ids, read_response
 
 ADMIN_KEY = "tg-e2e-admin-key-network-0123456789"
 
@@ -384,51 +384,12 @@ def test_pipelined_requests_are_answered_in_order(net_gateway):
         assert json.loads(read_responses(s, 1)[0][2])["choices"][0]["message"]["content"] == "echo: after"
 
 
-class HeldUpstream:
-    """An OpenAI-shaped upstream that holds each chat request until the test releases it."""
-
-    def __init__(self) -> None:
-        import http.server
-        import threading
-        self.received = threading.Semaphore(0)
-        self.release = threading.Event()
-        upstream = self
-
-        class Handler(http.server.BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def do_POST(self):
-                self.rfile.read(int(self.headers.get("Content-Length") or 0))
-                upstream.received.release()
-                upstream.release.wait(30)
-                body = json.dumps({"id": "chatcmpl-held", "object": "chat.completion", "created": 1, "model": "held",
-                                   "choices": [{"index": 0, "message": {"role": "assistant", "content": "released"},
-                                                "finish_reason": "stop"}],
-                                   "usage": {"prompt_tokens": 3, "completion_tokens": 1, "total_tokens": 4}}).encode()
-                self.send_response(200)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            def log_message(self, *args):
-                pass
-
-        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def close(self) -> None:
-        self.release.set()
-        self.server.shutdown()
-
-
 def test_a_pipelined_request_waits_for_the_answer_before_it(tmp_path):
     """While the first request waits on its upstream, the requests pipelined behind it are not
     served; once it is answered they are, in order."""
-    upstream = HeldUpstream()
+    upstream = OpenAIUpstream(hold=True)
     config = write_config(tmp_path)
-    config.write_text(config.read_text() + f'  - {{ name: held, provider: openai, base_url: "http://127.0.0.1:{upstream.server.server_port}/v1", '
-                      'credentials: { api_key: sk-held }, models: [held-model] }\n')
+    config.write_text(config.read_text() + upstream.channel("held", "held-model"))
     gateway = start_dedicated_gateway(config)
     try:
         held = json.dumps({"model": "held-model", "messages": [{"role": "user", "content": "wait"}]}).encode()

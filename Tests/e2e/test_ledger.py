@@ -42,7 +42,7 @@ from conftest import (
     VERTEX_CLAUDE_MAPPED_MODEL, VERTEX_CLAUDE_UPSTREAM_MODEL, VERTEX_MAPPED_MODEL, VERTEX_MAPPED_UPSTREAM_MODEL,
     Gateway, _gateway_binary, start_dedicated_gateway, stop_gateway, write_gateway_config,
 )
-from fault_support import ledger_rows
+from fault_support import OpenAIUpstream, ledger_rows
 from mock_openai import HOLD_TIMEOUT_SECONDS
 from support import assert_openai_error, json_events, parse_sse, split_complete_events
 
@@ -879,6 +879,37 @@ def test_admin_usage_is_off_without_an_admin_key(gateway):
     with httpx.Client(base_url=gateway.url, timeout=30) as http:
         response = http.get("/admin/usage", headers={"Authorization": f"Bearer {CLIENT_KEY}"})
     assert response.status_code in (401, 404), response.text
+
+
+def test_an_upstreams_absurd_usage_cannot_fail_the_usage_report(tmp_path):
+    """An upstream may report any count. The ledger keeps what it said; the usage report (admin
+    API and `tollgate usage`) still answers, totals past 64 bits held at the bound (SQLite's SUM
+    failed the whole report with "integer overflow"), and other keys' totals stay exact."""
+    absurd = 2**63 - 1
+    upstream = OpenAIUpstream(usage={"prompt_tokens": absurd, "completion_tokens": absurd, "total_tokens": absurd})
+    channels = f"- name: {MOCK_CHANNEL}\n  provider: mock\n  models: [mock-echo]\n" + upstream.channel("absurd", "absurd-model")[2:]
+    config = write_gateway_config(tmp_path, "absurd usage", channels, settings=f"admin_key: {ADMIN_KEY}\n")
+    gw = start_dedicated_gateway(config)
+    try:
+        ids = [chat(gw, "absurd-model", False).headers["x-request-id"] for _ in range(2)]
+        plain = chat(gw, "mock-echo", False).headers["x-request-id"]
+        rows = [ledger_row(gw, request_id) for request_id in ids]
+        plain_row = ledger_row(gw, plain)
+        with httpx.Client(base_url=gw.url, timeout=30) as http:
+            by_model = http.get("/admin/usage", params={"group_by": "model"}, headers={"Authorization": f"Bearer {ADMIN_KEY}"})
+        cli = subprocess.run([_gateway_binary(), "usage", "--config", str(config), "--by", "model", "--json"],
+                             capture_output=True, text=True, timeout=60)
+    finally:
+        stop_gateway(gw)
+        upstream.close()
+    assert [row["prompt_tokens"] for row in rows] == [absurd, absurd], "the ledger did not keep the counts as reported"
+    assert by_model.status_code == 200, by_model.text
+    assert cli.returncode == 0, cli.stderr
+    for data in (by_model.json()["data"], json.loads(cli.stdout)["data"]):
+        groups = {item["group"]: item for item in data}
+        assert groups["absurd-model"]["requests"] == 2 and groups["absurd-model"]["prompt_tokens"] == absurd, groups
+        assert groups["absurd-model"]["completion_tokens"] == absurd, groups
+        assert groups["mock-echo"]["prompt_tokens"] == plain_row["prompt_tokens"], groups
 
 
 # --- 7. `tollgate prices sync` -----------------------------------------------------------------------

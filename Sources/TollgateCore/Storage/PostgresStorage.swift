@@ -389,11 +389,15 @@ public final class PostgresStorage: Storage {
             case .day: "to_char(to_timestamp(started_at / 1000) AT TIME ZONE 'UTC', 'YYYY-MM-DD')"
             }
         }
+        // SUM of a BIGINT is an exact NUMERIC: held within BIGINT, so the ledger's absurd counts
+        // (kept as upstreams reported them) cannot fail the report's cast.
+        func clampedSum(_ column: String) -> String {
+            "LEAST(GREATEST(COALESCE(SUM(\(column)), 0), -9223372036854775808), 9223372036854775807)::BIGINT"
+        }
         var sql = PostgresQuery(unsafeSQL: """
             SELECT \(column(query.groupBy)) AS grp, \(query.splitBy.map(column) ?? "NULL::TEXT") AS spl, COALESCE(currency, 'USD') AS cur,
-                   COUNT(*)::BIGINT, COALESCE(SUM(prompt_tokens), 0)::BIGINT, COALESCE(SUM(completion_tokens), 0)::BIGINT,
-                   COALESCE(SUM(cache_read_tokens), 0)::BIGINT, COALESCE(SUM(cache_creation_tokens), 0)::BIGINT,
-                   COALESCE(SUM(cost_nano), 0)::BIGINT,
+                   COUNT(*)::BIGINT, \(clampedSum("prompt_tokens")), \(clampedSum("completion_tokens")),
+                   \(clampedSum("cache_read_tokens")), \(clampedSum("cache_creation_tokens")), \(clampedSum("cost_nano")),
                    SUM(CASE WHEN cost_nano IS NULL AND prompt_tokens IS NOT NULL THEN 1 ELSE 0 END)::BIGINT
             FROM usage_ledger WHERE started_at >= $1 AND started_at < $2 AND ($3::TEXT IS NULL OR key_name = $3)
             GROUP BY grp, spl, cur ORDER BY grp, spl, cur

@@ -282,17 +282,25 @@ public final class SQLiteStorage: Storage {
         let sql = """
             SELECT \(Self.groupColumn(query.groupBy)) AS grp, \(query.splitBy.map(Self.groupColumn) ?? "NULL") AS spl,
                    COALESCE(currency, 'USD') AS cur, COUNT(*) AS n,
-                   COALESCE(SUM(prompt_tokens), 0) AS p, COALESCE(SUM(completion_tokens), 0) AS c,
-                   COALESCE(SUM(cache_read_tokens), 0) AS cr, COALESCE(SUM(cache_creation_tokens), 0) AS cc,
-                   COALESCE(SUM(cost_nano), 0) AS cost, SUM(CASE WHEN cost_nano IS NULL AND prompt_tokens IS NOT NULL THEN 1 ELSE 0 END) AS unpriced
+                   \(Self.sumInHalves("prompt_tokens", as: "p")), \(Self.sumInHalves("completion_tokens", as: "c")),
+                   \(Self.sumInHalves("cache_read_tokens", as: "cr")), \(Self.sumInHalves("cache_creation_tokens", as: "cc")),
+                   \(Self.sumInHalves("cost_nano", as: "cost")), SUM(CASE WHEN cost_nano IS NULL AND prompt_tokens IS NOT NULL THEN 1 ELSE 0 END) AS unpriced
             FROM usage_ledger \(filter) GROUP BY grp, spl, cur ORDER BY grp, spl, cur
             """
         return try await run(sql, binds).map { row in
             func n(_ name: String) -> Int64 { Int64(row.column(name)?.integer ?? 0) }
+            func total(_ name: String) -> Int64 { UsageRow.total(high: n(name + "_hi"), low: n(name + "_lo")) }
             return UsageRow(group: row.column("grp")?.string ?? "", split: row.column("spl")?.string, currency: row.column("cur")?.string ?? "",
-                            requests: n("n"), promptTokens: n("p"), completionTokens: n("c"), cacheReadTokens: n("cr"),
-                            cacheCreationTokens: n("cc"), costNano: n("cost"), unpriced: n("unpriced"))
+                            requests: n("n"), promptTokens: total("p"), completionTokens: total("c"), cacheReadTokens: total("cr"),
+                            cacheCreationTokens: total("cc"), costNano: total("cost"), unpriced: n("unpriced"))
         }
+    }
+
+    /// A column's sum as the sums of its high and low 32 bits (`UsageRow.total` joins them):
+    /// SQLite fails a whole query with "integer overflow" when a SUM passes Int64, and the
+    /// ledger holds what upstreams reported, absurd counts too.
+    static func sumInHalves(_ column: String, as name: String) -> String {
+        "COALESCE(SUM(\(column) >> 32), 0) AS \(name)_hi, COALESCE(SUM(\(column) & 4294967295), 0) AS \(name)_lo"
     }
 
     public func recentRequests(_ query: RecentRequestsQuery) async throws -> [LedgerRow] {

@@ -22,6 +22,8 @@ public struct UsageQuery: Sendable {
 }
 
 /// One group of a usage report, per currency (unpriced requests count under USD, at no cost).
+/// The ledger keeps the counts an upstream reported, absurd ones too: a total beyond Int64 is
+/// held at its bound rather than failing the report.
 public struct UsageRow: Sendable, Equatable {
     public var group: String
     /// The second grouping's value, when the query asked for one.
@@ -41,6 +43,12 @@ public struct UsageRow: Sendable, Equatable {
                  "prompt_tokens": .int(promptTokens), "completion_tokens": .int(completionTokens),
                  "cache_read_tokens": .int(cacheReadTokens), "cache_creation_tokens": .int(cacheCreationTokens),
                  "cost": .number(Money.decimal(costNano)), "cost_nano": .int(costNano), "unpriced_requests": .int(unpriced)])
+    }
+
+    /// A column's total from the sums of its high and low 32 bits, each of which a report can
+    /// add up over billions of rows without overflowing, held within Int64.
+    static func total(high: Int64, low: Int64) -> Int64 {
+        Int64(clamping: Int128(high) << 32 + Int128(low))
     }
 }
 
