@@ -172,7 +172,7 @@ import TollgateShared
     /// the other places a key may be.
     @Test func theKeyIsReadFromABearerOfAnyCase() {
         func key(_ headers: [(String, String)], uri: String = "/v1/chat/completions") -> String? {
-            ClientAPI.presentedKey(RequestHead(method: .POST, uri: uri, fields: HeadFields(headers))).map(String.init)
+            ClientAPI.presentedKey(RequestHead(method: .POST, uri: uri, fields: HeadFields(headers))) { String(decoding: $0, as: UTF8.self) }
         }
         #expect(key([("Authorization", "Bearer tg-1")]) == "tg-1")
         #expect(key([("authorization", "bEaReR tg-2")]) == "tg-2")

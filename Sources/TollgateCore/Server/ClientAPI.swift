@@ -110,15 +110,20 @@ struct ClientAPI {
 
     // MARK: Keys
 
-    /// The client's key from `Authorization: Bearer`, `x-api-key`, `x-goog-api-key` or `?key=`.
-    static func presentedKey(_ head: RequestHead) -> Substring? {
-        if let auth = head.fields.first("authorization"), auth.utf8.count > 7, auth.hasPrefixIgnoringASCIICase("bearer ") {
-            return Substring(auth.utf8.dropFirst(7))  // seven ASCII bytes: a character boundary
+    /// The client's key from `Authorization: Bearer`, `x-api-key`, `x-goog-api-key` or `?key=`,
+    /// handed to `read` where its bytes lie (a `String` of it, made and freed on every request,
+    /// cost more than the rest of the check); nil without one.
+    static func presentedKey<Value>(_ head: RequestHead, _ read: (UnsafeRawBufferPointer) -> Value) -> Value? {
+        let bearer = head.fields.first("authorization") { auth in
+            auth.count > 7 && auth.hasPrefixIgnoringASCIICase("bearer ") ? read(UnsafeRawBufferPointer(rebasing: auth[7...])) : nil
         }
-        if let key = head.fields.first("x-api-key") { return Substring(key) }
-        if let key = head.fields.first("x-goog-api-key") { return Substring(key) }
+        if let bearer = bearer ?? nil { return bearer }
+        if let key = head.fields.first("x-api-key", read) { return key }
+        if let key = head.fields.first("x-goog-api-key", read) { return key }
         if let query = head.query {
-            for pair in query.split(separator: "&") where pair.hasPrefix("key=") { return pair.dropFirst(4) }
+            for var pair in query.split(separator: "&") where pair.hasPrefix("key=") {
+                return pair.withUTF8 { read(UnsafeRawBufferPointer(rebasing: UnsafeRawBufferPointer($0)[4...])) }
+            }
         }
         return nil
     }
@@ -126,10 +131,10 @@ struct ClientAPI {
     /// The request's client key, checked once per request (at its head; see `HeadAdmission`).
     func authenticate(_ head: RequestHead, keys: KeyStore) throws -> ClientKey {
         if let key = handler.clientKey { return key }
-        guard let presented = Self.presentedKey(head), !presented.isEmpty else {
+        guard let digest = Self.presentedKey(head, { $0.isEmpty ? nil : digest(of: $0) }) ?? nil else {
             throw GatewayError.unauthorized("missing API key: send it as 'Authorization: Bearer <key>'")
         }
-        switch keys.check(digest: digest(of: presented), nowUnix: unixSeconds()) {
+        switch keys.check(digest: digest, nowUnix: unixSeconds()) {
         case .valid(let key):
             handler.clientKey = key
             return key
@@ -140,18 +145,13 @@ struct ClientAPI {
         }
     }
 
-    private func digest(of presented: Substring) -> KeyDigest {
-        if let last = handler.lastKey, Self.same(last.bytes, presented) { return last.digest }
-        let bytes = Array(presented.utf8)
+    /// The presented key's digest: the connection's last one when the bytes are the same.
+    private func digest(of presented: UnsafeRawBufferPointer) -> KeyDigest {
+        if let last = handler.lastKey, presented.equals(last.bytes) { return last.digest }
+        let bytes = Array(presented)
         let digest = KeyDigest(of: bytes)
         handler.lastKey = (bytes, digest)
         return digest
-    }
-
-    /// Compared where the bytes lie (`elementsEqual` over a UTF8View walks it by index).
-    private static func same(_ bytes: [UInt8], _ text: Substring) -> Bool {
-        var text = text
-        return text.withUTF8 { UnsafeRawBufferPointer($0).equals(bytes) }
     }
 
     // MARK: Routes

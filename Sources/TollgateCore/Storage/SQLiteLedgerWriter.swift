@@ -126,7 +126,7 @@ final class SQLiteLedgerWriter: Sendable {
                 for (index, value) in values.values.enumerated() {
                     let column = Int32(index + 1), bound: Int32
                     switch value {
-                    case .null: bound = sqlite_nio_sqlite3_bind_null(insert, column)
+                    case .null: continue  // every parameter is NULL until bound (see clear_bindings below)
                     case .integer(let n): bound = sqlite_nio_sqlite3_bind_int64(insert, column, n)
                     case .text(let start, let count):
                         // A null pointer would bind NULL: an empty text points at a static byte.
