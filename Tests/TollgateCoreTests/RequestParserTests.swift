@@ -49,14 +49,14 @@ import Testing
          ["POST /v1/chat/completions HTTP/1.1 [\"Host=gw\", \"Content-Length=7\"] {\"a\":1}"]),
         ("GET /healthz HTTP/1.1\r\nHost: gw\r\n\r\n", ["GET /healthz HTTP/1.1 [\"Host=gw\"] "]),
         // chunked, with extensions and trailers (read past)
-        ("POST /v1/messages HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n5;ext=1\r\nhello\r\n0006 \r\n world\r\n0\r\nX-Trailer: t\r\n\r\n",
-         ["POST /v1/messages HTTP/1.1 [\"Transfer-Encoding=chunked\"] hello world"]),
+        ("POST /v1/messages HTTP/1.1\r\nHost: gw\r\nTransfer-Encoding: chunked\r\n\r\n5;ext=1\r\nhello\r\n0006 \r\n world\r\n0\r\nX-Trailer: t\r\n\r\n",
+         ["POST /v1/messages HTTP/1.1 [\"Host=gw\", \"Transfer-Encoding=chunked\"] hello world"]),
         // pipelined: three requests in one write, each whole; empty lines before a request line are skipped
-        ("POST /a HTTP/1.1\r\nContent-Length: 1\r\n\r\nx\r\nGET /b?q=1 HTTP/1.0\r\nConnection: keep-alive\r\n\r\nPUT /c HTTP/1.1\r\ncontent-length: 3, 3\r\n\r\nabc",
-         ["POST /a HTTP/1.1 [\"Content-Length=1\"] x", "GET /b?q=1 HTTP/1.0 [\"Connection=keep-alive\"] ",
-          "PUT /c HTTP/1.1 [\"content-length=3, 3\"] abc"]),
+        ("POST /a HTTP/1.1\r\nHost: gw\r\nContent-Length: 1\r\n\r\nx\r\nGET /b?q=1 HTTP/1.0\r\nConnection: keep-alive\r\n\r\nPUT /c HTTP/1.1\r\nhost: gw\r\ncontent-length: 3, 3\r\n\r\nabc",
+         ["POST /a HTTP/1.1 [\"Host=gw\", \"Content-Length=1\"] x", "GET /b?q=1 HTTP/1.0 [\"Connection=keep-alive\"] ",
+          "PUT /c HTTP/1.1 [\"host=gw\", \"content-length=3, 3\"] abc"]),
         // values lose the whitespace around them; obs-text in a value and the target is kept
-        ("PROPFIND /d\u{00e9} HTTP/1.1\r\nX-A:  caf\u{00e9} \t\r\n\r\n", ["PROPFIND /d\u{00e9} HTTP/1.1 [\"X-A=caf\u{00e9}\"] "]),
+        ("PROPFIND /d\u{00e9} HTTP/1.1\r\nHOST: gw\r\nX-A:  caf\u{00e9} \t\r\n\r\n", ["PROPFIND /d\u{00e9} HTTP/1.1 [\"HOST=gw\", \"X-A=caf\u{00e9}\"] "]),
     ]
 
     @Test func requestsAreFramedAsRFC9112Says() {
@@ -91,8 +91,8 @@ import Testing
         ("POST / HTTP/1.1\r\nContent-Length : 1\r\n\r\n", "malformed field line"),
         ("POST / HTTP/1.1\nHost: gw\r\n\r\n", "lone LF"),
         ("POST / HTTP/1.1\r\nHost: gw\n\r\n", "lone LF"),
-        ("POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n1\nx\r\n0\r\n\r\n", "lone LF"),
-        ("POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n1\r\nx\n0\r\n\r\n", "longer than its size"),
+        ("POST / HTTP/1.1\r\nHost: gw\r\nTransfer-Encoding: chunked\r\n\r\n1\nx\r\n0\r\n\r\n", "lone LF"),
+        ("POST / HTTP/1.1\r\nHost: gw\r\nTransfer-Encoding: chunked\r\n\r\n1\r\nx\n0\r\n\r\n", "longer than its size"),
         ("POST / HTTP/1.1\r\nX: a\rb\r\n\r\n", "a field value holds a control character"),
         ("POST / HTTP/1.1\r\nA: 1\r\n folded\r\n\r\n", "obsolete line folding"),
         ("POST / HTTP/1.1\r\nNo colon\r\n\r\n", "malformed field line"),
@@ -109,9 +109,13 @@ import Testing
         ("/ HTTP/1.1\r\n\r\n", "malformed request line"),
         ("GET\r\n\r\n", "malformed request line"),
         // chunk sizes
-        ("POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n", "chunk size line has no size"),
-        ("POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n1000000000000000\r\n", "more than 15 digits"),
-        ("POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n-1\r\n", "chunk size line has no size"),
+        ("POST / HTTP/1.1\r\nHost: gw\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n", "chunk size line has no size"),
+        ("POST / HTTP/1.1\r\nHost: gw\r\nTransfer-Encoding: chunked\r\n\r\n1000000000000000\r\n", "more than 15 digits"),
+        ("POST / HTTP/1.1\r\nHost: gw\r\nTransfer-Encoding: chunked\r\n\r\n-1\r\n", "chunk size line has no size"),
+        // the host: one on HTTP/1.1, never two (RFC 9112 §3.2)
+        ("GET / HTTP/1.1\r\n\r\n", "an HTTP/1.1 request without a host field"),
+        ("GET / HTTP/1.1\r\nHost: a\r\nhost: b\r\n\r\n", "more than one host field"),
+        ("GET / HTTP/1.0\r\nHost: a\r\nHOST: a\r\n\r\n", "more than one host field"),
     ])
     func requestsThatCouldBeReadTwoWaysAreRefused(text: String, failure: String) {
         let read = Self.read(Self.bytes(text))
@@ -130,10 +134,10 @@ import Testing
         #expect(endless.tooLarge)
         // empty lines before a request line count against it too
         #expect(Self.read(Self.bytes(String(repeating: "\r\n", count: HeadInProgress.maxBytes))).tooLarge)
-        let chunkLine = "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n1;" + String(repeating: "e", count: 5000)
+        let chunkLine = "POST / HTTP/1.1\r\nHost: gw\r\nTransfer-Encoding: chunked\r\n\r\n1;" + String(repeating: "e", count: 5000)
         let chunk = Self.read(Self.bytes(chunkLine))
         #expect(chunk.failure?.contains("chunk size line is longer than 4096 bytes") == true && !chunk.tooLarge)
-        var trailers = "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n"
+        var trailers = "POST / HTTP/1.1\r\nHost: gw\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n"
         for i in 0..<90 { trailers += "T-\(i): \(filler)\r\n" }
         #expect(Self.read(Self.bytes(trailers + "\r\n")).tooLarge)
     }
@@ -142,10 +146,10 @@ import Testing
     /// answers `100 Continue` by it, without searching the fields again).
     @Test func theHeadSaysWhatBodyFollows() throws {
         for (text, expected) in [
-            ("POST / HTTP/1.1\r\nContent-Length: 7\r\n\r\n", RequestParser.RequestBody(length: 7)),
-            ("POST / HTTP/1.1\r\ncontent-length: 3, 3\r\nExpect: 100-Continue\r\n\r\n", RequestParser.RequestBody(length: 3, expectsContinue: true)),
-            ("POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\nExpect: 100-continue\r\n\r\n", RequestParser.RequestBody(length: nil, expectsContinue: true)),
-            ("GET / HTTP/1.1\r\nExpect: something-else\r\n\r\n", RequestParser.RequestBody(length: 0)),
+            ("POST / HTTP/1.1\r\nHost: gw\r\nContent-Length: 7\r\n\r\n", RequestParser.RequestBody(length: 7)),
+            ("POST / HTTP/1.1\r\nHost: gw\r\ncontent-length: 3, 3\r\nExpect: 100-Continue\r\n\r\n", RequestParser.RequestBody(length: 3, expectsContinue: true)),
+            ("POST / HTTP/1.1\r\nHost: gw\r\nTransfer-Encoding: chunked\r\nExpect: 100-continue\r\n\r\n", RequestParser.RequestBody(length: nil, expectsContinue: true)),
+            ("GET / HTTP/1.1\r\nHost: gw\r\nExpect: something-else\r\n\r\n", RequestParser.RequestBody(length: 0)),
         ] {
             var parser = RequestParser()
             var buffer = ByteBuffer(string: text)
@@ -158,9 +162,9 @@ import Testing
     /// `connection` list names `close`, HTTP/1.0 only when it names `keep-alive` (any case).
     @Test func theHeadSaysWhetherTheConnectionStaysOpen() throws {
         for (text, open) in [
-            ("GET / HTTP/1.1\r\n\r\n", true),
-            ("GET / HTTP/1.1\r\nConnection: Close\r\n\r\n", false),
-            ("GET / HTTP/1.1\r\nconnection: upgrade, close\r\n\r\n", false),
+            ("GET / HTTP/1.1\r\nHost: gw\r\n\r\n", true),
+            ("GET / HTTP/1.1\r\nHost: gw\r\nConnection: Close\r\n\r\n", false),
+            ("GET / HTTP/1.1\r\nHost: gw\r\nconnection: upgrade, close\r\n\r\n", false),
             ("GET / HTTP/1.0\r\n\r\n", false),
             ("GET / HTTP/1.0\r\nConnection: Keep-Alive\r\n\r\n", true),
             ("GET / HTTP/1.0\r\nConnection: keep-alive, close\r\n\r\n", false),
@@ -178,7 +182,7 @@ import Testing
         var parser = RequestParser()
         var garbage = ByteBuffer(string: "NOT HTTP\r\n\r\n")
         #expect(throws: HTTPWireFailure.self) { try parser.next(&garbage) }
-        var next = ByteBuffer(string: "GET / HTTP/1.1\r\n\r\n")
+        var next = ByteBuffer(string: "GET / HTTP/1.1\r\nHost: gw\r\n\r\n")
         #expect(try parser.next(&next) == nil)
         #expect(next.readableBytes == 0)
     }
@@ -187,7 +191,7 @@ import Testing
     /// next read.
     @Test func aBodyComesAsItArrives() throws {
         var parser = RequestParser()
-        var first = ByteBuffer(string: "POST / HTTP/1.1\r\nContent-Length: 6\r\n\r\nabc")
+        var first = ByteBuffer(string: "POST / HTTP/1.1\r\nHost: gw\r\nContent-Length: 6\r\n\r\nabc")
         guard case .head = try parser.next(&first) else { Issue.record("no head"); return }
         guard case .body(let some) = try parser.next(&first) else { Issue.record("no body"); return }
         #expect(String(buffer: some) == "abc")

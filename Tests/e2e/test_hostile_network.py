@@ -449,6 +449,31 @@ def test_a_malformed_request_gets_400_and_the_connection_closes(net_gateway):
         assert closed_by_server(s)
 
 
+@pytest.mark.parametrize("request_head, refusal", [
+    (b"GET /healthz HTTP/1.1\r\n\r\n", "an HTTP/1.1 request without a host field"),
+    (b"GET /healthz HTTP/1.1\r\nHost: a\r\nhost: b\r\n\r\n", "more than one host field"),
+    (b"GET /healthz HTTP/1.0\r\nHost: a\r\nHost: a\r\n\r\n", "more than one host field"),
+], ids=["none", "two", "two-on-1.0"])
+def test_a_request_without_exactly_one_host_gets_400_and_the_connection_closes(net_gateway, request_head, refusal):
+    """RFC 9112 §3.2: an HTTP/1.1 request names its host, and no request names it twice (a proxy
+    in front may have gone by either). The healthz route answers anyone, so only the host refuses."""
+    with connect(net_gateway) as s:
+        s.sendall(request_head + head("/healthz", method="GET"))
+        status, headers, body = read_response(s)
+        assert status == 400, body
+        error = json.loads(body)["error"]
+        assert error["code"] == "bad_http_request" and refusal in error["message"], error
+        assert headers.get("connection") == "close"
+        assert closed_by_server(s), "the request behind the refused one was read"
+
+
+def test_an_http_1_0_request_needs_no_host(net_gateway):
+    with connect(net_gateway) as s:
+        s.sendall(b"GET /healthz HTTP/1.0\r\n\r\n")
+        status, _, body = read_response(s)
+        assert status == 200 and json.loads(body) == {"status": "ok"}
+
+
 # --- request framing: the gateway's own parser ---------------------------------------------------
 
 AUTH = f"Authorization: Bearer {CLIENT_KEY}"

@@ -24,6 +24,8 @@ struct HeadInProgress {
     var keepAliveToken = false
     /// `expect: 100-continue` (a request's).
     var expectsContinue = false
+    /// How many `host` fields came.
+    var hosts = 0
 
     /// Whether the connection stays open after this message: HTTP/1.1 unless `connection: close`
     /// (or a framing that ends with the connection), HTTP/1.0 only with `connection: keep-alive`.
@@ -112,7 +114,8 @@ struct HeadInProgress {
         fields.append(line: line, name: 0..<colon, value: start..<end)
     }
 
-    /// Reads `content-length`, `transfer-encoding`, `connection` and `expect` as they pass.
+    /// Reads `content-length`, `transfer-encoding`, `connection` and `expect` as they pass, and
+    /// counts `host`.
     private mutating func framingField(_ name: UnsafeRawBufferPointer, _ value: UnsafeRawBufferPointer) throws {
         if name.equalsIgnoringASCIICase("content-length") {
             try Self.forEachElement(of: value) { element in
@@ -138,6 +141,8 @@ struct HeadInProgress {
             }
         } else if name.equalsIgnoringASCIICase("expect") {
             expectsContinue = expectsContinue || value.equalsIgnoringASCIICase("100-continue")
+        } else if name.equalsIgnoringASCIICase("host") {
+            hosts += 1
         }
     }
 

@@ -10,7 +10,8 @@ import NIOHTTP1
 /// the gateway may stand behind other proxies, so where a message could be read two ways it is
 /// refused rather than guessed at (request smuggling): transfer-encoding with content-length,
 /// a last coding that is not chunked, transfer-encoding on HTTP/1.0, different content-lengths,
-/// obs-fold, a line ending in a lone LF, a control character in a field. A head over
+/// obs-fold, a line ending in a lone LF, a control character in a field, two `host` fields (or
+/// none on HTTP/1.1). A head over
 /// `HeadInProgress.maxBytes` fails as `tooLarge` (the client is told 431). Empty lines before a request
 /// line are skipped (RFC 9112 §2.2). After a failure nothing more is read.
 struct RequestParser: LineReading {
@@ -87,10 +88,18 @@ struct RequestParser: LineReading {
             return nil
         }
         let framing = try framing()
+        try checkHost()
         body.start(framing, trailerRoom: head.room, crlf: true)
         state = .body
         let length: Int? = if case .length(let length) = framing { length } else { nil }
         return .head(head.takeRequestHead(), RequestBody(length: length, expectsContinue: head.expectsContinue))
+    }
+
+    /// RFC 9112 §3.2: an HTTP/1.1 request names its host, and no request names it twice (which
+    /// of two a proxy in front of the gateway went by cannot be known).
+    private func checkHost() throws {
+        if head.hosts > 1 { throw HTTPWireFailure("more than one host field") }
+        if head.hosts == 0 && head.request!.minor > 0 { throw HTTPWireFailure("an HTTP/1.1 request without a host field") }
     }
 
     /// How the body is framed (RFC 9112 §6.3): a request without either field has none.
