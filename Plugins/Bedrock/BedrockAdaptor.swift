@@ -66,7 +66,7 @@ public enum AWSProvider: String, Sendable {
 /// A channel's settings, checked once when the channel is created.
 ///
 ///     credentials: { access_key_id, secret_access_key, session_token? }
-///     options:     { region, usage_path?, usage_completion_path? }   (usage paths: sagemaker)
+///     options:     { region, usage_path?, usage_completion_path?, include_usage? }   (sagemaker)
 ///                  { api?: converse | invoke, max_tokens_default? }     (bedrock)
 ///     base_url:    overrides the regional endpoint (a VPC endpoint, a proxy, a test mock)
 ///
@@ -83,6 +83,9 @@ public struct AWSChannelSettings: Sendable {
     /// SageMaker: where the container's answer reports prompt and completion tokens.
     public var usagePromptPath: UsagePath?
     public var usageCompletionPath: UsagePath?
+    /// SageMaker: a chat stream asks the container for usage (`stream_options.include_usage`)
+    /// when its client did not; false for a container that refuses the member.
+    public var includeUsage = true
     /// Bedrock: Converse (default) or InvokeModel with Anthropic bodies.
     public var api: BedrockAPI = .converse
     /// Bedrock InvokeModel: `max_tokens` for OpenAI requests that give none (nil: the model's ceiling).
@@ -157,6 +160,14 @@ public struct AWSChannelSettings: Sendable {
                 throw PluginError(.config, "options.api must be converse or invoke")
             }
             self.api = api
+        }
+        if let value = settings["options"]?["include_usage"], !value.isNull {
+            guard provider == .sagemaker else { throw PluginError(.config, "options.include_usage applies to sagemaker channels only") }
+            // Options arrive as strings from the YAML config; a JSON boolean is taken too.
+            guard let flag = value.boolValue ?? value.stringValue.flatMap({ ["true": true, "false": false][$0] }) else {
+                throw PluginError(.config, "options.include_usage must be true or false")
+            }
+            includeUsage = flag
         }
         if let value = settings["options"]?["max_tokens_default"], !value.isNull {
             // Options arrive as strings from the YAML config; a JSON number is taken too.

@@ -12,7 +12,10 @@ import TollgatePluginKit
 ///
 /// Streams: SageMaker frames the container's bytes in `PayloadPart` events (the raw bytes are the
 /// frame's payload); they are concatenated and forwarded as they are, assumed to be OpenAI SSE,
-/// which is also read for a `usage` object.
+/// which is also read for a `usage` object. As the openai passthrough does, a chat stream whose
+/// client did not ask for usage asks the container for it (`stream_options.include_usage`, unless
+/// `options.include_usage` is false), and the usage chunk that brings is left out of the client's
+/// stream.
 public final class SageMakerChannel: AdaptorChannel {
     public let settings: AWSChannelSettings
 
@@ -26,7 +29,18 @@ public final class SageMakerChannel: AdaptorChannel {
     public func buildRequest(_ request: PluginRequest) throws(PluginError) -> PluginUpstreamRequest {
         // An endpoint has no counter: a count sent on would run (and not bill) a generation.
         guard request.operation != .countTokens else { throw PluginError(.unsupported, "SageMaker endpoints have no token counter") }
-        return try build(model: request.model, body: request.body, stream: request.stream)
+        var body = request.body
+        if request.stream && asksForUsage(request.operation, request.dialect), let scan = try? RequestScan.scan(body), scan.includeUsage != true {
+            let edit = body.withUnsafeBytes { scan.includeUsageEdit(in: $0) }
+            body.replaceSubrange(edit.range, with: edit.bytes)
+        }
+        return try build(model: request.model, body: body, stream: request.stream)
+    }
+
+    /// Whether a stream of this call asks the container for usage the client may not have asked
+    /// for: an OpenAI chat completion's, unless the channel's `options.include_usage` is false.
+    func asksForUsage(_ operation: Operation, _ dialect: Dialect) -> Bool {
+        settings.includeUsage && operation == .chat && dialect == .openAI
     }
 
     public func convertResponse(_ response: PluginResponse) throws(PluginError) -> PluginConvertedResponse {
@@ -34,7 +48,7 @@ public final class SageMakerChannel: AdaptorChannel {
     }
 
     public func makeStream(_ params: PluginStreamParams) throws(PluginError) -> any AdaptorStream {
-        stream(requestBody: params.requestBody)
+        stream(requestBody: params.requestBody, stripUsage: asksForUsage(params.operation, params.dialect) && !params.includeUsage)
     }
 
     func build(model: String, body: [UInt8], stream: Bool) throws(PluginError) -> PluginUpstreamRequest {
@@ -62,8 +76,8 @@ public final class SageMakerChannel: AdaptorChannel {
         return PluginConvertedResponse(status: status, body: body, usage: usage)
     }
 
-    func stream(requestBody: [UInt8]) -> SageMakerStream {
-        SageMakerStream(requestBytes: requestBody.count, read: { [settings] json in
+    func stream(requestBody: [UInt8], stripUsage: Bool = false) -> SageMakerStream {
+        SageMakerStream(requestBytes: requestBody.count, stripUsage: stripUsage, read: { [settings] json in
             SageMakerUsage.reported(in: json, prompt: settings.usagePromptPath, completion: settings.usageCompletionPath)
         })
     }
@@ -119,19 +133,28 @@ enum SageMakerUsage {
 final class SageMakerStream: AdaptorStream {
     private var decoder = EventStreamDecoder()
     private var scanner: SSEUsageScanner
+    /// Leaves out the usage chunk the gateway asked for on the client's behalf (nil: it did not).
+    private var strip: OpenAIStreamMeter?
     private let requestBytes: Int
     private var forwardedBytes = 0
 
-    init(requestBytes: Int, read: @escaping (JSONValue) -> PluginUsage) {
+    init(requestBytes: Int, stripUsage: Bool = false, read: @escaping (JSONValue) -> PluginUsage) {
         self.requestBytes = requestBytes
         scanner = SSEUsageScanner(read: read)
+        strip = stripUsage ? OpenAIStreamMeter(stripUsageChunk: true) : nil
     }
 
     func feed(_ chunk: UnsafeRawBufferPointer, usage: inout PluginUsage) throws(PluginError) -> [UInt8] {
         var out: [UInt8] = []
-        try decoder.events(in: chunk, into: &out) { type, payload, out in
+        try decoder.events(in: chunk, into: &out) { type, payload, out throws(PluginError) in
             guard type == "PayloadPart" else { return }
-            out += payload
+            if strip != nil {
+                do { out += try payload.withUnsafeBytes { try strip!.read($0) } ?? [] } catch {
+                    throw PluginError(.upstream, "the container sent an SSE event larger than the gateway accepts", output: out)
+                }
+            } else {
+                out += payload
+            }
             forwardedBytes += payload.count
             scanner.feed(payload)
         }
@@ -147,6 +170,9 @@ final class SageMakerStream: AdaptorStream {
             let completionBytes = scanner.sawJSONEvents ? scanner.contentBytes : forwardedBytes
             usage = SageMakerUsage.estimate(usage, requestBytes: requestBytes, completionBytes: completionBytes)
         }
+        // Unstripped, a last event cut short went on as it came; stripping holds an event until
+        // its end, so a cut one ends the stream as an error.
+        if strip?.hasPartialEvent == true { throw PluginError(.upstream, "the container's stream ended inside an event") }
         return []
     }
 }

@@ -154,4 +154,65 @@ import TollgatePluginKit
         scanner.finish()
         #expect(scanner.contentBytes == 0)
     }
+    // MARK: Usage asked for on the client's behalf
+
+    static func built(_ channel: SageMakerChannel, _ body: String, stream: Bool = true, operation: Operation = .chat,
+                      dialect: Dialect = .openAI) throws -> String {
+        let request = PluginRequest(operation: operation, model: "my-endpoint", body: Array(body.utf8), dialect: dialect, stream: stream)
+        return String(decoding: try channel.buildRequest(request).body, as: UTF8.self)
+    }
+
+    /// A chat stream whose client did not ask for usage asks the container for it (any other
+    /// stream option kept); a complete answer, a client that asked, another operation or dialect,
+    /// a body that is no JSON object, and a channel with `include_usage: false` go unchanged.
+    @Test func aChatStreamAsksTheContainerForUsage() throws {
+        let channel = try F.sagemaker()
+        #expect(try Self.built(channel, #"{"model":"m","stream":true}"#)
+            == #"{"stream_options":{"include_usage":true},"model":"m","stream":true}"#)
+        #expect(try Self.built(channel, #"{"model":"m","stream":true,"stream_options":{"continuous_usage_stats":false}}"#)
+            == #"{"model":"m","stream":true,"stream_options":{"continuous_usage_stats":false,"include_usage":true}}"#)
+        for unchanged in [#"{"model":"m","stream":true,"stream_options":{"include_usage":true}}"#, "not json", "[1]"] {
+            #expect(try Self.built(channel, unchanged) == unchanged)
+        }
+        let body = #"{"model":"m","stream":true}"#
+        #expect(try Self.built(channel, body, stream: false) == body)
+        #expect(try Self.built(channel, body, operation: .embeddings) == body)
+        #expect(try Self.built(channel, body, dialect: .anthropic) == body)
+        #expect(try Self.built(try F.sagemaker(options: ["include_usage": "false"]), body) == body)
+        #expect(try F.sagemaker(options: ["include_usage": "true"]).settings.includeUsage)
+        #expect(throws: PluginError.self) { try F.sagemaker(options: ["include_usage": "sometimes"]) }
+        #expect(throws: PluginError.self) { try SageMakerChannelTests.bedrockWithIncludeUsage() }
+    }
+
+    static func bedrockWithIncludeUsage() throws {
+        _ = try AWSChannelSettings(try F.json(#"{"credentials":{"access_key_id":"AKID","secret_access_key":"s"},"options":{"region":"us-east-1","include_usage":"true"}}"#),
+                                   provider: .bedrock)
+    }
+
+    /// The usage chunk asked for on the client's behalf is read and left out of its stream, every
+    /// other byte forwarded as it came, however SageMaker cut the parts; unasked-for stripping
+    /// holds nothing back when the client asked itself.
+    @Test func theUsageChunkTheClientDidNotAskForIsLeftOut() throws {
+        let text = Self.sse.joined()
+        let expected = Self.sse.enumerated().filter { $0.offset != 3 }.map(\.element).joined()
+        let bytes = try Self.frames(text, cuts: [7, 100, 101, 250, 330])
+        for cut in stride(from: 0, to: bytes.count, by: 3) {
+            let run = StreamRun(try F.sagemaker().stream(requestBody: Self.request, stripUsage: true), bytes, pieces: cut == 0 ? [] : [cut])
+            #expect(run.error == nil)
+            #expect(run.text == expected, "split at \(cut)")
+            #expect(run.usage == PluginUsage(prompt: 15, completion: 4), "split at \(cut)")
+        }
+        let channel = try F.sagemaker()
+        let asked = try channel.makeStream(PluginStreamParams(model: "my-endpoint", includeUsage: true, requestBody: Self.request))
+        #expect(StreamRun(asked, bytes).text == text)
+        let unasked = try channel.makeStream(PluginStreamParams(model: "my-endpoint", includeUsage: false, requestBody: Self.request))
+        #expect(StreamRun(unasked, bytes).text == expected)
+        let optedOut = try F.sagemaker(options: ["include_usage": "false"])
+            .makeStream(PluginStreamParams(model: "my-endpoint", includeUsage: false, requestBody: Self.request))
+        #expect(StreamRun(optedOut, bytes).text == text)
+        let cut = StreamRun(try F.sagemaker().stream(requestBody: Self.request, stripUsage: true), try Self.frames(Self.sse[0] + "data: {\"id", cuts: []))
+        #expect(cut.error?.message == "the container's stream ended inside an event")
+        #expect(cut.text == Self.sse[0])
+    }
 }
+

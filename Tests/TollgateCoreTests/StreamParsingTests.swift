@@ -1,5 +1,6 @@
 import Testing
 @testable import TollgateCore
+@testable import TollgateShared
 
 @Suite struct SSEParserTests {
     static let stream = "event: ping\ndata: {\"a\":1}\n\n: comment\r\ndata: line1\r\ndata: line2\r\n\r\ndata: [DONE]\n\n"

@@ -340,15 +340,8 @@ def test_bedrock_is_metered(bedrock_gateway, mock_bedrock, model, channel, repor
               provider="bedrock", upstream_model=BEDROCK_MODEL_ID, stream=stream)
 
 
-SAGEMAKER_USAGE_BUG = ("the sagemaker channel does not ask the endpoint for usage on a stream the client did not "
-                       "ask usage for (no stream_options.include_usage injected, unlike the openai passthrough), so "
-                       "the ledger gets estimated tokens (estimated=1) instead of the endpoint's count")
-
-
-@pytest.mark.parametrize("stream,include_usage", [
-    (False, False), (True, True),
-    pytest.param(True, False, marks=pytest.mark.xfail(strict=True, reason=SAGEMAKER_USAGE_BUG)),
-], ids=["complete", "stream-with-usage", "stream"])
+@pytest.mark.parametrize("stream,include_usage", [(False, False), (True, True), (True, False)],
+                         ids=["complete", "stream-with-usage", "stream"])
 def test_sagemaker_is_metered(bedrock_gateway, mock_sagemaker, stream, include_usage):
     body = {"model": SAGEMAKER_ENDPOINT, "stream": stream, "messages": [{"role": "user", "content": "sagemaker ledger"}]}
     if include_usage:
@@ -359,6 +352,11 @@ def test_sagemaker_is_metered(bedrock_gateway, mock_sagemaker, stream, include_u
     request = upstream_json(mock_sagemaker)
     check_row(bedrock_gateway, response, reported=sagemaker_reported(request), model=SAGEMAKER_ENDPOINT,
               channel=SAGEMAKER_CHANNEL, provider="sagemaker", upstream_model=SAGEMAKER_ENDPOINT, stream=stream)
+    if stream:
+        # Asked for on the client's behalf when it did not ask, and then kept from it.
+        assert request["stream_options"]["include_usage"] is True, request
+        relayed = [e for e in json_events(parse_sse(response.content)) if e.get("usage")]
+        assert bool(relayed) == include_usage, relayed
 
 
 # --- the client's dialect ------------------------------------------------------------------------

@@ -5,12 +5,14 @@
   openai SDK through `bedrock_gateway` (channel `sagemaker-upstream`): the body passes through to
   `/endpoints/{name}/invocations` (or `/invocations-response-stream`), signed for `sagemaker`; the
   container's JSON and SSE (joined from PayloadPart frames that split events) come back with the
-  mock's usage.
+  mock's usage; a chat stream asks the container for usage (`stream_options.include_usage`) unless
+  the channel's `options.include_usage` is false, and the client gets no usage chunk it did not ask for.
 """
 
 from __future__ import annotations
 
 import json
+import textwrap
 
 import boto3
 import httpx
@@ -23,7 +25,8 @@ from openai import OpenAI
 import mock_bedrock as mb
 import mock_sagemaker as ms
 from conftest import (AWS_ACCESS_KEY_ID, AWS_REGION, AWS_SECRET_ACCESS_KEY, CLIENT_KEY, SAGEMAKER_CHANNEL,
-                      SAGEMAKER_ENDPOINT)
+                      SAGEMAKER_ENDPOINT, start_dedicated_gateway, stop_gateway, write_gateway_config)
+from fault_support import ledger_rows
 from support import parse_sse
 
 
@@ -166,15 +169,40 @@ def test_stream_via_sagemaker_without_usage(bedrock_gateway, mock_sagemaker):
                             "messages": [{"role": "user", "content": "No usage"}]}) as response:
         raw = response.read()
     assert response.status_code == 200, raw
-    # The container's body passes through untouched: no `stream_options` is added for SageMaker.
-    assert mock_sagemaker.only().json() == {"model": SAGEMAKER_ENDPOINT, "stream": True,
-                                            "messages": [{"role": "user", "content": "No usage"}]}
+    # The container's body passes through as it came but for the one member that asks for usage
+    # (as the openai passthrough asks), so the ledger gets the container's count.
+    assert mock_sagemaker.only().json() == {"stream_options": {"include_usage": True}, "model": SAGEMAKER_ENDPOINT,
+                                            "stream": True, "messages": [{"role": "user", "content": "No usage"}]}
     events = parse_sse(raw)
     assert events[-1] == b"[DONE]"
     chunks = [json.loads(e) for e in events[:-1]]
     assert "".join(c["choices"][0]["delta"].get("content") or "" for c in chunks if c["choices"]) == \
         "Mock reply to: No usage"
     assert all(c["choices"] for c in chunks), "the usage chunk the gateway asked for must not reach the client"
+
+
+def test_a_channel_can_leave_the_body_untouched(mock_sagemaker, tmp_path):
+    """`options.include_usage: false` (a container that refuses the member): the body goes as it
+    came and the stream's usage is estimated, marked so in the ledger."""
+    channels = textwrap.dedent(f"""\
+        - name: plain-sagemaker
+          provider: sagemaker
+          base_url: {mock_sagemaker.url}
+          credentials: {{ access_key_id: {AWS_ACCESS_KEY_ID}, secret_access_key: {AWS_SECRET_ACCESS_KEY} }}
+          options: {{ region: {AWS_REGION}, include_usage: "false" }}
+          models: [{SAGEMAKER_ENDPOINT}]
+        """)
+    gateway = start_dedicated_gateway(write_gateway_config(tmp_path, "sagemaker without include_usage", channels))
+    try:
+        body = {"model": SAGEMAKER_ENDPOINT, "stream": True, "messages": [{"role": "user", "content": "Untouched"}]}
+        response = httpx.post(f"{gateway.v1}/chat/completions", json=body, timeout=30, headers={"Authorization": f"Bearer {CLIENT_KEY}"})
+        assert response.status_code == 200, response.text
+        assert mock_sagemaker.only().json() == body
+        request_id = response.headers["x-request-id"]
+    finally:
+        stop_gateway(gateway)
+    row = ledger_rows(tmp_path)[request_id]
+    assert row["estimated"] == 1 and row["completion_tokens"] > 0, row
 
 
 def test_sagemaker_error_reaches_the_sdk(oai, mock_sagemaker):

@@ -43,16 +43,8 @@ public final class PassthroughUpstream: Upstream, Sendable {
 
     /// Sets `stream_options.include_usage: true`, keeping any other stream option.
     static func includeUsageEdit(_ call: UpstreamCall) -> BodyEdit {
-        guard let range = call.scan.streamOptionsRange else {
-            let insertion = Array(#""stream_options":{"include_usage":true},"#.utf8)
-            return BodyEdit(range: call.scan.bodyStart..<call.scan.bodyStart, bytes: insertion)
-        }
-        let original = call.body.withUnsafeReadableBytes { raw in
-            try? JSONParser.parse(UnsafeRawBufferPointer(rebasing: raw[range]))
-        }
-        var members = original?.objectValue?.filter { $0.key != "include_usage" } ?? []
-        members.append(.init("include_usage", .bool(true)))
-        return BodyEdit(range: range, bytes: JSONValue.object(members).serialized())
+        let edit = call.body.withUnsafeReadableBytes { call.scan.includeUsageEdit(in: $0) }
+        return BodyEdit(range: edit.range, bytes: edit.bytes)
     }
 }
 

@@ -94,6 +94,21 @@ public struct RequestScan: Sendable, Equatable {
 }
 
 extension RequestScan {
+    /// Where and what to write so a streamed request's upstream reports usage: its
+    /// `stream_options` with `include_usage: true` (any other stream option kept), or that member
+    /// added first when there is none. `body` is the scanned request's.
+    public func includeUsageEdit(in body: UnsafeRawBufferPointer) -> (range: Range<Int>, bytes: [UInt8]) {
+        guard let range = streamOptionsRange else {
+            return (bodyStart..<bodyStart, Array(#""stream_options":{"include_usage":true},"#.utf8))
+        }
+        let original = try? JSONParser.parse(UnsafeRawBufferPointer(rebasing: body[range]))
+        var members = original?.objectValue?.filter { $0.key != "include_usage" } ?? []
+        members.append(.init("include_usage", .bool(true)))
+        return (range, JSONValue.object(members).serialized())
+    }
+}
+
+extension RequestScan {
     /// Member names to look up, held as bytes so a lookup on the request path converts nothing.
     public struct MemberNames: Sendable {
         let bytes: [[UInt8]]
