@@ -64,6 +64,7 @@ class MockFaults:
         self.stats: Counter[str] = Counter()
         self._loop = asyncio.new_event_loop()
         self._server: asyncio.base_events.Server | None = None
+        self._connections: set[asyncio.Task] = set()
         self._thread = threading.Thread(target=self._loop.run_forever, name="mock-faults", daemon=True)
         self.port = 0
 
@@ -85,10 +86,17 @@ class MockFaults:
         async def close() -> None:
             if self._server:
                 self._server.close()
+            # Connections still open (a gateway's pooled ones) end here, while the loop runs: left
+            # to the garbage collector, their `finally` ran on a closed loop.
+            for task in list(self._connections):
+                task.cancel()
+            await asyncio.gather(*self._connections, return_exceptions=True)
         asyncio.run_coroutine_threadsafe(close(), self._loop).result(timeout=10)
         self._loop.call_soon_threadsafe(self._loop.stop)
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        task = asyncio.current_task()
+        self._connections.add(task)
         try:
             while True:
                 head = await reader.readuntil(b"\r\n\r\n")
@@ -103,6 +111,7 @@ class MockFaults:
         except (asyncio.IncompleteReadError, ConnectionError, asyncio.LimitOverrunError):
             pass
         finally:
+            self._connections.discard(task)
             writer.close()
 
     async def _answer(self, request: dict, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> bool:
