@@ -11,9 +11,9 @@ import NIOHTTP1
 /// refused rather than guessed at (request smuggling): transfer-encoding with content-length,
 /// a last coding that is not chunked, transfer-encoding on HTTP/1.0, different content-lengths,
 /// obs-fold, a line ending in a lone LF, a control character in a field, two `host` fields (or
-/// none on HTTP/1.1). A head over
-/// `HeadInProgress.maxBytes` fails as `tooLarge` (the client is told 431). Empty lines before a request
-/// line are skipped (RFC 9112 §2.2). After a failure nothing more is read.
+/// none on HTTP/1.1). A head over `HeadInProgress.maxBytes` fails as `tooLarge` (the client is
+/// told 431). Empty lines before a request line are skipped (RFC 9112 §2.2). After a failure
+/// nothing more is read.
 struct RequestParser: LineReading {
     enum Part {
         case head(RequestHead, RequestBody)
