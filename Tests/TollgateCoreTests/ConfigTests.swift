@@ -80,6 +80,9 @@ import Testing
         #expect(error("upstream: { connect_timeout: soon }\n")?.key == "upstream.connect_timeout")
         #expect(error("keys:\n  - { name: a, key: short }\n")?.message == "must be at least 8 characters")
         #expect(error("channels: 5\n")?.message == "must be a list")
+        let usage = error("channels:\n  - { name: a, provider: openai, models: [m], options: { include_usage: sometimes } }\n")
+        #expect(usage?.key == "channels[0].options" && usage?.message == "include_usage must be true or false")
+        #expect(error("channels:\n  - { name: a, provider: openai, models: [m], options: { include_usage: false } }\n") == nil)
     }
 
     @Test func readsPricingNotifyLedgerAndBudgets() throws {

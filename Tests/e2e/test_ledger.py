@@ -260,6 +260,29 @@ def test_openai_passthrough_is_metered(gateway, mock_upstream, model, upstream_m
               provider="openai", upstream_model=upstream_model, stream=stream)
 
 
+def test_a_channel_can_leave_a_streams_body_untouched(mock_upstream, tmp_path):
+    """`options.include_usage: "false"` on an openai channel (a server that refuses
+    `stream_options`, such as an Azure deployment on an old api-version): a stream's body goes up
+    as it came and its usage is estimated, marked so."""
+    channels = textwrap.dedent(f"""\
+        - name: plain-openai
+          provider: openai
+          base_url: {mock_upstream.base_url}
+          credentials: {{ api_key: {CHANNEL_KEY} }}
+          options: {{ include_usage: "false" }}
+          models: ["gpt-*"]
+        """)
+    gw = start_dedicated_gateway(write_gateway_config(tmp_path, "openai without include_usage", channels))
+    try:
+        response = chat(gw, "gpt-4o", True)
+        request = mock_upstream.only("/v1/chat/completions").json()
+        row = ledger_row(gw, response.headers["x-request-id"])
+    finally:
+        stop_gateway(gw)
+    assert "stream_options" not in request, request
+    assert row["estimated"] == 1 and row["prompt_tokens"] > 0 and row["completion_tokens"] > 0, row
+
+
 def test_openai_cost_by_hand(gateway, mock_upstream):
     """One worked example, spelled out: gpt-4o at $2.50 in, $1.25 cached, $10 out per 1M."""
     response = chat(gateway, "gpt-4o", False, text="one two three")

@@ -332,7 +332,12 @@ public enum ConfigLoader {
             guard ["cn", "international"].contains(region) else { throw v.error("must be cn or international") }
             channel.region = region
         }
-        if let v = m["options"] { channel.options = try v.stringMap() }
+        if let v = m["options"] {
+            channel.options = try v.stringMap()
+            if let flag = channel.options["include_usage"], flag != "true" && flag != "false" {
+                throw v.error("include_usage must be true or false")
+            }
+        }
         if let v = m["enabled"] { channel.enabled = try v.bool() }
         if let v = m["billing"] { channel.billingTier = try billingTier(v) }
         if channel.models.isEmpty && channel.provider != "mock" {
