@@ -43,6 +43,9 @@ final class UpstreamCall: Sendable {
     var isChat: Bool { operation == TOLLGATE_OPERATION_CHAT }
     var upstreamModel: String { channel.upstreamModel(for: model) }
     var clientIncludeUsage: Bool { scan.includeUsage ?? false }
+    /// A stream whose client did not ask for usage, on a channel that lets the gateway ask its
+    /// upstream for it (`options.include_usage`, default true).
+    var mayAskUpstreamForUsage: Bool { wantsStream && scan.includeUsage != true && channel.asksForStreamUsage }
 }
 
 /// What an attempt sends, and the transducer that reads its answer. The mock answers in process:

@@ -28,10 +28,8 @@ public final class PassthroughUpstream: Upstream, Sendable {
         if upstreamModel != (call.scan.model ?? call.model), let range = call.scan.modelRange {  // model_map, or a fallback
             edits.append(BodyEdit(range: range, bytes: JSONValue.quoted(upstreamModel)))
         }
-        // Chat and completions streams need asking for usage (unless the channel's server refuses
-        // the member); the Responses API always reports it.
-        let stripUsage = call.upstreamPath != ClientRoutes.responses && call.wantsStream && call.scan.includeUsage != true
-            && call.channel.asksForStreamUsage
+        // Chat and completions streams need asking for usage; the Responses API always reports it.
+        let stripUsage = call.upstreamPath != ClientRoutes.responses && call.mayAskUpstreamForUsage
         if stripUsage { edits.append(Self.includeUsageEdit(call)) }
         let body = BodyEdit.apply(edits, to: call.body)
 

@@ -25,9 +25,10 @@ public final class RuntimeChannel: Sendable {
     /// `openai-beta` always; `openai-organization` and `openai-project` only with the channel's
     /// `options.forward_openai_organization: "true"` (they pick the operator's billing account).
     let forwardedClientHeaders: [String]
-    /// A passthrough stream whose client did not ask for usage asks this channel's upstream for
-    /// it (`stream_options.include_usage`); `options.include_usage: "false"` for a server that
-    /// refuses the member (its streams are then estimated).
+    /// A stream whose client did not ask for usage asks this channel's upstream for it
+    /// (`stream_options.include_usage`, passthrough and OpenAI-speaking templates);
+    /// `options.include_usage: "false"` for a server that refuses the member (its streams are
+    /// then estimated).
     let asksForStreamUsage: Bool
     public var name: String { config.name }
     /// The price entry found last, for the book it was found in: a channel mostly serves one

@@ -289,18 +289,23 @@ public final class SQLiteStorage: Storage {
             """
         return try await run(sql, binds).map { row in
             func n(_ name: String) -> Int64 { Int64(row.column(name)?.integer ?? 0) }
-            func total(_ name: String) -> Int64 { UsageRow.total(high: n(name + "_hi"), low: n(name + "_lo")) }
+            func total(_ name: String) -> Int64 { Self.joinHalves(high: n(name + "_hi"), low: n(name + "_lo")) }
             return UsageRow(group: row.column("grp")?.string ?? "", split: row.column("spl")?.string, currency: row.column("cur")?.string ?? "",
                             requests: n("n"), promptTokens: total("p"), completionTokens: total("c"), cacheReadTokens: total("cr"),
                             cacheCreationTokens: total("cc"), costNano: total("cost"), unpriced: n("unpriced"))
         }
     }
 
-    /// A column's sum as the sums of its high and low 32 bits (`UsageRow.total` joins them):
-    /// SQLite fails a whole query with "integer overflow" when a SUM passes Int64, and the
-    /// ledger holds what upstreams reported, absurd counts too.
+    /// A column's sum as the sums of its high and low 32 bits (`joinHalves` joins them): SQLite
+    /// fails a whole query with "integer overflow" when a SUM passes Int64, and the ledger holds
+    /// what upstreams reported, absurd counts too. Neither half overflows before billions of rows.
     static func sumInHalves(_ column: String, as name: String) -> String {
         "COALESCE(SUM(\(column) >> 32), 0) AS \(name)_hi, COALESCE(SUM(\(column) & 4294967295), 0) AS \(name)_lo"
+    }
+
+    /// The total the two halves' sums make, held within Int64.
+    static func joinHalves(high: Int64, low: Int64) -> Int64 {
+        Int64(clamping: Int128(high) << 32 + Int128(low))
     }
 
     public func recentRequests(_ query: RecentRequestsQuery) async throws -> [LedgerRow] {

@@ -44,12 +44,6 @@ public struct UsageRow: Sendable, Equatable {
                  "cache_read_tokens": .int(cacheReadTokens), "cache_creation_tokens": .int(cacheCreationTokens),
                  "cost": .number(Money.decimal(costNano)), "cost_nano": .int(costNano), "unpriced_requests": .int(unpriced)])
     }
-
-    /// A column's total from the sums of its high and low 32 bits, each of which a report can
-    /// add up over billions of rows without overflowing, held within Int64.
-    static func total(high: Int64, low: Int64) -> Int64 {
-        Int64(clamping: Int128(high) << 32 + Int128(low))
-    }
 }
 
 /// The synced price list as stored: its entries and where and when they came from.

@@ -16,7 +16,7 @@ struct TemplateUpstream: Upstream {
         guard let path = channel.path(operation, model: upstreamModel) else {
             return done(.failure(.badRequest("provider '\(channel.template.provider)' (template) has no \(operation.rawValue) endpoint", code: "unsupported")))
         }
-        let stripUsage = call.wantsStream && (channel.injectsIncludeUsage || operation == .completions) && call.scan.includeUsage != true
+        let stripUsage = (channel.injectsIncludeUsage || operation == .completions) && call.mayAskUpstreamForUsage
         let body: ByteBuffer
         do {
             body = try makeBody(call, operation: operation, upstreamModel: upstreamModel, stripUsage: stripUsage)
