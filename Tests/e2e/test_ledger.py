@@ -260,25 +260,30 @@ def test_openai_passthrough_is_metered(gateway, mock_upstream, model, upstream_m
               provider="openai", upstream_model=upstream_model, stream=stream)
 
 
+def stream_without_asking_for_usage(tmp_path, mock_upstream, provider: str, model: str, settings: str = "") -> tuple[dict, dict]:
+    """A stream through a dedicated gateway whose `provider` channel on `mock_upstream` has
+    `options.include_usage: "false"`: the body the mock got, and the request's ledger row."""
+    channels = textwrap.dedent(f"""\
+        - name: plain-{provider}
+          provider: {provider}
+          base_url: {mock_upstream.base_url}
+          credentials: {{ api_key: {CHANNEL_KEY} }}
+          options: {{ include_usage: "false" }}
+          models: ["{model}"]
+        """)
+    gw = start_dedicated_gateway(write_gateway_config(tmp_path, f"{provider} without include_usage", channels, settings=settings))
+    try:
+        response = chat(gw, model, True)
+        return mock_upstream.only("/v1/chat/completions").json(), ledger_row(gw, response.headers["x-request-id"])
+    finally:
+        stop_gateway(gw)
+
+
 def test_a_channel_can_leave_a_streams_body_untouched(mock_upstream, tmp_path):
     """`options.include_usage: "false"` on an openai channel (a server that refuses
     `stream_options`, such as an Azure deployment on an old api-version): a stream's body goes up
     as it came and its usage is estimated, marked so."""
-    channels = textwrap.dedent(f"""\
-        - name: plain-openai
-          provider: openai
-          base_url: {mock_upstream.base_url}
-          credentials: {{ api_key: {CHANNEL_KEY} }}
-          options: {{ include_usage: "false" }}
-          models: ["gpt-*"]
-        """)
-    gw = start_dedicated_gateway(write_gateway_config(tmp_path, "openai without include_usage", channels))
-    try:
-        response = chat(gw, "gpt-4o", True)
-        request = mock_upstream.only("/v1/chat/completions").json()
-        row = ledger_row(gw, response.headers["x-request-id"])
-    finally:
-        stop_gateway(gw)
+    request, row = stream_without_asking_for_usage(tmp_path, mock_upstream, "openai", "gpt-4o")
     assert "stream_options" not in request, request
     assert row["estimated"] == 1 and row["prompt_tokens"] > 0 and row["completion_tokens"] > 0, row
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import textwrap
 import time
 from pathlib import Path
 
@@ -20,9 +19,9 @@ import openai
 import pytest
 
 import mock_cohere as mc
-from conftest import (ACME_CHANNEL, CHANNEL_KEY, CLIENT_KEY, COHERE_CHANNEL, COHERE_CHANNEL_KEY, DEEPSEEK_CHANNEL, DEFAULT_BIN,
-                      REPO, SDK, start_dedicated_gateway, stop_gateway, write_gateway_config)
-from test_ledger import ledger_row
+from conftest import (ACME_CHANNEL, CHANNEL_KEY, COHERE_CHANNEL, COHERE_CHANNEL_KEY, DEEPSEEK_CHANNEL, DEFAULT_BIN, REPO,
+                      SDK)
+from test_ledger import ledger_row, stream_without_asking_for_usage
 
 BIN = os.environ.get("TOLLGATE_BIN", str(DEFAULT_BIN))
 
@@ -128,25 +127,8 @@ def test_deepseek_template_passes_bytes_through(client, template_gateway, mock_u
 def test_a_template_channel_can_leave_a_streams_body_untouched(mock_upstream, tmp_path):
     """`options.include_usage: "false"` holds for a template channel too (the deepseek template
     asks for usage like the passthrough): the stream's body goes up untouched, its usage estimated."""
-    channels = textwrap.dedent(f"""\
-        - name: plain-deepseek
-          provider: deepseek
-          base_url: {mock_upstream.base_url}
-          credentials: {{ api_key: {CHANNEL_KEY} }}
-          options: {{ include_usage: "false" }}
-          models: ["deepseek-*"]
-        """)
-    config = write_gateway_config(tmp_path, "deepseek without include_usage", channels)
-    config.write_text(config.read_text() + f"templates:\n  dir: {REPO / 'adaptor-templates'}\n")
-    gw = start_dedicated_gateway(config)
-    try:
-        body = {"model": "deepseek-chat", "stream": True, "messages": [{"role": "user", "content": "untouched"}]}
-        response = httpx.post(gw.v1 + "/chat/completions", json=body, timeout=30, headers={"Authorization": f"Bearer {CLIENT_KEY}"})
-        assert response.status_code == 200, response.text
-        sent = json.loads(mock_upstream.only("/v1/chat/completions").body)
-        row = ledger_row(gw, response.headers["x-request-id"])
-    finally:
-        stop_gateway(gw)
+    sent, row = stream_without_asking_for_usage(tmp_path, mock_upstream, "deepseek", "deepseek-chat",
+                                                settings=f"templates:\n  dir: {REPO / 'adaptor-templates'}\n")
     assert "stream_options" not in sent, sent
     assert row["estimated"] == 1 and row["completion_tokens"] > 0, row
 
