@@ -1,29 +1,68 @@
 /// A client key as the gateway holds it in memory: its digest, never the key itself.
+///
+/// Its fields live in one shared box, copied on write: a request hands its key on several times
+/// (the store's verdict, the call, the record), and each copy is then one retain, not one per field.
 public struct ClientKey: Sendable {
-    public var name: String
-    public var digest: KeyDigest
-    public var models: [ModelPattern]
-    public var expiresAt: Int64?
-    public var revoked = false
-    public var limits = KeyLimits()
+    private var fields: Fields
+
+    public var name: String { get { fields.name } set { unique().name = newValue } }
+    public var digest: KeyDigest { get { fields.digest } set { unique().digest = newValue } }
+    public var models: [ModelPattern] { get { fields.models } set { unique().models = newValue } }
+    public var expiresAt: Int64? { get { fields.expiresAt } set { unique().expiresAt = newValue } }
+    public var revoked: Bool { get { fields.revoked } set { unique().revoked = newValue } }
+    public var limits: KeyLimits { get { fields.limits } set { unique().limits = newValue } }
     /// Fallback models of this key (over the gateway's).
-    public var fallbacks: [String: [String]] = [:]
+    public var fallbacks: [String: [String]] { get { fields.fallbacks } set { unique().fallbacks = newValue } }
     /// Set on a secret a rotation replaced: it is refused from then on (Unix seconds).
-    public var replacedAt: Int64?
+    public var replacedAt: Int64? { get { fields.replacedAt } set { unique().replacedAt = newValue } }
     /// Billed at batch prices (`billing: { tier: batch }`, config keys only).
-    public var billingTier = BillingTier.standard
+    public var billingTier: BillingTier { get { fields.billingTier } set { unique().billingTier = newValue } }
     /// Enforces `limits`; set by the store (shared by the key's snapshots).
-    public internal(set) var limiter: KeyLimiter?
+    public internal(set) var limiter: KeyLimiter? { get { fields.limiter } set { unique().limiter = newValue } }
 
     public init(name: String, digest: KeyDigest, models: [String] = [], expiresAt: Int64? = nil, limits: KeyLimits = KeyLimits()) {
-        self.name = name
-        self.digest = digest
-        self.models = models.map(ModelPattern.init)
-        self.expiresAt = expiresAt
-        self.limits = limits
+        fields = Fields(name: name, digest: digest, models: models.map(ModelPattern.init), expiresAt: expiresAt, limits: limits)
     }
 
     public func allows(model: String) -> Bool { models.isEmpty || models.contains { $0.matches(model) } }
+
+    /// The box, copied first if another key shares it.
+    private mutating func unique() -> Fields {
+        if !isKnownUniquelyReferenced(&fields) { fields = fields.copy() }
+        return fields
+    }
+
+    /// Written only through `unique()`, so a box other keys can see never changes.
+    private final class Fields: @unchecked Sendable {
+        var name: String
+        var digest: KeyDigest
+        var models: [ModelPattern]
+        var expiresAt: Int64?
+        var revoked = false
+        var limits: KeyLimits
+        var fallbacks: [String: [String]] = [:]
+        var replacedAt: Int64?
+        var billingTier = BillingTier.standard
+        var limiter: KeyLimiter?
+
+        init(name: String, digest: KeyDigest, models: [ModelPattern], expiresAt: Int64?, limits: KeyLimits) {
+            self.name = name
+            self.digest = digest
+            self.models = models
+            self.expiresAt = expiresAt
+            self.limits = limits
+        }
+
+        func copy() -> Fields {
+            let copy = Fields(name: name, digest: digest, models: models, expiresAt: expiresAt, limits: limits)
+            copy.revoked = revoked
+            copy.fallbacks = fallbacks
+            copy.replacedAt = replacedAt
+            copy.billingTier = billingTier
+            copy.limiter = limiter
+            return copy
+        }
+    }
 }
 
 /// Every usable key by digest. Immutable: a change builds a new store, so lookups need no lock and

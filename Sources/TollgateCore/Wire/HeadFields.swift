@@ -128,14 +128,27 @@ struct HeadFields: Sequence, Equatable {
 
 /// A client's request head: its request line, its fields as bytes, and whether the connection
 /// stays open after the answer (HTTP/1.1 unless `connection: close`; HTTP/1.0 only with
-/// `connection: keep-alive`), as the parser read them.
-struct RequestHead: Equatable {
-    var method: HTTPMethod
-    var uri: String
+/// `connection: keep-alive`), as the parser read them. Never changed once read, and shared: the
+/// handler, the call and each attempt hold the one head (a retain each, not a copy of its parts).
+final class RequestHead: Equatable, Sendable {
+    let method: HTTPMethod
+    let uri: String
     /// HTTP/1.`minor`.
-    var minor = 1
-    var fields = HeadFields()
-    var isKeepAlive = true
+    let minor: Int
+    let fields: HeadFields
+    let isKeepAlive: Bool
+
+    init(method: HTTPMethod, uri: String, minor: Int = 1, fields: HeadFields = HeadFields(), isKeepAlive: Bool = true) {
+        self.method = method
+        self.uri = uri
+        self.minor = minor
+        self.fields = fields
+        self.isKeepAlive = isKeepAlive
+    }
+
+    static func == (a: RequestHead, b: RequestHead) -> Bool {
+        a.method == b.method && a.uri == b.uri && a.minor == b.minor && a.fields == b.fields && a.isKeepAlive == b.isKeepAlive
+    }
 
     /// The URI without its query.
     var path: Substring { uri.uriPath }
