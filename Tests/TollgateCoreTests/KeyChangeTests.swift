@@ -231,4 +231,27 @@ import Testing
         for bad in ["", "-5", "0", "5 dollars", "5 USD hourly", "5 USD monthly extra", "lots"] { #expect(Budget.parse(bad) == nil, "\(bad)") }
         for bad in ["", "-1", "forever", "5y", "1.5h"] { #expect(KeyIssuer.parseGrace(bad) == nil, "\(bad)") }
     }
+
+    /// A key's fields are one shared box (a copy is a retain): changing a copy must copy the box
+    /// first, or a key in a live store would change under its requests.
+    @Test func aChangedCopyOfAKeyLeavesTheOriginalAlone() {
+        var original = ClientKey(name: "team", digest: KeyDigest(of: Array("sk-a".utf8)), models: ["gpt-4o"], limits: KeyLimits(rpm: 5))
+        original.fallbacks = ["gpt-4o": ["gpt-4o-mini"]]
+        var copy = original
+        copy.name = "other"
+        copy.revoked = true
+        copy.models = []
+        copy.limits = KeyLimits(rpm: 9)
+        copy.fallbacks = [:]
+        copy.replacedAt = 7
+        #expect(original.name == "team" && !original.revoked && original.replacedAt == nil)
+        #expect(original.limits == KeyLimits(rpm: 5) && original.fallbacks == ["gpt-4o": ["gpt-4o-mini"]])
+        #expect(original.allows(model: "gpt-4o") && !original.allows(model: "claude"))
+        #expect(copy.name == "other" && copy.revoked && copy.replacedAt == 7 && copy.allows(model: "claude"))
+        let store = KeyStore([original])
+        guard case .valid(let stored) = store.check(Array("sk-a".utf8), nowUnix: 0) else { Issue.record("the key is not valid"); return }
+        var changed = stored
+        changed.revoked = true
+        guard case .valid = store.check(Array("sk-a".utf8), nowUnix: 0) else { Issue.record("a copy's change reached the store"); return }
+    }
 }
