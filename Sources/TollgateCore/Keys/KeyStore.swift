@@ -3,37 +3,36 @@
 /// Its fields live in one shared box, copied on write: a request hands its key on several times
 /// (the store's verdict, the call, the record), and each copy is then one retain, not one per field.
 public struct ClientKey: Sendable {
-    private var fields: Fields
+    private var box: Box
 
-    public var name: String { get { fields.name } set { unique().name = newValue } }
-    public var digest: KeyDigest { get { fields.digest } set { unique().digest = newValue } }
-    public var models: [ModelPattern] { get { fields.models } set { unique().models = newValue } }
-    public var expiresAt: Int64? { get { fields.expiresAt } set { unique().expiresAt = newValue } }
-    public var revoked: Bool { get { fields.revoked } set { unique().revoked = newValue } }
-    public var limits: KeyLimits { get { fields.limits } set { unique().limits = newValue } }
+    public var name: String { get { box.fields.name } set { unique().fields.name = newValue } }
+    public var digest: KeyDigest { get { box.fields.digest } set { unique().fields.digest = newValue } }
+    public var models: [ModelPattern] { get { box.fields.models } set { unique().fields.models = newValue } }
+    public var expiresAt: Int64? { get { box.fields.expiresAt } set { unique().fields.expiresAt = newValue } }
+    public var revoked: Bool { get { box.fields.revoked } set { unique().fields.revoked = newValue } }
+    public var limits: KeyLimits { get { box.fields.limits } set { unique().fields.limits = newValue } }
     /// Fallback models of this key (over the gateway's).
-    public var fallbacks: [String: [String]] { get { fields.fallbacks } set { unique().fallbacks = newValue } }
+    public var fallbacks: [String: [String]] { get { box.fields.fallbacks } set { unique().fields.fallbacks = newValue } }
     /// Set on a secret a rotation replaced: it is refused from then on (Unix seconds).
-    public var replacedAt: Int64? { get { fields.replacedAt } set { unique().replacedAt = newValue } }
+    public var replacedAt: Int64? { get { box.fields.replacedAt } set { unique().fields.replacedAt = newValue } }
     /// Billed at batch prices (`billing: { tier: batch }`, config keys only).
-    public var billingTier: BillingTier { get { fields.billingTier } set { unique().billingTier = newValue } }
+    public var billingTier: BillingTier { get { box.fields.billingTier } set { unique().fields.billingTier = newValue } }
     /// Enforces `limits`; set by the store (shared by the key's snapshots).
-    public internal(set) var limiter: KeyLimiter? { get { fields.limiter } set { unique().limiter = newValue } }
+    public internal(set) var limiter: KeyLimiter? { get { box.fields.limiter } set { unique().fields.limiter = newValue } }
 
     public init(name: String, digest: KeyDigest, models: [String] = [], expiresAt: Int64? = nil, limits: KeyLimits = KeyLimits()) {
-        fields = Fields(name: name, digest: digest, models: models.map(ModelPattern.init), expiresAt: expiresAt, limits: limits)
+        box = Box(Fields(name: name, digest: digest, models: models.map(ModelPattern.init), expiresAt: expiresAt, limits: limits))
     }
 
     public func allows(model: String) -> Bool { models.isEmpty || models.contains { $0.matches(model) } }
 
     /// The box, copied first if another key shares it.
-    private mutating func unique() -> Fields {
-        if !isKnownUniquelyReferenced(&fields) { fields = fields.copy() }
-        return fields
+    private mutating func unique() -> Box {
+        if !isKnownUniquelyReferenced(&box) { box = Box(box.fields) }
+        return box
     }
 
-    /// Written only through `unique()`, so a box other keys can see never changes.
-    private final class Fields: @unchecked Sendable {
+    private struct Fields: Sendable {
         var name: String
         var digest: KeyDigest
         var models: [ModelPattern]
@@ -44,24 +43,12 @@ public struct ClientKey: Sendable {
         var replacedAt: Int64?
         var billingTier = BillingTier.standard
         var limiter: KeyLimiter?
+    }
 
-        init(name: String, digest: KeyDigest, models: [ModelPattern], expiresAt: Int64?, limits: KeyLimits) {
-            self.name = name
-            self.digest = digest
-            self.models = models
-            self.expiresAt = expiresAt
-            self.limits = limits
-        }
-
-        func copy() -> Fields {
-            let copy = Fields(name: name, digest: digest, models: models, expiresAt: expiresAt, limits: limits)
-            copy.revoked = revoked
-            copy.fallbacks = fallbacks
-            copy.replacedAt = replacedAt
-            copy.billingTier = billingTier
-            copy.limiter = limiter
-            return copy
-        }
+    /// Written only through `unique()`, so a box other keys can see never changes.
+    private final class Box: @unchecked Sendable {
+        var fields: Fields
+        init(_ fields: Fields) { self.fields = fields }
     }
 }
 
